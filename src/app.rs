@@ -1,0 +1,279 @@
+//! The commands: wiring load → plan → select → lock → open → execute → report.
+//!
+//! Owns the order of those steps and the guarantee that every input is
+//! validated before the database is opened (bad input never half-writes).
+//! Holds no SQL, no scheduling policy and no formatting of its own beyond the
+//! lock-wait lines.
+
+use crate::artifacts::RunResults;
+use crate::cli::{Command, Options};
+use crate::db::{self, Holder, LockMode, LockRequest};
+use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::events::{Fanout, NodeResult, Status};
+use crate::executor::Executor;
+use crate::nodes::{self, Node, Plan, Resource};
+use crate::project::dag::{self, Dag, TestBehavior};
+use crate::project::{self, env::Env, profile, profile::Target};
+use crate::report::Report;
+use crate::scheduler::{self, Caps};
+use crate::template::{Templates, Vars};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn run(opts: Options) -> Result<i32, Error> {
+    match opts.command.clone() {
+        Command::Run { dag } => {
+            let dag = find_dag(&opts, &dag)?;
+            let prep = prepare(&opts, Some(&dag))?;
+            let selected = selection(&opts, Some(&dag), &prep.plan)?;
+            let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior);
+            execute(&opts, &prep, Some(&dag), &rp, LockMode::Exclusive)
+        }
+        Command::Test { dag } => {
+            let dag = match dag {
+                Some(name) => Some(find_dag(&opts, &name)?),
+                None => None,
+            };
+            let prep = prepare(&opts, dag.as_ref())?;
+            let selected: BTreeSet<usize> = selection(&opts, dag.as_ref(), &prep.plan)?
+                .into_iter()
+                .filter(|&i| prep.plan.node(i).resource == Resource::Test)
+                .collect();
+            let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll);
+            execute(&opts, &prep, dag.as_ref(), &rp, LockMode::Shared)
+        }
+    }
+}
+
+/// Paths in messages: relative to where the user pointed `runner`.
+fn shown(base: &Path, mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if base != Path::new(".") && base != Path::new("") {
+        for d in &mut diags {
+            if let Some(f) = d.file.take() {
+                d.file = Some(if f.is_relative() { base.join(f) } else { f });
+            }
+        }
+    }
+    diags
+}
+
+fn find_dag(opts: &Options, name: &str) -> Result<Dag, Error> {
+    let (dags, errors) = dag::load_all(&opts.project_dir);
+    if let Some(d) = dags.get(name) {
+        return Ok(d.clone());
+    }
+    let known: Vec<String> = dags.keys().map(|k| format!("`{k}`")).collect();
+    let hint = if known.is_empty() {
+        format!("no DAG loaded from `{}`", opts.project_dir.join("dags").display())
+    } else {
+        format!("DAGs: {}", known.join(", "))
+    };
+    let mut all = shown(&opts.project_dir, errors);
+    all.push(Diagnostic::new(format!("unknown DAG `{name}`")).hint(hint));
+    Err(Error::Load(all))
+}
+
+pub struct Prepared {
+    pub project: project::Project,
+    pub target: Target,
+    pub templates: Arc<Templates>,
+    pub plan: Plan,
+}
+
+/// Loads and validates everything a run needs; collects every error.
+pub fn prepare(opts: &Options, dag: Option<&Dag>) -> Result<Prepared, Error> {
+    let dir = dag.map(|d| d.project_dir.clone()).unwrap_or_else(|| opts.project_dir.clone());
+    let fail = |diags: Vec<Diagnostic>| Error::Load(shown(&dir, diags));
+    let env = Env::load(&dir).map_err(|d| fail(vec![d]))?;
+    let (project, mut errors) = project::load_all(&dir);
+    let target = resolve_target(opts, dag, &dir, Some(&project), &env).map_err(|d| errors.push(d)).ok();
+    let Some(mut target) = target else {
+        return Err(fail(errors));
+    };
+    if let Some(t) = opts.threads {
+        target.threads = t;
+    }
+    let vars =
+        Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default(), project.vars.clone()] };
+    // Template syntax errors join the load errors so one run reports them all.
+    let templates = Templates::build(&project, &target, &env, vars).map_err(|e| errors.extend(e)).ok();
+    let (Some(templates), true) = (templates, errors.is_empty()) else {
+        return Err(fail(errors));
+    };
+    let templates = Arc::new(templates);
+    let plan = nodes::plan(&project, &target, &templates).map_err(fail)?;
+    Ok(Prepared { project, target, templates, plan })
+}
+
+fn resolve_target(
+    opts: &Options,
+    dag: Option<&Dag>,
+    dir: &Path,
+    project: Option<&project::Project>,
+    env: &Env,
+) -> Result<Target, Diagnostic> {
+    let path = profile::find_profiles(opts.profiles_dir.as_deref(), dir).ok_or_else(|| {
+        Diagnostic::in_file("profiles.yml", "no `profiles.yml` found")
+            .hint("put one in the project directory, pass --profiles-dir, or set DBT_PROFILES_DIR")
+    })?;
+    let shown_path = path.strip_prefix(dir).map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Diagnostic::in_file(&shown_path, format!("cannot read: {e}"))
+            .hint("pass --profiles-dir to point at the right directory")
+    })?;
+    let rendered = profile::render(&text, &shown_path, env)?;
+    let name = match dag.and_then(|d| d.profile.clone()).or_else(|| project.and_then(|p| p.profile.clone())) {
+        Some(n) => n,
+        None => only_profile(&rendered).ok_or_else(|| {
+            Diagnostic::in_file(&shown_path, "no profile chosen")
+                .hint("set `profile:` in the DAG or in dbt_project.yml")
+        })?,
+    };
+    let target = opts.target.as_deref().or(dag.and_then(|d| d.target.as_deref()));
+    profile::resolve(&rendered, &shown_path, &text, &name, target, dir)
+}
+
+/// The profile's name when `profiles.yml` defines exactly one.
+fn only_profile(rendered: &str) -> Option<String> {
+    let map: std::collections::BTreeMap<String, serde_yaml::Value> = serde_yaml::from_str(rendered).ok()?;
+    let names: Vec<&String> = map.keys().filter(|k| k.as_str() != "config").collect();
+    (names.len() == 1).then(|| names[0].clone())
+}
+
+fn selection(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<BTreeSet<usize>, Error> {
+    let select = opts.select.clone().or_else(|| dag.map(|d| d.select.clone())).unwrap_or_default();
+    let exclude = opts.exclude.clone().or_else(|| dag.map(|d| d.exclude.clone())).unwrap_or_default();
+    crate::select::select(plan, &select, &exclude).map_err(|e| {
+        let mut d = Diagnostic::new(format!("invalid selector: {e}")).hint("see dbt's node selection syntax");
+        if opts.select.is_none() && opts.exclude.is_none() {
+            d.file = dag.map(|d| d.file.clone());
+        }
+        Error::Load(shown(&opts.project_dir, vec![d]))
+    })
+}
+
+fn command_line() -> String {
+    let mut args = std::env::args();
+    let exe = args.next().map(|a| Path::new(&a).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or(a));
+    exe.into_iter().chain(args).collect::<Vec<_>>().join(" ")
+}
+
+fn execute(
+    opts: &Options,
+    prep: &Prepared,
+    dag: Option<&Dag>,
+    rp: &scheduler::RunPlan,
+    mode: LockMode,
+) -> Result<i32, Error> {
+    let target = &prep.target;
+    let write = mode == LockMode::Exclusive;
+    let run_id = format!("manual__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00"));
+    let timeout = opts.lock_timeout.or(dag.and_then(|d| d.lock_timeout));
+    let in_memory = target.path == Path::new(":memory:");
+    if !write && !in_memory && !target.path.exists() {
+        return Err(Error::Database(format!(
+            "error: database `{}` does not exist yet\n  (hint: build it first with `runner run <DAG>`)",
+            target.path.display()
+        )));
+    }
+    let lock = if in_memory {
+        None
+    } else {
+        let holder = Holder::current(command_line(), dag.map(|d| d.id.clone()), Some(run_id.clone()));
+        let request = LockRequest { db_path: target.path.clone(), mode, holder, timeout };
+        let db_name = target.path.display().to_string();
+        let guard = db::acquire(request, &mut |h| match h {
+            Some(h) => eprintln!("waiting for the lock on `{db_name}`: held by {h}"),
+            None => eprintln!("waiting for the lock on `{db_name}`: held by runner processes reading it"),
+        })
+        .map_err(|e| Error::Lock(format!("error: {e}")))?;
+        if let Some(w) = guard.waited() {
+            eprintln!("got the lock on `{db_name}` after {:.2}s", w.as_secs_f64());
+        }
+        Some(guard)
+    };
+    let database = db::open(&target.path, !write && !in_memory, &target.settings, timeout, &mut |who| {
+        eprintln!("waiting for `{}`: DuckDB reports it is held by {who}, which is not runner", target.path.display());
+    })
+    .map_err(|e| Error::Database(format!("error: {e}")))?;
+    if write {
+        create_schemas(&database, &prep.plan, rp)?;
+    }
+    let caps =
+        Caps { threads: target.threads, max_active_tasks: dag.map(|d| d.max_active_tasks).unwrap_or(usize::MAX) };
+    let stdout = std::io::stdout();
+    let mut report = Report::new(stdout.lock());
+    let mut results = RunResults::new(&prep.project.target_dir, &run_id);
+    let relations = prep.plan.relations.clone();
+    let worker = |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
+        match database.connect() {
+            Ok(conn) => {
+                let mut ex = Executor {
+                    conn,
+                    templates: prep.templates.clone(),
+                    relations: relations.clone(),
+                    full_refresh: opts.full_refresh,
+                };
+                Box::new(move |node: &Node, start: Instant, w: usize| {
+                    let began = start.elapsed();
+                    let e = ex.run(node);
+                    let ended = start.elapsed();
+                    NodeResult {
+                        status: e.status,
+                        duration: ended - began,
+                        count: e.count,
+                        message: e.message,
+                        started: began.as_secs_f64(),
+                        finished: ended.as_secs_f64(),
+                        worker: w,
+                        attempts: e.attempts,
+                    }
+                })
+            }
+            Err(err) => {
+                let msg = err.to_string();
+                Box::new(move |_: &Node, _: Instant, w: usize| NodeResult {
+                    status: Status::Error,
+                    duration: Default::default(),
+                    count: None,
+                    message: Some(msg.clone()),
+                    started: 0.0,
+                    finished: 0.0,
+                    worker: w,
+                    attempts: 1,
+                })
+            }
+        }
+    };
+    let mut sinks = Fanout { sinks: vec![&mut report, &mut results] };
+    scheduler::execute(&prep.plan, rp, caps, worker, &mut sinks);
+    drop(sinks);
+    let failed = report.counts.failed();
+    drop(report);
+    if let Some(e) = results.write_error {
+        eprintln!("warning: {e}");
+    }
+    // DuckDB must be closed before another process may take the lock.
+    drop(database);
+    drop(lock);
+    Ok(if failed { EXIT_NODE_FAILURE } else { EXIT_OK })
+}
+
+fn create_schemas(database: &db::Database, plan: &Plan, rp: &scheduler::RunPlan) -> Result<(), Error> {
+    let schemas: BTreeSet<(String, String)> = rp
+        .nodes
+        .iter()
+        .filter_map(|&i| plan.node(i).relation.as_ref())
+        .map(|r| (r.database.clone(), r.schema.clone()))
+        .collect();
+    let conn = database.connect().map_err(|e| Error::Database(format!("error: {e}")))?;
+    for (db, schema) in schemas {
+        let sql =
+            format!("create schema if not exists \"{}\".\"{}\"", db.replace('"', "\"\""), schema.replace('"', "\"\""));
+        conn.execute_batch(&sql)
+            .map_err(|e| Error::Database(format!("error: cannot create schema `{schema}`: {e}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Command-line arguments: clap's raw types and their conversion into
+//! validated [`Options`].
+//!
+//! Raw clap types stay here; the rest of `runner` sees only `Options`. This
+//! module reads no files and never touches DuckDB.
+
+use crate::error::{Diagnostic, Error};
+use crate::project::dag::parse_duration;
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "runner", version, about = "Run a dbt-duckdb project on a schedule against one DuckDB file")]
+pub struct RawCli {
+    #[command(subcommand)]
+    pub command: RawCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RawCommand {
+    /// Run a DAG now: seeds, models and tests per its `test_behavior`.
+    Run {
+        /// The DAG's `dag_id`.
+        dag: String,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+    /// Run only the data tests, against what is in the database.
+    Test {
+        /// Take project, profile, target, vars and selection from this DAG.
+        dag: Option<String>,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RawCommon {
+    /// The directory holding `dags/` (and, by default, the dbt project).
+    #[arg(long, global = true)]
+    pub project_dir: Option<PathBuf>,
+    /// Where `profiles.yml` is (default: $DBT_PROFILES_DIR, the project, ~/.dbt).
+    #[arg(long, global = true)]
+    pub profiles_dir: Option<PathBuf>,
+    /// The profile target to use instead of the profile's default.
+    #[arg(long, global = true)]
+    pub target: Option<String>,
+    /// Variables as a YAML map, e.g. `{region: eu}`; they override DAG and project vars.
+    #[arg(long, global = true)]
+    pub vars: Option<String>,
+    /// Nodes to run (dbt selection syntax).
+    #[arg(long, short = 's', num_args = 1.., global = true)]
+    pub select: Vec<String>,
+    /// Nodes to leave out.
+    #[arg(long, num_args = 1.., global = true)]
+    pub exclude: Vec<String>,
+    /// Nodes at once, overriding the profile's `threads`.
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// Rebuild seeds from scratch.
+    #[arg(long, global = true)]
+    pub full_refresh: bool,
+    /// How long to wait for another process's lock, e.g. `30s` or `5m` (default: forever).
+    #[arg(long, global = true)]
+    pub lock_timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Run { dag: String },
+    Test { dag: Option<String> },
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Run { .. } => "run",
+            Command::Test { .. } => "test",
+        }
+    }
+}
+
+/// Validated options: what the rest of `runner` works from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub command: Command,
+    pub project_dir: PathBuf,
+    pub profiles_dir: Option<PathBuf>,
+    pub target: Option<String>,
+    pub vars: BTreeMap<String, serde_yaml::Value>,
+    /// `None` when not given, so a DAG's selection applies.
+    pub select: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+    pub threads: Option<usize>,
+    pub full_refresh: bool,
+    pub lock_timeout: Option<Duration>,
+}
+
+fn usage(msg: String, hint: &str) -> Error {
+    Error::Usage(Diagnostic::new(msg).hint(hint))
+}
+
+impl Options {
+    pub fn from_raw(raw: RawCli) -> Result<Options, Error> {
+        let (command, c) = match raw.command {
+            RawCommand::Run { dag, common } => (Command::Run { dag }, common),
+            RawCommand::Test { dag, common } => (Command::Test { dag }, common),
+        };
+        let vars = match c.vars.as_deref() {
+            None => BTreeMap::new(),
+            Some(text) => match serde_yaml::from_str::<serde_yaml::Value>(text) {
+                Ok(serde_yaml::Value::Mapping(m)) => {
+                    m.into_iter().filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), v))).collect()
+                }
+                Ok(serde_yaml::Value::Null) => BTreeMap::new(),
+                _ => {
+                    return Err(usage(
+                        format!("`--vars` is not a YAML map: `{text}`"),
+                        "write it like `{region: eu, days: 3}`",
+                    ))
+                }
+            },
+        };
+        if c.threads == Some(0) {
+            return Err(usage("`--threads` must be at least 1".into(), "use `--threads 1` for one node at a time"));
+        }
+        let lock_timeout = match c.lock_timeout.as_deref() {
+            None => None,
+            Some(t) => Some(
+                parse_duration(t).map_err(|e| usage(format!("`--lock-timeout`: {e}"), "e.g. `--lock-timeout 30s`"))?,
+            ),
+        };
+        let project_dir = c.project_dir.unwrap_or_else(|| PathBuf::from("."));
+        Ok(Options {
+            command,
+            project_dir,
+            profiles_dir: c.profiles_dir,
+            target: c.target,
+            vars,
+            select: (!c.select.is_empty()).then_some(c.select),
+            exclude: (!c.exclude.is_empty()).then_some(c.exclude),
+            threads: c.threads,
+            full_refresh: c.full_refresh,
+            lock_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, Error> {
+        let mut argv = vec!["runner"];
+        argv.extend_from_slice(args);
+        Options::from_raw(RawCli::try_parse_from(argv).expect("clap parses"))
+    }
+
+    #[test]
+    fn run_with_every_common_flag() {
+        let o = parse(&[
+            "run",
+            "my_dag",
+            "--project-dir",
+            "/p",
+            "--vars",
+            "{a: 1}",
+            "--select",
+            "a",
+            "b",
+            "--threads",
+            "4",
+            "--lock-timeout",
+            "2s",
+            "--full-refresh",
+        ])
+        .expect("valid");
+        assert_eq!(o.command, Command::Run { dag: "my_dag".into() });
+        assert_eq!(o.project_dir, PathBuf::from("/p"));
+        assert_eq!(o.vars.get("a"), Some(&serde_yaml::Value::from(1)));
+        assert_eq!(o.select, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(o.threads, Some(4));
+        assert_eq!(o.lock_timeout, Some(Duration::from_secs(2)));
+        assert!(o.full_refresh);
+    }
+
+    #[test]
+    fn bad_vars_threads_and_timeout_are_usage_errors() {
+        for args in
+            [&["test", "--vars", "[1, 2]"][..], &["test", "--threads", "0"], &["test", "--lock-timeout", "soon"]]
+        {
+            let e = parse(args).expect_err("invalid");
+            assert!(matches!(e, Error::Usage(_)), "{args:?}");
+            assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+        }
+    }
+}

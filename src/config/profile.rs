@@ -1,0 +1,40 @@
+//! The raw shape of `profiles.yml`, after Jinja rendering.
+//!
+//! Output keys follow dbt-duckdb's documented profile fields so real profiles
+//! load unmodified; fields `runner` does not act on yet are accepted and kept
+//! as raw values. A typo is still an error (`deny_unknown_fields`).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    pub target: Option<String>,
+    pub outputs: BTreeMap<String, RawOutput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: Option<String>,
+    pub schema: Option<String>,
+    pub database: Option<String>,
+    pub threads: Option<i64>,
+    pub extensions: Option<Vec<serde_yaml::Value>>,
+    pub settings: Option<BTreeMap<String, serde_yaml::Value>>,
+    pub attach: Option<serde_yaml::Value>,
+    pub plugins: Option<serde_yaml::Value>,
+    pub filesystems: Option<serde_yaml::Value>,
+    pub secrets: Option<serde_yaml::Value>,
+    pub external_root: Option<String>,
+    pub module_paths: Option<serde_yaml::Value>,
+    pub keep_open: Option<bool>,
+    pub use_credential_provider: Option<serde_yaml::Value>,
+    pub disable_transactions: Option<bool>,
+    pub retries: Option<serde_yaml::Value>,
+    pub config_options: Option<serde_yaml::Value>,
+    pub is_ducklake: Option<bool>,
+}

@@ -1,0 +1,108 @@
+//! The raw shape of property files (`models/**/*.yml`: `version: 2`, `models:`,
+//! `sources:`, `seeds:`).
+//!
+//! Test entries stay raw YAML: dbt writes them as a bare name, a one-key map,
+//! or a map with `test_name:`, and `project::tests` decodes each form with its
+//! own error. Sections `runner` does not run (exposures, metrics, …) are
+//! accepted and ignored.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProperties {
+    pub version: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub models: Vec<RawModelProps>,
+    #[serde(default)]
+    pub seeds: Vec<RawModelProps>,
+    #[serde(default)]
+    pub sources: Vec<RawSource>,
+    pub snapshots: Option<serde_yaml::Value>,
+    pub macros: Option<serde_yaml::Value>,
+    pub analyses: Option<serde_yaml::Value>,
+    pub exposures: Option<serde_yaml::Value>,
+    pub metrics: Option<serde_yaml::Value>,
+    pub semantic_models: Option<serde_yaml::Value>,
+    pub saved_queries: Option<serde_yaml::Value>,
+    pub unit_tests: Option<serde_yaml::Value>,
+    pub groups: Option<serde_yaml::Value>,
+}
+
+/// A model or seed entry: its config, column docs and tests.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModelProps {
+    pub name: String,
+    pub description: Option<String>,
+    pub config: Option<BTreeMap<String, serde_yaml::Value>>,
+    #[serde(default)]
+    pub columns: Vec<RawColumn>,
+    pub data_tests: Option<Vec<serde_yaml::Value>>,
+    pub tests: Option<Vec<serde_yaml::Value>>,
+    pub meta: Option<serde_yaml::Value>,
+    pub docs: Option<serde_yaml::Value>,
+    pub tags: Option<serde_yaml::Value>,
+    pub access: Option<String>,
+    pub group: Option<String>,
+    pub constraints: Option<serde_yaml::Value>,
+    pub latest_version: Option<serde_yaml::Value>,
+    pub versions: Option<serde_yaml::Value>,
+    pub deprecation_date: Option<serde_yaml::Value>,
+    pub time_spine: Option<serde_yaml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColumn {
+    pub name: String,
+    pub description: Option<String>,
+    pub data_type: Option<String>,
+    pub data_tests: Option<Vec<serde_yaml::Value>>,
+    pub tests: Option<Vec<serde_yaml::Value>>,
+    pub meta: Option<serde_yaml::Value>,
+    pub tags: Option<serde_yaml::Value>,
+    pub quote: Option<bool>,
+    pub constraints: Option<serde_yaml::Value>,
+    pub config: Option<serde_yaml::Value>,
+    pub granularity: Option<serde_yaml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub name: String,
+    pub description: Option<String>,
+    pub database: Option<String>,
+    pub schema: Option<String>,
+    pub loader: Option<String>,
+    #[serde(default)]
+    pub tables: Vec<RawSourceTable>,
+    pub meta: Option<serde_yaml::Value>,
+    pub tags: Option<serde_yaml::Value>,
+    pub config: Option<serde_yaml::Value>,
+    pub freshness: Option<serde_yaml::Value>,
+    pub loaded_at_field: Option<String>,
+    pub quoting: Option<serde_yaml::Value>,
+    pub overrides: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSourceTable {
+    pub name: String,
+    pub identifier: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub columns: Vec<RawColumn>,
+    pub data_tests: Option<Vec<serde_yaml::Value>>,
+    pub tests: Option<Vec<serde_yaml::Value>>,
+    pub meta: Option<serde_yaml::Value>,
+    pub tags: Option<serde_yaml::Value>,
+    pub config: Option<serde_yaml::Value>,
+    pub freshness: Option<serde_yaml::Value>,
+    pub loaded_at_field: Option<String>,
+    pub quoting: Option<serde_yaml::Value>,
+    pub external: Option<serde_yaml::Value>,
+}

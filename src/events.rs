@@ -1,0 +1,90 @@
+//! The typed event stream of a run.
+//!
+//! The scheduler emits these; the console report (and later artifacts and the
+//! run history) consume them. Events carry facts only; they decide nothing and
+//! format nothing.
+
+use crate::nodes::Resource;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A seed or model was built.
+    Success,
+    /// A seed or model (or a test's query) raised an error.
+    Error,
+    Pass,
+    Warn,
+    Fail,
+    Skipped,
+}
+
+/// What the report needs to name a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeLabel {
+    pub id: String,
+    pub name: String,
+    pub resource: Resource,
+    /// `view`, `table`, or empty for seeds and tests.
+    pub materialized: String,
+    /// `schema.identifier` for seeds and models.
+    pub relation: Option<String>,
+    /// `"database"."schema"."identifier"`, as dbt's artifacts name it.
+    pub relation_name: Option<String>,
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeResult {
+    pub status: Status,
+    pub duration: Duration,
+    /// Rows loaded (seeds) or failing rows (tests).
+    pub count: Option<u64>,
+    /// The error or the test outcome in words.
+    pub message: Option<String>,
+    /// Seconds since the run started, for the start and the end of the node.
+    pub started: f64,
+    pub finished: f64,
+    pub worker: usize,
+    /// Attempts made for this node (write-write conflicts are retried).
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    RunStarted { total: usize, at: chrono::DateTime<chrono::Utc> },
+    NodeStarted { index: usize, total: usize, node: NodeLabel },
+    NodeFinished { index: usize, total: usize, node: NodeLabel, result: NodeResult },
+    NodeSkipped { index: usize, total: usize, node: NodeLabel, because: String },
+    RunFinished { elapsed: Duration },
+}
+
+/// Something that consumes events; the report, a collector in tests.
+pub trait Sink {
+    fn event(&mut self, e: &Event);
+}
+
+/// Forwards every event to several sinks, in order.
+pub struct Fanout<'a> {
+    pub sinks: Vec<&'a mut dyn Sink>,
+}
+
+impl Sink for Fanout<'_> {
+    fn event(&mut self, e: &Event) {
+        for s in self.sinks.iter_mut() {
+            s.event(e);
+        }
+    }
+}
+
+/// Keeps every event; used by tests and by callers that need the outcome.
+#[derive(Debug, Default)]
+pub struct Collector {
+    pub events: Vec<Event>,
+}
+
+impl Sink for Collector {
+    fn event(&mut self, e: &Event) {
+        self.events.push(e.clone());
+    }
+}

@@ -1,0 +1,26 @@
+//! `runner`: one process that runs a dbt-duckdb project's seeds, models and
+//! tests against one DuckDB file, on demand or on a schedule.
+//!
+//! Data flows `cli` → `project` (+ `config`) → `template` → `nodes`/`graph`
+//! → `select` → `scheduler` ⇄ `executor` workers → `events` → `report`;
+//! `db` is the only module that opens a database file or takes the
+//! cross-process lock. See `../shared/docs/architecture.md`.
+
+pub mod app;
+pub mod artifacts;
+pub mod cli;
+pub mod config;
+pub mod config_tree;
+pub mod data_tests;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod executor;
+pub mod graph;
+pub mod nodes;
+pub mod project;
+pub mod report;
+pub mod schedule;
+pub mod scheduler;
+pub mod select;
+pub mod template;

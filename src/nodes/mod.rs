@@ -1,0 +1,386 @@
+//! Turning a loaded project into executable nodes: the plan.
+//!
+//! Owns the resolve pass over every model and singular test, config
+//! precedence, dbt's relation naming (`<target.schema>_<custom>`), the SQL of
+//! generic tests, and the checks that need the whole project (unknown `ref`
+//! with a suggestion, duplicate names, cycles). It renders no run-time SQL and
+//! never touches the database.
+
+use crate::config_tree::{self, as_strings, get_str, ConfigMap};
+use crate::data_tests::{Severity, TestConfig};
+use crate::error::Diagnostic;
+use crate::graph::{cycle_text, Graph};
+use crate::project::profile::Target;
+use crate::project::Project;
+use crate::template::relation::Relation;
+use crate::template::{Relations, Templates};
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Resource {
+    Seed,
+    Model,
+    Test,
+}
+
+impl Resource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Seed => "seed",
+            Resource::Model => "model",
+            Resource::Test => "test",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Materialized {
+    View,
+    Table,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Seed {
+        csv: PathBuf,
+        column_types: BTreeMap<String, String>,
+        delimiter: String,
+    },
+    Model {
+        template: String,
+        materialized: Materialized,
+    },
+    /// A generic test's failing-rows SQL is fully known at plan time.
+    GenericTest {
+        sql: String,
+        cfg: TestConfig,
+    },
+    SingularTest {
+        template: String,
+        cfg: TestConfig,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: String,
+    pub name: String,
+    pub resource: Resource,
+    pub file: PathBuf,
+    pub depends_on: BTreeSet<String>,
+    /// Seeds and models: where they are built. Tests: none.
+    pub relation: Option<Relation>,
+    pub config: ConfigMap,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub nodes: Vec<Node>,
+    pub graph: Graph,
+    pub relations: Arc<Relations>,
+}
+
+impl Plan {
+    pub fn node(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+}
+
+const BUILTIN_TESTS: &[&str] = &["not_null", "unique", "accepted_values", "relationships"];
+
+fn schema_for(target: &Target, cfg: &ConfigMap) -> String {
+    match get_str(cfg, "schema") {
+        Some(custom) => format!("{}_{}", target.schema, custom.trim()),
+        None => target.schema.clone(),
+    }
+}
+
+fn relation_for(target: &Target, cfg: &ConfigMap, name: &str) -> Relation {
+    let database = get_str(cfg, "database").unwrap_or(&target.database);
+    Relation::new(database, &schema_for(target, cfg), get_str(cfg, "alias").unwrap_or(name))
+}
+
+fn enabled(cfg: &ConfigMap) -> bool {
+    cfg.get("enabled").and_then(Value::as_bool).unwrap_or(true)
+}
+
+fn test_config(cfg: &ConfigMap) -> Result<TestConfig, String> {
+    let mut t = TestConfig::default();
+    if let Some(s) = get_str(cfg, "severity") {
+        t.severity = match s.to_ascii_lowercase().as_str() {
+            "warn" => Severity::Warn,
+            "error" => Severity::Error,
+            _ => return Err(format!("unknown severity `{s}` (use `warn` or `error`)")),
+        };
+    }
+    let text = |k: &str| cfg.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| yaml_scalar(v)));
+    if let Some(v) = text("warn_if") {
+        t.warn_if = v;
+    }
+    if let Some(v) = text("error_if") {
+        t.error_if = v;
+    }
+    if let Some(v) = text("fail_calc") {
+        t.fail_calc = v;
+    }
+    t.where_clause = text("where");
+    t.limit = cfg.get("limit").and_then(Value::as_u64);
+    Ok(t)
+}
+
+fn yaml_scalar(v: &Value) -> String {
+    serde_yaml::to_string(v).unwrap_or_default().trim().to_string()
+}
+
+struct Planner<'a> {
+    project: &'a Project,
+    target: &'a Target,
+    templates: &'a Templates,
+    errors: Vec<Diagnostic>,
+    nodes: Vec<Node>,
+    /// Model or seed name → unique id.
+    names: BTreeMap<String, String>,
+}
+
+pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result<Plan, Vec<Diagnostic>> {
+    let mut p = Planner { project, target, templates, errors: Vec::new(), nodes: Vec::new(), names: BTreeMap::new() };
+    p.seeds();
+    let model_refs = p.models();
+    let mut relations = Relations::default();
+    for n in &p.nodes {
+        if let Some(r) = &n.relation {
+            relations.by_name.insert(n.name.clone(), r.clone());
+        }
+    }
+    for ((s, t), src) in &project.sources {
+        let db = src.database.clone().unwrap_or_else(|| target.database.clone());
+        relations.sources.insert((s.clone(), t.clone()), Relation::new(&db, &src.schema, &src.identifier));
+    }
+    let relations = Arc::new(relations);
+    p.link(model_refs);
+    p.singular_tests();
+    for decl in &project.tests {
+        p.generic_test(decl, &relations);
+    }
+    if !p.errors.is_empty() {
+        return Err(p.errors);
+    }
+    let mut nodes = p.nodes;
+    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    let edges: Vec<(String, BTreeSet<String>)> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
+    let graph = Graph::new(&edges).map_err(|cycle| {
+        let short: Vec<String> = cycle.iter().map(|id| id.rsplit('.').next().unwrap_or(id).to_string()).collect();
+        let first = nodes.iter().find(|n| n.id == cycle[0]).map(|n| n.file.clone());
+        let mut d = Diagnostic::new(format!("dependency cycle: {}", cycle_text(&short)))
+            .hint("remove one of these `ref()` calls to break the loop");
+        d.file = first;
+        vec![d]
+    })?;
+    Ok(Plan { nodes, graph, relations })
+}
+
+impl Planner<'_> {
+    fn tree_path(&self, folders: &[String], name: &str) -> Vec<String> {
+        let mut path = vec![self.project.name.clone()];
+        path.extend(folders.iter().cloned());
+        path.push(name.to_string());
+        path
+    }
+
+    fn claim_name(&mut self, name: &str, id: &str, file: &PathBuf) -> bool {
+        if let Some(prev) = self.names.get(name) {
+            self.errors.push(
+                Diagnostic::in_file(file, format!("duplicate node name `{name}`: `{prev}` already uses it"))
+                    .hint("model and seed names must be unique across the project"),
+            );
+            return false;
+        }
+        self.names.insert(name.to_string(), id.to_string());
+        true
+    }
+
+    fn seeds(&mut self) {
+        for s in &self.project.seeds {
+            let mut cfg = config_tree::from_tree(self.project.seed_tree.as_ref(), &self.tree_path(&s.folders, &s.name));
+            if let Some(props) = self.project.seed_props.get(&s.name) {
+                config_tree::merge(&mut cfg, props.config.clone());
+            }
+            if !enabled(&cfg) {
+                continue;
+            }
+            let id = format!("seed.{}.{}", self.project.name, s.name);
+            if !self.claim_name(&s.name, &id, &s.path) {
+                continue;
+            }
+            let column_types = match cfg.get("column_types") {
+                Some(Value::Mapping(m)) => {
+                    m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string()))).collect()
+                }
+                _ => BTreeMap::new(),
+            };
+            let delimiter = get_str(&cfg, "delimiter").unwrap_or(",").to_string();
+            self.nodes.push(Node {
+                id,
+                name: s.name.clone(),
+                resource: Resource::Seed,
+                file: s.path.clone(),
+                depends_on: BTreeSet::new(),
+                relation: Some(relation_for(self.target, &cfg, &s.name)),
+                config: cfg,
+                kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
+            });
+        }
+    }
+
+    /// Resolve pass over models; returns each model's recorded refs by node index.
+    fn models(&mut self) -> Vec<(usize, Vec<String>, String)> {
+        let mut refs = Vec::new();
+        for m in &self.project.models {
+            let template = m.path.display().to_string();
+            let placeholder = Relation::new(&self.target.database, &self.target.schema, &m.name);
+            let rec = match self.templates.resolve(&template, &placeholder) {
+                Ok(r) => r,
+                Err(d) => {
+                    self.errors.push(d);
+                    continue;
+                }
+            };
+            let mut cfg =
+                config_tree::from_tree(self.project.model_tree.as_ref(), &self.tree_path(&m.folders, &m.name));
+            if let Some(props) = self.project.model_props.get(&m.name) {
+                config_tree::merge(&mut cfg, props.config.clone());
+            }
+            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
+            if !enabled(&cfg) {
+                continue;
+            }
+            let materialized = match get_str(&cfg, "materialized").unwrap_or("view") {
+                "view" => Materialized::View,
+                "table" => Materialized::Table,
+                other => {
+                    let line = crate::config::find_line(&m.text, other);
+                    self.errors.push(
+                        Diagnostic::in_file(&m.path, format!("unknown materialization `{other}`"))
+                            .at(line, None)
+                            .hint("runner builds `view` and `table` models"),
+                    );
+                    continue;
+                }
+            };
+            let id = format!("model.{}.{}", self.project.name, m.name);
+            if !self.claim_name(&m.name, &id, &m.path) {
+                continue;
+            }
+            let mut tags = as_strings(cfg.get("tags"));
+            tags.sort();
+            refs.push((self.nodes.len(), rec.refs.clone(), m.text.clone()));
+            for (s, t) in &rec.sources {
+                self.check_source(s, t, &m.path, &m.text);
+            }
+            self.nodes.push(Node {
+                id,
+                name: m.name.clone(),
+                resource: Resource::Model,
+                file: m.path.clone(),
+                depends_on: BTreeSet::new(),
+                relation: Some(relation_for(self.target, &cfg, &m.name)),
+                config: cfg,
+                kind: NodeKind::Model { template, materialized },
+            });
+        }
+        refs
+    }
+
+    fn check_source(&mut self, s: &str, t: &str, file: &PathBuf, text: &str) {
+        if !self.project.sources.contains_key(&(s.to_string(), t.to_string())) {
+            let line = crate::config::find_line(text, t);
+            self.errors.push(
+                Diagnostic::in_file(file, format!("unknown source `{s}.{t}`"))
+                    .at(line, None)
+                    .hint("declare it under `sources:` in a property YAML file"),
+            );
+        }
+    }
+
+    /// Turns recorded ref names into edges, reporting unknown names with a suggestion.
+    fn link(&mut self, model_refs: Vec<(usize, Vec<String>, String)>) {
+        for (i, refs, text) in model_refs {
+            let file = self.nodes[i].file.clone();
+            for r in refs {
+                match self.resolve_ref(&r, &file, &text) {
+                    Some(id) => {
+                        self.nodes[i].depends_on.insert(id);
+                    }
+                    None => continue,
+                }
+            }
+        }
+    }
+
+    fn resolve_ref(&mut self, name: &str, file: &PathBuf, text: &str) -> Option<String> {
+        if let Some(id) = self.names.get(name) {
+            return Some(id.clone());
+        }
+        let best = self
+            .names
+            .keys()
+            .map(|k| (strsim::levenshtein(k, name), k))
+            .filter(|(d, k)| *d <= (k.len().max(name.len()) / 2).max(2))
+            .min();
+        let line =
+            crate::config::find_line(text, &format!("'{name}'")).or_else(|| crate::config::find_line(text, name));
+        let mut d =
+            Diagnostic::in_file(file, format!("unknown ref `{name}`: no model or seed has that name")).at(line, None);
+        if let Some((_, k)) = best {
+            d = d.hint(format!("did you mean `{k}`?"));
+        }
+        self.errors.push(d);
+        None
+    }
+
+    fn singular_tests(&mut self) {
+        for t in &self.project.singular_tests {
+            let template = t.path.display().to_string();
+            let placeholder = Relation::new(&self.target.database, &self.target.schema, &t.name);
+            let rec = match self.templates.resolve(&template, &placeholder) {
+                Ok(r) => r,
+                Err(d) => {
+                    self.errors.push(d);
+                    continue;
+                }
+            };
+            let mut cfg = config_tree::from_tree(self.project.test_tree.as_ref(), &self.tree_path(&t.folders, &t.name));
+            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
+            if !enabled(&cfg) {
+                continue;
+            }
+            let tcfg = match test_config(&cfg) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.errors.push(Diagnostic::in_file(&t.path, e));
+                    continue;
+                }
+            };
+            let deps = rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.path, &t.text)).collect();
+            for (s, tb) in &rec.sources {
+                self.check_source(s, tb, &t.path, &t.text);
+            }
+            self.nodes.push(Node {
+                id: format!("test.{}.{}", self.project.name, t.name),
+                name: t.name.clone(),
+                resource: Resource::Test,
+                file: t.path.clone(),
+                depends_on: deps,
+                relation: None,
+                config: cfg,
+                kind: NodeKind::SingularTest { template, cfg: tcfg },
+            });
+        }
+    }
+}
+
+mod generic;

@@ -1,0 +1,277 @@
+//! The console report: dbt's lines, which users grep, and the summary.
+//!
+//! Consumes [`Event`]s and writes text; it decides nothing about the run.
+//! Line shape follows dbt: `N of M <message> ....... [STATUS in 0.05s]`,
+//! padded with dots to 80 columns.
+
+use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
+use crate::nodes::Resource;
+use std::io::Write;
+
+const WIDTH: usize = 80;
+
+/// Counts per outcome, as dbt's `Done.` line reports them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub pass: usize,
+    pub warn: usize,
+    pub error: usize,
+    pub skip: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.pass + self.warn + self.error + self.skip
+    }
+
+    pub fn add(&mut self, s: Status) {
+        match s {
+            Status::Success | Status::Pass => self.pass += 1,
+            Status::Warn => self.warn += 1,
+            Status::Error | Status::Fail => self.error += 1,
+            Status::Skipped => self.skip += 1,
+        }
+    }
+
+    /// Skipped nodes count as failures, as in dbt.
+    pub fn failed(&self) -> bool {
+        self.error > 0 || self.skip > 0
+    }
+}
+
+pub fn line(index: usize, total: usize, message: &str, status: &str) -> String {
+    let prefix = format!("{index} of {total} {message} ");
+    let mut justified = prefix.clone();
+    while justified.chars().count() < WIDTH {
+        justified.push('.');
+    }
+    format!("{justified} [{status}]")
+}
+
+fn kind_text(n: &NodeLabel) -> String {
+    match n.resource {
+        Resource::Seed => format!("seed file {}", n.relation.as_deref().unwrap_or(&n.name)),
+        Resource::Model => format!("sql {} model {}", n.materialized, n.relation.as_deref().unwrap_or(&n.name)),
+        Resource::Test => format!("test {}", n.name),
+    }
+}
+
+fn secs(r: &NodeResult) -> String {
+    format!("in {:.2}s", r.duration.as_secs_f64())
+}
+
+pub fn finished_line(index: usize, total: usize, n: &NodeLabel, r: &NodeResult) -> String {
+    let rel = n.relation.as_deref().unwrap_or(&n.name);
+    let (msg, status) = match (n.resource, r.status) {
+        (Resource::Seed, Status::Success) => {
+            (format!("OK loaded seed file {rel}"), format!("INSERT {} {}", r.count.unwrap_or(0), secs(r)))
+        }
+        (Resource::Model, Status::Success) => {
+            (format!("OK created sql {} model {rel}", n.materialized), format!("OK {}", secs(r)))
+        }
+        (Resource::Seed, _) => (format!("ERROR loading seed file {rel}"), format!("ERROR {}", secs(r))),
+        (Resource::Model, _) => {
+            (format!("ERROR creating sql {} model {rel}", n.materialized), format!("ERROR {}", secs(r)))
+        }
+        (Resource::Test, Status::Pass) => (format!("PASS {}", n.name), format!("PASS {}", secs(r))),
+        (Resource::Test, Status::Warn) => {
+            let c = r.count.unwrap_or(0);
+            (format!("WARN {c} {}", n.name), format!("WARN {c} {}", secs(r)))
+        }
+        (Resource::Test, Status::Fail) => {
+            let c = r.count.unwrap_or(0);
+            (format!("FAIL {c} {}", n.name), format!("FAIL {c} {}", secs(r)))
+        }
+        (Resource::Test, _) => (format!("ERROR {}", n.name), format!("ERROR {}", secs(r))),
+    };
+    line(index, total, &msg, &status)
+}
+
+/// Writes the report to any writer (stdout in the binary, a buffer in tests).
+pub struct Report<W: Write> {
+    out: W,
+    pub counts: Counts,
+    /// Problems to repeat after the run, in the order they happened.
+    problems: Vec<String>,
+}
+
+impl<W: Write> Report<W> {
+    pub fn new(out: W) -> Self {
+        Report { out, counts: Counts::default(), problems: Vec::new() }
+    }
+
+    fn say(&mut self, text: &str) {
+        // A closed stdout (e.g. piped into `head`) must not abort the run.
+        let _ = writeln!(self.out, "{text}");
+        let _ = self.out.flush();
+    }
+}
+
+impl<W: Write> Sink for Report<W> {
+    fn event(&mut self, e: &Event) {
+        match e {
+            Event::RunStarted { total, .. } => {
+                let t = *total;
+                self.say(&format!("Found {t} node{} to run.", if t == 1 { "" } else { "s" }));
+                self.say("");
+            }
+            Event::NodeStarted { index, total, node } => {
+                let text = line(*index, *total, &format!("START {}", kind_text(node)), "RUN");
+                self.say(&text);
+            }
+            Event::NodeFinished { index, total, node, result } => {
+                self.counts.add(result.status);
+                let text = finished_line(*index, *total, node, result);
+                self.say(&text);
+                match result.status {
+                    Status::Error => self.problems.push(format!(
+                        "Error in {} {} ({})\n  {}",
+                        node.resource.as_str(),
+                        node.name,
+                        node.file,
+                        result.message.as_deref().unwrap_or("").replace('\n', "\n  ")
+                    )),
+                    Status::Fail | Status::Warn => self.problems.push(format!(
+                        "{} in test {} ({})\n  {}",
+                        if result.status == Status::Fail { "Failure" } else { "Warning" },
+                        node.name,
+                        node.file,
+                        result.message.as_deref().unwrap_or("")
+                    )),
+                    _ => {}
+                }
+            }
+            Event::NodeSkipped { index, total, node, .. } => {
+                self.counts.add(Status::Skipped);
+                let what = match node.resource {
+                    Resource::Test => format!("SKIP test {}", node.name),
+                    _ => format!("SKIP relation {}", node.relation.as_deref().unwrap_or(&node.name)),
+                };
+                let text = line(*index, *total, &what, "SKIP");
+                self.say(&text);
+            }
+            Event::RunFinished { elapsed } => {
+                self.say("");
+                self.say(&format!("Finished running {} nodes in {:.2}s.", self.counts.total(), elapsed.as_secs_f64()));
+                let c = self.counts;
+                if c.error == 0 && c.warn == 0 && c.skip == 0 {
+                    self.say("Completed successfully");
+                } else {
+                    self.say(&format!(
+                        "Completed with {} error{} and {} warning{}:",
+                        c.error,
+                        plural(c.error),
+                        c.warn,
+                        plural(c.warn)
+                    ));
+                    for p in std::mem::take(&mut self.problems) {
+                        self.say("");
+                        self.say(&p);
+                    }
+                }
+                self.say("");
+                self.say(&format!(
+                    "Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}",
+                    c.pass,
+                    c.warn,
+                    c.error,
+                    c.skip,
+                    c.total()
+                ));
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn label(resource: Resource, name: &str) -> NodeLabel {
+        NodeLabel {
+            id: format!("x.{name}"),
+            name: name.into(),
+            resource,
+            materialized: if resource == Resource::Model { "view".into() } else { String::new() },
+            relation: (resource != Resource::Test).then(|| format!("main.{name}")),
+            relation_name: None,
+            file: format!("models/{name}.sql"),
+        }
+    }
+
+    fn result(status: Status, count: Option<u64>) -> NodeResult {
+        NodeResult {
+            status,
+            duration: Duration::from_millis(50),
+            count,
+            message: Some("boom".into()),
+            started: 0.0,
+            finished: 0.05,
+            worker: 0,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn lines_are_padded_like_dbt() {
+        let l = line(1, 5, "START sql view model main.stg_orders", "RUN");
+        assert_eq!(l, format!("1 of 5 START sql view model main.stg_orders {} [RUN]", ".".repeat(80 - 44)));
+        assert_eq!(l.len(), 86);
+    }
+
+    #[test]
+    fn finished_lines_per_kind() {
+        let seed = finished_line(2, 5, &label(Resource::Seed, "raw_orders"), &result(Status::Success, Some(99)));
+        assert!(
+            seed.starts_with("2 of 5 OK loaded seed file main.raw_orders ...")
+                && seed.ends_with("[INSERT 99 in 0.05s]"),
+            "{seed}"
+        );
+        let fail =
+            finished_line(4, 5, &label(Resource::Test, "not_null_orders_amount"), &result(Status::Fail, Some(3)));
+        assert!(
+            fail.starts_with("4 of 5 FAIL 3 not_null_orders_amount ...") && fail.ends_with("[FAIL 3 in 0.05s]"),
+            "{fail}"
+        );
+        let err = finished_line(1, 5, &label(Resource::Model, "m"), &result(Status::Error, None));
+        assert!(
+            err.starts_with("1 of 5 ERROR creating sql view model main.m ...") && err.ends_with("[ERROR in 0.05s]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn summary_counts_fail_as_error_and_skip() {
+        let mut buf = Vec::new();
+        {
+            let mut r = Report::new(&mut buf);
+            r.event(&Event::NodeFinished {
+                index: 1,
+                total: 3,
+                node: label(Resource::Model, "a"),
+                result: result(Status::Success, None),
+            });
+            r.event(&Event::NodeFinished {
+                index: 2,
+                total: 3,
+                node: label(Resource::Test, "t"),
+                result: result(Status::Fail, Some(2)),
+            });
+            r.event(&Event::NodeSkipped { index: 3, total: 3, node: label(Resource::Model, "b"), because: "a".into() });
+            r.event(&Event::RunFinished { elapsed: Duration::from_millis(10) });
+            assert!(r.counts.failed());
+        }
+        let text = String::from_utf8(buf).expect("utf8");
+        assert!(text.ends_with("Done. PASS=1 WARN=0 ERROR=1 SKIP=1 TOTAL=3\n"), "{text}");
+        assert!(text.contains("Failure in test t (models/t.sql)\n  boom"), "{text}");
+    }
+}

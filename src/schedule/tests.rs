@@ -1,0 +1,115 @@
+use super::*;
+use crate::project::dag::parse;
+use chrono::TimeZone;
+use std::path::Path;
+
+fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0).single().expect("valid time")
+}
+
+fn dag(yaml: &str) -> (Dag, Timetable) {
+    let d = parse(Path::new("/p/dags/d.yml"), Path::new("dags/d.yml"), yaml, Path::new("/p")).expect("valid dag");
+    let tt = Timetable::new(&d.schedule, d.timezone).expect("timetable");
+    (d, tt)
+}
+
+fn starts(v: &[Interval]) -> Vec<DateTime<Utc>> {
+    v.iter().map(|i| i.start).collect()
+}
+
+const DAILY: &str = "schedule: '@daily'\nstart_date: 2025-01-01\n";
+
+#[test]
+fn day_of_week_is_translated_to_the_crates_numbering() {
+    assert_eq!(translate_dow("0"), Ok("1".into()));
+    assert_eq!(translate_dow("7"), Ok("1".into()));
+    assert_eq!(translate_dow("1-5"), Ok("2,3,4,5,6".into()));
+    assert_eq!(translate_dow("*/2"), Ok("1,3,5,7".into()));
+    assert_eq!(translate_dow("MON-FRI"), Ok("MON-FRI".into()));
+    assert!(translate_dow("8").is_err());
+    // @weekly fires on Sunday: 2025-01-05 was a Sunday.
+    let (_, tt) = dag("schedule: '@weekly'\nstart_date: 2025-01-01\n");
+    assert_eq!(tt.next_after(utc(2025, 1, 1, 0)), Some(utc(2025, 1, 5, 0)));
+}
+
+#[test]
+fn r1_an_interval_is_logical_date_to_next_point() {
+    let (_, tt) = dag(DAILY);
+    assert_eq!(
+        tt.interval_at(utc(2025, 1, 1, 0)),
+        Some(Interval { start: utc(2025, 1, 1, 0), end: utc(2025, 1, 2, 0) })
+    );
+}
+
+#[test]
+fn r2_nothing_runs_before_its_interval_ends() {
+    let (d, tt) = dag(DAILY);
+    let none = BTreeSet::new();
+    assert!(due(&d, &tt, utc(2025, 1, 1, 23), &none).is_empty());
+    assert_eq!(starts(&due(&d, &tt, utc(2025, 1, 2, 0), &none)), vec![utc(2025, 1, 1, 0)]);
+}
+
+#[test]
+fn r3_an_unaligned_start_date_moves_forward_onto_the_schedule() {
+    let (d, tt) = dag("schedule: '@daily'\nstart_date: 2025-01-01T10:00:00Z\ncatchup: true\n");
+    assert_eq!(starts(&due(&d, &tt, utc(2025, 1, 3, 1), &BTreeSet::new())), vec![utc(2025, 1, 2, 0)]);
+}
+
+#[test]
+fn r4_no_interval_starts_after_end_date() {
+    let (d, tt) = dag("schedule: '@daily'\nstart_date: 2025-01-01\nend_date: 2025-01-03\ncatchup: true\n");
+    let all = due(&d, &tt, utc(2025, 1, 10, 0), &BTreeSet::new());
+    assert_eq!(starts(&all), vec![utc(2025, 1, 1, 0), utc(2025, 1, 2, 0), utc(2025, 1, 3, 0)]);
+    assert_eq!(next_wakeup(&d, &tt, utc(2025, 1, 10, 0)), None);
+}
+
+#[test]
+fn r5_catchup_runs_every_missed_interval_oldest_first() {
+    let (d, tt) = dag("schedule: '@daily'\nstart_date: 2025-01-01\ncatchup: true\n");
+    let done = BTreeSet::from([utc(2025, 1, 2, 0)]);
+    assert_eq!(starts(&due(&d, &tt, utc(2025, 1, 4, 5), &done)), vec![utc(2025, 1, 1, 0), utc(2025, 1, 3, 0)]);
+}
+
+#[test]
+fn r6_without_catchup_only_the_latest_interval() {
+    let (d, tt) = dag(DAILY);
+    let now = utc(2025, 1, 4, 5);
+    assert_eq!(starts(&due(&d, &tt, now, &BTreeSet::new())), vec![utc(2025, 1, 3, 0)]);
+    assert!(due(&d, &tt, now, &BTreeSet::from([utc(2025, 1, 3, 0)])).is_empty());
+    assert_eq!(next_wakeup(&d, &tt, now), Some(utc(2025, 1, 5, 0)));
+}
+
+#[test]
+fn r14_a_manual_run_covers_the_last_complete_interval() {
+    let (_, tt) = dag(DAILY);
+    let i = tt.last_complete(Utc.with_ymd_and_hms(2025, 6, 15, 10, 30, 0).single().expect("time")).expect("interval");
+    assert_eq!((i.start, i.end), (utc(2025, 6, 14, 0), utc(2025, 6, 15, 0)));
+    // Exactly on a boundary, the interval that just ended.
+    assert_eq!(tt.last_complete(utc(2025, 6, 15, 0)).map(|i| i.start), Some(utc(2025, 6, 14, 0)));
+}
+
+#[test]
+fn daily_follows_local_midnight_across_dst() {
+    let (_, tt) = dag("schedule: '@daily'\nstart_date: 2025-03-01\ntimezone: Europe/Paris\n");
+    // Spring forward on 2025-03-30: that local day lasts 23 hours.
+    let spring = tt.interval_at(utc(2025, 3, 29, 23)).expect("interval");
+    assert_eq!(spring.end, utc(2025, 3, 30, 22));
+    // Fall back on 2025-10-26: 25 hours.
+    let autumn = tt.interval_at(utc(2025, 10, 25, 22)).expect("interval");
+    assert_eq!(autumn.end, utc(2025, 10, 26, 23));
+}
+
+#[test]
+fn an_ambiguous_local_time_fires_once() {
+    // 02:30 happens twice in Paris on 2025-10-26 (00:30Z and 01:30Z).
+    let (_, tt) = dag("schedule: '30 2 * * *'\nstart_date: 2025-10-01\ntimezone: Europe/Paris\n");
+    let first = tt.next_after(utc(2025, 10, 25, 12)).expect("point");
+    assert_eq!(first, Utc.with_ymd_and_hms(2025, 10, 26, 0, 30, 0).single().expect("time"));
+    let next = tt.next_after(first).expect("point");
+    assert_eq!(next, Utc.with_ymd_and_hms(2025, 10, 27, 1, 30, 0).single().expect("time"));
+}
+
+#[test]
+fn run_ids_follow_airflow() {
+    assert_eq!(run_id("scheduled", utc(2025, 1, 1, 0)), "scheduled__2025-01-01T00:00:00+00:00");
+}

@@ -1,0 +1,214 @@
+//! The one owner of a run's state: which node waits, runs, passed or failed.
+//!
+//! Turns a selection into a [`RunPlan`] (ordering and failure edges per
+//! `test_behavior`), admits nodes under the caps, hands task specs to worker
+//! threads over a channel and takes their outcomes back, and emits every
+//! event. It builds no SQL and never talks to DuckDB: workers do, through the
+//! closure the caller gives.
+
+use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
+use crate::nodes::{Materialized, Node, NodeKind, Plan, Resource};
+use crate::project::dag::TestBehavior;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The caps that bound how many nodes of one run execute at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Profile `threads` (or `--threads`).
+    pub threads: usize,
+    /// The DAG's `max_active_tasks`.
+    pub max_active_tasks: usize,
+}
+
+impl Caps {
+    /// How many workers a run needs: never more than any cap allows.
+    pub fn width(&self) -> usize {
+        self.threads.min(self.max_active_tasks).max(1)
+    }
+}
+
+/// The admission check: every cap, in one place.
+pub fn admit(caps: &Caps, running: usize) -> bool {
+    running < caps.threads && running < caps.max_active_tasks
+}
+
+/// Ordering and failure edges for one run over the selected nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPlan {
+    /// Selected plan indices.
+    pub nodes: BTreeSet<usize>,
+    /// Node → nodes that must finish before it starts.
+    pub waits: BTreeMap<usize, BTreeSet<usize>>,
+    /// Node → nodes whose error, failure or skip skips it.
+    pub blocks: BTreeMap<usize, BTreeSet<usize>>,
+}
+
+/// Builds the run plan: parents always wait and block; `after_all` makes tests
+/// wait for every seed and model without being skipped by unrelated failures;
+/// `after_each` and `build` make a node's children wait for, and be skipped by,
+/// its failing tests.
+pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior) -> RunPlan {
+    let g = &plan.graph;
+    let is_test = |i: usize| plan.node(i).resource == Resource::Test;
+    let nodes: BTreeSet<usize> =
+        selected.iter().copied().filter(|&i| behavior != TestBehavior::None || !is_test(i)).collect();
+    let mut waits: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let mut blocks: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for &i in &nodes {
+        let parents: BTreeSet<usize> = g.parents(i).intersection(&nodes).copied().collect();
+        waits.insert(i, parents.clone());
+        blocks.insert(i, parents);
+    }
+    match behavior {
+        TestBehavior::None => {}
+        TestBehavior::AfterAll => {
+            let builds: Vec<usize> = nodes.iter().copied().filter(|&i| !is_test(i)).collect();
+            for &t in nodes.iter().filter(|&&i| is_test(i)) {
+                waits.entry(t).or_default().extend(builds.iter().copied());
+            }
+        }
+        TestBehavior::AfterEach | TestBehavior::Build => {
+            for &t in nodes.iter().filter(|&&i| is_test(i)) {
+                let upstream = g.ancestors(t);
+                for &p in g.parents(t) {
+                    for &c in g.children(p) {
+                        // A child the test itself reads (a `relationships` target) cannot wait for it.
+                        if nodes.contains(&c) && !is_test(c) && !upstream.contains(&c) {
+                            waits.entry(c).or_default().insert(t);
+                            blocks.entry(c).or_default().insert(t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    RunPlan { nodes, waits, blocks }
+}
+
+pub fn label(n: &Node) -> NodeLabel {
+    let materialized = match &n.kind {
+        NodeKind::Model { materialized: Materialized::View, .. } => "view",
+        NodeKind::Model { materialized: Materialized::Table, .. } => "table",
+        _ => "",
+    };
+    NodeLabel {
+        id: n.id.clone(),
+        name: n.name.clone(),
+        resource: n.resource,
+        materialized: materialized.to_string(),
+        relation: n.relation.as_ref().map(|r| r.short()),
+        relation_name: n.relation.as_ref().map(|r| r.to_string()),
+        file: n.file.display().to_string(),
+    }
+}
+
+/// A task spec sent to a worker.
+pub struct Task {
+    pub node: usize,
+}
+
+/// What a worker sends back.
+pub struct Outcome {
+    pub node: usize,
+    pub result: NodeResult,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Running,
+    Done(Status),
+}
+
+fn blocking(s: State) -> bool {
+    matches!(s, State::Done(Status::Error | Status::Fail | Status::Skipped))
+}
+
+/// Runs a plan: `work(worker_id)` builds each worker's executor, which turns a
+/// node into a result. Returns the final status of every node.
+pub fn execute<F>(plan: &Plan, rp: &RunPlan, caps: Caps, work: F, sink: &mut dyn Sink) -> BTreeMap<usize, Status>
+where
+    F: Fn(usize) -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> + Sync,
+{
+    let total = rp.nodes.len();
+    let started = Instant::now();
+    sink.event(&Event::RunStarted { total, at: chrono::Utc::now() });
+    let mut state: BTreeMap<usize, State> = rp.nodes.iter().map(|&i| (i, State::Pending)).collect();
+    let (task_tx, task_rx) = mpsc::channel::<Task>();
+    let task_rx = Arc::new(Mutex::new(task_rx));
+    let (out_tx, out_rx) = mpsc::channel::<Outcome>();
+    std::thread::scope(|scope| {
+        for w in 0..caps.width() {
+            let rx = task_rx.clone();
+            let tx = out_tx.clone();
+            let mut run_node = work(w);
+            scope.spawn(move || loop {
+                // The lock is held only while waiting for the next task.
+                let next = rx.lock().map(|r| r.recv());
+                let Ok(Ok(task)) = next else { break };
+                let result = run_node(plan.node(task.node), started, w);
+                if tx.send(Outcome { node: task.node, result }).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(out_tx);
+        let mut index = 0;
+        let mut running = 0;
+        // Position of each started node, for its finished line.
+        let mut positions: BTreeMap<usize, usize> = BTreeMap::new();
+        loop {
+            // Admit ready nodes, lowest depth first, while the caps allow.
+            loop {
+                if !admit(&caps, running) {
+                    break;
+                }
+                let ready = rp
+                    .nodes
+                    .iter()
+                    .copied()
+                    .filter(|i| state[i] == State::Pending)
+                    .filter(|i| rp.waits[i].iter().all(|w| matches!(state[w], State::Done(_))))
+                    .min_by_key(|&i| (plan.graph.depth(i), i));
+                let Some(i) = ready else { break };
+                index += 1;
+                let node = plan.node(i);
+                if let Some(&b) = rp.blocks[&i].iter().find(|b| blocking(state[b])) {
+                    state.insert(i, State::Done(Status::Skipped));
+                    let because = plan.node(b).name.clone();
+                    sink.event(&Event::NodeSkipped { index, total, node: label(node), because });
+                    continue;
+                }
+                state.insert(i, State::Running);
+                running += 1;
+                sink.event(&Event::NodeStarted { index, total, node: label(node) });
+                positions.insert(i, index);
+                if task_tx.send(Task { node: i }).is_err() {
+                    break;
+                }
+            }
+            if running == 0 {
+                break;
+            }
+            let Ok(out) = out_rx.recv() else { break };
+            running -= 1;
+            state.insert(out.node, State::Done(out.result.status));
+            let node = plan.node(out.node);
+            sink.event(&Event::NodeFinished {
+                index: positions.get(&out.node).copied().unwrap_or(0),
+                total,
+                node: label(node),
+                result: out.result,
+            });
+        }
+        drop(task_tx);
+    });
+    sink.event(&Event::RunFinished { elapsed: started.elapsed() });
+    state.into_iter().map(|(i, s)| (i, if let State::Done(st) = s { st } else { Status::Skipped })).collect()
+}
+
+#[cfg(test)]
+mod tests;

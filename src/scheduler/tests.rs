@@ -1,0 +1,202 @@
+use super::*;
+use crate::data_tests::TestConfig;
+use crate::events::Collector;
+use crate::graph::Graph;
+use crate::template::relation::Relation;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
+    let kind = match resource {
+        Resource::Test => NodeKind::GenericTest { sql: String::new(), cfg: TestConfig::default() },
+        _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table },
+    };
+    Node {
+        id: name.to_string(),
+        name: name.to_string(),
+        resource,
+        file: PathBuf::from(format!("{name}.sql")),
+        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        relation: (resource != Resource::Test).then(|| Relation::new("db", "main", name)),
+        config: Default::default(),
+        kind,
+    }
+}
+
+fn plan(nodes: Vec<Node>) -> Plan {
+    let mut nodes = nodes;
+    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
+    Plan { graph: Graph::new(&edges).expect("acyclic"), nodes, relations: Default::default() }
+}
+
+fn idx(p: &Plan, name: &str) -> usize {
+    p.graph.index_of(name).expect("node exists")
+}
+
+fn all(p: &Plan) -> BTreeSet<usize> {
+    (0..p.nodes.len()).collect()
+}
+
+/// a → b → c, with test t_a on a and t_b on b.
+fn chain() -> Plan {
+    plan(vec![
+        node("a", Resource::Model, &[]),
+        node("b", Resource::Model, &["a"]),
+        node("c", Resource::Model, &["b"]),
+        node("t_a", Resource::Test, &["a"]),
+        node("t_b", Resource::Test, &["b"]),
+    ])
+}
+
+#[test]
+fn admission_honours_every_cap() {
+    for threads in 1..=4 {
+        for tasks in 1..=4 {
+            let caps = Caps { threads, max_active_tasks: tasks };
+            for running in 0..=5 {
+                assert_eq!(admit(&caps, running), running < threads.min(tasks), "{caps:?} running={running}");
+            }
+            assert_eq!(caps.width(), threads.min(tasks));
+        }
+    }
+}
+
+#[test]
+fn after_all_tests_wait_for_every_build_but_are_blocked_only_by_parents() {
+    let p = chain();
+    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll);
+    let t_a = idx(&p, "t_a");
+    let builds: BTreeSet<usize> = ["a", "b", "c"].iter().map(|n| idx(&p, n)).collect();
+    assert_eq!(rp.waits[&t_a], builds);
+    assert_eq!(rp.blocks[&t_a], BTreeSet::from([idx(&p, "a")]));
+    assert_eq!(rp.waits[&idx(&p, "b")], BTreeSet::from([idx(&p, "a")]));
+}
+
+#[test]
+fn build_makes_children_wait_for_their_parents_tests() {
+    let p = chain();
+    for behavior in [TestBehavior::Build, TestBehavior::AfterEach] {
+        let rp = run_plan(&p, &all(&p), behavior);
+        assert_eq!(rp.blocks[&idx(&p, "b")], BTreeSet::from([idx(&p, "a"), idx(&p, "t_a")]));
+        assert_eq!(rp.blocks[&idx(&p, "c")], BTreeSet::from([idx(&p, "b"), idx(&p, "t_b")]));
+    }
+}
+
+#[test]
+fn build_never_makes_a_test_wait_on_what_it_reads() {
+    // A relationships test on b that also reads a: a must not wait for it.
+    let p = plan(vec![
+        node("a", Resource::Model, &[]),
+        node("b", Resource::Model, &["a"]),
+        node("rel", Resource::Test, &["a", "b"]),
+    ]);
+    let rp = run_plan(&p, &all(&p), TestBehavior::Build);
+    assert_eq!(rp.waits[&idx(&p, "b")], BTreeSet::from([idx(&p, "a")]));
+}
+
+#[test]
+fn none_drops_tests() {
+    let p = chain();
+    let rp = run_plan(&p, &all(&p), TestBehavior::None);
+    assert_eq!(rp.nodes.len(), 3);
+}
+
+/// Runs `p` with fake workers; `fail` names nodes that error or fail.
+fn run_fake(
+    p: &Plan,
+    behavior: TestBehavior,
+    caps: Caps,
+    fail: &[&str],
+    sleep: Duration,
+) -> (Collector, BTreeMap<usize, Status>, usize) {
+    let rp = run_plan(p, &all(p), behavior);
+    let fail: Vec<String> = fail.iter().map(|s| s.to_string()).collect();
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let mut sink = Collector::default();
+    let statuses = execute(
+        p,
+        &rp,
+        caps,
+        |_w| {
+            let (fail, running, peak) = (fail.clone(), running.clone(), peak.clone());
+            Box::new(move |n: &Node, _start, w| {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(sleep);
+                running.fetch_sub(1, Ordering::SeqCst);
+                let status = match (fail.contains(&n.name), n.resource) {
+                    (true, Resource::Test) => Status::Fail,
+                    (true, _) => Status::Error,
+                    (false, Resource::Test) => Status::Pass,
+                    (false, _) => Status::Success,
+                };
+                NodeResult {
+                    status,
+                    duration: sleep,
+                    count: None,
+                    message: None,
+                    started: 0.0,
+                    finished: 0.0,
+                    worker: w,
+                    attempts: 1,
+                }
+            })
+        },
+        &mut sink,
+    );
+    let peak = peak.load(Ordering::SeqCst);
+    (sink, statuses, peak)
+}
+
+fn status_of(p: &Plan, s: &BTreeMap<usize, Status>, name: &str) -> Status {
+    s[&idx(p, name)]
+}
+
+#[test]
+fn caps_bound_concurrency_and_parallelism_is_real() {
+    let p = plan((0..6).map(|i| node(&format!("m{i}"), Resource::Model, &[])).collect());
+    let (_, _, peak) =
+        run_fake(&p, TestBehavior::AfterAll, Caps { threads: 3, max_active_tasks: 8 }, &[], Duration::from_millis(60));
+    assert_eq!(peak, 3);
+    let (_, _, peak) =
+        run_fake(&p, TestBehavior::AfterAll, Caps { threads: 3, max_active_tasks: 1 }, &[], Duration::from_millis(5));
+    assert_eq!(peak, 1);
+}
+
+#[test]
+fn a_failed_model_skips_descendants_and_their_tests_only() {
+    let mut nodes = chain().nodes;
+    nodes.push(node("x", Resource::Model, &[]));
+    let p = plan(nodes);
+    let (sink, s, _) =
+        run_fake(&p, TestBehavior::AfterAll, Caps { threads: 1, max_active_tasks: 1 }, &["b"], Duration::ZERO);
+    assert_eq!(status_of(&p, &s, "a"), Status::Success);
+    assert_eq!(status_of(&p, &s, "b"), Status::Error);
+    assert_eq!(status_of(&p, &s, "c"), Status::Skipped);
+    assert_eq!(status_of(&p, &s, "t_b"), Status::Skipped);
+    assert_eq!(status_of(&p, &s, "t_a"), Status::Pass);
+    assert_eq!(status_of(&p, &s, "x"), Status::Success);
+    let order: Vec<String> = sink
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::NodeStarted { node, .. } | Event::NodeSkipped { node, .. } => Some(node.name.clone()),
+            _ => None,
+        })
+        .collect();
+    // Depth first, then id; tests only after every build.
+    assert_eq!(order, vec!["a", "x", "b", "c", "t_a", "t_b"]);
+}
+
+#[test]
+fn under_build_a_failing_test_skips_downstream() {
+    let p = chain();
+    let (_, s, _) =
+        run_fake(&p, TestBehavior::Build, Caps { threads: 2, max_active_tasks: 2 }, &["t_a"], Duration::ZERO);
+    assert_eq!(status_of(&p, &s, "t_a"), Status::Fail);
+    assert_eq!(status_of(&p, &s, "b"), Status::Skipped);
+    assert_eq!(status_of(&p, &s, "c"), Status::Skipped);
+}

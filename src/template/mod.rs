@@ -1,0 +1,307 @@
+//! The minijinja environment and dbt's Jinja context.
+//!
+//! Owns the two passes over every model and test: the resolve pass records
+//! `ref`/`source`/`config` calls (edges and config), the render pass produces
+//! the SQL that runs. The environment is built once and shared by every
+//! worker. This module orders and runs nothing.
+
+pub mod macros;
+pub mod relation;
+
+use crate::error::Diagnostic;
+use crate::project::{env::Env, profile::Target, Project};
+use minijinja::value::{Kwargs, Serde, Value};
+use minijinja::{Environment, Error, ErrorKind};
+use relation::Relation;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Variables for `var()`, highest precedence first (`--vars`, DAG, project).
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    pub layers: Vec<BTreeMap<String, serde_yaml::Value>>,
+}
+
+impl Vars {
+    pub fn get(&self, key: &str) -> Option<&serde_yaml::Value> {
+        self.layers.iter().find_map(|l| l.get(key))
+    }
+}
+
+/// What the resolve pass saw a template call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recorded {
+    /// `ref()` targets by name (a two-argument ref keeps the model name).
+    pub refs: Vec<String>,
+    pub sources: Vec<(String, String)>,
+    pub config: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// Where every `ref` and `source` points at run time.
+#[derive(Debug, Clone, Default)]
+pub struct Relations {
+    pub by_name: BTreeMap<String, Relation>,
+    pub sources: BTreeMap<(String, String), Relation>,
+}
+
+/// The per-node part of the render context.
+#[derive(Debug, Clone)]
+pub struct RenderCtx {
+    pub this: Relation,
+    pub relations: Arc<Relations>,
+    pub is_incremental: bool,
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+    vars: Arc<Vars>,
+    /// Template name → file, for error locations.
+    files: BTreeMap<String, PathBuf>,
+}
+
+fn jinja_error(kind: ErrorKind, msg: String) -> Error {
+    Error::new(kind, msg)
+}
+
+fn to_yaml(v: &Value) -> serde_yaml::Value {
+    serde_yaml::to_value(v).unwrap_or(serde_yaml::Value::Null)
+}
+
+impl Templates {
+    /// Compiles every model, singular test and macro file; all syntax errors are collected.
+    pub fn build(project: &Project, target: &Target, env: &Env, vars: Vars) -> Result<Templates, Vec<Diagnostic>> {
+        let mut jinja = Environment::new();
+        jinja.set_recursion_limit(200);
+        let mut files = BTreeMap::new();
+        let mut errors = Vec::new();
+        let envc = env.clone();
+        jinja.add_function("env_var", move |key: String, default: Option<String>| {
+            envc.get(&key).or(default).ok_or_else(|| {
+                jinja_error(ErrorKind::InvalidOperation, format!("env var `{key}` is not set and has no default"))
+            })
+        });
+        jinja.add_global(
+            "target",
+            Value::from(Serde(BTreeMap::from([
+                ("name", serde_json::json!(target.name)),
+                ("profile_name", serde_json::json!(target.profile_name)),
+                ("schema", serde_json::json!(target.schema)),
+                ("database", serde_json::json!(target.database)),
+                ("type", serde_json::json!(target.kind)),
+                ("threads", serde_json::json!(target.threads)),
+                ("path", serde_json::json!(target.path.display().to_string())),
+            ]))),
+        );
+        jinja.add_function("log", |msg: Value, _info: Option<bool>| {
+            let _ = msg;
+            Ok(String::new())
+        });
+        jinja.add_global(
+            "exceptions",
+            Value::from_pairs([(
+                "raise_compiler_error",
+                Value::from_function(|msg: String| -> Result<String, Error> {
+                    Err(jinja_error(ErrorKind::InvalidOperation, format!("compilation error: {msg}")))
+                }),
+            )]),
+        );
+        for m in &project.macros {
+            let name = m.path.display().to_string();
+            let text = macros::rewrite_test_blocks(&m.text);
+            for macro_name in macros::macro_names(&text) {
+                jinja.add_global(
+                    macro_name.clone(),
+                    Value::from_object(macros::MacroRef { file: name.clone(), name: macro_name }),
+                );
+            }
+            add(&mut jinja, &mut files, &mut errors, name, text, m.path.clone());
+        }
+        for f in project.models.iter().chain(project.singular_tests.iter()) {
+            add(&mut jinja, &mut files, &mut errors, f.path.display().to_string(), f.text.clone(), f.path.clone());
+        }
+        if errors.is_empty() {
+            Ok(Templates { env: jinja, vars: Arc::new(vars), files })
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn diagnostic(&self, name: &str, e: &Error) -> Diagnostic {
+        let file = e.name().and_then(|n| self.files.get(n)).or_else(|| self.files.get(name)).cloned();
+        let mut msg = match e.detail() {
+            Some(d) => format!("{}: {d}", e.kind()),
+            None => e.kind().to_string(),
+        };
+        // A failure inside a called macro is chained; its text is the useful part.
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            msg.push_str(&format!(": {inner}"));
+            src = inner.source();
+        }
+        let mut d = Diagnostic::new(msg).at(e.line(), None);
+        d.file = file;
+        d
+    }
+
+    fn base_ctx(&self, this: &Relation, execute: bool, is_incremental: bool) -> Vec<(&'static str, Value)> {
+        let vars = self.vars.clone();
+        vec![
+            ("this", this.to_value()),
+            ("execute", Value::from(execute)),
+            ("is_incremental", Value::from_function(move || -> Result<bool, Error> { Ok(is_incremental) })),
+            (
+                "var",
+                Value::from_function(move |key: String, default: Option<Value>| -> Result<Value, Error> {
+                    match (vars.get(&key), default) {
+                        (Some(v), _) => Ok(Value::from(Serde(v.clone()))),
+                        (None, Some(d)) => Ok(d),
+                        (None, None) => Err(jinja_error(
+                            ErrorKind::InvalidOperation,
+                            format!("required var `{key}` not found (hint: set it under `vars:` in the DAG or dbt_project.yml, or pass --vars)"),
+                        )),
+                    }
+                }),
+            ),
+        ]
+    }
+
+    /// The resolve pass: renders with recording `ref`/`source`/`config`.
+    pub fn resolve(&self, template: &str, this: &Relation) -> Result<Recorded, Diagnostic> {
+        let rec = Arc::new(Mutex::new(Recorded::default()));
+        let mut ctx = self.base_ctx(this, false, false);
+        let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
+        let placeholder = this.clone();
+        ctx.push((
+            "ref",
+            Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
+                let name = b.unwrap_or(a);
+                let rel = Relation::new(&placeholder.database, &placeholder.schema, &name);
+                lock(&r1).refs.push(name);
+                Ok(rel.to_value())
+            }),
+        ));
+        let placeholder = this.clone();
+        ctx.push((
+            "source",
+            Value::from_function(move |s: String, t: String| -> Result<Value, Error> {
+                let rel = Relation::new(&placeholder.database, &s, &t);
+                lock(&r2).sources.push((s, t));
+                Ok(rel.to_value())
+            }),
+        ));
+        ctx.push((
+            "config",
+            Value::from_function(move |kwargs: Kwargs| -> Result<String, Error> {
+                let mut r = lock(&r3);
+                for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
+                    let v: Value = kwargs.get(&key)?;
+                    r.config.insert(key, to_yaml(&v));
+                }
+                Ok(String::new())
+            }),
+        ));
+        self.render_with(template, ctx)?;
+        let out = lock(&rec).clone();
+        Ok(out)
+    }
+
+    /// The render pass: the SQL that runs.
+    pub fn render(&self, template: &str, rc: &RenderCtx) -> Result<String, Diagnostic> {
+        let mut ctx = self.base_ctx(&rc.this, true, rc.is_incremental);
+        self.push_resolving(&mut ctx, &rc.relations);
+        ctx.push(("config", Value::from_function(|_kwargs: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
+        self.render_with(template, ctx)
+    }
+
+    fn push_resolving(&self, ctx: &mut Vec<(&'static str, Value)>, relations: &Arc<Relations>) {
+        let (rels, rels2) = (relations.clone(), relations.clone());
+        ctx.push((
+            "ref",
+            Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
+                let name = b.unwrap_or(a);
+                rels.by_name.get(&name).map(Relation::to_value).ok_or_else(|| {
+                    jinja_error(ErrorKind::InvalidOperation, format!("`ref('{name}')` points to no model or seed"))
+                })
+            }),
+        ));
+        ctx.push((
+            "source",
+            Value::from_function(move |s: String, t: String| -> Result<Value, Error> {
+                rels2
+                    .sources
+                    .get(&(s.clone(), t.clone()))
+                    .map(Relation::to_value)
+                    .ok_or_else(|| jinja_error(ErrorKind::InvalidOperation, format!("source `{s}.{t}` is not defined")))
+            }),
+        ));
+    }
+
+    fn render_with(&self, template: &str, ctx: Vec<(&'static str, Value)>) -> Result<String, Diagnostic> {
+        let t = self.env.get_template(template).map_err(|e| self.diagnostic(template, &e))?;
+        t.render(Value::from_pairs(ctx)).map_err(|e| self.diagnostic(template, &e))
+    }
+
+    /// Evaluates a YAML test argument such as `ref('customers')`, recording its refs.
+    pub fn eval_arg(
+        &self,
+        expr: &str,
+        this: &Relation,
+        relations: Option<&Arc<Relations>>,
+    ) -> Result<(String, Recorded), String> {
+        let rec = Arc::new(Mutex::new(Recorded::default()));
+        let mut ctx = self.base_ctx(this, relations.is_some(), false);
+        match relations {
+            Some(r) => self.push_resolving(&mut ctx, r),
+            None => {
+                let (r1, r2) = (rec.clone(), rec.clone());
+                let db = this.database.clone();
+                let db2 = this.database.clone();
+                let schema = this.schema.clone();
+                ctx.push((
+                    "ref",
+                    Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
+                        let name = b.unwrap_or(a);
+                        lock(&r1).refs.push(name.clone());
+                        Ok(Relation::new(&db, &schema, &name).to_value())
+                    }),
+                ));
+                ctx.push((
+                    "source",
+                    Value::from_function(move |s: String, t: String| -> Result<Value, Error> {
+                        let rel = Relation::new(&db2, &s, &t);
+                        lock(&r2).sources.push((s, t));
+                        Ok(rel.to_value())
+                    }),
+                ));
+            }
+        }
+        let compiled = self.env.compile_expression_owned(expr.to_string()).map_err(|e| e.to_string())?;
+        let v = compiled.eval(Value::from_pairs(ctx)).map_err(|e| e.to_string())?;
+        let out = lock(&rec).clone();
+        Ok((v.to_string(), out))
+    }
+}
+
+fn add(
+    jinja: &mut Environment<'static>,
+    files: &mut BTreeMap<String, PathBuf>,
+    errors: &mut Vec<Diagnostic>,
+    name: String,
+    text: String,
+    path: PathBuf,
+) {
+    if let Err(e) = jinja.add_template_owned(name.clone(), text) {
+        let msg = e.detail().map(|d| format!("{}: {d}", e.kind())).unwrap_or_else(|| e.kind().to_string());
+        errors.push(Diagnostic::in_file(&path, msg).at(e.line(), None));
+    }
+    files.insert(name, path);
+}
+
+/// A poisoned recorder only means another render panicked; its data is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+//! The relation object that `ref()`, `source()` and `this` return in Jinja.
+//!
+//! Renders as dbt-duckdb does, `"database"."schema"."identifier"`, and exposes
+//! `.database`, `.schema`, `.identifier`, `.name`, `.table`. Pure data: it
+//! knows nothing of the graph or the database.
+
+use minijinja::value::{Object, ObjectRepr, Value};
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Relation {
+    pub database: String,
+    pub schema: String,
+    pub identifier: String,
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+impl Relation {
+    pub fn new(database: &str, schema: &str, identifier: &str) -> Relation {
+        Relation { database: database.into(), schema: schema.into(), identifier: identifier.into() }
+    }
+
+    /// `schema.identifier`, as dbt prints relations in its console lines.
+    pub fn short(&self) -> String {
+        format!("{}.{}", self.schema, self.identifier)
+    }
+
+    /// `"schema"."identifier"`: for DDL run against the current catalog.
+    pub fn schema_qualified(&self) -> String {
+        format!("{}.{}", quote(&self.schema), quote(&self.identifier))
+    }
+
+    pub fn quoted_schema(&self) -> String {
+        quote(&self.schema)
+    }
+
+    pub fn quoted_identifier(&self) -> String {
+        quote(&self.identifier)
+    }
+
+    pub fn to_value(&self) -> Value {
+        Value::from_object(self.clone())
+    }
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", quote(&self.database), quote(&self.schema), quote(&self.identifier))
+    }
+}
+
+impl Object for Relation {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "database" => Some(Value::from(self.database.clone())),
+            "schema" => Some(Value::from(self.schema.clone())),
+            "identifier" | "name" | "table" => Some(Value::from(self.identifier.clone())),
+            _ => None,
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_ref(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_dbt_duckdb() {
+        let r = Relation::new("shop", "main", "orders");
+        assert_eq!(r.to_string(), "\"shop\".\"main\".\"orders\"");
+        assert_eq!(r.short(), "main.orders");
+        let env = minijinja::Environment::new();
+        let out = env
+            .render_str("{{ r }} {{ r.schema }}.{{ r.identifier }}", minijinja::context! { r => r.to_value() })
+            .expect("renders");
+        assert_eq!(out, "\"shop\".\"main\".\"orders\" main.orders");
+    }
+}

@@ -1,0 +1,119 @@
+use super::*;
+use crate::project::SqlFile;
+
+fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Project {
+    let file = |(p, t): &(&str, &str)| SqlFile {
+        name: PathBuf::from(p).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(),
+        path: PathBuf::from(p),
+        folders: vec![],
+        text: t.to_string(),
+    };
+    Project {
+        root: PathBuf::from("/p"),
+        name: "shop".into(),
+        profile: None,
+        vars: BTreeMap::new(),
+        models: models.iter().map(file).collect(),
+        seeds: vec![],
+        singular_tests: vec![],
+        macros: macros.iter().map(file).collect(),
+        model_props: BTreeMap::new(),
+        seed_props: BTreeMap::new(),
+        sources: BTreeMap::new(),
+        tests: vec![],
+        model_tree: None,
+        seed_tree: None,
+        test_tree: None,
+        target_dir: PathBuf::from("/p/target"),
+    }
+}
+
+fn target() -> Target {
+    Target {
+        profile_name: "shop".into(),
+        name: "dev".into(),
+        kind: "duckdb".into(),
+        path: PathBuf::from("/p/shop.duckdb"),
+        database: "shop".into(),
+        schema: "main".into(),
+        threads: 1,
+        settings: BTreeMap::new(),
+        extensions: vec![],
+    }
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vars {
+    Vars {
+        layers: vec![pairs.iter().map(|(k, v)| (k.to_string(), serde_yaml::Value::String(v.to_string()))).collect()],
+    }
+}
+
+#[test]
+fn resolve_records_refs_sources_and_config() {
+    let p = project(&[("models/m.sql", "{{ config(materialized='table', tags=['a']) }}select * from {{ ref('a') }} join {{ ref('pkg', 'b') }} join {{ source('raw', 'ev') }}")], &[]);
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default()).expect("builds");
+    let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect("resolves");
+    assert_eq!(rec.refs, vec!["a", "b"]);
+    assert_eq!(rec.sources, vec![("raw".to_string(), "ev".to_string())]);
+    assert_eq!(rec.config.get("materialized"), Some(&serde_yaml::Value::String("table".into())));
+}
+
+#[test]
+fn render_resolves_relations_vars_and_macros() {
+    let p = project(
+        &[("models/m.sql", "select {{ cents('amount') }}, '{{ var('region', 'eu') }}', '{{ var('tier') }}' from {{ ref('a') }} -- {{ this.identifier }}")],
+        &[("macros/money.sql", "{% macro cents(col, scale=100) %}{{ col }} / {{ scale }}{% endmacro %}")],
+    );
+    let t = Templates::build(&p, &target(), &Env::default(), vars(&[("tier", "gold")])).expect("builds");
+    let mut rels = Relations::default();
+    rels.by_name.insert("a".into(), Relation::new("shop", "main", "a"));
+    let rc = RenderCtx { this: Relation::new("shop", "main", "m"), relations: Arc::new(rels), is_incremental: false };
+    let sql = t.render("models/m.sql", &rc).expect("renders");
+    assert_eq!(sql, "select amount / 100, 'eu', 'gold' from \"shop\".\"main\".\"a\" -- m");
+}
+
+#[test]
+fn macros_see_the_callers_this_and_call_each_other() {
+    let p = project(
+        &[("models/m.sql", "{{ outer() }}")],
+        &[
+            ("macros/a.sql", "{% macro outer() %}[{{ inner() }}]{% endmacro %}"),
+            ("macros/b.sql", "{% macro inner() %}{{ this.identifier }}{% endmacro %}"),
+        ],
+    );
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default()).expect("builds");
+    let rc = RenderCtx {
+        this: Relation::new("shop", "main", "m"),
+        relations: Arc::new(Relations::default()),
+        is_incremental: false,
+    };
+    assert_eq!(t.render("models/m.sql", &rc).expect("renders"), "[m]");
+}
+
+#[test]
+fn syntax_errors_name_file_and_line() {
+    let p = project(&[("models/ok.sql", "select 1"), ("models/bad.sql", "select 1\n{% if %}\n")], &[]);
+    let errs = Templates::build(&p, &target(), &Env::default(), Vars::default()).err().expect("syntax error");
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].file, Some(PathBuf::from("models/bad.sql")));
+    assert_eq!(errs[0].line, Some(2));
+    assert!(errs[0].message.starts_with("syntax error"), "{}", errs[0].message);
+}
+
+#[test]
+fn missing_var_is_an_error_naming_it() {
+    let p = project(&[("models/m.sql", "select\n{{ var('nope') }}")], &[]);
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default()).expect("builds");
+    let d = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect_err("missing var");
+    assert!(d.message.contains("`nope`"), "{}", d.message);
+    assert_eq!((d.file, d.line), (Some(PathBuf::from("models/m.sql")), Some(2)));
+}
+
+#[test]
+fn test_arguments_record_refs() {
+    let p = project(&[], &[]);
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default()).expect("builds");
+    let (text, rec) = t.eval_arg("ref('customers')", &Relation::new("shop", "main", "x"), None).expect("evals");
+    assert_eq!(text, "\"shop\".\"main\".\"customers\"");
+    assert_eq!(rec.refs, vec!["customers"]);
+}

@@ -1,0 +1,131 @@
+//! Every bad input: exit 2, a message naming the file (and line where there is
+//! one), and a database that was never touched.
+
+mod common;
+use common::Fixture;
+
+/// Runs `my_dag` and checks exit 2, that stderr contains each needle, and
+/// that no database file was created.
+fn rejects(f: &Fixture, needles: &[&str]) -> String {
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    for n in needles {
+        assert!(r.stderr.contains(n), "expected `{n}` in:\n{}", r.stderr);
+    }
+    assert!(r.stdout.is_empty(), "nothing ran:\n{}", r.stdout);
+    assert!(!f.db().exists(), "the database must not be created");
+    r.stderr
+}
+
+#[test]
+fn missing_profiles_yml() {
+    let f = Fixture::shop();
+    f.remove("profiles.yml");
+    let home = tempfile::tempdir().expect("tempdir");
+    let r = f.command(&["run", "my_dag"]).env("HOME", home.path()).output().expect("runs");
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("no `profiles.yml` found") && err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn invalid_profiles_yaml() {
+    let f = Fixture::shop();
+    f.write("profiles.yml", "shop:\n  target: dev\n  outputs: [\n");
+    rejects(&f, &["profiles.yml:", "invalid yaml"]);
+}
+
+#[test]
+fn unknown_profile_and_target() {
+    let f = Fixture::shop();
+    f.write("dags/my_dag.yml", &common::DAG.replace("profile: shop", "profile: shopp"));
+    rejects(&f, &["profiles.yml", "profile `shopp` not found", "`shop`"]);
+    f.write("dags/my_dag.yml", &format!("{}target: prod\n", common::DAG));
+    rejects(&f, &["profiles.yml", "target `prod` not found", "targets: `dev`"]);
+}
+
+#[test]
+fn env_var_unset_without_default() {
+    let f = Fixture::shop();
+    f.write("profiles.yml", &common::PROFILES.replace(", 'warehouse.duckdb'", ""));
+    rejects(&f, &["profiles.yml:6", "`DUCKDB_DATABASE_PATH`", "hint:"]);
+}
+
+#[test]
+fn invalid_yaml_in_a_dag_and_in_schema_yml() {
+    let f = Fixture::shop();
+    f.write("dags/my_dag.yml", "dag_id: my_dag\nselect: [\"*\"\n");
+    rejects(&f, &["dags/my_dag.yml:", "invalid yaml"]);
+    let f = Fixture::shop();
+    f.write("models/schema.yml", "version: 2\nmodels:\n  - name: x\n   columns: []\n");
+    rejects(&f, &["models/schema.yml:4", "invalid yaml"]);
+}
+
+#[test]
+fn unknown_key_in_a_dag_names_its_line() {
+    let f = Fixture::shop();
+    f.write("dags/my_dag.yml", &format!("{}max_active_taks: 3\n", common::DAG));
+    rejects(&f, &["dags/my_dag.yml:9", "unknown field `max_active_taks`"]);
+}
+
+#[test]
+fn unknown_ref_suggests_the_closest_name() {
+    let f = Fixture::shop();
+    f.write("models/marts/customers.sql", "select *\nfrom {{ ref('stg_order') }}\n");
+    rejects(&f, &["models/marts/customers.sql:2", "unknown ref `stg_order`", "did you mean `stg_orders`?"]);
+}
+
+#[test]
+fn a_cycle_prints_the_whole_loop() {
+    let f = Fixture::new();
+    f.write("models/a.sql", "select * from {{ ref('c') }}");
+    f.write("models/b.sql", "select * from {{ ref('a') }}");
+    f.write("models/c.sql", "select * from {{ ref('b') }}");
+    rejects(&f, &["dependency cycle: `a` → `b` → `c` → `a`"]);
+}
+
+#[test]
+fn jinja_syntax_error_names_file_and_line() {
+    let f = Fixture::shop();
+    f.write("models/staging/stg_orders.sql", "select 1 as order_id\n{% if %}\n");
+    rejects(&f, &["models/staging/stg_orders.sql:2", "syntax error"]);
+}
+
+#[test]
+fn ragged_csv_names_the_row() {
+    let f = Fixture::shop();
+    f.write("seeds/raw_customers.csv", "id,name\n1,Ann\n2,Bo,extra\n");
+    rejects(&f, &["seeds/raw_customers.csv:3", "3 fields but the header has 2"]);
+}
+
+#[test]
+fn unknown_dag_lists_the_dags() {
+    let f = Fixture::shop();
+    let r = f.run(&["run", "nope"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unknown DAG `nope`") && r.stderr.contains("DAGs: `my_dag`"), "{}", r.stderr);
+}
+
+#[test]
+fn all_errors_are_reported_together_sorted_by_file() {
+    let f = Fixture::shop();
+    f.write("seeds/raw_customers.csv", "id,name\n1\n");
+    f.write("models/staging/stg_orders.sql", "{% if %}");
+    let err = rejects(&f, &["models/staging/stg_orders.sql:1", "seeds/raw_customers.csv:2", "2 errors"]);
+    assert!(err.find("models/").expect("model error") < err.find("seeds/").expect("seed error"), "{err}");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let f = Fixture::shop();
+    for args in [
+        &["run", "my_dag", "--vars", "[1]"][..],
+        &["run", "my_dag", "--threads", "0"],
+        &["run", "my_dag", "--select", "bogus:x"],
+    ] {
+        let r = f.run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    }
+    assert!(!f.db().exists());
+}
