@@ -7,12 +7,12 @@
 
 use crate::artifacts::RunResults;
 use crate::cli::{Command, Options};
-use crate::db::{self, Holder, LockMode, LockRequest};
+use crate::db::{self, Holder, LockError, LockMode, LockRequest};
 use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::events::{Fanout, NodeResult, Status};
 use crate::executor::Executor;
 use crate::nodes::{self, Node, Plan, Resource};
-use crate::project::dag::{self, Dag, TestBehavior};
+use crate::project::dag::{self, Dag, LockPolicy, TestBehavior};
 use crate::project::{self, env::Env, profile, profile::Target};
 use crate::report::Report;
 use crate::scheduler::{self, Caps};
@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub fn run(opts: Options) -> Result<i32, Error> {
+    crate::interrupt::install();
     match opts.command.clone() {
         Command::Run { dag } => {
             let dag = find_dag(&opts, &dag)?;
@@ -170,7 +171,11 @@ fn execute(
     let target = &prep.target;
     let write = mode == LockMode::Exclusive;
     let run_id = format!("manual__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00"));
-    let timeout = opts.lock_timeout.or(dag.and_then(|d| d.lock_timeout));
+    let policy = dag.map(|d| d.lock_policy).unwrap_or(LockPolicy::Wait);
+    let timeout = opts.lock_timeout.or(dag.and_then(|d| d.lock_timeout)).or(match policy {
+        LockPolicy::Wait => None,
+        LockPolicy::Skip | LockPolicy::Fail => Some(std::time::Duration::ZERO),
+    });
     let in_memory = target.path == Path::new(":memory:");
     if !write && !in_memory && !target.path.exists() {
         return Err(Error::Database(format!(
@@ -184,11 +189,29 @@ fn execute(
         let holder = Holder::current(command_line(), dag.map(|d| d.id.clone()), Some(run_id.clone()));
         let request = LockRequest { db_path: target.path.clone(), mode, holder, timeout };
         let db_name = target.path.display().to_string();
-        let guard = db::acquire(request, &mut |h| match h {
-            Some(h) => eprintln!("waiting for the lock on `{db_name}`: held by {h}"),
-            None => eprintln!("waiting for the lock on `{db_name}`: held by runner processes reading it"),
-        })
-        .map_err(|e| Error::Lock(format!("error: {e}")))?;
+        let mut spinner: Option<indicatif::ProgressBar> = None;
+        let acquired = db::acquire(request, &mut |h| {
+            match h {
+                Some(h) => eprintln!("waiting for the lock on `{db_name}`: held by {h}"),
+                None => eprintln!("waiting for the lock on `{db_name}`: held by runner processes reading it"),
+            }
+            spinner = wait_indicator();
+        });
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+        let guard = match acquired {
+            Ok(g) => g,
+            Err(e @ LockError::Timeout { .. }) if policy == LockPolicy::Skip => {
+                eprintln!("skipped: {e}");
+                eprintln!(
+                    "  (`lock_policy: skip` in `{}`)",
+                    dag.map(|d| d.file.display().to_string()).unwrap_or_default()
+                );
+                return Ok(EXIT_OK);
+            }
+            Err(e) => return Err(Error::Lock(format!("error: {e}"))),
+        };
         if let Some(w) = guard.waited() {
             eprintln!("got the lock on `{db_name}` after {:.2}s", w.as_secs_f64());
         }
@@ -198,6 +221,8 @@ fn execute(
         eprintln!("waiting for `{}`: DuckDB reports it is held by {who}, which is not runner", target.path.display());
     })
     .map_err(|e| Error::Database(format!("error: {e}")))?;
+    // From here a signal interrupts queries and rolls back instead of exiting.
+    crate::interrupt::arm();
     if write {
         create_schemas(&database, &prep.plan, rp)?;
     }
@@ -210,6 +235,7 @@ fn execute(
     let worker = |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
         match database.connect() {
             Ok(conn) => {
+                crate::interrupt::register(conn.interrupt_handle());
                 let mut ex = Executor {
                     conn,
                     templates: prep.templates.clone(),
@@ -248,7 +274,7 @@ fn execute(
         }
     };
     let mut sinks = Fanout { sinks: vec![&mut report, &mut results] };
-    scheduler::execute(&prep.plan, rp, caps, worker, &mut sinks);
+    scheduler::execute(&prep.plan, rp, caps, worker, &crate::interrupt::requested, &mut sinks);
     drop(sinks);
     let failed = report.counts.failed();
     drop(report);
@@ -258,6 +284,9 @@ fn execute(
     // DuckDB must be closed before another process may take the lock.
     drop(database);
     drop(lock);
+    if crate::interrupt::requested() {
+        return Err(Error::Interrupted);
+    }
     Ok(if failed { EXIT_NODE_FAILURE } else { EXIT_OK })
 }
 
@@ -276,4 +305,17 @@ fn create_schemas(database: &db::Database, plan: &Plan, rp: &scheduler::RunPlan)
             .map_err(|e| Error::Database(format!("error: cannot create schema `{schema}`: {e}")))?;
     }
     Ok(())
+}
+
+/// A live "still waiting" indicator, only when a person is watching: never
+/// when stderr is not a terminal, and never in CI.
+fn wait_indicator() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message("waiting for the lock");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
 }

@@ -17,8 +17,63 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often a write-write conflict is retried before it counts as an error.
-const CONFLICT_RETRIES: u32 = 5;
+/// How a write-write conflict between this process's workers is retried:
+/// exponential backoff, bounded in count and in delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+pub const CONFLICT_RETRY: RetryPolicy =
+    RetryPolicy { retries: 6, first_delay: Duration::from_millis(20), max_delay: Duration::from_millis(500) };
+
+impl RetryPolicy {
+    /// The delay before attempt `attempt + 1`, or `None` when retries are spent.
+    pub fn delay(&self, attempt: u32) -> Option<Duration> {
+        if attempt == 0 || attempt > self.retries {
+            return None;
+        }
+        let factor = 1u32 << (attempt - 1).min(16);
+        Some(self.first_delay.saturating_mul(factor).min(self.max_delay))
+    }
+}
+
+/// Runs `f` until it succeeds, fails with something other than a conflict,
+/// or the policy's retries are spent. Returns the result and the attempts made.
+pub fn retry_conflicts<T>(
+    policy: RetryPolicy,
+    mut f: impl FnMut() -> Result<T, duckdb::Error>,
+) -> (Result<T, duckdb::Error>, u32) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match f() {
+            Err(e) if is_conflict(&e) => match policy.delay(attempt) {
+                Some(d) => std::thread::sleep(d),
+                None => return (Err(e), attempt),
+            },
+            other => return (other, attempt),
+        }
+    }
+}
+
+/// Runs `stmts` in one transaction; any failure rolls all of them back.
+pub fn transaction(conn: &Connection, stmts: &[String]) -> Result<(), duckdb::Error> {
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    for s in stmts {
+        if let Err(e) = conn.execute_batch(s) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e);
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
@@ -63,20 +118,19 @@ fn error(message: String, sql: Vec<String>, attempts: u32) -> Execution {
 
 impl Executor {
     pub fn run(&mut self, node: &Node) -> Execution {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.run_once(node) {
-                Ok(mut e) => {
-                    e.attempts = attempt;
-                    return e;
-                }
-                Err((e, sql)) if is_conflict(&e) && attempt <= CONFLICT_RETRIES => {
-                    let _ = sql;
-                    std::thread::sleep(Duration::from_millis(10 << attempt));
-                }
-                Err((e, sql)) => return error(e.to_string(), sql, attempt),
+        let mut last_sql = Vec::new();
+        let (result, attempts) = retry_conflicts(CONFLICT_RETRY, || {
+            self.run_once(node).map_err(|(e, sql)| {
+                last_sql = sql;
+                e
+            })
+        });
+        match result {
+            Ok(mut e) => {
+                e.attempts = attempts;
+                e
             }
+            Err(e) => error(e.to_string(), last_sql, attempts),
         }
     }
 
@@ -124,22 +178,6 @@ impl Executor {
         })
     }
 
-    /// Runs `stmts` in one transaction; any failure rolls all of them back.
-    fn transaction(&self, stmts: &[String]) -> Result<(), duckdb::Error> {
-        self.conn.execute_batch("BEGIN TRANSACTION")?;
-        for s in stmts {
-            if let Err(e) = self.conn.execute_batch(s) {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(e);
-        }
-        Ok(())
-    }
-
     fn model(&self, rel: &Relation, sql: &str, m: Materialized) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
         let mut stmts = Vec::new();
@@ -150,7 +188,7 @@ impl Executor {
         }
         let kind = if m == Materialized::View { "view" } else { "table" };
         stmts.push(format!("create or replace {kind} {rel} as (\n{sql}\n)"));
-        self.transaction(&stmts).map_err(|e| (e, stmts.clone()))?;
+        transaction(&self.conn, &stmts).map_err(|e| (e, stmts.clone()))?;
         Ok(Execution { status: Status::Success, count: None, message: Some("OK".into()), sql: stmts, attempts: 1 })
     }
 
@@ -175,7 +213,7 @@ impl Executor {
             (Existing::View, _) => vec![format!("drop view {rel}"), format!("create table {rel} as {read}")],
             _ => vec![format!("drop table if exists {rel}"), format!("create table {rel} as {read}")],
         };
-        self.transaction(&stmts).map_err(|e| (e, stmts.clone()))?;
+        transaction(&self.conn, &stmts).map_err(|e| (e, stmts.clone()))?;
         let count: i64 = self
             .conn
             .query_row(&format!("select count(*) from {rel}"), [], |r| r.get(0))
@@ -243,5 +281,54 @@ fn value_count(v: &duckdb::types::Value) -> u64 {
         V::Float(f) => f.max(0.0) as u64,
         V::Double(f) => f.max(0.0) as u64,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_and_are_bounded() {
+        let p =
+            RetryPolicy { retries: 4, first_delay: Duration::from_millis(20), max_delay: Duration::from_millis(50) };
+        let delays: Vec<_> = (0..=5).map(|a| p.delay(a)).collect();
+        let ms = |n| Some(Duration::from_millis(n));
+        assert_eq!(delays, vec![None, ms(20), ms(40), ms(50), ms(50), None]);
+    }
+
+    #[test]
+    fn a_real_write_write_conflict_is_retried_until_it_resolves() {
+        let root = Connection::open_in_memory().expect("db");
+        root.execute_batch("create table t as select 1 as x").expect("setup");
+        let other = root.try_clone().expect("clone");
+        // Another worker's open transaction has changed the same row.
+        other.execute_batch("begin transaction; update t set x = 2").expect("other writes");
+        let mine = root.try_clone().expect("clone");
+        let (first, _) = retry_conflicts(RetryPolicy { retries: 0, ..CONFLICT_RETRY }, || {
+            transaction(&mine, &["update t set x = 3".to_string()])
+        });
+        let err = first.expect_err("conflicts while the other transaction is open");
+        assert!(is_conflict(&err), "{err}");
+        let committer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(60));
+            other.execute_batch("commit").expect("other commits");
+        });
+        let (result, attempts) =
+            retry_conflicts(CONFLICT_RETRY, || transaction(&mine, &["update t set x = 3".to_string()]));
+        committer.join().expect("thread");
+        result.expect("succeeds once the other transaction committed");
+        assert!(attempts > 1, "it had to retry");
+        let x: i32 = mine.query_row("select x from t", [], |r| r.get(0)).expect("read");
+        assert_eq!(x, 3);
+    }
+
+    #[test]
+    fn other_errors_are_not_retried() {
+        let conn = Connection::open_in_memory().expect("db");
+        let (r, attempts) =
+            retry_conflicts(CONFLICT_RETRY, || transaction(&conn, &["select * from missing".to_string()]));
+        assert!(r.is_err());
+        assert_eq!(attempts, 1);
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod graph;
+pub mod interrupt;
 pub mod nodes;
 pub mod project;
 pub mod report;

@@ -123,6 +123,13 @@ impl<W: Write> Sink for Report<W> {
                 self.counts.add(result.status);
                 let text = finished_line(*index, *total, node, result);
                 self.say(&text);
+                if result.attempts > 1 {
+                    let n = result.attempts - 1;
+                    self.say(&format!(
+                        "  retried {n} time{} after write-write conflicts with other nodes",
+                        plural(n as usize)
+                    ));
+                }
                 match result.status {
                     Status::Error => self.problems.push(format!(
                         "Error in {} {} ({})\n  {}",

@@ -128,8 +128,17 @@ fn blocking(s: State) -> bool {
 }
 
 /// Runs a plan: `work(worker_id)` builds each worker's executor, which turns a
-/// node into a result. Returns the final status of every node.
-pub fn execute<F>(plan: &Plan, rp: &RunPlan, caps: Caps, work: F, sink: &mut dyn Sink) -> BTreeMap<usize, Status>
+/// node into a result. `stop()` true means start nothing more (an interrupt);
+/// running nodes finish or fail on their own. Returns the final status of
+/// every node; nodes never started count as skipped.
+pub fn execute<F>(
+    plan: &Plan,
+    rp: &RunPlan,
+    caps: Caps,
+    work: F,
+    stop: &dyn Fn() -> bool,
+    sink: &mut dyn Sink,
+) -> BTreeMap<usize, Status>
 where
     F: Fn(usize) -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> + Sync,
 {
@@ -163,7 +172,7 @@ where
         loop {
             // Admit ready nodes, lowest depth first, while the caps allow.
             loop {
-                if !admit(&caps, running) {
+                if stop() || !admit(&caps, running) {
                     break;
                 }
                 let ready = rp

@@ -34,4 +34,6 @@ pub struct RawDag {
     pub tags: Option<Vec<String>>,
     pub paused: Option<bool>,
     pub lock_timeout: Option<serde_yaml::Value>,
+    /// What to do when the lock is busy: `wait`, `skip` or `fail`.
+    pub lock_policy: Option<String>,
 }

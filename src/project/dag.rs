@@ -34,6 +34,17 @@ impl FromStr for TestBehavior {
     }
 }
 
+/// What a run does when another process holds the database lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockPolicy {
+    /// Wait up to `lock_timeout` (forever if unset), then fail.
+    Wait,
+    /// Wait up to `lock_timeout` (default: not at all), then skip the run.
+    Skip,
+    /// Wait up to `lock_timeout` (default: not at all), then fail.
+    Fail,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     /// No schedule: manual runs only.
@@ -90,6 +101,7 @@ pub struct Dag {
     pub retry_delay: Duration,
     pub paused: bool,
     pub lock_timeout: Option<Duration>,
+    pub lock_policy: LockPolicy,
 }
 
 /// Parses a duration: a number of seconds, or `<n>ms|s|m|h|d`.
@@ -244,6 +256,15 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
     };
     let retry_delay = dur("retry_delay", &raw.retry_delay).unwrap_or(Duration::from_secs(300));
     let lock_timeout = dur("lock_timeout", &raw.lock_timeout);
+    let lock_policy = match raw.lock_policy.as_deref() {
+        None | Some("wait") => LockPolicy::Wait,
+        Some("skip") => LockPolicy::Skip,
+        Some("fail") => LockPolicy::Fail,
+        Some(other) => {
+            err("lock_policy", format!("unknown value `{other}`"), Some("use `wait`, `skip` or `fail`"));
+            LockPolicy::Wait
+        }
+    };
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -273,6 +294,7 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
         retry_delay,
         paused: raw.paused.unwrap_or(false),
         lock_timeout,
+        lock_policy,
     })
 }
 

@@ -145,6 +145,7 @@ fn run_fake(
                 }
             })
         },
+        &|| false,
         &mut sink,
     );
     let peak = peak.load(Ordering::SeqCst);
@@ -199,4 +200,39 @@ fn under_build_a_failing_test_skips_downstream() {
     assert_eq!(status_of(&p, &s, "t_a"), Status::Fail);
     assert_eq!(status_of(&p, &s, "b"), Status::Skipped);
     assert_eq!(status_of(&p, &s, "c"), Status::Skipped);
+}
+
+#[test]
+fn a_stop_request_starts_nothing_more() {
+    let p = chain();
+    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll);
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut sink = Collector::default();
+    let s2 = started.clone();
+    let statuses = execute(
+        &p,
+        &rp,
+        Caps { threads: 1, max_active_tasks: 1 },
+        |_w| {
+            let s2 = s2.clone();
+            Box::new(move |_n: &Node, _start, w| {
+                s2.fetch_add(1, Ordering::SeqCst);
+                NodeResult {
+                    status: Status::Success,
+                    duration: Duration::ZERO,
+                    count: None,
+                    message: None,
+                    started: 0.0,
+                    finished: 0.0,
+                    worker: w,
+                    attempts: 1,
+                }
+            })
+        },
+        &|| started.load(Ordering::SeqCst) >= 2,
+        &mut sink,
+    );
+    assert_eq!(started.load(Ordering::SeqCst), 2);
+    assert_eq!(statuses.values().filter(|s| **s == Status::Skipped).count(), 3);
+    assert!(matches!(sink.events.last(), Some(Event::RunFinished { .. })));
 }
