@@ -226,8 +226,12 @@ fn execute(
     if write {
         create_schemas(&database, &prep.plan, rp)?;
     }
-    let caps =
-        Caps { threads: target.threads, max_active_tasks: dag.map(|d| d.max_active_tasks).unwrap_or(usize::MAX) };
+    let caps = Caps {
+        threads: target.threads,
+        max_active_tasks: dag.map(|d| d.max_active_tasks).unwrap_or(usize::MAX),
+        db_writers: opts.max_db_writers.unwrap_or(usize::MAX),
+    };
+    let writers = database.writers();
     let stdout = std::io::stdout();
     let mut report = Report::new(stdout.lock());
     let mut results = RunResults::new(&prep.project.target_dir, &run_id);
@@ -274,7 +278,7 @@ fn execute(
         }
     };
     let mut sinks = Fanout { sinks: vec![&mut report, &mut results] };
-    scheduler::execute(&prep.plan, rp, caps, worker, &crate::interrupt::requested, &mut sinks);
+    scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
     drop(sinks);
     let failed = report.counts.failed();
     drop(report);

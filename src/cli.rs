@@ -59,6 +59,10 @@ pub struct RawCommon {
     /// Nodes at once, overriding the profile's `threads`.
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Nodes writing to the database file at once, across every run in this
+    /// process (default: no cap beyond `--threads` and `max_active_tasks`).
+    #[arg(long, global = true)]
+    pub max_db_writers: Option<usize>,
     /// Rebuild seeds from scratch.
     #[arg(long, global = true)]
     pub full_refresh: bool,
@@ -94,6 +98,7 @@ pub struct Options {
     pub select: Option<Vec<String>>,
     pub exclude: Option<Vec<String>>,
     pub threads: Option<usize>,
+    pub max_db_writers: Option<usize>,
     pub full_refresh: bool,
     pub lock_timeout: Option<Duration>,
 }
@@ -123,6 +128,9 @@ impl Options {
                 }
             },
         };
+        if c.max_db_writers == Some(0) {
+            return Err(usage("`--max-db-writers` must be at least 1".into(), "omit it for no per-file cap"));
+        }
         if c.threads == Some(0) {
             return Err(usage("`--threads` must be at least 1".into(), "use `--threads 1` for one node at a time"));
         }
@@ -142,6 +150,7 @@ impl Options {
             select: (!c.select.is_empty()).then_some(c.select),
             exclude: (!c.exclude.is_empty()).then_some(c.exclude),
             threads: c.threads,
+            max_db_writers: c.max_db_writers,
             full_refresh: c.full_refresh,
             lock_timeout,
         })

@@ -10,6 +10,7 @@ use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
 use crate::nodes::{Materialized, Node, NodeKind, Plan, Resource};
 use crate::project::dag::TestBehavior;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -21,6 +22,9 @@ pub struct Caps {
     pub threads: usize,
     /// The DAG's `max_active_tasks`.
     pub max_active_tasks: usize,
+    /// Nodes writing to one database file at once, across every run in the
+    /// process (`--max-db-writers`); tests only read and do not count.
+    pub db_writers: usize,
 }
 
 impl Caps {
@@ -30,9 +34,20 @@ impl Caps {
     }
 }
 
-/// The admission check: every cap, in one place.
-pub fn admit(caps: &Caps, running: usize) -> bool {
-    running < caps.threads && running < caps.max_active_tasks
+/// The admission check: every cap, in one place. `running` counts this run's
+/// nodes, `writing` the nodes writing to its database file in the process.
+pub fn admit(caps: &Caps, running: usize, writing: usize, is_writer: bool) -> bool {
+    running < caps.threads && running < caps.max_active_tasks && (!is_writer || writing < caps.db_writers)
+}
+
+/// Takes a writer slot on the database if the caps allow, atomically with
+/// respect to other runs sharing the file.
+fn take_writer_slot(caps: &Caps, running: usize, writers: &AtomicUsize) -> bool {
+    writers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| admit(caps, running, w, true).then_some(w + 1)).is_ok()
+}
+
+fn is_writer(n: &Node) -> bool {
+    n.resource != Resource::Test
 }
 
 /// Ordering and failure edges for one run over the selected nodes.
@@ -136,6 +151,7 @@ pub fn execute<F>(
     rp: &RunPlan,
     caps: Caps,
     work: F,
+    writers: &AtomicUsize,
     stop: &dyn Fn() -> bool,
     sink: &mut dyn Sink,
 ) -> BTreeMap<usize, Status>
@@ -170,22 +186,29 @@ where
         // Position of each started node, for its finished line.
         let mut positions: BTreeMap<usize, usize> = BTreeMap::new();
         loop {
-            // Admit ready nodes, lowest depth first, while the caps allow.
+            // Admit ready nodes, lowest depth first, while the caps allow; a
+            // node held back by the writer cap lets a ready reader go first.
             loop {
-                if stop() || !admit(&caps, running) {
+                if stop() || !admit(&caps, running, 0, false) {
                     break;
                 }
-                let ready = rp
+                let mut ready: Vec<usize> = rp
                     .nodes
                     .iter()
                     .copied()
                     .filter(|i| state[i] == State::Pending)
                     .filter(|i| rp.waits[i].iter().all(|w| matches!(state[w], State::Done(_))))
-                    .min_by_key(|&i| (plan.graph.depth(i), i));
+                    .collect();
+                ready.sort_by_key(|&i| (plan.graph.depth(i), i));
+                let blocked = |i: &usize| rp.blocks[i].iter().any(|b| blocking(state[b]));
+                let ready = ready
+                    .into_iter()
+                    .find(|i| blocked(i) || !is_writer(plan.node(*i)) || take_writer_slot(&caps, running, writers));
                 let Some(i) = ready else { break };
                 index += 1;
                 let node = plan.node(i);
                 if let Some(&b) = rp.blocks[&i].iter().find(|b| blocking(state[b])) {
+                    // Skipped nodes never took a writer slot (see `blocked` above).
                     state.insert(i, State::Done(Status::Skipped));
                     let because = plan.node(b).name.clone();
                     sink.event(&Event::NodeSkipped { index, total, node: label(node), because });
@@ -204,6 +227,9 @@ where
             }
             let Ok(out) = out_rx.recv() else { break };
             running -= 1;
+            if is_writer(plan.node(out.node)) {
+                writers.fetch_sub(1, Ordering::SeqCst);
+            }
             state.insert(out.node, State::Done(out.result.status));
             let node = plan.node(out.node);
             sink.event(&Event::NodeFinished {

@@ -126,6 +126,15 @@ fn threads_cap_holds_and_parallelism_is_real() {
 }
 
 #[test]
+fn the_per_file_writer_cap_holds_under_more_threads() {
+    let f = Fixture::new();
+    six_slow_models(&f, 3, 16);
+    let r = f.run(&["run", "my_dag", "--max-db-writers", "2"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(peak_overlap(&f), 2);
+}
+
+#[test]
 fn sigterm_rolls_back_releases_the_lock_and_exits_130() {
     let f = Fixture::shop();
     f.write("models/slow.sql", VERY_SLOW);

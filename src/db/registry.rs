@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -54,9 +55,17 @@ pub struct Database {
     catalog: String,
     settings: BTreeMap<String, String>,
     slot: Option<Arc<Slot>>,
+    /// Nodes writing to this file right now, across every run in this process.
+    writers: Arc<AtomicUsize>,
 }
 
 impl Database {
+    /// The count of nodes writing to this file now; the scheduler admits a
+    /// writer only while it is under the per-file cap.
+    pub fn writers(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.writers)
+    }
+
     /// A new connection to this database with the settings applied.
     pub fn connect(&self) -> Result<Connection, OpenError> {
         let conn = {
@@ -275,7 +284,15 @@ fn finish(
     let catalog = conn
         .query_row("select current_database()", [], |row| row.get::<_, String>(0))
         .map_err(|e| OpenError::Duckdb { path: path.clone(), message: e.to_string() })?;
-    Ok(Arc::new(Database { conn: Mutex::new(Some(conn)), path, read_only, catalog, settings: settings.clone(), slot }))
+    Ok(Arc::new(Database {
+        conn: Mutex::new(Some(conn)),
+        path,
+        read_only,
+        catalog,
+        settings: settings.clone(),
+        slot,
+        writers: Arc::new(AtomicUsize::new(0)),
+    }))
 }
 
 fn apply_settings(conn: &Connection, path: &Path, settings: &BTreeMap<String, String>) -> Result<(), OpenError> {

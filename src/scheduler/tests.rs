@@ -54,13 +54,33 @@ fn chain() -> Plan {
 fn admission_honours_every_cap() {
     for threads in 1..=4 {
         for tasks in 1..=4 {
-            let caps = Caps { threads, max_active_tasks: tasks };
-            for running in 0..=5 {
-                assert_eq!(admit(&caps, running), running < threads.min(tasks), "{caps:?} running={running}");
+            for db_writers in 1..=3 {
+                let caps = Caps { threads, max_active_tasks: tasks, db_writers };
+                for running in 0..=5 {
+                    for writing in 0..=4 {
+                        let room = running < threads.min(tasks);
+                        assert_eq!(admit(&caps, running, writing, false), room, "{caps:?} {running} {writing}");
+                        assert_eq!(
+                            admit(&caps, running, writing, true),
+                            room && writing < db_writers,
+                            "{caps:?} {running} {writing}"
+                        );
+                    }
+                }
+                assert_eq!(caps.width(), threads.min(tasks));
             }
-            assert_eq!(caps.width(), threads.min(tasks));
         }
     }
+}
+
+#[test]
+fn writer_slots_are_taken_atomically_up_to_the_cap() {
+    let caps = Caps { threads: 8, max_active_tasks: 8, db_writers: 2 };
+    let writers = AtomicUsize::new(0);
+    assert!(take_writer_slot(&caps, 0, &writers));
+    assert!(take_writer_slot(&caps, 1, &writers));
+    assert!(!take_writer_slot(&caps, 2, &writers));
+    assert_eq!(writers.load(Ordering::SeqCst), 2);
 }
 
 #[test]
@@ -145,6 +165,7 @@ fn run_fake(
                 }
             })
         },
+        &AtomicUsize::new(0),
         &|| false,
         &mut sink,
     );
@@ -159,11 +180,21 @@ fn status_of(p: &Plan, s: &BTreeMap<usize, Status>, name: &str) -> Status {
 #[test]
 fn caps_bound_concurrency_and_parallelism_is_real() {
     let p = plan((0..6).map(|i| node(&format!("m{i}"), Resource::Model, &[])).collect());
-    let (_, _, peak) =
-        run_fake(&p, TestBehavior::AfterAll, Caps { threads: 3, max_active_tasks: 8 }, &[], Duration::from_millis(60));
+    let (_, _, peak) = run_fake(
+        &p,
+        TestBehavior::AfterAll,
+        Caps { threads: 3, max_active_tasks: 8, db_writers: usize::MAX },
+        &[],
+        Duration::from_millis(60),
+    );
     assert_eq!(peak, 3);
-    let (_, _, peak) =
-        run_fake(&p, TestBehavior::AfterAll, Caps { threads: 3, max_active_tasks: 1 }, &[], Duration::from_millis(5));
+    let (_, _, peak) = run_fake(
+        &p,
+        TestBehavior::AfterAll,
+        Caps { threads: 3, max_active_tasks: 1, db_writers: usize::MAX },
+        &[],
+        Duration::from_millis(5),
+    );
     assert_eq!(peak, 1);
 }
 
@@ -172,8 +203,13 @@ fn a_failed_model_skips_descendants_and_their_tests_only() {
     let mut nodes = chain().nodes;
     nodes.push(node("x", Resource::Model, &[]));
     let p = plan(nodes);
-    let (sink, s, _) =
-        run_fake(&p, TestBehavior::AfterAll, Caps { threads: 1, max_active_tasks: 1 }, &["b"], Duration::ZERO);
+    let (sink, s, _) = run_fake(
+        &p,
+        TestBehavior::AfterAll,
+        Caps { threads: 1, max_active_tasks: 1, db_writers: usize::MAX },
+        &["b"],
+        Duration::ZERO,
+    );
     assert_eq!(status_of(&p, &s, "a"), Status::Success);
     assert_eq!(status_of(&p, &s, "b"), Status::Error);
     assert_eq!(status_of(&p, &s, "c"), Status::Skipped);
@@ -195,8 +231,13 @@ fn a_failed_model_skips_descendants_and_their_tests_only() {
 #[test]
 fn under_build_a_failing_test_skips_downstream() {
     let p = chain();
-    let (_, s, _) =
-        run_fake(&p, TestBehavior::Build, Caps { threads: 2, max_active_tasks: 2 }, &["t_a"], Duration::ZERO);
+    let (_, s, _) = run_fake(
+        &p,
+        TestBehavior::Build,
+        Caps { threads: 2, max_active_tasks: 2, db_writers: usize::MAX },
+        &["t_a"],
+        Duration::ZERO,
+    );
     assert_eq!(status_of(&p, &s, "t_a"), Status::Fail);
     assert_eq!(status_of(&p, &s, "b"), Status::Skipped);
     assert_eq!(status_of(&p, &s, "c"), Status::Skipped);
@@ -212,7 +253,7 @@ fn a_stop_request_starts_nothing_more() {
     let statuses = execute(
         &p,
         &rp,
-        Caps { threads: 1, max_active_tasks: 1 },
+        Caps { threads: 1, max_active_tasks: 1, db_writers: usize::MAX },
         |_w| {
             let s2 = s2.clone();
             Box::new(move |_n: &Node, _start, w| {
@@ -229,10 +270,56 @@ fn a_stop_request_starts_nothing_more() {
                 }
             })
         },
+        &AtomicUsize::new(0),
         &|| started.load(Ordering::SeqCst) >= 2,
         &mut sink,
     );
     assert_eq!(started.load(Ordering::SeqCst), 2);
     assert_eq!(statuses.values().filter(|s| **s == Status::Skipped).count(), 3);
     assert!(matches!(sink.events.last(), Some(Event::RunFinished { .. })));
+}
+
+#[test]
+fn the_writer_cap_bounds_builds_but_not_tests() {
+    // Six independent models and a test on each: writers never exceed 2, and
+    // the whole run still uses 3 workers.
+    let mut nodes: Vec<Node> = (0..6).map(|i| node(&format!("m{i}"), Resource::Model, &[])).collect();
+    nodes.extend((0..6).map(|i| node(&format!("t{i}"), Resource::Test, &[&format!("m{i}")])));
+    let p = plan(nodes);
+    let rp = run_plan(&p, &all(&p), TestBehavior::Build);
+    let writers = Arc::new(AtomicUsize::new(0));
+    let peak_writers = Arc::new(AtomicUsize::new(0));
+    let mut sink = Collector::default();
+    let caps = Caps { threads: 3, max_active_tasks: 3, db_writers: 2 };
+    let peak = peak_writers.clone();
+    execute(
+        &p,
+        &rp,
+        caps,
+        |_| {
+            let (peak, w) = (peak.clone(), writers.clone());
+            Box::new(move |n: &Node, _start, worker| {
+                if n.resource != Resource::Test {
+                    peak.fetch_max(w.load(Ordering::SeqCst), Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                let status = if n.resource == Resource::Test { Status::Pass } else { Status::Success };
+                NodeResult {
+                    status,
+                    duration: Duration::ZERO,
+                    count: None,
+                    message: None,
+                    started: 0.0,
+                    finished: 0.0,
+                    worker,
+                    attempts: 1,
+                }
+            })
+        },
+        &*writers,
+        &|| false,
+        &mut sink,
+    );
+    assert_eq!(peak_writers.load(Ordering::SeqCst), 2);
+    assert_eq!(writers.load(Ordering::SeqCst), 0, "every slot is given back");
 }
