@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::queue::{self, Ticket};
 use chrono::{DateTime, SecondsFormat, Utc};
 use fd_lock::RwLock;
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,20 @@ pub fn acquire(req: LockRequest, on_wait: &mut dyn FnMut(Option<&Holder>)) -> Re
     let start = Instant::now();
     let mut waiting: Option<Option<Holder>> = None;
     let mut poll = FIRST_POLL;
-    while !try_lock(&mut lock, req.mode).map_err(io_err)? {
+    // Waiters queue in arrival order; a newcomer joins the line rather than
+    // overtaking processes already waiting.
+    let mut ticket: Option<Ticket> = None;
+    loop {
+        let turn = match &ticket {
+            Some(t) => t.my_turn(),
+            None => queue::newcomer_may_try(&path, req.mode),
+        };
+        if turn && try_lock(&mut lock, req.mode).map_err(io_err)? {
+            break;
+        }
+        if ticket.is_none() && req.timeout != Some(Duration::ZERO) {
+            ticket = Some(Ticket::join(&path, req.mode).map_err(io_err)?);
+        }
         let elapsed = start.elapsed();
         if waiting.is_none() {
             let seen = read_holder(&path);
@@ -197,6 +211,7 @@ pub fn acquire(req: LockRequest, on_wait: &mut dyn FnMut(Option<&Holder>)) -> Re
         thread::sleep(nap);
         poll = (poll * 2).min(MAX_POLL);
     }
+    drop(ticket);
 
     let mut file = lock.into_inner();
     match req.mode {
@@ -415,5 +430,63 @@ mod tests {
             acquire(request(&blocker.join("x.duckdb"), LockMode::Exclusive, "a", None), &mut no_wait).unwrap_err();
         assert!(matches!(err, LockError::Io { .. }), "{err:?}");
         assert!(err.to_string().starts_with("cannot use the lock file `"), "{err}");
+    }
+
+    #[test]
+    fn waiters_get_the_lock_in_arrival_order() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let db = dir.path().join("w.duckdb");
+        let holder = acquire(request(&db, LockMode::Exclusive, "holder", None), &mut no_wait).expect("test setup");
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut threads = Vec::new();
+        for name in ["first", "second", "third"] {
+            let (db, order) = (db.clone(), order.clone());
+            let (tx, rx) = mpsc::channel();
+            threads.push(thread::spawn(move || {
+                let mut told = Some(tx);
+                let guard = acquire(request(&db, LockMode::Exclusive, name, None), &mut |_| {
+                    if let Some(tx) = told.take() {
+                        let _ = tx.send(());
+                    }
+                })
+                .expect("test setup");
+                order.lock().expect("test setup").push(name);
+                thread::sleep(Duration::from_millis(20));
+                drop(guard);
+            }));
+            // The next waiter arrives only once this one is in line.
+            rx.recv_timeout(Duration::from_secs(10)).expect("test setup");
+            thread::sleep(Duration::from_millis(5));
+        }
+        drop(holder);
+        for t in threads {
+            t.join().expect("test setup");
+        }
+        assert_eq!(*order.lock().expect("test setup"), vec!["first", "second", "third"]);
+    }
+
+    #[test]
+    fn a_new_reader_does_not_overtake_a_waiting_writer() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let db = dir.path().join("w.duckdb");
+        let reader = acquire(request(&db, LockMode::Shared, "reader", None), &mut no_wait).expect("test setup");
+        let (tx, rx) = mpsc::channel();
+        let db2 = db.clone();
+        let writer = thread::spawn(move || {
+            let mut told = Some(tx);
+            acquire(request(&db2, LockMode::Exclusive, "writer", None), &mut |_| {
+                if let Some(tx) = told.take() {
+                    let _ = tx.send(());
+                }
+            })
+            .map(|g| g.waited().is_some())
+        });
+        rx.recv_timeout(Duration::from_secs(10)).expect("test setup");
+        // Shared would be compatible with the reader, but the writer is first in line.
+        let late =
+            acquire(request(&db, LockMode::Shared, "late reader", Some(Duration::from_millis(150))), &mut |_| {});
+        assert!(matches!(late, Err(LockError::Timeout { .. })), "the late reader waited behind the writer");
+        drop(reader);
+        assert!(writer.join().expect("test setup").expect("writer gets it"));
     }
 }

@@ -8,6 +8,7 @@
 //! [`Database`], then drop the [`LockGuard`].
 
 pub mod lock;
+pub mod queue;
 pub mod registry;
 
 pub use lock::{acquire, lock_path, read_holder, Holder, LockError, LockGuard, LockMode, LockRequest};
