@@ -196,6 +196,7 @@ fn execute(
                 None => eprintln!("waiting for the lock on `{db_name}`: held by runner processes reading it"),
             }
             spinner = wait_indicator();
+            db::warm_up();
         });
         if let Some(s) = spinner {
             s.finish_and_clear();

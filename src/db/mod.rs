@@ -12,4 +12,4 @@ pub mod queue;
 pub mod registry;
 
 pub use lock::{acquire, lock_path, read_holder, Holder, LockError, LockGuard, LockMode, LockRequest};
-pub use registry::{open, Database, OpenError};
+pub use registry::{open, warm_up, Database, OpenError};
