@@ -11,10 +11,12 @@ use crate::db::{self, Holder, LockError, LockMode, LockRequest};
 use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::events::{Fanout, NodeResult, Status};
 use crate::executor::Executor;
+use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{self, Node, Plan, Resource};
 use crate::project::dag::{self, Dag, LockPolicy, TestBehavior};
 use crate::project::{self, env::Env, profile, profile::Target};
 use crate::report::Report;
+use crate::schedule::{RunContext, Timetable};
 use crate::scheduler::{self, Caps};
 use crate::template::{Templates, Vars};
 use std::collections::BTreeSet;
@@ -27,23 +29,30 @@ pub fn run(opts: Options) -> Result<i32, Error> {
     match opts.command.clone() {
         Command::Run { dag } => {
             let dag = find_dag(&opts, &dag)?;
-            let prep = prepare(&opts, Some(&dag))?;
+            let run = manual_run(&opts, Some(&dag))?;
+            let prep = prepare(&opts, Some(&dag), &run)?;
             let selected = selection(&opts, Some(&dag), &prep.plan)?;
             let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior);
-            execute(&opts, &prep, Some(&dag), &rp, LockMode::Exclusive)
+            execute(&opts, &prep, Some(&dag), Some(&run), &rp, LockMode::Exclusive)
+        }
+        Command::Runs { dag, json } => {
+            let dag = find_dag(&opts, &dag)?;
+            crate::inspect::runs(&History::new(&dag.project_dir), &dag.id, json);
+            Ok(EXIT_OK)
         }
         Command::Test { dag } => {
             let dag = match dag {
                 Some(name) => Some(find_dag(&opts, &name)?),
                 None => None,
             };
-            let prep = prepare(&opts, dag.as_ref())?;
+            let run = manual_run(&opts, dag.as_ref())?;
+            let prep = prepare(&opts, dag.as_ref(), &run)?;
             let selected: BTreeSet<usize> = selection(&opts, dag.as_ref(), &prep.plan)?
                 .into_iter()
                 .filter(|&i| prep.plan.node(i).resource == Resource::Test)
                 .collect();
             let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll);
-            execute(&opts, &prep, dag.as_ref(), &rp, LockMode::Shared)
+            execute(&opts, &prep, dag.as_ref(), None, &rp, LockMode::Shared)
         }
     }
 }
@@ -83,8 +92,18 @@ pub struct Prepared {
     pub plan: Plan,
 }
 
+/// A manual run's id and data interval (R14), from the DAG's schedule.
+fn manual_run(opts: &Options, dag: Option<&Dag>) -> Result<RunContext, Error> {
+    let tt = match dag {
+        Some(d) => Timetable::new(&d.schedule, d.timezone)
+            .map_err(|e| Error::Load(vec![Diagnostic::in_file(&d.file, format!("`schedule`: {e}"))]))?,
+        None => Timetable::Manual,
+    };
+    Ok(RunContext::manual(&tt, chrono::Utc::now(), opts.logical_date))
+}
+
 /// Loads and validates everything a run needs; collects every error.
-pub fn prepare(opts: &Options, dag: Option<&Dag>) -> Result<Prepared, Error> {
+pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Prepared, Error> {
     let dir = dag.map(|d| d.project_dir.clone()).unwrap_or_else(|| opts.project_dir.clone());
     let fail = |diags: Vec<Diagnostic>| Error::Load(shown(&dir, diags));
     let env = Env::load(&dir).map_err(|d| fail(vec![d]))?;
@@ -99,7 +118,8 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>) -> Result<Prepared, Error> {
     let vars =
         Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default(), project.vars.clone()] };
     // Template syntax errors join the load errors so one run reports them all.
-    let templates = Templates::build(&project, &target, &env, vars).map_err(|e| errors.extend(e)).ok();
+    let templates =
+        Templates::build(&project, &target, &env, vars, &run.template_values()).map_err(|e| errors.extend(e)).ok();
     let (Some(templates), true) = (templates, errors.is_empty()) else {
         return Err(fail(errors));
     };
@@ -165,12 +185,15 @@ fn execute(
     opts: &Options,
     prep: &Prepared,
     dag: Option<&Dag>,
+    run: Option<&RunContext>,
     rp: &scheduler::RunPlan,
     mode: LockMode,
 ) -> Result<i32, Error> {
     let target = &prep.target;
     let write = mode == LockMode::Exclusive;
-    let run_id = format!("manual__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00"));
+    let run_id = run
+        .map(|r| r.run_id.clone())
+        .unwrap_or_else(|| format!("test__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00")));
     let policy = dag.map(|d| d.lock_policy).unwrap_or(LockPolicy::Wait);
     let timeout = opts.lock_timeout.or(dag.and_then(|d| d.lock_timeout)).or(match policy {
         LockPolicy::Wait => None,
@@ -236,6 +259,11 @@ fn execute(
     let stdout = std::io::stdout();
     let mut report = Report::new(stdout.lock());
     let mut results = RunResults::new(&prep.project.target_dir, &run_id);
+    // A DAG run is recorded in the run history; a tests-only check is not a run.
+    let mut history = match (dag, run) {
+        (Some(d), Some(r)) => Some(start_record(d, r)?),
+        _ => None,
+    };
     let relations = prep.plan.relations.clone();
     let worker = |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
         match database.connect() {
@@ -279,11 +307,14 @@ fn execute(
         }
     };
     let mut sinks = Fanout { sinks: vec![&mut report, &mut results] };
+    if let Some(h) = history.as_mut() {
+        sinks.sinks.push(h);
+    }
     scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
     drop(sinks);
     let failed = report.counts.failed();
     drop(report);
-    if let Some(e) = results.write_error {
+    for e in results.write_error.iter().chain(history.as_ref().and_then(|h| h.write_error.as_ref())) {
         eprintln!("warning: {e}");
     }
     // DuckDB must be closed before another process may take the lock.
@@ -293,6 +324,32 @@ fn execute(
         return Err(Error::Interrupted);
     }
     Ok(if failed { EXIT_NODE_FAILURE } else { EXIT_OK })
+}
+
+/// Creates the run's history record, state `running`.
+fn start_record(dag: &Dag, run: &RunContext) -> Result<HistorySink, Error> {
+    let history = History::new(&dag.project_dir);
+    let me = Holder::current(String::new(), None, None);
+    let record = RunRecord {
+        run_id: run.run_id.clone(),
+        dag_id: dag.id.clone(),
+        run_type: run.run_type.clone(),
+        logical_date: run.interval.start,
+        data_interval_start: run.interval.start,
+        data_interval_end: run.interval.end,
+        state: RunState::Running,
+        start: Some(chrono::Utc::now()),
+        end: None,
+        pid: me.pid,
+        host: me.host,
+        message: None,
+        tasks: Vec::new(),
+    };
+    match history.create(&record) {
+        Ok(true) => Ok(HistorySink::new(history, record)),
+        Ok(false) => Err(Error::Database(format!("error: run `{}` of `{}` already exists", run.run_id, dag.id))),
+        Err(e) => Err(Error::Database(format!("error: cannot record run `{}`: {e}", run.run_id))),
+    }
 }
 
 fn create_schemas(database: &db::Database, plan: &Plan, rp: &scheduler::RunPlan) -> Result<(), Error> {

@@ -27,6 +27,16 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
+    /// List a DAG's runs from the run history.
+    Runs {
+        /// The DAG's `dag_id`.
+        dag: String,
+        /// `table` (default) or `json`.
+        #[arg(long, default_value = "table")]
+        output: String,
+        #[command(flatten)]
+        common: RawCommon,
+    },
     /// Run only the data tests, against what is in the database.
     Test {
         /// Take project, profile, target, vars and selection from this DAG.
@@ -66,6 +76,9 @@ pub struct RawCommon {
     /// Rebuild seeds from scratch.
     #[arg(long, global = true)]
     pub full_refresh: bool,
+    /// The logical date of a manual run (default: the last complete interval).
+    #[arg(long, global = true)]
+    pub logical_date: Option<String>,
     /// How long to wait for another process's lock, e.g. `30s` or `5m` (default: forever).
     #[arg(long, global = true)]
     pub lock_timeout: Option<String>,
@@ -75,6 +88,7 @@ pub struct RawCommon {
 pub enum Command {
     Run { dag: String },
     Test { dag: Option<String> },
+    Runs { dag: String, json: bool },
 }
 
 impl Command {
@@ -82,6 +96,7 @@ impl Command {
         match self {
             Command::Run { .. } => "run",
             Command::Test { .. } => "test",
+            Command::Runs { .. } => "runs",
         }
     }
 }
@@ -101,6 +116,7 @@ pub struct Options {
     pub max_db_writers: Option<usize>,
     pub full_refresh: bool,
     pub lock_timeout: Option<Duration>,
+    pub logical_date: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn usage(msg: String, hint: &str) -> Error {
@@ -112,6 +128,14 @@ impl Options {
         let (command, c) = match raw.command {
             RawCommand::Run { dag, common } => (Command::Run { dag }, common),
             RawCommand::Test { dag, common } => (Command::Test { dag }, common),
+            RawCommand::Runs { dag, output, common } => {
+                let json = match output.as_str() {
+                    "json" => true,
+                    "table" => false,
+                    other => return Err(usage(format!("unknown `--output` `{other}`"), "use `table` or `json`")),
+                };
+                (Command::Runs { dag, json }, common)
+            }
         };
         let vars = match c.vars.as_deref() {
             None => BTreeMap::new(),
@@ -140,6 +164,15 @@ impl Options {
                 parse_duration(t).map_err(|e| usage(format!("`--lock-timeout`: {e}"), "e.g. `--lock-timeout 30s`"))?,
             ),
         };
+        let logical_date = match c.logical_date.as_deref() {
+            None => None,
+            Some(t) => Some(parse_logical_date(t).ok_or_else(|| {
+                usage(
+                    format!("`--logical-date`: `{t}` is not a date"),
+                    "use `2025-01-31` or RFC 3339 like `2025-01-31T06:00:00Z`",
+                )
+            })?),
+        };
         let project_dir = c.project_dir.unwrap_or_else(|| PathBuf::from("."));
         Ok(Options {
             command,
@@ -153,8 +186,18 @@ impl Options {
             max_db_writers: c.max_db_writers,
             full_refresh: c.full_refresh,
             lock_timeout,
+            logical_date,
         })
     }
+}
+
+fn parse_logical_date(t: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(d.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?;
+    chrono::Utc.from_local_datetime(&day).single()
 }
 
 #[cfg(test)]

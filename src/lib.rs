@@ -17,6 +17,8 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod graph;
+pub mod history;
+pub mod inspect;
 pub mod interrupt;
 pub mod nodes;
 pub mod project;

@@ -168,8 +168,49 @@ pub fn next_wakeup(dag: &Dag, tt: &Timetable, now: DateTime<Utc>) -> Option<Date
     }
 }
 
+/// What a run is about: its id and data interval, as templates see them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunContext {
+    pub run_id: String,
+    pub run_type: String,
+    pub interval: Interval,
+}
+
+impl RunContext {
+    /// A manual run now (R14): the last complete interval before `now`, or
+    /// the given logical date's interval; a DAG without a cron schedule gets
+    /// the empty interval at its logical date.
+    pub fn manual(tt: &Timetable, now: DateTime<Utc>, logical: Option<DateTime<Utc>>) -> RunContext {
+        let interval = match logical {
+            Some(t) => tt.interval_at(t).unwrap_or(Interval { start: t, end: t }),
+            None => tt.last_complete(now).unwrap_or(Interval { start: now, end: now }),
+        };
+        RunContext { run_id: run_id("manual", now), run_type: "manual".into(), interval }
+    }
+
+    /// Airflow's template values: `ds`, `ds_nodash`, `ts`, `logical_date`,
+    /// `data_interval_start`, `data_interval_end`, `run_id`.
+    pub fn template_values(&self) -> Vec<(&'static str, String)> {
+        let iso = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string();
+        let start = self.interval.start;
+        vec![
+            ("ds", start.format("%Y-%m-%d").to_string()),
+            ("ds_nodash", start.format("%Y%m%d").to_string()),
+            ("ts", iso(start)),
+            ("logical_date", iso(start)),
+            ("data_interval_start", iso(start)),
+            ("data_interval_end", iso(self.interval.end)),
+            ("run_id", self.run_id.clone()),
+        ]
+    }
+}
+
 /// Airflow's run id for a logical date: `scheduled__2025-01-01T00:00:00+00:00`.
 pub fn run_id(kind: &str, logical: DateTime<Utc>) -> String {
+    if kind == "manual" {
+        // Manual runs are keyed by when they were triggered, to the microsecond.
+        return format!("{kind}__{}", logical.format("%Y-%m-%dT%H:%M:%S%.6f+00:00"));
+    }
     format!("{kind}__{}", logical.format("%Y-%m-%dT%H:%M:%S+00:00"))
 }
 

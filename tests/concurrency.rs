@@ -186,6 +186,12 @@ fn a_holder_killed_with_sigkill_blocks_nobody() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(!r.stderr.contains("waiting"), "no wait after a dead holder:\n{}", r.stderr);
     assert_eq!(f.query("select count(*) from main.customers"), vec![vec!["3"]]);
+    // The killed run is marked failed when next seen; the second succeeded.
+    let r = f.run(&["runs", "my_dag", "--output", "json"]);
+    let runs: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let mut states: Vec<&str> = runs.as_array().expect("array").iter().map(|r| r["state"].as_str().expect("state")).collect();
+    states.sort();
+    assert_eq!(states, vec!["failed", "success"], "{}", r.stdout);
 }
 
 #[test]
@@ -215,6 +221,12 @@ fn eight_writers_and_four_readers_at_once_all_complete() {
         assert!(r.stdout.contains("ERROR=0 SKIP=0"), "{}", r.stdout);
     }
     assert_eq!(writers, 8);
+    // Every run is recorded: the first one and the eight writers.
+    let r = f.run(&["runs", "my_dag", "--output", "json"]);
+    let runs: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let runs = runs.as_array().expect("array");
+    assert_eq!(runs.len(), 9, "{}", r.stdout);
+    assert!(runs.iter().all(|r| r["state"] == "success"), "{}", r.stdout);
 }
 
 #[test]

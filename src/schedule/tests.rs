@@ -113,3 +113,18 @@ fn an_ambiguous_local_time_fires_once() {
 fn run_ids_follow_airflow() {
     assert_eq!(run_id("scheduled", utc(2025, 1, 1, 0)), "scheduled__2025-01-01T00:00:00+00:00");
 }
+
+#[test]
+fn a_manual_run_context_templates_its_interval() {
+    let (_, tt) = dag(DAILY);
+    let now = Utc.with_ymd_and_hms(2025, 6, 15, 10, 30, 0).single().expect("time");
+    let ctx = RunContext::manual(&tt, now, None);
+    let values: std::collections::BTreeMap<_, _> = ctx.template_values().into_iter().collect();
+    assert_eq!(values["ds"], "2025-06-14");
+    assert_eq!(values["ds_nodash"], "20250614");
+    assert_eq!(values["data_interval_start"], "2025-06-14T00:00:00+00:00");
+    assert_eq!(values["data_interval_end"], "2025-06-15T00:00:00+00:00");
+    assert_eq!(values["run_id"], "manual__2025-06-15T10:30:00.000000+00:00");
+    let given = RunContext::manual(&tt, now, Some(utc(2025, 1, 3, 0)));
+    assert_eq!((given.interval.start, given.interval.end), (utc(2025, 1, 3, 0), utc(2025, 1, 4, 0)));
+}

@@ -70,8 +70,19 @@ fn to_yaml(v: &Value) -> serde_yaml::Value {
 
 impl Templates {
     /// Compiles every model, singular test and macro file; all syntax errors are collected.
-    pub fn build(project: &Project, target: &Target, env: &Env, vars: Vars) -> Result<Templates, Vec<Diagnostic>> {
+    /// `run_values` are the run's Airflow template values (`ds`, `run_id`, …).
+    pub fn build(
+        project: &Project,
+        target: &Target,
+        env: &Env,
+        vars: Vars,
+        run_values: &[(&'static str, String)],
+    ) -> Result<Templates, Vec<Diagnostic>> {
         let mut jinja = Environment::new();
+        for (k, v) in run_values {
+            jinja.add_global(*k, v.clone());
+        }
+        jinja.add_global("params", Value::from(BTreeMap::<String, Value>::new()));
         jinja.set_recursion_limit(200);
         let mut files = BTreeMap::new();
         let mut errors = Vec::new();

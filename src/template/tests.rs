@@ -51,7 +51,7 @@ fn vars(pairs: &[(&str, &str)]) -> Vars {
 #[test]
 fn resolve_records_refs_sources_and_config() {
     let p = project(&[("models/m.sql", "{{ config(materialized='table', tags=['a']) }}select * from {{ ref('a') }} join {{ ref('pkg', 'b') }} join {{ source('raw', 'ev') }}")], &[]);
-    let t = Templates::build(&p, &target(), &Env::default(), Vars::default()).expect("builds");
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
     let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect("resolves");
     assert_eq!(rec.refs, vec!["a", "b"]);
     assert_eq!(rec.sources, vec![("raw".to_string(), "ev".to_string())]);
@@ -61,15 +61,22 @@ fn resolve_records_refs_sources_and_config() {
 #[test]
 fn render_resolves_relations_vars_and_macros() {
     let p = project(
-        &[("models/m.sql", "select {{ cents('amount') }}, '{{ var('region', 'eu') }}', '{{ var('tier') }}' from {{ ref('a') }} -- {{ this.identifier }}")],
+        &[("models/m.sql", "select {{ cents('amount') }}, '{{ var('region', 'eu') }}', '{{ var('tier') }}' from {{ ref('a') }} -- {{ this.identifier }} {{ ds }}")],
         &[("macros/money.sql", "{% macro cents(col, scale=100) %}{{ col }} / {{ scale }}{% endmacro %}")],
     );
-    let t = Templates::build(&p, &target(), &Env::default(), vars(&[("tier", "gold")])).expect("builds");
+    let t = Templates::build(
+        &p,
+        &target(),
+        &Env::default(),
+        vars(&[("tier", "gold")]),
+        &[("ds", "2025-01-01".to_string())],
+    )
+    .expect("builds");
     let mut rels = Relations::default();
     rels.by_name.insert("a".into(), Relation::new("shop", "main", "a"));
     let rc = RenderCtx { this: Relation::new("shop", "main", "m"), relations: Arc::new(rels), is_incremental: false };
     let sql = t.render("models/m.sql", &rc).expect("renders");
-    assert_eq!(sql, "select amount / 100, 'eu', 'gold' from \"shop\".\"main\".\"a\" -- m");
+    assert_eq!(sql, "select amount / 100, 'eu', 'gold' from \"shop\".\"main\".\"a\" -- m 2025-01-01");
 }
 
 #[test]
@@ -81,7 +88,7 @@ fn macros_see_the_callers_this_and_call_each_other() {
             ("macros/b.sql", "{% macro inner() %}{{ this.identifier }}{% endmacro %}"),
         ],
     );
-    let t = Templates::build(&p, &target(), &Env::default(), Vars::default()).expect("builds");
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
     let rc = RenderCtx {
         this: Relation::new("shop", "main", "m"),
         relations: Arc::new(Relations::default()),
@@ -93,7 +100,7 @@ fn macros_see_the_callers_this_and_call_each_other() {
 #[test]
 fn syntax_errors_name_file_and_line() {
     let p = project(&[("models/ok.sql", "select 1"), ("models/bad.sql", "select 1\n{% if %}\n")], &[]);
-    let errs = Templates::build(&p, &target(), &Env::default(), Vars::default()).err().expect("syntax error");
+    let errs = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).err().expect("syntax error");
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].file, Some(PathBuf::from("models/bad.sql")));
     assert_eq!(errs[0].line, Some(2));
@@ -103,7 +110,7 @@ fn syntax_errors_name_file_and_line() {
 #[test]
 fn missing_var_is_an_error_naming_it() {
     let p = project(&[("models/m.sql", "select\n{{ var('nope') }}")], &[]);
-    let t = Templates::build(&p, &target(), &Env::default(), Vars::default()).expect("builds");
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
     let d = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect_err("missing var");
     assert!(d.message.contains("`nope`"), "{}", d.message);
     assert_eq!((d.file, d.line), (Some(PathBuf::from("models/m.sql")), Some(2)));
@@ -112,7 +119,7 @@ fn missing_var_is_an_error_naming_it() {
 #[test]
 fn test_arguments_record_refs() {
     let p = project(&[], &[]);
-    let t = Templates::build(&p, &target(), &Env::default(), Vars::default()).expect("builds");
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
     let (text, rec) = t.eval_arg("ref('customers')", &Relation::new("shop", "main", "x"), None).expect("evals");
     assert_eq!(text, "\"shop\".\"main\".\"customers\"");
     assert_eq!(rec.refs, vec!["customers"]);

@@ -1,0 +1,272 @@
+//! The run store: runs, task instances and attempts, one JSON file per run.
+//!
+//! Kept under `<project>/.runner/history/<dag_id>/<run_id>.json`, apart from
+//! the warehouse, so reading it never waits on the warehouse lock. A run file
+//! is created with `create_new`, which makes at most one run per (DAG, run id)
+//! across processes and restarts (a scheduled run id is its logical date);
+//! only the creating process rewrites it, atomically (write, then rename). A
+//! `running` run whose process is gone is marked failed when next read.
+//! Users query it with SQL: `select * from read_json('.runner/history/*/*.json')`.
+//! This module records; it decides nothing and prints nothing.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Queued,
+    Running,
+    Success,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub try_number: u32,
+    pub state: String,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub duration: f64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub node: String,
+    /// Airflow's task states: `success`, `failed`, `upstream_failed`, …
+    pub state: String,
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub dag_id: String,
+    pub run_type: String,
+    pub logical_date: DateTime<Utc>,
+    pub data_interval_start: DateTime<Utc>,
+    pub data_interval_end: DateTime<Utc>,
+    pub state: RunState,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub pid: u32,
+    pub host: String,
+    pub message: Option<String>,
+    pub tasks: Vec<TaskRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct History {
+    dir: PathBuf,
+}
+
+fn file_name(run_id: &str) -> String {
+    // Run ids hold `:` and `+`, which some filesystems refuse.
+    format!("{}.json", run_id.replace([':', '+'], "_"))
+}
+
+fn alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
+}
+
+impl History {
+    pub fn new(project_dir: &Path) -> History {
+        History { dir: project_dir.join(".runner").join("history") }
+    }
+
+    fn path(&self, dag_id: &str, run_id: &str) -> PathBuf {
+        self.dir.join(dag_id).join(file_name(run_id))
+    }
+
+    /// Creates the run's file; `Ok(false)` when that run already exists.
+    pub fn create(&self, run: &RunRecord) -> std::io::Result<bool> {
+        let path = self.path(&run.dag_id, &run.run_id);
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        file.write_all(&serde_json::to_vec_pretty(run).map_err(std::io::Error::other)?)?;
+        Ok(true)
+    }
+
+    /// Rewrites a run the caller created; readers never see half a file.
+    pub fn update(&self, run: &RunRecord) -> std::io::Result<()> {
+        let path = self.path(&run.dag_id, &run.run_id);
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, serde_json::to_vec_pretty(run).map_err(std::io::Error::other)?)?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// Every run of `dag_id`, oldest logical date first. Runs left `running`
+    /// by a process that died are marked failed, on disk too.
+    pub fn runs(&self, dag_id: &str) -> Vec<RunRecord> {
+        let Ok(rd) = std::fs::read_dir(self.dir.join(dag_id)) else { return Vec::new() };
+        let mut runs: Vec<RunRecord> = rd
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
+            .collect();
+        let host = crate::db::Holder::current(String::new(), None, None).host;
+        for run in &mut runs {
+            let orphan =
+                matches!(run.state, RunState::Running | RunState::Queued) && run.host == host && !alive(run.pid);
+            if orphan {
+                run.state = RunState::Failed;
+                run.message = Some(format!("process {} died while the run was {}", run.pid, "running"));
+                let _ = self.update(run);
+            }
+        }
+        runs.sort_by(|a, b| (a.logical_date, &a.run_id).cmp(&(b.logical_date, &b.run_id)));
+        runs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, pid: u32, state: RunState) -> RunRecord {
+        let t = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").expect("time").with_timezone(&Utc);
+        RunRecord {
+            run_id: id.into(),
+            dag_id: "d".into(),
+            run_type: "scheduled".into(),
+            logical_date: t,
+            data_interval_start: t,
+            data_interval_end: t,
+            state,
+            start: None,
+            end: None,
+            pid,
+            host: crate::db::Holder::current(String::new(), None, None).host,
+            message: None,
+            tasks: vec![],
+        }
+    }
+
+    #[test]
+    fn a_run_id_is_created_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let h = History::new(dir.path());
+        let r = run("scheduled__2025-01-01T00:00:00+00:00", std::process::id(), RunState::Running);
+        assert!(h.create(&r).expect("create"));
+        assert!(!h.create(&r).expect("second create"), "a duplicate is refused");
+        let mut done = r.clone();
+        done.state = RunState::Success;
+        h.update(&done).expect("update");
+        assert_eq!(h.runs("d"), vec![done]);
+    }
+
+    #[test]
+    fn a_running_run_of_a_dead_process_is_marked_failed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let h = History::new(dir.path());
+        h.create(&run("manual__x", u32::MAX - 7, RunState::Running)).expect("create");
+        let runs = h.runs("d");
+        assert_eq!(runs[0].state, RunState::Failed);
+        assert!(runs[0].message.as_deref().is_some_and(|m| m.contains("died")));
+        assert_eq!(History::new(dir.path()).runs("d")[0].state, RunState::Failed, "persisted");
+    }
+}
+
+/// Airflow's task state for a node outcome. Our skips always come from an
+/// upstream failure.
+pub fn task_state(status: crate::events::Status) -> &'static str {
+    use crate::events::Status;
+    match status {
+        Status::Success | Status::Pass | Status::Warn => "success",
+        Status::Error | Status::Fail => "failed",
+        Status::Skipped => "upstream_failed",
+    }
+}
+
+/// R12: a run succeeds iff every task succeeded or was skipped; here a skip
+/// always follows a failure, so any failed task fails the run.
+pub fn final_state(tasks: &[TaskRecord]) -> RunState {
+    if tasks.iter().all(|t| t.state == "success" || t.state == "skipped") {
+        RunState::Success
+    } else {
+        RunState::Failed
+    }
+}
+
+/// Records a run's task instances from the event stream and closes the run.
+pub struct HistorySink {
+    pub history: History,
+    pub run: RunRecord,
+    started_at: DateTime<Utc>,
+    /// Set when the run file cannot be written; reported by the caller.
+    pub write_error: Option<String>,
+}
+
+impl HistorySink {
+    pub fn new(history: History, run: RunRecord) -> HistorySink {
+        HistorySink { history, run, started_at: Utc::now(), write_error: None }
+    }
+
+    fn at(&self, secs: f64) -> DateTime<Utc> {
+        self.started_at + chrono::Duration::microseconds((secs * 1e6) as i64)
+    }
+}
+
+impl crate::events::Sink for HistorySink {
+    fn event(&mut self, e: &crate::events::Event) {
+        use crate::events::Event;
+        match e {
+            Event::RunStarted { at, .. } => self.started_at = *at,
+            Event::NodeFinished { node, result, .. } => {
+                let state = task_state(result.status).to_string();
+                let attempt = Attempt {
+                    try_number: 1,
+                    state: state.clone(),
+                    start: Some(self.at(result.started)),
+                    end: Some(self.at(result.finished)),
+                    duration: result.duration.as_secs_f64(),
+                    error: result.message.clone().filter(|_| state == "failed"),
+                };
+                self.run.tasks.push(TaskRecord { node: node.id.clone(), state, attempts: vec![attempt] });
+            }
+            Event::NodeSkipped { node, .. } => {
+                self.run.tasks.push(TaskRecord {
+                    node: node.id.clone(),
+                    state: "upstream_failed".into(),
+                    attempts: vec![],
+                });
+            }
+            Event::RunFinished { .. } => {
+                self.run.state = final_state(&self.run.tasks);
+                self.run.end = Some(Utc::now());
+                if let Err(err) = self.history.update(&self.run) {
+                    self.write_error = Some(format!("cannot record run `{}`: {err}", self.run.run_id));
+                }
+            }
+            Event::NodeStarted { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+
+    fn task(state: &str) -> TaskRecord {
+        TaskRecord { node: "n".into(), state: state.into(), attempts: vec![] }
+    }
+
+    #[test]
+    fn r12_run_state_from_task_states() {
+        assert_eq!(final_state(&[task("success"), task("skipped")]), RunState::Success);
+        assert_eq!(final_state(&[task("success"), task("failed")]), RunState::Failed);
+        assert_eq!(final_state(&[task("upstream_failed")]), RunState::Failed);
+        assert_eq!(final_state(&[]), RunState::Success);
+    }
+}
