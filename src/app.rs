@@ -30,11 +30,9 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         Command::Run { dag } => {
             let dag = find_dag(&opts, &dag)?;
             let run = manual_run(&opts, Some(&dag))?;
-            let prep = prepare(&opts, Some(&dag), &run)?;
-            let selected = selection(&opts, Some(&dag), &prep.plan)?;
-            let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior);
-            execute(&opts, &prep, Some(&dag), Some(&run), &rp, LockMode::Exclusive)
+            run_dag(&opts, &dag, &run)
         }
+        Command::Scheduler { once, now } => crate::daemon::run(&opts, once, now),
         Command::Runs { dag, json } => {
             let dag = find_dag(&opts, &dag)?;
             crate::inspect::runs(&History::new(&dag.project_dir), &dag.id, json);
@@ -90,6 +88,14 @@ pub struct Prepared {
     pub target: Target,
     pub templates: Arc<Templates>,
     pub plan: Plan,
+}
+
+/// One run of a DAG with the given run context: load, plan, lock, execute, record.
+pub fn run_dag(opts: &Options, dag: &Dag, run: &RunContext) -> Result<i32, Error> {
+    let prep = prepare(opts, Some(dag), run)?;
+    let selected = selection(opts, Some(dag), &prep.plan)?;
+    let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior);
+    execute(opts, &prep, Some(dag), Some(run), &rp, LockMode::Exclusive)
 }
 
 /// A manual run's id and data interval (R14), from the DAG's schedule.
@@ -261,7 +267,14 @@ fn execute(
     let mut results = RunResults::new(&prep.project.target_dir, &run_id);
     // A DAG run is recorded in the run history; a tests-only check is not a run.
     let mut history = match (dag, run) {
-        (Some(d), Some(r)) => Some(start_record(d, r)?),
+        (Some(d), Some(r)) => match start_record(d, r)? {
+            Some(sink) => Some(sink),
+            // Another process already has this run (R7): nothing to do.
+            None => {
+                eprintln!("run `{}` of `{}` exists already; not running it again", r.run_id, d.id);
+                return Ok(EXIT_OK);
+            }
+        },
         _ => None,
     };
     let relations = prep.plan.relations.clone();
@@ -326,8 +339,9 @@ fn execute(
     Ok(if failed { EXIT_NODE_FAILURE } else { EXIT_OK })
 }
 
-/// Creates the run's history record, state `running`.
-fn start_record(dag: &Dag, run: &RunContext) -> Result<HistorySink, Error> {
+/// Creates the run's history record, state `running`; `None` when that run
+/// exists already (a scheduled interval another process took).
+fn start_record(dag: &Dag, run: &RunContext) -> Result<Option<HistorySink>, Error> {
     let history = History::new(&dag.project_dir);
     let me = Holder::current(String::new(), None, None);
     let record = RunRecord {
@@ -346,8 +360,8 @@ fn start_record(dag: &Dag, run: &RunContext) -> Result<HistorySink, Error> {
         tasks: Vec::new(),
     };
     match history.create(&record) {
-        Ok(true) => Ok(HistorySink::new(history, record)),
-        Ok(false) => Err(Error::Database(format!("error: run `{}` of `{}` already exists", run.run_id, dag.id))),
+        Ok(true) => Ok(Some(HistorySink::new(history, record))),
+        Ok(false) => Ok(None),
         Err(e) => Err(Error::Database(format!("error: cannot record run `{}`: {e}", run.run_id))),
     }
 }

@@ -27,6 +27,17 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
+    /// Run every DAG on its schedule: due intervals, oldest first, recorded in the history.
+    Scheduler {
+        /// Do what is due now, then exit (for cron or a systemd timer).
+        #[arg(long)]
+        once: bool,
+        /// Pretend it is this time (RFC 3339), e.g. to walk through days in tests.
+        #[arg(long)]
+        now: Option<String>,
+        #[command(flatten)]
+        common: RawCommon,
+    },
     /// List a DAG's runs from the run history.
     Runs {
         /// The DAG's `dag_id`.
@@ -89,6 +100,7 @@ pub enum Command {
     Run { dag: String },
     Test { dag: Option<String> },
     Runs { dag: String, json: bool },
+    Scheduler { once: bool, now: Option<chrono::DateTime<chrono::Utc>> },
 }
 
 impl Command {
@@ -97,6 +109,7 @@ impl Command {
             Command::Run { .. } => "run",
             Command::Test { .. } => "test",
             Command::Runs { .. } => "runs",
+            Command::Scheduler { .. } => "scheduler",
         }
     }
 }
@@ -128,6 +141,22 @@ impl Options {
         let (command, c) = match raw.command {
             RawCommand::Run { dag, common } => (Command::Run { dag }, common),
             RawCommand::Test { dag, common } => (Command::Test { dag }, common),
+            RawCommand::Scheduler { once, now, common } => {
+                let now = match now.as_deref() {
+                    None => None,
+                    Some(t) => Some(
+                        chrono::DateTime::parse_from_rfc3339(t)
+                            .map_err(|_| {
+                                usage(
+                                    format!("`--now`: `{t}` is not an RFC 3339 time"),
+                                    "e.g. `--now 2025-01-03T05:00:00Z`",
+                                )
+                            })?
+                            .with_timezone(&chrono::Utc),
+                    ),
+                };
+                (Command::Scheduler { once, now }, common)
+            }
             RawCommand::Runs { dag, output, common } => {
                 let json = match output.as_str() {
                     "json" => true,

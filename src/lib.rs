@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod config;
 pub mod config_tree;
+pub mod daemon;
 pub mod data_tests;
 pub mod db;
 pub mod error;

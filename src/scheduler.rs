@@ -40,6 +40,12 @@ pub fn admit(caps: &Caps, running: usize, writing: usize, is_writer: bool) -> bo
     running < caps.threads && running < caps.max_active_tasks && (!is_writer || writing < caps.db_writers)
 }
 
+/// R8: a new DAG run may start while the DAG's active runs are below
+/// `max_active_runs`.
+pub fn admit_run(max_active_runs: usize, active: usize) -> bool {
+    active < max_active_runs
+}
+
 /// Takes a writer slot on the database if the caps allow, atomically with
 /// respect to other runs sharing the file.
 fn take_writer_slot(caps: &Caps, running: usize, writers: &AtomicUsize) -> bool {

@@ -189,7 +189,8 @@ fn a_holder_killed_with_sigkill_blocks_nobody() {
     // The killed run is marked failed when next seen; the second succeeded.
     let r = f.run(&["runs", "my_dag", "--output", "json"]);
     let runs: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
-    let mut states: Vec<&str> = runs.as_array().expect("array").iter().map(|r| r["state"].as_str().expect("state")).collect();
+    let mut states: Vec<&str> =
+        runs.as_array().expect("array").iter().map(|r| r["state"].as_str().expect("state")).collect();
     states.sort();
     assert_eq!(states, vec!["failed", "success"], "{}", r.stdout);
 }

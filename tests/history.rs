@@ -56,7 +56,8 @@ fn a_failed_node_fails_the_run_and_every_task_is_recorded() {
     assert_eq!(files.len(), 1);
     let text = std::fs::read_to_string(files[0].as_ref().expect("entry").path()).expect("read");
     let run: serde_json::Value = serde_json::from_str(&text).expect("json");
-    let states: Vec<&str> = run["tasks"].as_array().expect("tasks").iter().map(|t| t["state"].as_str().expect("state")).collect();
+    let states: Vec<&str> =
+        run["tasks"].as_array().expect("tasks").iter().map(|t| t["state"].as_str().expect("state")).collect();
     assert_eq!(states.len(), 9);
     assert!(states.contains(&"failed") && states.contains(&"upstream_failed"), "{states:?}");
 }

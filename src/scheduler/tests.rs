@@ -323,3 +323,11 @@ fn the_writer_cap_bounds_builds_but_not_tests() {
     assert_eq!(peak_writers.load(Ordering::SeqCst), 2);
     assert_eq!(writers.load(Ordering::SeqCst), 0, "every slot is given back");
 }
+
+#[test]
+fn run_admission_is_max_active_runs() {
+    assert!(admit_run(1, 0));
+    assert!(!admit_run(1, 1));
+    assert!(admit_run(3, 2));
+    assert!(!admit_run(3, 3));
+}

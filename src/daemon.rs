@@ -1,0 +1,125 @@
+//! `runner scheduler`: the long-running process that starts DAG runs on their
+//! schedules.
+//!
+//! Each round it reloads `dags/` (a file that stops parsing keeps its last
+//! good version and says why), asks `schedule` which intervals are due, admits
+//! runs under `max_active_runs`, and runs them oldest first, one at a time,
+//! through the same path as `runner run`. Uniqueness per (DAG, logical date)
+//! comes from the history's create-once run files, so two schedulers never run
+//! an interval twice. Between rounds it sleeps until the next interval ends.
+//! It computes no intervals itself and builds no SQL.
+
+use crate::app::run_dag;
+use crate::cli::Options;
+use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::history::{History, RunState};
+use crate::project::dag::{self, Dag};
+use crate::schedule::{self, RunContext, Timetable};
+use crate::scheduler::admit_run;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// The longest sleep between rounds, so added or changed DAG files are noticed.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>) -> Result<i32, Error> {
+    if now.is_some() && !once {
+        return Err(Error::Usage(
+            Diagnostic::new("`--now` needs `--once`").hint("a fixed clock never advances; use `--once --now …`"),
+        ));
+    }
+    let mut last_good: BTreeMap<String, Dag> = BTreeMap::new();
+    loop {
+        let now = now.unwrap_or_else(Utc::now);
+        let dags = reload(opts, &mut last_good);
+        let mut code = EXIT_OK;
+        for dag in dags.values().filter(|d| !d.paused) {
+            match run_due(opts, dag, now) {
+                Ok(c) => code = code.max(c),
+                Err(e) => {
+                    eprintln!("{e}");
+                    code = code.max(EXIT_NODE_FAILURE);
+                }
+            }
+            if crate::interrupt::requested() {
+                return Err(Error::Interrupted);
+            }
+        }
+        if once {
+            return Ok(code);
+        }
+        sleep_until_next(&dags, now);
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted);
+        }
+    }
+}
+
+/// Loads every DAG; a DAG whose file no longer parses keeps its last good version.
+fn reload(opts: &Options, last_good: &mut BTreeMap<String, Dag>) -> BTreeMap<String, Dag> {
+    let (mut dags, errors) = dag::load_all(&opts.project_dir);
+    for e in &errors {
+        eprintln!("warning: {e}");
+    }
+    for (id, old) in last_good.iter() {
+        let broken = errors.iter().any(|e| e.file.as_deref() == Some(old.file.as_path()));
+        if broken && !dags.contains_key(id) {
+            eprintln!("warning: keeping the last good version of `{id}` until `{}` parses again", old.file.display());
+            dags.insert(id.clone(), old.clone());
+        }
+    }
+    *last_good = dags.clone();
+    dags
+}
+
+/// Runs every due interval of one DAG, oldest first, while `max_active_runs` allows.
+fn run_due(opts: &Options, dag: &Dag, now: DateTime<Utc>) -> Result<i32, Error> {
+    let tt = Timetable::new(&dag.schedule, dag.timezone)
+        .map_err(|e| Error::Load(vec![Diagnostic::in_file(&dag.file, format!("`schedule`: {e}"))]))?;
+    let history = History::new(&dag.project_dir);
+    let runs = history.runs(&dag.id);
+    // R7: manual runs do not take a scheduled interval's place.
+    let taken: BTreeSet<DateTime<Utc>> =
+        runs.iter().filter(|r| r.run_type != "manual").map(|r| r.logical_date).collect();
+    let mut code = EXIT_OK;
+    for interval in schedule::due(dag, &tt, now, &taken) {
+        let active =
+            history.runs(&dag.id).iter().filter(|r| matches!(r.state, RunState::Running | RunState::Queued)).count();
+        if !admit_run(dag.max_active_runs, active) {
+            break;
+        }
+        let ctx = RunContext {
+            run_id: schedule::run_id("scheduled", interval.start),
+            run_type: "scheduled".into(),
+            interval,
+        };
+        println!(
+            "== `{}` run `{}`: interval {} → {}",
+            dag.id,
+            ctx.run_id,
+            interval.start.format("%Y-%m-%dT%H:%M:%SZ"),
+            interval.end.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        code = code.max(run_dag(opts, dag, &ctx)?);
+        if crate::interrupt::requested() {
+            break;
+        }
+    }
+    Ok(code)
+}
+
+/// Sleeps until the earliest next interval end, in short slices so a signal
+/// is noticed; never longer than [`MAX_SLEEP`].
+fn sleep_until_next(dags: &BTreeMap<String, Dag>, now: DateTime<Utc>) {
+    let next = dags
+        .values()
+        .filter(|d| !d.paused)
+        .filter_map(|d| Timetable::new(&d.schedule, d.timezone).ok().and_then(|tt| schedule::next_wakeup(d, &tt, now)))
+        .min();
+    let wait = next.and_then(|t| (t - now).to_std().ok()).unwrap_or(MAX_SLEEP).min(MAX_SLEEP);
+    let deadline = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < deadline && !crate::interrupt::requested() {
+        std::thread::sleep((deadline - std::time::Instant::now()).min(Duration::from_secs(1)));
+    }
+}

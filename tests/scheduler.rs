@@ -1,0 +1,112 @@
+//! `runner scheduler --once --now …`: Airflow's interval rules, walked
+//! through days in milliseconds.
+
+mod common;
+use common::{Fixture, Run};
+use std::process::Stdio;
+
+fn scheduler(f: &Fixture, now: &str) -> Run {
+    f.run(&["scheduler", "--once", "--now", now])
+}
+
+fn logical_dates(f: &Fixture) -> Vec<String> {
+    let r = f.run(&["runs", "my_dag", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    v.as_array()
+        .expect("array")
+        .iter()
+        .filter(|r| r["run_type"] == "scheduled")
+        .map(|r| format!("{} {}", r["logical_date"].as_str().expect("date"), r["state"].as_str().expect("state")))
+        .collect()
+}
+
+fn with_catchup(f: &Fixture) {
+    f.write("dags/my_dag.yml", &format!("{}catchup: true\n", common::DAG));
+}
+
+#[test]
+fn r2_r6_r7_only_the_latest_complete_interval_once() {
+    let f = Fixture::shop();
+    assert!(scheduler(&f, "2025-01-01T23:59:00Z").stdout.is_empty(), "R2: nothing before the first interval ends");
+    let r = scheduler(&f, "2025-01-03T05:00:00Z");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("run `scheduled__2025-01-02T00:00:00+00:00`: interval 2025-01-02T00:00:00Z → 2025-01-03T00:00:00Z"), "{}", r.stdout);
+    assert_eq!(logical_dates(&f), vec!["2025-01-02T00:00:00Z success"]);
+    // A restart at the same moment runs nothing again.
+    let again = scheduler(&f, "2025-01-03T06:00:00Z");
+    assert_eq!(again.code, 0);
+    assert!(!again.stdout.contains("run `scheduled__"), "{}", again.stdout);
+    assert_eq!(logical_dates(&f).len(), 1);
+}
+
+#[test]
+fn r5_catchup_runs_every_missed_interval_oldest_first_with_its_ds() {
+    let f = Fixture::shop();
+    with_catchup(&f);
+    f.write("models/stamp.sql", "{{ config(materialized='table') }}\nselect '{{ ds }}' as ds, '{{ run_id }}' as run_id\n");
+    let r = scheduler(&f, "2025-01-04T01:00:00Z");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let order: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("== ")).collect();
+    assert_eq!(order.len(), 3, "{}", r.stdout);
+    assert!(order[0].contains("2025-01-01T00") && order[1].contains("2025-01-02T00") && order[2].contains("2025-01-03T00"), "{order:?}");
+    assert_eq!(f.query("select ds, run_id from main.stamp"), vec![vec!["2025-01-03", "scheduled__2025-01-03T00:00:00+00:00"]]);
+    // The next day brings exactly one more.
+    assert_eq!(scheduler(&f, "2025-01-05T00:00:00Z").code, 0);
+    assert_eq!(logical_dates(&f).len(), 4);
+}
+
+#[test]
+fn r7_two_schedulers_at_once_run_each_interval_once() {
+    let f = Fixture::shop();
+    with_catchup(&f);
+    let spawn = || {
+        f.command(&["scheduler", "--once", "--now", "2025-01-06T00:00:00Z"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts")
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let r = Run::from(child.wait_with_output().expect("finishes"));
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    }
+    let dates = logical_dates(&f);
+    assert_eq!(
+        dates,
+        vec![
+            "2025-01-01T00:00:00Z success",
+            "2025-01-02T00:00:00Z success",
+            "2025-01-03T00:00:00Z success",
+            "2025-01-04T00:00:00Z success",
+            "2025-01-05T00:00:00Z success",
+        ]
+    );
+}
+
+#[test]
+fn a_manual_run_does_not_take_the_scheduled_intervals_place() {
+    let f = Fixture::shop();
+    assert_eq!(f.run(&["run", "my_dag", "--logical-date", "2025-01-02"]).code, 0);
+    assert_eq!(scheduler(&f, "2025-01-03T05:00:00Z").code, 0);
+    assert_eq!(logical_dates(&f), vec!["2025-01-02T00:00:00Z success"]);
+}
+
+#[test]
+fn paused_dags_do_not_run() {
+    let f = Fixture::shop();
+    f.write("dags/my_dag.yml", &format!("{}paused: true\n", common::DAG));
+    let r = scheduler(&f, "2025-01-03T05:00:00Z");
+    assert_eq!(r.code, 0);
+    assert!(logical_dates(&f).is_empty());
+}
+
+#[test]
+fn bad_scheduler_usage_exits_2() {
+    let f = Fixture::shop();
+    for args in [&["scheduler", "--now", "2025-01-03T05:00:00Z"][..], &["scheduler", "--once", "--now", "tomorrow"]] {
+        let r = f.run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    }
+}
