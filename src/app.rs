@@ -33,6 +33,39 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             run_dag(&opts, &dag, &run)
         }
         Command::Scheduler { once, now } => crate::daemon::run(&opts, once, now),
+        Command::Dags { json } => {
+            let (dags, errors) = dag::load_all(&opts.project_dir);
+            for e in shown(&opts.project_dir, errors) {
+                eprintln!("warning: {e}");
+            }
+            crate::inspect::dags(&dags, json);
+            Ok(EXIT_OK)
+        }
+        Command::Tasks { run_id, json } => {
+            let run = History::new(&opts.project_dir).find(&run_id).ok_or_else(|| {
+                Error::Usage(
+                    Diagnostic::new(format!("unknown run id `{run_id}`")).hint("list runs with `runner runs <DAG>`"),
+                )
+            })?;
+            crate::inspect::tasks(&run, json);
+            Ok(EXIT_OK)
+        }
+        Command::Pause { dag, paused } => {
+            let dag = find_dag(&opts, &dag)?;
+            History::new(&dag.project_dir)
+                .set_paused(&dag.id, paused)
+                .map_err(|e| Error::Database(format!("error: cannot record the pause of `{}`: {e}", dag.id)))?;
+            let verb = if paused { "paused" } else { "unpaused" };
+            println!("`{}` {verb}", dag.id);
+            if !paused && dag.paused {
+                eprintln!(
+                    "note: `{}` still sets `paused: true`; remove it there to schedule `{}`",
+                    dag.file.display(),
+                    dag.id
+                );
+            }
+            Ok(EXIT_OK)
+        }
         Command::Runs { dag, json } => {
             let dag = find_dag(&opts, &dag)?;
             crate::inspect::runs(&History::new(&dag.project_dir), &dag.id, json);

@@ -38,6 +38,35 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
+    /// List the DAGs: schedule, paused, last run and its state, next run.
+    Dags {
+        /// `table` (default) or `json`.
+        #[arg(long, default_value = "table")]
+        output: String,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+    /// The task instances of one run: state, attempts, duration.
+    Tasks {
+        run_id: String,
+        /// `table` (default) or `json`.
+        #[arg(long, default_value = "table")]
+        output: String,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+    /// Stop scheduling a DAG (manual runs still work).
+    Pause {
+        dag: String,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+    /// Resume scheduling a DAG.
+    Unpause {
+        dag: String,
+        #[command(flatten)]
+        common: RawCommon,
+    },
     /// List a DAG's runs from the run history.
     Runs {
         /// The DAG's `dag_id`.
@@ -101,6 +130,9 @@ pub enum Command {
     Test { dag: Option<String> },
     Runs { dag: String, json: bool },
     Scheduler { once: bool, now: Option<chrono::DateTime<chrono::Utc>> },
+    Dags { json: bool },
+    Tasks { run_id: String, json: bool },
+    Pause { dag: String, paused: bool },
 }
 
 impl Command {
@@ -110,6 +142,10 @@ impl Command {
             Command::Test { .. } => "test",
             Command::Runs { .. } => "runs",
             Command::Scheduler { .. } => "scheduler",
+            Command::Dags { .. } => "dags",
+            Command::Tasks { .. } => "tasks",
+            Command::Pause { paused: true, .. } => "pause",
+            Command::Pause { .. } => "unpause",
         }
     }
 }
@@ -157,14 +193,13 @@ impl Options {
                 };
                 (Command::Scheduler { once, now }, common)
             }
-            RawCommand::Runs { dag, output, common } => {
-                let json = match output.as_str() {
-                    "json" => true,
-                    "table" => false,
-                    other => return Err(usage(format!("unknown `--output` `{other}`"), "use `table` or `json`")),
-                };
-                (Command::Runs { dag, json }, common)
+            RawCommand::Runs { dag, output, common } => (Command::Runs { dag, json: output_json(&output)? }, common),
+            RawCommand::Dags { output, common } => (Command::Dags { json: output_json(&output)? }, common),
+            RawCommand::Tasks { run_id, output, common } => {
+                (Command::Tasks { run_id, json: output_json(&output)? }, common)
             }
+            RawCommand::Pause { dag, common } => (Command::Pause { dag, paused: true }, common),
+            RawCommand::Unpause { dag, common } => (Command::Pause { dag, paused: false }, common),
         };
         let vars = match c.vars.as_deref() {
             None => BTreeMap::new(),
@@ -217,6 +252,14 @@ impl Options {
             lock_timeout,
             logical_date,
         })
+    }
+}
+
+fn output_json(output: &str) -> Result<bool, Error> {
+    match output {
+        "json" => Ok(true),
+        "table" => Ok(false),
+        other => Err(usage(format!("unknown `--output` `{other}`"), "use `table` or `json`")),
     }
 }
 

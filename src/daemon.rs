@@ -34,7 +34,8 @@ pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>) -> Result<i32
         let now = now.unwrap_or_else(Utc::now);
         let dags = reload(opts, &mut last_good);
         let mut code = EXIT_OK;
-        for dag in dags.values().filter(|d| !d.paused) {
+        let paused = |d: &Dag| d.paused || History::new(&d.project_dir).is_paused(&d.id);
+        for dag in dags.values().filter(|d| !paused(d)) {
             match run_due(opts, dag, now) {
                 Ok(c) => code = code.max(c),
                 Err(e) => {

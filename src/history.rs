@@ -105,6 +105,39 @@ impl History {
         std::fs::rename(&tmp, &path)
     }
 
+    /// The run with this id, whichever DAG it belongs to.
+    pub fn find(&self, run_id: &str) -> Option<RunRecord> {
+        let rd = std::fs::read_dir(&self.dir).ok()?;
+        let mut dags: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+        dags.sort();
+        dags.iter().flat_map(|d| self.runs(d)).find(|r| r.run_id == run_id)
+    }
+
+    fn pause_marker(&self, dag_id: &str) -> PathBuf {
+        self.dir.with_file_name("paused").join(dag_id)
+    }
+
+    /// `runner pause` / `unpause`: a marker beside the history, so pausing
+    /// needs no edit of the DAG file and survives restarts.
+    pub fn set_paused(&self, dag_id: &str, paused: bool) -> std::io::Result<()> {
+        let marker = self.pause_marker(dag_id);
+        if paused {
+            if let Some(d) = marker.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(marker, b"")
+        } else {
+            match std::fs::remove_file(marker) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    pub fn is_paused(&self, dag_id: &str) -> bool {
+        self.pause_marker(dag_id).exists()
+    }
+
     /// Every run of `dag_id`, oldest logical date first. Runs left `running`
     /// by a process that died are marked failed, on disk too.
     pub fn runs(&self, dag_id: &str) -> Vec<RunRecord> {

@@ -4,7 +4,11 @@
 //! the warehouse lock. Formats and prints; decides nothing.
 
 use crate::history::{History, RunRecord, RunState};
+use crate::project::dag::{Dag, Schedule};
+use crate::schedule::{self, Timetable};
+use chrono::{DateTime, Utc};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 fn state(s: RunState) -> &'static str {
     match s {
@@ -57,5 +61,73 @@ pub fn runs(history: &History, dag_id: &str, as_json: bool) {
         println!("{}", serde_json::to_string_pretty(&runs_json(&runs)).unwrap_or_default());
     } else {
         print!("{}", runs_table(&runs));
+    }
+}
+
+fn schedule_text(s: &Schedule) -> String {
+    match s {
+        Schedule::Manual => "none".into(),
+        Schedule::Once => "@once".into(),
+        Schedule::Cron(c) => c.clone(),
+    }
+}
+
+/// One row of `runner dags`.
+pub fn dag_row(dag: &Dag, history: &History, now: DateTime<Utc>) -> serde_json::Value {
+    let runs = history.runs(&dag.id);
+    let last = runs.iter().max_by_key(|r| (r.start, r.logical_date));
+    let tt = Timetable::new(&dag.schedule, dag.timezone).ok();
+    let next_at = tt.as_ref().and_then(|tt| schedule::next_wakeup(dag, tt, now));
+    let next_logical = match (&tt, next_at) {
+        (Some(tt), Some(at)) => tt.at_or_before(at - chrono::Duration::seconds(1)),
+        _ => None,
+    };
+    json!({
+        "dag_id": dag.id,
+        "schedule": schedule_text(&dag.schedule),
+        "paused": dag.paused || history.is_paused(&dag.id),
+        "last_run_id": last.map(|r| r.run_id.clone()),
+        "last_run_state": last.map(|r| state(r.state)),
+        "next_run_logical_date": next_logical,
+        "next_run_at": next_at,
+        "file": dag.file.display().to_string(),
+    })
+}
+
+pub fn dags(dags: &BTreeMap<String, Dag>, as_json: bool) {
+    let now = Utc::now();
+    let rows: Vec<serde_json::Value> = dags.values().map(|d| dag_row(d, &History::new(&d.project_dir), now)).collect();
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return;
+    }
+    println!("{:<24} {:<14} {:<7} {:<30} {:<21}", "dag_id", "schedule", "paused", "last run", "next run at");
+    for r in &rows {
+        let text = |k: &str| r[k].as_str().map(str::to_string).unwrap_or_else(|| "-".into());
+        let last = match r["last_run_state"].as_str() {
+            Some(st) => format!("{st} ({})", text("last_run_id").split("__").nth(1).unwrap_or("")),
+            None => "-".into(),
+        };
+        println!(
+            "{:<24} {:<14} {:<7} {:<30} {:<21}",
+            text("dag_id"),
+            text("schedule"),
+            r["paused"],
+            last,
+            text("next_run_at")
+        );
+    }
+}
+
+pub fn tasks(run: &RunRecord, as_json: bool) {
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&run.tasks).unwrap_or_default());
+        return;
+    }
+    println!("run `{}` of `{}`: {}", run.run_id, run.dag_id, state(run.state));
+    println!("{:<70} {:<16} {:>8} {:>10}", "task", "state", "attempts", "duration");
+    for t in &run.tasks {
+        let secs: f64 = t.attempts.iter().map(|a| a.duration).sum();
+        println!("{:<70} {:<16} {:>8} {:>9.2}s", t.node, t.state, t.attempts.len(), secs);
     }
 }

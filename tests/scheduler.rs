@@ -30,7 +30,13 @@ fn r2_r6_r7_only_the_latest_complete_interval_once() {
     assert!(scheduler(&f, "2025-01-01T23:59:00Z").stdout.is_empty(), "R2: nothing before the first interval ends");
     let r = scheduler(&f, "2025-01-03T05:00:00Z");
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("run `scheduled__2025-01-02T00:00:00+00:00`: interval 2025-01-02T00:00:00Z → 2025-01-03T00:00:00Z"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "run `scheduled__2025-01-02T00:00:00+00:00`: interval 2025-01-02T00:00:00Z → 2025-01-03T00:00:00Z"
+        ),
+        "{}",
+        r.stdout
+    );
     assert_eq!(logical_dates(&f), vec!["2025-01-02T00:00:00Z success"]);
     // A restart at the same moment runs nothing again.
     let again = scheduler(&f, "2025-01-03T06:00:00Z");
@@ -43,13 +49,22 @@ fn r2_r6_r7_only_the_latest_complete_interval_once() {
 fn r5_catchup_runs_every_missed_interval_oldest_first_with_its_ds() {
     let f = Fixture::shop();
     with_catchup(&f);
-    f.write("models/stamp.sql", "{{ config(materialized='table') }}\nselect '{{ ds }}' as ds, '{{ run_id }}' as run_id\n");
+    f.write(
+        "models/stamp.sql",
+        "{{ config(materialized='table') }}\nselect '{{ ds }}' as ds, '{{ run_id }}' as run_id\n",
+    );
     let r = scheduler(&f, "2025-01-04T01:00:00Z");
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let order: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("== ")).collect();
     assert_eq!(order.len(), 3, "{}", r.stdout);
-    assert!(order[0].contains("2025-01-01T00") && order[1].contains("2025-01-02T00") && order[2].contains("2025-01-03T00"), "{order:?}");
-    assert_eq!(f.query("select ds, run_id from main.stamp"), vec![vec!["2025-01-03", "scheduled__2025-01-03T00:00:00+00:00"]]);
+    assert!(
+        order[0].contains("2025-01-01T00") && order[1].contains("2025-01-02T00") && order[2].contains("2025-01-03T00"),
+        "{order:?}"
+    );
+    assert_eq!(
+        f.query("select ds, run_id from main.stamp"),
+        vec![vec!["2025-01-03", "scheduled__2025-01-03T00:00:00+00:00"]]
+    );
     // The next day brings exactly one more.
     assert_eq!(scheduler(&f, "2025-01-05T00:00:00Z").code, 0);
     assert_eq!(logical_dates(&f).len(), 4);
@@ -109,4 +124,43 @@ fn bad_scheduler_usage_exits_2() {
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains("hint:"), "{}", r.stderr);
     }
+}
+
+#[test]
+fn pause_and_unpause_from_the_command_line() {
+    let f = Fixture::shop();
+    let r = f.run(&["pause", "my_dag"]);
+    assert_eq!((r.code, r.stdout.trim()), (0, "`my_dag` paused"));
+    assert_eq!(scheduler(&f, "2025-01-03T05:00:00Z").code, 0);
+    assert!(logical_dates(&f).is_empty(), "a paused DAG is not scheduled");
+    assert_eq!(f.run(&["unpause", "my_dag"]).code, 0);
+    assert_eq!(scheduler(&f, "2025-01-03T05:00:00Z").code, 0);
+    assert_eq!(logical_dates(&f).len(), 1);
+}
+
+#[test]
+fn dags_and_tasks_inspection() {
+    let f = Fixture::shop();
+    assert_eq!(scheduler(&f, "2025-01-03T05:00:00Z").code, 0);
+    let r = f.run(&["dags", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let row = &rows[0];
+    assert_eq!(row["dag_id"], "my_dag");
+    assert_eq!(row["schedule"], "0 0 * * *");
+    assert_eq!(row["paused"], false);
+    assert_eq!(row["last_run_id"], "scheduled__2025-01-02T00:00:00+00:00");
+    assert_eq!(row["last_run_state"], "success");
+    assert!(row["next_run_at"].is_string(), "{row}");
+    let r = f.run(&["tasks", "scheduled__2025-01-02T00:00:00+00:00", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let tasks: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let tasks = tasks.as_array().expect("array");
+    assert_eq!(tasks.len(), 9);
+    assert!(tasks.iter().all(|t| t["state"] == "success" && t["attempts"].as_array().is_some_and(|a| a.len() == 1)));
+    let table = f.run(&["tasks", "scheduled__2025-01-02T00:00:00+00:00"]);
+    assert!(table.stdout.contains("model.") && table.stdout.contains("success"), "{}", table.stdout);
+    let missing = f.run(&["tasks", "scheduled__1999-01-01T00:00:00+00:00"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("unknown run id") && missing.stderr.contains("hint:"), "{}", missing.stderr);
 }
