@@ -68,11 +68,6 @@ fn file_name(run_id: &str) -> String {
     format!("{}.json", run_id.replace([':', '+'], "_"))
 }
 
-fn alive(pid: u32) -> bool {
-    let proc = Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
-}
-
 impl History {
     pub fn new(project_dir: &Path) -> History {
         History { dir: project_dir.join(".runner").join("history") }
@@ -150,8 +145,9 @@ impl History {
             .collect();
         let host = crate::db::Holder::current(String::new(), None, None).host;
         for run in &mut runs {
-            let orphan =
-                matches!(run.state, RunState::Running | RunState::Queued) && run.host == host && !alive(run.pid);
+            let orphan = matches!(run.state, RunState::Running | RunState::Queued)
+                && run.host == host
+                && !crate::db::queue::alive(run.pid);
             if orphan {
                 run.state = RunState::Failed;
                 run.message = Some(format!("process {} died while the run was {}", run.pid, "running"));

@@ -41,8 +41,8 @@ fn parse(name: &str) -> Option<Entry> {
     Some(Entry { name: name.to_string(), pid, shared: kind == "r" })
 }
 
-/// Whether `pid` is a live process; where that cannot be known, assume it is.
-fn alive(pid: u32) -> bool {
+/// Whether `pid` is a live process on this host; where that cannot be known, assume it is.
+pub fn alive(pid: u32) -> bool {
     let proc = Path::new("/proc");
     !proc.is_dir() || proc.join(pid.to_string()).exists()
 }

@@ -31,6 +31,19 @@ fn plan(nodes: Vec<Node>) -> Plan {
     Plan { graph: Graph::new(&edges).expect("acyclic"), nodes, relations: Default::default() }
 }
 
+fn done(status: Status, worker: usize) -> NodeResult {
+    NodeResult {
+        status,
+        duration: Duration::ZERO,
+        count: None,
+        message: None,
+        started: 0.0,
+        finished: 0.0,
+        worker,
+        attempts: 1,
+    }
+}
+
 fn idx(p: &Plan, name: &str) -> usize {
     p.graph.index_of(name).expect("node exists")
 }
@@ -153,16 +166,7 @@ fn run_fake(
                     (false, Resource::Test) => Status::Pass,
                     (false, _) => Status::Success,
                 };
-                NodeResult {
-                    status,
-                    duration: sleep,
-                    count: None,
-                    message: None,
-                    started: 0.0,
-                    finished: 0.0,
-                    worker: w,
-                    attempts: 1,
-                }
+                done(status, w)
             })
         },
         &AtomicUsize::new(0),
@@ -258,16 +262,7 @@ fn a_stop_request_starts_nothing_more() {
             let s2 = s2.clone();
             Box::new(move |_n: &Node, _start, w| {
                 s2.fetch_add(1, Ordering::SeqCst);
-                NodeResult {
-                    status: Status::Success,
-                    duration: Duration::ZERO,
-                    count: None,
-                    message: None,
-                    started: 0.0,
-                    finished: 0.0,
-                    worker: w,
-                    attempts: 1,
-                }
+                done(Status::Success, w)
             })
         },
         &AtomicUsize::new(0),
@@ -304,16 +299,7 @@ fn the_writer_cap_bounds_builds_but_not_tests() {
                 }
                 std::thread::sleep(Duration::from_millis(20));
                 let status = if n.resource == Resource::Test { Status::Pass } else { Status::Success };
-                NodeResult {
-                    status,
-                    duration: Duration::ZERO,
-                    count: None,
-                    message: None,
-                    started: 0.0,
-                    finished: 0.0,
-                    worker,
-                    attempts: 1,
-                }
+                done(status, worker)
             })
         },
         &*writers,
