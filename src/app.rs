@@ -17,7 +17,7 @@ use crate::project::dag::{self, Dag, LockPolicy, TestBehavior};
 use crate::project::{self, env::Env, profile, profile::Target};
 use crate::report::Report;
 use crate::schedule::{RunContext, Timetable};
-use crate::scheduler::{self, Caps};
+use crate::scheduler::{self, Caps, TaskRetry};
 use crate::template::{Templates, Vars};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -82,7 +82,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 .into_iter()
                 .filter(|&i| prep.plan.node(i).resource == Resource::Test)
                 .collect();
-            let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll);
+            let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll, TaskRetry::NONE);
             execute(&opts, &prep, dag.as_ref(), None, &rp, LockMode::Shared)
         }
     }
@@ -127,7 +127,13 @@ pub struct Prepared {
 pub fn run_dag(opts: &Options, dag: &Dag, run: &RunContext) -> Result<i32, Error> {
     let prep = prepare(opts, Some(dag), run)?;
     let selected = selection(opts, Some(dag), &prep.plan)?;
-    let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior);
+    let retry = TaskRetry {
+        retries: dag.retries,
+        delay: dag.retry_delay,
+        exponential: dag.retry_exponential_backoff,
+        max_delay: dag.max_retry_delay,
+    };
+    let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior, retry);
     execute(opts, &prep, Some(dag), Some(run), &rp, LockMode::Exclusive)
 }
 

@@ -106,7 +106,7 @@ impl Sink for RunResults {
                     self.write_error = Some(format!("cannot write `{}`: {err}", self.path.display()));
                 }
             }
-            Event::NodeStarted { .. } => {}
+            Event::NodeStarted { .. } | Event::NodeRetrying { .. } => {}
         }
     }
 }

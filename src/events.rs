@@ -52,11 +52,40 @@ pub struct NodeResult {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    RunStarted { total: usize, at: chrono::DateTime<chrono::Utc> },
-    NodeStarted { index: usize, total: usize, node: NodeLabel },
-    NodeFinished { index: usize, total: usize, node: NodeLabel, result: NodeResult },
-    NodeSkipped { index: usize, total: usize, node: NodeLabel, because: String },
-    RunFinished { elapsed: Duration },
+    RunStarted {
+        total: usize,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    NodeStarted {
+        index: usize,
+        total: usize,
+        node: NodeLabel,
+    },
+    NodeFinished {
+        index: usize,
+        total: usize,
+        node: NodeLabel,
+        result: NodeResult,
+    },
+    NodeSkipped {
+        index: usize,
+        total: usize,
+        node: NodeLabel,
+        because: String,
+    },
+    /// An attempt failed and the node will run again after `delay` (R11).
+    NodeRetrying {
+        index: usize,
+        total: usize,
+        node: NodeLabel,
+        result: NodeResult,
+        attempt: u32,
+        max_attempts: u32,
+        delay: std::time::Duration,
+    },
+    RunFinished {
+        elapsed: Duration,
+    },
 }
 
 /// Something that consumes events; the report, a collector in tests.

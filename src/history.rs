@@ -233,17 +233,30 @@ pub struct HistorySink {
     pub history: History,
     pub run: RunRecord,
     started_at: DateTime<Utc>,
+    /// Failed attempts of nodes that are being retried, by node id.
+    failed_attempts: std::collections::BTreeMap<String, Vec<Attempt>>,
     /// Set when the run file cannot be written; reported by the caller.
     pub write_error: Option<String>,
 }
 
 impl HistorySink {
     pub fn new(history: History, run: RunRecord) -> HistorySink {
-        HistorySink { history, run, started_at: Utc::now(), write_error: None }
+        HistorySink { history, run, started_at: Utc::now(), failed_attempts: Default::default(), write_error: None }
     }
 
     fn at(&self, secs: f64) -> DateTime<Utc> {
         self.started_at + chrono::Duration::microseconds((secs * 1e6) as i64)
+    }
+
+    fn attempt(&self, try_number: u32, state: &str, result: &crate::events::NodeResult) -> Attempt {
+        Attempt {
+            try_number,
+            state: state.to_string(),
+            start: Some(self.at(result.started)),
+            end: Some(self.at(result.finished)),
+            duration: result.duration.as_secs_f64(),
+            error: result.message.clone().filter(|_| state != "success"),
+        }
     }
 }
 
@@ -252,17 +265,16 @@ impl crate::events::Sink for HistorySink {
         use crate::events::Event;
         match e {
             Event::RunStarted { at, .. } => self.started_at = *at,
+            Event::NodeRetrying { node, result, attempt, .. } => {
+                let a = self.attempt(*attempt, "up_for_retry", result);
+                self.failed_attempts.entry(node.id.clone()).or_default().push(a);
+            }
             Event::NodeFinished { node, result, .. } => {
                 let state = task_state(result.status).to_string();
-                let attempt = Attempt {
-                    try_number: 1,
-                    state: state.clone(),
-                    start: Some(self.at(result.started)),
-                    end: Some(self.at(result.finished)),
-                    duration: result.duration.as_secs_f64(),
-                    error: result.message.clone().filter(|_| state == "failed"),
-                };
-                self.run.tasks.push(TaskRecord { node: node.id.clone(), state, attempts: vec![attempt] });
+                let mut attempts = self.failed_attempts.remove(&node.id).unwrap_or_default();
+                let a = self.attempt(attempts.len() as u32 + 1, &state, result);
+                attempts.push(a);
+                self.run.tasks.push(TaskRecord { node: node.id.clone(), state, attempts });
             }
             Event::NodeSkipped { node, .. } => {
                 self.run.tasks.push(TaskRecord {

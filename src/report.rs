@@ -148,6 +148,16 @@ impl<W: Write> Sink for Report<W> {
                     _ => {}
                 }
             }
+            Event::NodeRetrying { index, total, node, result, attempt, max_attempts, delay } => {
+                let status = format!("RETRY {attempt}/{max_attempts} in {:.2}s", result.duration.as_secs_f64());
+                let text = line(*index, *total, &format!("RETRY {}", kind_text(node)), &status);
+                self.say(&text);
+                let why = result.message.as_deref().unwrap_or("").lines().next().unwrap_or("");
+                self.say(&format!(
+                    "  attempt {attempt} of {max_attempts} failed, retrying in {:.2}s: {why}",
+                    delay.as_secs_f64()
+                ));
+            }
             Event::NodeSkipped { index, total, node, .. } => {
                 self.counts.add(Status::Skipped);
                 let what = match node.resource {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The caps that bound how many nodes of one run execute at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,51 @@ fn is_writer(n: &Node) -> bool {
     n.resource != Resource::Test
 }
 
+/// R11: how a failing task is retried: at most `retries + 1` attempts,
+/// `delay` between them, doubling when `exponential`, never above `max_delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskRetry {
+    pub retries: u32,
+    pub delay: Duration,
+    pub exponential: bool,
+    pub max_delay: Duration,
+}
+
+impl TaskRetry {
+    pub const NONE: TaskRetry =
+        TaskRetry { retries: 0, delay: Duration::ZERO, exponential: false, max_delay: Duration::ZERO };
+
+    /// The wait after failed attempt `attempt` (1-based), or `None` when no attempt is left.
+    pub fn delay_after(&self, attempt: u32) -> Option<Duration> {
+        if attempt == 0 || attempt > self.retries {
+            return None;
+        }
+        let factor = if self.exponential { 1u32 << (attempt - 1).min(20) } else { 1 };
+        Some(self.delay.saturating_mul(factor).min(self.max_delay))
+    }
+
+    /// A node's own `config(retries=…, retry_delay=…)` (or the same keys under
+    /// `meta:`) over the DAG's policy.
+    pub fn for_node(&self, n: &Node) -> TaskRetry {
+        let meta = n.config.get("meta");
+        let get = |k: &str| n.config.get(k).or_else(|| meta.and_then(|m| m.get(k)));
+        let mut r = *self;
+        if let Some(v) = get("retries").and_then(serde_yaml::Value::as_u64) {
+            r.retries = v.min(u32::MAX as u64) as u32;
+        }
+        let delay = get("retry_delay").and_then(|v| match v {
+            serde_yaml::Value::Number(n) => n.as_f64().map(Duration::from_secs_f64),
+            serde_yaml::Value::String(s) => crate::project::dag::parse_duration(s).ok(),
+            _ => None,
+        });
+        if let Some(d) = delay {
+            r.delay = d;
+            r.max_delay = r.max_delay.max(d);
+        }
+        r
+    }
+}
+
 /// Ordering and failure edges for one run over the selected nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunPlan {
@@ -65,13 +110,15 @@ pub struct RunPlan {
     pub waits: BTreeMap<usize, BTreeSet<usize>>,
     /// Node → nodes whose error, failure or skip skips it.
     pub blocks: BTreeMap<usize, BTreeSet<usize>>,
+    /// Node → its retry policy.
+    pub retry: BTreeMap<usize, TaskRetry>,
 }
 
 /// Builds the run plan: parents always wait and block; `after_all` makes tests
 /// wait for every seed and model without being skipped by unrelated failures;
 /// `after_each` and `build` make a node's children wait for, and be skipped by,
 /// its failing tests.
-pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior) -> RunPlan {
+pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior, retry: TaskRetry) -> RunPlan {
     let g = &plan.graph;
     let is_test = |i: usize| plan.node(i).resource == Resource::Test;
     let nodes: BTreeSet<usize> =
@@ -106,7 +153,8 @@ pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior)
             }
         }
     }
-    RunPlan { nodes, waits, blocks }
+    let retry = nodes.iter().map(|&i| (i, retry.for_node(plan.node(i)))).collect();
+    RunPlan { nodes, waits, blocks, retry }
 }
 
 pub fn label(n: &Node) -> NodeLabel {
@@ -141,6 +189,8 @@ pub struct Outcome {
 enum State {
     Pending,
     Running,
+    /// R10's `up_for_retry`: failed, to run again from this instant.
+    Retry(Instant),
     Done(Status),
 }
 
@@ -189,8 +239,9 @@ where
         drop(out_tx);
         let mut index = 0;
         let mut running = 0;
-        // Position of each started node, for its finished line.
+        // Position of each started node, for its finished line; attempts made.
         let mut positions: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut attempts: BTreeMap<usize, u32> = BTreeMap::new();
         loop {
             // Admit ready nodes, lowest depth first, while the caps allow; a
             // node held back by the writer cap lets a ready reader go first.
@@ -198,11 +249,16 @@ where
                 if stop() || !admit(&caps, running, 0, false) {
                     break;
                 }
+                let now = Instant::now();
                 let mut ready: Vec<usize> = rp
                     .nodes
                     .iter()
                     .copied()
-                    .filter(|i| state[i] == State::Pending)
+                    .filter(|i| match state[i] {
+                        State::Pending => true,
+                        State::Retry(at) => at <= now,
+                        _ => false,
+                    })
                     .filter(|i| rp.waits[i].iter().all(|w| matches!(state[w], State::Done(_))))
                     .collect();
                 ready.sort_by_key(|&i| (plan.graph.depth(i), i));
@@ -211,44 +267,91 @@ where
                     .into_iter()
                     .find(|i| blocked(i) || !is_writer(plan.node(*i)) || take_writer_slot(&caps, running, writers));
                 let Some(i) = ready else { break };
-                index += 1;
                 let node = plan.node(i);
+                // A retried node keeps the position it was first given.
+                let position = *positions.entry(i).or_insert_with(|| {
+                    index += 1;
+                    index
+                });
                 if let Some(&b) = rp.blocks[&i].iter().find(|b| blocking(state[b])) {
                     // Skipped nodes never took a writer slot (see `blocked` above).
                     state.insert(i, State::Done(Status::Skipped));
                     let because = plan.node(b).name.clone();
-                    sink.event(&Event::NodeSkipped { index, total, node: label(node), because });
+                    sink.event(&Event::NodeSkipped { index: position, total, node: label(node), because });
                     continue;
                 }
                 state.insert(i, State::Running);
                 running += 1;
-                sink.event(&Event::NodeStarted { index, total, node: label(node) });
-                positions.insert(i, index);
+                *attempts.entry(i).or_insert(0) += 1;
+                sink.event(&Event::NodeStarted { index: position, total, node: label(node) });
                 if task_tx.send(Task { node: i }).is_err() {
                     break;
                 }
             }
+            let next_retry =
+                state.values().filter_map(|s| if let State::Retry(at) = s { Some(*at) } else { None }).min();
             if running == 0 {
-                break;
+                match next_retry {
+                    Some(at) if !stop() => {
+                        std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                        continue;
+                    }
+                    _ => break,
+                }
             }
-            let Ok(out) = out_rx.recv() else { break };
+            let out = match next_retry {
+                None => match out_rx.recv() {
+                    Ok(o) => o,
+                    Err(_) => break,
+                },
+                Some(at) => match out_rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                    Ok(o) => o,
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+            };
             running -= 1;
             if is_writer(plan.node(out.node)) {
                 writers.fetch_sub(1, Ordering::SeqCst);
             }
-            state.insert(out.node, State::Done(out.result.status));
             let node = plan.node(out.node);
-            sink.event(&Event::NodeFinished {
-                index: positions.get(&out.node).copied().unwrap_or(0),
-                total,
-                node: label(node),
-                result: out.result,
-            });
+            let position = positions.get(&out.node).copied().unwrap_or(0);
+            let attempt = attempts.get(&out.node).copied().unwrap_or(1);
+            let retry = rp.retry.get(&out.node).copied().unwrap_or(TaskRetry::NONE);
+            match retry.delay_after(attempt).filter(|_| out.result.status == Status::Error) {
+                Some(delay) => {
+                    state.insert(out.node, State::Retry(Instant::now() + delay));
+                    sink.event(&Event::NodeRetrying {
+                        index: position,
+                        total,
+                        node: label(node),
+                        result: out.result,
+                        attempt,
+                        max_attempts: retry.retries + 1,
+                        delay,
+                    });
+                }
+                None => {
+                    state.insert(out.node, State::Done(out.result.status));
+                    sink.event(&Event::NodeFinished { index: position, total, node: label(node), result: out.result });
+                }
+            }
         }
         drop(task_tx);
     });
     sink.event(&Event::RunFinished { elapsed: started.elapsed() });
-    state.into_iter().map(|(i, s)| (i, if let State::Done(st) = s { st } else { Status::Skipped })).collect()
+    state
+        .into_iter()
+        .map(|(i, s)| {
+            let status = match s {
+                State::Done(st) => st,
+                // Failed and stopped before its retry came due.
+                State::Retry(_) => Status::Error,
+                _ => Status::Skipped,
+            };
+            (i, status)
+        })
+        .collect()
 }
 
 #[cfg(test)]

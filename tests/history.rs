@@ -69,3 +69,23 @@ fn runs_of_an_unknown_dag_is_bad_usage() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("unknown DAG `nope`"), "{}", r.stderr);
 }
+
+#[test]
+fn r11_every_attempt_is_recorded_with_the_delay_between() {
+    let f = Fixture::shop();
+    f.write("dags/my_dag.yml", &format!("{}retries: 2\nretry_delay: 300ms\n", common::DAG));
+    f.write("models/marts/customers.sql", "select missing_column from {{ ref('raw_customers') }}\n");
+    let started = std::time::Instant::now();
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 1);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(600), "two delays of 300ms");
+    assert_eq!(r.lines_with("RETRY").iter().filter(|l| l.contains("main.customers")).count(), 2, "{}", r.stdout);
+    assert!(r.stdout.contains("attempt 1 of 3 failed, retrying in 0.30s"), "{}", r.stdout);
+    let run_id = runs(&f)[0]["run_id"].as_str().expect("id").to_string();
+    let t = f.run(&["tasks", &run_id, "--output", "json"]);
+    let tasks: serde_json::Value = serde_json::from_str(&t.stdout).expect("json");
+    let customers = tasks.as_array().expect("array").iter().find(|t| t["node"].as_str().is_some_and(|n| n.ends_with(".customers"))).expect("task");
+    let states: Vec<&str> = customers["attempts"].as_array().expect("attempts").iter().map(|a| a["state"].as_str().expect("s")).collect();
+    assert_eq!(states, vec!["up_for_retry", "up_for_retry", "failed"]);
+    assert!(customers["attempts"][0]["error"].as_str().is_some_and(|e| e.contains("missing_column")));
+}

@@ -31,6 +31,8 @@ pub struct RawDag {
     pub retries: Option<i64>,
     /// A duration such as `5m`, `30s`, or a number of seconds.
     pub retry_delay: Option<serde_yaml::Value>,
+    pub retry_exponential_backoff: Option<bool>,
+    pub max_retry_delay: Option<serde_yaml::Value>,
     pub tags: Option<Vec<String>>,
     pub paused: Option<bool>,
     pub lock_timeout: Option<serde_yaml::Value>,

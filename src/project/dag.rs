@@ -99,6 +99,8 @@ pub struct Dag {
     pub vars: BTreeMap<String, serde_yaml::Value>,
     pub retries: u32,
     pub retry_delay: Duration,
+    pub retry_exponential_backoff: bool,
+    pub max_retry_delay: Duration,
     pub paused: bool,
     pub lock_timeout: Option<Duration>,
     pub lock_policy: LockPolicy,
@@ -255,6 +257,8 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
         v.as_ref().and_then(|v| duration_value(v).map_err(|e| err(key, e, None)).ok())
     };
     let retry_delay = dur("retry_delay", &raw.retry_delay).unwrap_or(Duration::from_secs(300));
+    // Airflow caps exponential retry delays at 24 hours unless told otherwise.
+    let max_retry_delay = dur("max_retry_delay", &raw.max_retry_delay).unwrap_or(Duration::from_secs(86400));
     let lock_timeout = dur("lock_timeout", &raw.lock_timeout);
     let lock_policy = match raw.lock_policy.as_deref() {
         None | Some("wait") => LockPolicy::Wait,
@@ -292,6 +296,8 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
         vars: raw.vars.unwrap_or_default(),
         retries,
         retry_delay,
+        retry_exponential_backoff: raw.retry_exponential_backoff.unwrap_or(false),
+        max_retry_delay,
         paused: raw.paused.unwrap_or(false),
         lock_timeout,
         lock_policy,

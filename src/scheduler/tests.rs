@@ -99,7 +99,7 @@ fn writer_slots_are_taken_atomically_up_to_the_cap() {
 #[test]
 fn after_all_tests_wait_for_every_build_but_are_blocked_only_by_parents() {
     let p = chain();
-    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll);
+    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll, TaskRetry::NONE);
     let t_a = idx(&p, "t_a");
     let builds: BTreeSet<usize> = ["a", "b", "c"].iter().map(|n| idx(&p, n)).collect();
     assert_eq!(rp.waits[&t_a], builds);
@@ -111,7 +111,7 @@ fn after_all_tests_wait_for_every_build_but_are_blocked_only_by_parents() {
 fn build_makes_children_wait_for_their_parents_tests() {
     let p = chain();
     for behavior in [TestBehavior::Build, TestBehavior::AfterEach] {
-        let rp = run_plan(&p, &all(&p), behavior);
+        let rp = run_plan(&p, &all(&p), behavior, TaskRetry::NONE);
         assert_eq!(rp.blocks[&idx(&p, "b")], BTreeSet::from([idx(&p, "a"), idx(&p, "t_a")]));
         assert_eq!(rp.blocks[&idx(&p, "c")], BTreeSet::from([idx(&p, "b"), idx(&p, "t_b")]));
     }
@@ -125,14 +125,14 @@ fn build_never_makes_a_test_wait_on_what_it_reads() {
         node("b", Resource::Model, &["a"]),
         node("rel", Resource::Test, &["a", "b"]),
     ]);
-    let rp = run_plan(&p, &all(&p), TestBehavior::Build);
+    let rp = run_plan(&p, &all(&p), TestBehavior::Build, TaskRetry::NONE);
     assert_eq!(rp.waits[&idx(&p, "b")], BTreeSet::from([idx(&p, "a")]));
 }
 
 #[test]
 fn none_drops_tests() {
     let p = chain();
-    let rp = run_plan(&p, &all(&p), TestBehavior::None);
+    let rp = run_plan(&p, &all(&p), TestBehavior::None, TaskRetry::NONE);
     assert_eq!(rp.nodes.len(), 3);
 }
 
@@ -144,7 +144,7 @@ fn run_fake(
     fail: &[&str],
     sleep: Duration,
 ) -> (Collector, BTreeMap<usize, Status>, usize) {
-    let rp = run_plan(p, &all(p), behavior);
+    let rp = run_plan(p, &all(p), behavior, TaskRetry::NONE);
     let fail: Vec<String> = fail.iter().map(|s| s.to_string()).collect();
     let running = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
@@ -250,7 +250,7 @@ fn under_build_a_failing_test_skips_downstream() {
 #[test]
 fn a_stop_request_starts_nothing_more() {
     let p = chain();
-    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll);
+    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll, TaskRetry::NONE);
     let started = Arc::new(AtomicUsize::new(0));
     let mut sink = Collector::default();
     let s2 = started.clone();
@@ -281,7 +281,7 @@ fn the_writer_cap_bounds_builds_but_not_tests() {
     let mut nodes: Vec<Node> = (0..6).map(|i| node(&format!("m{i}"), Resource::Model, &[])).collect();
     nodes.extend((0..6).map(|i| node(&format!("t{i}"), Resource::Test, &[&format!("m{i}")])));
     let p = plan(nodes);
-    let rp = run_plan(&p, &all(&p), TestBehavior::Build);
+    let rp = run_plan(&p, &all(&p), TestBehavior::Build, TaskRetry::NONE);
     let writers = Arc::new(AtomicUsize::new(0));
     let peak_writers = Arc::new(AtomicUsize::new(0));
     let mut sink = Collector::default();
@@ -316,4 +316,69 @@ fn run_admission_is_max_active_runs() {
     assert!(!admit_run(1, 1));
     assert!(admit_run(3, 2));
     assert!(!admit_run(3, 3));
+}
+
+#[test]
+fn r11_retry_delays_are_bounded_and_optionally_exponential() {
+    let ms = Duration::from_millis;
+    let flat = TaskRetry { retries: 2, delay: ms(10), exponential: false, max_delay: ms(1000) };
+    assert_eq!((0..=3).map(|a| flat.delay_after(a)).collect::<Vec<_>>(), vec![None, Some(ms(10)), Some(ms(10)), None]);
+    let exp = TaskRetry { retries: 4, delay: ms(10), exponential: true, max_delay: ms(30) };
+    assert_eq!((1..=5).map(|a| exp.delay_after(a)).collect::<Vec<_>>(), vec![Some(ms(10)), Some(ms(20)), Some(ms(30)), Some(ms(30)), None]);
+}
+
+#[test]
+fn a_models_own_config_overrides_the_dag_retry_policy() {
+    let mut n = node("m", Resource::Model, &[]);
+    n.config.insert("retries".into(), serde_yaml::Value::from(3));
+    n.config.insert("retry_delay".into(), serde_yaml::Value::String("2s".into()));
+    let r = TaskRetry::NONE.for_node(&n);
+    assert_eq!((r.retries, r.delay), (3, Duration::from_secs(2)));
+    assert_eq!(TaskRetry::NONE.for_node(&node("x", Resource::Model, &[])), TaskRetry::NONE);
+}
+
+/// Runs a chain where `a` fails its first `failures` attempts.
+fn run_flaky(failures: usize, retries: u32) -> (Collector, BTreeMap<usize, Status>, Plan) {
+    let p = chain();
+    let retry = TaskRetry { retries, delay: Duration::from_millis(5), exponential: false, max_delay: Duration::from_secs(1) };
+    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll, retry);
+    let tries = Arc::new(AtomicUsize::new(0));
+    let mut sink = Collector::default();
+    let statuses = execute(
+        &p,
+        &rp,
+        Caps { threads: 1, max_active_tasks: 1, db_writers: usize::MAX },
+        |_| {
+            let tries = tries.clone();
+            Box::new(move |n: &Node, _start, w| {
+                let failing = n.name == "a" && tries.fetch_add(1, Ordering::SeqCst) < failures;
+                let ok = if n.resource == Resource::Test { Status::Pass } else { Status::Success };
+                done(if failing { Status::Error } else { ok }, w)
+            })
+        },
+        &AtomicUsize::new(0),
+        &|| false,
+        &mut sink,
+    );
+    (sink, statuses, p)
+}
+
+fn retries_seen(sink: &Collector) -> Vec<u32> {
+    sink.events.iter().filter_map(|e| if let Event::NodeRetrying { attempt, .. } = e { Some(*attempt) } else { None }).collect()
+}
+
+#[test]
+fn r11_a_flaky_node_succeeds_within_its_attempts() {
+    let (sink, s, p) = run_flaky(2, 2);
+    assert_eq!(retries_seen(&sink), vec![1, 2]);
+    assert_eq!(status_of(&p, &s, "a"), Status::Success);
+    assert_eq!(status_of(&p, &s, "c"), Status::Success);
+}
+
+#[test]
+fn r11_at_most_retries_plus_one_attempts_then_failure() {
+    let (sink, s, p) = run_flaky(usize::MAX, 1);
+    assert_eq!(retries_seen(&sink), vec![1]);
+    assert_eq!(status_of(&p, &s, "a"), Status::Error);
+    assert_eq!(status_of(&p, &s, "b"), Status::Skipped);
 }
