@@ -84,8 +84,14 @@ fn r11_every_attempt_is_recorded_with_the_delay_between() {
     let run_id = runs(&f)[0]["run_id"].as_str().expect("id").to_string();
     let t = f.run(&["tasks", &run_id, "--output", "json"]);
     let tasks: serde_json::Value = serde_json::from_str(&t.stdout).expect("json");
-    let customers = tasks.as_array().expect("array").iter().find(|t| t["node"].as_str().is_some_and(|n| n.ends_with(".customers"))).expect("task");
-    let states: Vec<&str> = customers["attempts"].as_array().expect("attempts").iter().map(|a| a["state"].as_str().expect("s")).collect();
+    let customers = tasks
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|t| t["node"].as_str().is_some_and(|n| n.ends_with(".customers")))
+        .expect("task");
+    let states: Vec<&str> =
+        customers["attempts"].as_array().expect("attempts").iter().map(|a| a["state"].as_str().expect("s")).collect();
     assert_eq!(states, vec!["up_for_retry", "up_for_retry", "failed"]);
     assert!(customers["attempts"][0]["error"].as_str().is_some_and(|e| e.contains("missing_column")));
 }

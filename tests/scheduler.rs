@@ -2,7 +2,7 @@
 //! through days in milliseconds.
 
 mod common;
-use common::{Fixture, Run};
+use common::{spawn_watched, wait_exit, wait_for, Fixture, Run, VERY_SLOW};
 use std::process::Stdio;
 
 fn scheduler(f: &Fixture, now: &str) -> Run {
@@ -163,4 +163,58 @@ fn dags_and_tasks_inspection() {
     let missing = f.run(&["tasks", "scheduled__1999-01-01T00:00:00+00:00"]);
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("unknown run id") && missing.stderr.contains("hint:"), "{}", missing.stderr);
+}
+
+#[test]
+fn a_scheduler_killed_mid_run_leaves_a_failed_run_and_no_duplicate() {
+    let f = Fixture::shop();
+    f.write("models/slow.sql", VERY_SLOW);
+    let (mut child, rx) = spawn_watched(&f, &["scheduler", "--once", "--now", "2025-01-03T05:00:00Z"]);
+    wait_for(&rx, "START sql table model main.slow");
+    let killed = std::process::Command::new("kill").args(["-KILL", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    wait_exit(&mut child, std::time::Duration::from_secs(10));
+    assert_eq!(logical_dates(&f), vec!["2025-01-02T00:00:00Z failed"], "the dead run is marked failed");
+    // Restarted at the same moment: the interval has its run (as in Airflow, until cleared).
+    f.write("models/slow.sql", "{{ config(materialized='table') }}\nselect 1 as n\n");
+    let r = scheduler(&f, "2025-01-03T06:00:00Z");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(logical_dates(&f), vec!["2025-01-02T00:00:00Z failed"]);
+    // The next interval runs normally, on a consistent database.
+    assert_eq!(scheduler(&f, "2025-01-04T06:00:00Z").code, 0);
+    assert_eq!(logical_dates(&f), vec!["2025-01-02T00:00:00Z failed", "2025-01-03T00:00:00Z success"]);
+}
+
+#[test]
+fn daily_intervals_follow_local_midnight_across_dst() {
+    let f = Fixture::shop();
+    f.write(
+        "dags/my_dag.yml",
+        &common::DAG.replace("start_date: 2025-01-01", "start_date: 2025-03-28\ntimezone: Europe/Paris\ncatchup: true"),
+    );
+    let r = scheduler(&f, "2025-03-31T00:00:00Z");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let out = f.run(&["runs", "my_dag", "--output", "json"]);
+    let runs: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let intervals: Vec<(String, String)> = runs
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["data_interval_start"].as_str().expect("s").to_string(),
+                r["data_interval_end"].as_str().expect("e").to_string(),
+            )
+        })
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        intervals,
+        vec![
+            pair("2025-03-27T23:00:00Z", "2025-03-28T23:00:00Z"),
+            pair("2025-03-28T23:00:00Z", "2025-03-29T23:00:00Z"),
+            // The spring-forward day lasts 23 hours.
+            pair("2025-03-29T23:00:00Z", "2025-03-30T22:00:00Z"),
+        ]
+    );
 }

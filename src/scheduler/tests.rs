@@ -324,7 +324,10 @@ fn r11_retry_delays_are_bounded_and_optionally_exponential() {
     let flat = TaskRetry { retries: 2, delay: ms(10), exponential: false, max_delay: ms(1000) };
     assert_eq!((0..=3).map(|a| flat.delay_after(a)).collect::<Vec<_>>(), vec![None, Some(ms(10)), Some(ms(10)), None]);
     let exp = TaskRetry { retries: 4, delay: ms(10), exponential: true, max_delay: ms(30) };
-    assert_eq!((1..=5).map(|a| exp.delay_after(a)).collect::<Vec<_>>(), vec![Some(ms(10)), Some(ms(20)), Some(ms(30)), Some(ms(30)), None]);
+    assert_eq!(
+        (1..=5).map(|a| exp.delay_after(a)).collect::<Vec<_>>(),
+        vec![Some(ms(10)), Some(ms(20)), Some(ms(30)), Some(ms(30)), None]
+    );
 }
 
 #[test]
@@ -340,7 +343,8 @@ fn a_models_own_config_overrides_the_dag_retry_policy() {
 /// Runs a chain where `a` fails its first `failures` attempts.
 fn run_flaky(failures: usize, retries: u32) -> (Collector, BTreeMap<usize, Status>, Plan) {
     let p = chain();
-    let retry = TaskRetry { retries, delay: Duration::from_millis(5), exponential: false, max_delay: Duration::from_secs(1) };
+    let retry =
+        TaskRetry { retries, delay: Duration::from_millis(5), exponential: false, max_delay: Duration::from_secs(1) };
     let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll, retry);
     let tries = Arc::new(AtomicUsize::new(0));
     let mut sink = Collector::default();
@@ -364,7 +368,10 @@ fn run_flaky(failures: usize, retries: u32) -> (Collector, BTreeMap<usize, Statu
 }
 
 fn retries_seen(sink: &Collector) -> Vec<u32> {
-    sink.events.iter().filter_map(|e| if let Event::NodeRetrying { attempt, .. } = e { Some(*attempt) } else { None }).collect()
+    sink.events
+        .iter()
+        .filter_map(|e| if let Event::NodeRetrying { attempt, .. } = e { Some(*attempt) } else { None })
+        .collect()
 }
 
 #[test]

@@ -3,14 +3,21 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
 }
 
 pub const PROFILES: &str = "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{{ env_var('DUCKDB_DATABASE_PATH', 'warehouse.duckdb') }}\"\n      threads: 1\n";
+
+/// A model that runs for many seconds unless interrupted; it reads a seed, so
+/// the seeds have finished (and committed) before it starts.
+pub const VERY_SLOW: &str = "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('raw_orders') }} o, range(60000) a, range(15000) b where (a.range * 7 + b.range + o.id) % 1013 = 5\n";
 
 pub const DAG: &str = "dag_id: my_dag\nschedule: \"@daily\"\nstart_date: 2025-01-01\nmax_active_runs: 1\nmax_active_tasks: 1\nprofile: shop\nselect: [\"*\"]\ntest_behavior: after_all\n";
 
@@ -101,6 +108,54 @@ fn value_text(v: duckdb::types::Value) -> String {
         V::Double(f) => f.to_string(),
         V::Boolean(b) => b.to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+/// Spawns `runner` and forwards its stdout and stderr lines to a channel, so a
+/// test can wait for a given line while the process runs.
+pub fn spawn_watched(f: &Fixture, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = f.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runner starts");
+    let (tx, rx) = mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    (child, rx)
+}
+
+/// Waits for a line containing `needle`; returns every line seen so far.
+pub fn wait_for(rx: &mpsc::Receiver<String>, needle: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            let hit = line.contains(needle);
+            seen.push(line);
+            if hit {
+                return seen;
+            }
+        }
+    }
+    panic!("never saw `{needle}`; saw:\n{}", seen.join("\n"));
+}
+
+pub fn wait_exit(child: &mut Child, limit: Duration) -> i32 {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "runner did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
