@@ -288,8 +288,25 @@ fn execute(
     };
     let database = db::open(&target.path, !write && !in_memory, &target.settings, timeout, &mut |who| {
         eprintln!("waiting for `{}`: DuckDB reports it is held by {who}, which is not runner", target.path.display());
-    })
-    .map_err(|e| Error::Database(format!("error: {e}")))?;
+    });
+    let database = match database {
+        Ok(d) => d,
+        Err(e @ db::OpenError::ForeignLock { .. }) if policy == LockPolicy::Skip => {
+            eprintln!("skipped: {e}");
+            return Ok(EXIT_OK);
+        }
+        Err(e) => return Err(Error::Database(format!("error: {e}"))),
+    };
+    // Relations were named before opening; a catalog DuckDB names differently
+    // would make every statement fail, so stop before writing anything.
+    if database.catalog() != target.database {
+        return Err(Error::Database(format!(
+            "error: DuckDB names the database `{}` but the plan expected `{}`\n  (hint: set `database: {}` in the profile's output)",
+            database.catalog(),
+            target.database,
+            database.catalog()
+        )));
+    }
     // From here a signal interrupts queries and rolls back instead of exiting.
     crate::interrupt::arm();
     if write {
@@ -372,6 +389,7 @@ fn execute(
     // DuckDB must be closed before another process may take the lock.
     drop(database);
     drop(lock);
+    crate::interrupt::disarm();
     if crate::interrupt::requested() {
         return Err(Error::Interrupted);
     }

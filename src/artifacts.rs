@@ -89,7 +89,8 @@ impl RunResults {
             std::fs::create_dir_all(dir)?;
         }
         // Write then rename, so a reader never sees half a file.
-        let tmp = self.path.with_extension("json.tmp");
+        // Readers (`runner test`) run at once; each writes its own temporary file.
+        let tmp = self.path.with_extension(format!("json.{}.tmp", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec_pretty(&doc)?)?;
         std::fs::rename(&tmp, &self.path)
     }

@@ -21,7 +21,11 @@ impl Graph {
     pub fn new(nodes: &[(String, BTreeSet<String>)]) -> Result<Graph, Vec<String>> {
         let mut ids: Vec<String> = nodes.iter().map(|(id, _)| id.clone()).collect();
         ids.sort();
-        ids.dedup();
+        // Callers reject duplicate ids first; a duplicate here would make node
+        // indices and graph indices disagree, so report it as a loop on itself.
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(vec![w[0].clone(), w[0].clone()]);
+        }
         let index: BTreeMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         let mut parents = vec![BTreeSet::new(); ids.len()];
         let mut children = vec![BTreeSet::new(); ids.len()];

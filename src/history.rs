@@ -11,7 +11,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,13 +82,17 @@ impl History {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d)?;
         }
-        let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        file.write_all(&serde_json::to_vec_pretty(run).map_err(std::io::Error::other)?)?;
-        Ok(true)
+        // Write the whole record aside, then link it into place: the link fails
+        // if the run exists, and no reader ever sees an empty or partial file.
+        let tmp = path.with_extension(format!("json.{}.new", std::process::id()));
+        std::fs::write(&tmp, serde_json::to_vec_pretty(run).map_err(std::io::Error::other)?)?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Rewrites a run the caller created; readers never see half a file.

@@ -50,6 +50,16 @@ pub fn arm() {
     state().armed.store(true, Ordering::SeqCst);
 }
 
+/// Between runs (the scheduler runs many in one process): a signal exits at
+/// once again, and the finished run's connections are forgotten.
+pub fn disarm() {
+    let s = state();
+    if !s.requested.load(Ordering::SeqCst) {
+        s.armed.store(false, Ordering::SeqCst);
+        s.handles.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 /// Registers a connection so a signal interrupts its running query.
 pub fn register(handle: Arc<InterruptHandle>) {
     state().handles.lock().unwrap_or_else(|p| p.into_inner()).push(handle);

@@ -89,7 +89,7 @@ impl TaskRetry {
             r.retries = v.min(u32::MAX as u64) as u32;
         }
         let delay = get("retry_delay").and_then(|v| match v {
-            serde_yaml::Value::Number(n) => n.as_f64().map(Duration::from_secs_f64),
+            serde_yaml::Value::Number(n) => n.as_f64().and_then(|f| Duration::try_from_secs_f64(f).ok()),
             serde_yaml::Value::String(s) => crate::project::dag::parse_duration(s).ok(),
             _ => None,
         });
@@ -139,12 +139,17 @@ pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior,
             }
         }
         TestBehavior::AfterEach | TestBehavior::Build => {
+            // dbt's rule: a node waits for a test only when every parent of the
+            // test is upstream of it. The test's ancestors are then a subset of
+            // the node's, so these edges can never close a loop.
             for &t in nodes.iter().filter(|&&i| is_test(i)) {
-                let upstream = g.ancestors(t);
                 for &p in g.parents(t) {
                     for &c in g.children(p) {
-                        // A child the test itself reads (a `relationships` target) cannot wait for it.
-                        if nodes.contains(&c) && !is_test(c) && !upstream.contains(&c) {
+                        if !nodes.contains(&c) || is_test(c) {
+                            continue;
+                        }
+                        let upstream = g.ancestors(c);
+                        if g.parents(t).iter().all(|q| upstream.contains(q)) {
                             waits.entry(c).or_default().insert(t);
                             blocks.entry(c).or_default().insert(t);
                         }
@@ -173,6 +178,9 @@ pub fn label(n: &Node) -> NodeLabel {
         file: n.file.display().to_string(),
     }
 }
+
+/// The `because` of nodes that never started because the run was interrupted.
+pub const INTERRUPTED: &str = "interrupted";
 
 /// A task spec sent to a worker.
 pub struct Task {
@@ -338,6 +346,22 @@ where
             }
         }
         drop(task_tx);
+        // Nothing may end silently: a node that never ran gets a terminal event.
+        let because = if stop() { INTERRUPTED } else { "never became ready (it waits on a node that did not run)" };
+        let left: Vec<usize> = state.iter().filter(|(_, s)| !matches!(s, State::Done(_))).map(|(i, _)| *i).collect();
+        for i in left {
+            let position = *positions.entry(i).or_insert_with(|| {
+                index += 1;
+                index
+            });
+            state.insert(i, State::Done(Status::Skipped));
+            sink.event(&Event::NodeSkipped {
+                index: position,
+                total,
+                node: label(plan.node(i)),
+                because: because.into(),
+            });
+        }
     });
     sink.event(&Event::RunFinished { elapsed: started.elapsed() });
     state

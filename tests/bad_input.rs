@@ -129,3 +129,14 @@ fn bad_usage_exits_2() {
     }
     assert!(!f.db().exists());
 }
+
+#[test]
+fn two_tests_with_one_name_are_a_load_error_not_a_panic() {
+    let f = Fixture::shop();
+    f.write("tests/orders/assert_positive.sql", "select 1 where false");
+    f.write("tests/payments/assert_positive.sql", "select 1 where false");
+    rejects(&f, &["two nodes are named `assert_positive`", "hint:"]);
+    let f = Fixture::shop();
+    f.write("models/dup.yml", "version: 2\nmodels:\n  - name: customers\n    columns:\n      - name: name\n        data_tests: [unique, not_null, unique]\n");
+    rejects(&f, &["two nodes are named `unique_customers_name`"]);
+}

@@ -171,6 +171,23 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     }
     let mut nodes = p.nodes;
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    // Two nodes with one unique id (two `assert_x.sql` in different folders, a
+    // test listed twice on a column) would make the graph and the node list
+    // disagree; dbt refuses them too.
+    let dups: Vec<Diagnostic> = nodes
+        .windows(2)
+        .filter(|w| w[0].id == w[1].id)
+        .map(|w| {
+            Diagnostic::in_file(
+                &w[1].file,
+                format!("two nodes are named `{}`: also in `{}`", w[1].name, w[0].file.display()),
+            )
+            .hint("rename one of them, or give the test a `name:`")
+        })
+        .collect();
+    if !dups.is_empty() {
+        return Err(dups);
+    }
     let edges: Vec<(String, BTreeSet<String>)> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
     let graph = Graph::new(&edges).map_err(|cycle| {
         let short: Vec<String> = cycle.iter().map(|id| id.rsplit('.').next().unwrap_or(id).to_string()).collect();

@@ -122,7 +122,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => n * 86400.0,
         _ => return Err(format!("`{text}` has an unknown unit (use ms, s, m, h or d)")),
     };
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is not a usable duration"))
 }
 
 fn parse_date(v: &serde_yaml::Value, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
@@ -164,8 +164,7 @@ fn duration_value(v: &serde_yaml::Value) -> Result<Duration, String> {
     match v {
         serde_yaml::Value::Number(n) => n
             .as_f64()
-            .filter(|f| *f >= 0.0)
-            .map(Duration::from_secs_f64)
+            .and_then(|f| Duration::try_from_secs_f64(f).ok())
             .ok_or_else(|| format!("`{n}` is not a duration")),
         serde_yaml::Value::String(s) => parse_duration(s),
         other => Err(format!("expected a duration like `5m`, found `{other:?}`")),
@@ -400,5 +399,6 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("99999999999999999999999").is_err(), "overflow is an error, not a panic");
     }
 }

@@ -109,7 +109,15 @@ pub fn resolve(
     let database = match &out.database {
         Some(d) => d.clone(),
         None if raw_path == ":memory:" => "memory".into(),
-        None => path.file_stem().and_then(|s| s.to_str()).unwrap_or("main").to_string(),
+        // DuckDB names the catalog after the file name up to its first dot:
+        // `shop.dev.duckdb` is catalog `shop`.
+        None => path
+            .file_name()
+            .and_then(|s| s.to_str())
+            .and_then(|n| n.split('.').next())
+            .filter(|n| !n.is_empty())
+            .unwrap_or("main")
+            .to_string(),
     };
     let threads = match out.threads {
         None => 1,
@@ -175,6 +183,10 @@ mod tests {
         let t = resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves");
         assert_eq!(t.path, PathBuf::from("/proj/data/w.duckdb"));
         assert_eq!(t.database, "w");
+        let out = render(PROFILES, Path::new("profiles.yml"), &env(&[("RUNNER_T_DB_PATH", "shop.dev.duckdb")]))
+            .expect("renders");
+        let t = resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves");
+        assert_eq!(t.database, "shop", "DuckDB's catalog is the name up to the first dot");
     }
 
     #[test]

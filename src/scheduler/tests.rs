@@ -284,6 +284,7 @@ fn the_writer_cap_bounds_builds_but_not_tests() {
     let rp = run_plan(&p, &all(&p), TestBehavior::Build, TaskRetry::NONE);
     let writers = Arc::new(AtomicUsize::new(0));
     let peak_writers = Arc::new(AtomicUsize::new(0));
+    let (running, peak_all) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let mut sink = Collector::default();
     let caps = Caps { threads: 3, max_active_tasks: 3, db_writers: 2 };
     let peak = peak_writers.clone();
@@ -292,12 +293,14 @@ fn the_writer_cap_bounds_builds_but_not_tests() {
         &rp,
         caps,
         |_| {
-            let (peak, w) = (peak.clone(), writers.clone());
+            let (peak, w, running, peak_all) = (peak.clone(), writers.clone(), running.clone(), peak_all.clone());
             Box::new(move |n: &Node, _start, worker| {
                 if n.resource != Resource::Test {
                     peak.fetch_max(w.load(Ordering::SeqCst), Ordering::SeqCst);
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                peak_all.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(60));
+                running.fetch_sub(1, Ordering::SeqCst);
                 let status = if n.resource == Resource::Test { Status::Pass } else { Status::Success };
                 done(status, worker)
             })
@@ -307,6 +310,7 @@ fn the_writer_cap_bounds_builds_but_not_tests() {
         &mut sink,
     );
     assert_eq!(peak_writers.load(Ordering::SeqCst), 2);
+    assert_eq!(peak_all.load(Ordering::SeqCst), 3, "tests run beside capped writers");
     assert_eq!(writers.load(Ordering::SeqCst), 0, "every slot is given back");
 }
 
@@ -388,4 +392,59 @@ fn r11_at_most_retries_plus_one_attempts_then_failure() {
     assert_eq!(retries_seen(&sink), vec![1]);
     assert_eq!(status_of(&p, &s, "a"), Status::Error);
     assert_eq!(status_of(&p, &s, "b"), Status::Skipped);
+}
+
+#[test]
+fn crossing_relationships_tests_do_not_deadlock_build() {
+    // stg_o reads raw_o, stg_c reads raw_c; a test on stg_o reads raw_c and a
+    // test on stg_c reads raw_o. The old rule made stg_c and stg_o wait on each
+    // other through the tests; dbt's rule adds no such edge.
+    let p = plan(vec![
+        node("raw_o", Resource::Seed, &[]),
+        node("raw_c", Resource::Seed, &[]),
+        node("stg_o", Resource::Model, &["raw_o"]),
+        node("stg_c", Resource::Model, &["raw_c"]),
+        node("rel_o", Resource::Test, &["stg_o", "raw_c"]),
+        node("rel_c", Resource::Test, &["stg_c", "raw_o"]),
+    ]);
+    for behavior in [TestBehavior::Build, TestBehavior::AfterEach] {
+        let (_, s, _) = run_fake(
+            &p,
+            behavior,
+            Caps { threads: 1, max_active_tasks: 1, db_writers: usize::MAX },
+            &[],
+            Duration::ZERO,
+        );
+        assert!(s.values().all(|st| matches!(st, Status::Success | Status::Pass)), "{behavior:?}: {s:?}");
+    }
+}
+
+#[test]
+fn nodes_that_never_run_get_a_terminal_event() {
+    let p = chain();
+    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll, TaskRetry::NONE);
+    let mut sink = Collector::default();
+    let started = Arc::new(AtomicUsize::new(0));
+    let s2 = started.clone();
+    execute(
+        &p,
+        &rp,
+        Caps { threads: 1, max_active_tasks: 1, db_writers: usize::MAX },
+        |_| {
+            let s2 = s2.clone();
+            Box::new(move |_n: &Node, _start, w| {
+                s2.fetch_add(1, Ordering::SeqCst);
+                done(Status::Success, w)
+            })
+        },
+        &AtomicUsize::new(0),
+        &|| started.load(Ordering::SeqCst) >= 1,
+        &mut sink,
+    );
+    let skipped: Vec<&str> = sink
+        .events
+        .iter()
+        .filter_map(|e| if let Event::NodeSkipped { because, .. } = e { Some(because.as_str()) } else { None })
+        .collect();
+    assert_eq!(skipped, vec![INTERRUPTED; 4]);
 }
