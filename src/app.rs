@@ -417,8 +417,8 @@ fn start_record(dag: &Dag, run: &RunContext) -> Result<Option<HistorySink>, Erro
         tasks: Vec::new(),
     };
     match history.create(&record) {
-        Ok(true) => Ok(Some(HistorySink::new(history, record))),
-        Ok(false) => Ok(None),
+        Ok(Some(alive)) => Ok(Some(HistorySink::new(history, record, alive))),
+        Ok(None) => Ok(None),
         Err(e) => Err(Error::Database(format!("error: cannot record run `{}`: {e}", run.run_id))),
     }
 }

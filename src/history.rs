@@ -76,12 +76,26 @@ impl History {
         self.dir.join(dag_id).join(file_name(run_id))
     }
 
-    /// Creates the run's file; `Ok(false)` when that run already exists.
-    pub fn create(&self, run: &RunRecord) -> std::io::Result<bool> {
+    fn owner_lock(run_file: &Path) -> PathBuf {
+        run_file.with_extension("json.lock")
+    }
+
+    /// Creates the run's file; `Ok(None)` when that run already exists. The
+    /// returned proof of life must be kept until the run is recorded as
+    /// finished: while it is held, readers know the run's process is alive.
+    pub fn create(&self, run: &RunRecord) -> std::io::Result<Option<crate::db::liveness::Held>> {
         let path = self.path(&run.dag_id, &run.run_id);
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d)?;
         }
+        // Held before the file appears, so no reader ever sees a running run
+        // without a live owner.
+        let alive = match crate::db::liveness::hold(&Self::owner_lock(&path)) {
+            Ok(h) => h,
+            // Another process owns this run id right now.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e),
+        };
         // Write the whole record aside, then link it into place: the link fails
         // if the run exists, and no reader ever sees an empty or partial file.
         let tmp = path.with_extension(format!("json.{}.new", std::process::id()));
@@ -89,8 +103,8 @@ impl History {
         let linked = std::fs::hard_link(&tmp, &path);
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Ok(()) => Ok(Some(alive)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -148,9 +162,13 @@ impl History {
             .collect();
         let host = crate::db::Holder::current(String::new(), None, None).host;
         for run in &mut runs {
-            let orphan = matches!(run.state, RunState::Running | RunState::Queued)
-                && run.host == host
-                && !crate::db::queue::alive(run.pid);
+            // The owner's flock says whether it lives (across PID namespaces and
+            // host renames); runs without one fall back to host and pid.
+            let lock = Self::owner_lock(&self.path(&run.dag_id, &run.run_id));
+            let dead = crate::db::liveness::is_held(&lock)
+                .map(|held| !held)
+                .unwrap_or_else(|| run.host == host && !crate::db::queue::alive(run.pid));
+            let orphan = matches!(run.state, RunState::Running | RunState::Queued) && dead;
             if orphan {
                 run.state = RunState::Failed;
                 run.message = Some(format!("process {} died while the run was {}", run.pid, "running"));
@@ -190,8 +208,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let h = History::new(dir.path());
         let r = run("scheduled__2025-01-01T00:00:00+00:00", std::process::id(), RunState::Running);
-        assert!(h.create(&r).expect("create"));
-        assert!(!h.create(&r).expect("second create"), "a duplicate is refused");
+        let alive = h.create(&r).expect("create").expect("created");
+        assert!(h.create(&r).expect("second create").is_none(), "a duplicate is refused");
+        assert_eq!(h.runs("d")[0].state, RunState::Running, "its owner lives");
+        drop(alive);
         let mut done = r.clone();
         done.state = RunState::Success;
         h.update(&done).expect("update");
@@ -202,7 +222,9 @@ mod tests {
     fn a_running_run_of_a_dead_process_is_marked_failed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let h = History::new(dir.path());
-        h.create(&run("manual__x", u32::MAX - 7, RunState::Running)).expect("create");
+        // The owner's proof of life is dropped, as when its process dies, even
+        // though its pid looks alive (a container's PID 1 after a restart).
+        drop(h.create(&run("manual__x", 1, RunState::Running)).expect("create"));
         let runs = h.runs("d");
         assert_eq!(runs[0].state, RunState::Failed);
         assert!(runs[0].message.as_deref().is_some_and(|m| m.contains("died")));
@@ -235,6 +257,8 @@ pub fn final_state(tasks: &[TaskRecord]) -> RunState {
 pub struct HistorySink {
     pub history: History,
     pub run: RunRecord,
+    /// Held until the run is recorded as finished.
+    alive: Option<crate::db::liveness::Held>,
     started_at: DateTime<Utc>,
     /// Failed attempts of nodes that are being retried, by node id.
     failed_attempts: std::collections::BTreeMap<String, Vec<Attempt>>,
@@ -243,8 +267,15 @@ pub struct HistorySink {
 }
 
 impl HistorySink {
-    pub fn new(history: History, run: RunRecord) -> HistorySink {
-        HistorySink { history, run, started_at: Utc::now(), failed_attempts: Default::default(), write_error: None }
+    pub fn new(history: History, run: RunRecord, alive: crate::db::liveness::Held) -> HistorySink {
+        HistorySink {
+            history,
+            run,
+            alive: Some(alive),
+            started_at: Utc::now(),
+            failed_attempts: Default::default(),
+            write_error: None,
+        }
     }
 
     fn at(&self, secs: f64) -> DateTime<Utc> {
@@ -292,6 +323,7 @@ impl crate::events::Sink for HistorySink {
                 if let Err(err) = self.history.update(&self.run) {
                     self.write_error = Some(format!("cannot record run `{}`: {err}", self.run.run_id));
                 }
+                self.alive = None;
             }
             Event::NodeStarted { .. } => {}
         }

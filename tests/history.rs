@@ -52,9 +52,13 @@ fn a_failed_node_fails_the_run_and_every_task_is_recorded() {
     assert_eq!(f.run(&["run", "my_dag"]).code, 1);
     assert_eq!(runs(&f)[0]["state"], "failed");
     // The run file is plain JSON: users query it with DuckDB.
-    let files: Vec<_> = std::fs::read_dir(f.path().join(".runner/history/my_dag")).expect("dir").collect();
-    assert_eq!(files.len(), 1);
-    let text = std::fs::read_to_string(files[0].as_ref().expect("entry").path()).expect("read");
+    let files: Vec<_> = std::fs::read_dir(f.path().join(".runner/history/my_dag"))
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(files.len(), 1, "one file per run: {files:?}");
+    let text = std::fs::read_to_string(&files[0]).expect("read");
     let run: serde_json::Value = serde_json::from_str(&text).expect("json");
     let states: Vec<&str> =
         run["tasks"].as_array().expect("tasks").iter().map(|t| t["state"].as_str().expect("state")).collect();

@@ -7,6 +7,7 @@
 //! [`acquire`] the lock, [`open`] the database, drop every connection and the
 //! [`Database`], then drop the [`LockGuard`].
 
+pub mod liveness;
 pub mod lock;
 pub mod queue;
 pub mod registry;

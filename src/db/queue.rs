@@ -25,6 +25,7 @@ pub struct Ticket {
     path: PathBuf,
     name: String,
     mode: LockMode,
+    _alive: super::liveness::Held,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,14 +48,17 @@ pub fn alive(pid: u32) -> bool {
     !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
-/// Live waiters in arrival order; tickets of dead processes are removed.
+/// Live waiters in arrival order; tickets of dead processes are removed. A
+/// ticket's waiter holds a flock on it, which is what "live" means; a ticket
+/// without one (never locked) falls back to a pid check.
 fn waiters(dir: &Path) -> Vec<Entry> {
     let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut out: Vec<Entry> = Vec::new();
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
+        let live = |entry: &Entry| super::liveness::is_held(&e.path()).unwrap_or_else(|| alive(entry.pid));
         match parse(&name) {
-            Some(entry) if alive(entry.pid) => out.push(entry),
+            Some(entry) if live(&entry) => out.push(entry),
             // A stale ticket would block everyone behind it forever.
             Some(_) => {
                 let _ = std::fs::remove_file(e.path());
@@ -89,8 +93,8 @@ impl Ticket {
         let kind = if mode == LockMode::Shared { "r" } else { "w" };
         let name = format!("{nanos:024}-{}-{:08}-{kind}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
         let path = dir.join(&name);
-        std::fs::write(&path, b"")?;
-        Ok(Ticket { path, name, mode })
+        let alive = super::liveness::hold(&path)?;
+        Ok(Ticket { path, name, mode, _alive: alive })
     }
 
     /// True when nothing ahead of this ticket conflicts with it.
