@@ -33,6 +33,29 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             run_dag(&opts, &dag, &run)
         }
         Command::Scheduler { once, now } => crate::daemon::run(&opts, once, now),
+        Command::Backfill { dag, from, to, reprocess } => {
+            let dag = find_dag(&opts, &dag)?;
+            crate::daemon::backfill(&opts, &dag, from, to, reprocess)
+        }
+        Command::Clear { run_id, failed_only } => {
+            let record = History::new(&opts.project_dir).find(&run_id).ok_or_else(|| {
+                Error::Usage(
+                    Diagnostic::new(format!("unknown run id `{run_id}`")).hint("list runs with `runner runs <DAG>`"),
+                )
+            })?;
+            let dag = find_dag(&opts, &record.dag_id)?;
+            // Without --failed-only the whole run runs again, as Airflow's clear
+            // of a DAG run does; with it, only what failed and what it skipped.
+            let only = failed_only.then(|| {
+                record
+                    .tasks
+                    .iter()
+                    .filter(|t| t.state == "failed" || t.state == "upstream_failed")
+                    .map(|t| t.node.clone())
+                    .collect::<BTreeSet<String>>()
+            });
+            rerun(&opts, &dag, record, only)
+        }
         Command::Dags { json } => {
             let (dags, errors) = dag::load_all(&opts.project_dir);
             for e in shown(&opts.project_dir, errors) {
@@ -83,7 +106,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 .filter(|&i| prep.plan.node(i).resource == Resource::Test)
                 .collect();
             let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll, TaskRetry::NONE);
-            execute(&opts, &prep, dag.as_ref(), None, &rp, LockMode::Shared)
+            execute(&opts, &prep, dag.as_ref(), None, &rp, LockMode::Shared, None)
         }
     }
 }
@@ -127,14 +150,53 @@ pub struct Prepared {
 pub fn run_dag(opts: &Options, dag: &Dag, run: &RunContext) -> Result<i32, Error> {
     let prep = prepare(opts, Some(dag), run)?;
     let selected = selection(opts, Some(dag), &prep.plan)?;
-    let retry = TaskRetry {
+    let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior, retry_of(dag));
+    execute(opts, &prep, Some(dag), Some(run), &rp, LockMode::Exclusive, None)
+}
+
+fn retry_of(dag: &Dag) -> TaskRetry {
+    TaskRetry {
         retries: dag.retries,
         delay: dag.retry_delay,
         exponential: dag.retry_exponential_backoff,
         max_delay: dag.max_retry_delay,
+    }
+}
+
+/// Runs an existing run again, in its own interval: every selected node, or
+/// only the nodes in `only`; the nodes not run keep their records (`clear`,
+/// backfill's reprocess).
+pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, only: Option<BTreeSet<String>>) -> Result<i32, Error> {
+    let history = History::new(&dag.project_dir);
+    let alive = history
+        .claim(&record)
+        .map_err(|e| Error::Database(format!("error: cannot take over run `{}`: {e}", record.run_id)))?
+        .ok_or_else(|| {
+            Error::Usage(
+                Diagnostic::new(format!("run `{}` is running in another process", record.run_id))
+                    .hint("wait for it to finish, then clear it"),
+            )
+        })?;
+    let interval = crate::schedule::Interval { start: record.data_interval_start, end: record.data_interval_end };
+    let ctx = RunContext { run_id: record.run_id.clone(), run_type: record.run_type.clone(), interval };
+    let prep = prepare(opts, Some(dag), &ctx)?;
+    let selected = match &only {
+        Some(ids) => (0..prep.plan.nodes.len()).filter(|&i| ids.contains(&prep.plan.node(i).id)).collect(),
+        None => selection(opts, Some(dag), &prep.plan)?,
     };
-    let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior, retry);
-    execute(opts, &prep, Some(dag), Some(run), &rp, LockMode::Exclusive)
+    let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior, retry_of(dag));
+    let me = Holder::current(String::new(), None, None);
+    record.state = RunState::Running;
+    record.pid = me.pid;
+    record.host = me.host;
+    record.start = Some(chrono::Utc::now());
+    record.end = None;
+    record.message = None;
+    history
+        .update(&record)
+        .map_err(|e| Error::Database(format!("error: cannot record run `{}`: {e}", record.run_id)))?;
+    let sink = HistorySink::new(history, record, alive);
+    execute(opts, &prep, Some(dag), Some(&ctx), &rp, LockMode::Exclusive, Some(sink))
 }
 
 /// A manual run's id and data interval (R14), from the DAG's schedule.
@@ -233,6 +295,7 @@ fn execute(
     run: Option<&RunContext>,
     rp: &scheduler::RunPlan,
     mode: LockMode,
+    claimed: Option<HistorySink>,
 ) -> Result<i32, Error> {
     let target = &prep.target;
     let write = mode == LockMode::Exclusive;
@@ -322,8 +385,9 @@ fn execute(
     let mut report = Report::new(stdout.lock());
     let mut results = RunResults::new(&prep.project.target_dir, &run_id);
     // A DAG run is recorded in the run history; a tests-only check is not a run.
-    let mut history = match (dag, run) {
-        (Some(d), Some(r)) => match start_record(d, r)? {
+    let mut history = match (dag, run, claimed) {
+        (_, _, Some(sink)) => Some(sink),
+        (Some(d), Some(r), None) => match start_record(d, r)? {
             Some(sink) => Some(sink),
             // Another process already has this run (R7): nothing to do.
             None => {

@@ -67,6 +67,33 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
+    /// One run per interval in a range, oldest first, as `backfill__…` runs.
+    Backfill {
+        dag: String,
+        /// The first logical date (`2025-01-01` or RFC 3339).
+        #[arg(long)]
+        from: String,
+        /// The last logical date, inclusive.
+        #[arg(long)]
+        to: String,
+        /// Intervals that already have a run: `none` (leave them), `failed`
+        /// (run failed ones again) or `completed` (run them all again).
+        #[arg(long, default_value = "none")]
+        reprocess: String,
+        /// Runs of this backfill at once (they run one at a time today).
+        #[arg(long)]
+        max_active_runs: Option<usize>,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+    /// Run a run again: all of it, or with --failed-only what failed and what it skipped.
+    Clear {
+        run_id: String,
+        #[arg(long)]
+        failed_only: bool,
+        #[command(flatten)]
+        common: RawCommon,
+    },
     /// List a DAG's runs from the run history.
     Runs {
         /// The DAG's `dag_id`.
@@ -126,13 +153,49 @@ pub struct RawCommon {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Run { dag: String },
-    Test { dag: Option<String> },
-    Runs { dag: String, json: bool },
-    Scheduler { once: bool, now: Option<chrono::DateTime<chrono::Utc>> },
-    Dags { json: bool },
-    Tasks { run_id: String, json: bool },
-    Pause { dag: String, paused: bool },
+    Run {
+        dag: String,
+    },
+    Test {
+        dag: Option<String>,
+    },
+    Runs {
+        dag: String,
+        json: bool,
+    },
+    Scheduler {
+        once: bool,
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    Dags {
+        json: bool,
+    },
+    Tasks {
+        run_id: String,
+        json: bool,
+    },
+    Pause {
+        dag: String,
+        paused: bool,
+    },
+    Backfill {
+        dag: String,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        reprocess: Reprocess,
+    },
+    Clear {
+        run_id: String,
+        failed_only: bool,
+    },
+}
+
+/// Backfill's policy for intervals that already have a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reprocess {
+    None,
+    Failed,
+    Completed,
 }
 
 impl Command {
@@ -146,6 +209,8 @@ impl Command {
             Command::Tasks { .. } => "tasks",
             Command::Pause { paused: true, .. } => "pause",
             Command::Pause { .. } => "unpause",
+            Command::Backfill { .. } => "backfill",
+            Command::Clear { .. } => "clear",
         }
     }
 }
@@ -198,6 +263,33 @@ impl Options {
             RawCommand::Tasks { run_id, output, common } => {
                 (Command::Tasks { run_id, json: output_json(&output)? }, common)
             }
+            RawCommand::Backfill { dag, from, to, reprocess, max_active_runs, common } => {
+                let date = |flag: &str, t: &str| {
+                    parse_logical_date(t).ok_or_else(|| {
+                        usage(format!("`--{flag}`: `{t}` is not a date"), "use `2025-01-31` or RFC 3339")
+                    })
+                };
+                let (from, to) = (date("from", &from)?, date("to", &to)?);
+                if from > to {
+                    return Err(usage(format!("`--from` {from} is after `--to` {to}"), "swap them"));
+                }
+                if max_active_runs == Some(0) {
+                    return Err(usage("`--max-active-runs` must be at least 1".into(), "omit it for one at a time"));
+                }
+                let reprocess = match reprocess.as_str() {
+                    "none" => Reprocess::None,
+                    "failed" => Reprocess::Failed,
+                    "completed" => Reprocess::Completed,
+                    other => {
+                        return Err(usage(
+                            format!("unknown `--reprocess` `{other}`"),
+                            "use `none`, `failed` or `completed`",
+                        ))
+                    }
+                };
+                (Command::Backfill { dag, from, to, reprocess }, common)
+            }
+            RawCommand::Clear { run_id, failed_only, common } => (Command::Clear { run_id, failed_only }, common),
             RawCommand::Pause { dag, common } => (Command::Pause { dag, paused: true }, common),
             RawCommand::Unpause { dag, common } => (Command::Pause { dag, paused: false }, common),
         };

@@ -10,7 +10,7 @@
 //! It computes no intervals itself and builds no SQL.
 
 use crate::app::run_dag;
-use crate::cli::Options;
+use crate::cli::{Options, Reprocess};
 use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::history::{History, RunState};
 use crate::project::dag::{self, Dag};
@@ -123,4 +123,66 @@ fn sleep_until_next(dags: &BTreeMap<String, Dag>, now: DateTime<Utc>) {
     while std::time::Instant::now() < deadline && !crate::interrupt::requested() {
         std::thread::sleep((deadline - std::time::Instant::now()).min(Duration::from_secs(1)));
     }
+}
+
+/// `runner backfill`: one run per interval whose logical date is in
+/// `[from, to]`, oldest first. Intervals that already have a scheduled or
+/// backfill run follow `reprocess`.
+pub fn backfill(
+    opts: &Options,
+    dag: &Dag,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    reprocess: Reprocess,
+) -> Result<i32, Error> {
+    let tt = Timetable::new(&dag.schedule, dag.timezone)
+        .map_err(|e| Error::Load(vec![Diagnostic::in_file(&dag.file, format!("`schedule`: {e}"))]))?;
+    let mut t = tt.align(from).ok_or_else(|| {
+        Error::Usage(
+            Diagnostic::new(format!("`{}` has no schedule to backfill", dag.id)).hint("give the DAG a `schedule`"),
+        )
+    })?;
+    let history = History::new(&dag.project_dir);
+    let mut code = EXIT_OK;
+    while t <= to {
+        let Some(interval) = tt.interval_at(t) else { break };
+        t = interval.end;
+        let existing = history
+            .runs(&dag.id)
+            .into_iter()
+            .filter(|r| r.run_type != "manual" && r.logical_date == interval.start)
+            .last();
+        let outcome = match (existing, reprocess) {
+            (None, _) => {
+                let ctx = RunContext {
+                    run_id: schedule::run_id("backfill", interval.start),
+                    run_type: "backfill".into(),
+                    interval,
+                };
+                println!("== `{}` run `{}`", dag.id, ctx.run_id);
+                run_dag(opts, dag, &ctx)?
+            }
+            (Some(r), Reprocess::Completed) | (Some(r), Reprocess::Failed)
+                if reprocess == Reprocess::Completed || r.state == RunState::Failed =>
+            {
+                println!("== `{}` run `{}` again", dag.id, r.run_id);
+                crate::app::rerun(opts, dag, r, None)?
+            }
+            (Some(r), _) => {
+                println!(
+                    "== `{}` interval {} has run `{}` ({:?}); leaving it",
+                    dag.id,
+                    interval.start.format("%Y-%m-%d"),
+                    r.run_id,
+                    r.state
+                );
+                EXIT_OK
+            }
+        };
+        code = code.max(outcome);
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted);
+        }
+    }
+    Ok(code)
 }

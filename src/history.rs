@@ -109,6 +109,17 @@ impl History {
         }
     }
 
+    /// Takes over an existing run to run it again (`clear`, backfill's
+    /// reprocess): `Ok(None)` when its owner is still running it.
+    pub fn claim(&self, run: &RunRecord) -> std::io::Result<Option<crate::db::liveness::Held>> {
+        let lock = Self::owner_lock(&self.path(&run.dag_id, &run.run_id));
+        match crate::db::liveness::hold(&lock) {
+            Ok(h) => Ok(Some(h)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Rewrites a run the caller created; readers never see half a file.
     pub fn update(&self, run: &RunRecord) -> std::io::Result<()> {
         let path = self.path(&run.dag_id, &run.run_id);
@@ -282,6 +293,12 @@ impl HistorySink {
         self.started_at + chrono::Duration::microseconds((secs * 1e6) as i64)
     }
 
+    /// A node run again (by `clear`) replaces its earlier record.
+    fn replace_task(&mut self, task: TaskRecord) {
+        self.run.tasks.retain(|t| t.node != task.node);
+        self.run.tasks.push(task);
+    }
+
     fn attempt(&self, try_number: u32, state: &str, result: &crate::events::NodeResult) -> Attempt {
         Attempt {
             try_number,
@@ -308,7 +325,7 @@ impl crate::events::Sink for HistorySink {
                 let mut attempts = self.failed_attempts.remove(&node.id).unwrap_or_default();
                 let a = self.attempt(attempts.len() as u32 + 1, &state, result);
                 attempts.push(a);
-                self.run.tasks.push(TaskRecord { node: node.id.clone(), state, attempts });
+                self.replace_task(TaskRecord { node: node.id.clone(), state, attempts });
             }
             Event::NodeSkipped { node, .. } => {
                 self.run.tasks.push(TaskRecord {

@@ -153,9 +153,14 @@ fn vars_from_the_command_line_override_the_dag() {
 #[test]
 fn seed_column_types_override_inference_and_reloads_keep_the_table() {
     let f = Fixture::shop();
-    f.write("seeds/seeds.yml", "version: 2\nseeds:\n  - name: raw_orders\n    config:\n      column_types:\n        amount: double\n");
+    f.write(
+        "seeds/seeds.yml",
+        "version: 2\nseeds:\n  - name: raw_orders\n    config:\n      column_types:\n        amount: double\n",
+    );
     assert_eq!(f.run(&["run", "my_dag"]).code, 0);
-    let types = |f: &Fixture| f.query("select column_name, data_type from information_schema.columns where table_name = 'raw_orders' and column_name in ('id', 'amount') order by 1");
+    let types = |f: &Fixture| {
+        f.query("select column_name, data_type from information_schema.columns where table_name = 'raw_orders' and column_name in ('id', 'amount') order by 1")
+    };
     assert_eq!(types(&f), vec![vec!["amount", "DOUBLE"], vec!["id", "BIGINT"]]);
     // An existing seed is truncated and reloaded, keeping its table.
     f.write("seeds/raw_orders.csv", "id,customer_id,status,amount\n10,1,placed,5\n");
