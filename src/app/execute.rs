@@ -1,0 +1,255 @@
+//! Executing one run: lock, open, arm interrupts, run the scheduler with its
+//! sinks (console, run_results.json, history), then close the database
+//! before releasing the lock. Owns that order; decides nothing about what runs.
+
+use super::Prepared;
+use crate::artifacts::RunResults;
+use crate::cli::Options;
+use crate::db::{self, Holder, LockError, LockMode, LockRequest};
+use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::events::{Fanout, NodeResult, Status};
+use crate::executor::Executor;
+use crate::history::{History, HistorySink, RunRecord, RunState};
+use crate::nodes::{Node, Plan};
+use crate::project::dag::{Dag, LockPolicy};
+use crate::report::Report;
+use crate::schedule::RunContext;
+use crate::scheduler::{self, Caps};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Instant;
+
+fn command_line() -> String {
+    let mut args = std::env::args();
+    let exe = args.next().map(|a| Path::new(&a).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or(a));
+    exe.into_iter().chain(args).collect::<Vec<_>>().join(" ")
+}
+
+pub(super) fn execute(
+    opts: &Options,
+    prep: &Prepared,
+    dag: Option<&Dag>,
+    run: Option<&RunContext>,
+    rp: &scheduler::RunPlan,
+    mode: LockMode,
+    claimed: Option<HistorySink>,
+) -> Result<i32, Error> {
+    let target = &prep.target;
+    let write = mode == LockMode::Exclusive;
+    let run_id = run
+        .map(|r| r.run_id.clone())
+        .unwrap_or_else(|| format!("test__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00")));
+    let policy = dag.map(|d| d.lock_policy).unwrap_or(LockPolicy::Wait);
+    let timeout = opts.lock_timeout.or(dag.and_then(|d| d.lock_timeout)).or(match policy {
+        LockPolicy::Wait => None,
+        LockPolicy::Skip | LockPolicy::Fail => Some(std::time::Duration::ZERO),
+    });
+    let in_memory = target.path == Path::new(":memory:");
+    if !write && !in_memory && !target.path.exists() {
+        return Err(Error::Database(format!(
+            "error: database `{}` does not exist yet\n  (hint: build it first with `runner run <DAG>`)",
+            target.path.display()
+        )));
+    }
+    let lock = if in_memory {
+        None
+    } else {
+        let holder = Holder::current(command_line(), dag.map(|d| d.id.clone()), Some(run_id.clone()));
+        let request = LockRequest { db_path: target.path.clone(), mode, holder, timeout };
+        let db_name = target.path.display().to_string();
+        let mut spinner: Option<indicatif::ProgressBar> = None;
+        let acquired = db::acquire(request, &mut |h| {
+            match h {
+                Some(h) => eprintln!("waiting for the lock on `{db_name}`: held by {h}"),
+                None => eprintln!("waiting for the lock on `{db_name}`: held by runner processes reading it"),
+            }
+            spinner = wait_indicator();
+            db::warm_up();
+        });
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+        let guard = match acquired {
+            Ok(g) => g,
+            Err(e @ LockError::Timeout { .. }) if policy == LockPolicy::Skip => {
+                eprintln!("skipped: {e}");
+                eprintln!(
+                    "  (`lock_policy: skip` in `{}`)",
+                    dag.map(|d| d.file.display().to_string()).unwrap_or_default()
+                );
+                return Ok(EXIT_OK);
+            }
+            Err(e) => return Err(Error::Lock(format!("error: {e}"))),
+        };
+        if let Some(w) = guard.waited() {
+            eprintln!("got the lock on `{db_name}` after {:.2}s", w.as_secs_f64());
+        }
+        Some(guard)
+    };
+    let database = db::open(&target.path, !write && !in_memory, &target.settings, timeout, &mut |who| {
+        eprintln!("waiting for `{}`: DuckDB reports it is held by {who}, which is not runner", target.path.display());
+    });
+    let database = match database {
+        Ok(d) => d,
+        Err(e @ db::OpenError::ForeignLock { .. }) if policy == LockPolicy::Skip => {
+            eprintln!("skipped: {e}");
+            return Ok(EXIT_OK);
+        }
+        Err(e) => return Err(Error::Database(format!("error: {e}"))),
+    };
+    // Relations were named before opening; a catalog DuckDB names differently
+    // would make every statement fail, so stop before writing anything.
+    if database.catalog() != target.database {
+        return Err(Error::Database(format!(
+            "error: DuckDB names the database `{}` but the plan expected `{}`\n  (hint: set `database: {}` in the profile's output)",
+            database.catalog(),
+            target.database,
+            database.catalog()
+        )));
+    }
+    // From here a signal interrupts queries and rolls back instead of exiting.
+    crate::interrupt::arm();
+    if write {
+        create_schemas(&database, &prep.plan, rp)?;
+    }
+    let caps = Caps {
+        threads: target.threads,
+        max_active_tasks: dag.map(|d| d.max_active_tasks).unwrap_or(usize::MAX),
+        db_writers: opts.max_db_writers.unwrap_or(usize::MAX),
+    };
+    let writers = database.writers();
+    let stdout = std::io::stdout();
+    let mut report = Report::new(stdout.lock());
+    let mut results = RunResults::new(&prep.project.target_dir, &run_id);
+    // A DAG run is recorded in the run history; a tests-only check is not a run.
+    let mut history = match (dag, run, claimed) {
+        (_, _, Some(sink)) => Some(sink),
+        (Some(d), Some(r), None) => match start_record(d, r)? {
+            Some(sink) => Some(sink),
+            // Another process already has this run (R7): nothing to do.
+            None => {
+                eprintln!("run `{}` of `{}` exists already; not running it again", r.run_id, d.id);
+                return Ok(EXIT_OK);
+            }
+        },
+        _ => None,
+    };
+    let relations = prep.plan.relations.clone();
+    let worker = |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
+        match database.connect() {
+            Ok(conn) => {
+                crate::interrupt::register(conn.interrupt_handle());
+                let mut ex = Executor {
+                    conn,
+                    templates: prep.templates.clone(),
+                    relations: relations.clone(),
+                    full_refresh: opts.full_refresh,
+                };
+                Box::new(move |node: &Node, start: Instant, w: usize| {
+                    let began = start.elapsed();
+                    let e = ex.run(node);
+                    let ended = start.elapsed();
+                    NodeResult {
+                        status: e.status,
+                        duration: ended - began,
+                        count: e.count,
+                        message: e.message,
+                        started: began.as_secs_f64(),
+                        finished: ended.as_secs_f64(),
+                        worker: w,
+                        attempts: e.attempts,
+                    }
+                })
+            }
+            Err(err) => {
+                let msg = err.to_string();
+                Box::new(move |_: &Node, _: Instant, w: usize| NodeResult {
+                    status: Status::Error,
+                    duration: Default::default(),
+                    count: None,
+                    message: Some(msg.clone()),
+                    started: 0.0,
+                    finished: 0.0,
+                    worker: w,
+                    attempts: 1,
+                })
+            }
+        }
+    };
+    let mut sinks = Fanout { sinks: vec![&mut report, &mut results] };
+    if let Some(h) = history.as_mut() {
+        sinks.sinks.push(h);
+    }
+    scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
+    drop(sinks);
+    let failed = report.counts.failed();
+    drop(report);
+    for e in results.write_error.iter().chain(history.as_ref().and_then(|h| h.write_error.as_ref())) {
+        eprintln!("warning: {e}");
+    }
+    // DuckDB must be closed before another process may take the lock.
+    drop(database);
+    drop(lock);
+    crate::interrupt::disarm();
+    if crate::interrupt::requested() {
+        return Err(Error::Interrupted);
+    }
+    Ok(if failed { EXIT_NODE_FAILURE } else { EXIT_OK })
+}
+
+/// Creates the run's history record, state `running`; `None` when that run
+/// exists already (a scheduled interval another process took).
+fn start_record(dag: &Dag, run: &RunContext) -> Result<Option<HistorySink>, Error> {
+    let history = History::new(&dag.project_dir);
+    let me = Holder::current(String::new(), None, None);
+    let record = RunRecord {
+        run_id: run.run_id.clone(),
+        dag_id: dag.id.clone(),
+        run_type: run.run_type.clone(),
+        logical_date: run.interval.start,
+        data_interval_start: run.interval.start,
+        data_interval_end: run.interval.end,
+        state: RunState::Running,
+        start: Some(chrono::Utc::now()),
+        end: None,
+        pid: me.pid,
+        host: me.host,
+        message: None,
+        tasks: Vec::new(),
+    };
+    match history.create(&record) {
+        Ok(Some(alive)) => Ok(Some(HistorySink::new(history, record, alive))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(Error::Database(format!("error: cannot record run `{}`: {e}", run.run_id))),
+    }
+}
+
+fn create_schemas(database: &db::Database, plan: &Plan, rp: &scheduler::RunPlan) -> Result<(), Error> {
+    let schemas: BTreeSet<(String, String)> = rp
+        .nodes
+        .iter()
+        .filter_map(|&i| plan.node(i).relation.as_ref())
+        .map(|r| (r.database.clone(), r.schema.clone()))
+        .collect();
+    let conn = database.connect().map_err(|e| Error::Database(format!("error: {e}")))?;
+    for (db, schema) in schemas {
+        let sql =
+            format!("create schema if not exists \"{}\".\"{}\"", db.replace('"', "\"\""), schema.replace('"', "\"\""));
+        conn.execute_batch(&sql)
+            .map_err(|e| Error::Database(format!("error: cannot create schema `{schema}`: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A live "still waiting" indicator, only when a person is watching: never
+/// when stderr is not a terminal, and never in CI.
+fn wait_indicator() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message("waiting for the lock");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
