@@ -57,6 +57,13 @@ pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>) -> Result<i32
     }
 }
 
+/// A DAG's timetable; its schedule was validated on load, so an error here
+/// names the DAG file all the same.
+pub fn timetable(dag: &Dag) -> Result<Timetable, Error> {
+    Timetable::new(&dag.schedule, dag.timezone)
+        .map_err(|e| Error::Load(vec![Diagnostic::in_file(&dag.file, format!("`schedule`: {e}"))]))
+}
+
 /// Loads every DAG; a DAG whose file no longer parses keeps its last good version.
 fn reload(opts: &Options, last_good: &mut BTreeMap<String, Dag>) -> BTreeMap<String, Dag> {
     let (mut dags, errors) = dag::load_all(&opts.project_dir);
@@ -76,8 +83,7 @@ fn reload(opts: &Options, last_good: &mut BTreeMap<String, Dag>) -> BTreeMap<Str
 
 /// Runs every due interval of one DAG, oldest first, while `max_active_runs` allows.
 fn run_due(opts: &Options, dag: &Dag, now: DateTime<Utc>) -> Result<i32, Error> {
-    let tt = Timetable::new(&dag.schedule, dag.timezone)
-        .map_err(|e| Error::Load(vec![Diagnostic::in_file(&dag.file, format!("`schedule`: {e}"))]))?;
+    let tt = timetable(dag)?;
     let history = History::new(&dag.project_dir);
     let runs = history.runs(&dag.id);
     // R7: manual runs do not take a scheduled interval's place.
@@ -135,8 +141,7 @@ pub fn backfill(
     to: DateTime<Utc>,
     reprocess: Reprocess,
 ) -> Result<i32, Error> {
-    let tt = Timetable::new(&dag.schedule, dag.timezone)
-        .map_err(|e| Error::Load(vec![Diagnostic::in_file(&dag.file, format!("`schedule`: {e}"))]))?;
+    let tt = timetable(dag)?;
     let mut t = tt.align(from).ok_or_else(|| {
         Error::Usage(
             Diagnostic::new(format!("`{}` has no schedule to backfill", dag.id)).hint("give the DAG a `schedule`"),

@@ -9,6 +9,7 @@
 use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::events::Status;
 use crate::nodes::{Materialized, Node, NodeKind};
+use crate::retry::Backoff;
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
 use duckdb::Connection;
@@ -17,40 +18,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How a write-write conflict between this process's workers is retried:
-/// exponential backoff, bounded in count and in delay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub retries: u32,
-    pub first_delay: Duration,
-    pub max_delay: Duration,
-}
-
-pub const CONFLICT_RETRY: RetryPolicy =
-    RetryPolicy { retries: 6, first_delay: Duration::from_millis(20), max_delay: Duration::from_millis(500) };
-
-impl RetryPolicy {
-    /// The delay before attempt `attempt + 1`, or `None` when retries are spent.
-    pub fn delay(&self, attempt: u32) -> Option<Duration> {
-        if attempt == 0 || attempt > self.retries {
-            return None;
-        }
-        let factor = 1u32 << (attempt - 1).min(16);
-        Some(self.first_delay.saturating_mul(factor).min(self.max_delay))
-    }
-}
+/// How a write-write conflict between this process's workers is retried.
+pub const CONFLICT_RETRY: Backoff =
+    Backoff { retries: 6, delay: Duration::from_millis(20), exponential: true, max_delay: Duration::from_millis(500) };
 
 /// Runs `f` until it succeeds, fails with something other than a conflict,
 /// or the policy's retries are spent. Returns the result and the attempts made.
 pub fn retry_conflicts<T>(
-    policy: RetryPolicy,
+    policy: Backoff,
     mut f: impl FnMut() -> Result<T, duckdb::Error>,
 ) -> (Result<T, duckdb::Error>, u32) {
     let mut attempt = 0;
     loop {
         attempt += 1;
         match f() {
-            Err(e) if is_conflict(&e) => match policy.delay(attempt) {
+            Err(e) if is_conflict(&e) => match policy.delay_after(attempt) {
                 Some(d) => std::thread::sleep(d),
                 None => return (Err(e), attempt),
             },
@@ -289,15 +271,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_delays_grow_and_are_bounded() {
-        let p =
-            RetryPolicy { retries: 4, first_delay: Duration::from_millis(20), max_delay: Duration::from_millis(50) };
-        let delays: Vec<_> = (0..=5).map(|a| p.delay(a)).collect();
-        let ms = |n| Some(Duration::from_millis(n));
-        assert_eq!(delays, vec![None, ms(20), ms(40), ms(50), ms(50), None]);
-    }
-
-    #[test]
     fn a_real_write_write_conflict_is_retried_until_it_resolves() {
         let root = Connection::open_in_memory().expect("db");
         root.execute_batch("create table t as select 1 as x").expect("setup");
@@ -305,7 +278,7 @@ mod tests {
         // Another worker's open transaction has changed the same row.
         other.execute_batch("begin transaction; update t set x = 2").expect("other writes");
         let mine = root.try_clone().expect("clone");
-        let (first, _) = retry_conflicts(RetryPolicy { retries: 0, ..CONFLICT_RETRY }, || {
+        let (first, _) = retry_conflicts(Backoff { retries: 0, ..CONFLICT_RETRY }, || {
             transaction(&mine, &["update t set x = 3".to_string()])
         });
         let err = first.expect_err("conflicts while the other transaction is open");

@@ -80,6 +80,15 @@ impl History {
         run_file.with_extension("json.lock")
     }
 
+    /// Becomes a run's owner; `Ok(None)` while another live process owns it.
+    fn take_owner(run_file: &Path) -> std::io::Result<Option<crate::db::liveness::Held>> {
+        match crate::db::liveness::hold(&Self::owner_lock(run_file)) {
+            Ok(h) => Ok(Some(h)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Creates the run's file; `Ok(None)` when that run already exists. The
     /// returned proof of life must be kept until the run is recorded as
     /// finished: while it is held, readers know the run's process is alive.
@@ -90,12 +99,7 @@ impl History {
         }
         // Held before the file appears, so no reader ever sees a running run
         // without a live owner.
-        let alive = match crate::db::liveness::hold(&Self::owner_lock(&path)) {
-            Ok(h) => h,
-            // Another process owns this run id right now.
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let Some(alive) = Self::take_owner(&path)? else { return Ok(None) };
         // Write the whole record aside, then link it into place: the link fails
         // if the run exists, and no reader ever sees an empty or partial file.
         let tmp = path.with_extension(format!("json.{}.new", std::process::id()));
@@ -112,12 +116,7 @@ impl History {
     /// Takes over an existing run to run it again (`clear`, backfill's
     /// reprocess): `Ok(None)` when its owner is still running it.
     pub fn claim(&self, run: &RunRecord) -> std::io::Result<Option<crate::db::liveness::Held>> {
-        let lock = Self::owner_lock(&self.path(&run.dag_id, &run.run_id));
-        match crate::db::liveness::hold(&lock) {
-            Ok(h) => Ok(Some(h)),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
-        }
+        Self::take_owner(&self.path(&run.dag_id, &run.run_id))
     }
 
     /// Rewrites a run the caller created; readers never see half a file.
@@ -175,12 +174,14 @@ impl History {
         for run in &mut runs {
             // The owner's flock says whether it lives (across PID namespaces and
             // host renames); runs without one fall back to host and pid.
+            if !matches!(run.state, RunState::Running | RunState::Queued) {
+                continue;
+            }
             let lock = Self::owner_lock(&self.path(&run.dag_id, &run.run_id));
             let dead = crate::db::liveness::is_held(&lock)
                 .map(|held| !held)
                 .unwrap_or_else(|| run.host == host && !crate::db::queue::alive(run.pid));
-            let orphan = matches!(run.state, RunState::Running | RunState::Queued) && dead;
-            if orphan {
+            if dead {
                 run.state = RunState::Failed;
                 run.message = Some(format!("process {} died while the run was {}", run.pid, "running"));
                 let _ = self.update(run);

@@ -24,6 +24,7 @@ pub mod interrupt;
 pub mod nodes;
 pub mod project;
 pub mod report;
+pub mod retry;
 pub mod schedule;
 pub mod scheduler;
 pub mod select;

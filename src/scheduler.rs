@@ -56,29 +56,10 @@ fn is_writer(n: &Node) -> bool {
     n.resource != Resource::Test
 }
 
-/// R11: how a failing task is retried: at most `retries + 1` attempts,
-/// `delay` between them, doubling when `exponential`, never above `max_delay`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TaskRetry {
-    pub retries: u32,
-    pub delay: Duration,
-    pub exponential: bool,
-    pub max_delay: Duration,
-}
+/// R11: how a failing task is retried; the same backoff rule as conflict retries.
+pub use crate::retry::Backoff as TaskRetry;
 
 impl TaskRetry {
-    pub const NONE: TaskRetry =
-        TaskRetry { retries: 0, delay: Duration::ZERO, exponential: false, max_delay: Duration::ZERO };
-
-    /// The wait after failed attempt `attempt` (1-based), or `None` when no attempt is left.
-    pub fn delay_after(&self, attempt: u32) -> Option<Duration> {
-        if attempt == 0 || attempt > self.retries {
-            return None;
-        }
-        let factor = if self.exponential { 1u32 << (attempt - 1).min(20) } else { 1 };
-        Some(self.delay.saturating_mul(factor).min(self.max_delay))
-    }
-
     /// A node's own `config(retries=…, retry_delay=…)` (or the same keys under
     /// `meta:`) over the DAG's policy.
     pub fn for_node(&self, n: &Node) -> TaskRetry {

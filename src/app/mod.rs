@@ -36,11 +36,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             crate::daemon::backfill(&opts, &dag, from, to, reprocess)
         }
         Command::Clear { run_id, failed_only } => {
-            let record = History::new(&opts.project_dir).find(&run_id).ok_or_else(|| {
-                Error::Usage(
-                    Diagnostic::new(format!("unknown run id `{run_id}`")).hint("list runs with `runner runs <DAG>`"),
-                )
-            })?;
+            let record = find_run(&opts, &run_id)?;
             let dag = find_dag(&opts, &record.dag_id)?;
             // Without --failed-only the whole run runs again, as Airflow's clear
             // of a DAG run does; with it, only what failed and what it skipped.
@@ -63,12 +59,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             Ok(EXIT_OK)
         }
         Command::Tasks { run_id, json } => {
-            let run = History::new(&opts.project_dir).find(&run_id).ok_or_else(|| {
-                Error::Usage(
-                    Diagnostic::new(format!("unknown run id `{run_id}`")).hint("list runs with `runner runs <DAG>`"),
-                )
-            })?;
-            crate::inspect::tasks(&run, json);
+            crate::inspect::tasks(&find_run(&opts, &run_id)?, json);
             Ok(EXIT_OK)
         }
         Command::Pause { dag, paused } => {
@@ -119,6 +110,12 @@ fn shown(base: &Path, mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         }
     }
     diags
+}
+
+fn find_run(opts: &Options, run_id: &str) -> Result<RunRecord, Error> {
+    History::new(&opts.project_dir).find(run_id).ok_or_else(|| {
+        Error::Usage(Diagnostic::new(format!("unknown run id `{run_id}`")).hint("list runs with `runner runs <DAG>`"))
+    })
 }
 
 fn find_dag(opts: &Options, name: &str) -> Result<Dag, Error> {
@@ -200,8 +197,7 @@ pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, only: Option<BTre
 /// A manual run's id and data interval (R14), from the DAG's schedule.
 fn manual_run(opts: &Options, dag: Option<&Dag>) -> Result<RunContext, Error> {
     let tt = match dag {
-        Some(d) => Timetable::new(&d.schedule, d.timezone)
-            .map_err(|e| Error::Load(vec![Diagnostic::in_file(&d.file, format!("`schedule`: {e}"))]))?,
+        Some(d) => crate::daemon::timetable(d)?,
         None => Timetable::Manual,
     };
     Ok(RunContext::manual(&tt, chrono::Utc::now(), opts.logical_date))

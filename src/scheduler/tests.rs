@@ -323,18 +323,6 @@ fn run_admission_is_max_active_runs() {
 }
 
 #[test]
-fn r11_retry_delays_are_bounded_and_optionally_exponential() {
-    let ms = Duration::from_millis;
-    let flat = TaskRetry { retries: 2, delay: ms(10), exponential: false, max_delay: ms(1000) };
-    assert_eq!((0..=3).map(|a| flat.delay_after(a)).collect::<Vec<_>>(), vec![None, Some(ms(10)), Some(ms(10)), None]);
-    let exp = TaskRetry { retries: 4, delay: ms(10), exponential: true, max_delay: ms(30) };
-    assert_eq!(
-        (1..=5).map(|a| exp.delay_after(a)).collect::<Vec<_>>(),
-        vec![Some(ms(10)), Some(ms(20)), Some(ms(30)), Some(ms(30)), None]
-    );
-}
-
-#[test]
 fn a_models_own_config_overrides_the_dag_retry_policy() {
     let mut n = node("m", Resource::Model, &[]);
     n.config.insert("retries".into(), serde_yaml::Value::from(3));
