@@ -170,3 +170,21 @@ fn seed_column_types_override_inference_and_reloads_keep_the_table() {
     assert!(r.lines_with("OK loaded seed file main.raw_orders")[0].contains("INSERT 1 "), "{}", r.stdout);
     assert_eq!(f.query("select count(*) from main.raw_orders"), vec![vec!["1"]]);
 }
+
+#[test]
+fn profiles_dir_points_at_another_profiles_yml_and_target_picks_an_output() {
+    let f = Fixture::shop();
+    f.remove("profiles.yml");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        elsewhere.path().join("profiles.yml"),
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n    ci:\n      type: duckdb\n      path: warehouse.duckdb\n",
+    )
+    .expect("write");
+    let dir = elsewhere.path().to_str().expect("utf8");
+    let r = f.run(&["run", "my_dag", "--profiles-dir", dir, "--target", "ci"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(f.db().exists() && !f.path().join("dev.duckdb").exists(), "the `ci` output's path, relative to the project");
+    let missing = f.run(&["run", "my_dag", "--profiles-dir", "/nonexistent/dir"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+}
