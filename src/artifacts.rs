@@ -1,22 +1,41 @@
-//! dbt-compatible artifacts written from the event stream:
-//! `target/run_results.json`.
+//! dbt-compatible artifacts: `target/run_results.json` written from the event
+//! stream, `target/manifest.json` ([`manifest`]), and the SQL files under
+//! `target/compiled/` and `target/run/` ([`layout`] says where).
 //!
 //! Field names and status strings are dbt's, so tools that read dbt artifacts
-//! read ours. This module only records what events say; it decides nothing
-//! and never reads the database.
+//! read ours. This module only records what it is given; it decides nothing,
+//! renders nothing and never reads the database.
+
+pub mod layout;
+pub mod manifest;
 
 use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
 use crate::nodes::Resource;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// What run_results.json and `target/run/` need to know of a node beyond its events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeFiles {
+    /// Below `target/{compiled,run}/<project>/`: see [`layout::Layout::sql_path`].
+    pub sql_path: PathBuf,
+    /// The SQL this invocation compiled for the node, if any.
+    pub compiled_code: Option<String>,
+}
 
 pub struct RunResults {
     path: PathBuf,
     invocation_id: String,
+    /// dbt's `args.which`: the command (`run`, `build`, `compile`, …).
+    command: String,
     started_at: DateTime<Utc>,
     results: Vec<Value>,
-    /// Set when the file cannot be written; reported by the caller after the run.
+    /// `target/run/<project>/`, where the statements a node executed are kept.
+    run_dir: Option<PathBuf>,
+    files: BTreeMap<String, NodeFiles>,
+    /// Set when a file cannot be written; reported by the caller after the run.
     pub write_error: Option<String>,
 }
 
@@ -32,8 +51,48 @@ pub fn status_text(resource: Resource, status: Status) -> &'static str {
     }
 }
 
-fn iso(t: DateTime<Utc>) -> String {
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Writes then renames, so a reader never sees half a file; each process
+/// writes its own temporary file, as readers (`runner test`) run at once.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Writes one node's SQL below `dir` (`target/compiled/<project>` or `target/run/<project>`).
+pub fn write_sql(dir: &Path, sql_path: &Path, sql: &str) -> std::io::Result<()> {
+    let mut text = sql.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    write_atomic(&dir.join(sql_path), text.as_bytes())
+}
+
+/// The statements a node ran, as one SQL file.
+pub fn statements_text(sql: &[String]) -> String {
+    sql.iter().map(|s| format!("{};", s.trim_end().trim_end_matches(';'))).collect::<Vec<_>>().join("\n\n")
+}
+
+/// dbt's `adapter_response` for an outcome.
+fn adapter_response(node: &NodeLabel, result: &NodeResult, command: &str) -> Value {
+    match (node.resource, result.status) {
+        (_, Status::Error | Status::Skipped) => json!({}),
+        _ if command == "compile" => json!({}),
+        (Resource::Seed, _) => {
+            let n = result.count.unwrap_or(0);
+            json!({"_message": format!("INSERT {n}"), "code": "INSERT", "rows_affected": n})
+        }
+        _ => json!({"_message": "OK"}),
+    }
 }
 
 impl RunResults {
@@ -41,10 +100,27 @@ impl RunResults {
         RunResults {
             path: target_dir.join("run_results.json"),
             invocation_id: invocation_id.to_string(),
+            command: String::new(),
             started_at: Utc::now(),
             results: Vec::new(),
+            run_dir: None,
+            files: BTreeMap::new(),
             write_error: None,
         }
+    }
+
+    /// Adds the command name, where each node's executed SQL goes
+    /// (`target/run/<project>`, `None` to write none) and its compiled code.
+    pub fn with_files(
+        mut self,
+        command: &str,
+        run_dir: Option<PathBuf>,
+        files: BTreeMap<String, NodeFiles>,
+    ) -> RunResults {
+        self.command = command.to_string();
+        self.run_dir = run_dir;
+        self.files = files;
+        self
     }
 
     fn at(&self, secs: f64) -> String {
@@ -53,24 +129,45 @@ impl RunResults {
 
     fn push(&mut self, node: &NodeLabel, result: Option<&NodeResult>) {
         let status = result.map(|r| r.status).unwrap_or(Status::Skipped);
+        // Compiling happens inside a node's execution here, so the compile
+        // step is reported as an instant at its start.
         let timing = match result {
-            Some(r) => {
-                json!([{ "name": "execute", "started_at": self.at(r.started), "completed_at": self.at(r.finished) }])
-            }
+            Some(r) => json!([
+                { "name": "compile", "started_at": self.at(r.started), "completed_at": self.at(r.started) },
+                { "name": "execute", "started_at": self.at(r.started), "completed_at": self.at(r.finished) },
+            ]),
             None => json!([]),
         };
+        let compiled_code = result.and_then(|_| self.files.get(&node.id)).and_then(|f| f.compiled_code.clone());
+        let compiled = match node.resource {
+            Resource::Seed => Value::Null,
+            _ => json!(compiled_code.is_some()),
+        };
+        // dbt leaves a seed's relation_name out of run_results (the manifest has it).
+        let relation_name = node.relation_name.as_ref().filter(|_| node.resource != Resource::Seed);
         self.results.push(json!({
             "unique_id": node.id,
             "status": status_text(node.resource, status),
             "timing": timing,
-            "thread_id": result.map(|r| format!("Thread-{}", r.worker + 1)),
+            // Skipped nodes never reach a worker; dbt still names one.
+            "thread_id": format!("Thread-{} (worker)", result.map(|r| r.worker).unwrap_or(0) + 1),
             "execution_time": result.map(|r| r.duration.as_secs_f64()).unwrap_or(0.0),
-            "adapter_response": {},
+            "adapter_response": result.map(|r| adapter_response(node, r, &self.command)).unwrap_or(json!({})),
             "message": result.and_then(|r| r.message.clone()),
             "failures": result.filter(|_| node.resource == Resource::Test).and_then(|r| r.count),
-            "relation_name": node.relation_name,
+            "compiled": compiled,
+            "compiled_code": compiled_code,
+            "relation_name": relation_name,
+            "batch_results": null,
             "attempts": result.map(|r| r.attempts).unwrap_or(0),
         }));
+        if let (Some(dir), Some(r)) = (&self.run_dir, result) {
+            if let (Some(f), false) = (self.files.get(&node.id), r.sql.is_empty()) {
+                if let Err(e) = write_sql(dir, &f.sql_path, &statements_text(&r.sql)) {
+                    self.write_error.get_or_insert(format!("cannot write `{}`: {e}", dir.join(&f.sql_path).display()));
+                }
+            }
+        }
     }
 
     fn write(&self, elapsed: f64) -> std::io::Result<()> {
@@ -79,20 +176,14 @@ impl RunResults {
                 "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
                 "generated_at": iso(Utc::now()),
                 "invocation_id": self.invocation_id,
+                "invocation_started_at": iso(self.started_at),
                 "env": {},
             },
             "results": self.results,
             "elapsed_time": elapsed,
-            "args": {},
+            "args": { "which": self.command },
         });
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        // Write then rename, so a reader never sees half a file.
-        // Readers (`runner test`) run at once; each writes its own temporary file.
-        let tmp = self.path.with_extension(format!("json.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&doc)?)?;
-        std::fs::rename(&tmp, &self.path)
+        write_atomic(&self.path, &serde_json::to_vec_pretty(&doc)?)
     }
 }
 
@@ -113,43 +204,4 @@ impl Sink for RunResults {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_dbt_fields_and_statuses() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut rr = RunResults::new(dir.path(), "inv-1");
-        let node = NodeLabel {
-            id: "test.shop.t".into(),
-            name: "t".into(),
-            resource: Resource::Test,
-            materialized: String::new(),
-            relation: None,
-            relation_name: None,
-            file: "m.yml".into(),
-        };
-        let result = NodeResult {
-            status: Status::Fail,
-            duration: std::time::Duration::from_millis(20),
-            count: Some(3),
-            message: Some("Got 3 results".into()),
-            started: 0.5,
-            finished: 0.52,
-            worker: 1,
-            attempts: 1,
-        };
-        rr.event(&Event::RunStarted { total: 1, at: Utc::now() });
-        rr.event(&Event::NodeFinished { index: 1, total: 1, node, result });
-        rr.event(&Event::RunFinished { elapsed: std::time::Duration::from_secs(1) });
-        let text = std::fs::read_to_string(dir.path().join("run_results.json")).expect("written");
-        let v: Value = serde_json::from_str(&text).expect("json");
-        let r = &v["results"][0];
-        assert_eq!(r["unique_id"], "test.shop.t");
-        assert_eq!(r["status"], "fail");
-        assert_eq!(r["failures"], 3);
-        assert_eq!(r["thread_id"], "Thread-2");
-        assert_eq!(v["metadata"]["invocation_id"], "inv-1");
-        assert!(r["timing"][0]["started_at"].as_str().expect("iso").ends_with('Z'));
-    }
-}
+mod tests;

@@ -18,20 +18,35 @@ use crate::schedule::{self, RunContext, Timetable};
 use crate::scheduler::admit_run;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::Duration;
 
 /// The longest sleep between rounds, so added or changed DAG files are noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
-pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>) -> Result<i32, Error> {
-    if now.is_some() && !once {
-        return Err(Error::Usage(
-            Diagnostic::new("`--now` needs `--once`").hint("a fixed clock never advances; use `--once --now …`"),
-        ));
+/// The scheduler's clock: the real time, or `--now` running on from when
+/// the scheduler started (so tests can start just before an interval ends).
+struct Clock {
+    base: Option<DateTime<Utc>>,
+    started: std::time::Instant,
+}
+
+impl Clock {
+    fn now(&self) -> DateTime<Utc> {
+        match self.base {
+            Some(b) => b + chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default(),
+            None => Utc::now(),
+        }
     }
+}
+
+pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>) -> Result<i32, Error> {
+    let clock = Clock { base: now, started: std::time::Instant::now() };
     let mut last_good: BTreeMap<String, Dag> = BTreeMap::new();
     loop {
-        let now = now.unwrap_or_else(Utc::now);
+        let now = clock.now();
+        // Taken before loading, so a file changed while this round runs wakes the next sleep.
+        let loaded = dag_files(&opts.project_dir.join("dags"));
         let dags = reload(opts, &mut last_good);
         let mut code = EXIT_OK;
         let paused = |d: &Dag| d.paused || History::new(&d.project_dir).is_paused(&d.id);
@@ -50,7 +65,7 @@ pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>) -> Result<i32
         if once {
             return Ok(code);
         }
-        sleep_until_next(&dags, now);
+        sleep_until_next(&opts.project_dir.join("dags"), &loaded, &dags, &clock);
         if crate::interrupt::requested() {
             return Err(Error::Interrupted);
         }
@@ -117,8 +132,10 @@ fn run_due(opts: &Options, dag: &Dag, now: DateTime<Utc>) -> Result<i32, Error> 
 }
 
 /// Sleeps until the earliest next interval end, in short slices so a signal
-/// is noticed; never longer than [`MAX_SLEEP`].
-fn sleep_until_next(dags: &BTreeMap<String, Dag>, now: DateTime<Utc>) {
+/// or a change in `dags/` is noticed within a second; never longer than
+/// [`MAX_SLEEP`].
+fn sleep_until_next(dags_dir: &Path, loaded: &DagFiles, dags: &BTreeMap<String, Dag>, clock: &Clock) {
+    let now = clock.now();
     let next = dags
         .values()
         .filter(|d| !d.paused)
@@ -127,8 +144,19 @@ fn sleep_until_next(dags: &BTreeMap<String, Dag>, now: DateTime<Utc>) {
     let wait = next.and_then(|t| (t - now).to_std().ok()).unwrap_or(MAX_SLEEP).min(MAX_SLEEP);
     let deadline = std::time::Instant::now() + wait;
     while std::time::Instant::now() < deadline && !crate::interrupt::requested() {
-        std::thread::sleep((deadline - std::time::Instant::now()).min(Duration::from_secs(1)));
+        if dag_files(dags_dir) != *loaded {
+            break;
+        }
+        std::thread::sleep((deadline - std::time::Instant::now()).min(Duration::from_millis(500)));
     }
+}
+
+/// What identifies the DAG files' versions: names, sizes and modification times.
+type DagFiles = BTreeSet<(std::path::PathBuf, u64, Option<std::time::SystemTime>)>;
+
+fn dag_files(dir: &Path) -> DagFiles {
+    let Ok(entries) = std::fs::read_dir(dir) else { return BTreeSet::new() };
+    entries.flatten().filter_map(|e| e.metadata().ok().map(|m| (e.path(), m.len(), m.modified().ok()))).collect()
 }
 
 /// `runner backfill`: one run per interval whose logical date is in

@@ -48,6 +48,8 @@ pub struct NodeResult {
     pub worker: usize,
     /// Attempts made for this node (write-write conflicts are retried).
     pub attempts: u32,
+    /// The statements the attempt executed, in order (for logs and `target/run/`).
+    pub sql: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -30,6 +30,10 @@ pub struct Attempt {
     pub end: Option<DateTime<Utc>>,
     pub duration: f64,
     pub error: Option<String>,
+    /// This attempt's log file, relative to the project directory (see
+    /// `task_log`); absent in records written before logs existed.
+    #[serde(default)]
+    pub log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +64,8 @@ pub struct RunRecord {
 #[derive(Debug, Clone)]
 pub struct History {
     dir: PathBuf,
+    /// The project directory; attempt log paths are recorded relative to it.
+    root: PathBuf,
 }
 
 fn file_name(run_id: &str) -> String {
@@ -69,7 +75,7 @@ fn file_name(run_id: &str) -> String {
 
 impl History {
     pub fn new(project_dir: &Path) -> History {
-        History { dir: project_dir.join(".runner").join("history") }
+        History { dir: project_dir.join(".runner").join("history"), root: project_dir.to_path_buf() }
     }
 
     fn path(&self, dag_id: &str, run_id: &str) -> PathBuf {
@@ -294,20 +300,55 @@ impl HistorySink {
         self.started_at + chrono::Duration::microseconds((secs * 1e6) as i64)
     }
 
-    /// A node run again (by `clear`) replaces its earlier record.
-    fn replace_task(&mut self, task: TaskRecord) {
-        self.run.tasks.retain(|t| t.node != task.node);
+    /// A node run again (by `clear`) replaces its earlier record; its earlier
+    /// attempts stay, as Airflow keeps a cleared task's tries.
+    fn replace_task(&mut self, mut task: TaskRecord) {
+        if let Some(i) = self.run.tasks.iter().position(|t| t.node == task.node) {
+            let old = self.run.tasks.remove(i);
+            task.attempts = old.attempts.into_iter().chain(task.attempts).collect();
+        }
         self.run.tasks.push(task);
     }
 
-    fn attempt(&self, try_number: u32, state: &str, result: &crate::events::NodeResult) -> Attempt {
+    /// The next try number of a node: after every attempt recorded so far,
+    /// including those of earlier runs of this run (`clear`).
+    fn next_try(&self, node_id: &str) -> u32 {
+        let earlier = self.run.tasks.iter().filter(|t| t.node == node_id).map(|t| t.attempts.len()).sum::<usize>();
+        let retried = self.failed_attempts.get(node_id).map_or(0, Vec::len);
+        (earlier + retried + 1) as u32
+    }
+
+    /// Records an attempt and writes its log file.
+    fn attempt(&mut self, node_id: &str, state: &str, result: &crate::events::NodeResult) -> Attempt {
+        let try_number = self.next_try(node_id);
+        let (start, end) = (self.at(result.started), self.at(result.finished));
+        let path =
+            crate::task_log::attempt_path(Path::new("logs"), &self.run.dag_id, &self.run.run_id, node_id, try_number);
+        let log = crate::task_log::AttemptLog {
+            node_id,
+            dag_id: &self.run.dag_id,
+            run_id: &self.run.run_id,
+            try_number,
+            state,
+            start,
+            end,
+            result,
+        };
+        let written = match log.write(&self.history.root.join(&path)) {
+            Ok(()) => Some(path),
+            Err(e) => {
+                self.write_error = Some(format!("cannot write the log `{}`: {e}", path.display()));
+                None
+            }
+        };
         Attempt {
             try_number,
             state: state.to_string(),
-            start: Some(self.at(result.started)),
-            end: Some(self.at(result.finished)),
+            start: Some(start),
+            end: Some(end),
             duration: result.duration.as_secs_f64(),
             error: result.message.clone().filter(|_| state != "success"),
+            log: written,
         }
     }
 }
@@ -317,19 +358,19 @@ impl crate::events::Sink for HistorySink {
         use crate::events::Event;
         match e {
             Event::RunStarted { at, .. } => self.started_at = *at,
-            Event::NodeRetrying { node, result, attempt, .. } => {
-                let a = self.attempt(*attempt, "up_for_retry", result);
+            Event::NodeRetrying { node, result, .. } => {
+                let a = self.attempt(&node.id, "up_for_retry", result);
                 self.failed_attempts.entry(node.id.clone()).or_default().push(a);
             }
             Event::NodeFinished { node, result, .. } => {
                 let state = task_state(result.status).to_string();
+                let a = self.attempt(&node.id, &state, result);
                 let mut attempts = self.failed_attempts.remove(&node.id).unwrap_or_default();
-                let a = self.attempt(attempts.len() as u32 + 1, &state, result);
                 attempts.push(a);
                 self.replace_task(TaskRecord { node: node.id.clone(), state, attempts });
             }
             Event::NodeSkipped { node, .. } => {
-                self.run.tasks.push(TaskRecord {
+                self.replace_task(TaskRecord {
                     node: node.id.clone(),
                     state: "upstream_failed".into(),
                     attempts: vec![],

@@ -3,12 +3,14 @@
 //! Reads only the history store, never the warehouse, so it never waits on
 //! the warehouse lock. Formats and prints; decides nothing.
 
+use crate::error::{Diagnostic, Error};
 use crate::history::{History, RunRecord, RunState};
 use crate::project::dag::{Dag, Schedule};
 use crate::schedule::{self, Timetable};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 fn state(s: RunState) -> &'static str {
     match s {
@@ -129,5 +131,73 @@ pub fn tasks(run: &RunRecord, as_json: bool) {
     for t in &run.tasks {
         let secs: f64 = t.attempts.iter().map(|a| a.duration).sum();
         println!("{:<70} {:<16} {:>8} {:>9.2}s", t.node, t.state, t.attempts.len(), secs);
+    }
+}
+
+/// `runner logs`: a task's attempt logs in one run, oldest first. `node` is a
+/// unique id or a name; `root` is the project directory the paths are under.
+pub fn logs(root: &Path, run: &RunRecord, node: &str, attempt: Option<u32>, as_json: bool) -> Result<(), Error> {
+    let task = find_task(run, node)?;
+    let attempts: Vec<_> = task.attempts.iter().filter(|a| attempt.is_none_or(|n| a.try_number == n)).collect();
+    if attempts.is_empty() {
+        let msg = match attempt {
+            Some(n) => format!("task `{}` of run `{}` has no attempt {n}", task.node, run.run_id),
+            None => format!("task `{}` of run `{}` never ran ({})", task.node, run.run_id, task.state),
+        };
+        return Err(Error::Usage(Diagnostic::new(msg).hint(format!("see `runner tasks {}`", run.run_id))));
+    }
+    let read = |a: &crate::history::Attempt| match &a.log {
+        Some(p) => std::fs::read_to_string(root.join(p))
+            .map_err(|e| format!("cannot read the log `{}`: {e}", root.join(p).display())),
+        None => Err("no log was recorded for this attempt".to_string()),
+    };
+    if as_json {
+        let rows: Vec<serde_json::Value> = attempts
+            .iter()
+            .map(|a| {
+                let (text, error) = match read(a) {
+                    Ok(t) => (Some(t), None),
+                    Err(e) => (None, Some(e)),
+                };
+                json!({"node": task.node, "try_number": a.try_number, "state": a.state, "log": a.log, "text": text, "error": error})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return Ok(());
+    }
+    for a in attempts {
+        println!(
+            "*** attempt {} of `{}`: {} · {}",
+            a.try_number,
+            task.node,
+            a.state,
+            a.log.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "-".into())
+        );
+        match read(a) {
+            Ok(text) => print!("{text}"),
+            Err(e) => println!("{e}"),
+        }
+    }
+    Ok(())
+}
+
+/// A task by unique id, or by name when exactly one task has it.
+fn find_task<'a>(run: &'a RunRecord, node: &str) -> Result<&'a crate::history::TaskRecord, Error> {
+    if let Some(t) = run.tasks.iter().find(|t| t.node == node) {
+        return Ok(t);
+    }
+    let by_name: Vec<_> = run.tasks.iter().filter(|t| t.node.rsplit('.').next() == Some(node)).collect();
+    match by_name.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::Usage(
+            Diagnostic::new(format!("run `{}` has no task `{node}`", run.run_id))
+                .hint(format!("see its tasks with `runner tasks {}`", run.run_id)),
+        )),
+        many => Err(Error::Usage(
+            Diagnostic::new(format!("`{node}` names {} tasks of run `{}`", many.len(), run.run_id)).hint(format!(
+                "use a unique id: {}",
+                many.iter().map(|t| format!("`{}`", t.node)).collect::<Vec<_>>().join(", ")
+            )),
+        )),
     }
 }

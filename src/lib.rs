@@ -28,4 +28,6 @@ pub mod retry;
 pub mod schedule;
 pub mod scheduler;
 pub mod select;
+pub mod task_log;
 pub mod template;
+pub mod timeout;

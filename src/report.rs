@@ -235,6 +235,7 @@ mod tests {
             finished: 0.05,
             worker: 0,
             attempts: 1,
+            sql: Vec::new(),
         }
     }
 

@@ -7,7 +7,7 @@
 //! closure the caller gives.
 
 use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
-use crate::nodes::{Materialized, Node, NodeKind, Plan, Resource};
+use crate::nodes::{Node, NodeKind, Plan, Resource};
 use crate::project::dag::TestBehavior;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -69,16 +69,27 @@ impl TaskRetry {
         if let Some(v) = get("retries").and_then(serde_yaml::Value::as_u64) {
             r.retries = v.min(u32::MAX as u64) as u32;
         }
-        let delay = get("retry_delay").and_then(|v| match v {
-            serde_yaml::Value::Number(n) => n.as_f64().and_then(|f| Duration::try_from_secs_f64(f).ok()),
-            serde_yaml::Value::String(s) => crate::project::dag::parse_duration(s).ok(),
-            _ => None,
-        });
-        if let Some(d) = delay {
+        if let Some(d) = get("retry_delay").and_then(config_duration) {
             r.delay = d;
             r.max_delay = r.max_delay.max(d);
         }
         r
+    }
+}
+
+/// A node's `execution_timeout` (from `config(...)` or `meta:`) over the DAG's.
+pub fn timeout_for(dag_default: Option<Duration>, n: &Node) -> Option<Duration> {
+    let meta = n.config.get("meta");
+    let own = n.config.get("execution_timeout").or_else(|| meta.and_then(|m| m.get("execution_timeout")));
+    own.and_then(config_duration).filter(|d| !d.is_zero()).or(dag_default)
+}
+
+/// A duration in a model's config: seconds as a number, or `30s`, `5m`, …
+fn config_duration(v: &serde_yaml::Value) -> Option<Duration> {
+    match v {
+        serde_yaml::Value::Number(n) => n.as_f64().and_then(|f| Duration::try_from_secs_f64(f).ok()),
+        serde_yaml::Value::String(s) => crate::project::dag::parse_duration(s).ok(),
+        _ => None,
     }
 }
 
@@ -121,19 +132,27 @@ pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior,
         }
         TestBehavior::AfterEach | TestBehavior::Build => {
             // dbt's rule: a node waits for a test only when every parent of the
-            // test is upstream of it. The test's ancestors are then a subset of
-            // the node's, so these edges can never close a loop.
+            // test (sources included) is upstream of it. The test's ancestors are
+            // then a subset of the node's, so these edges can never close a loop.
+            let sources = |i: usize| plan.node(i).source_deps().map(str::to_string).collect::<BTreeSet<String>>();
             for &t in nodes.iter().filter(|&&i| is_test(i)) {
-                for &p in g.parents(t) {
-                    for &c in g.children(p) {
-                        if !nodes.contains(&c) || is_test(c) {
-                            continue;
-                        }
-                        let upstream = g.ancestors(c);
-                        if g.parents(t).iter().all(|q| upstream.contains(q)) {
-                            waits.entry(c).or_default().insert(t);
-                            blocks.entry(c).or_default().insert(t);
-                        }
+                let t_sources = sources(t);
+                // Children of the test's parents: nodes that ref a parent, or read a source it tests.
+                let mut candidates: BTreeSet<usize> =
+                    g.parents(t).iter().flat_map(|&p| g.children(p).iter().copied()).collect();
+                if !t_sources.is_empty() {
+                    candidates.extend(nodes.iter().copied().filter(|&c| !sources(c).is_disjoint(&t_sources)));
+                }
+                for c in candidates {
+                    if !nodes.contains(&c) || is_test(c) {
+                        continue;
+                    }
+                    let upstream = g.ancestors(c);
+                    let upstream_sources: BTreeSet<String> =
+                        upstream.iter().chain(std::iter::once(&c)).flat_map(|&a| sources(a)).collect();
+                    if g.parents(t).iter().all(|q| upstream.contains(q)) && t_sources.is_subset(&upstream_sources) {
+                        waits.entry(c).or_default().insert(t);
+                        blocks.entry(c).or_default().insert(t);
                     }
                 }
             }
@@ -145,8 +164,7 @@ pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior,
 
 pub fn label(n: &Node) -> NodeLabel {
     let materialized = match &n.kind {
-        NodeKind::Model { materialized: Materialized::View, .. } => "view",
-        NodeKind::Model { materialized: Materialized::Table, .. } => "table",
+        NodeKind::Model { materialized, .. } => materialized.as_str(),
         _ => "",
     };
     NodeLabel {

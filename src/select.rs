@@ -1,175 +1,258 @@
 //! dbt's node selection grammar over the plan.
 //!
 //! Space-separated criteria are a union, a comma inside one is an
-//! intersection, `exclude` is subtracted last; methods are bare names and
-//! globs, `tag:`, `path:`, `resource_type:`, `config.materialized:`, with the
-//! graph operators `+m`, `m+`, `N+m`, `m+N` and `@m`. Tests come along when
-//! any parent is selected (dbt's eager mode). Pure: no I/O.
+//! intersection, `exclude` is subtracted last. A criterion is dbt's
+//! `[@][N+][method:]value[+N]`; methods are the fqn (the default: `stg_orders`,
+//! `staging`, `staging.*`, `shop.staging.stg_orders`, matched segment by
+//! segment as dbt does), `tag:`, `path:`, `file:`, `resource_type:`,
+//! `config.<key>:`, `source:`, `test_type:`, `test_name:` and `package:`.
+//! Sources are not plan nodes, so they take part here as extra graph members
+//! (a model's source ids in `depends_on`) and are dropped from the result.
+//! Tests come along when any parent is selected (dbt's eager mode). Pure: no
+//! I/O; warnings are returned for the caller to print.
 
-use crate::config_tree::as_strings;
+mod methods;
+
+use crate::nodes::fqn::parse_source_id;
 use crate::nodes::{Plan, Resource};
-use std::collections::BTreeSet;
+use methods::{matches, Member};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// `*` and `?` glob match.
+pub use methods::fnmatch;
+
+/// dbt's wording when a selection leaves nothing to run.
+pub const NOTHING_TO_DO: &str = "Nothing to do. Try checking your model configs and model specification args";
+
+/// `*`, `?` and `[…]` glob match (Python's `fnmatch`).
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
+    fnmatch(text, pattern)
 }
 
-struct Criterion<'a> {
+/// The selected plan nodes and dbt's warnings about the selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub nodes: BTreeSet<usize>,
+    /// `The selection criterion 'x' does not match any enabled nodes`, and
+    /// [`NOTHING_TO_DO`] when the selection is empty.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Criterion {
+    raw: String,
+    at: bool,
     ancestors: Option<usize>,
     descendants: Option<usize>,
-    at: bool,
-    method: &'a str,
-    value: &'a str,
+    method: String,
+    value: String,
 }
 
-fn parse_criterion(text: &str) -> Result<Criterion<'_>, String> {
-    let mut s = text;
-    let mut c = Criterion { ancestors: None, descendants: None, at: false, method: "", value: "" };
-    if let Some(rest) = s.strip_prefix('@') {
-        c.at = true;
-        s = rest;
-    } else if let Some(plus) = s.find('+').filter(|&i| s[..i].chars().all(|ch| ch.is_ascii_digit())) {
-        let depth = &s[..plus];
-        c.ancestors = Some(if depth.is_empty() {
-            usize::MAX
-        } else {
-            depth.parse().map_err(|_| format!("bad depth in `{text}`"))?
-        });
-        s = &s[plus + 1..];
+fn depth(digits: &str, raw: &str) -> Result<usize, String> {
+    if digits.is_empty() {
+        return Ok(usize::MAX);
     }
-    if let Some(plus) = s.rfind('+').filter(|&i| s[i + 1..].chars().all(|ch| ch.is_ascii_digit())) {
-        let depth = &s[plus + 1..];
-        c.descendants = Some(if depth.is_empty() {
-            usize::MAX
-        } else {
-            depth.parse().map_err(|_| format!("bad depth in `{text}`"))?
-        });
-        s = &s[..plus];
+    digits.parse().map_err(|_| format!("bad graph depth `{digits}` in `{raw}`"))
+}
+
+/// dbt's `\A(@)?(\d*\+)?(([\w.]+):)?(.*?)(\+\d*)?\Z`.
+fn parse_criterion(raw: &str) -> Result<Criterion, String> {
+    let mut s = raw;
+    let at = s.starts_with('@');
+    if at {
+        s = &s[1..];
     }
+    let digits = s.chars().take_while(char::is_ascii_digit).count();
+    let ancestors = match s[digits..].strip_prefix('+') {
+        Some(rest) => {
+            let d = depth(&s[..digits], raw)?;
+            s = rest;
+            Some(d)
+        }
+        None => None,
+    };
+    if at && ancestors.is_some() {
+        return Err(format!("`{raw}`: the `@` and `+` prefixes cannot be combined"));
+    }
+    let tail = s.chars().rev().take_while(char::is_ascii_digit).count();
+    let descendants = match s[..s.len() - tail].strip_suffix('+') {
+        Some(rest) => {
+            let d = depth(&s[s.len() - tail..], raw)?;
+            s = rest;
+            Some(d)
+        }
+        None => None,
+    };
     let (method, value) = match s.split_once(':') {
-        Some((m, v)) => (m, v),
-        None => ("", s),
+        Some((m, v)) if !m.is_empty() && m.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') => (m, v),
+        _ => ("", s),
     };
     if value.is_empty() {
-        return Err(format!("selector `{text}` selects nothing"));
+        return Err(format!("`{raw}` has no value to select by"));
     }
-    if !matches!(method, "" | "fqn" | "tag" | "path" | "resource_type" | "config.materialized") {
-        return Err(format!("unknown selector method `{method}` in `{text}`"));
-    }
-    c.method = method;
-    c.value = value;
-    Ok(c)
-}
-
-fn matches(plan: &Plan, i: usize, c: &Criterion) -> bool {
-    let n = plan.node(i);
-    match c.method {
-        "" | "fqn" => glob(c.value, &n.name) || n.id.ends_with(&format!(".{}", c.value)),
-        "tag" => as_strings(n.config.get("tags")).iter().any(|t| glob(c.value, t)),
-        "path" => {
-            let path = n.file.display().to_string();
-            let v = c.value.trim_end_matches('/');
-            glob(v, &path) || path.starts_with(&format!("{v}/"))
+    let method = if method.is_empty() {
+        // dbt's default method: a path when it has a slash, a file name when it
+        // ends like one, the fqn otherwise.
+        if value.contains('/') {
+            "path"
+        } else if [".sql", ".py", ".csv"].iter().any(|e| value.to_ascii_lowercase().ends_with(e)) {
+            "file"
+        } else {
+            "fqn"
         }
-        "resource_type" => n.resource.as_str() == c.value,
-        "config.materialized" => crate::config_tree::get_str(&n.config, "materialized") == Some(c.value),
-        _ => false,
-    }
+    } else {
+        method
+    };
+    methods::check(method, value).map_err(|e| format!("`{raw}`: {e}"))?;
+    Ok(Criterion {
+        raw: raw.to_string(),
+        at,
+        ancestors,
+        descendants,
+        method: method.to_string(),
+        value: value.to_string(),
+    })
 }
 
-fn within(plan: &Plan, start: usize, depth: usize, up: bool) -> BTreeSet<usize> {
-    let mut seen = BTreeSet::new();
-    let mut frontier = vec![start];
-    for _ in 0..depth {
-        let mut next = Vec::new();
-        for n in frontier {
-            let edges = if up { plan.graph.parents(n) } else { plan.graph.children(n) };
-            for &m in edges {
-                if seen.insert(m) {
-                    next.push(m);
+/// The plan's nodes plus the sources they read, with edges both ways.
+struct Universe<'a> {
+    plan: &'a Plan,
+    sources: Vec<String>,
+    parents: Vec<BTreeSet<usize>>,
+    children: Vec<BTreeSet<usize>>,
+}
+
+impl<'a> Universe<'a> {
+    fn new(plan: &'a Plan) -> Universe<'a> {
+        let n = plan.nodes.len();
+        let sources: Vec<String> = plan
+            .nodes
+            .iter()
+            .flat_map(|node| node.source_deps().map(str::to_string))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let index: BTreeMap<&str, usize> = sources.iter().enumerate().map(|(i, s)| (s.as_str(), n + i)).collect();
+        let mut parents: Vec<BTreeSet<usize>> = (0..n).map(|i| plan.graph.parents(i).clone()).collect();
+        parents.extend(sources.iter().map(|_| BTreeSet::new()));
+        let mut children: Vec<BTreeSet<usize>> = (0..n).map(|i| plan.graph.children(i).clone()).collect();
+        children.extend(sources.iter().map(|_| BTreeSet::new()));
+        for (i, node) in plan.nodes.iter().enumerate() {
+            for s in node.source_deps() {
+                if let Some(&si) = index.get(s) {
+                    parents[i].insert(si);
+                    children[si].insert(i);
                 }
             }
         }
-        if next.is_empty() {
-            break;
-        }
-        frontier = next;
+        Universe { plan, sources, parents, children }
     }
-    seen
-}
 
-fn criterion_set(plan: &Plan, c: &Criterion) -> BTreeSet<usize> {
-    let mut out = BTreeSet::new();
-    for i in (0..plan.nodes.len()).filter(|&i| matches(plan, i, c)) {
-        out.insert(i);
-        if let Some(d) = c.ancestors {
-            out.extend(within(plan, i, d, true));
-        }
-        if let Some(d) = c.descendants {
-            out.extend(within(plan, i, d, false));
-        }
-        if c.at {
-            for d in plan.graph.descendants(i).into_iter().chain([i]) {
-                out.insert(d);
-                out.extend(plan.graph.ancestors(d));
+    fn len(&self) -> usize {
+        self.parents.len()
+    }
+
+    fn member(&self, i: usize) -> Member<'_> {
+        match i.checked_sub(self.plan.nodes.len()) {
+            None => Member::Node(self.plan.node(i)),
+            Some(s) => {
+                let (project, source, table) = parse_source_id(&self.sources[s]).unwrap_or(("", "", ""));
+                Member::Source { project, source, table }
             }
         }
     }
-    out
-}
 
-/// Union of space-separated criteria, each an intersection of comma parts.
-fn evaluate(plan: &Plan, selectors: &[String]) -> Result<BTreeSet<usize>, String> {
-    let mut union = BTreeSet::new();
-    for sel in selectors.iter().flat_map(|s| s.split_whitespace()) {
-        let mut inter: Option<BTreeSet<usize>> = None;
-        for part in sel.split(',') {
-            let set = criterion_set(plan, &parse_criterion(part)?);
-            inter = Some(match inter {
-                None => set,
-                Some(prev) => prev.intersection(&set).copied().collect(),
-            });
+    fn walk(&self, start: usize, max_depth: usize, up: bool) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::new();
+        let mut frontier = vec![start];
+        let mut level = 0;
+        while !frontier.is_empty() && level < max_depth {
+            let mut next = Vec::new();
+            for n in frontier {
+                let edges = if up { &self.parents[n] } else { &self.children[n] };
+                for &m in edges {
+                    if seen.insert(m) {
+                        next.push(m);
+                    }
+                }
+            }
+            frontier = next;
+            level += 1;
         }
-        union.extend(inter.unwrap_or_default());
+        seen
     }
-    Ok(union)
+
+    fn criterion_set(&self, c: &Criterion) -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        for i in (0..self.len()).filter(|&i| matches(&self.member(i), &c.method, &c.value)) {
+            out.insert(i);
+            if let Some(d) = c.ancestors {
+                out.extend(self.walk(i, d, true));
+            }
+            if let Some(d) = c.descendants {
+                out.extend(self.walk(i, d, false));
+            }
+            if c.at {
+                for d in self.walk(i, usize::MAX, false).into_iter().chain([i]) {
+                    out.insert(d);
+                    out.extend(self.walk(d, usize::MAX, true));
+                }
+            }
+        }
+        out
+    }
+
+    /// Union of space-separated criteria, each an intersection of comma parts.
+    fn evaluate(&self, selectors: &[String], warnings: &mut Vec<String>) -> Result<BTreeSet<usize>, String> {
+        let mut union = BTreeSet::new();
+        for sel in selectors.iter().flat_map(|s| s.split_whitespace()) {
+            let mut inter: Option<BTreeSet<usize>> = None;
+            for part in sel.split(',') {
+                if part.is_empty() {
+                    return Err(format!("`{sel}` has an empty part between commas"));
+                }
+                let c = parse_criterion(part)?;
+                let set = self.criterion_set(&c);
+                if set.is_empty() {
+                    warnings.push(format!("The selection criterion '{}' does not match any enabled nodes", c.raw));
+                }
+                inter = Some(match inter {
+                    None => set,
+                    Some(prev) => prev.intersection(&set).copied().collect(),
+                });
+            }
+            union.extend(inter.unwrap_or_default());
+        }
+        Ok(union)
+    }
+
+    /// Adds tests any of whose parents (nodes or sources) is in `set` (eager).
+    fn with_tests(&self, mut set: BTreeSet<usize>) -> BTreeSet<usize> {
+        let tests: Vec<usize> = (0..self.plan.nodes.len())
+            .filter(|&i| self.plan.node(i).resource == Resource::Test)
+            .filter(|&i| self.parents[i].iter().any(|p| set.contains(p)))
+            .collect();
+        set.extend(tests);
+        set
+    }
 }
 
-/// Adds tests any of whose parents is in `set` (dbt's eager indirect selection).
-fn with_tests(plan: &Plan, mut set: BTreeSet<usize>) -> BTreeSet<usize> {
-    let tests: Vec<usize> = (0..plan.nodes.len())
-        .filter(|&i| plan.node(i).resource == Resource::Test)
-        .filter(|&i| plan.graph.parents(i).iter().any(|p| set.contains(p)))
-        .collect();
-    set.extend(tests);
-    set
+/// The selected nodes with dbt's warnings. An empty `select` means everything.
+pub fn selection(plan: &Plan, select: &[String], exclude: &[String]) -> Result<Selection, String> {
+    let u = Universe::new(plan);
+    let mut warnings = Vec::new();
+    let chosen = if select.is_empty() { (0..u.len()).collect() } else { u.evaluate(select, &mut warnings)? };
+    let chosen = u.with_tests(chosen);
+    let excluded = u.with_tests(u.evaluate(exclude, &mut Vec::new())?);
+    let nodes: BTreeSet<usize> = chosen.difference(&excluded).copied().filter(|&i| i < plan.nodes.len()).collect();
+    if nodes.is_empty() {
+        warnings.push(NOTHING_TO_DO.to_string());
+    }
+    Ok(Selection { nodes, warnings })
 }
 
 /// The selected node indices. An empty `select` means everything.
 pub fn select(plan: &Plan, select: &[String], exclude: &[String]) -> Result<BTreeSet<usize>, String> {
-    let chosen = if select.is_empty() { (0..plan.nodes.len()).collect() } else { evaluate(plan, select)? };
-    let chosen = with_tests(plan, chosen);
-    let excluded = with_tests(plan, evaluate(plan, exclude)?);
-    Ok(chosen.difference(&excluded).copied().collect())
+    selection(plan, select, exclude).map(|s| s.nodes)
 }
 
 #[cfg(test)]

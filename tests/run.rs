@@ -161,7 +161,7 @@ fn seed_column_types_override_inference_and_reloads_keep_the_table() {
     let types = |f: &Fixture| {
         f.query("select column_name, data_type from information_schema.columns where table_name = 'raw_orders' and column_name in ('id', 'amount') order by 1")
     };
-    assert_eq!(types(&f), vec![vec!["amount", "DOUBLE"], vec!["id", "BIGINT"]]);
+    assert_eq!(types(&f), vec![vec!["amount", "DOUBLE"], vec!["id", "INTEGER"]]);
     // An existing seed is truncated and reloaded, keeping its table.
     f.write("seeds/raw_orders.csv", "id,customer_id,status,amount\n10,1,placed,5\n");
     let r = f.run(&["run", "my_dag"]);
@@ -184,7 +184,10 @@ fn profiles_dir_points_at_another_profiles_yml_and_target_picks_an_output() {
     let dir = elsewhere.path().to_str().expect("utf8");
     let r = f.run(&["run", "my_dag", "--profiles-dir", dir, "--target", "ci"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(f.db().exists() && !f.path().join("dev.duckdb").exists(), "the `ci` output's path, relative to the project");
+    assert!(
+        f.db().exists() && !f.path().join("dev.duckdb").exists(),
+        "the `ci` output's path, relative to the project"
+    );
     let missing = f.run(&["run", "my_dag", "--profiles-dir", "/nonexistent/dir"]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
 }

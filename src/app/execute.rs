@@ -36,9 +36,7 @@ pub(super) fn execute(
 ) -> Result<i32, Error> {
     let target = &prep.target;
     let write = mode == LockMode::Exclusive;
-    let run_id = run
-        .map(|r| r.run_id.clone())
-        .unwrap_or_else(|| format!("test__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00")));
+    let run_id = run.map(|r| r.run_id.clone()).unwrap_or_else(|| super::compile::invocation_id(opts.command.name()));
     let policy = dag.map(|d| d.lock_policy).unwrap_or(LockPolicy::Wait);
     let timeout = opts.lock_timeout.or(dag.and_then(|d| d.lock_timeout)).or(match policy {
         LockPolicy::Wait => None,
@@ -120,7 +118,11 @@ pub(super) fn execute(
     let writers = database.writers();
     let stdout = std::io::stdout();
     let mut report = Report::new(stdout.lock());
-    let mut results = RunResults::new(&prep.project.target_dir, &run_id);
+    // target/compiled/, manifest.json; target/run/ is written as nodes finish.
+    let files = super::compile::before_run(prep, &rp.nodes, &run_id);
+    let run_dir = Some(super::compile::sql_dir(prep, "run"));
+    let mut results =
+        RunResults::new(&prep.project.target_dir, &run_id).with_files(opts.command.name(), run_dir, files);
     // A DAG run is recorded in the run history; a tests-only check is not a run.
     let mut history = match (dag, run, claimed) {
         (_, _, Some(sink)) => Some(sink),
@@ -135,10 +137,15 @@ pub(super) fn execute(
         _ => None,
     };
     let relations = prep.plan.relations.clone();
+    let dag_timeout = dag.and_then(|d| d.execution_timeout);
     let worker = |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
         match database.connect() {
             Ok(conn) => {
-                crate::interrupt::register(conn.interrupt_handle());
+                let handle = conn.interrupt_handle();
+                crate::interrupt::register(handle.clone());
+                // `run_query` in a model's Jinja runs on a second connection of the
+                // worker's; a failed clone leaves it erroring at render time.
+                let query = conn.try_clone().ok().map(crate::template::query::from_connection);
                 let mut ex = Executor {
                     conn,
                     templates: prep.templates.clone(),
@@ -147,7 +154,16 @@ pub(super) fn execute(
                 };
                 Box::new(move |node: &Node, start: Instant, w: usize| {
                     let began = start.elapsed();
-                    let e = ex.run(node);
+                    let limit = scheduler::timeout_for(dag_timeout, node);
+                    let watchdog = limit.map(|l| crate::timeout::Watchdog::start(l, handle.clone()));
+                    let mut e = match &query {
+                        Some(q) => crate::template::query::with_query(q.clone(), || ex.run(node)),
+                        None => ex.run(node),
+                    };
+                    let timed_out = watchdog.is_some_and(|dog| dog.finish(&ex.conn));
+                    if let (true, Some(limit), Status::Error) = (timed_out, limit, e.status) {
+                        e.message = Some(crate::timeout::message(limit));
+                    }
                     let ended = start.elapsed();
                     NodeResult {
                         status: e.status,
@@ -158,6 +174,7 @@ pub(super) fn execute(
                         finished: ended.as_secs_f64(),
                         worker: w,
                         attempts: e.attempts,
+                        sql: e.sql,
                     }
                 })
             }
@@ -172,11 +189,13 @@ pub(super) fn execute(
                     finished: 0.0,
                     worker: w,
                     attempts: 1,
+                    sql: Vec::new(),
                 })
             }
         }
     };
-    let mut sinks = Fanout { sinks: vec![&mut report, &mut results] };
+    let mut log = crate::task_log::InvocationLog::open(&prep.project.root.join("logs"), opts.command.name(), &run_id);
+    let mut sinks = Fanout { sinks: vec![&mut report, &mut results, &mut log] };
     if let Some(h) = history.as_mut() {
         sinks.sinks.push(h);
     }
@@ -184,7 +203,9 @@ pub(super) fn execute(
     drop(sinks);
     let failed = report.counts.failed();
     drop(report);
-    for e in results.write_error.iter().chain(history.as_ref().and_then(|h| h.write_error.as_ref())) {
+    let errors =
+        [results.write_error.as_ref(), log.write_error.as_ref(), history.as_ref().and_then(|h| h.write_error.as_ref())];
+    for e in errors.into_iter().flatten() {
         eprintln!("warning: {e}");
     }
     // DuckDB must be closed before another process may take the lock.

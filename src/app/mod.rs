@@ -5,7 +5,11 @@
 //! Holds no SQL, no scheduling policy and no formatting of its own beyond the
 //! lock-wait lines.
 
+mod commands;
+mod compile;
+mod debug;
 mod execute;
+mod list;
 
 use crate::cli::{Command, Options};
 use crate::db::{Holder, LockMode};
@@ -30,7 +34,10 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             let run = manual_run(&opts, Some(&dag))?;
             run_dag(&opts, &dag, &run)
         }
-        Command::Scheduler { once, now } => crate::daemon::run(&opts, once, now),
+        Command::Scheduler { once, now, grace } => {
+            crate::interrupt::set_grace(grace);
+            crate::daemon::run(&opts, once, now)
+        }
         Command::Backfill { dag, from, to, reprocess } => {
             let dag = find_dag(&opts, &dag)?;
             crate::daemon::backfill(&opts, &dag, from, to, reprocess)
@@ -62,6 +69,10 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             crate::inspect::tasks(&find_run(&opts, &run_id)?, json);
             Ok(EXIT_OK)
         }
+        Command::Logs { run_id, node, attempt, json } => {
+            crate::inspect::logs(&opts.project_dir, &find_run(&opts, &run_id)?, &node, attempt, json)?;
+            Ok(EXIT_OK)
+        }
         Command::Pause { dag, paused } => {
             let dag = find_dag(&opts, &dag)?;
             History::new(&dag.project_dir)
@@ -83,6 +94,11 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             crate::inspect::runs(&History::new(&dag.project_dir), &dag.id, json);
             Ok(EXIT_OK)
         }
+        Command::Seed { .. }
+        | Command::Build { .. }
+        | Command::Compile { .. }
+        | Command::Ls { .. }
+        | Command::Debug { .. } => commands::run(&opts),
         Command::Test { dag } => {
             let dag = match dag {
                 Some(name) => Some(find_dag(&opts, &name)?),
@@ -95,7 +111,15 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 .filter(|&i| prep.plan.node(i).resource == Resource::Test)
                 .collect();
             let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll, TaskRetry::NONE);
-            execute(&opts, &prep, dag.as_ref(), None, &rp, LockMode::Shared, None)
+            // Tests only read, unless one keeps its failing rows (`store_failures`).
+            let stores = selected.iter().any(|&i| match &prep.plan.node(i).kind {
+                nodes::NodeKind::GenericTest { cfg, .. } | nodes::NodeKind::SingularTest { cfg, .. } => {
+                    cfg.store_failures.is_some()
+                }
+                _ => false,
+            });
+            let mode = if stores { LockMode::Exclusive } else { LockMode::Shared };
+            execute(&opts, &prep, dag.as_ref(), None, &rp, mode, None)
         }
     }
 }
@@ -219,8 +243,12 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     let vars =
         Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default(), project.vars.clone()] };
     // Template syntax errors join the load errors so one run reports them all.
-    let templates =
-        Templates::build(&project, &target, &env, vars, &run.template_values()).map_err(|e| errors.extend(e)).ok();
+    let mut values: Vec<(&str, minijinja::Value)> =
+        run.template_values().into_iter().map(|(k, v)| (k, minijinja::Value::from(v))).collect();
+    if let Some(d) = dag {
+        values.push(("params", minijinja::Value::from(minijinja::value::Serde(d.params.clone()))));
+    }
+    let templates = Templates::build(&project, &target, &env, vars, &values).map_err(|e| errors.extend(e)).ok();
     let (Some(templates), true) = (templates, errors.is_empty()) else {
         return Err(fail(errors));
     };
@@ -267,11 +295,15 @@ fn only_profile(rendered: &str) -> Option<String> {
 fn selection(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<BTreeSet<usize>, Error> {
     let select = opts.select.clone().or_else(|| dag.map(|d| d.select.clone())).unwrap_or_default();
     let exclude = opts.exclude.clone().or_else(|| dag.map(|d| d.exclude.clone())).unwrap_or_default();
-    crate::select::select(plan, &select, &exclude).map_err(|e| {
+    let chosen = crate::select::selection(plan, &select, &exclude).map_err(|e| {
         let mut d = Diagnostic::new(format!("invalid selector: {e}")).hint("see dbt's node selection syntax");
         if opts.select.is_none() && opts.exclude.is_none() {
             d.file = dag.map(|d| d.file.clone());
         }
         Error::Load(shown(&opts.project_dir, vec![d]))
-    })
+    })?;
+    for w in &chosen.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(chosen.nodes)
 }

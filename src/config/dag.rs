@@ -33,6 +33,10 @@ pub struct RawDag {
     pub retry_delay: Option<serde_yaml::Value>,
     pub retry_exponential_backoff: Option<bool>,
     pub max_retry_delay: Option<serde_yaml::Value>,
+    /// How long one attempt of a node may run before it is interrupted.
+    pub execution_timeout: Option<serde_yaml::Value>,
+    /// Airflow's DAG `params`, available to templates as `params`.
+    pub params: Option<BTreeMap<String, serde_yaml::Value>>,
     pub tags: Option<Vec<String>>,
     pub paused: Option<bool>,
     pub lock_timeout: Option<serde_yaml::Value>,

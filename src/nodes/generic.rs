@@ -1,26 +1,116 @@
 //! Planning generic tests declared in property YAML: resolving what they
-//! test, evaluating arguments such as `to: ref('customers')`, dbt's test
-//! names, and the failing-rows SQL. Part of the planner; no I/O.
+//! test, dbt's names and unique ids, config from the `data_tests:` tree,
+//! `store_failures`, and the failing-rows SQL — the built-in tests' own SQL,
+//! or a custom `{% test %}` macro rendered with dbt's keyword arguments.
+//! Part of the planner; no I/O.
 
-use super::{enabled, test_config, yaml_scalar, Node, NodeKind, Planner, Resource, BUILTIN_TESTS};
-use crate::config_tree;
-use crate::data_tests::{self, GenericTest};
+use super::fqn::{fqn_folders, source_id};
+use super::{enabled, test_config, Node, NodeKind, Planner, Resource, BUILTIN_TESTS};
+use crate::config_tree::{self, get_str, ConfigMap};
+use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
+use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
 use crate::error::Diagnostic;
 use crate::project::{Attached, TestDecl};
 use crate::template::relation::Relation;
-use crate::template::Relations;
+use crate::template::{macros, Relations};
 use serde_yaml::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+/// dbt renders a test argument that looks like one of these calls as Jinja.
+fn looks_like_call(text: &str) -> bool {
+    let t = text.trim();
+    ["env_var", "ref", "var", "source", "doc"].iter().any(|f| {
+        t.strip_prefix(f)
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix('('))
+            .is_some_and(|rest| rest.len() > 1 && rest.ends_with(')'))
+    })
+}
+
+/// A YAML argument as a Jinja expression: calls such as `ref('x')` stay
+/// code, everything else becomes a literal.
+fn jinja_literal(v: &Value) -> String {
+    match v {
+        Value::Null => "none".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if looks_like_call(s) => s.trim().to_string(),
+        Value::String(s) => json_string(s),
+        Value::Sequence(items) => format!("[{}]", items.iter().map(jinja_literal).collect::<Vec<_>>().join(", ")),
+        Value::Mapping(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", json_string(&crate::data_tests::naming::py_str(k)), jinja_literal(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Tagged(t) => jinja_literal(&t.value),
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// `store_failures` / `store_failures_as` of a test's merged config.
+pub(super) fn store_failures(
+    cfg: &ConfigMap,
+    target_db: &str,
+    target_schema: &str,
+    alias: &str,
+) -> Option<StoreFailures> {
+    let as_view = match get_str(cfg, "store_failures_as").map(str::to_ascii_lowercase).as_deref() {
+        Some("view") => true,
+        Some("table") => false,
+        Some(_) => return None,
+        None => {
+            if !cfg.get("store_failures").and_then(Value::as_bool).unwrap_or(false) {
+                return None;
+            }
+            false
+        }
+    };
+    // The audit schema is the test's custom schema, `dbt_test__audit` by default,
+    // appended to the target schema like every custom schema.
+    let custom = get_str(cfg, "schema").unwrap_or("dbt_test__audit");
+    let schema = format!("{target_schema}_{}", custom.trim());
+    let database = get_str(cfg, "database").unwrap_or(target_db);
+    let alias = get_str(cfg, "alias").unwrap_or(alias);
+    Some(StoreFailures {
+        relation: Relation::new(database, &schema, alias).to_string(),
+        schema: format!("{}.{}", quote_ident(database), quote_ident(&schema)),
+        as_view,
+    })
+}
+
 impl Planner<'_> {
-    pub(super) fn generic_test(&mut self, decl: &TestDecl, relations: &Arc<Relations>) {
+    /// Names of the project's `test_<name>` macros (from `{% test %}` blocks too).
+    fn custom_test_macros(&self) -> BTreeSet<String> {
+        self.project
+            .macros
+            .iter()
+            .flat_map(|m| macros::macro_names(&macros::rewrite_test_blocks(&m.text)))
+            .filter_map(|n| n.strip_prefix("test_").map(str::to_string))
+            .collect()
+    }
+
+    /// Plans every generic test of the project.
+    pub(super) fn generic_tests(&mut self, relations: &Arc<Relations>) {
+        let custom = self.custom_test_macros();
+        for decl in &self.project.tests {
+            self.generic_test(decl, relations, &custom);
+        }
+    }
+
+    fn generic_test(&mut self, decl: &TestDecl, relations: &Arc<Relations>, custom: &BTreeSet<String>) {
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
-        let (owner_name, tested, parent) = match &decl.attached {
+        let project = self.project.name.clone();
+        let (target, tested, parent) = match &decl.attached {
             Attached::Model(m) => match (relations.by_name.get(m), self.names.get(m)) {
-                (Some(r), Some(id)) => (m.clone(), r.clone(), Some(id.clone())),
+                (Some(r), Some(id)) => (TestTarget::Model(m.clone()), r.clone(), id.clone()),
                 _ => {
-                    // A test on a disabled or missing model is dropped by dbt only when disabled.
+                    // A test on a disabled model is dropped, as dbt does.
                     if self.project.models.iter().any(|f| &f.name == m)
                         || self.project.seeds.iter().any(|s| &s.name == m)
                     {
@@ -31,101 +121,85 @@ impl Planner<'_> {
                 }
             },
             Attached::Source(s, t) => match relations.sources.get(&(s.clone(), t.clone())) {
-                Some(r) => (format!("source_{s}_{t}"), r.clone(), None),
+                Some(r) => {
+                    (TestTarget::Source { source: s.clone(), table: t.clone() }, r.clone(), source_id(&project, s, t))
+                }
                 None => return,
             },
         };
-        if !BUILTIN_TESTS.contains(&decl.test.as_str()) {
-            self.errors.push(
-                err(format!("unknown generic test `{}`", decl.test))
-                    .hint("runner has `not_null`, `unique`, `accepted_values` and `relationships`"),
-            );
-            return;
+        let mut name_args = decl.args.clone();
+        if let Some(c) = &decl.column {
+            name_args.insert("column_name".into(), Value::String(c.clone()));
         }
-        let Some(column) = decl.column.clone() else {
-            self.errors.push(err(format!("test `{}` needs a column (put it under `columns:`)", decl.test)));
-            return;
-        };
-        let mut deps: BTreeSet<String> = parent.into_iter().collect();
-        let arg_str =
-            |k: &str| decl.args.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| yaml_scalar(v)));
-        let test = match decl.test.as_str() {
-            "not_null" => GenericTest::NotNull,
-            "unique" => GenericTest::Unique,
-            "accepted_values" => match decl.args.get("values") {
-                Some(Value::Sequence(values)) => GenericTest::AcceptedValues {
-                    values: values.clone(),
-                    quote: decl.args.get("quote").and_then(Value::as_bool).unwrap_or(true),
-                },
-                _ => {
-                    self.errors.push(err("`accepted_values` needs `values: [...]`".into()));
-                    return;
-                }
-            },
-            _ => {
-                let (Some(to), Some(field)) = (arg_str("to"), arg_str("field")) else {
-                    self.errors.push(err("`relationships` needs `to:` and `field:`".into()));
-                    return;
-                };
-                let this = Relation::new(&self.target.database, &self.target.schema, &owner_name);
-                let rendered = match self.templates.eval_arg(&to, &this, None) {
-                    Ok((_, rec)) => {
-                        for r in &rec.refs {
-                            match self.names.get(r) {
-                                Some(id) => {
-                                    deps.insert(id.clone());
-                                }
-                                None => {
-                                    self.errors
-                                        .push(err(format!("unknown ref `{r}` in `to:` of a `relationships` test")));
-                                    return;
-                                }
-                            }
-                        }
-                        self.templates.eval_arg(&to, &this, Some(relations)).map(|(s, _)| s)
-                    }
-                    Err(e) => Err(e),
-                };
-                match rendered {
-                    Ok(to) => GenericTest::Relationships { to, field },
-                    Err(e) => {
-                        self.errors.push(err(format!("cannot evaluate `to: {to}`: {e}")));
-                        return;
-                    }
-                }
-            }
-        };
-        let mut cfg = config_tree::from_tree(self.project.test_tree.as_ref(), &[self.project.name.clone()]);
+        let names = generic_test_names(&NamingInput {
+            project: &project,
+            test: &decl.test,
+            namespace: decl.namespace.as_deref(),
+            target: &target,
+            args: &name_args,
+            custom_name: decl.custom_name.as_deref(),
+        });
+        let mut fqn = vec![project.clone()];
+        fqn.extend(fqn_folders(&decl.file));
+        fqn.push(names.name.clone());
+        let mut cfg = config_tree::from_tree(self.project.test_tree.as_ref(), &fqn);
         config_tree::merge(&mut cfg, decl.config.clone());
+        // As dbt does, a shortened name becomes the test's alias unless one is configured.
+        if names.alias != names.name && !cfg.contains_key("alias") {
+            cfg.insert("alias".into(), Value::String(names.alias.clone()));
+        }
         if !enabled(&cfg) {
             return;
         }
-        let tcfg = match test_config(&cfg) {
+        let mut tcfg = match test_config(&cfg) {
             Ok(c) => c,
             Err(e) => {
                 self.errors.push(err(e));
                 return;
             }
         };
-        // dbt names tests from their arguments sorted by key; for the built-in
-        // tests `column_name` sorts first, so it leads, then the rest in key order.
-        let mut name_args: Vec<String> = Vec::new();
-        for v in decl.args.values() {
-            match v {
-                Value::Sequence(items) => name_args.extend(items.iter().map(name_part)),
-                Value::Mapping(m) => name_args.extend(m.values().map(name_part)),
-                other => name_args.push(name_part(other)),
-            }
-        }
-        let name = decl
-            .custom_name
-            .clone()
-            .unwrap_or_else(|| data_tests::generic_test_name(&decl.test, &owner_name, &column, &name_args));
+        tcfg.store_failures = store_failures(&cfg, &self.target.database, &self.target.schema, &names.alias);
         let relation_expr = data_tests::tested_relation(&tested.to_string(), tcfg.where_clause.as_deref());
-        let sql = data_tests::failing_rows_sql(&test, &relation_expr, &column);
+        let mut deps = BTreeSet::from([parent]);
+        let sql = if custom.contains(&decl.test) {
+            let model = match (&tcfg.where_clause, &decl.attached) {
+                (Some(w), _) if !w.trim().is_empty() => json_string(&relation_expr),
+                (_, Attached::Model(m)) => format!("ref({})", json_string(m)),
+                (_, Attached::Source(s, t)) => format!("source({}, {})", json_string(s), json_string(t)),
+            };
+            match self.render_custom(decl, &model, &tested, relations, &mut deps) {
+                Ok(sql) => sql,
+                Err(d) => {
+                    self.errors.push(d);
+                    return;
+                }
+            }
+        } else if BUILTIN_TESTS.contains(&decl.test.as_str()) {
+            match self.builtin(decl, &tested, relations, &mut deps) {
+                Ok(test) => match &decl.column {
+                    Some(column) => data_tests::failing_rows_sql(&test, &relation_expr, column),
+                    None => {
+                        self.errors.push(err(format!("test `{}` needs a column (put it under `columns:`)", decl.test)));
+                        return;
+                    }
+                },
+                Err(d) => {
+                    self.errors.push(d);
+                    return;
+                }
+            }
+        } else {
+            self.errors.push(err(format!("unknown generic test `{}`: no macro `test_{}`", decl.test, decl.test)).hint(
+                format!(
+                    "define it with `{{% test {}(model, column_name) %}}` in `macros/` or `tests/generic/`, or fix the name; built in: `not_null`, `unique`, `accepted_values`, `relationships`",
+                    decl.test
+                ),
+            ));
+            return;
+        };
         self.nodes.push(Node {
-            id: format!("test.{}.{}", self.project.name, name),
-            name,
+            id: names.unique_id,
+            name: names.name,
             resource: Resource::Test,
             file: decl.file.clone(),
             depends_on: deps,
@@ -134,14 +208,131 @@ impl Planner<'_> {
             kind: NodeKind::GenericTest { sql, cfg: tcfg },
         });
     }
+
+    /// Adds the ids of `refs` to `deps`; an unknown name is an error at the test.
+    fn ref_deps(&self, decl: &TestDecl, refs: &[String], deps: &mut BTreeSet<String>) -> Result<(), Diagnostic> {
+        for r in refs {
+            match self.names.get(r) {
+                Some(id) => {
+                    deps.insert(id.clone());
+                }
+                None => {
+                    return Err(Diagnostic::in_file(&decl.file, format!("unknown ref `{r}` in test `{}`", decl.test))
+                        .at(decl.line, None))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A custom generic test: its macro called as dbt calls it, with `model`,
+    /// `column_name` and the YAML arguments as keyword arguments.
+    fn render_custom(
+        &self,
+        decl: &TestDecl,
+        model: &str,
+        tested: &Relation,
+        relations: &Arc<Relations>,
+        deps: &mut BTreeSet<String>,
+    ) -> Result<String, Diagnostic> {
+        let mut kwargs: BTreeMap<String, String> = BTreeMap::new();
+        kwargs.insert("model".into(), model.to_string());
+        if let Some(c) = &decl.column {
+            // dbt never renders the column name: it is SQL as written.
+            kwargs.insert("column_name".into(), json_string(c));
+        }
+        for (k, v) in &decl.args {
+            kwargs.insert(k.clone(), jinja_literal(v));
+        }
+        let call = format!(
+            "test_{}({})",
+            decl.test,
+            kwargs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+        );
+        let fail = |e: String| {
+            Diagnostic::in_file(&decl.file, format!("cannot render test `{}`: {e}", decl.test)).at(decl.line, None)
+        };
+        let (_, rec) = self.templates.eval_arg(&call, tested, None).map_err(fail)?;
+        self.ref_deps(decl, &rec.refs, deps)?;
+        for (s, t) in &rec.sources {
+            deps.insert(source_id(&self.project.name, s, t));
+        }
+        let (sql, _) = self.templates.eval_arg(&call, tested, Some(relations)).map_err(fail)?;
+        Ok(sql)
+    }
+
+    /// One of dbt's four built-in tests with its arguments checked.
+    fn builtin(
+        &self,
+        decl: &TestDecl,
+        tested: &Relation,
+        relations: &Arc<Relations>,
+        deps: &mut BTreeSet<String>,
+    ) -> Result<GenericTest, Diagnostic> {
+        let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
+        let arg_str =
+            |k: &str| decl.args.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| super::yaml_scalar(v)));
+        Ok(match decl.test.as_str() {
+            "not_null" => GenericTest::NotNull,
+            "unique" => GenericTest::Unique,
+            "accepted_values" => match decl.args.get("values") {
+                Some(Value::Sequence(values)) => GenericTest::AcceptedValues {
+                    values: values.clone(),
+                    quote: decl.args.get("quote").and_then(Value::as_bool).unwrap_or(true),
+                },
+                _ => return Err(err("`accepted_values` needs `values: [...]`".into())),
+            },
+            _ => {
+                let (Some(to), Some(field)) = (arg_str("to"), arg_str("field")) else {
+                    return Err(err("`relationships` needs `to:` and `field:`".into()));
+                };
+                let (_, rec) = self
+                    .templates
+                    .eval_arg(&to, tested, None)
+                    .map_err(|e| err(format!("cannot evaluate `to: {to}`: {e}")))?;
+                self.ref_deps(decl, &rec.refs, deps)?;
+                for (s, t) in &rec.sources {
+                    deps.insert(source_id(&self.project.name, s, t));
+                }
+                let (to, _) = self
+                    .templates
+                    .eval_arg(&to, tested, Some(relations))
+                    .map_err(|e| err(format!("cannot evaluate `to: {to}`: {e}")))?;
+                GenericTest::Relationships { to, field }
+            }
+        })
+    }
 }
-/// How dbt prints an argument value inside a test name (Python's `str()`).
-fn name_part(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Null => "None".into(),
-        other => yaml_scalar(other),
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_code_and_everything_else_literals() {
+        assert!(looks_like_call("ref('customers')"));
+        assert!(looks_like_call("  source('raw', 'orders') "));
+        assert!(looks_like_call("var ('x')"));
+        assert!(!looks_like_call("refund"));
+        assert!(!looks_like_call("ref()"));
+        let v: Value = serde_yaml::from_str("[1, a, \"it's\", true, null, {k: ref('m')}]").expect("yaml");
+        assert_eq!(jinja_literal(&v), "[1, \"a\", \"it's\", true, none, {\"k\": ref('m')}]");
+    }
+
+    #[test]
+    fn store_failures_relation_follows_dbt_duckdb() {
+        let mut cfg = ConfigMap::new();
+        assert_eq!(store_failures(&cfg, "db", "main", "t"), None);
+        cfg.insert("store_failures".into(), Value::Bool(true));
+        let s = store_failures(&cfg, "db", "main", "t").expect("stored");
+        assert_eq!(s.relation, "\"db\".\"main_dbt_test__audit\".\"t\"");
+        assert_eq!(s.schema, "\"db\".\"main_dbt_test__audit\"");
+        assert!(!s.as_view);
+        cfg.insert("schema".into(), Value::String("audit".into()));
+        cfg.insert("store_failures_as".into(), Value::String("view".into()));
+        let s = store_failures(&cfg, "db", "main", "t").expect("stored");
+        assert_eq!((s.relation.as_str(), s.as_view), ("\"db\".\"main_audit\".\"t\"", true));
+        cfg.insert("store_failures_as".into(), Value::String("ephemeral".into()));
+        assert_eq!(store_failures(&cfg, "db", "main", "t"), None);
     }
 }

@@ -3,8 +3,10 @@
 //! Owns the resolve pass over every model and singular test, config
 //! precedence, dbt's relation naming (`<target.schema>_<custom>`), the SQL of
 //! generic tests, and the checks that need the whole project (unknown `ref`
-//! with a suggestion, duplicate names, cycles). It renders no run-time SQL and
-//! never touches the database.
+//! with a suggestion, duplicate names, cycles). Ephemeral models are checked
+//! like any model, then folded away: they never run, so their dependents
+//! depend on what they depend on (see [`materialize`]). It renders no
+//! run-time SQL and never touches the database.
 
 use crate::config_tree::{self, as_strings, get_str, ConfigMap};
 use crate::data_tests::{Severity, TestConfig};
@@ -18,6 +20,8 @@ use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+pub use materialize::Materialized;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Resource {
@@ -34,12 +38,6 @@ impl Resource {
             Resource::Test => "test",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Materialized {
-    View,
-    Table,
 }
 
 #[derive(Debug, Clone)]
@@ -152,8 +150,10 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     let model_refs = p.models();
     let mut relations = Relations::default();
     for n in &p.nodes {
-        if let Some(r) = &n.relation {
-            relations.by_name.insert(n.name.clone(), r.clone());
+        let Some(r) = &n.relation else { continue };
+        relations.by_name.insert(n.name.clone(), r.clone());
+        if let NodeKind::Model { template, materialized: Materialized::Ephemeral } = &n.kind {
+            relations.ephemerals.insert(r.identifier.clone(), template.clone());
         }
     }
     for ((s, t), src) in &project.sources {
@@ -163,9 +163,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     let relations = Arc::new(relations);
     p.link(model_refs);
     p.singular_tests();
-    for decl in &project.tests {
-        p.generic_test(decl, &relations);
-    }
+    p.generic_tests(&relations);
     if !p.errors.is_empty() {
         return Err(p.errors);
     }
@@ -188,15 +186,25 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     if !dups.is_empty() {
         return Err(dups);
     }
-    let edges: Vec<(String, BTreeSet<String>)> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
-    let graph = Graph::new(&edges).map_err(|cycle| {
-        let short: Vec<String> = cycle.iter().map(|id| id.rsplit('.').next().unwrap_or(id).to_string()).collect();
-        let first = nodes.iter().find(|n| n.id == cycle[0]).map(|n| n.file.clone());
-        let mut d = Diagnostic::new(format!("dependency cycle: {}", cycle_text(&short)))
-            .hint("remove one of these `ref()` calls to break the loop");
-        d.file = first;
-        vec![d]
-    })?;
+    let graph_of = |nodes: &[Node]| {
+        let edges: Vec<(String, BTreeSet<String>)> =
+            nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
+        Graph::new(&edges).map_err(|cycle| {
+            let short: Vec<String> = cycle.iter().map(|id| id.rsplit('.').next().unwrap_or(id).to_string()).collect();
+            let first = nodes.iter().find(|n| n.id == cycle[0]).map(|n| n.file.clone());
+            let mut d = Diagnostic::new(format!("dependency cycle: {}", cycle_text(&short)))
+                .hint("remove one of these `ref()` calls to break the loop");
+            d.file = first;
+            vec![d]
+        })
+    };
+    if !relations.ephemerals.is_empty() {
+        // Loops through ephemeral models are reported with them in it, before
+        // folding them away.
+        graph_of(&nodes)?;
+        Planner::fold_ephemerals(&mut nodes);
+    }
+    let graph = graph_of(&nodes)?;
     Ok(Plan { nodes, graph, relations })
 }
 
@@ -275,19 +283,7 @@ impl Planner<'_> {
             if !enabled(&cfg) {
                 continue;
             }
-            let materialized = match get_str(&cfg, "materialized").unwrap_or("view") {
-                "view" => Materialized::View,
-                "table" => Materialized::Table,
-                other => {
-                    let line = crate::config::find_line(&m.text, other);
-                    self.errors.push(
-                        Diagnostic::in_file(&m.path, format!("unknown materialization `{other}`"))
-                            .at(line, None)
-                            .hint("runner builds `view` and `table` models"),
-                    );
-                    continue;
-                }
-            };
+            let Some(materialized) = self.materialization(m, &rec, &cfg) else { continue };
             let id = format!("model.{}.{}", self.project.name, m.name);
             if !self.claim_name(&m.name, &id, &m.path) {
                 continue;
@@ -298,13 +294,18 @@ impl Planner<'_> {
             for (s, t) in &rec.sources {
                 self.check_source(s, t, &m.path, &m.text);
             }
+            // Source ids are not nodes: the graph ignores them, `source:` selection reads them.
+            let source_deps = rec.sources.iter().map(|(s, t)| fqn::source_id(&self.project.name, s, t)).collect();
             self.nodes.push(Node {
                 id,
                 name: m.name.clone(),
                 resource: Resource::Model,
                 file: m.path.clone(),
-                depends_on: BTreeSet::new(),
-                relation: Some(relation_for(self.target, &cfg, &m.name)),
+                depends_on: source_deps,
+                relation: Some(match materialized {
+                    Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&m.name)),
+                    _ => relation_for(self.target, &cfg, &m.name),
+                }),
                 config: cfg,
                 kind: NodeKind::Model { template, materialized },
             });
@@ -375,16 +376,19 @@ impl Planner<'_> {
             if !enabled(&cfg) {
                 continue;
             }
-            let tcfg = match test_config(&cfg) {
+            let mut tcfg = match test_config(&cfg) {
                 Ok(c) => c,
                 Err(e) => {
                     self.errors.push(Diagnostic::in_file(&t.path, e));
                     continue;
                 }
             };
-            let deps = rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.path, &t.text)).collect();
+            tcfg.store_failures = generic::store_failures(&cfg, &self.target.database, &self.target.schema, &t.name);
+            let mut deps: BTreeSet<String> =
+                rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.path, &t.text)).collect();
             for (s, tb) in &rec.sources {
                 self.check_source(s, tb, &t.path, &t.text);
+                deps.insert(fqn::source_id(&self.project.name, s, tb));
             }
             self.nodes.push(Node {
                 id: format!("test.{}.{}", self.project.name, t.name),
@@ -400,4 +404,6 @@ impl Planner<'_> {
     }
 }
 
+pub mod fqn;
 mod generic;
+pub mod materialize;

@@ -101,6 +101,9 @@ pub struct Dag {
     pub retry_delay: Duration,
     pub retry_exponential_backoff: bool,
     pub max_retry_delay: Duration,
+    /// Per attempt of a node; `None` lets it run as long as it needs.
+    pub execution_timeout: Option<Duration>,
+    pub params: BTreeMap<String, serde_yaml::Value>,
     pub paused: bool,
     pub lock_timeout: Option<Duration>,
     pub lock_policy: LockPolicy,
@@ -259,6 +262,14 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
     // Airflow caps exponential retry delays at 24 hours unless told otherwise.
     let max_retry_delay = dur("max_retry_delay", &raw.max_retry_delay).unwrap_or(Duration::from_secs(86400));
     let lock_timeout = dur("lock_timeout", &raw.lock_timeout);
+    let execution_timeout = dur("execution_timeout", &raw.execution_timeout);
+    if execution_timeout == Some(Duration::ZERO) {
+        err(
+            "execution_timeout",
+            "must be longer than zero".into(),
+            Some("omit it to let nodes run as long as they need"),
+        );
+    }
     let lock_policy = match raw.lock_policy.as_deref() {
         None | Some("wait") => LockPolicy::Wait,
         Some("skip") => LockPolicy::Skip,
@@ -297,6 +308,8 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
         retry_delay,
         retry_exponential_backoff: raw.retry_exponential_backoff.unwrap_or(false),
         max_retry_delay,
+        execution_timeout,
+        params: raw.params.unwrap_or_default(),
         paused: raw.paused.unwrap_or(false),
         lock_timeout,
         lock_policy,

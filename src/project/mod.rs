@@ -6,13 +6,15 @@
 //! walk early. It never renders Jinja and never touches the database.
 
 pub mod dag;
+pub mod docs;
 pub mod env;
+mod lines;
+mod par;
 pub mod profile;
+pub mod properties;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
-use crate::config::find_line;
-use crate::config::properties::{RawColumn, RawProperties};
 use crate::error::Diagnostic;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
@@ -44,6 +46,10 @@ pub struct SeedFile {
 pub struct NodeProps {
     pub config: BTreeMap<String, Value>,
     pub columns: Vec<String>,
+    /// `description:` as written (may hold `{{ doc('x') }}`; the template renders it).
+    pub description: Option<String>,
+    /// Column name → its `description:` as written.
+    pub column_descriptions: BTreeMap<String, String>,
     pub file: PathBuf,
 }
 
@@ -71,6 +77,8 @@ pub struct Project {
     pub seed_props: BTreeMap<String, NodeProps>,
     pub sources: BTreeMap<(String, String), SourceTable>,
     pub tests: Vec<TestDecl>,
+    /// `{% docs %}` blocks by name, for `{{ doc('name') }}` in descriptions.
+    pub docs: BTreeMap<String, docs::DocBlock>,
     /// `models:` / `seeds:` / `data_tests:` trees of `dbt_project.yml`.
     pub model_tree: Option<Value>,
     pub seed_tree: Option<Value>,
@@ -89,7 +97,26 @@ impl Walk {
     }
 
     fn read(&mut self, p: &Path) -> Option<String> {
-        match std::fs::read_to_string(p) {
+        let read = std::fs::read_to_string(p);
+        self.read_result(p, read)
+    }
+
+    /// `.sql` files under `dirs` (skipping `skip` folders), read on several
+    /// threads; in path order, with read errors collected in that order.
+    fn sql_files(&mut self, dirs: &[String], skip: &[&str]) -> Vec<SqlFile> {
+        let files = self.files(dirs, &["sql"], skip);
+        let texts = par::map(&files, |(p, _)| std::fs::read_to_string(p));
+        let mut out = Vec::with_capacity(files.len());
+        for ((p, folders), read) in files.into_iter().zip(texts) {
+            if let Some(text) = self.read_result(&p, read) {
+                out.push(SqlFile { name: stem(&p), path: self.rel(&p), folders, text });
+            }
+        }
+        out
+    }
+
+    fn read_result(&mut self, p: &Path, read: std::io::Result<String>) -> Option<String> {
+        match read {
             Ok(t) => Some(t),
             Err(e) => {
                 let rel = self.rel(p);
@@ -119,7 +146,13 @@ fn collect(base: &Path, dir: &Path, exts: &[&str], skip: &[&str], out: &mut Vec<
         if name.starts_with('.') {
             continue;
         }
-        if p.is_dir() {
+        // The directory entry knows its type without another `stat`; only a
+        // symlink needs one, to be followed as `is_dir` follows it.
+        let is_dir = match entry.file_type() {
+            Ok(t) if !t.is_symlink() => t.is_dir(),
+            _ => p.is_dir(),
+        };
+        if is_dir {
             if !(dir == base && skip.contains(&name.as_str())) {
                 collect(base, &p, exts, skip, out);
             }
@@ -171,35 +204,32 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let test_paths = paths(&raw.test_paths, "tests");
     let macro_paths = paths(&raw.macro_paths, "macros");
 
-    let mut models = Vec::new();
-    for (p, folders) in w.files(&model_paths, &["sql"], &[]) {
-        if let Some(text) = w.read(&p) {
-            models.push(SqlFile { name: stem(&p), path: w.rel(&p), folders, text });
-        }
-    }
-    let mut singular_tests = Vec::new();
+    let models = w.sql_files(&model_paths, &[]);
     // `tests/generic/` holds custom generic test definitions, not data tests.
-    for (p, folders) in w.files(&test_paths, &["sql"], &["generic"]) {
-        if let Some(text) = w.read(&p) {
-            singular_tests.push(SqlFile { name: stem(&p), path: w.rel(&p), folders, text });
-        }
-    }
-    let mut macros = Vec::new();
+    let singular_tests = w.sql_files(&test_paths, &["generic"]);
     let generic_dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/generic")).collect();
-    for (p, folders) in w.files(&macro_paths, &["sql"], &[]).into_iter().chain(w.files(&generic_dirs, &["sql"], &[])) {
-        if let Some(text) = w.read(&p) {
-            macros.push(SqlFile { name: stem(&p), path: w.rel(&p), folders, text });
-        }
-    }
+    let mut macros = w.sql_files(&macro_paths, &[]);
+    macros.extend(w.sql_files(&generic_dirs, &[]));
     let mut seeds = Vec::new();
-    for (p, folders) in w.files(&seed_paths, &["csv"], &[]) {
-        let rel = w.rel(&p);
-        match check_csv(&p, &rel) {
-            Ok(columns) => seeds.push(SeedFile { name: stem(&p), path: rel, abs_path: p, folders, columns }),
+    let seed_files = w.files(&seed_paths, &["csv"], &[]);
+    let checked = par::map(&seed_files, |(p, _)| check_csv(p, &w.rel(p)));
+    for ((p, folders), checked) in seed_files.into_iter().zip(checked) {
+        match checked {
+            Ok(columns) => seeds.push(SeedFile { name: stem(&p), path: w.rel(&p), abs_path: p, folders, columns }),
             Err(d) => w.errors.push(d),
         }
     }
 
+    let doc_dirs = raw.docs_paths.clone().unwrap_or_else(|| {
+        let extra = [paths(&raw.analysis_paths, "analyses"), paths(&raw.snapshot_paths, "snapshots")];
+        [&model_paths, &seed_paths, &test_paths, &macro_paths]
+            .into_iter()
+            .chain(extra.iter())
+            .flatten()
+            .cloned()
+            .collect()
+    });
+    let docs = docs::load(&mut w, &doc_dirs);
     let mut project = Project {
         root: root.to_path_buf(),
         name: raw.name.clone().unwrap_or_else(|| {
@@ -215,17 +245,32 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         seed_props: BTreeMap::new(),
         sources: BTreeMap::new(),
         tests: Vec::new(),
+        docs,
         model_tree: raw.models.clone(),
         seed_tree: raw.seeds.clone(),
         test_tree: raw.data_tests.clone().or(raw.tests.clone()),
         target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
     };
     let prop_dirs: Vec<String> = model_paths.iter().chain(seed_paths.iter()).cloned().collect();
-    for (p, _) in w.files(&prop_dirs, &["yml", "yaml"], &[]) {
-        let rel = w.rel(&p);
-        if let Some(text) = w.read(&p) {
-            load_properties(&mut project, &rel, &text, &mut w.errors);
+    let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
+    // Parsed on several threads, merged in path order: a later file's entry
+    // for a name wins, as when files were read one by one.
+    let parsed = par::map(&prop_files, |(p, _)| {
+        let rel = w.rel(p);
+        match std::fs::read_to_string(p) {
+            Ok(text) => properties::parse(&rel, &text),
+            Err(e) => properties::Declared {
+                errors: vec![Diagnostic::in_file(rel, format!("cannot read: {e}"))],
+                ..Default::default()
+            },
         }
+    });
+    for declared in parsed {
+        w.errors.extend(declared.errors);
+        project.tests.extend(declared.tests);
+        project.model_props.extend(declared.models);
+        project.seed_props.extend(declared.seeds);
+        project.sources.extend(declared.sources.into_iter().map(|s| ((s.source.clone(), s.table.clone()), s)));
     }
     (project, w.errors)
 }
@@ -257,83 +302,6 @@ fn check_csv(abs: &Path, rel: &Path) -> Result<Vec<String>, Diagnostic> {
         }
     }
     Ok(columns)
-}
-
-fn load_properties(project: &mut Project, rel: &Path, text: &str, errors: &mut Vec<Diagnostic>) {
-    let props: RawProperties = match serde_yaml::from_str::<Option<RawProperties>>(text) {
-        Ok(p) => p.unwrap_or_default(),
-        Err(e) => {
-            errors.push(Diagnostic::from_yaml(rel, &e));
-            return;
-        }
-    };
-    let file = rel.to_path_buf();
-    let mut push_tests = |entries: Option<&Vec<Value>>, attached: &Attached, column: Option<&str>, anchor: &str| {
-        for entry in entries.into_iter().flatten() {
-            let line = entry_line(text, entry, anchor);
-            match yaml_tests::decode(entry, attached, column, &file, line) {
-                Ok(t) => project.tests.push(t),
-                Err(d) => errors.push(d),
-            }
-        }
-    };
-    for (is_seed, list) in [(false, &props.models), (true, &props.seeds)] {
-        for m in list {
-            let attached = Attached::Model(m.name.clone());
-            push_tests(m.data_tests.as_ref().or(m.tests.as_ref()), &attached, None, &m.name);
-            for c in &m.columns {
-                push_tests(column_tests(c), &attached, Some(&c.name), &c.name);
-            }
-            let entry = NodeProps {
-                config: m.config.clone().unwrap_or_default(),
-                columns: m.columns.iter().map(|c| c.name.clone()).collect(),
-                file: file.clone(),
-            };
-            let map = if is_seed { &mut project.seed_props } else { &mut project.model_props };
-            map.insert(m.name.clone(), entry);
-        }
-    }
-    for s in &props.sources {
-        for t in &s.tables {
-            let attached = Attached::Source(s.name.clone(), t.name.clone());
-            push_tests(t.data_tests.as_ref().or(t.tests.as_ref()), &attached, None, &t.name);
-            for c in &t.columns {
-                push_tests(column_tests(c), &attached, Some(&c.name), &c.name);
-            }
-            project.sources.insert(
-                (s.name.clone(), t.name.clone()),
-                SourceTable {
-                    source: s.name.clone(),
-                    table: t.name.clone(),
-                    database: s.database.clone(),
-                    schema: s.schema.clone().unwrap_or_else(|| s.name.clone()),
-                    identifier: t.identifier.clone().unwrap_or_else(|| t.name.clone()),
-                    file: file.clone(),
-                },
-            );
-        }
-    }
-}
-
-fn column_tests(c: &RawColumn) -> Option<&Vec<Value>> {
-    c.data_tests.as_ref().or(c.tests.as_ref())
-}
-
-/// Best-effort line of a test entry: the first line after its owner's
-/// `name:` that mentions the test's name.
-fn entry_line(text: &str, entry: &Value, owner: &str) -> Option<usize> {
-    let name = match entry {
-        Value::String(s) => s.clone(),
-        Value::Mapping(m) => m.keys().next().and_then(|k| k.as_str()).unwrap_or("").to_string(),
-        _ => String::new(),
-    };
-    let start = find_line(text, &format!("name: {owner}")).unwrap_or(1);
-    text.lines()
-        .enumerate()
-        .skip(start)
-        .find(|(_, l)| !name.is_empty() && l.contains(&name))
-        .map(|(i, _)| i + 1)
-        .or(Some(start))
 }
 
 #[cfg(test)]
@@ -377,5 +345,32 @@ mod tests {
         let seed = errs.iter().find(|e| e.file == Some(PathBuf::from("seeds/bad.csv"))).expect("seed error");
         assert_eq!(seed.line, Some(3));
         assert!(seed.message.contains("2 fields") || seed.message.contains("1 fields"), "{}", seed.message);
+    }
+
+    #[test]
+    fn files_loaded_on_several_threads_keep_path_order() {
+        // Enough files for `par::map` to split them between threads.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = dir.path();
+        for i in 0..150 {
+            write(r, &format!("models/m{i:03}.sql"), &format!("select {i} as id"));
+            let props = format!("models:\n  - name: m{i:03}\n    columns:\n      - name: id\n        data_tests: [unique]\n");
+            write(r, &format!("models/p{i:03}.yml"), &props);
+        }
+        // The later file's entry for a name wins, as it always did.
+        write(r, "models/z_override.yml", "models:\n  - name: m000\n    config:\n      materialized: table\n");
+        write(r, "models/p007.yml", "models: [");
+        let (p, errors) = load_all(r);
+        let names: Vec<&str> = p.models.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names.len(), 150);
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "models out of path order");
+        assert_eq!(p.models[42].text, "select 42 as id");
+        let tested: Vec<String> = p.tests.iter().map(|t| format!("{:?}", t.attached)).collect();
+        assert_eq!(tested.len(), 149, "p007 is broken, every other file declares one test");
+        assert!(tested.windows(2).all(|w| w[0] < w[1]), "tests out of file order");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].file, Some(PathBuf::from("models/p007.yml")));
+        assert!(p.model_props["m000"].config.contains_key("materialized"));
+        assert_eq!(p.model_props["m000"].file, PathBuf::from("models/z_override.yml"));
     }
 }

@@ -19,8 +19,10 @@ pub enum Attached {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestDecl {
-    /// The generic test's name: `not_null`, `unique`, … or a custom one.
+    /// The generic test's name without namespace: `not_null`, `unique`, … or a custom one.
     pub test: String,
+    /// `dbt_utils` in `dbt_utils.expression_is_true`; part of dbt's test name.
+    pub namespace: Option<String>,
     /// A `name:` given by the user instead of dbt's synthesized one.
     pub custom_name: Option<String>,
     pub attached: Attached,
@@ -80,14 +82,26 @@ pub fn decode(
         _ => return Err(bad("a test is a name or a map with one test name".into())),
     };
     // dbt packages prefix tests with their package (`dbt_utils.expression_is_true`);
-    // the namespace does not change which macro runs for the built-ins.
-    let test = test.strip_prefix("dbt.").unwrap_or(&test).to_string();
+    // the namespace names the test but does not change which macro runs.
+    let (namespace, test) = match test.split_once('.') {
+        Some((ns, t)) => (Some(ns.to_string()), t.to_string()),
+        None => (None, test),
+    };
+    let valid = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if !valid(&test) || namespace.as_deref().is_some_and(|ns| !valid(ns)) {
+        return Err(bad(format!("`{}` is not a test name", entry_name(namespace.as_deref(), &test))));
+    }
     let mut args = BTreeMap::new();
     let mut config = BTreeMap::new();
     let mut custom_name = None;
     for (k, v) in body {
         match k.as_str() {
             "name" => custom_name = v.as_str().map(str::to_string),
+            // dbt keeps a test's description out of its arguments and name.
+            "description" => {}
             "config" => match v {
                 Value::Mapping(m) => config.extend(to_map(&m).map_err(&bad)?),
                 _ => return Err(bad(format!("`config` of test `{test}` must be a map"))),
@@ -109,7 +123,34 @@ pub fn decode(
     }
     let column =
         column.map(str::to_string).or_else(|| args.remove("column_name").and_then(|v| v.as_str().map(str::to_string)));
-    Ok(TestDecl { test, custom_name, attached: attached.clone(), column, args, config, file: file.clone(), line })
+    Ok(TestDecl {
+        test,
+        namespace,
+        custom_name,
+        attached: attached.clone(),
+        column,
+        args,
+        config,
+        file: file.clone(),
+        line,
+    })
+}
+
+fn entry_name(namespace: Option<&str>, test: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}.{test}"),
+        None => test.to_string(),
+    }
+}
+
+/// A column as tests splice it into SQL: as written, or double-quoted with
+/// `quote: true` (dbt quotes before naming, so the test name shows the quotes as `_`).
+pub fn column_sql(name: &str, quote: Option<bool>) -> String {
+    if quote == Some(true) {
+        crate::data_tests::quote_ident(name)
+    } else {
+        name.to_string()
+    }
 }
 
 fn to_map(m: &serde_yaml::Mapping) -> Result<BTreeMap<String, Value>, String> {
@@ -157,6 +198,16 @@ mod tests {
     fn test_name_form() {
         let t = dec("test_name: unique\nname: my_unique\n");
         assert_eq!((t.test.as_str(), t.custom_name.as_deref()), ("unique", Some("my_unique")));
+    }
+
+    #[test]
+    fn namespace_and_description_stay_out_of_the_arguments() {
+        let t = dec("dbt_utils.expression_is_true:\n  description: positive\n  arguments: {expression: \"> 0\"}\n");
+        assert_eq!((t.test.as_str(), t.namespace.as_deref()), ("expression_is_true", Some("dbt_utils")));
+        assert_eq!(t.args.keys().collect::<Vec<_>>(), vec!["expression"]);
+        let v: Value = serde_yaml::from_str("\"not null\"").expect("yaml");
+        let d = decode(&v, &Attached::Model("m".into()), None, &PathBuf::from("m.yml"), Some(2)).expect_err("bad");
+        assert!(d.message.contains("`not null` is not a test name"), "{}", d.message);
     }
 
     #[test]

@@ -2,6 +2,7 @@ use super::*;
 use crate::data_tests::TestConfig;
 use crate::events::Collector;
 use crate::graph::Graph;
+use crate::nodes::Materialized;
 use crate::template::relation::Relation;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,6 +42,7 @@ fn done(status: Status, worker: usize) -> NodeResult {
         finished: 0.0,
         worker,
         attempts: 1,
+        sql: Vec::new(),
     }
 }
 
@@ -127,6 +129,23 @@ fn build_never_makes_a_test_wait_on_what_it_reads() {
     ]);
     let rp = run_plan(&p, &all(&p), TestBehavior::Build, TaskRetry::NONE);
     assert_eq!(rp.waits[&idx(&p, "b")], BTreeSet::from([idx(&p, "a")]));
+}
+
+#[test]
+fn build_makes_readers_of_a_source_wait_for_its_tests() {
+    // `m` reads source `raw.orders`; `t` tests that source; `x` refs `m`.
+    let p = plan(vec![
+        node("m", Resource::Model, &["source.p.raw.orders"]),
+        node("other", Resource::Model, &["source.p.raw.customers"]),
+        node("t", Resource::Test, &["source.p.raw.orders"]),
+        node("x", Resource::Model, &["m"]),
+    ]);
+    let rp = run_plan(&p, &all(&p), TestBehavior::Build, TaskRetry::NONE);
+    assert_eq!(rp.blocks[&idx(&p, "m")], BTreeSet::from([idx(&p, "t")]));
+    assert_eq!(rp.blocks[&idx(&p, "other")], BTreeSet::new(), "reads another source");
+    assert_eq!(rp.blocks[&idx(&p, "x")], BTreeSet::from([idx(&p, "m")]), "skipped through `m`");
+    let after_all = run_plan(&p, &all(&p), TestBehavior::AfterAll, TaskRetry::NONE);
+    assert!(!after_all.blocks[&idx(&p, "m")].contains(&idx(&p, "t")));
 }
 
 #[test]
@@ -332,6 +351,21 @@ fn a_models_own_config_overrides_the_dag_retry_policy() {
     assert_eq!(TaskRetry::NONE.for_node(&node("x", Resource::Model, &[])), TaskRetry::NONE);
 }
 
+#[test]
+fn a_models_execution_timeout_overrides_the_dags() {
+    let dag = Some(Duration::from_secs(60));
+    assert_eq!(timeout_for(dag, &node("x", Resource::Model, &[])), dag);
+    assert_eq!(timeout_for(None, &node("x", Resource::Model, &[])), None);
+    let mut n = node("m", Resource::Model, &[]);
+    n.config.insert("execution_timeout".into(), serde_yaml::Value::String("90s".into()));
+    assert_eq!(timeout_for(dag, &n), Some(Duration::from_secs(90)));
+    let mut meta = serde_yaml::Mapping::new();
+    meta.insert("execution_timeout".into(), serde_yaml::Value::from(2.5));
+    let mut n = node("m", Resource::Model, &[]);
+    n.config.insert("meta".into(), serde_yaml::Value::Mapping(meta));
+    assert_eq!(timeout_for(None, &n), Some(Duration::from_millis(2500)));
+}
+
 /// Runs a chain where `a` fails its first `failures` attempts.
 fn run_flaky(failures: usize, retries: u32) -> (Collector, BTreeMap<usize, Status>, Plan) {
     let p = chain();
@@ -435,4 +469,16 @@ fn nodes_that_never_run_get_a_terminal_event() {
         .filter_map(|e| if let Event::NodeSkipped { because, .. } = e { Some(because.as_str()) } else { None })
         .collect();
     assert_eq!(skipped, vec![INTERRUPTED; 4]);
+}
+
+#[test]
+fn labels_name_every_materialization_as_dbt_prints_it() {
+    for (m, text) in
+        [(Materialized::View, "view"), (Materialized::Table, "table"), (Materialized::Incremental, "incremental")]
+    {
+        let mut n = node("m", Resource::Model, &[]);
+        n.kind = NodeKind::Model { template: String::new(), materialized: m };
+        assert_eq!(label(&n).materialized, text);
+    }
+    assert_eq!(label(&node("t", Resource::Test, &[])).materialized, "");
 }

@@ -90,6 +90,91 @@ fn methods_union_intersection_and_exclude() {
 #[test]
 fn malformed_selectors_are_errors() {
     let p = plan();
-    assert!(select(&p, &["bogus:x".into()], &[]).is_err());
-    assert!(select(&p, &["tag:".into()], &[]).is_err());
+    for bad in
+        ["bogus:x", "tag:", "@+stg", "resource_type:modle", "test_type:odd", "source:a.b.c.d", "config:x", "a,,b"]
+    {
+        let e = select(&p, &[bad.into()], &[]).expect_err(bad);
+        assert!(e.contains('`'), "{bad}: {e}");
+    }
+    let e = select(&p, &["bogus:x".into()], &[]).expect_err("unknown method");
+    assert!(e.contains("unknown selector method `bogus`"), "{e}");
+}
+
+#[test]
+fn fqn_selects_by_folder_segment_by_segment_as_dbt() {
+    let p = plan();
+    // A bare folder name selects everything under it (and eager tests).
+    assert_eq!(names(&p, &["staging"], &[]), vec!["not_null_stg_id", "stg"]);
+    assert_eq!(names(&p, &["marts"], &[]), vec!["mart", "report"]);
+    assert_eq!(names(&p, &["marts.*"], &[]), vec!["mart", "report"]);
+    assert_eq!(names(&p, &["shop.marts.mart"], &[]), vec!["mart"]);
+    assert_eq!(names(&p, &["shop.*.report"], &[]), vec!["report"]);
+    assert_eq!(names(&p, &["shop"], &[]).len(), 6);
+    // dbt 1.10 matches a wildcard against the rest of the dotted fqn, so a bare
+    // `stg*` matches nothing under `shop.staging` (checked with `dbt ls`), but `*g` does.
+    assert!(names(&p, &["stg*"], &[]).is_empty());
+    assert_eq!(names(&p, &["*stg"], &[]), vec!["not_null_stg_id", "stg"]);
+    assert!(names(&p, &["shop.staging.mart"], &[]).is_empty());
+}
+
+#[test]
+fn fnmatch_like_python() {
+    assert!(fnmatch("shop.staging.stg_orders", "*orders"));
+    assert!(!fnmatch("staging.stg_orders", "stg_*"));
+    assert!(fnmatch("a1", "a[0-9]"));
+    assert!(!fnmatch("ab", "a[!b]"));
+    assert!(fnmatch("a[", "a["));
+    assert!(fnmatch("", "*"));
+}
+
+#[test]
+fn file_path_config_and_test_type() {
+    let p = plan();
+    assert_eq!(names(&p, &["mart.sql"], &[]), vec!["mart"]);
+    assert_eq!(names(&p, &["file:rep*"], &[]), vec!["report"]);
+    assert_eq!(names(&p, &["models/marts/mart.sql"], &[]), vec!["mart"]);
+    assert_eq!(names(&p, &["path:models/*/report.sql"], &[]), vec!["report"]);
+    assert_eq!(names(&p, &["path:models/**/mart.sql"], &[]), vec!["mart"]);
+    assert_eq!(names(&p, &["config.materialized:TABLE"], &[]), vec!["mart", "report"]);
+    assert_eq!(names(&p, &["config.tags:finance"], &[]), vec!["mart"]);
+    assert_eq!(names(&p, &["test_type:generic"], &[]), vec!["not_null_stg_id"]);
+    assert!(names(&p, &["test_type:singular"], &[]).is_empty());
+    assert_eq!(names(&p, &["package:this,resource_type:seed"], &[]), vec!["raw"]);
+}
+
+#[test]
+fn sources_select_their_tests_and_descendants() {
+    let mut nodes = vec![
+        node("stg", Resource::Model, &["source.shop.raw.orders"], "models/stg.sql", &[], "view"),
+        node("mart", Resource::Model, &["model.shop.stg"], "models/mart.sql", &[], "table"),
+        node("source_not_null_raw_orders_id", Resource::Test, &["source.shop.raw.orders"], "models/s.yml", &[], ""),
+        node("other", Resource::Model, &[], "models/other.sql", &[], "view"),
+    ];
+    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
+    let p = Plan { graph: Graph::new(&edges).expect("acyclic"), nodes, relations: Default::default() };
+    assert_eq!(names(&p, &["source:raw"], &[]), vec!["source_not_null_raw_orders_id"]);
+    assert_eq!(names(&p, &["source:raw.orders+"], &[]), vec!["mart", "source_not_null_raw_orders_id", "stg"]);
+    assert_eq!(names(&p, &["source:raw.orders+1"], &[]), vec!["source_not_null_raw_orders_id", "stg"]);
+    assert!(names(&p, &["source:raw.other"], &[]).is_empty());
+    // An ancestor source brings its tests along.
+    assert_eq!(names(&p, &["+mart"], &[]), vec!["mart", "source_not_null_raw_orders_id", "stg"]);
+    assert_eq!(names(&p, &["resource_type:source"], &[]), vec!["source_not_null_raw_orders_id"]);
+}
+
+#[test]
+fn empty_selections_warn_with_dbt_wording() {
+    let p = plan();
+    let s = selection(&p, &["nothing_here".into()], &[]).expect("valid");
+    assert!(s.nodes.is_empty());
+    assert_eq!(
+        s.warnings,
+        vec![
+            "The selection criterion 'nothing_here' does not match any enabled nodes".to_string(),
+            NOTHING_TO_DO.to_string()
+        ]
+    );
+    let s = selection(&p, &["stg".into()], &["stg".into()]).expect("valid");
+    assert_eq!(s.warnings, vec![NOTHING_TO_DO.to_string()]);
+    assert!(selection(&p, &["stg".into()], &[]).expect("valid").warnings.is_empty());
 }

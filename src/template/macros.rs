@@ -4,25 +4,26 @@
 //! the macro there, forwarding the caller's per-node context (`this`, `ref`,
 //! …). That keeps each file's line numbers in errors and avoids import cycles
 //! between macro files. `{% test %}` blocks are rewritten into `test_<name>`
-//! macros, as dbt does. This module never decides what a macro means.
+//! macros, as dbt does.
+//!
+//! Every definition is renamed to `<name>__runner_impl`, so that even a call
+//! between two macros of one file goes through [`MacroRef`]: that call is
+//! where dbt's `return(x)` is caught (it travels as an error carrying `x`)
+//! and where an error gains an "in macro" frame. This module never decides
+//! what a macro means.
 
-use minijinja::value::{Object, Value};
+use super::context::{returned, RUNTIME};
+use minijinja::value::{from_args, Kwargs, Object, Rest, Value};
 use minijinja::{Error, ErrorKind, State};
+use std::fmt;
 use std::sync::Arc;
 
+/// Suffix of the renamed definitions; users call the plain name.
+pub const IMPL_SUFFIX: &str = "__runner_impl";
+
 /// Names a node's context defines and a macro call must carry along.
-pub const FORWARDED: &[&str] = &[
-    "ref",
-    "source",
-    "config",
-    "this",
-    "var",
-    "is_incremental",
-    "execute",
-    "model",
-    "run_started_at",
-    "invocation_id",
-];
+pub const FORWARDED: &[&str] =
+    &["ref", "source", "config", "this", "var", "is_incremental", "execute", "model", RUNTIME];
 
 /// Rewrites `{% test x(...) %}…{% endtest %}` into `{% macro test_x(...) %}…{% endmacro %}`.
 pub fn rewrite_test_blocks(text: &str) -> String {
@@ -57,20 +58,64 @@ pub fn rewrite_test_blocks(text: &str) -> String {
 
 /// Names of the macros a file defines, in order.
 pub fn macro_names(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
+    macro_defs(text).into_iter().map(|(_, name)| name).collect()
+}
+
+/// Byte offset just after each `{% macro ` keyword, with the macro's name.
+fn macro_defs(text: &str) -> Vec<(usize, String)> {
+    let mut defs = Vec::new();
     for (i, _) in text.match_indices("{%") {
-        let body = text[i + 2..].trim_start_matches('-').trim_start();
+        let rest = &text[i + 2..];
+        let body = rest.trim_start_matches(['-', '+']).trim_start();
         if let Some(after) = body.strip_prefix("macro") {
-            if after.starts_with(char::is_whitespace) {
-                let name: String =
-                    after.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let trimmed = after.trim_start();
+            if trimmed.len() < after.len() {
+                let name: String = trimmed.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
                 if !name.is_empty() {
-                    names.push(name);
+                    defs.push((text.len() - trimmed.len(), name));
                 }
             }
         }
     }
-    names
+    defs
+}
+
+/// Renames every `{% macro name(` to `{% macro name__runner_impl(`.
+pub fn rename_definitions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut last = 0;
+    for (at, name) in macro_defs(text) {
+        let end = at + name.len();
+        out.push_str(&text[last..end]);
+        out.push_str(IMPL_SUFFIX);
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// Where an error raised inside a macro happened, kept as the error's source.
+#[derive(Debug)]
+pub struct InMacro {
+    pub name: String,
+    pub file: String,
+    pub line: Option<usize>,
+    pub inner: Error,
+}
+
+impl fmt::Display for InMacro {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "in macro `{}` ({}:{l})", self.name, self.file),
+            None => write!(f, "in macro `{}` ({})", self.name, self.file),
+        }
+    }
+}
+
+impl std::error::Error for InMacro {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.inner)
+    }
 }
 
 /// A global that calls macro `name` defined in template `file`.
@@ -82,17 +127,58 @@ pub struct MacroRef {
 
 impl Object for MacroRef {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        match self.invoke(state, args) {
+            Ok(v) => Ok(v),
+            Err(e) => match returned(&e) {
+                Some(v) => Ok(v),
+                None => {
+                    let detail = e.detail().unwrap_or_default().to_string();
+                    let (file, line) = (e.name().unwrap_or(&self.file).to_string(), e.line());
+                    let frame = InMacro { name: self.name.clone(), file, line, inner: e };
+                    Err(Error::new(frame.inner.kind(), detail).with_source(frame))
+                }
+            },
+        }
+    }
+}
+
+impl MacroRef {
+    fn invoke(&self, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let args = with_rendered_caller(state, args)?;
+        let args = args.as_slice();
         let template = state.env().get_template(&self.file)?;
         let ctx = Value::from_pairs(FORWARDED.iter().filter_map(|k| state.lookup(k).map(|v| (*k, v))));
         let mut captured = template.render_captured(ctx)?;
-        let name = self.name.clone();
+        let name = format!("{}{IMPL_SUFFIX}", self.name);
         captured.with_state_mut(|s| {
-            let m = s
-                .lookup(&name)
-                .ok_or_else(|| Error::new(ErrorKind::UnknownFunction, format!("macro `{name}` is not defined")))?;
+            let m = s.lookup(&name).ok_or_else(|| {
+                Error::new(ErrorKind::UnknownFunction, format!("macro `{}` is not defined", self.name))
+            })?;
             m.call(s, args)
         })
     }
+}
+
+/// A `{% call m() %}body{% endcall %}` hands `m` a `caller` bound to the
+/// calling template's state, which the macro's own file cannot call. So the
+/// body is rendered here, in the caller's state, and `caller()` returns it.
+fn with_rendered_caller(state: &mut State<'_, '_>, args: &[Value]) -> Result<Vec<Value>, Error> {
+    let (positional, kwargs): (Rest<Value>, Kwargs) = from_args(args)?;
+    if !kwargs.has("caller") {
+        return Ok(args.to_vec());
+    }
+    let mut pairs: Vec<(String, Value)> = Vec::new();
+    for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
+        let mut v: Value = kwargs.get(&key)?;
+        if key == "caller" {
+            let body = v.call(state, &[])?;
+            v = Value::from_function(move |_: Rest<Value>| -> Result<Value, Error> { Ok(body.clone()) });
+        }
+        pairs.push((key, v));
+    }
+    let mut out = positional.0;
+    out.push(Value::from(Kwargs::from_iter(pairs)));
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -113,5 +199,14 @@ mod tests {
     fn finds_macro_names() {
         let src = "{% macro a(x) %}{% endmacro %}\n{%- macro b_2() -%}{% endmacro %}{% set macro = 1 %}";
         assert_eq!(macro_names(src), vec!["a", "b_2"]);
+    }
+
+    #[test]
+    fn renames_definitions_only() {
+        let src = "{% macro a(x) %}{{ a(1) }}{% endmacro %}\n{%- macro  b() -%}{% endmacro %}";
+        assert_eq!(
+            rename_definitions(src),
+            "{% macro a__runner_impl(x) %}{{ a(1) }}{% endmacro %}\n{%- macro  b__runner_impl() -%}{% endmacro %}"
+        );
     }
 }

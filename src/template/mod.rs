@@ -3,13 +3,28 @@
 //! Owns the two passes over every model and test: the resolve pass records
 //! `ref`/`source`/`config` calls (edges and config), the render pass produces
 //! the SQL that runs. The environment is built once and shared by every
-//! worker. This module orders and runs nothing.
+//! worker. dbt's context beyond `ref`/`source`/`config` lives in the
+//! submodules: macros and `return` ([`macros`]), globals ([`context`]),
+//! `adapter` ([`adapter`]), `run_query` tables ([`query`]), Python-style
+//! values ([`pytime`], [`pyre`]), descriptions ([`docs`]). This module orders
+//! and runs nothing.
 
+pub mod adapter;
+pub mod context;
+mod diagnostics;
+pub mod docs;
+pub mod ephemeral;
 pub mod macros;
+mod pyobj;
+pub mod pyre;
+pub mod pytime;
+pub mod query;
 pub mod relation;
 
 use crate::error::Diagnostic;
 use crate::project::{env::Env, profile::Target, Project};
+use chrono::{DateTime, Utc};
+pub use diagnostics::describe;
 use minijinja::value::{Kwargs, Serde, Value};
 use minijinja::{Environment, Error, ErrorKind};
 use relation::Relation;
@@ -43,6 +58,9 @@ pub struct Recorded {
 pub struct Relations {
     pub by_name: BTreeMap<String, Relation>,
     pub sources: BTreeMap<(String, String), Relation>,
+    /// Ephemeral models: CTE name (`__dbt__cte__<alias>`) → template, rendered
+    /// into every query that mentions the CTE (see [`ephemeral`]).
+    pub ephemerals: BTreeMap<String, String>,
 }
 
 /// The per-node part of the render context.
@@ -58,6 +76,9 @@ pub struct Templates {
     vars: Arc<Vars>,
     /// Template name → file, for error locations.
     files: BTreeMap<String, PathBuf>,
+    /// dbt's `invocation_id` and `run_started_at` for this run.
+    invocation_id: String,
+    run_started_at: DateTime<Utc>,
 }
 
 fn jinja_error(kind: ErrorKind, msg: String) -> Error {
@@ -70,19 +91,20 @@ fn to_yaml(v: &Value) -> serde_yaml::Value {
 
 impl Templates {
     /// Compiles every model, singular test and macro file; all syntax errors are collected.
-    /// `run_values` are the run's Airflow template values (`ds`, `run_id`, …).
+    /// `run_values` are the run's Airflow template values (`ds`, `run_id`, `params`, …).
     pub fn build(
         project: &Project,
         target: &Target,
         env: &Env,
         vars: Vars,
-        run_values: &[(&'static str, String)],
+        run_values: &[(&'static str, Value)],
     ) -> Result<Templates, Vec<Diagnostic>> {
         let mut jinja = Environment::new();
+        // A run without a DAG still renders `params`, as an empty map.
+        jinja.add_global("params", Value::from(BTreeMap::<String, Value>::new()));
         for (k, v) in run_values {
             jinja.add_global(*k, v.clone());
         }
-        jinja.add_global("params", Value::from(BTreeMap::<String, Value>::new()));
         jinja.set_recursion_limit(200);
         let mut files = BTreeMap::new();
         let mut errors = Vec::new();
@@ -104,35 +126,30 @@ impl Templates {
                 ("path", serde_json::json!(target.path.display().to_string())),
             ]))),
         );
-        jinja.add_function("log", |msg: Value, _info: Option<bool>| {
-            let _ = msg;
-            Ok(String::new())
+        let (invocation_id, run_started_at) = diagnostics::run_identity(run_values);
+        context::install(&mut jinja, &invocation_id, &pytime::PyDateTime::utc(run_started_at));
+        docs::install(&mut jinja, &project.docs);
+        let macro_names = load_macros(&mut jinja, &mut files, &mut errors, project);
+        let adapter = adapter::Adapter { macros: Arc::new(macro_names) };
+        jinja.add_global("adapter", Value::from_object(adapter.clone()));
+        jinja.add_function("load_relation", move |state: &minijinja::State, rel: Value| {
+            adapter.load_relation(state, &rel)
         });
         jinja.add_global(
-            "exceptions",
+            "api",
             Value::from_pairs([(
-                "raise_compiler_error",
-                Value::from_function(|msg: String| -> Result<String, Error> {
-                    Err(jinja_error(ErrorKind::InvalidOperation, format!("compilation error: {msg}")))
-                }),
+                "Relation",
+                Value::from_object(adapter::RelationApi { database: target.database.clone() }),
             )]),
         );
-        for m in &project.macros {
-            let name = m.path.display().to_string();
-            let text = macros::rewrite_test_blocks(&m.text);
-            for macro_name in macros::macro_names(&text) {
-                jinja.add_global(
-                    macro_name.clone(),
-                    Value::from_object(macros::MacroRef { file: name.clone(), name: macro_name }),
-                );
-            }
-            add(&mut jinja, &mut files, &mut errors, name, text, m.path.clone());
-        }
         for f in project.models.iter().chain(project.singular_tests.iter()) {
-            add(&mut jinja, &mut files, &mut errors, f.path.display().to_string(), f.text.clone(), f.path.clone());
+            let text = pyobj::rewrite_mutable_literals(&f.text);
+            add(&mut jinja, &mut files, &mut errors, f.path.display().to_string(), text, f.path.clone());
         }
+        let templates = Templates { env: jinja, vars: Arc::new(vars), files, invocation_id, run_started_at };
+        errors.extend(templates.check_descriptions(project));
         if errors.is_empty() {
-            Ok(Templates { env: jinja, vars: Arc::new(vars), files })
+            Ok(templates)
         } else {
             Err(errors)
         }
@@ -140,19 +157,30 @@ impl Templates {
 
     fn diagnostic(&self, name: &str, e: &Error) -> Diagnostic {
         let file = e.name().and_then(|n| self.files.get(n)).or_else(|| self.files.get(name)).cloned();
-        let mut msg = match e.detail() {
-            Some(d) => format!("{}: {d}", e.kind()),
-            None => e.kind().to_string(),
-        };
-        // A failure inside a called macro is chained; its text is the useful part.
-        let mut src = std::error::Error::source(e);
-        while let Some(inner) = src {
-            msg.push_str(&format!(": {inner}"));
-            src = inner.source();
-        }
-        let mut d = Diagnostic::new(msg).at(e.line(), None);
+        let mut d = Diagnostic::new(describe(e)).at(e.line(), None);
         d.file = file;
         d
+    }
+
+    /// dbt's `invocation_id` of this run (a UUID unless the run supplied one).
+    pub fn invocation_id(&self) -> &str {
+        &self.invocation_id
+    }
+
+    /// dbt's `run_started_at`: when the templates were built for this run.
+    pub fn run_started_at(&self) -> DateTime<Utc> {
+        self.run_started_at
+    }
+
+    /// The render pass with `run_query`, `statement` and the `adapter`'s
+    /// catalog lookups answered by `query` (the executor's connection).
+    pub fn render_with_query(
+        &self,
+        template: &str,
+        rc: &RenderCtx,
+        query: query::QueryFn,
+    ) -> Result<String, Diagnostic> {
+        query::with_query(query, || self.render(template, rc))
     }
 
     fn base_ctx(&self, this: &Relation, execute: bool, is_incremental: bool) -> Vec<(&'static str, Value)> {
@@ -160,6 +188,7 @@ impl Templates {
         vec![
             ("this", this.to_value()),
             ("execute", Value::from(execute)),
+            (context::RUNTIME, context::Runtime::new(None, false)),
             ("is_incremental", Value::from_function(move || -> Result<bool, Error> { Ok(is_incremental) })),
             (
                 "var",
@@ -287,11 +316,49 @@ impl Templates {
                 ));
             }
         }
-        let compiled = self.env.compile_expression_owned(expr.to_string()).map_err(|e| e.to_string())?;
-        let v = compiled.eval(Value::from_pairs(ctx)).map_err(|e| e.to_string())?;
+        // Arguments are evaluated while planning: a `log()` in a test macro waits for the run.
+        ctx.push((context::RUNTIME, context::Runtime::new(None, true)));
+        let compiled = self.env.compile_expression_owned(expr.to_string()).map_err(|e| describe(&e))?;
+        let v = compiled.eval(Value::from_pairs(ctx)).map_err(|e| describe(&e))?;
         let out = lock(&rec).clone();
         Ok((v.to_string(), out))
     }
+}
+
+/// Compiles the macro files and registers each macro as a global by name;
+/// a name defined twice is an error naming both files. Returns every name.
+fn load_macros(
+    jinja: &mut Environment<'static>,
+    files: &mut BTreeMap<String, PathBuf>,
+    errors: &mut Vec<Diagnostic>,
+    project: &Project,
+) -> std::collections::BTreeSet<String> {
+    let mut owners: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for m in &project.macros {
+        let name = m.path.display().to_string();
+        let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(&m.text));
+        for macro_name in macros::macro_names(&text) {
+            if let Some(prev) = owners.get(&macro_name) {
+                let line = crate::config::find_line(&text, &macro_name);
+                errors.push(
+                    Diagnostic::in_file(
+                        &m.path,
+                        format!("macro `{macro_name}` is also defined in `{}`", prev.display()),
+                    )
+                    .at(line, None)
+                    .hint("macro names must be unique across the project"),
+                );
+                continue;
+            }
+            owners.insert(macro_name.clone(), m.path.clone());
+            jinja.add_global(
+                macro_name.clone(),
+                Value::from_object(macros::MacroRef { file: name.clone(), name: macro_name }),
+            );
+        }
+        add(jinja, files, errors, name, macros::rename_definitions(&text), m.path.clone());
+    }
+    owners.into_keys().collect()
 }
 
 fn add(
@@ -316,3 +383,5 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_jinja;

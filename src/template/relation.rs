@@ -1,8 +1,9 @@
 //! The relation object that `ref()`, `source()` and `this` return in Jinja.
 //!
 //! Renders as dbt-duckdb does, `"database"."schema"."identifier"`, and exposes
-//! `.database`, `.schema`, `.identifier`, `.name`, `.table`. Pure data: it
-//! knows nothing of the graph or the database.
+//! `.database`, `.schema`, `.identifier`, `.name`, `.table`. An ephemeral
+//! model's relation is a CTE and renders as its bare name, `__dbt__cte__<alias>`.
+//! Pure data: it knows nothing of the graph or the database.
 
 use minijinja::value::{Object, ObjectRepr, Value};
 use std::fmt;
@@ -13,7 +14,12 @@ pub struct Relation {
     pub database: String,
     pub schema: String,
     pub identifier: String,
+    /// An ephemeral model: a CTE injected into the query, not a database object.
+    pub cte: bool,
 }
+
+/// dbt's prefix for the CTE of an ephemeral model.
+pub const CTE_PREFIX: &str = "__dbt__cte__";
 
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -21,7 +27,17 @@ fn quote(s: &str) -> String {
 
 impl Relation {
     pub fn new(database: &str, schema: &str, identifier: &str) -> Relation {
-        Relation { database: database.into(), schema: schema.into(), identifier: identifier.into() }
+        Relation { database: database.into(), schema: schema.into(), identifier: identifier.into(), cte: false }
+    }
+
+    /// The relation `ref()` returns for an ephemeral model named (or aliased) `alias`.
+    pub fn cte(alias: &str) -> Relation {
+        Relation {
+            database: String::new(),
+            schema: String::new(),
+            identifier: format!("{CTE_PREFIX}{alias}"),
+            cte: true,
+        }
     }
 
     /// `schema.identifier`, as dbt prints relations in its console lines.
@@ -49,6 +65,9 @@ impl Relation {
 
 impl fmt::Display for Relation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cte {
+            return f.write_str(&self.identifier);
+        }
         write!(f, "{}.{}.{}", quote(&self.database), quote(&self.schema), quote(&self.identifier))
     }
 }
@@ -86,5 +105,15 @@ mod tests {
             .render_str("{{ r }} {{ r.schema }}.{{ r.identifier }}", minijinja::context! { r => r.to_value() })
             .expect("renders");
         assert_eq!(out, "\"shop\".\"main\".\"orders\" main.orders");
+    }
+
+    #[test]
+    fn an_ephemeral_renders_as_its_cte_name() {
+        let r = Relation::cte("stg");
+        assert_eq!(r.to_string(), "__dbt__cte__stg");
+        let env = minijinja::Environment::new();
+        let out =
+            env.render_str("{{ r }} {{ r.identifier }}", minijinja::context! { r => r.to_value() }).expect("renders");
+        assert_eq!(out, "__dbt__cte__stg __dbt__cte__stg");
     }
 }

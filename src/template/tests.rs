@@ -1,7 +1,7 @@
 use super::*;
 use crate::project::SqlFile;
 
-fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Project {
+pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Project {
     let file = |(p, t): &(&str, &str)| SqlFile {
         name: PathBuf::from(p).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(),
         path: PathBuf::from(p),
@@ -21,6 +21,7 @@ fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Project {
         seed_props: BTreeMap::new(),
         sources: BTreeMap::new(),
         tests: vec![],
+        docs: BTreeMap::new(),
         model_tree: None,
         seed_tree: None,
         test_tree: None,
@@ -28,7 +29,7 @@ fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Project {
     }
 }
 
-fn target() -> Target {
+pub(super) fn target() -> Target {
     Target {
         profile_name: "shop".into(),
         name: "dev".into(),
@@ -69,7 +70,7 @@ fn render_resolves_relations_vars_and_macros() {
         &target(),
         &Env::default(),
         vars(&[("tier", "gold")]),
-        &[("ds", "2025-01-01".to_string())],
+        &[("ds", Value::from("2025-01-01"))],
     )
     .expect("builds");
     let mut rels = Relations::default();

@@ -1,155 +1,18 @@
 //! Command-line arguments: clap's raw types and their conversion into
 //! validated [`Options`].
 //!
-//! Raw clap types stay here; the rest of `runner` sees only `Options`. This
+//! Raw clap types live in `raw`; the rest of `runner` sees only `Options`. This
 //! module reads no files and never touches DuckDB.
 
 use crate::error::{Diagnostic, Error};
 use crate::project::dag::parse_duration;
-use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Parser)]
-#[command(name = "runner", version, about = "Run a dbt-duckdb project on a schedule against one DuckDB file")]
-pub struct RawCli {
-    #[command(subcommand)]
-    pub command: RawCommand,
-}
+mod raw;
 
-#[derive(Debug, Subcommand)]
-pub enum RawCommand {
-    /// Run a DAG now: seeds, models and tests per its `test_behavior`.
-    Run {
-        /// The DAG's `dag_id`.
-        dag: String,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// Run every DAG on its schedule: due intervals, oldest first, recorded in the history.
-    Scheduler {
-        /// Do what is due now, then exit (for cron or a systemd timer).
-        #[arg(long)]
-        once: bool,
-        /// Pretend it is this time (RFC 3339), e.g. to walk through days in tests.
-        #[arg(long)]
-        now: Option<String>,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// List the DAGs: schedule, paused, last run and its state, next run.
-    Dags {
-        /// `table` (default) or `json`.
-        #[arg(long, default_value = "table")]
-        output: String,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// The task instances of one run: state, attempts, duration.
-    Tasks {
-        run_id: String,
-        /// `table` (default) or `json`.
-        #[arg(long, default_value = "table")]
-        output: String,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// Stop scheduling a DAG (manual runs still work).
-    Pause {
-        dag: String,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// Resume scheduling a DAG.
-    Unpause {
-        dag: String,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// One run per interval in a range, oldest first, as `backfill__…` runs.
-    Backfill {
-        dag: String,
-        /// The first logical date (`2025-01-01` or RFC 3339).
-        #[arg(long)]
-        from: String,
-        /// The last logical date, inclusive.
-        #[arg(long)]
-        to: String,
-        /// Intervals that already have a run: `none` (leave them), `failed`
-        /// (run failed ones again) or `completed` (run them all again).
-        #[arg(long, default_value = "none")]
-        reprocess: String,
-        /// Runs of this backfill at once (they run one at a time today).
-        #[arg(long)]
-        max_active_runs: Option<usize>,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// Run a run again: all of it, or with --failed-only what failed and what it skipped.
-    Clear {
-        run_id: String,
-        #[arg(long)]
-        failed_only: bool,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// List a DAG's runs from the run history.
-    Runs {
-        /// The DAG's `dag_id`.
-        dag: String,
-        /// `table` (default) or `json`.
-        #[arg(long, default_value = "table")]
-        output: String,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-    /// Run only the data tests, against what is in the database.
-    Test {
-        /// Take project, profile, target, vars and selection from this DAG.
-        dag: Option<String>,
-        #[command(flatten)]
-        common: RawCommon,
-    },
-}
-
-#[derive(Debug, Args)]
-pub struct RawCommon {
-    /// The directory holding `dags/` (and, by default, the dbt project).
-    #[arg(long, global = true)]
-    pub project_dir: Option<PathBuf>,
-    /// Where `profiles.yml` is (default: $DBT_PROFILES_DIR, the project, ~/.dbt).
-    #[arg(long, global = true)]
-    pub profiles_dir: Option<PathBuf>,
-    /// The profile target to use instead of the profile's default.
-    #[arg(long, global = true)]
-    pub target: Option<String>,
-    /// Variables as a YAML map, e.g. `{region: eu}`; they override DAG and project vars.
-    #[arg(long, global = true)]
-    pub vars: Option<String>,
-    /// Nodes to run (dbt selection syntax).
-    #[arg(long, short = 's', num_args = 1.., global = true)]
-    pub select: Vec<String>,
-    /// Nodes to leave out.
-    #[arg(long, num_args = 1.., global = true)]
-    pub exclude: Vec<String>,
-    /// Nodes at once, overriding the profile's `threads`.
-    #[arg(long, global = true)]
-    pub threads: Option<usize>,
-    /// Nodes writing to the database file at once, across every run in this
-    /// process (default: no cap beyond `--threads` and `max_active_tasks`).
-    #[arg(long, global = true)]
-    pub max_db_writers: Option<usize>,
-    /// Rebuild seeds from scratch.
-    #[arg(long, global = true)]
-    pub full_refresh: bool,
-    /// The logical date of a manual run (default: the last complete interval).
-    #[arg(long, global = true)]
-    pub logical_date: Option<String>,
-    /// How long to wait for another process's lock, e.g. `30s` or `5m` (default: forever).
-    #[arg(long, global = true)]
-    pub lock_timeout: Option<String>,
-}
+pub use raw::{RawCli, RawCommand, RawCommon};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -166,12 +29,19 @@ pub enum Command {
     Scheduler {
         once: bool,
         now: Option<chrono::DateTime<chrono::Utc>>,
+        grace: Duration,
     },
     Dags {
         json: bool,
     },
     Tasks {
         run_id: String,
+        json: bool,
+    },
+    Logs {
+        run_id: String,
+        node: String,
+        attempt: Option<u32>,
         json: bool,
     },
     Pause {
@@ -188,6 +58,83 @@ pub enum Command {
         run_id: String,
         failed_only: bool,
     },
+    /// dbt's `seed`: only the seeds.
+    Seed {
+        dag: Option<String>,
+    },
+    /// dbt's `build`: seeds, models and tests in build order.
+    Build {
+        dag: Option<String>,
+    },
+    /// dbt's `compile`: render into `target/compiled/`, no database.
+    Compile {
+        dag: Option<String>,
+    },
+    /// dbt's `ls`: list resources, no database.
+    Ls {
+        dag: Option<String>,
+        list: ListOptions,
+    },
+    /// dbt's `debug`: project, profile and connection check.
+    Debug {
+        dag: Option<String>,
+    },
+}
+
+/// How `ls` prints each resource (dbt's `--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOutput {
+    /// `project.folder.name` (sources: `source:project.source.table`).
+    Selector,
+    Name,
+    Path,
+    Json,
+}
+
+/// `ls` options: which resource types, and how to print them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOptions {
+    /// dbt resource type names; empty means every type.
+    pub resource_types: std::collections::BTreeSet<String>,
+    pub output: ListOutput,
+    /// With JSON output: only these keys (dbt's `--output-keys`); empty means all.
+    pub output_keys: Vec<String>,
+}
+
+/// Resource types `runner` plans; dbt's other types are accepted and list nothing.
+const RESOURCE_TYPES: &[&str] = &["model", "seed", "test", "source"];
+const OTHER_DBT_TYPES: &[&str] =
+    &["snapshot", "analysis", "exposure", "metric", "semantic_model", "saved_query", "unit_test"];
+
+fn list_options(resource_type: Vec<String>, output: &str, output_keys: Vec<String>) -> Result<ListOptions, Error> {
+    let mut types = std::collections::BTreeSet::new();
+    for t in resource_type.iter().flat_map(|t| t.split_whitespace()) {
+        match t {
+            "all" | "default" => types.extend(RESOURCE_TYPES.iter().map(|t| t.to_string())),
+            t if RESOURCE_TYPES.contains(&t) || OTHER_DBT_TYPES.contains(&t) => {
+                types.insert(t.to_string());
+            }
+            other => {
+                return Err(usage(
+                    format!("unknown `--resource-type` `{other}`"),
+                    "use `model`, `seed`, `test`, `source` or `all`",
+                ))
+            }
+        }
+    }
+    let output = match output {
+        "selector" => ListOutput::Selector,
+        "name" => ListOutput::Name,
+        "path" => ListOutput::Path,
+        "json" => ListOutput::Json,
+        other => {
+            return Err(usage(format!("unknown `--output` `{other}`"), "use `selector`, `name`, `path` or `json`"))
+        }
+    };
+    if !output_keys.is_empty() && output != ListOutput::Json {
+        return Err(usage("`--output-keys` needs `--output json`".into(), "add `--output json`"));
+    }
+    Ok(ListOptions { resource_types: types, output, output_keys })
 }
 
 /// Backfill's policy for intervals that already have a run.
@@ -207,10 +154,16 @@ impl Command {
             Command::Scheduler { .. } => "scheduler",
             Command::Dags { .. } => "dags",
             Command::Tasks { .. } => "tasks",
+            Command::Logs { .. } => "logs",
             Command::Pause { paused: true, .. } => "pause",
             Command::Pause { .. } => "unpause",
             Command::Backfill { .. } => "backfill",
             Command::Clear { .. } => "clear",
+            Command::Seed { .. } => "seed",
+            Command::Build { .. } => "build",
+            Command::Compile { .. } => "compile",
+            Command::Ls { .. } => "ls",
+            Command::Debug { .. } => "debug",
         }
     }
 }
@@ -242,7 +195,16 @@ impl Options {
         let (command, c) = match raw.command {
             RawCommand::Run { dag, common } => (Command::Run { dag }, common),
             RawCommand::Test { dag, common } => (Command::Test { dag }, common),
-            RawCommand::Scheduler { once, now, common } => {
+            RawCommand::Seed { dag, common } => (Command::Seed { dag }, common),
+            RawCommand::Build { dag, common } => (Command::Build { dag }, common),
+            RawCommand::Compile { dag, common } => (Command::Compile { dag }, common),
+            RawCommand::Debug { dag, common } => (Command::Debug { dag }, common),
+            RawCommand::Ls { dag, resource_type, output, output_keys, common } => {
+                (Command::Ls { dag, list: list_options(resource_type, &output, output_keys)? }, common)
+            }
+            RawCommand::Scheduler { once, now, grace_period, common } => {
+                let grace = parse_duration(&grace_period)
+                    .map_err(|e| usage(format!("`--grace-period`: {e}"), "e.g. `--grace-period 30s`"))?;
                 let now = match now.as_deref() {
                     None => None,
                     Some(t) => Some(
@@ -256,12 +218,15 @@ impl Options {
                             .with_timezone(&chrono::Utc),
                     ),
                 };
-                (Command::Scheduler { once, now }, common)
+                (Command::Scheduler { once, now, grace }, common)
             }
             RawCommand::Runs { dag, output, common } => (Command::Runs { dag, json: output_json(&output)? }, common),
             RawCommand::Dags { output, common } => (Command::Dags { json: output_json(&output)? }, common),
             RawCommand::Tasks { run_id, output, common } => {
                 (Command::Tasks { run_id, json: output_json(&output)? }, common)
+            }
+            RawCommand::Logs { run_id, node, attempt, output, common } => {
+                (Command::Logs { run_id, node, attempt, json: output_json(&output)? }, common)
             }
             RawCommand::Backfill { dag, from, to, reprocess, max_active_runs, common } => {
                 let date = |flag: &str, t: &str| {
@@ -365,51 +330,4 @@ fn parse_logical_date(t: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<Options, Error> {
-        let mut argv = vec!["runner"];
-        argv.extend_from_slice(args);
-        Options::from_raw(RawCli::try_parse_from(argv).expect("clap parses"))
-    }
-
-    #[test]
-    fn run_with_every_common_flag() {
-        let o = parse(&[
-            "run",
-            "my_dag",
-            "--project-dir",
-            "/p",
-            "--vars",
-            "{a: 1}",
-            "--select",
-            "a",
-            "b",
-            "--threads",
-            "4",
-            "--lock-timeout",
-            "2s",
-            "--full-refresh",
-        ])
-        .expect("valid");
-        assert_eq!(o.command, Command::Run { dag: "my_dag".into() });
-        assert_eq!(o.project_dir, PathBuf::from("/p"));
-        assert_eq!(o.vars.get("a"), Some(&serde_yaml::Value::from(1)));
-        assert_eq!(o.select, Some(vec!["a".to_string(), "b".to_string()]));
-        assert_eq!(o.threads, Some(4));
-        assert_eq!(o.lock_timeout, Some(Duration::from_secs(2)));
-        assert!(o.full_refresh);
-    }
-
-    #[test]
-    fn bad_vars_threads_and_timeout_are_usage_errors() {
-        for args in
-            [&["test", "--vars", "[1, 2]"][..], &["test", "--threads", "0"], &["test", "--lock-timeout", "soon"]]
-        {
-            let e = parse(args).expect_err("invalid");
-            assert!(matches!(e, Error::Usage(_)), "{args:?}");
-            assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
-        }
-    }
-}
+mod tests;

@@ -1,20 +1,24 @@
-//! Running one node on one DuckDB connection: seeds, view and table
-//! materializations, and data tests.
+//! Running one node on one DuckDB connection: seeds (in [`seed`]), the view, table and
+//! incremental materializations (in [`incremental`]), and data tests.
+//! Ephemeral models never reach here: the planner folds them into the
+//! queries that use them.
 //!
 //! Every build runs inside one transaction so a failure leaves the previous
 //! relation untouched. Write-write conflicts between this process's workers
 //! are retried with a bounded backoff. The executor knows nothing of the
 //! graph, the caps or the console; it returns an [`Execution`].
 
+mod incremental;
+mod seed;
+
 use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::events::Status;
+use crate::nodes::materialize::{self, Incremental};
 use crate::nodes::{Materialized, Node, NodeKind};
 use crate::retry::Backoff;
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
 use duckdb::Connection;
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,12 +90,13 @@ fn is_conflict(e: &duckdb::Error) -> bool {
     m.contains("write-write conflict") || m.contains("Transaction conflict") || m.contains("TransactionContext Error")
 }
 
-fn clean_sql(sql: &str) -> String {
-    sql.trim_end().trim_end_matches(';').trim_end().to_string()
-}
-
 fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A relation built by `sql`.
+fn built(sql: Vec<String>) -> Execution {
+    Execution { status: Status::Success, count: None, message: Some("OK".into()), sql, attempts: 1 }
 }
 
 fn error(message: String, sql: Vec<String>, attempts: u32) -> Execution {
@@ -120,26 +125,54 @@ impl Executor {
         match &node.kind {
             NodeKind::Seed { csv, column_types, delimiter } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
-                self.seed(rel, csv, column_types, delimiter)
+                self.seed(rel, csv, column_types, delimiter, self.full_refresh_for(node))
             }
+            NodeKind::Model { materialized: Materialized::Ephemeral, .. } => Ok(Execution {
+                status: Status::Success,
+                count: None,
+                message: Some("ephemeral: nothing to build".into()),
+                sql: Vec::new(),
+                attempts: 1,
+            }),
             NodeKind::Model { template, materialized } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
-                let ctx = RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental: false };
-                match self.templates.render(template, &ctx) {
-                    Ok(sql) => self.model(rel, &clean_sql(&sql), *materialized),
-                    Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
+                let full_refresh = self.full_refresh_for(node);
+                let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
+                // dbt's `is_incremental()`: an incremental model whose table
+                // exists, outside a full refresh.
+                let is_incremental =
+                    *materialized == Materialized::Incremental && existing == Existing::Table && !full_refresh;
+                let ctx = RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental };
+                let sql = match self.templates.render_sql(template, &ctx) {
+                    Ok(sql) => sql,
+                    Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
+                };
+                if *materialized != Materialized::Incremental {
+                    return self.model(rel, &sql, *materialized, existing);
+                }
+                match Incremental::from_config(&node.config) {
+                    Ok(cfg) => incremental::build(&self.conn, rel, &sql, existing, full_refresh, &cfg),
+                    Err(e) => Ok(error(e.message, Vec::new(), 1)),
                 }
             }
-            NodeKind::GenericTest { sql, cfg } => self.test(sql, cfg),
+            NodeKind::GenericTest { sql, cfg } => match self.templates.inject_ctes(sql, &self.relations) {
+                Ok(sql) => self.test(&sql, cfg),
+                Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
+            },
             NodeKind::SingularTest { template, cfg } => {
                 let this = Relation::new("", "", &node.name);
                 let ctx = RenderCtx { this, relations: self.relations.clone(), is_incremental: false };
-                match self.templates.render(template, &ctx) {
-                    Ok(sql) => self.test(&clean_sql(&sql), cfg),
+                match self.templates.render_sql(template, &ctx) {
+                    Ok(sql) => self.test(&sql, cfg),
                     Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
                 }
             }
         }
+    }
+
+    /// `--full-refresh`, unless the node's `full_refresh` config says otherwise (dbt's rule).
+    fn full_refresh_for(&self, node: &Node) -> bool {
+        materialize::full_refresh(&node.config).ok().flatten().unwrap_or(self.full_refresh)
     }
 
     fn existing(&self, rel: &Relation) -> Result<Existing, duckdb::Error> {
@@ -160,8 +193,13 @@ impl Executor {
         })
     }
 
-    fn model(&self, rel: &Relation, sql: &str, m: Materialized) -> Result<Execution, (duckdb::Error, Vec<String>)> {
-        let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
+    fn model(
+        &self,
+        rel: &Relation,
+        sql: &str,
+        m: Materialized,
+        existing: Existing,
+    ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         let mut stmts = Vec::new();
         match (m, existing) {
             (Materialized::View, Existing::Table) => stmts.push(format!("drop table {rel}")),
@@ -171,42 +209,7 @@ impl Executor {
         let kind = if m == Materialized::View { "view" } else { "table" };
         stmts.push(format!("create or replace {kind} {rel} as (\n{sql}\n)"));
         transaction(&self.conn, &stmts).map_err(|e| (e, stmts.clone()))?;
-        Ok(Execution { status: Status::Success, count: None, message: Some("OK".into()), sql: stmts, attempts: 1 })
-    }
-
-    fn seed(
-        &self,
-        rel: &Relation,
-        csv: &Path,
-        column_types: &BTreeMap<String, String>,
-        delimiter: &str,
-    ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
-        let mut opts = format!("header = true, auto_detect = true, delim = {}", sql_string(delimiter));
-        if !column_types.is_empty() {
-            let types: Vec<String> =
-                column_types.iter().map(|(k, v)| format!("{}: {}", sql_string(k), sql_string(v))).collect();
-            opts.push_str(&format!(", types = {{{}}}", types.join(", ")));
-        }
-        let read = format!("select * from read_csv({}, {opts})", sql_string(&csv.display().to_string()));
-        let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
-        let stmts = match (existing, self.full_refresh) {
-            // dbt keeps an existing seed table's schema: truncate and reload.
-            (Existing::Table, false) => vec![format!("delete from {rel}"), format!("insert into {rel} by name {read}")],
-            (Existing::View, _) => vec![format!("drop view {rel}"), format!("create table {rel} as {read}")],
-            _ => vec![format!("drop table if exists {rel}"), format!("create table {rel} as {read}")],
-        };
-        transaction(&self.conn, &stmts).map_err(|e| (e, stmts.clone()))?;
-        let count: i64 = self
-            .conn
-            .query_row(&format!("select count(*) from {rel}"), [], |r| r.get(0))
-            .map_err(|e| (e, stmts.clone()))?;
-        Ok(Execution {
-            status: Status::Success,
-            count: Some(count.max(0) as u64),
-            message: Some(format!("INSERT {count}")),
-            sql: stmts,
-            attempts: 1,
-        })
+        Ok(built(stmts))
     }
 
     fn test(&self, failing_rows: &str, cfg: &TestConfig) -> Result<Execution, (duckdb::Error, Vec<String>)> {
@@ -267,41 +270,4 @@ fn value_count(v: &duckdb::types::Value) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_real_write_write_conflict_is_retried_until_it_resolves() {
-        let root = Connection::open_in_memory().expect("db");
-        root.execute_batch("create table t as select 1 as x").expect("setup");
-        let other = root.try_clone().expect("clone");
-        // Another worker's open transaction has changed the same row.
-        other.execute_batch("begin transaction; update t set x = 2").expect("other writes");
-        let mine = root.try_clone().expect("clone");
-        let (first, _) = retry_conflicts(Backoff { retries: 0, ..CONFLICT_RETRY }, || {
-            transaction(&mine, &["update t set x = 3".to_string()])
-        });
-        let err = first.expect_err("conflicts while the other transaction is open");
-        assert!(is_conflict(&err), "{err}");
-        let committer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(60));
-            other.execute_batch("commit").expect("other commits");
-        });
-        let (result, attempts) =
-            retry_conflicts(CONFLICT_RETRY, || transaction(&mine, &["update t set x = 3".to_string()]));
-        committer.join().expect("thread");
-        result.expect("succeeds once the other transaction committed");
-        assert!(attempts > 1, "it had to retry");
-        let x: i32 = mine.query_row("select x from t", [], |r| r.get(0)).expect("read");
-        assert_eq!(x, 3);
-    }
-
-    #[test]
-    fn other_errors_are_not_retried() {
-        let conn = Connection::open_in_memory().expect("db");
-        let (r, attempts) =
-            retry_conflicts(CONFLICT_RETRY, || transaction(&conn, &["select * from missing".to_string()]));
-        assert!(r.is_err());
-        assert_eq!(attempts, 1);
-    }
-}
+mod tests;

@@ -1,0 +1,1 @@
+select region, sum(amount) as revenue from {{ ref('stg_sales') }} group by region

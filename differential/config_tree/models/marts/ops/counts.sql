@@ -1,0 +1,2 @@
+{{ config(schema='ops_override') }}
+select count(*) as n from {{ ref('stg_sales') }}

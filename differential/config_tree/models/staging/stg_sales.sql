@@ -1,0 +1,1 @@
+select id, amount, region from {{ ref('raw_sales') }}

@@ -1,0 +1,2 @@
+{{ config(materialized='table', alias='sales_eu') }}
+select * from {{ ref('stg_sales') }} where region = 'eu'

@@ -1,0 +1,1 @@
+select id, status from {{ source('raw', 'raw_orders') }}

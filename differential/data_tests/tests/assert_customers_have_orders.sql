@@ -1,0 +1,3 @@
+select customer_id, orders
+from {{ ref('customers') }}
+where orders = 0

@@ -1,0 +1,119 @@
+"""Regenerates each differential case's expected.json from real dbt.
+
+For every case directory given (default: all under differential/), the
+case is copied to a temporary directory, each line of its `steps` file is run
+as `dbt <line>` there, and after every step the warehouse and
+target/run_results.json are dumped: every relation (schema, name, view or
+table, column names, all rows cast to text and sorted by DuckDB) and every
+result (unique_id, status, failures). tests/differential.rs dumps runner's
+side with the same queries, so the two must stay in step. Run through
+regen.sh, which provides the pinned dbt venv; never edit expected.json by hand.
+"""
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import duckdb
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DBT = os.path.join(os.path.dirname(sys.executable), "dbt")
+SKIP = {"expected.json", "target", "logs", "dbt_packages"}
+
+RELATIONS_SQL = """
+select table_schema, table_name, table_type
+from information_schema.tables
+where table_catalog = current_database()
+  and table_schema not in ('information_schema', 'pg_catalog')
+order by table_schema, table_name
+"""
+
+COLUMNS_SQL = """
+select column_name
+from information_schema.columns
+where table_catalog = current_database() and table_schema = ? and table_name = ?
+order by ordinal_position
+"""
+
+
+def quote(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def dump_db(path):
+    if not os.path.exists(path):
+        return []
+    conn = duckdb.connect(path, read_only=True)
+    out = []
+    for schema, name, kind in conn.execute(RELATIONS_SQL).fetchall():
+        columns = [r[0] for r in conn.execute(COLUMNS_SQL, [schema, name]).fetchall()]
+        casts = ", ".join(f"cast({quote(c)} as varchar) as c{i}" for i, c in enumerate(columns))
+        rows = conn.execute(
+            f"select * from (select {casts} from {quote(schema)}.{quote(name)}) order by all nulls last"
+        ).fetchall()
+        out.append({
+            "schema": schema,
+            "name": name,
+            "type": "view" if kind == "VIEW" else "table",
+            "columns": columns,
+            "rows": [list(r) for r in rows],
+        })
+    conn.close()
+    return out
+
+
+def dump_results(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        doc = json.load(f)
+    results = [
+        {"unique_id": r["unique_id"], "status": r["status"], "failures": r.get("failures")}
+        for r in doc.get("results", [])
+    ]
+    return sorted(results, key=lambda r: r["unique_id"])
+
+
+def run_case(case_dir):
+    with tempfile.TemporaryDirectory() as tmp:
+        work = os.path.join(tmp, "project")
+        shutil.copytree(case_dir, work, ignore=lambda d, names: [n for n in names if n in SKIP])
+        with open(os.path.join(case_dir, "steps")) as f:
+            steps = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        dumped = []
+        for step in steps:
+            results = os.path.join(work, "target", "run_results.json")
+            if os.path.exists(results):
+                os.remove(results)
+            args = [DBT] + shlex.split(step) + ["--profiles-dir", work, "--project-dir", work]
+            proc = subprocess.run(args, cwd=work, capture_output=True, text=True)
+            print(f"  dbt {step} -> exit {proc.returncode}", file=sys.stderr)
+            dumped.append({
+                "step": step,
+                "exit_code": proc.returncode,
+                "relations": dump_db(os.path.join(work, "warehouse.duckdb")),
+                "results": dump_results(results),
+            })
+        return dumped
+
+
+def main():
+    names = sys.argv[1:] or sorted(
+        d for d in os.listdir(HERE) if os.path.exists(os.path.join(HERE, d, "steps"))
+    )
+    version = subprocess.run([DBT, "--version"], capture_output=True, text=True).stdout
+    core = next((l.split(":")[-1].strip() for l in version.splitlines() if "installed" in l), "?")
+    for name in names:
+        case_dir = os.path.join(HERE, name)
+        print(f"{name}:", file=sys.stderr)
+        expected = {"generated_by": f"dbt-core {core}, duckdb {duckdb.__version__}", "steps": run_case(case_dir)}
+        with open(os.path.join(case_dir, "expected.json"), "w") as f:
+            json.dump(expected, f, indent=1, sort_keys=True)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
+select id, v, day from {{ ref('events') }}
+where day = {{ var('day') }}

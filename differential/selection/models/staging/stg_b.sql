@@ -1,0 +1,2 @@
+{{ config(tags=['nightly']) }}
+select * from {{ ref('raw_b') }}

@@ -1,0 +1,1 @@
+select * from {{ source('landing', 'raw_a') }}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Creates (or reuses) a Python venv with the dbt-core + dbt-duckdb that the
+# differential tests and the P1 benchmark compare `runner` against, and prints
+# its bin directory. dbt-core 1.11+ downloads from GitHub during install, which
+# this network refuses, so the versions are pinned to 1.10.x / 1.9.x.
+#   DBT_BIN=$(scripts/dbt-venv.sh)   then   "$DBT_BIN/dbt" --version
+set -euo pipefail
+venv="${RUNNER_DBT_VENV:-$HOME/.cache/runner-dbt-venv}"
+if [ ! -x "$venv/bin/dbt" ]; then
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    'dbt-core>=1.10,<1.11' 'dbt-duckdb>=1.9,<1.10' >&2
+fi
+echo "$venv/bin"

@@ -1,0 +1,122 @@
+//! The commands dbt users reach for: `seed`, `build`, `compile`, `ls` (and
+//! `debug`, in its own module). Each takes an optional DAG for its project,
+//! profile, target, vars and selection, and otherwise works on the project in
+//! `--project-dir`, honouring the common selection flags.
+//!
+//! Owns which nodes each command runs and in which order (by calling the
+//! scheduler's `run_plan`); `compile` and `ls` never open or lock the
+//! database.
+
+use super::compile::{self, sql_dir};
+use super::execute::execute;
+use super::{find_dag, manual_run, prepare, selection, Prepared};
+use crate::cli::{Command, ListOptions, Options};
+use crate::db::LockMode;
+use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::nodes::Resource;
+use crate::project::dag::{Dag, TestBehavior};
+use crate::scheduler::{self, TaskRetry};
+use std::collections::BTreeSet;
+
+pub(super) fn run(opts: &Options) -> Result<i32, Error> {
+    let dag_name = match &opts.command {
+        Command::Seed { dag }
+        | Command::Build { dag }
+        | Command::Compile { dag }
+        | Command::Ls { dag, .. }
+        | Command::Debug { dag } => dag.clone(),
+        other => {
+            return Err(Error::Usage(Diagnostic::new(format!("`{}` is not a project command", other.name()))));
+        }
+    };
+    let dag = dag_name.map(|n| find_dag(opts, &n)).transpose()?;
+    if let Command::Debug { .. } = opts.command {
+        return super::debug::run(opts, dag.as_ref());
+    }
+    let run = manual_run(opts, dag.as_ref())?;
+    let prep = prepare(opts, dag.as_ref(), &run)?;
+    let selected = selection(opts, dag.as_ref(), &prep.plan)?;
+    match &opts.command {
+        Command::Seed { .. } => {
+            let seeds = only(&prep, &selected, |r| r == Resource::Seed);
+            let rp = scheduler::run_plan(&prep.plan, &seeds, TestBehavior::None, TaskRetry::NONE);
+            execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
+        }
+        Command::Build { .. } => {
+            // dbt's build order: a node waits for its parents' tests, and a
+            // failing test skips everything downstream of what it tests.
+            let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::Build, TaskRetry::NONE);
+            execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
+        }
+        Command::Compile { .. } => compile_command(&prep, &selected),
+        Command::Ls { list, .. } => {
+            ls(opts, dag.as_ref(), &prep, &selected, list);
+            Ok(EXIT_OK)
+        }
+        _ => Ok(EXIT_OK),
+    }
+}
+
+fn only(prep: &Prepared, selected: &BTreeSet<usize>, keep: impl Fn(Resource) -> bool) -> BTreeSet<usize> {
+    selected.iter().copied().filter(|&i| keep(prep.plan.node(i).resource)).collect()
+}
+
+/// Renders every selected model and test into `target/compiled/`; a node
+/// that does not render is reported and makes the exit code 1.
+fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>) -> Result<i32, Error> {
+    let nodes = only(prep, selected, |r| r != Resource::Seed);
+    let compiled = compile::compile(prep, &nodes);
+    compile::write_manifest(prep, &compiled.code, &BTreeSet::new(), &compile::invocation_id("compile"));
+    for (i, d) in &compiled.errors {
+        let node = prep.plan.node(*i);
+        eprintln!("error: cannot compile {} `{}`: {d}", node.resource.as_str(), node.name);
+    }
+    if let (1, Some(&i)) = (nodes.len(), nodes.iter().next()) {
+        if let Some(sql) = compiled.code.get(&prep.plan.node(i).id) {
+            println!("Compiled node '{}' is:\n{sql}", prep.plan.node(i).name);
+        }
+    } else {
+        let dir = sql_dir(prep, "compiled");
+        let shown = dir.strip_prefix(&prep.project.root).unwrap_or(&dir);
+        let n = compiled.code.len();
+        println!("Compiled {n} node{} into {}", if n == 1 { "" } else { "s" }, shown.display());
+    }
+    Ok(if compiled.errors.is_empty() { EXIT_OK } else { EXIT_NODE_FAILURE })
+}
+
+/// dbt lists sources only when nothing narrows the selection: `runner`'s
+/// selectors match planned nodes, and sources are not planned.
+fn lists_sources(opts: &Options, dag: Option<&Dag>) -> bool {
+    let select = opts.select.clone().or_else(|| dag.map(|d| d.select.clone())).unwrap_or_default();
+    select.iter().flat_map(|s| s.split_whitespace()).all(|s| s == "*")
+}
+
+fn ls(opts: &Options, dag: Option<&Dag>, prep: &Prepared, selected: &BTreeSet<usize>, list: &ListOptions) {
+    // The manifest holds every field `ls` prints.
+    let doc = compile::write_manifest(prep, &Default::default(), &BTreeSet::new(), &compile::invocation_id("ls"));
+    let wanted = |t: &str| list.resource_types.is_empty() || list.resource_types.contains(t);
+    let mut ids: Vec<String> = selected
+        .iter()
+        .map(|&i| prep.plan.node(i))
+        .filter(|n| wanted(n.resource.as_str()))
+        .map(|n| n.id.clone())
+        .collect();
+    if wanted("source") && lists_sources(opts, dag) {
+        let project = &prep.project.name;
+        ids.extend(prep.project.sources.keys().map(|(s, t)| crate::nodes::fqn::source_id(project, s, t)));
+    }
+    ids.sort();
+    if ids.is_empty() {
+        eprintln!("warning: no nodes selected");
+        return;
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in super::list::lines(&doc, &ids, list) {
+        use std::io::Write;
+        // A closed stdout (`runner ls | head`) just ends the listing.
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+}

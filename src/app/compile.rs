@@ -1,0 +1,117 @@
+//! Compiling selected nodes for the artifacts: rendering each model and test
+//! as the executor will, writing `target/compiled/`, and the manifest that
+//! every planning command leaves in `target/`.
+//!
+//! Owns when artifacts are written, not their shape (that is
+//! `crate::artifacts`). Never opens the database: rendering needs only the
+//! plan's relations.
+
+use super::Prepared;
+use crate::artifacts::layout::Layout;
+use crate::artifacts::{self, manifest, NodeFiles};
+use crate::error::Diagnostic;
+use crate::nodes::{Node, NodeKind};
+use crate::template::relation::Relation;
+use crate::template::RenderCtx;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// A node's compiled SQL as the executor renders it (ephemeral CTEs
+/// included), or why it could not be rendered. Seeds have none.
+/// `is_incremental()` is false: compiling never looks at the database.
+fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
+    let relations = prep.plan.relations.clone();
+    let (template, this) = match &node.kind {
+        NodeKind::Seed { .. } => return None,
+        NodeKind::GenericTest { sql, .. } => return Some(prep.templates.inject_ctes(sql, &relations)),
+        NodeKind::Model { template, .. } => (template, node.relation.clone()?),
+        // The executor renders singular tests with this `this`; so do we.
+        NodeKind::SingularTest { template, .. } => (template, Relation::new("", "", &node.name)),
+    };
+    let ctx = RenderCtx { this, relations, is_incremental: false };
+    Some(prep.templates.render_sql(template, &ctx))
+}
+
+/// The invocation id of a command that is not a DAG run: `<command>__<UTC time>`.
+pub(super) fn invocation_id(command: &str) -> String {
+    format!("{command}__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+}
+
+/// `target/compiled/<project>` (and `run` beside it).
+pub(super) fn sql_dir(prep: &Prepared, kind: &str) -> PathBuf {
+    prep.project.target_dir.join(kind).join(&prep.project.name)
+}
+
+/// Writes `target/manifest.json` and returns it; a failure to write is a
+/// warning, never a failed run.
+pub(super) fn write_manifest(
+    prep: &Prepared,
+    compiled: &BTreeMap<String, String>,
+    executed: &BTreeSet<String>,
+    invocation_id: &str,
+) -> serde_json::Value {
+    let doc = manifest::build(&manifest::Inputs {
+        project: &prep.project,
+        target: &prep.target,
+        plan: &prep.plan,
+        compiled,
+        executed,
+        invocation_id,
+        started_at: chrono::Utc::now(),
+    });
+    if let Err(e) = manifest::write(&prep.project, &doc) {
+        eprintln!("warning: cannot write `{}`: {e}", prep.project.target_dir.join("manifest.json").display());
+    }
+    doc
+}
+
+/// What compiling the selected nodes produced.
+pub(super) struct Compiled {
+    /// Unique id → compiled SQL.
+    pub code: BTreeMap<String, String>,
+    /// Nodes that failed to render, with the reason, in plan order.
+    pub errors: Vec<(usize, Diagnostic)>,
+    pub files: BTreeMap<String, NodeFiles>,
+}
+
+/// Renders the selected nodes and writes `target/compiled/`. Problems
+/// writing files are printed as warnings; render errors are returned.
+pub(super) fn compile(prep: &Prepared, nodes: &BTreeSet<usize>) -> Compiled {
+    let layout = Layout::new(&prep.project);
+    let dir = sql_dir(prep, "compiled");
+    let mut out = Compiled { code: BTreeMap::new(), errors: Vec::new(), files: BTreeMap::new() };
+    let mut write_failed = false;
+    for &i in nodes {
+        let node = prep.plan.node(i);
+        let sql_path = layout.sql_path(node);
+        let compiled_code = match render(prep, node) {
+            Some(Ok(sql)) => {
+                if let Err(e) = artifacts::write_sql(&dir, &sql_path, &sql) {
+                    if !write_failed {
+                        eprintln!("warning: cannot write `{}`: {e}", dir.join(&sql_path).display());
+                        write_failed = true;
+                    }
+                }
+                out.code.insert(node.id.clone(), sql.clone());
+                Some(sql)
+            }
+            Some(Err(d)) => {
+                out.errors.push((i, d));
+                None
+            }
+            None => None,
+        };
+        out.files.insert(node.id.clone(), NodeFiles { sql_path, compiled_code });
+    }
+    out
+}
+
+/// Before a run: compile what will run, write the manifest, and say where
+/// each node's SQL goes. Render errors are left for the executor to report
+/// on the node itself.
+pub(super) fn before_run(prep: &Prepared, nodes: &BTreeSet<usize>, invocation_id: &str) -> BTreeMap<String, NodeFiles> {
+    let compiled = compile(prep, nodes);
+    let executed = nodes.iter().map(|&i| prep.plan.node(i).id.clone()).collect();
+    let _ = write_manifest(prep, &compiled.code, &executed, invocation_id);
+    compiled.files
+}

@@ -1,0 +1,158 @@
+//! `runner debug`: where the project and profile are, whether they load,
+//! which database the target names, and whether it can be opened — dbt's
+//! `debug`, with its `Connection test: [OK connection ok]` line.
+//!
+//! Exit 2 when the project or profile is bad, 1 when the connection fails.
+//! Opens the database read-only under the shared lock, so it never waits
+//! long on a writer and never creates a database file.
+
+use super::{resolve_target, shown};
+use crate::cli::Options;
+use crate::db::{self, Holder, LockMode, LockRequest};
+use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::project::dag::Dag;
+use crate::project::{self, env::Env, profile, profile::Target};
+use std::path::Path;
+use std::time::Duration;
+
+/// How long `debug` waits for a writer's lock when `--lock-timeout` is not given.
+const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+
+fn status(ok: bool, ok_text: &str, err_text: &str) -> String {
+    if ok {
+        format!("[OK {ok_text}]")
+    } else {
+        format!("[ERROR {err_text}]")
+    }
+}
+
+pub(super) fn run(opts: &Options, dag: Option<&Dag>) -> Result<i32, Error> {
+    let dir = dag.map(|d| d.project_dir.clone()).unwrap_or_else(|| opts.project_dir.clone());
+    println!("runner version: {}", env!("CARGO_PKG_VERSION"));
+    println!("Using project dir at {}", dir.display());
+    let profiles = profile::find_profiles(opts.profiles_dir.as_deref(), &dir);
+    match &profiles {
+        Some(p) => println!("Using profiles.yml file at {}", p.display()),
+        None => println!("No profiles.yml found (looked in --profiles-dir, $DBT_PROFILES_DIR, the project, ~/.dbt)"),
+    }
+    let dbt_project = dir.join("dbt_project.yml");
+    if dbt_project.exists() {
+        println!("Using dbt_project.yml file at {}", dbt_project.display());
+    } else {
+        println!("No dbt_project.yml at {} (defaults apply)", dir.display());
+    }
+    println!();
+
+    let (project, project_errors) = project::load_all(&dir);
+    let mut problems: Vec<Diagnostic> = project_errors;
+    let env = Env::load(&dir).map_err(|d| problems.push(d)).ok();
+    let target = env
+        .as_ref()
+        .and_then(|env| resolve_target(opts, dag, &dir, Some(&project), env).map_err(|d| problems.push(d)).ok());
+    let profile_bad = |d: &Diagnostic| d.file.as_deref().is_some_and(|f| f.ends_with("profiles.yml"));
+    let profile_ok = target.is_some() && !problems.iter().any(profile_bad);
+    let (in_dbt_project, in_files): (Vec<&Diagnostic>, Vec<&Diagnostic>) = problems
+        .iter()
+        .filter(|d| !profile_bad(*d))
+        .partition(|d| d.file.as_deref().is_some_and(|f| f.ends_with("dbt_project.yml")));
+    println!("Configuration:");
+    println!("  profiles.yml file {}", status(profile_ok, "found and valid", "invalid"));
+    println!("  dbt_project.yml file {}", status(in_dbt_project.is_empty(), "found and valid", "invalid"));
+    println!("  project files {}", status(in_files.is_empty(), "found and valid", "invalid"));
+    println!();
+
+    let Some(target) = target else {
+        println!("Connection test skipped since no profile was found");
+        return Err(Error::Load(shown(&dir, problems)));
+    };
+    println!("Connection:");
+    println!("  profile: {}", target.profile_name);
+    println!("  target: {}", target.name);
+    println!("  database: {}", target.database);
+    println!("  schema: {}", target.schema);
+    println!("  path: {}", target.path.display());
+    println!("  threads: {}", opts.threads.unwrap_or(target.threads));
+    let settings: Vec<String> = target.settings.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    println!("  settings: {{{}}}", settings.join(", "));
+    let connection = connection_test(opts, &target);
+    match &connection {
+        Ok(note) => println!("  Connection test: [OK connection ok]{note}"),
+        Err(_) => println!("  Connection test: [ERROR]"),
+    }
+    println!();
+    if !problems.is_empty() {
+        return Err(Error::Load(shown(&dir, problems)));
+    }
+    match connection {
+        Ok(_) => {
+            println!("All checks passed!");
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            println!("1 check failed:");
+            println!("runner was unable to connect to the database `{}`:", target.path.display());
+            println!("  {}", e.replace('\n', "\n  "));
+            Ok(EXIT_NODE_FAILURE)
+        }
+    }
+}
+
+/// Opens the database read-only and runs `select 1`; a file that does not
+/// exist yet passes when its directory could be created. `Ok` carries a note.
+fn connection_test(opts: &Options, target: &Target) -> Result<String, String> {
+    let path = &target.path;
+    let in_memory = path == Path::new(":memory:");
+    if !in_memory && !path.exists() {
+        return creatable(path).map(|()| " (the file does not exist yet; the first run creates it)".to_string());
+    }
+    let timeout = Some(opts.lock_timeout.unwrap_or(DEFAULT_WAIT));
+    let _lock = if in_memory {
+        None
+    } else {
+        let holder = Holder::current("runner debug".into(), None, None);
+        let request = LockRequest { db_path: path.clone(), mode: LockMode::Shared, holder, timeout };
+        let guard = db::acquire(request, &mut |h| match h {
+            Some(h) => eprintln!("waiting for the lock on `{}`: held by {h}", path.display()),
+            None => eprintln!("waiting for the lock on `{}`", path.display()),
+        });
+        Some(guard.map_err(|e| e.to_string())?)
+    };
+    let database = db::open(path, !in_memory, &target.settings, timeout, &mut |who| {
+        eprintln!("waiting for `{}`: DuckDB reports it is held by {who}, which is not runner", path.display());
+    })
+    .map_err(|e| e.to_string())?;
+    let conn = database.connect().map_err(|e| e.to_string())?;
+    conn.execute_batch("select 1").map_err(|e| e.to_string())?;
+    if database.catalog() != target.database {
+        return Err(format!(
+            "DuckDB names the database `{}` but the profile expects `{}`\n(hint: set `database: {}` in the profile's output)",
+            database.catalog(),
+            target.database,
+            database.catalog()
+        ));
+    }
+    // Connections before the database, the database before the lock.
+    drop(conn);
+    drop(database);
+    Ok(String::new())
+}
+
+/// Whether a database file could be created at `path`: its nearest existing
+/// ancestor must be a writable directory.
+fn creatable(path: &Path) -> Result<(), String> {
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        let d = if d.as_os_str().is_empty() { Path::new(".") } else { d };
+        if let Ok(meta) = std::fs::metadata(d) {
+            if !meta.is_dir() {
+                return Err(format!("cannot create `{}`: `{}` is not a directory", path.display(), d.display()));
+            }
+            if meta.permissions().readonly() {
+                return Err(format!("cannot create `{}`: `{}` is read-only", path.display(), d.display()));
+            }
+            return Ok(());
+        }
+        dir = d.parent();
+    }
+    Err(format!("cannot create `{}`: no existing directory above it", path.display()))
+}

@@ -1,0 +1,171 @@
+//! `runner ls`: the lines `dbt ls` prints for each selected resource, in
+//! its four output formats, made from the manifest entries.
+//!
+//! Pure formatting: it selects nothing, reads no files and never opens the
+//! database.
+
+use crate::cli::{ListOptions, ListOutput};
+use serde_json::Value;
+
+/// `dbt ls --output json` keys, in dbt's order, per kind of resource.
+const NODE_KEYS: &[&str] = &[
+    "name",
+    "resource_type",
+    "package_name",
+    "original_file_path",
+    "unique_id",
+    "alias",
+    "config",
+    "tags",
+    "depends_on",
+];
+const SOURCE_KEYS: &[&str] =
+    &["name", "resource_type", "package_name", "original_file_path", "unique_id", "source_name", "tags", "config"];
+
+/// One line per resource; `ids` are unique ids, printed in the order given.
+pub(super) fn lines(manifest: &Value, ids: &[String], list: &ListOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in ids {
+        let (entry, is_source) = match (manifest["nodes"].get(id), manifest["sources"].get(id)) {
+            (Some(n), _) => (n, false),
+            (None, Some(s)) => (s, true),
+            (None, None) => continue,
+        };
+        let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        out.push(match list.output {
+            ListOutput::Selector if is_source => {
+                format!("source:{}.{}.{}", text("package_name"), text("source_name"), text("name"))
+            }
+            ListOutput::Selector => {
+                let fqn: Vec<&str> = entry["fqn"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                fqn.join(".")
+            }
+            ListOutput::Name if is_source => format!("{}.{}", text("source_name"), text("name")),
+            ListOutput::Name => text("name"),
+            ListOutput::Path => text("original_file_path"),
+            ListOutput::Json => {
+                let defaults = if is_source { SOURCE_KEYS } else { NODE_KEYS };
+                let keys: Vec<&str> = if list.output_keys.is_empty() {
+                    defaults.to_vec()
+                } else {
+                    // dbt keeps its own order for the keys it knows, then the rest as asked.
+                    let asked = |k: &&str| list.output_keys.iter().any(|o| o.as_str() == *k);
+                    let known = defaults.iter().copied().filter(asked);
+                    let extra = list.output_keys.iter().map(String::as_str).filter(|k| !defaults.contains(k));
+                    known.chain(extra).collect()
+                };
+                let fields: Vec<String> = keys
+                    .iter()
+                    .filter_map(|k| entry.get(*k).map(|v| format!("{}: {}", py_json_str(k), py_json(v))))
+                    .collect();
+                format!("{{{}}}", fields.join(", "))
+            }
+        });
+    }
+    out
+}
+
+/// JSON as Python's `json.dumps` writes it by default (dbt's `ls` output):
+/// `", "` and `": "` separators, non-ASCII escaped as `\uXXXX`.
+pub(super) fn py_json(v: &Value) -> String {
+    match v {
+        Value::Array(items) => format!("[{}]", items.iter().map(py_json).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => {
+            let fields: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", py_json_str(k), py_json(v))).collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        Value::String(s) => py_json_str(s),
+        other => other.to_string(),
+    }
+}
+
+fn py_json_str(s: &str) -> String {
+    let quoted = Value::String(s.to_string()).to_string();
+    let mut out = String::with_capacity(quoted.len());
+    for c in quoted.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeSet;
+
+    fn manifest() -> Value {
+        json!({
+            "nodes": {
+                "model.shop.customers": {
+                    "name": "customers", "resource_type": "model", "package_name": "shop",
+                    "original_file_path": "models/marts/customers.sql", "unique_id": "model.shop.customers",
+                    "alias": "customers", "config": {"materialized": "table", "enabled": true}, "tags": [],
+                    "depends_on": {"macros": [], "nodes": ["seed.shop.raw"]}, "fqn": ["shop", "marts", "customers"],
+                    "description": "Café",
+                },
+            },
+            "sources": {
+                "source.shop.raw.events": {
+                    "name": "events", "resource_type": "source", "package_name": "shop", "source_name": "raw",
+                    "original_file_path": "models/props.yml", "unique_id": "source.shop.raw.events", "tags": [],
+                    "config": {"enabled": true}, "fqn": ["shop", "raw", "events"],
+                },
+            },
+        })
+    }
+
+    fn opts(output: ListOutput, keys: &[&str]) -> ListOptions {
+        ListOptions {
+            resource_types: BTreeSet::new(),
+            output,
+            output_keys: keys.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    fn ids() -> Vec<String> {
+        vec!["model.shop.customers".into(), "source.shop.raw.events".into(), "model.shop.unknown".into()]
+    }
+
+    #[test]
+    fn selector_name_and_path_lines_match_dbt() {
+        let m = manifest();
+        assert_eq!(
+            lines(&m, &ids(), &opts(ListOutput::Selector, &[])),
+            ["shop.marts.customers", "source:shop.raw.events"]
+        );
+        assert_eq!(lines(&m, &ids(), &opts(ListOutput::Name, &[])), ["customers", "raw.events"]);
+        assert_eq!(lines(&m, &ids(), &opts(ListOutput::Path, &[])), ["models/marts/customers.sql", "models/props.yml"]);
+    }
+
+    #[test]
+    fn json_lines_use_dbt_key_order_and_python_separators() {
+        let out = lines(&manifest(), &ids(), &opts(ListOutput::Json, &[]));
+        assert_eq!(
+            out[0],
+            "{\"name\": \"customers\", \"resource_type\": \"model\", \"package_name\": \"shop\", \
+             \"original_file_path\": \"models/marts/customers.sql\", \"unique_id\": \"model.shop.customers\", \
+             \"alias\": \"customers\", \"config\": {\"enabled\": true, \"materialized\": \"table\"}, \"tags\": [], \
+             \"depends_on\": {\"macros\": [], \"nodes\": [\"seed.shop.raw\"]}}"
+        );
+        let source: Value = serde_json::from_str(&out[1]).expect("a JSON object per line");
+        assert_eq!(source["source_name"], "raw");
+        assert!(source.get("alias").is_none());
+    }
+
+    #[test]
+    fn output_keys_keep_dbt_order_then_extra_keys_and_escape_non_ascii() {
+        let out = lines(&manifest(), &ids()[..1], &opts(ListOutput::Json, &["unique_id", "description", "name"]));
+        assert_eq!(
+            out,
+            ["{\"name\": \"customers\", \"unique_id\": \"model.shop.customers\", \"description\": \"Caf\\u00e9\"}"]
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! dbt's names and places for a node's files: its manifest `path`, its
+//! alias, and where its compiled and executed SQL are written
+//! (`target/compiled/<project>/<original path>`, `target/run/…`; a generic
+//! test's goes below its property file, `models/schema.yml/<alias>.sql`).
+//!
+//! Pure functions of the loaded project and the plan (fqns and test names
+//! come from `nodes` and `data_tests::naming`); this module reads and writes
+//! no files and never renders a template.
+
+use crate::config_tree::get_str;
+use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
+use crate::nodes::fqn::fqn_folders;
+use crate::nodes::{Node, NodeKind};
+use crate::project::{Attached, Project, SourceTable, TestDecl};
+use serde_yaml::Value;
+use std::path::{Path, PathBuf};
+
+pub struct Layout<'a> {
+    project: &'a Project,
+}
+
+pub fn is_generic(node: &Node) -> bool {
+    matches!(node.kind, NodeKind::GenericTest { .. })
+}
+
+/// A file's path below its resource folder (`models/marts/x.sql` → `marts/x.sql`).
+fn below_resource_folder(file: &Path) -> String {
+    let mut parts = fqn_folders(file);
+    parts.push(file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
+    parts.join("/")
+}
+
+impl<'a> Layout<'a> {
+    pub fn new(project: &'a Project) -> Layout<'a> {
+        Layout { project }
+    }
+
+    /// A source's fqn: project, the folders of its property file, source, table.
+    pub fn source_fqn(&self, src: &SourceTable) -> Vec<String> {
+        let mut fqn = vec![self.project.name.clone()];
+        fqn.extend(fqn_folders(&src.file));
+        fqn.push(src.source.clone());
+        fqn.push(src.table.clone());
+        fqn
+    }
+
+    /// The manifest's `path`: relative to the resource folder; a generic
+    /// test's is its SQL file name.
+    pub fn path(&self, node: &Node) -> String {
+        if is_generic(node) {
+            format!("{}.sql", self.alias(node))
+        } else {
+            below_resource_folder(&node.file)
+        }
+    }
+
+    /// The relation a node is built as; a test's alias is its configured
+    /// `alias` (the planner sets dbt's shortened name there), else its name.
+    pub fn alias(&self, node: &Node) -> String {
+        match &node.relation {
+            Some(r) => r.identifier.clone(),
+            None => get_str(&node.config, "alias").unwrap_or(&node.name).to_string(),
+        }
+    }
+
+    /// Where a node's SQL goes below `target/compiled/<project>/` and
+    /// `target/run/<project>/`: its own file, or for a generic test
+    /// `<property file>/<alias>.sql`. Seeds keep their `.csv` name, as dbt does.
+    pub fn sql_path(&self, node: &Node) -> PathBuf {
+        if is_generic(node) {
+            node.file.join(format!("{}.sql", self.alias(node)))
+        } else {
+            node.file.clone()
+        }
+    }
+
+    /// The property-file entry a generic test was planned from: the one
+    /// whose dbt names give the node's unique id.
+    pub fn generic_decl(&self, node: &Node) -> Option<&'a TestDecl> {
+        if !is_generic(node) {
+            return None;
+        }
+        let project = &self.project.name;
+        self.project.tests.iter().filter(|d| d.file == node.file).find(|d| {
+            let target = match &d.attached {
+                Attached::Model(m) => TestTarget::Model(m.clone()),
+                Attached::Source(s, t) => TestTarget::Source { source: s.clone(), table: t.clone() },
+            };
+            let mut args = d.args.clone();
+            if let Some(c) = &d.column {
+                args.insert("column_name".into(), Value::String(c.clone()));
+            }
+            let names = generic_test_names(&NamingInput {
+                project,
+                test: &d.test,
+                namespace: d.namespace.as_deref(),
+                target: &target,
+                args: &args,
+                custom_name: d.custom_name.as_deref(),
+            });
+            names.unique_id == node.id
+        })
+    }
+}

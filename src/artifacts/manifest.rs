@@ -1,0 +1,311 @@
+//! `target/manifest.json` as dbt writes it (schema v12): every planned seed,
+//! model and test under `nodes`, the declared `sources`, and the
+//! `parent_map` / `child_map` between them.
+//!
+//! Only the fields tools read are filled in; the rest of dbt's top-level keys
+//! are present and empty so strict readers accept the file. Builds JSON from
+//! the plan and what the caller compiled; it renders nothing and never opens
+//! the database.
+
+use super::layout::Layout;
+use crate::nodes::fqn::source_id;
+use crate::nodes::{Node, NodeKind, Plan, Resource};
+use crate::project::profile::Target;
+use crate::project::{Attached, Project};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA_VERSION: &str = "https://schemas.getdbt.com/dbt/manifest/v12.json";
+
+/// What one invocation knows beyond the plan.
+pub struct Inputs<'a> {
+    pub project: &'a Project,
+    pub target: &'a Target,
+    pub plan: &'a Plan,
+    /// Unique id → SQL compiled by this invocation.
+    pub compiled: &'a BTreeMap<String, String>,
+    /// Unique ids this invocation runs; their executed SQL goes to `target/run/` (`build_path`).
+    pub executed: &'a BTreeSet<String>,
+    pub invocation_id: &'a str,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `target/…` as the manifest spells paths: relative to the project.
+pub fn target_rel(project: &Project) -> PathBuf {
+    project.target_dir.strip_prefix(&project.root).map(Path::to_path_buf).unwrap_or_else(|_| project.target_dir.clone())
+}
+
+fn yaml_json(v: &serde_yaml::Value) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// dbt's config of a node: its defaults, then what the project set.
+fn config(node: &Node, alias: &str) -> Value {
+    let materialized = match &node.kind {
+        NodeKind::Model { .. } => crate::scheduler::label(node).materialized,
+        NodeKind::Seed { .. } => "seed".into(),
+        _ => "test".into(),
+    };
+    let common = json!({
+        "enabled": true, "alias": null, "schema": null, "database": null, "tags": [], "meta": {},
+        "group": null, "materialized": materialized,
+    });
+    let extra = match node.resource {
+        Resource::Test => json!({
+            "severity": "ERROR", "store_failures": null, "store_failures_as": null, "where": null,
+            "limit": null, "fail_calc": "count(*)", "warn_if": "!= 0", "error_if": "!= 0",
+            "schema": "dbt_test__audit",
+        }),
+        _ => json!({
+            "persist_docs": {}, "post-hook": [], "pre-hook": [], "quoting": {}, "column_types": {},
+            "full_refresh": null, "unique_key": null, "on_schema_change": "ignore",
+            "on_configuration_change": "apply", "grants": {}, "packages": [],
+            "docs": {"show": true, "node_color": null}, "contract": {"enforced": false, "alias_types": true},
+        }),
+    };
+    let mut base = Map::new();
+    for part in [common, extra] {
+        if let Value::Object(m) = part {
+            base.extend(m);
+        }
+    }
+    match node.resource {
+        Resource::Model => {
+            base.insert("access".into(), json!("protected"));
+        }
+        Resource::Seed => {
+            base.insert("delimiter".into(), json!(","));
+            base.insert("quote_columns".into(), Value::Null);
+        }
+        Resource::Test => {}
+    }
+    for (k, v) in &node.config {
+        base.insert(k.clone(), yaml_json(v));
+    }
+    if node.resource == Resource::Test {
+        if let Some(s) = base.get("severity").and_then(Value::as_str).map(str::to_ascii_uppercase) {
+            base.insert("severity".into(), json!(s));
+        }
+        if alias != node.name {
+            base.insert("alias".into(), json!(alias));
+        }
+    }
+    if let Some(tags) = base.get("tags").filter(|t| t.is_string()).cloned() {
+        base.insert("tags".into(), json!([tags]));
+    }
+    Value::Object(base)
+}
+
+fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
+    let project = inputs.project;
+    let alias = layout.alias(node);
+    let config = config(node, &alias);
+    let tags = config.get("tags").cloned().unwrap_or(json!([]));
+    let meta = config.get("meta").cloned().unwrap_or(json!({}));
+    let (database, schema) = match &node.relation {
+        Some(r) => (r.database.clone(), r.schema.clone()),
+        None => {
+            let custom = config.get("schema").and_then(Value::as_str).unwrap_or("dbt_test__audit");
+            (inputs.target.database.clone(), format!("{}_{custom}", inputs.target.schema))
+        }
+    };
+    // `depends_on` holds ref edges and the ids of the sources a node reads.
+    let parents = &node.depends_on;
+    let raw_code = match &node.kind {
+        NodeKind::Seed { .. } => String::new(),
+        NodeKind::GenericTest { .. } => match layout.generic_decl(node) {
+            // dbt's generated body; a shortened name adds its alias config.
+            Some(d) if alias != node.name => {
+                format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}{{{{ config(alias=\"{alias}\") }}}}", d.test)
+            }
+            Some(d) => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", d.test),
+            None => String::new(),
+        },
+        _ => source_text(project, &node.file),
+    };
+    let Value::Object(mut m) = json!({
+        "database": database,
+        "schema": schema,
+        "name": node.name,
+        "resource_type": node.resource.as_str(),
+        "package_name": project.name,
+        "path": layout.path(node),
+        "original_file_path": node.file.display().to_string(),
+        "unique_id": node.id,
+        "fqn": node.fqn(),
+        "alias": alias,
+        "config": config,
+        "tags": tags,
+        "meta": meta,
+        "description": "",
+        "columns": columns(project, node),
+        "relation_name": node.relation.as_ref().map(|r| r.to_string()),
+        "raw_code": raw_code,
+    }) else {
+        return Value::Null;
+    };
+    let target = target_rel(project);
+    let sql_path = layout.sql_path(node);
+    let build_path = inputs.executed.contains(&node.id).then(|| target.join("run").join(&project.name).join(&sql_path));
+    m.insert("build_path".into(), json!(build_path.map(|p| p.display().to_string())));
+    if node.resource == Resource::Seed {
+        m.insert("root_path".into(), json!(project.root.display().to_string()));
+        m.insert("depends_on".into(), json!({"macros": []}));
+        return Value::Object(m);
+    }
+    let refs: Vec<Value> = parents
+        .iter()
+        .filter(|id| !id.starts_with("source."))
+        .filter_map(|id| id.rsplit('.').next())
+        .map(|name| json!({"name": name, "package": null, "version": null}))
+        .collect();
+    let sources: Vec<Value> = parents
+        .iter()
+        .filter_map(|id| id.strip_prefix(&format!("source.{}.", project.name)))
+        .filter_map(|rest| rest.split_once('.'))
+        .map(|(s, t)| json!([s, t]))
+        .collect();
+    let compiled = inputs.compiled.get(&node.id);
+    m.insert("language".into(), json!("sql"));
+    m.insert("refs".into(), json!(refs));
+    m.insert("sources".into(), json!(sources));
+    m.insert("depends_on".into(), json!({"macros": [], "nodes": parents}));
+    m.insert("compiled".into(), json!(compiled.is_some()));
+    m.insert("compiled_code".into(), json!(compiled));
+    let compiled_path = compiled.map(|_| target.join("compiled").join(&project.name).join(&sql_path));
+    m.insert("compiled_path".into(), json!(compiled_path.map(|p| p.display().to_string())));
+    if let Some(d) = layout.generic_decl(node) {
+        let mut kwargs: Map<String, Value> = d.args.iter().map(|(k, v)| (k.clone(), yaml_json(v))).collect();
+        if let Some(c) = &d.column {
+            kwargs.insert("column_name".into(), json!(c));
+        }
+        let (attached, key) = match &d.attached {
+            Attached::Model(name) => (
+                node.depends_on.iter().find(|id| id.rsplit('.').next() == Some(name.as_str())).cloned(),
+                format!("models.{name}"),
+            ),
+            Attached::Source(s, t) => (Some(source_id(&project.name, s, t)), format!("sources.{s}")),
+        };
+        m.insert("column_name".into(), json!(d.column));
+        m.insert("attached_node".into(), json!(attached));
+        m.insert("file_key_name".into(), json!(key));
+        m.insert("test_metadata".into(), json!({"name": d.test, "kwargs": kwargs, "namespace": null}));
+    }
+    Value::Object(m)
+}
+
+fn source_text(project: &Project, file: &Path) -> String {
+    project
+        .models
+        .iter()
+        .chain(&project.singular_tests)
+        .find(|f| f.path == file)
+        .map(|f| f.text.trim_end().to_string())
+        .unwrap_or_default()
+}
+
+fn columns(project: &Project, node: &Node) -> Value {
+    let props = match node.resource {
+        Resource::Model => project.model_props.get(&node.name),
+        Resource::Seed => project.seed_props.get(&node.name),
+        Resource::Test => None,
+    };
+    let cols: Map<String, Value> = props
+        .into_iter()
+        .flat_map(|p| &p.columns)
+        .map(|c| {
+            let col = json!({"name": c, "description": "", "meta": {}, "data_type": null,
+                "constraints": [], "quote": null, "tags": []});
+            (c.clone(), col)
+        })
+        .collect();
+    Value::Object(cols)
+}
+
+fn sources_json(inputs: &Inputs, layout: &Layout) -> Map<String, Value> {
+    let project = inputs.project;
+    let mut out = Map::new();
+    for src in project.sources.values() {
+        let id = source_id(&project.name, &src.source, &src.table);
+        let database = src.database.clone().unwrap_or_else(|| inputs.target.database.clone());
+        let relation = crate::template::relation::Relation::new(&database, &src.schema, &src.identifier);
+        let file = src.file.display().to_string();
+        let entry = json!({
+            "database": database,
+            "schema": src.schema,
+            "name": src.table,
+            "resource_type": "source",
+            "package_name": project.name,
+            "path": file,
+            "original_file_path": file,
+            "unique_id": id,
+            "fqn": layout.source_fqn(src),
+            "source_name": src.source,
+            "identifier": src.identifier,
+            "loader": "",
+            "description": "",
+            "source_description": "",
+            "columns": {},
+            "meta": {},
+            "source_meta": {},
+            "tags": [],
+            "config": {"enabled": true, "meta": {}, "tags": []},
+            "relation_name": relation.to_string(),
+        });
+        out.insert(id, entry);
+    }
+    out
+}
+
+/// The whole manifest document.
+pub fn build(inputs: &Inputs) -> Value {
+    let layout = Layout::new(inputs.project);
+    let nodes: Map<String, Value> =
+        inputs.plan.nodes.iter().map(|n| (n.id.clone(), node_json(n, inputs, &layout))).collect();
+    let sources = sources_json(inputs, &layout);
+    let mut parent_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut child_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for id in nodes.keys().chain(sources.keys()) {
+        parent_map.entry(id.clone()).or_default();
+        child_map.entry(id.clone()).or_default();
+    }
+    for n in &inputs.plan.nodes {
+        for p in &n.depends_on {
+            parent_map.entry(n.id.clone()).or_default().insert(p.clone());
+            child_map.entry(p.clone()).or_default().insert(n.id.clone());
+        }
+    }
+    json!({
+        "metadata": {
+            "dbt_schema_version": SCHEMA_VERSION,
+            "generated_at": super::iso(chrono::Utc::now()),
+            "invocation_id": inputs.invocation_id,
+            "invocation_started_at": super::iso(inputs.started_at),
+            "env": {},
+            "project_name": inputs.project.name,
+            "adapter_type": "duckdb",
+            "quoting": {"database": true, "schema": true, "identifier": true, "column": null},
+        },
+        "nodes": nodes,
+        "sources": sources,
+        "macros": {},
+        "docs": {},
+        "exposures": {},
+        "metrics": {},
+        "groups": {},
+        "selectors": {},
+        "disabled": {},
+        "parent_map": parent_map,
+        "child_map": child_map,
+        "group_map": {},
+        "saved_queries": {},
+        "semantic_models": {},
+        "unit_tests": {},
+    })
+}
+
+/// Writes `target/manifest.json` atomically (several processes may write it).
+pub fn write(project: &Project, doc: &Value) -> std::io::Result<()> {
+    super::write_atomic(&project.target_dir.join("manifest.json"), &serde_json::to_vec_pretty(doc)?)
+}

@@ -1,0 +1,310 @@
+//! The incremental materialization, with dbt-duckdb's behaviour.
+//!
+//! First run, full refresh, or a view in the way: build the table whole.
+//! Otherwise build the new rows into a temporary table, reconcile the target's
+//! columns per `on_schema_change`, then apply the strategy (`delete+insert`,
+//! `append`, `merge`) and drop the temporary table — all in one transaction,
+//! so any failure leaves the old table as it was. Owns the SQL of those steps;
+//! knows nothing of the graph, the console or how configs were merged.
+
+use super::{built, error, is_conflict, transaction, Execution, Existing};
+use crate::nodes::materialize::{Incremental, OnSchemaChange, Strategy, UniqueKey};
+use crate::template::relation::Relation;
+use duckdb::Connection;
+
+/// A column as DuckDB's `information_schema` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Column {
+    pub name: String,
+    pub data_type: String,
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quoted_csv(cols: &[String]) -> String {
+    cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+}
+
+/// One transaction whose statements are kept for logs and artifacts. Dropped
+/// before `commit`, it rolls back.
+struct Tx<'c> {
+    conn: &'c Connection,
+    sql: Vec<String>,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    fn begin(conn: &'c Connection) -> Result<Tx<'c>, duckdb::Error> {
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        Ok(Tx { conn, sql: Vec::new(), open: true })
+    }
+
+    fn exec(&mut self, stmt: String) -> Result<(), duckdb::Error> {
+        self.sql.push(stmt);
+        self.conn.execute_batch(self.sql.last().map_or("", String::as_str))
+    }
+
+    fn columns(&self, catalog: &str, schema: &str, table: &str) -> Result<Vec<Column>, duckdb::Error> {
+        let mut stmt = self.conn.prepare(
+            "select column_name, data_type from information_schema.columns \
+             where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
+        )?;
+        let rows =
+            stmt.query_map([catalog, schema, table], |r| Ok(Column { name: r.get(0)?, data_type: r.get(1)? }))?;
+        rows.collect()
+    }
+
+    fn commit(mut self) -> Result<Vec<String>, duckdb::Error> {
+        self.open = false;
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        Ok(std::mem::take(&mut self.sql))
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Builds incremental model `rel` from its rendered `sql`.
+pub(super) fn build(
+    conn: &Connection,
+    rel: &Relation,
+    sql: &str,
+    existing: Existing,
+    full_refresh: bool,
+    cfg: &Incremental,
+) -> Result<Execution, (duckdb::Error, Vec<String>)> {
+    let create = format!("create table {rel} as (\n{sql}\n)");
+    let whole = match existing {
+        Existing::None => Some(vec![create]),
+        Existing::View => Some(vec![format!("drop view {rel}"), create]),
+        Existing::Table if full_refresh => Some(vec![format!("create or replace table {rel} as (\n{sql}\n)")]),
+        Existing::Table => None,
+    };
+    if let Some(stmts) = whole {
+        transaction(conn, &stmts).map_err(|e| (e, stmts.clone()))?;
+        return Ok(built(stmts));
+    }
+    let mut tx = Tx::begin(conn).map_err(|e| (e, Vec::new()))?;
+    match add_new_rows(&mut tx, rel, sql, cfg) {
+        Ok(Ok(())) => {
+            let sql = tx.sql.clone();
+            tx.commit().map(built).map_err(|e| (e, sql))
+        }
+        Ok(Err(message)) => Ok(error(message, std::mem::take(&mut tx.sql), 1)),
+        Err(e) if is_conflict(&e) => Err((e, std::mem::take(&mut tx.sql))),
+        Err(e) => {
+            let sql = std::mem::take(&mut tx.sql);
+            let on_key = sql.last().is_some_and(|s| s.starts_with("delete") || s.starts_with("merge"));
+            let mut message = e.to_string();
+            if on_key && cfg.unique_key != UniqueKey::None {
+                message.push_str(&format!(
+                    "\n(hint: check that `unique_key` ({}) names columns of the model)",
+                    key_text(&cfg.unique_key)
+                ));
+            }
+            Ok(error(message, sql, 1))
+        }
+    }
+}
+
+fn key_text(k: &UniqueKey) -> String {
+    match k {
+        UniqueKey::None => String::new(),
+        UniqueKey::One(s) => format!("`{s}`"),
+        UniqueKey::Many(v) => v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// The incremental run proper; `Ok(Err(_))` is `on_schema_change: fail` refusing.
+fn add_new_rows(
+    tx: &mut Tx<'_>,
+    rel: &Relation,
+    sql: &str,
+    cfg: &Incremental,
+) -> Result<Result<(), String>, duckdb::Error> {
+    // Temporary tables belong to this connection, so workers never collide.
+    let tmp_name = format!("{}__dbt_tmp", rel.identifier);
+    let tmp = format!("\"temp\".\"main\".{}", quote(&tmp_name));
+    tx.exec(format!("create or replace temporary table {} as (\n{sql}\n)", quote(&tmp_name)))?;
+    let source = tx.columns("temp", "main", &tmp_name)?;
+    let target = tx.columns(&rel.database, &rel.schema, &rel.identifier)?;
+    let (alters, dest) = match schema_change(cfg.on_schema_change, &source, &target, &rel.to_string()) {
+        Ok(plan) => plan,
+        Err(diff) => return Ok(Err(diff.refusal(rel))),
+    };
+    for stmt in alters.into_iter().chain(strategy_sql(cfg, &rel.to_string(), &tmp, &dest)) {
+        tx.exec(stmt)?;
+    }
+    tx.exec(format!("drop table {tmp}"))?;
+    Ok(Ok(()))
+}
+
+/// How the new rows' columns differ from the table's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct SchemaDiff {
+    /// In the new rows, not in the table (new rows' order).
+    pub added: Vec<Column>,
+    /// In the table, not in the new rows (table order).
+    pub removed: Vec<Column>,
+    /// In both with another type: the new rows' column.
+    pub retyped: Vec<(Column, String)>,
+}
+
+/// dbt compares every string type as `character varying(256)`, so all of them are equal.
+fn same_type(a: &str, b: &str) -> bool {
+    let is_string =
+        |t: &str| matches!(t.to_ascii_lowercase().as_str(), "text" | "character varying" | "character" | "varchar");
+    a == b || (is_string(a) && is_string(b))
+}
+
+impl SchemaDiff {
+    /// Names compare exactly, as dbt does.
+    pub fn of(source: &[Column], target: &[Column]) -> SchemaDiff {
+        let find = |cols: &[Column], name: &str| cols.iter().find(|c| c.name == name).cloned();
+        SchemaDiff {
+            added: source.iter().filter(|c| find(target, &c.name).is_none()).cloned().collect(),
+            removed: target.iter().filter(|c| find(source, &c.name).is_none()).cloned().collect(),
+            retyped: source
+                .iter()
+                .filter_map(|c| {
+                    let t = find(target, &c.name)?;
+                    (!same_type(&c.data_type, &t.data_type)).then(|| (c.clone(), t.data_type))
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.retyped.is_empty()
+    }
+
+    fn refusal(&self, rel: &Relation) -> String {
+        let mut parts = Vec::new();
+        if !self.added.is_empty() {
+            let cols: Vec<String> = self.added.iter().map(|c| format!("`{}` {}", c.name, c.data_type)).collect();
+            parts.push(format!("new columns {}", cols.join(", ")));
+        }
+        if !self.removed.is_empty() {
+            let cols: Vec<String> = self.removed.iter().map(|c| format!("`{}`", c.name)).collect();
+            parts.push(format!("columns no longer selected {}", cols.join(", ")));
+        }
+        if !self.retyped.is_empty() {
+            let cols: Vec<String> =
+                self.retyped.iter().map(|(c, old)| format!("`{}` {old} → {}", c.name, c.data_type)).collect();
+            parts.push(format!("changed types {}", cols.join(", ")));
+        }
+        format!(
+            "the columns of `{}` no longer match the model and `on_schema_change` is `fail`: {}\n\
+             (hint: set `on_schema_change` to `append_new_columns` or `sync_all_columns`, or rebuild it with `--full-refresh`)",
+            rel.short(),
+            parts.join("; ")
+        )
+    }
+}
+
+/// The `alter table` statements `on_schema_change` calls for, and the columns
+/// the strategy then writes; `Err` when the mode is `fail` and columns changed.
+pub(super) fn schema_change(
+    mode: OnSchemaChange,
+    source: &[Column],
+    target: &[Column],
+    rel: &str,
+) -> Result<(Vec<String>, Vec<String>), SchemaDiff> {
+    let names = |cols: &[Column]| cols.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    if mode == OnSchemaChange::Ignore {
+        return Ok((Vec::new(), names(target)));
+    }
+    let diff = SchemaDiff::of(source, target);
+    let mut alters = Vec::new();
+    if diff.is_empty() {
+        return Ok((alters, names(source)));
+    }
+    let add = |c: &Column| format!("alter table {rel} add column {} {}", quote(&c.name), c.data_type);
+    match mode {
+        OnSchemaChange::Fail => return Err(diff),
+        OnSchemaChange::AppendNewColumns => alters.extend(diff.added.iter().map(add)),
+        OnSchemaChange::SyncAllColumns => {
+            alters.extend(diff.added.iter().map(add));
+            alters.extend(diff.removed.iter().map(|c| format!("alter table {rel} drop column {}", quote(&c.name))));
+            // dbt's type change: a new column copied from the old one, which
+            // therefore moves to the end of the table.
+            for (c, _) in &diff.retyped {
+                let (col, tmp) = (quote(&c.name), quote(&format!("{}__dbt_alter", c.name)));
+                alters.push(format!("alter table {rel} add column {tmp} {}", c.data_type));
+                alters.push(format!("update {rel} set {tmp} = {col}"));
+                alters.push(format!("alter table {rel} drop column {col}"));
+                alters.push(format!("alter table {rel} rename column {tmp} to {col}"));
+            }
+        }
+        OnSchemaChange::Ignore => {}
+    }
+    Ok((alters, names(source)))
+}
+
+/// The strategy's statements, writing columns `dest` from `tmp` into `target`.
+pub(super) fn strategy_sql(cfg: &Incremental, target: &str, tmp: &str, dest: &[String]) -> Vec<String> {
+    let cols = quoted_csv(dest);
+    let insert = format!("insert into {target} ({cols})\n(\n    select {cols}\n    from {tmp}\n)");
+    match (cfg.strategy, &cfg.unique_key) {
+        (Strategy::Append, _) | (Strategy::DeleteInsert, UniqueKey::None) => vec![insert],
+        // A string key is one SQL expression, as in dbt-duckdb.
+        (Strategy::DeleteInsert, UniqueKey::One(key)) => {
+            vec![format!("delete from {target}\nwhere ({key}) in (\n    select ({key})\n    from {tmp}\n)"), insert]
+        }
+        (Strategy::DeleteInsert, UniqueKey::Many(keys)) => {
+            let on: Vec<String> = keys.iter().map(|k| format!("{tmp}.{k} = DBT_INCREMENTAL_TARGET.{k}")).collect();
+            vec![
+                format!(
+                    "delete from {target} as DBT_INCREMENTAL_TARGET\nusing {tmp}\nwhere ({})",
+                    on.join("\n    and ")
+                ),
+                insert,
+            ]
+        }
+        (Strategy::Merge, key) => vec![merge_sql(cfg, key, target, tmp, dest)],
+    }
+}
+
+/// dbt's default `merge`: update the rows whose key matches, insert the rest;
+/// without a key nothing matches and every row is inserted.
+fn merge_sql(cfg: &Incremental, key: &UniqueKey, target: &str, tmp: &str, dest: &[String]) -> String {
+    let on = match key {
+        UniqueKey::None => "(FALSE)".to_string(),
+        UniqueKey::One(k) => format!("(DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k})"),
+        UniqueKey::Many(keys) => keys
+            .iter()
+            .map(|k| format!("(DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k})"))
+            .collect::<Vec<_>>()
+            .join(" and "),
+    };
+    let mut out = format!("merge into {target} as DBT_INTERNAL_DEST\nusing {tmp} as DBT_INTERNAL_SOURCE\non {on}\n");
+    if *key != UniqueKey::None {
+        let update: Vec<String> = match (&cfg.merge_update_columns, &cfg.merge_exclude_columns) {
+            // Listed columns are used as written, as dbt does.
+            (Some(cols), _) => cols.clone(),
+            (None, Some(skip)) => {
+                let skip: Vec<String> = skip.iter().map(|s| s.to_lowercase()).collect();
+                dest.iter().filter(|c| !skip.contains(&c.to_lowercase())).map(|c| quote(c)).collect()
+            }
+            (None, None) => dest.iter().map(|c| quote(c)).collect(),
+        };
+        let sets: Vec<String> = update.iter().map(|c| format!("{c} = DBT_INTERNAL_SOURCE.{c}")).collect();
+        out.push_str(&format!("when matched then update set {}\n", sets.join(", ")));
+    }
+    let cols = quoted_csv(dest);
+    out.push_str(&format!("when not matched then insert ({cols}) values ({cols})"));
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,185 @@
+use super::*;
+
+fn col(name: &str, data_type: &str) -> Column {
+    Column { name: name.into(), data_type: data_type.into() }
+}
+
+fn cfg(strategy: Strategy, unique_key: UniqueKey) -> Incremental {
+    Incremental {
+        strategy,
+        unique_key,
+        on_schema_change: OnSchemaChange::Ignore,
+        merge_update_columns: None,
+        merge_exclude_columns: None,
+    }
+}
+
+const T: &str = "\"db\".\"main\".\"t\"";
+
+#[test]
+fn schema_diff_finds_added_removed_and_retyped_columns() {
+    let target = [col("id", "INTEGER"), col("a", "VARCHAR"), col("b", "BIGINT")];
+    let source = [col("id", "BIGINT"), col("c", "DOUBLE"), col("a", "TEXT")];
+    let d = SchemaDiff::of(&source, &target);
+    assert_eq!(d.added, vec![col("c", "DOUBLE")]);
+    assert_eq!(d.removed, vec![col("b", "BIGINT")]);
+    // VARCHAR and TEXT are one type to dbt; INTEGER → BIGINT is a change.
+    assert_eq!(d.retyped, vec![(col("id", "BIGINT"), "INTEGER".to_string())]);
+    assert!(SchemaDiff::of(&target, &target).is_empty());
+}
+
+#[test]
+fn each_on_schema_change_mode_plans_its_alters_and_columns() {
+    let target = [col("id", "INTEGER"), col("a", "VARCHAR"), col("b", "BIGINT")];
+    let source = [col("id", "BIGINT"), col("c", "DOUBLE"), col("a", "VARCHAR")];
+    let (alters, dest) = schema_change(OnSchemaChange::Ignore, &source, &target, T).expect("ignore");
+    assert!(alters.is_empty());
+    assert_eq!(dest, vec!["id", "a", "b"], "ignore writes the table's columns");
+    let (alters, dest) = schema_change(OnSchemaChange::AppendNewColumns, &source, &target, T).expect("append");
+    assert_eq!(alters, vec![format!("alter table {T} add column \"c\" DOUBLE")]);
+    assert_eq!(dest, vec!["id", "c", "a"]);
+    let (alters, dest) = schema_change(OnSchemaChange::SyncAllColumns, &source, &target, T).expect("sync");
+    assert_eq!(
+        alters,
+        vec![
+            format!("alter table {T} add column \"c\" DOUBLE"),
+            format!("alter table {T} drop column \"b\""),
+            format!("alter table {T} add column \"id__dbt_alter\" BIGINT"),
+            format!("update {T} set \"id__dbt_alter\" = \"id\""),
+            format!("alter table {T} drop column \"id\""),
+            format!("alter table {T} rename column \"id__dbt_alter\" to \"id\""),
+        ]
+    );
+    assert_eq!(dest, vec!["id", "c", "a"]);
+    let diff = schema_change(OnSchemaChange::Fail, &source, &target, T).expect_err("fail refuses");
+    let msg = diff.refusal(&Relation::new("db", "main", "t"));
+    assert!(msg.contains("`main.t`") && msg.contains("`c` DOUBLE") && msg.contains("`b`"), "{msg}");
+    assert!(msg.contains("`id` INTEGER → BIGINT"), "{msg}");
+    let same = schema_change(OnSchemaChange::Fail, &target, &target, T).expect("nothing changed");
+    assert_eq!(same, (Vec::new(), vec!["id".to_string(), "a".into(), "b".into()]));
+}
+
+#[test]
+fn delete_insert_deletes_by_key_then_inserts() {
+    let dest = vec!["id".to_string(), "v".into()];
+    let one = strategy_sql(&cfg(Strategy::DeleteInsert, UniqueKey::One("id".into())), T, "tmp", &dest);
+    assert_eq!(one.len(), 2);
+    assert_eq!(one[0], format!("delete from {T}\nwhere (id) in (\n    select (id)\n    from tmp\n)"));
+    assert_eq!(one[1], format!("insert into {T} (\"id\", \"v\")\n(\n    select \"id\", \"v\"\n    from tmp\n)"));
+    let many =
+        strategy_sql(&cfg(Strategy::DeleteInsert, UniqueKey::Many(vec!["a".into(), "b".into()])), T, "tmp", &dest);
+    assert_eq!(
+        many[0],
+        format!("delete from {T} as DBT_INCREMENTAL_TARGET\nusing tmp\nwhere (tmp.a = DBT_INCREMENTAL_TARGET.a\n    and tmp.b = DBT_INCREMENTAL_TARGET.b)")
+    );
+    // No key, or `append`: insert only.
+    assert_eq!(strategy_sql(&cfg(Strategy::DeleteInsert, UniqueKey::None), T, "tmp", &dest), vec![one[1].clone()]);
+    assert_eq!(
+        strategy_sql(&cfg(Strategy::Append, UniqueKey::One("id".into())), T, "tmp", &dest),
+        vec![one[1].clone()]
+    );
+}
+
+#[test]
+fn merge_updates_matches_and_inserts_the_rest() {
+    let dest = vec!["id".to_string(), "v".into(), "w".into()];
+    let sql = strategy_sql(&cfg(Strategy::Merge, UniqueKey::One("id".into())), T, "tmp", &dest);
+    assert_eq!(
+        sql,
+        vec![format!(
+            "merge into {T} as DBT_INTERNAL_DEST\nusing tmp as DBT_INTERNAL_SOURCE\non (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id)\n\
+             when matched then update set \"id\" = DBT_INTERNAL_SOURCE.\"id\", \"v\" = DBT_INTERNAL_SOURCE.\"v\", \"w\" = DBT_INTERNAL_SOURCE.\"w\"\n\
+             when not matched then insert (\"id\", \"v\", \"w\") values (\"id\", \"v\", \"w\")"
+        )]
+    );
+    let none = strategy_sql(&cfg(Strategy::Merge, UniqueKey::None), T, "tmp", &dest);
+    assert!(none[0].contains("on (FALSE)\nwhen not matched"), "{}", none[0]);
+    let mut c = cfg(Strategy::Merge, UniqueKey::Many(vec!["id".into(), "v".into()]));
+    c.merge_exclude_columns = Some(vec!["W".into()]);
+    let sql = strategy_sql(&c, T, "tmp", &dest);
+    assert!(
+        sql[0].contains(
+            "on (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id) and (DBT_INTERNAL_SOURCE.v = DBT_INTERNAL_DEST.v)"
+        ),
+        "{}",
+        sql[0]
+    );
+    assert!(
+        sql[0].contains("update set \"id\" = DBT_INTERNAL_SOURCE.\"id\", \"v\" = DBT_INTERNAL_SOURCE.\"v\"\n"),
+        "{}",
+        sql[0]
+    );
+}
+
+fn rows(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).expect("prepare");
+    let mut out = Vec::new();
+    let mut q = stmt.query([]).expect("query");
+    while let Some(r) = q.next().expect("row") {
+        let cols = r.as_ref().column_count();
+        let vals: Vec<String> = (0..cols)
+            .map(|i| match r.get::<_, duckdb::types::Value>(i).expect("value") {
+                duckdb::types::Value::Null => "NULL".to_string(),
+                duckdb::types::Value::Text(t) => t,
+                v => format!("{v:?}"),
+            })
+            .collect();
+        out.push(vals.join("|"));
+    }
+    out
+}
+
+fn columns(conn: &Connection) -> Vec<String> {
+    rows(conn, "select column_name || ' ' || data_type from information_schema.columns where table_name = 't' order by ordinal_position")
+}
+
+#[test]
+fn sync_all_columns_runs_on_duckdb_like_dbt() {
+    let conn = Connection::open_in_memory().expect("db");
+    let rel = Relation::new("memory", "main", "t");
+    let mut c = cfg(Strategy::DeleteInsert, UniqueKey::One("id".into()));
+    c.on_schema_change = OnSchemaChange::SyncAllColumns;
+    let v1 = "select i::int as id, 'a' || i as a, i * 10 as b, 'k' as keep from range(3) t(i)";
+    build(&conn, &rel, v1, Existing::None, false, &c).expect("first run");
+    let v2 = "select i::bigint as id, i * 1.5 as c, 'a' || i as a, 'k2' as keep from range(2, 5) t(i)";
+    let e = build(&conn, &rel, v2, Existing::Table, false, &c).expect("second run");
+    assert_eq!(e.status, crate::events::Status::Success, "{:?}", e.message);
+    // What dbt-duckdb produced for the same two runs: `b` dropped, `c`
+    // appended, `id` retyped and therefore moved last.
+    assert_eq!(columns(&conn), vec!["a VARCHAR", "keep VARCHAR", "c DECIMAL(21,1)", "id BIGINT"]);
+    assert_eq!(
+        rows(&conn, "select a, keep, c::varchar, id from t order by id"),
+        vec![
+            "a0|k|NULL|BigInt(0)",
+            "a1|k|NULL|BigInt(1)",
+            "a2|k2|3.0|BigInt(2)",
+            "a3|k2|4.5|BigInt(3)",
+            "a4|k2|6.0|BigInt(4)"
+        ]
+    );
+    let temps = rows(&conn, "select count(*) from information_schema.tables where table_catalog = 'temp'");
+    assert_eq!(temps, vec!["BigInt(0)"], "the temporary table is dropped");
+}
+
+#[test]
+fn a_failing_step_leaves_the_table_as_it_was() {
+    let conn = Connection::open_in_memory().expect("db");
+    let rel = Relation::new("memory", "main", "t");
+    let mut c = cfg(Strategy::DeleteInsert, UniqueKey::One("nope".into()));
+    c.on_schema_change = OnSchemaChange::AppendNewColumns;
+    build(&conn, &rel, "select 1 as id", Existing::None, false, &c).expect("first run");
+    // The new column is added before the delete fails; all of it rolls back.
+    let e = build(&conn, &rel, "select 2 as id, 'x' as extra", Existing::Table, false, &c).expect("runs");
+    assert_eq!(e.status, crate::events::Status::Error);
+    let msg = e.message.unwrap_or_default();
+    assert!(msg.contains("\"nope\"") && msg.contains("`unique_key`"), "{msg}");
+    assert!(e.sql.last().is_some_and(|s| s.starts_with("delete")), "{:?}", e.sql);
+    assert_eq!(columns(&conn), vec!["id INTEGER"]);
+    assert_eq!(rows(&conn, "select id from t"), vec!["Int(1)"]);
+    c.on_schema_change = OnSchemaChange::Fail;
+    c.unique_key = UniqueKey::One("id".into());
+    let e = build(&conn, &rel, "select 2 as id, 'x' as extra", Existing::Table, false, &c).expect("runs");
+    assert_eq!(e.status, crate::events::Status::Error);
+    assert!(e.message.unwrap_or_default().contains("`on_schema_change` is `fail`"));
+    assert_eq!(columns(&conn), vec!["id INTEGER"]);
+}

@@ -1,0 +1,70 @@
+//! dbt's fully qualified names and source ids for plan nodes.
+//!
+//! A node's fqn is `[project, folders…, name]`, the folders taken from its
+//! file below the top folder (`models/staging/stg.sql` → `staging`; for a
+//! generic test, the folders of its YAML file). Sources are not nodes; a node
+//! that reads one lists `source.<project>.<source>.<table>` in `depends_on`,
+//! which the graph ignores and selection reads. Pure: no I/O.
+
+use super::Node;
+use std::path::Path;
+
+/// The id of a source in `depends_on`.
+pub fn source_id(project: &str, source: &str, table: &str) -> String {
+    format!("source.{project}.{source}.{table}")
+}
+
+/// `(project, source, table)` of a source id.
+pub fn parse_source_id(id: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = id.strip_prefix("source.")?.splitn(3, '.');
+    Some((parts.next()?, parts.next()?, parts.next()?))
+}
+
+/// The folders of a file below its top folder (`models/staging/x.yml` →
+/// `["staging"]`), as dbt puts them in an fqn.
+pub fn fqn_folders(file: &Path) -> Vec<String> {
+    let parts: Vec<String> = file.iter().map(|c| c.to_string_lossy().to_string()).collect();
+    match parts.len() {
+        0..=2 => Vec::new(),
+        n => parts[1..n - 1].to_vec(),
+    }
+}
+
+impl Node {
+    /// The project part of the unique id (`model.<project>.<name>`).
+    pub fn project(&self) -> &str {
+        self.id.split('.').nth(1).unwrap_or("")
+    }
+
+    /// dbt's fqn: `["shop", "staging", "stg_orders"]`.
+    pub fn fqn(&self) -> Vec<String> {
+        let mut fqn = vec![self.project().to_string()];
+        fqn.extend(fqn_folders(&self.file));
+        fqn.push(self.name.clone());
+        fqn
+    }
+
+    /// The sources this node reads.
+    pub fn source_deps(&self) -> impl Iterator<Item = &str> {
+        self.depends_on.iter().map(String::as_str).filter(|d| d.starts_with("source."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_skip_the_top_folder_and_the_file() {
+        assert_eq!(fqn_folders(Path::new("models/staging/schema.yml")), vec!["staging"]);
+        assert_eq!(fqn_folders(Path::new("models/schema.yml")), Vec::<String>::new());
+        assert_eq!(fqn_folders(Path::new("models/a/b/s.yml")), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn source_ids_round_trip() {
+        let id = source_id("shop", "raw", "orders.v2");
+        assert_eq!(parse_source_id(&id), Some(("shop", "raw", "orders.v2")));
+        assert_eq!(parse_source_id("model.shop.x"), None);
+    }
+}

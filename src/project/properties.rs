@@ -1,0 +1,162 @@
+//! Property files (`models/**/*.yml`, `seeds/**/*.yml`): what one file
+//! declares — model and seed properties, sources, generic test declarations —
+//! with the line of each test entry for messages.
+//!
+//! Parsing is a pure function of one file's path and text, so
+//! [`super::load_all`] parses files on several threads and merges what they
+//! declare in path order. This module walks no directories and renders nothing.
+
+use super::lines::Lines;
+use super::yaml_tests::{self, Attached, TestDecl};
+use super::{NodeProps, SourceTable};
+use crate::config::properties::{RawColumn, RawProperties};
+use crate::error::Diagnostic;
+use serde_yaml::Value;
+use std::path::Path;
+
+/// Everything one property file declares, in file order.
+#[derive(Debug, Default)]
+pub struct Declared {
+    pub models: Vec<(String, NodeProps)>,
+    pub seeds: Vec<(String, NodeProps)>,
+    pub sources: Vec<SourceTable>,
+    pub tests: Vec<TestDecl>,
+    pub errors: Vec<Diagnostic>,
+}
+
+/// Parses one property file; a file that is not valid YAML of the expected
+/// shape declares nothing and reports one error.
+pub fn parse(rel: &Path, text: &str) -> Declared {
+    let mut out = Declared::default();
+    let props: RawProperties = match serde_yaml::from_str::<Option<RawProperties>>(text) {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => {
+            out.errors.push(Diagnostic::from_yaml(rel, &e));
+            return out;
+        }
+    };
+    let file = rel.to_path_buf();
+    // Each entry's line is searched from its owner's line: one pass per file.
+    let lines = Lines::new(text);
+    let push_tests =
+        |out: &mut Declared, entries: Option<&Vec<Value>>, attached: &Attached, column: Option<&str>, owner: usize| {
+            for entry in entries.into_iter().flatten() {
+                let line = lines.test(owner, entry);
+                match yaml_tests::decode(entry, attached, column, &file, line) {
+                    Ok(t) => out.tests.push(t),
+                    Err(d) => out.errors.push(d),
+                }
+            }
+        };
+    for (is_seed, list) in [(false, &props.models), (true, &props.seeds)] {
+        let mut cursor = 0;
+        for m in list {
+            let attached = Attached::Model(m.name.clone());
+            let line = lines.entry(cursor, &m.name).unwrap_or(1);
+            cursor = line;
+            push_tests(&mut out, m.data_tests.as_ref().or(m.tests.as_ref()), &attached, None, line);
+            for c in &m.columns {
+                let col = lines.entry(line, &c.name).unwrap_or(line);
+                push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
+            }
+            let entry = NodeProps {
+                config: m.config.clone().unwrap_or_default(),
+                columns: m.columns.iter().map(|c| c.name.clone()).collect(),
+                description: m.description.clone(),
+                column_descriptions: m
+                    .columns
+                    .iter()
+                    .filter_map(|c| Some((c.name.clone(), c.description.clone()?)))
+                    .collect(),
+                file: file.clone(),
+            };
+            let list = if is_seed { &mut out.seeds } else { &mut out.models };
+            list.push((m.name.clone(), entry));
+        }
+    }
+    let mut cursor = 0;
+    for s in &props.sources {
+        let source_line = lines.entry(cursor, &s.name).unwrap_or(1);
+        cursor = source_line;
+        let mut table_cursor = source_line;
+        for t in &s.tables {
+            let attached = Attached::Source(s.name.clone(), t.name.clone());
+            let line = lines.entry(table_cursor, &t.name).unwrap_or(source_line);
+            table_cursor = line;
+            push_tests(&mut out, t.data_tests.as_ref().or(t.tests.as_ref()), &attached, None, line);
+            for c in &t.columns {
+                let col = lines.entry(line, &c.name).unwrap_or(line);
+                push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
+            }
+            out.sources.push(SourceTable {
+                source: s.name.clone(),
+                table: t.name.clone(),
+                database: s.database.clone(),
+                schema: s.schema.clone().unwrap_or_else(|| s.name.clone()),
+                identifier: t.identifier.clone().unwrap_or_else(|| t.name.clone()),
+                file: file.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn column_tests(c: &RawColumn) -> Option<&Vec<Value>> {
+    c.data_tests.as_ref().or(c.tests.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_MODELS: &str = "version: 2
+models:
+  - name: a
+    columns:
+      - name: id
+        data_tests:
+          - unique
+  - name: b
+    description: the second
+    data_tests:
+      - not_null_proportion
+    columns:
+      - name: id
+        description: b's key
+        data_tests:
+          - not_null
+          - unique
+sources:
+  - name: raw
+    tables:
+      - name: events
+        columns:
+          - name: id
+            data_tests: [unique]
+";
+
+    #[test]
+    fn declares_models_sources_and_tests_in_file_order() {
+        let d = parse(Path::new("models/schema.yml"), TWO_MODELS);
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        let tests: Vec<(&str, Option<usize>)> = d.tests.iter().map(|t| (t.test.as_str(), t.line)).collect();
+        // `b`'s tests point below `b`, not at `a`'s column of the same name.
+        assert_eq!(
+            tests,
+            vec![("unique", Some(7)), ("not_null_proportion", Some(11)), ("not_null", Some(16)), ("unique", Some(17)), ("unique", Some(24))]
+        );
+        assert_eq!(d.models.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
+        assert_eq!(d.models[1].1.description.as_deref(), Some("the second"));
+        assert_eq!(d.models[1].1.column_descriptions.get("id").map(String::as_str), Some("b's key"));
+        assert_eq!((d.sources[0].source.as_str(), d.sources[0].schema.as_str()), ("raw", "raw"));
+        assert!(d.seeds.is_empty());
+    }
+
+    #[test]
+    fn invalid_yaml_declares_nothing_and_names_the_file() {
+        let d = parse(Path::new("models/bad.yml"), "models:\n  - name: x\n   bad_indent: 1\n");
+        assert_eq!(d.errors.len(), 1);
+        assert_eq!(d.errors[0].file.as_deref(), Some(Path::new("models/bad.yml")));
+        assert!(d.models.is_empty() && d.tests.is_empty());
+    }
+}

@@ -1,0 +1,171 @@
+//! dbt's `adapter` and `api` objects for the duckdb adapter.
+//!
+//! `adapter.dispatch('name', 'pkg')` finds `duckdb__name`, else
+//! `default__name`, among the project's macros. `adapter.quote`,
+//! `adapter.get_relation`, `adapter.get_columns_in_relation` and
+//! `load_relation` ask the node's connection through `run_query`'s callback
+//! and answer `None` / `[]` outside the execute pass, as dbt does while
+//! parsing. `api.Relation.create` builds a relation.
+
+use super::context::{invalid, query};
+use super::relation::Relation;
+use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
+use minijinja::{Error, ErrorKind, State};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct Adapter {
+    /// Every macro name the project defines, to pick a dispatch candidate.
+    pub macros: Arc<BTreeSet<String>>,
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A relation argument: a relation object or its parts.
+fn relation_arg(v: &Value) -> Result<Relation, Error> {
+    if let Some(r) = v.downcast_object_ref::<Relation>() {
+        return Ok(r.clone());
+    }
+    Err(invalid(format!("expected a relation (from `ref`, `source` or `this`), got `{v}`")))
+}
+
+impl Adapter {
+    fn dispatch(&self, state: &State, args: &[Value]) -> Result<Value, Error> {
+        let (name, namespace, kwargs): (&str, Option<&str>, Kwargs) = from_args(args)?;
+        let namespace = namespace.map(str::to_string).or(kwargs.get::<Option<String>>("macro_namespace")?);
+        kwargs.assert_all_used()?;
+        for candidate in [format!("duckdb__{name}"), format!("default__{name}")] {
+            if self.macros.contains(&candidate) {
+                return state.lookup(&candidate).ok_or_else(|| invalid(format!("macro `{candidate}` is not loaded")));
+            }
+        }
+        let hint = match namespace {
+            Some(ns) if ns != "dbt" => format!(
+                " (hint: define `default__{name}` in `macros/`; packages such as `{ns}` are not installed by runner)"
+            ),
+            _ => format!(" (hint: define `duckdb__{name}` or `default__{name}` in `macros/`)"),
+        };
+        Err(invalid(format!("`adapter.dispatch('{name}')` found no `duckdb__{name}` or `default__{name}` macro{hint}")))
+    }
+
+    /// The relation as it exists in the database, matched case-insensitively as DuckDB does.
+    fn get_relation(&self, state: &State, db: &str, schema: &str, name: &str) -> Result<Value, Error> {
+        let sql = format!(
+            "select table_catalog, table_schema, table_name from information_schema.tables \
+             where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({})",
+            literal(db),
+            literal(schema),
+            literal(name)
+        );
+        let Some(t) = query(state, &sql, "adapter.get_relation")? else { return Ok(Value::from(())) };
+        Ok(match t.rows.first() {
+            Some(r) => Relation::new(&r[0].to_string(), &r[1].to_string(), &r[2].to_string()).to_value(),
+            None => Value::from(()),
+        })
+    }
+
+    /// dbt's `load_relation(relation)`: the relation if it exists, else `None`.
+    pub fn load_relation(&self, state: &State, rel: &Value) -> Result<Value, Error> {
+        let r = relation_arg(rel)?;
+        self.get_relation(state, &r.database, &r.schema, &r.identifier)
+    }
+
+    fn columns(&self, state: &State, rel: &Relation) -> Result<Value, Error> {
+        let sql = format!(
+            "select column_name, data_type from information_schema.columns \
+             where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({}) \
+             order by ordinal_position",
+            literal(&rel.database),
+            literal(&rel.schema),
+            literal(&rel.identifier)
+        );
+        let Some(t) = query(state, &sql, "adapter.get_columns_in_relation")? else {
+            return Ok(Value::from(Vec::<Value>::new()));
+        };
+        let cols: Vec<Value> = t
+            .rows
+            .iter()
+            .map(|r| {
+                let (name, ty) = (r[0].to_string(), r[1].to_string());
+                Value::from_pairs([
+                    ("name", Value::from(name.clone())),
+                    ("column", Value::from(name.clone())),
+                    ("quoted", Value::from(quote(&name))),
+                    ("data_type", Value::from(ty.clone())),
+                    ("dtype", Value::from(ty)),
+                ])
+            })
+            .collect();
+        Ok(Value::from(cols))
+    }
+}
+
+impl Object for Adapter {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        (key.as_str()? == "type").then(|| Value::from("duckdb"))
+    }
+
+    fn call_method(self: &Arc<Self>, state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "dispatch" => self.dispatch(state, args),
+            "quote" => {
+                let (s,): (&str,) = from_args(args)?;
+                Ok(Value::from(quote(s)))
+            }
+            "type" => Ok(Value::from("duckdb")),
+            "get_relation" => {
+                let (db, schema, name, kwargs): (Option<String>, Option<String>, Option<String>, Kwargs) =
+                    from_args(args)?;
+                let pick = |pos: Option<String>, key: &str| -> Result<String, Error> {
+                    pos.or(kwargs.get::<Option<String>>(key)?)
+                        .ok_or_else(|| invalid(format!("`adapter.get_relation` needs `{key}`")))
+                };
+                let (db, schema, name) = (pick(db, "database")?, pick(schema, "schema")?, pick(name, "identifier")?);
+                kwargs.assert_all_used()?;
+                self.get_relation(state, &db, &schema, &name)
+            }
+            "get_columns_in_relation" => {
+                let (rel,): (Value,) = from_args(args)?;
+                self.columns(state, &relation_arg(&rel)?)
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
+/// `api.Relation.create(database=…, schema=…, identifier=…)`.
+#[derive(Debug)]
+pub struct RelationApi {
+    pub database: String,
+}
+
+impl Object for RelationApi {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        if method != "create" {
+            return Err(Error::from(ErrorKind::UnknownMethod));
+        }
+        let (kwargs,): (Kwargs,) = from_args(args)?;
+        let get = |k: &str| kwargs.get::<Option<String>>(k);
+        let database = get("database")?.unwrap_or_else(|| self.database.clone());
+        let schema = get("schema")?.unwrap_or_default();
+        let identifier = get("identifier")?.unwrap_or_default();
+        let _: Option<Value> = kwargs.get("type")?;
+        kwargs.assert_all_used()?;
+        Ok(Relation::new(&database, &schema, &identifier).to_value())
+    }
+}

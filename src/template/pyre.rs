@@ -1,0 +1,222 @@
+//! dbt's `modules.re`: Python's `re` functions over the `regex` crate.
+//!
+//! `match`, `search`, `fullmatch`, `findall`, `sub`, `split`, `escape` and
+//! `compile`, with `re.I`/`re.M`/`re.S` flags. Python-only syntax (look-around,
+//! back-references in patterns) is an error naming the pattern. Replacement
+//! strings use Python's `\1` / `\g<name>`.
+
+use minijinja::value::{from_args, Object, ObjectRepr, Value};
+use minijinja::{Error, ErrorKind, State};
+use regex::{Captures, Regex};
+use std::sync::Arc;
+
+const IGNORECASE: i64 = 2;
+const MULTILINE: i64 = 8;
+const DOTALL: i64 = 16;
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+fn compile(pattern: &str, flags: i64) -> Result<Regex, Error> {
+    let mut prefix = String::new();
+    for (bit, c) in [(IGNORECASE, 'i'), (MULTILINE, 'm'), (DOTALL, 's')] {
+        if flags & bit != 0 {
+            prefix.push(c);
+        }
+    }
+    let full = if prefix.is_empty() { pattern.to_string() } else { format!("(?{prefix}){pattern}") };
+    Regex::new(&full).map_err(|e| invalid(format!("invalid regular expression `{pattern}`: {e}")))
+}
+
+/// Python's replacement syntax (`\1`, `\g<name>`) in the regex crate's (`${1}`).
+fn replacement(py: &str) -> String {
+    let mut out = String::new();
+    let mut chars = py.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut n = String::new();
+                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        n.push(d);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{n}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    let name: String = chars.by_ref().skip(1).take_while(|c| *c != '>').collect();
+                    out.push_str(&format!("${{{name}}}"));
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A compiled pattern (`re.compile`) or the module itself (pattern passed per call).
+#[derive(Debug)]
+struct Re(Option<(Regex, String)>);
+
+/// A match: `group()`, `groups()`, `start()`, `end()`, `span()`.
+#[derive(Debug)]
+struct Match {
+    groups: Vec<Option<(usize, usize, String)>>,
+    names: Vec<Option<String>>,
+}
+
+impl Match {
+    fn new(re: &Regex, caps: &Captures<'_>) -> Value {
+        let groups = caps.iter().map(|m| m.map(|m| (m.start(), m.end(), m.as_str().to_string()))).collect();
+        let names = re.capture_names().map(|n| n.map(str::to_string)).collect();
+        Value::from_object(Match { groups, names })
+    }
+
+    fn group(&self, key: &Value) -> Result<Value, Error> {
+        let i = match key.as_str() {
+            Some(name) => self.names.iter().position(|n| n.as_deref() == Some(name)),
+            None => key.as_usize(),
+        }
+        .filter(|i| *i < self.groups.len())
+        .ok_or_else(|| invalid(format!("no such group {key}")))?;
+        Ok(self.groups[i].as_ref().map(|g| Value::from(g.2.clone())).unwrap_or(Value::from(())))
+    }
+}
+
+impl Object for Match {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let whole = self.groups[0].clone().unwrap_or_default();
+        match method {
+            "group" if args.len() > 1 => {
+                Ok(Value::from(args.iter().map(|a| self.group(a)).collect::<Result<Vec<_>, _>>()?))
+            }
+            "group" => self.group(args.first().unwrap_or(&Value::from(0))),
+            "groups" => Ok(Value::from(
+                self.groups[1..]
+                    .iter()
+                    .map(|g| g.as_ref().map(|g| Value::from(g.2.clone())).unwrap_or(Value::from(())))
+                    .collect::<Vec<_>>(),
+            )),
+            "start" => Ok(Value::from(whole.0)),
+            "end" => Ok(Value::from(whole.1)),
+            "span" => Ok(Value::from(vec![Value::from(whole.0), Value::from(whole.1)])),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
+impl Object for Re {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "I" | "IGNORECASE" => Some(Value::from(IGNORECASE)),
+            "M" | "MULTILINE" => Some(Value::from(MULTILINE)),
+            "S" | "DOTALL" => Some(Value::from(DOTALL)),
+            "pattern" => self.0.as_ref().map(|(_, p)| Value::from(p.clone())),
+            _ => None,
+        }
+    }
+
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        if method == "escape" {
+            let (s,): (&str,) = from_args(args)?;
+            return Ok(Value::from(regex::escape(s)));
+        }
+        // The module takes the pattern first; a compiled pattern does not.
+        let (re, rest) = match &self.0 {
+            Some((re, _)) => (re.clone(), args),
+            None => {
+                let pattern = args
+                    .first()
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid(format!("`re.{method}` needs a pattern")))?;
+                let flags = match method {
+                    "sub" => args.get(5),
+                    "split" => args.get(4),
+                    _ => args.get(2),
+                };
+                (compile(pattern, flags.and_then(Value::as_i64).unwrap_or(0))?, &args[1..])
+            }
+        };
+        let text = |i: usize| {
+            rest.get(i).and_then(Value::as_str).ok_or_else(|| invalid(format!("`re.{method}` needs a string")))
+        };
+        match method {
+            "compile" => {
+                let pattern = re.as_str().to_string();
+                Ok(Value::from_object(Re(Some((re, pattern)))))
+            }
+            "match" | "search" | "fullmatch" => {
+                let s = text(0)?;
+                let re = match method {
+                    "search" => re,
+                    _ => {
+                        let end = if method == "fullmatch" { r"\z" } else { "" };
+                        compile(&format!(r"\A(?:{}){end}", re.as_str()), 0)?
+                    }
+                };
+                Ok(re.captures(s).map(|c| Match::new(&re, &c)).unwrap_or(Value::from(())))
+            }
+            "findall" => {
+                let s = text(0)?;
+                let items: Vec<Value> = re
+                    .captures_iter(s)
+                    .map(|c| match c.len() {
+                        1 => Value::from(c[0].to_string()),
+                        2 => Value::from(c.get(1).map(|m| m.as_str()).unwrap_or("")),
+                        _ => Value::from(
+                            c.iter()
+                                .skip(1)
+                                .map(|m| Value::from(m.map(|m| m.as_str()).unwrap_or("")))
+                                .collect::<Vec<_>>(),
+                        ),
+                    })
+                    .collect();
+                Ok(Value::from(items))
+            }
+            "sub" => {
+                let (repl, s) = (text(0)?, text(1)?);
+                let count = rest.get(2).and_then(Value::as_usize).unwrap_or(0);
+                Ok(Value::from(re.replacen(s, count, replacement(repl).as_str()).into_owned()))
+            }
+            "split" => {
+                let s = text(0)?;
+                let max = rest.get(1).and_then(Value::as_usize).unwrap_or(0);
+                let parts: Vec<Value> = if max == 0 {
+                    re.split(s).map(Value::from).collect()
+                } else {
+                    re.splitn(s, max + 1).map(Value::from).collect()
+                };
+                Ok(Value::from(parts))
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
+pub fn re_module() -> Value {
+    Value::from_object(Re(None))
+}

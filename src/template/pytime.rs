@@ -1,0 +1,302 @@
+//! Python-like `datetime` / `date` values and dbt's `modules.datetime` and
+//! `modules.pytz`.
+//!
+//! `run_started_at` is one of these (UTC, tz-aware, as in dbt), so
+//! `run_started_at.strftime('%Y%m%d')`, `.isoformat()` and
+//! `.astimezone(modules.pytz.timezone('Europe/Berlin'))` work. Values render
+//! as Python's `str()` does. No arithmetic: minijinja objects cannot overload
+//! operators, so `timedelta` is not offered.
+
+use chrono::format::{Item, StrftimeItems};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
+use minijinja::{Error, ErrorKind, State};
+use std::fmt::{self, Write};
+use std::sync::Arc;
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+/// Python's `%f` is microseconds; chrono's is nanoseconds.
+fn py_format(fmt: &str) -> String {
+    fmt.replace("%f", "%6f")
+}
+
+fn strftime(write: impl Fn(&mut String, StrftimeItems<'_>) -> fmt::Result, fmt: &str) -> Result<Value, Error> {
+    let f = py_format(fmt);
+    if StrftimeItems::new(&f).any(|i| matches!(i, Item::Error)) {
+        return Err(invalid(format!("invalid strftime format `{fmt}`")));
+    }
+    let mut out = String::new();
+    write(&mut out, StrftimeItems::new(&f)).map_err(|_| invalid(format!("cannot format with `{fmt}`")))?;
+    Ok(Value::from(out))
+}
+
+/// A `datetime.datetime`: wall-clock time, with a zone when tz-aware.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyDateTime {
+    pub naive: NaiveDateTime,
+    pub tz: Option<Tz>,
+}
+
+impl PyDateTime {
+    pub fn utc(t: DateTime<Utc>) -> PyDateTime {
+        PyDateTime { naive: t.naive_utc(), tz: Some(Tz::UTC) }
+    }
+
+    pub fn value(self) -> Value {
+        Value::from_object(self)
+    }
+
+    fn aware(&self) -> Option<DateTime<Tz>> {
+        self.tz.and_then(|tz| tz.from_local_datetime(&self.naive).earliest())
+    }
+
+    fn offset(&self) -> String {
+        match self.aware() {
+            Some(t) => t.format("%:z").to_string(),
+            None => String::new(),
+        }
+    }
+
+    fn iso(&self, sep: char) -> String {
+        let micros = self.naive.nanosecond() / 1000 % 1_000_000;
+        let frac = if micros == 0 { String::new() } else { format!(".{micros:06}") };
+        format!("{}{sep}{}{frac}{}", self.naive.format("%Y-%m-%d"), self.naive.format("%H:%M:%S"), self.offset())
+    }
+}
+
+impl Object for PyDateTime {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let n = &self.naive;
+        Some(match key.as_str()? {
+            "year" => Value::from(n.year()),
+            "month" => Value::from(n.month()),
+            "day" => Value::from(n.day()),
+            "hour" => Value::from(n.hour()),
+            "minute" => Value::from(n.minute()),
+            "second" => Value::from(n.second()),
+            "microsecond" => Value::from(n.nanosecond() / 1000 % 1_000_000),
+            "tzinfo" => match self.tz {
+                Some(tz) => Value::from_object(PyTz(tz)),
+                None => Value::from(()),
+            },
+            _ => return None,
+        })
+    }
+
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "strftime" => {
+                let (fmt,): (&str,) = from_args(args)?;
+                match self.aware() {
+                    Some(t) => strftime(|s, items| write!(s, "{}", t.format_with_items(items)), fmt),
+                    None => strftime(|s, items| write!(s, "{}", self.naive.format_with_items(items)), fmt),
+                }
+            }
+            "isoformat" => {
+                let (sep,): (Option<&str>,) = from_args(args)?;
+                Ok(Value::from(self.iso(sep.and_then(|s| s.chars().next()).unwrap_or('T'))))
+            }
+            "date" => Ok(Value::from_object(PyDate(self.naive.date()))),
+            "timestamp" => {
+                let t = self.aware().map(|t| t.with_timezone(&Utc)).unwrap_or_else(|| self.naive.and_utc());
+                Ok(Value::from(t.timestamp_micros() as f64 / 1e6))
+            }
+            "astimezone" => {
+                let (tz,): (Value,) = from_args(args)?;
+                let tz = tz.downcast_object_ref::<PyTz>().ok_or_else(|| invalid("astimezone needs a timezone"))?.0;
+                let t = self.aware().ok_or_else(|| invalid("astimezone needs a tz-aware datetime"))?;
+                Ok(PyDateTime { naive: t.with_timezone(&tz).naive_local(), tz: Some(tz) }.value())
+            }
+            "replace" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut out = (**self).clone();
+                if kwargs.has("tzinfo") {
+                    let tz: Value = kwargs.get("tzinfo")?;
+                    out.tz = tz.downcast_object_ref::<PyTz>().map(|t| t.0);
+                }
+                kwargs.assert_all_used()?;
+                Ok(out.value())
+            }
+            "weekday" => Ok(Value::from(self.naive.weekday().num_days_from_monday())),
+            "isoweekday" => Ok(Value::from(self.naive.weekday().number_from_monday())),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.iso(' '))
+    }
+}
+
+/// A `datetime.date`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyDate(pub NaiveDate);
+
+impl Object for PyDate {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "year" => Value::from(self.0.year()),
+            "month" => Value::from(self.0.month()),
+            "day" => Value::from(self.0.day()),
+            _ => return None,
+        })
+    }
+
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "strftime" => {
+                let (fmt,): (&str,) = from_args(args)?;
+                strftime(|s, items| write!(s, "{}", self.0.format_with_items(items)), fmt)
+            }
+            "isoformat" => Ok(Value::from(self.0.format("%Y-%m-%d").to_string())),
+            "weekday" => Ok(Value::from(self.0.weekday().num_days_from_monday())),
+            "isoweekday" => Ok(Value::from(self.0.weekday().number_from_monday())),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+/// A pytz time zone.
+#[derive(Debug, Clone, Copy)]
+pub struct PyTz(pub Tz);
+
+impl Object for PyTz {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        (key.as_str()? == "zone").then(|| Value::from(self.0.name()))
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+/// `modules.datetime.datetime`, `modules.datetime.date`, `modules.pytz`.
+#[derive(Debug)]
+enum Module {
+    DateTimeClass,
+    DateClass,
+    Pytz,
+}
+
+fn num(kwargs: &Kwargs, key: &str) -> Result<u32, Error> {
+    Ok(kwargs.get::<Option<u32>>(key)?.unwrap_or(0))
+}
+
+impl Object for Module {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match (self.as_ref(), key.as_str()?) {
+            (Module::Pytz, "utc" | "UTC") => Some(Value::from_object(PyTz(Tz::UTC))),
+            _ => None,
+        }
+    }
+
+    fn call(self: &Arc<Self>, _: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        match self.as_ref() {
+            Module::DateTimeClass => {
+                let (y, m, d, h, kwargs): (i32, u32, u32, Option<u32>, Kwargs) = from_args(args)?;
+                let date = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| invalid("invalid date"))?;
+                let naive = date
+                    .and_hms_micro_opt(
+                        h.unwrap_or(0),
+                        num(&kwargs, "minute")?,
+                        num(&kwargs, "second")?,
+                        num(&kwargs, "microsecond")?,
+                    )
+                    .ok_or_else(|| invalid("invalid time"))?;
+                let tz: Option<Value> = kwargs.get("tzinfo")?;
+                kwargs.assert_all_used()?;
+                Ok(PyDateTime { naive, tz: tz.and_then(|t| t.downcast_object_ref::<PyTz>().map(|t| t.0)) }.value())
+            }
+            Module::DateClass => {
+                let (y, m, d): (i32, u32, u32) = from_args(args)?;
+                let date = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| invalid("invalid date"))?;
+                Ok(Value::from_object(PyDate(date)))
+            }
+            Module::Pytz => Err(invalid("`modules.pytz` is not callable")),
+        }
+    }
+
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match (self.as_ref(), method) {
+            (Module::DateTimeClass, "now") => {
+                let (tz,): (Option<Value>,) = from_args(args)?;
+                let now = Utc::now();
+                Ok(match tz.as_ref().and_then(|t| t.downcast_object_ref::<PyTz>()) {
+                    Some(tz) => PyDateTime { naive: now.with_timezone(&tz.0).naive_local(), tz: Some(tz.0) }.value(),
+                    None => PyDateTime { naive: chrono::Local::now().naive_local(), tz: None }.value(),
+                })
+            }
+            (Module::DateTimeClass, "utcnow") => Ok(PyDateTime { naive: Utc::now().naive_utc(), tz: None }.value()),
+            (Module::DateTimeClass, "strptime") => {
+                let (s, fmt): (&str, &str) = from_args(args)?;
+                let f = fmt.replace("%f", "%.f").replace("%S.%.f", "%S%.f");
+                let naive = NaiveDateTime::parse_from_str(s, &f)
+                    .or_else(|_| NaiveDate::parse_from_str(s, &f).map(|d| d.and_time(chrono::NaiveTime::MIN)))
+                    .map_err(|e| invalid(format!("cannot parse `{s}` with `{fmt}`: {e}")))?;
+                Ok(PyDateTime { naive, tz: None }.value())
+            }
+            (Module::DateTimeClass, "fromisoformat") => {
+                let (s,): (&str,) = from_args(args)?;
+                if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                    return Ok(PyDateTime::utc(t.with_timezone(&Utc)).value());
+                }
+                let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                    .iter()
+                    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+                    .or_else(|| {
+                        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(|d| d.and_time(chrono::NaiveTime::MIN))
+                    })
+                    .ok_or_else(|| invalid(format!("invalid isoformat string `{s}`")))?;
+                Ok(PyDateTime { naive, tz: None }.value())
+            }
+            (Module::DateClass, "today") => Ok(Value::from_object(PyDate(chrono::Local::now().date_naive()))),
+            (Module::DateClass, "fromisoformat") => {
+                let (s,): (&str,) = from_args(args)?;
+                let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| invalid(format!("`{s}`: {e}")))?;
+                Ok(Value::from_object(PyDate(d)))
+            }
+            (Module::Pytz, "timezone") => {
+                let (name,): (&str,) = from_args(args)?;
+                let tz: Tz = name.parse().map_err(|_| invalid(format!("unknown time zone `{name}`")))?;
+                Ok(Value::from_object(PyTz(tz)))
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
+/// `modules.datetime` (with `datetime` and `date`) and `modules.pytz`.
+pub fn datetime_module() -> Value {
+    Value::from_pairs([
+        ("datetime", Value::from_object(Module::DateTimeClass)),
+        ("date", Value::from_object(Module::DateClass)),
+    ])
+}
+
+pub fn pytz_module() -> Value {
+    Value::from_object(Module::Pytz)
+}

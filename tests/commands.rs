@@ -1,0 +1,313 @@
+//! The dbt commands users reach for (`seed`, `build`, `compile`, `ls`,
+//! `debug`) and the artifacts they leave in `target/`, run through the real
+//! binary on projects written into temp dirs. Expected names and layouts
+//! were checked against dbt-core 1.10 + dbt-duckdb 1.9 on the same project.
+
+mod common;
+
+use common::Fixture;
+use serde_json::Value;
+use std::path::Path;
+
+/// The shop fixture with a `dbt_project.yml`, so the project is named `shop` as in dbt.
+fn shop() -> Fixture {
+    let f = Fixture::shop();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
+    f
+}
+
+fn json(path: &Path) -> Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read `{}`: {e}", path.display()));
+    serde_json::from_slice(&bytes).expect("valid JSON")
+}
+
+fn result<'a>(rr: &'a Value, id: &str) -> &'a Value {
+    rr["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["unique_id"] == id)
+        .unwrap_or_else(|| panic!("no result for `{id}`"))
+}
+
+fn relations(f: &Fixture) -> Vec<String> {
+    f.query("select table_name from information_schema.tables order by 1").into_iter().map(|r| r[0].clone()).collect()
+}
+
+// Unique ids as dbt 1.10 gives them for this project (the hash is dbt's).
+const UNIQUE: &str = "test.shop.unique_stg_orders_order_id.e3b841c71a";
+const NOT_NULL: &str = "test.shop.not_null_stg_orders_order_id.81cfe2fe64";
+const RELATIONSHIPS: &str = "test.shop.relationships_stg_orders_customer_id__customer_id__ref_customers_.ce85de0fbf";
+const LONG_ALIAS: &str = "relationships_stg_orders_ea624a80826c8a7f9bd15b85fd5d6316";
+
+#[test]
+fn seed_loads_only_the_seeds() {
+    let f = shop();
+    let r = f.run(&["seed"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.lines_with("OK loaded seed file").len(), 2, "{}", r.stdout);
+    assert!(r.stdout.contains("Done. PASS=2 WARN=0 ERROR=0 SKIP=0 TOTAL=2"), "{}", r.stdout);
+    assert_eq!(relations(&f), ["raw_customers", "raw_orders"]);
+    let rr = json(&f.path().join("target/run_results.json"));
+    assert_eq!(rr["results"].as_array().expect("results").len(), 2);
+    assert_eq!(result(&rr, "seed.shop.raw_orders")["status"], "success");
+    assert_eq!(rr["args"]["which"], "seed");
+}
+
+#[test]
+fn build_runs_in_dbt_order_and_a_failing_test_skips_what_is_downstream() {
+    let f = shop();
+    // A duplicated order id fails `unique` on stg_orders, which must skip customers and its tests.
+    f.write(
+        "seeds/raw_orders.csv",
+        "id,customer_id,status,amount\n10,1,placed,5\n10,1,shipped,7\n12,2,placed,3\n13,3,returned,9\n",
+    );
+    let r = f.run(&["build"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let pos = |needle: &str| r.stdout.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{}", r.stdout));
+    assert!(pos("OK loaded seed file main.raw_orders") < pos("START sql view model main.stg_orders"));
+    assert!(pos("OK created sql view model main.stg_orders") < pos("PASS not_null_stg_orders_order_id"));
+    assert!(pos("FAIL 1 unique_stg_orders_order_id") < pos("SKIP relation main.customers"));
+    assert!(r.stdout.contains("SKIP test assert_totals_positive"), "{}", r.stdout);
+    assert!(!r.stdout.contains("START sql table model main.customers"), "{}", r.stdout);
+    assert!(r.stdout.contains("Done. PASS=5 WARN=0 ERROR=1 SKIP=3 TOTAL=9"), "{}", r.stdout);
+    assert!(!relations(&f).contains(&"customers".to_string()));
+
+    let rr = json(&f.path().join("target/run_results.json"));
+    let unique = result(&rr, UNIQUE);
+    assert_eq!(unique["status"], "fail");
+    assert_eq!(unique["failures"], 1);
+    assert_eq!(unique["message"], "Got 1 result, configured to fail if != 0");
+    assert_eq!(result(&rr, "model.shop.customers")["status"], "skipped");
+    assert_eq!(result(&rr, "test.shop.assert_totals_positive")["status"], "skipped");
+    assert_eq!(result(&rr, NOT_NULL)["status"], "pass");
+    assert_eq!(result(&rr, RELATIONSHIPS)["status"], "skipped");
+}
+
+#[test]
+fn build_writes_run_results_manifest_and_the_executed_sql() {
+    let f = shop();
+    let r = f.run(&["build"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let target = f.path().join("target");
+
+    let rr = json(&target.join("run_results.json"));
+    assert_eq!(rr["metadata"]["dbt_schema_version"], "https://schemas.getdbt.com/dbt/run-results/v6.json");
+    assert_eq!(rr["results"].as_array().expect("results").len(), 9);
+    let stg = result(&rr, "model.shop.stg_orders");
+    assert_eq!(stg["status"], "success");
+    assert_eq!(stg["thread_id"], "Thread-1 (worker)");
+    assert_eq!(stg["relation_name"], "\"warehouse\".\"main\".\"stg_orders\"");
+    assert_eq!(stg["adapter_response"]["_message"], "OK");
+    assert!(stg["execution_time"].as_f64().expect("seconds") >= 0.0);
+    let compiled = stg["compiled_code"].as_str().expect("compiled code");
+    assert!(compiled.contains("from \"warehouse\".\"main\".\"raw_orders\""), "{compiled}");
+    let timing: Vec<&str> =
+        stg["timing"].as_array().expect("timing").iter().map(|t| t["name"].as_str().expect("name")).collect();
+    assert_eq!(timing, ["compile", "execute"]);
+    let seed = result(&rr, "seed.shop.raw_orders");
+    assert_eq!(seed["adapter_response"]["rows_affected"], 4);
+    assert_eq!(seed["message"], "INSERT 4");
+    let test = result(&rr, NOT_NULL);
+    assert_eq!(test["status"], "pass");
+    assert_eq!(test["failures"], 0);
+    assert_eq!(test["relation_name"], Value::Null);
+
+    let m = json(&target.join("manifest.json"));
+    assert_eq!(m["metadata"]["dbt_schema_version"], "https://schemas.getdbt.com/dbt/manifest/v12.json");
+    assert_eq!(m["metadata"]["invocation_id"], rr["metadata"]["invocation_id"]);
+    assert_eq!(m["nodes"].as_object().expect("nodes").len(), 9);
+    let customers = &m["nodes"]["model.shop.customers"];
+    assert_eq!(customers["resource_type"], "model");
+    assert_eq!(customers["fqn"], serde_json::json!(["shop", "marts", "customers"]));
+    assert_eq!(customers["original_file_path"], "models/marts/customers.sql");
+    assert_eq!(customers["compiled_path"], "target/compiled/shop/models/marts/customers.sql");
+    assert_eq!(customers["config"]["materialized"], "table");
+    assert_eq!(
+        customers["depends_on"]["nodes"],
+        serde_json::json!(["model.shop.stg_orders", "seed.shop.raw_customers"])
+    );
+    assert_eq!(m["parent_map"]["model.shop.customers"], customers["depends_on"]["nodes"]);
+    assert_eq!(m["child_map"]["seed.shop.raw_orders"], serde_json::json!(["model.shop.stg_orders"]), "seeds' children");
+    let long = &m["nodes"][RELATIONSHIPS];
+    assert_eq!(long["alias"], LONG_ALIAS);
+    assert_eq!(long["compiled_path"], format!("target/compiled/shop/models/schema.yml/{LONG_ALIAS}.sql"));
+    assert_eq!(long["build_path"], format!("target/run/shop/models/schema.yml/{LONG_ALIAS}.sql"));
+    assert_eq!(customers["build_path"], "target/run/shop/models/marts/customers.sql");
+
+    // target/run holds what ran: the view's DDL, the test query around the compiled SQL.
+    let view = std::fs::read_to_string(target.join("run/shop/models/staging/stg_orders.sql")).expect("target/run");
+    assert!(view.to_lowercase().contains("create") && view.contains("\"stg_orders\""), "{view}");
+    assert!(view.contains("from \"warehouse\".\"main\".\"raw_orders\""), "{view}");
+    let table = std::fs::read_to_string(target.join("run/shop/models/marts/customers.sql")).expect("target/run");
+    assert!(table.to_lowercase().contains("table") && table.contains("\"customers\""), "{table}");
+    assert!(target.join(format!("run/shop/models/schema.yml/{LONG_ALIAS}.sql")).exists());
+    assert!(target.join("run/shop/seeds/raw_orders.csv").exists());
+    assert!(target.join("compiled/shop/models/staging/stg_orders.sql").exists());
+}
+
+#[test]
+fn compile_writes_target_compiled_and_never_touches_the_database() {
+    let f = shop();
+    let r = f.run(&["compile"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!f.db().exists(), "compile created the database");
+    assert!(!f.path().join("warehouse.duckdb.runner.lock").exists(), "compile took the lock");
+    let compiled = f.path().join("target/compiled/shop");
+    let customers = std::fs::read_to_string(compiled.join("models/marts/customers.sql")).expect("compiled model");
+    assert!(customers.contains("from \"warehouse\".\"main\".\"raw_customers\" c"), "{customers}");
+    assert!(!customers.contains("{{"), "{customers}");
+    let not_null = std::fs::read_to_string(compiled.join("models/schema.yml/not_null_stg_orders_order_id.sql"))
+        .expect("generic test under its property file");
+    assert!(not_null.contains("order_id") && not_null.contains("\"stg_orders\""), "{not_null}");
+    assert!(compiled.join(format!("models/schema.yml/{LONG_ALIAS}.sql")).exists());
+    assert!(compiled.join("tests/assert_totals_positive.sql").exists());
+    assert!(!compiled.join("seeds").exists(), "seeds are not compiled");
+    assert!(!f.path().join("target/run").exists(), "compile runs nothing");
+    let m = json(&f.path().join("target/manifest.json"));
+    assert_eq!(
+        m["nodes"]["model.shop.stg_orders"]["compiled_path"],
+        "target/compiled/shop/models/staging/stg_orders.sql"
+    );
+
+    // One node: dbt prints its SQL.
+    let one = f.run(&["compile", "--select", "stg_orders", "--exclude", "resource_type:test"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(one.stdout.starts_with("Compiled node 'stg_orders' is:\n"), "{}", one.stdout);
+    assert!(one.stdout.contains("from \"warehouse\".\"main\".\"raw_orders\""), "{}", one.stdout);
+}
+
+const LS_ALL: &str = "shop.marts.customers
+shop.staging.stg_orders
+shop.raw_customers
+shop.raw_orders
+shop.accepted_values_stg_orders_status__placed__shipped__returned
+shop.assert_totals_positive
+shop.not_null_stg_orders_order_id
+shop.relationships_stg_orders_customer_id__customer_id__ref_customers_
+shop.unique_stg_orders_order_id
+";
+
+#[test]
+fn ls_prints_what_dbt_ls_prints_without_opening_the_database() {
+    let f = shop();
+    let r = f.run(&["ls"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, LS_ALL);
+    // The DAG's `select: ["*"]` lists the same.
+    assert_eq!(f.run(&["ls", "my_dag"]).stdout, LS_ALL);
+    assert!(!f.db().exists(), "ls created the database");
+    assert!(!f.path().join("warehouse.duckdb.runner.lock").exists(), "ls took the lock");
+    assert!(f.path().join("target/manifest.json").exists(), "ls writes the manifest");
+
+    let r = f.run(&["ls", "--resource-type", "seed", "--resource-type", "test", "-s", "+stg_orders"]);
+    assert_eq!(
+        r.stdout,
+        "shop.raw_orders
+shop.accepted_values_stg_orders_status__placed__shipped__returned
+shop.not_null_stg_orders_order_id
+shop.relationships_stg_orders_customer_id__customer_id__ref_customers_
+shop.unique_stg_orders_order_id
+"
+    );
+    let names = f.run(&["ls", "--resource-type", "model", "--output", "name"]);
+    assert_eq!(names.stdout, "customers\nstg_orders\n");
+    let paths = f.run(&["ls", "--resource-type", "seed", "--output", "path"]);
+    assert_eq!(paths.stdout, "seeds/raw_customers.csv\nseeds/raw_orders.csv\n");
+
+    let j = f.run(&["ls", "--resource-type", "model", "--output", "json"]);
+    assert_eq!(j.code, 0, "{}", j.stderr);
+    let lines: Vec<&str> = j.stdout.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].starts_with(
+            "{\"name\": \"customers\", \"resource_type\": \"model\", \"package_name\": \"shop\", \
+             \"original_file_path\": \"models/marts/customers.sql\", \"unique_id\": \"model.shop.customers\", \
+             \"alias\": \"customers\", \"config\": {"
+        ),
+        "{}",
+        lines[0]
+    );
+    let v: Value = serde_json::from_str(lines[1]).expect("one JSON object per line");
+    assert_eq!(v["unique_id"], "model.shop.stg_orders");
+    assert_eq!(v["config"]["materialized"], "view");
+    assert_eq!(v["depends_on"]["nodes"], serde_json::json!(["seed.shop.raw_orders"]));
+    assert_eq!(v["tags"], serde_json::json!([]));
+
+    let keys = f.run(&["ls", "--resource-type", "model", "--output", "json", "--output-keys", "unique_id", "name"]);
+    assert_eq!(
+        keys.stdout,
+        "{\"name\": \"customers\", \"unique_id\": \"model.shop.customers\"}\n\
+         {\"name\": \"stg_orders\", \"unique_id\": \"model.shop.stg_orders\"}\n"
+    );
+}
+
+#[test]
+fn ls_lists_sources_and_rejects_unknown_types() {
+    let f = shop();
+    f.write(
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: events\n",
+    );
+    let r = f.run(&["ls", "--resource-type", "source"]);
+    assert_eq!(r.stdout, "source:shop.raw.events\n", "{}", r.stderr);
+    assert_eq!(f.run(&["ls", "--resource-type", "source", "--output", "name"]).stdout, "raw.events\n");
+    let bad = f.run(&["ls", "--resource-type", "modle"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("unknown `--resource-type` `modle`"), "{}", bad.stderr);
+}
+
+#[test]
+fn debug_checks_project_profile_and_connection() {
+    let f = shop();
+    let r = f.run(&["debug"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("profiles.yml file [OK found and valid]"), "{}", r.stdout);
+    assert!(r.stdout.contains("dbt_project.yml file [OK found and valid]"), "{}", r.stdout);
+    assert!(r.stdout.contains("Connection test: [OK connection ok]"), "{}", r.stdout);
+    assert!(r.stdout.contains("All checks passed!"), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("path: {}", f.db().display())), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("Using project dir at {}", f.path().display())), "{}", r.stdout);
+    assert!(!f.db().exists(), "debug must not create the database");
+
+    // An existing database is opened (read-only) and queried.
+    assert_eq!(f.run(&["seed"]).code, 0);
+    let again = f.run(&["debug"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("Connection test: [OK connection ok]\n"), "{}", again.stdout);
+}
+
+#[test]
+fn debug_with_a_bad_profile_exits_2() {
+    let f = shop();
+    f.write("profiles.yml", "shop:\n  target: dev\n  outputs:\n    dev:\n      typo: duckdb\n");
+    let r = f.run(&["debug"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("profiles.yml file [ERROR invalid]"), "{}", r.stdout);
+    assert!(r.stdout.contains("Connection test skipped"), "{}", r.stdout);
+    assert!(r.stderr.contains("profiles.yml"), "{}", r.stderr);
+}
+
+#[test]
+fn debug_with_an_unopenable_database_exits_1() {
+    let f = shop();
+    // Not a DuckDB file.
+    f.write("garbage.duckdb", "this is not a database\n");
+    f.write(
+        "profiles.yml",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: garbage.duckdb\n      threads: 1\n",
+    );
+    let r = f.run(&["debug"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Connection test: [ERROR]"), "{}", r.stdout);
+    assert!(r.stdout.contains("1 check failed:"), "{}", r.stdout);
+
+    // A path below a regular file can never be created.
+    f.write(
+        "profiles.yml",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: garbage.duckdb/x.duckdb\n      threads: 1\n",
+    );
+    let r = f.run(&["debug"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("is not a directory"), "{}", r.stdout);
+}

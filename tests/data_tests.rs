@@ -1,0 +1,130 @@
+//! Data tests end to end through the binary: dbt's names (selectable as dbt
+//! gives them), custom generic tests, `quote: true`, `store_failures`, fqn
+//! selection, and the bad inputs of issue #3 — a test on a missing column (an
+//! error of that test only), an unknown custom generic test and a malformed
+//! selector (exit 2, nothing run).
+
+mod common;
+use common::Fixture;
+
+/// The shop fixture plus a custom generic test, a quoted column, a stored
+/// test and a test whose name dbt shortens.
+fn shop() -> Fixture {
+    let f = Fixture::shop();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
+    f.write(
+        "tests/generic/at_most.sql",
+        "{% test at_most(model, column_name, maximum) %}\nselect * from {{ model }} where {{ column_name }} > {{ maximum }}\n{% endtest %}\n",
+    );
+    f.write(
+        "models/marts/schema.yml",
+        "version: 2\nmodels:\n  - name: customers\n    columns:\n      - name: total\n        data_tests:\n          - at_most:\n              arguments: {maximum: 10}\n          - not_null:\n              config: {store_failures: true}\n      - name: name\n        data_tests:\n          - accepted_values:\n              arguments:\n                values: [Ann, Bo, Cy, a_rather_long_value_for_a_name_here]\n              config: {store_failures: true}\n",
+    );
+    f.write("models/marts/quoted.sql", "select 1 as \"Odd Col\" union all select null\n");
+    f.write(
+        "models/marts/quoted.yml",
+        "version: 2\nmodels:\n  - name: quoted\n    columns:\n      - name: Odd Col\n        quote: true\n        data_tests: [not_null]\n",
+    );
+    f
+}
+
+#[test]
+fn custom_generic_tests_quoted_columns_and_stored_failures_run() {
+    let f = shop();
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 1, "failures expected:\n{}\n{}", r.stdout, r.stderr);
+    // customers.total is 12, 3 and 9: one row above 10.
+    assert!(r.stdout.contains("FAIL 1 at_most_customers_total__10"), "{}", r.stdout);
+    assert!(r.stdout.contains("FAIL 1 not_null_quoted__Odd_Col_"), "{}", r.stdout);
+    assert!(r.stdout.contains("PASS not_null_customers_total"), "{}", r.stdout);
+    // dbt keeps failing rows in <target.schema>_dbt_test__audit, named by the test's alias:
+    // the md5-shortened name for names of 64 characters or more.
+    let stored = f.query(
+        "select table_name from information_schema.tables where table_schema = 'main_dbt_test__audit' order by 1",
+    );
+    // The alias is what dbt-core 1.10's `synthesize_generic_test_names` gives.
+    let want = ["accepted_values_customers_4da28d9d75b86e7a4edc93b5d398aa4c", "not_null_customers_total"];
+    assert_eq!(stored, want.iter().map(|s| vec![s.to_string()]).collect::<Vec<_>>());
+    let results = std::fs::read_to_string(f.path().join("target/run_results.json")).expect("run_results");
+    assert!(results.contains("\"test.shop.not_null_customers_total."), "unique ids carry dbt's hash:\n{results}");
+}
+
+#[test]
+fn a_test_is_selected_by_the_name_dbt_gives_it() {
+    let f = shop();
+    assert_eq!(f.run(&["run", "my_dag"]).code, 1);
+    let long = "accepted_values_customers_name__Ann__Bo__Cy__a_rather_long_value_for_a_name_here";
+    // `build`, not `test`: the test stores its failures, and `test` opens the database read-only.
+    let r = f.run(&["build", "--select", long]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(&format!("PASS {long}")), "{}", r.stdout);
+    assert!(r.stdout.contains("Done. PASS=1 "), "{}", r.stdout);
+}
+
+#[test]
+fn fqn_selection_by_folder_runs_everything_under_it() {
+    let f = shop();
+    let r = f.run(&["run", "my_dag", "--select", "staging", "resource_type:seed"]);
+    assert!(r.stdout.contains("main.stg_orders") && r.stdout.contains("main.raw_orders"), "{}", r.stdout);
+    assert!(!r.stdout.contains("main.customers"), "{}", r.stdout);
+    let r = f.run(&["run", "my_dag", "--select", "shop.marts.*", "--exclude", "resource_type:test"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("main.customers") && r.stdout.contains("main.quoted"), "{}", r.stdout);
+    assert!(!r.stdout.contains("main.stg_orders"), "{}", r.stdout);
+}
+
+#[test]
+fn an_empty_selection_runs_nothing_and_succeeds() {
+    let f = shop();
+    let r = f.run(&["run", "my_dag", "--select", "no_such_model"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("START"), "{}", r.stdout);
+}
+
+#[test]
+fn a_test_on_a_missing_column_errors_alone_with_duckdbs_message() {
+    let f = shop();
+    f.write(
+        "models/staging/missing.yml",
+        "version: 2\nmodels:\n  - name: stg_orders\n    columns:\n      - name: no_such_column\n        data_tests: [unique]\n",
+    );
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("ERROR unique_stg_orders_no_such_column"), "{all}");
+    assert!(all.contains("models/staging/missing.yml"), "the error names the file:\n{all}");
+    assert!(all.contains("Binder Error") && all.contains("no_such_column"), "DuckDB's message:\n{all}");
+    // The other tests still ran.
+    assert!(all.contains("PASS not_null_stg_orders_order_id"), "{all}");
+}
+
+#[test]
+fn an_unknown_custom_generic_test_is_a_load_error_with_file_and_line() {
+    let f = shop();
+    f.write(
+        "models/staging/typo.yml",
+        "version: 2\nmodels:\n  - name: stg_orders\n    columns:\n      - name: amount\n        data_tests:\n          - is_positive\n",
+    );
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("models/staging/typo.yml:7"), "{}", r.stderr);
+    assert!(r.stderr.contains("unknown generic test `is_positive`"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    assert!(!f.db().exists(), "nothing ran");
+}
+
+#[test]
+fn a_malformed_selector_exits_2_naming_it() {
+    let f = shop();
+    for (sel, needle) in [
+        ("colour:red", "unknown selector method `colour`"),
+        ("resource_type:modle", "unknown resource type `modle`"),
+        ("@+stg_orders", "cannot be combined"),
+        ("tag:", "no value"),
+    ] {
+        let r = f.run(&["run", "my_dag", "--select", sel]);
+        assert_eq!(r.code, 2, "{sel}: {}\n{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(needle), "{sel}: {}", r.stderr);
+        assert!(!f.db().exists(), "nothing ran");
+    }
+}

@@ -1,0 +1,299 @@
+//! Materializations through the real binary: incremental models across runs
+//! (`--vars` changes the new rows), every strategy and `on_schema_change`
+//! mode, `--full-refresh`, ephemeral chains, and bad materialization configs.
+//! Expected tables are what dbt-duckdb 1.9 builds from the same projects.
+
+mod common;
+use common::{Fixture, Run};
+
+fn run(f: &Fixture, v: u32, extra: &[&str]) -> Run {
+    let vars = format!("{{v: {v}}}");
+    let mut args = vec!["run", "my_dag", "--vars", vars.as_str()];
+    args.extend_from_slice(extra);
+    f.run(&args)
+}
+
+fn ok(r: &Run) {
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+}
+
+/// Rows as `a|b|c`, sorted.
+fn rows(f: &Fixture, table: &str) -> Vec<String> {
+    select(f, &format!("select * from main.\"{table}\" order by all"))
+}
+
+/// Rows of any query as `a|b|c`, in its order.
+fn select(f: &Fixture, sql: &str) -> Vec<String> {
+    f.query(sql).into_iter().map(|r| r.join("|")).collect()
+}
+
+/// `name TYPE` per column, in table order.
+fn columns(f: &Fixture, table: &str) -> Vec<String> {
+    f.query(&format!(
+        "select column_name || ' ' || data_type from information_schema.columns where table_name = '{table}' order by ordinal_position"
+    ))
+    .into_iter()
+    .map(|r| r.join(""))
+    .collect()
+}
+
+fn table_type(f: &Fixture, table: &str) -> Vec<String> {
+    f.query(&format!("select table_type from information_schema.tables where table_name = '{table}'"))
+        .into_iter()
+        .map(|r| r.join(""))
+        .collect()
+}
+
+const RANGE: &str = "range({{ var('v') }}, {{ var('v') }} + 3) t(i)";
+
+#[test]
+fn delete_insert_replaces_rows_by_key_across_runs() {
+    let f = Fixture::new();
+    f.write(
+        "models/inc_di.sql",
+        &format!("{{{{ config(materialized='incremental', unique_key='id') }}}}\nselect i as id, 'v{{{{ var(\"v\") }}}}' as tag, {{{{ var('v') }}}} as ver from {RANGE}\n{{% if is_incremental() %}} where i >= (select max(id) from {{{{ this }}}}) - 1 {{% endif %}}\n"),
+    );
+    f.write(
+        "models/inc_comp.sql",
+        &format!("{{{{ config(materialized='incremental', unique_key=['a', 'b']) }}}}\nselect i % 2 as a, i as b, {{{{ var('v') }}}} as ver from {RANGE}\n"),
+    );
+    f.write(
+        "models/inc_nokey.sql",
+        "{{ config(materialized='incremental') }}\nselect i as id, {{ var('v') }} as ver from range(0, 2) t(i)\n",
+    );
+    ok(&run(&f, 1, &[]));
+    assert_eq!(rows(&f, "inc_di"), vec!["1|v1|1", "2|v1|1", "3|v1|1"]);
+    ok(&run(&f, 2, &[]));
+    // The second run's rows 2..4 replace 2 and 3 and add 4; row 1 stays.
+    assert_eq!(rows(&f, "inc_di"), vec!["1|v1|1", "2|v2|2", "3|v2|2", "4|v2|2"]);
+    assert_eq!(columns(&f, "inc_di"), vec!["id BIGINT", "tag VARCHAR", "ver INTEGER"]);
+    // A composite key matches on both columns.
+    assert_eq!(rows(&f, "inc_comp"), vec!["0|2|2", "0|4|2", "1|1|1", "1|3|2"]);
+    // Without a key, delete+insert appends.
+    assert_eq!(rows(&f, "inc_nokey"), vec!["0|1", "0|2", "1|1", "1|2"]);
+}
+
+#[test]
+fn append_and_merge_strategies() {
+    let f = Fixture::new();
+    f.write(
+        "models/inc_app.sql",
+        "{{ config(materialized='incremental', incremental_strategy='append', unique_key='id') }}\nselect i as id, {{ var('v') }} as ver from range({{ var('v') }}, {{ var('v') }} + 2) t(i)\n",
+    );
+    f.write(
+        "models/inc_merge.sql",
+        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id') }}\nselect i as id, {{ var('v') }} as ver, 'x{{ var('v') }}' as note from range({{ var('v') }}, {{ var('v') }} + 2) t(i)\n",
+    );
+    f.write(
+        "models/inc_merge_some.sql",
+        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key=['id'], merge_exclude_columns=['note']) }}\nselect i as id, {{ var('v') }} as ver, 'x{{ var('v') }}' as note from range({{ var('v') }}, {{ var('v') }} + 2) t(i)\n",
+    );
+    ok(&run(&f, 1, &[]));
+    ok(&run(&f, 2, &[]));
+    // append keeps both versions of id 2, even with a unique_key.
+    assert_eq!(rows(&f, "inc_app"), vec!["1|1", "2|1", "2|2", "3|2"]);
+    // merge updates id 2 in place and inserts id 3.
+    assert_eq!(rows(&f, "inc_merge"), vec!["1|1|x1", "2|2|x2", "3|2|x2"]);
+    assert_eq!(rows(&f, "inc_merge_some"), vec!["1|1|x1", "2|2|x1", "3|2|x2"]);
+}
+
+fn schema_model(mode: &str) -> String {
+    format!(
+        "{{{{ config(materialized='incremental', unique_key='id', on_schema_change='{mode}') }}}}\n\
+         {{% if var('v') == 1 %}}\nselect i::int as id, 'a' || i as a, i * 10 as b, 'k' as keep from range(3) t(i)\n\
+         {{% else %}}\nselect i::bigint as id, i * 1.5 as c, 'a' || i as a, 'k2' as keep from range(2, 5) t(i)\n{{% endif %}}\n"
+    )
+}
+
+#[test]
+fn each_on_schema_change_mode() {
+    let f = Fixture::new();
+    for mode in ["ignore", "append_new_columns", "sync_all_columns", "fail"] {
+        f.write(&format!("models/osc_{mode}.sql"), &schema_model(mode));
+    }
+    // Only added columns: `ignore` drops them from the insert.
+    f.write(
+        "models/osc_add_ignore.sql",
+        "{{ config(materialized='incremental', unique_key='id') }}\nselect i::int as id{% if var('v') > 1 %}, 'new' as extra{% endif %} from range({{ var('v') }}, {{ var('v') }} + 2) t(i)\n",
+    );
+    ok(&run(&f, 1, &[]));
+    let r = run(&f, 2, &[]);
+    assert_eq!(r.code, 1, "two models fail:\n{}", r.stdout);
+    // fail: a per-node error naming the node, its file and the changes.
+    assert!(r.stdout.contains("Error in model osc_fail (models/osc_fail.sql)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("`on_schema_change` is `fail`") && r.stdout.contains("`c` DECIMAL(21,1)"),
+        "{}",
+        r.stdout
+    );
+    // ignore: the table's column `b` is missing from the new rows: DuckDB's error.
+    assert!(r.stdout.contains("Error in model osc_ignore (models/osc_ignore.sql)"), "{}", r.stdout);
+    assert!(r.stdout.contains("Referenced column \"b\" not found"), "{}", r.stdout);
+    assert!(r.stdout.contains("ERROR=2"), "{}", r.stdout);
+    // Both failed models are exactly as the first run left them.
+    for t in ["osc_fail", "osc_ignore"] {
+        assert_eq!(columns(&f, t), vec!["id INTEGER", "a VARCHAR", "b BIGINT", "keep VARCHAR"], "{t}");
+        assert_eq!(rows(&f, t), vec!["0|a0|0|k", "1|a1|10|k", "2|a2|20|k"], "{t}");
+    }
+    assert_eq!(rows(&f, "osc_add_ignore"), vec!["1", "2", "3"]);
+    assert_eq!(columns(&f, "osc_add_ignore"), vec!["id INTEGER"]);
+    // append_new_columns: `c` added at the end, `b` null in new rows, `id` keeps its type.
+    assert_eq!(
+        columns(&f, "osc_append_new_columns"),
+        vec!["id INTEGER", "a VARCHAR", "b BIGINT", "keep VARCHAR", "c DECIMAL(21,1)"]
+    );
+    assert_eq!(
+        select(&f, "select id, a, b, keep, c::varchar from osc_append_new_columns order by id"),
+        vec!["0|a0|0|k|NULL", "1|a1|10|k|NULL", "2|a2|NULL|k2|3.0", "3|a3|NULL|k2|4.5", "4|a4|NULL|k2|6.0"]
+    );
+    // sync_all_columns: `b` dropped, `c` added, `id` retyped (and so moved last).
+    assert_eq!(columns(&f, "osc_sync_all_columns"), vec!["a VARCHAR", "keep VARCHAR", "c DECIMAL(21,1)", "id BIGINT"]);
+    assert_eq!(
+        select(&f, "select a, keep, c::varchar, id from osc_sync_all_columns order by id"),
+        vec!["a0|k|NULL|0", "a1|k|NULL|1", "a2|k2|3.0|2", "a3|k2|4.5|3", "a4|k2|6.0|4"]
+    );
+}
+
+#[test]
+fn full_refresh_rebuilds_unless_the_model_opts_out() {
+    let f = Fixture::new();
+    let body = "select i as id, {{ var('v') }} as ver from range(0, 2) t(i)\n";
+    f.write("models/m_fr.sql", &format!("{{{{ config(materialized='incremental') }}}}\n{body}"));
+    f.write("models/m_nofr.sql", &format!("{{{{ config(materialized='incremental', full_refresh=false) }}}}\n{body}"));
+    ok(&run(&f, 1, &[]));
+    ok(&run(&f, 2, &[]));
+    assert_eq!(rows(&f, "m_fr"), vec!["0|1", "0|2", "1|1", "1|2"]);
+    ok(&run(&f, 3, &["--full-refresh"]));
+    assert_eq!(rows(&f, "m_fr"), vec!["0|3", "1|3"]);
+    assert_eq!(rows(&f, "m_nofr"), vec!["0|1", "0|2", "0|3", "1|1", "1|2", "1|3"]);
+    assert_eq!(
+        f.query("select count(*) from information_schema.tables where table_name like '%dbt%'"),
+        vec![vec!["0".to_string()]],
+        "no helper relations are left behind"
+    );
+}
+
+#[test]
+fn an_existing_view_is_replaced_by_the_incremental_table() {
+    let f = Fixture::new();
+    f.write(
+        "models/m_view.sql",
+        "{{ config(materialized=('view' if var('v') == 1 else 'incremental')) }}\nselect i as id, {{ var('v') }} as ver, {{ is_incremental() }} as inc from range(0, 2) t(i)\n",
+    );
+    ok(&run(&f, 1, &[]));
+    assert_eq!(table_type(&f, "m_view"), vec!["VIEW"]);
+    ok(&run(&f, 2, &[]));
+    assert_eq!(table_type(&f, "m_view"), vec!["BASE TABLE"]);
+    // Built whole from the view: is_incremental() was false.
+    assert_eq!(rows(&f, "m_view"), vec!["0|2|false", "1|2|false"]);
+    ok(&run(&f, 3, &[]));
+    assert_eq!(rows(&f, "m_view"), vec!["0|2|false", "0|3|true", "1|2|false", "1|3|true"]);
+}
+
+#[test]
+fn ephemeral_chains_become_ctes_and_never_run() {
+    let f = Fixture::new();
+    f.write("seeds/raw.csv", "n\n1\n2\n");
+    f.write("models/eph1.sql", "{{ config(materialized='ephemeral') }}\nselect n as x from {{ ref('raw') }};\n");
+    f.write("models/eph2.sql", "{{ config(materialized='ephemeral') }}\nselect x + 1 as y from {{ ref('eph1') }}\n");
+    f.write(
+        "models/uses_eph.sql",
+        "{{ config(materialized='table') }}\nselect * from {{ ref('eph2') }} join {{ ref('eph1') }} on y = x + 1\n",
+    );
+    f.write(
+        "models/own_with.sql",
+        "-- the model's own CTEs follow the ephemeral ones\nwith mine as (select y * 10 as z from {{ ref('eph2') }})\nselect * from mine\n",
+    );
+    f.write(
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: eph2\n    columns:\n      - name: y\n        data_tests: [not_null]\n",
+    );
+    f.write("tests/eph_positive.sql", "select * from {{ ref('eph2') }} where y <= 1\n");
+    let r = run(&f, 1, &[]);
+    ok(&r);
+    assert_eq!(rows(&f, "uses_eph"), vec!["2|1", "3|2"]);
+    assert_eq!(columns(&f, "uses_eph"), vec!["y INTEGER", "x INTEGER"]);
+    assert_eq!(rows(&f, "own_with"), vec!["20", "30"]);
+    assert_eq!(table_type(&f, "own_with"), vec!["VIEW"]);
+    assert!(table_type(&f, "eph1").is_empty() && table_type(&f, "eph2").is_empty(), "ephemerals are never built");
+    // Like dbt: no lines for ephemerals; the seed, two models and two tests ran.
+    assert!(!r.stdout.contains("eph1") && !r.stdout.contains("model main.eph2"), "{}", r.stdout);
+    assert!(r.stdout.contains("PASS not_null_eph2_y") && r.stdout.contains("PASS eph_positive"), "{}", r.stdout);
+    assert!(r.stdout.contains("TOTAL=5"), "{}", r.stdout);
+}
+
+#[test]
+fn a_loop_through_ephemerals_is_a_load_error() {
+    let f = Fixture::new();
+    f.write("models/e1.sql", "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('e2') }}\n");
+    f.write("models/e2.sql", "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('e1') }}\n");
+    let r = run(&f, 1, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("dependency cycle") && r.stderr.contains("`e1`") && r.stderr.contains("`e2`"),
+        "{}",
+        r.stderr
+    );
+    assert!(!f.db().exists());
+}
+
+#[test]
+fn unknown_materialization_is_a_load_error_with_file_and_line() {
+    let f = Fixture::new();
+    f.write("models/ok.sql", "select 1 as x\n");
+    f.write("models/bad.sql", "-- a comment first\n{{ config(materialized='materialised_view') }}\nselect 1 as x\n");
+    let r = run(&f, 1, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("models/bad.sql:2") && r.stderr.contains("unknown materialization `materialised_view`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty() && !f.db().exists(), "nothing ran");
+}
+
+#[test]
+fn unknown_strategy_is_a_load_error_naming_the_file() {
+    let f = Fixture::new();
+    f.write(
+        "models/up.sql",
+        "{{ config(materialized='incremental',\n    incremental_strategy='upsert') }}\nselect 1 as x\n",
+    );
+    let r = run(&f, 1, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("models/up.sql:2") && r.stderr.contains("unknown incremental strategy `upsert`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    // Set in a property file, the error names that file.
+    f.write("models/up.sql", "{{ config(materialized='incremental') }}\nselect 1 as x\n");
+    f.write(
+        "models/props.yml",
+        "version: 2\nmodels:\n  - name: up\n    config:\n      incremental_strategy: insert_overwrite\n",
+    );
+    let r = run(&f, 1, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("models/props.yml") && r.stderr.contains("`insert_overwrite`"), "{}", r.stderr);
+    assert!(!f.db().exists());
+}
+
+#[test]
+fn a_missing_unique_key_column_is_a_node_error() {
+    let f = Fixture::new();
+    f.write(
+        "models/m_badkey.sql",
+        "{{ config(materialized='incremental', unique_key='nope') }}\nselect i as id from range(0, 2) t(i)\n",
+    );
+    f.write("models/fine.sql", "{{ config(materialized='table') }}\nselect {{ var('v') }} as v\n");
+    // The key is only used once the table exists, as in dbt.
+    ok(&run(&f, 1, &[]));
+    let r = run(&f, 2, &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Error in model m_badkey (models/m_badkey.sql)"), "{}", r.stdout);
+    assert!(r.stdout.contains("Referenced column \"nope\" not found"), "{}", r.stdout);
+    assert!(r.stdout.contains("`unique_key`"), "{}", r.stdout);
+    assert_eq!(rows(&f, "m_badkey"), vec!["0", "1"], "left as it was");
+    assert_eq!(rows(&f, "fine"), vec!["2"], "other nodes go on");
+}
