@@ -130,6 +130,12 @@ fn invocation_id_and_run_started_at_are_set() {
     assert_eq!(row[0].len(), 36, "a uuid: {}", row[0]);
     assert_eq!(row[0].matches('-').count(), 4, "{}", row[0]);
     assert!(row[1].ends_with("+00:00") && row[1].starts_with(&row[2]), "{row:?}");
+    // The artifacts name the same invocation, as dbt's do.
+    for file in ["run_results.json", "manifest.json"] {
+        let text = std::fs::read_to_string(f.path().join("target").join(file)).expect("artifact");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["metadata"]["invocation_id"], row[0].as_str(), "{file}");
+    }
 }
 
 #[test]

@@ -66,7 +66,7 @@ fn only(prep: &Prepared, selected: &BTreeSet<usize>, keep: impl Fn(Resource) -> 
 fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>) -> Result<i32, Error> {
     let nodes = only(prep, selected, |r| r != Resource::Seed);
     let compiled = compile::compile(prep, &nodes);
-    compile::write_manifest(prep, &compiled.code, &BTreeSet::new(), &compile::invocation_id("compile"));
+    compile::write_manifest(prep, &compiled.code, &BTreeSet::new(), prep.templates.invocation_id());
     for (i, d) in &compiled.errors {
         let node = prep.plan.node(*i);
         eprintln!("error: cannot compile {} `{}`: {d}", node.resource.as_str(), node.name);
@@ -93,7 +93,7 @@ fn lists_sources(opts: &Options, dag: Option<&Dag>) -> bool {
 
 fn ls(opts: &Options, dag: Option<&Dag>, prep: &Prepared, selected: &BTreeSet<usize>, list: &ListOptions) {
     // The manifest holds every field `ls` prints.
-    let doc = compile::write_manifest(prep, &Default::default(), &BTreeSet::new(), &compile::invocation_id("ls"));
+    let doc = compile::write_manifest(prep, &Default::default(), &BTreeSet::new(), prep.templates.invocation_id());
     let wanted = |t: &str| list.resource_types.is_empty() || list.resource_types.contains(t);
     let mut ids: Vec<String> = selected
         .iter()

@@ -32,8 +32,8 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
     Some(prep.templates.render_sql(template, &ctx))
 }
 
-/// The invocation id of a command that is not a DAG run: `<command>__<UTC time>`.
-pub(super) fn invocation_id(command: &str) -> String {
+/// The id of a run that is not a DAG run (`runner test`, `build`, …): `<command>__<UTC time>`.
+pub(super) fn run_id_for(command: &str) -> String {
     format!("{command}__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
 }
 

@@ -36,7 +36,7 @@ pub(super) fn execute(
 ) -> Result<i32, Error> {
     let target = &prep.target;
     let write = mode == LockMode::Exclusive;
-    let run_id = run.map(|r| r.run_id.clone()).unwrap_or_else(|| super::compile::invocation_id(opts.command.name()));
+    let run_id = run.map(|r| r.run_id.clone()).unwrap_or_else(|| super::compile::run_id_for(opts.command.name()));
     let policy = dag.map(|d| d.lock_policy).unwrap_or(LockPolicy::Wait);
     let timeout = opts.lock_timeout.or(dag.and_then(|d| d.lock_timeout)).or(match policy {
         LockPolicy::Wait => None,
@@ -119,10 +119,12 @@ pub(super) fn execute(
     let stdout = std::io::stdout();
     let mut report = Report::new(stdout.lock());
     // target/compiled/, manifest.json; target/run/ is written as nodes finish.
-    let files = super::compile::before_run(prep, &rp.nodes, &run_id);
+    // dbt's artifacts carry the same invocation id that templates render.
+    let invocation_id = prep.templates.invocation_id();
+    let files = super::compile::before_run(prep, &rp.nodes, invocation_id);
     let run_dir = Some(super::compile::sql_dir(prep, "run"));
     let mut results =
-        RunResults::new(&prep.project.target_dir, &run_id).with_files(opts.command.name(), run_dir, files);
+        RunResults::new(&prep.project.target_dir, invocation_id).with_files(opts.command.name(), run_dir, files);
     // A DAG run is recorded in the run history; a tests-only check is not a run.
     let mut history = match (dag, run, claimed) {
         (_, _, Some(sink)) => Some(sink),

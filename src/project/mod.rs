@@ -354,7 +354,8 @@ mod tests {
         let r = dir.path();
         for i in 0..150 {
             write(r, &format!("models/m{i:03}.sql"), &format!("select {i} as id"));
-            let props = format!("models:\n  - name: m{i:03}\n    columns:\n      - name: id\n        data_tests: [unique]\n");
+            let props =
+                format!("models:\n  - name: m{i:03}\n    columns:\n      - name: id\n        data_tests: [unique]\n");
             write(r, &format!("models/p{i:03}.yml"), &props);
         }
         // The later file's entry for a name wins, as it always did.

@@ -143,7 +143,13 @@ sources:
         // `b`'s tests point below `b`, not at `a`'s column of the same name.
         assert_eq!(
             tests,
-            vec![("unique", Some(7)), ("not_null_proportion", Some(11)), ("not_null", Some(16)), ("unique", Some(17)), ("unique", Some(24))]
+            vec![
+                ("unique", Some(7)),
+                ("not_null_proportion", Some(11)),
+                ("not_null", Some(16)),
+                ("unique", Some(17)),
+                ("unique", Some(24))
+            ]
         );
         assert_eq!(d.models.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
         assert_eq!(d.models[1].1.description.as_deref(), Some("the second"));
