@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Where an attempt's log goes, relative to nothing: `logs_dir` is absolute
-/// or relative to where the run was started.
+/// Where an attempt's log goes under `logs_dir` (the history records it
+/// relative to the project directory, so `runner logs` works from anywhere).
 pub fn attempt_path(logs_dir: &Path, dag_id: &str, run_id: &str, node_id: &str, try_number: u32) -> PathBuf {
     logs_dir
         .join(format!("dag_id={}", safe(dag_id)))

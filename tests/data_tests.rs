@@ -128,3 +128,20 @@ fn a_malformed_selector_exits_2_naming_it() {
         assert!(!f.db().exists(), "nothing ran");
     }
 }
+
+#[test]
+fn jinja_in_a_tests_where_config_is_rendered_with_vars() {
+    let f = Fixture::shop();
+    f.write(
+        "models/where.yml",
+        "version: 2\nmodels:\n  - name: stg_orders\n    columns:\n      - name: amount\n        data_tests:\n          - accepted_values:\n              arguments: {values: [5, 7], quote: false}\n              config:\n                where: \"order_id <= {{ var('last_id', 11) }}\"\n",
+    );
+    // Orders 10 and 11 have amounts 5 and 7; 12 and 13 do not.
+    let r = f.run(&["run", "my_dag"]);
+    assert!(r.stdout.contains("PASS accepted_values_stg_orders_amount__False__5__7"), "{}\n{}", r.stdout, r.stderr);
+    let r = f.run(&["test", "my_dag", "--vars", "{last_id: 13}"]);
+    assert!(r.stdout.contains("FAIL 2 accepted_values_stg_orders_amount__False__5__7"), "{}\n{}", r.stdout, r.stderr);
+    let compiled =
+        f.run(&["compile", "--select", "accepted_values_stg_orders_amount__False__5__7", "--vars", "{last_id: 12}"]);
+    assert!(compiled.stdout.contains("order_id <= 12"), "{}\n{}", compiled.stdout, compiled.stderr);
+}

@@ -144,6 +144,22 @@ impl Planner<'_> {
         fqn.push(names.name.clone());
         let mut cfg = config_tree::from_tree(self.project.test_tree.as_ref(), &fqn);
         config_tree::merge(&mut cfg, decl.config.clone());
+        // dbt renders Jinja in a test's SQL-fragment configs (`where`, `warn_if`, …).
+        for key in ["where", "warn_if", "error_if", "fail_calc"] {
+            let Some(Value::String(text)) = cfg.get(key) else { continue };
+            if !text.contains("{{") && !text.contains("{%") {
+                continue;
+            }
+            match self.templates.render_config_str(text) {
+                Ok(rendered) => {
+                    cfg.insert(key.into(), Value::String(rendered));
+                }
+                Err(e) => {
+                    self.errors.push(err(format!("`{key}` of test `{}`: {e}", names.name)));
+                    return;
+                }
+            }
+        }
         // As dbt does, a shortened name becomes the test's alias unless one is configured.
         if names.alias != names.name && !cfg.contains_key("alias") {
             cfg.insert("alias".into(), Value::String(names.alias.clone()));

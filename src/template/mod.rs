@@ -282,6 +282,13 @@ impl Templates {
         t.render(Value::from_pairs(ctx)).map_err(|e| self.diagnostic(template, &e))
     }
 
+    /// Renders a YAML config value written as Jinja, such as
+    /// `where: "day >= '{{ var('since') }}'"`, with `var`, `env_var` and `target`.
+    pub fn render_config_str(&self, text: &str) -> Result<String, String> {
+        let ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
+        self.env.render_str(text, Value::from_pairs(ctx)).map_err(|e| e.to_string())
+    }
+
     /// Evaluates a YAML test argument such as `ref('customers')`, recording its refs.
     pub fn eval_arg(
         &self,
