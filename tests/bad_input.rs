@@ -140,3 +140,12 @@ fn two_tests_with_one_name_are_a_load_error_not_a_panic() {
     f.write("models/dup.yml", "version: 2\nmodels:\n  - name: customers\n    columns:\n      - name: name\n        data_tests: [unique, not_null, unique]\n");
     rejects(&f, &["two nodes are named `unique_customers_name`"]);
 }
+
+#[test]
+fn a_bad_duckdb_setting_or_extension_is_reported_before_the_file_exists() {
+    let f = Fixture::shop();
+    f.write("profiles.yml", &format!("{}      settings:\n        no_such_setting: 1\n", common::PROFILES));
+    rejects(&f, &["profiles.yml", "`settings.no_such_setting`", "hint:"]);
+    f.write("profiles.yml", &format!("{}      extensions: [no_such_extension_xyz]\n", common::PROFILES));
+    rejects(&f, &["profiles.yml", "cannot load `no_such_extension_xyz`"]);
+}

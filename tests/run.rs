@@ -191,3 +191,18 @@ fn profiles_dir_points_at_another_profiles_yml_and_target_picks_an_output() {
     let missing = f.run(&["run", "my_dag", "--profiles-dir", "/nonexistent/dir"]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
 }
+
+#[test]
+fn profile_extensions_are_loaded_for_the_models() {
+    let f = Fixture::shop();
+    // `core_functions` is the one extension compiled into the bundled DuckDB
+    // (others would be downloaded, which this sandbox cannot).
+    f.write("profiles.yml", &format!("{}      extensions: [core_functions]\n", common::PROFILES));
+    f.write(
+        "models/ext.sql",
+        "{{ config(materialized='table') }}\nselect extension_name from duckdb_extensions() where loaded and extension_name = 'core_functions'\n",
+    );
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(f.query("select * from ext"), vec![vec!["core_functions".to_string()]]);
+}

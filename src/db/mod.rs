@@ -11,6 +11,8 @@ pub mod liveness;
 pub mod lock;
 pub mod queue;
 pub mod registry;
+pub mod setup;
 
 pub use lock::{acquire, lock_path, read_holder, Holder, LockError, LockGuard, LockMode, LockRequest};
 pub use registry::{open, warm_up, Database, OpenError};
+pub use setup::{check_profile, load_extensions};

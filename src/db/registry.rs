@@ -314,7 +314,7 @@ fn apply_settings(conn: &Connection, path: &Path, settings: &BTreeMap<String, St
     Ok(())
 }
 
-fn set_statement(key: &str, value: &str) -> Option<String> {
+pub(super) fn set_statement(key: &str, value: &str) -> Option<String> {
     // The key cannot be bound as a parameter, so only plain names are allowed.
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
         return None;
