@@ -145,3 +145,17 @@ fn jinja_in_a_tests_where_config_is_rendered_with_vars() {
         f.run(&["compile", "--select", "accepted_values_stg_orders_amount__False__5__7", "--vars", "{last_id: 12}"]);
     assert!(compiled.stdout.contains("order_id <= 12"), "{}\n{}", compiled.stdout, compiled.stderr);
 }
+
+#[test]
+fn a_custom_tests_string_argument_written_as_jinja_is_rendered() {
+    let f = shop();
+    // The default maximum (10) fails one customer (total 12); --vars raises it.
+    f.write(
+        "models/marts/schema.yml",
+        "version: 2\nmodels:\n  - name: customers\n    columns:\n      - name: total\n        data_tests:\n          - at_most:\n              arguments: {maximum: \"{{ var('max_total', 10) }}\"}\n",
+    );
+    let r = f.run(&["run", "my_dag"]);
+    assert!(r.stdout.contains("FAIL 1 at_most_customers_total"), "{}\n{}", r.stdout, r.stderr);
+    let r = f.run(&["test", "my_dag", "--vars", "{max_total: 20}"]);
+    assert!(r.stdout.contains("PASS at_most_customers_total"), "{}\n{}", r.stdout, r.stderr);
+}

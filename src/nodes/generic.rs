@@ -257,17 +257,24 @@ impl Planner<'_> {
             // dbt never renders the column name: it is SQL as written.
             kwargs.insert("column_name".into(), json_string(c));
         }
+        let fail = |e: String| {
+            Diagnostic::in_file(&decl.file, format!("cannot render test `{}`: {e}", decl.test)).at(decl.line, None)
+        };
         for (k, v) in &decl.args {
-            kwargs.insert(k.clone(), jinja_literal(v));
+            // dbt renders a string argument written as Jinja before passing it.
+            let rendered = match v {
+                Value::String(text) if text.contains("{{") || text.contains("{%") => {
+                    Value::String(self.templates.render_config_str(text).map_err(|e| fail(format!("`{k}`: {e}")))?)
+                }
+                _ => v.clone(),
+            };
+            kwargs.insert(k.clone(), jinja_literal(&rendered));
         }
         let call = format!(
             "test_{}({})",
             decl.test,
             kwargs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
         );
-        let fail = |e: String| {
-            Diagnostic::in_file(&decl.file, format!("cannot render test `{}`: {e}", decl.test)).at(decl.line, None)
-        };
         let (_, rec) = self.templates.eval_arg(&call, tested, None).map_err(fail)?;
         self.ref_deps(decl, &rec.refs, deps)?;
         for (s, t) in &rec.sources {
