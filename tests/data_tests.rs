@@ -159,3 +159,23 @@ fn a_custom_tests_string_argument_written_as_jinja_is_rendered() {
     let r = f.run(&["test", "my_dag", "--vars", "{max_total: 20}"]);
     assert!(r.stdout.contains("PASS at_most_customers_total"), "{}\n{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn a_test_macros_own_config_is_a_default_the_yaml_config_overrides() {
+    let f = Fixture::shop();
+    f.write(
+        "macros/tests/small.sql",
+        "{% test small(model, column_name) %}\n{{ config(severity='warn') }}\nselect * from {{ model }} where {{ column_name }} > 6\n{% endtest %}\n",
+    );
+    let yml = |extra: &str| {
+        format!("version: 2\nmodels:\n  - name: customers\n    columns:\n      - name: total\n        data_tests:\n          - small{extra}\n")
+    };
+    f.write("models/marts/small.yml", &yml(""));
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "warn only: {}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("WARN 2 small_customers_total"), "{}", r.stdout);
+    f.write("models/marts/small.yml", &yml(":\n              config: {severity: error}"));
+    let r = f.run(&["test", "my_dag"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("FAIL 2 small_customers_total"), "{}", r.stdout);
+}

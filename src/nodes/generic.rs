@@ -184,7 +184,25 @@ impl Planner<'_> {
                 (_, Attached::Source(s, t)) => format!("source({}, {})", json_string(s), json_string(t)),
             };
             match self.render_custom(decl, &model, &tested, relations, &mut deps) {
-                Ok(sql) => sql,
+                Ok((sql, macro_config)) if macro_config.is_empty() => sql,
+                Ok((sql, macro_config)) => {
+                    // The macro's own `config()` gives defaults; the project tree
+                    // and the YAML `config:` override them.
+                    let mut merged: ConfigMap = macro_config.into_iter().collect();
+                    config_tree::merge(&mut merged, std::mem::take(&mut cfg));
+                    cfg = merged;
+                    let store = tcfg.store_failures.take();
+                    tcfg = match test_config(&cfg) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            self.errors.push(err(e));
+                            return;
+                        }
+                    };
+                    tcfg.store_failures = store
+                        .or_else(|| store_failures(&cfg, &self.target.database, &self.target.schema, &names.alias));
+                    sql
+                }
                 Err(d) => {
                     self.errors.push(d);
                     return;
@@ -250,7 +268,7 @@ impl Planner<'_> {
         tested: &Relation,
         relations: &Arc<Relations>,
         deps: &mut BTreeSet<String>,
-    ) -> Result<String, Diagnostic> {
+    ) -> Result<(String, BTreeMap<String, Value>), Diagnostic> {
         let mut kwargs: BTreeMap<String, String> = BTreeMap::new();
         kwargs.insert("model".into(), model.to_string());
         if let Some(c) = &decl.column {
@@ -281,7 +299,7 @@ impl Planner<'_> {
             deps.insert(source_id(&self.project.name, s, t));
         }
         let (sql, _) = self.templates.eval_arg(&call, tested, Some(relations)).map_err(fail)?;
-        Ok(sql)
+        Ok((sql, rec.config))
     }
 
     /// One of dbt's four built-in tests with its arguments checked.

@@ -299,9 +299,24 @@ impl Templates {
         let rec = Arc::new(Mutex::new(Recorded::default()));
         let mut ctx = self.base_ctx(this, relations.is_some(), false);
         match relations {
-            Some(r) => self.push_resolving(&mut ctx, r),
+            Some(r) => {
+                self.push_resolving(&mut ctx, r);
+                ctx.push(("config", Value::from_function(|_: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
+            }
             None => {
-                let (r1, r2) = (rec.clone(), rec.clone());
+                let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
+                // A test macro's `{{ config(severity='warn') }}` is recorded like a model's.
+                ctx.push((
+                    "config",
+                    Value::from_function(move |kwargs: Kwargs| -> Result<String, Error> {
+                        let mut r = lock(&r3);
+                        for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
+                            let v: Value = kwargs.get(&key)?;
+                            r.config.insert(key, to_yaml(&v));
+                        }
+                        Ok(String::new())
+                    }),
+                ));
                 let db = this.database.clone();
                 let db2 = this.database.clone();
                 let schema = this.schema.clone();
