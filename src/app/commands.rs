@@ -9,7 +9,7 @@
 
 use super::compile::{self, sql_dir};
 use super::execute::execute;
-use super::{find_dag, manual_run, prepare, selection, Prepared};
+use super::{find_dag, manual_run, prepare, selection_full, Prepared};
 use crate::cli::{Command, ListOptions, Options};
 use crate::db::LockMode;
 use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
@@ -35,7 +35,8 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
     }
     let run = manual_run(opts, dag.as_ref())?;
     let prep = prepare(opts, dag.as_ref(), &run)?;
-    let selected = selection(opts, dag.as_ref(), &prep.plan)?;
+    let chosen = selection_full(opts, dag.as_ref(), &prep.plan)?;
+    let selected = chosen.nodes;
     match &opts.command {
         Command::Seed { .. } => {
             let seeds = only(&prep, &selected, |r| r == Resource::Seed);
@@ -50,7 +51,7 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
         }
         Command::Compile { .. } => compile_command(&prep, &selected),
         Command::Ls { list, .. } => {
-            ls(opts, dag.as_ref(), &prep, &selected, list);
+            ls(opts, dag.as_ref(), &prep, &selected, &chosen.ephemerals, list);
             Ok(EXIT_OK)
         }
         _ => Ok(EXIT_OK),
@@ -91,7 +92,14 @@ fn lists_sources(opts: &Options, dag: Option<&Dag>) -> bool {
     select.iter().flat_map(|s| s.split_whitespace()).all(|s| s == "*")
 }
 
-fn ls(opts: &Options, dag: Option<&Dag>, prep: &Prepared, selected: &BTreeSet<usize>, list: &ListOptions) {
+fn ls(
+    opts: &Options,
+    dag: Option<&Dag>,
+    prep: &Prepared,
+    selected: &BTreeSet<usize>,
+    ephemerals: &BTreeSet<String>,
+    list: &ListOptions,
+) {
     // The manifest holds every field `ls` prints.
     let doc = compile::write_manifest(prep, &Default::default(), &BTreeSet::new(), prep.templates.invocation_id());
     let wanted = |t: &str| list.resource_types.is_empty() || list.resource_types.contains(t);
@@ -101,6 +109,10 @@ fn ls(opts: &Options, dag: Option<&Dag>, prep: &Prepared, selected: &BTreeSet<us
         .filter(|n| wanted(n.resource.as_str()))
         .map(|n| n.id.clone())
         .collect();
+    // dbt lists ephemeral models though they never run.
+    if wanted("model") {
+        ids.extend(ephemerals.iter().cloned());
+    }
     if wanted("source") && lists_sources(opts, dag) {
         let project = &prep.project.name;
         ids.extend(prep.project.sources.keys().map(|(s, t)| crate::nodes::fqn::source_id(project, s, t)));

@@ -48,7 +48,8 @@ pub(super) fn run(opts: &Options, dag: Option<&Dag>) -> Result<i32, Error> {
     let env = Env::load(&dir).map_err(|d| problems.push(d)).ok();
     let target = env
         .as_ref()
-        .and_then(|env| resolve_target(opts, dag, &dir, Some(&project), env).map_err(|d| problems.push(d)).ok());
+        .and_then(|env| resolve_target(opts, dag, &dir, Some(&project), env).map_err(|d| problems.push(d)).ok())
+        .map(|(target, _)| target);
     let profile_bad = |d: &Diagnostic| d.file.as_deref().is_some_and(|f| f.ends_with("profiles.yml"));
     let profile_ok = target.is_some() && !problems.iter().any(profile_bad);
     let (in_dbt_project, in_files): (Vec<&Diagnostic>, Vec<&Diagnostic>) = problems

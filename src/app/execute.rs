@@ -43,10 +43,10 @@ pub(super) fn execute(
         LockPolicy::Skip | LockPolicy::Fail => Some(std::time::Duration::ZERO),
     });
     let in_memory = target.path == Path::new(":memory:");
-    // A bad `settings:` or `extensions:` entry fails here, before the file is created or locked.
-    db::check_profile(&target.settings, &target.extensions).map_err(|e| {
+    // A bad `settings:`, `extensions:` or `attach:` entry fails here, before the file is created or locked.
+    db::check_profile(&target.settings, &target.extensions, &prep.attachments).map_err(|e| {
         Error::Load(vec![crate::error::Diagnostic::in_file("profiles.yml", format!("target `{}`: {e}", target.name))
-            .hint("fix the profile's `settings:` or `extensions:` (see DuckDB's documentation)")])
+            .hint("fix the profile's `settings:`, `extensions:` or `attach:` (see DuckDB's documentation)")])
     })?;
     if !write && !in_memory && !target.path.exists() {
         return Err(Error::Database(format!(
@@ -111,6 +111,7 @@ pub(super) fn execute(
         )));
     }
     db::load_extensions(&database, &target.extensions).map_err(|e| Error::Database(format!("error: {e}")))?;
+    db::attach(&database, &prep.attachments).map_err(|e| Error::Database(format!("error: {e}")))?;
     // From here a signal interrupts queries and rolls back instead of exiting.
     crate::interrupt::arm();
     if write {

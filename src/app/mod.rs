@@ -161,6 +161,8 @@ fn find_dag(opts: &Options, name: &str) -> Result<Dag, Error> {
 pub struct Prepared {
     pub project: project::Project,
     pub target: Target,
+    /// The profile's `attach:`, applied once the warehouse is open.
+    pub attachments: Vec<profile::Attachment>,
     pub templates: Arc<Templates>,
     pub plan: Plan,
 }
@@ -234,7 +236,7 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     let env = Env::load(&dir).map_err(|d| fail(vec![d]))?;
     let (project, mut errors) = project::load_all(&dir);
     let target = resolve_target(opts, dag, &dir, Some(&project), &env).map_err(|d| errors.push(d)).ok();
-    let Some(mut target) = target else {
+    let Some((mut target, attachments)) = target else {
         return Err(fail(errors));
     };
     if let Some(t) = opts.threads {
@@ -254,7 +256,7 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     };
     let templates = Arc::new(templates);
     let plan = nodes::plan(&project, &target, &templates).map_err(fail)?;
-    Ok(Prepared { project, target, templates, plan })
+    Ok(Prepared { project, target, attachments, templates, plan })
 }
 
 fn resolve_target(
@@ -263,7 +265,7 @@ fn resolve_target(
     dir: &Path,
     project: Option<&project::Project>,
     env: &Env,
-) -> Result<Target, Diagnostic> {
+) -> Result<(Target, Vec<profile::Attachment>), Diagnostic> {
     let path = profile::find_profiles(opts.profiles_dir.as_deref(), dir).ok_or_else(|| {
         Diagnostic::in_file("profiles.yml", "no `profiles.yml` found")
             .hint("put one in the project directory, pass --profiles-dir, or set DBT_PROFILES_DIR")
@@ -293,6 +295,11 @@ fn only_profile(rendered: &str) -> Option<String> {
 }
 
 fn selection(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<BTreeSet<usize>, Error> {
+    selection_full(opts, dag, plan).map(|s| s.nodes)
+}
+
+/// The selection with the ephemeral models it matched (which `ls` lists).
+fn selection_full(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<crate::select::Selection, Error> {
     let select = opts.select.clone().or_else(|| dag.map(|d| d.select.clone())).unwrap_or_default();
     let exclude = opts.exclude.clone().or_else(|| dag.map(|d| d.exclude.clone())).unwrap_or_default();
     let chosen = crate::select::selection(plan, &select, &exclude).map_err(|e| {
@@ -305,5 +312,5 @@ fn selection(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<BTreeSet<
     for w in &chosen.warnings {
         eprintln!("warning: {w}");
     }
-    Ok(chosen.nodes)
+    Ok(chosen)
 }

@@ -25,7 +25,9 @@ pub struct RawOutput {
     pub threads: Option<i64>,
     pub extensions: Option<Vec<serde_yaml::Value>>,
     pub settings: Option<BTreeMap<String, serde_yaml::Value>>,
-    pub attach: Option<serde_yaml::Value>,
+    /// Each entry is kept raw so it can be read alone into [`RawAttachment`]
+    /// and its error point at its own place.
+    pub attach: Option<Vec<serde_yaml::Value>>,
     pub plugins: Option<serde_yaml::Value>,
     pub filesystems: Option<serde_yaml::Value>,
     pub secrets: Option<serde_yaml::Value>,
@@ -36,5 +38,20 @@ pub struct RawOutput {
     pub disable_transactions: Option<bool>,
     pub retries: Option<serde_yaml::Value>,
     pub config_options: Option<serde_yaml::Value>,
+    pub is_ducklake: Option<bool>,
+}
+
+/// One entry of an output's `attach:` list, keyed as dbt-duckdb's `Attachment`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAttachment {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub alias: Option<String>,
+    pub secret: Option<String>,
+    pub read_only: Option<bool>,
+    pub options: Option<BTreeMap<String, serde_yaml::Value>>,
+    /// A hint for dbt-duckdb's DuckLake SQL; `runner` accepts and ignores it.
     pub is_ducklake: Option<bool>,
 }

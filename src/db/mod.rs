@@ -15,4 +15,4 @@ pub mod setup;
 
 pub use lock::{acquire, lock_path, read_holder, Holder, LockError, LockGuard, LockMode, LockRequest};
 pub use registry::{open, warm_up, Database, OpenError};
-pub use setup::{check_profile, load_extensions};
+pub use setup::{attach, check_profile, load_extensions};

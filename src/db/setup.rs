@@ -1,18 +1,35 @@
-//! A profile's `settings:` and `extensions:` checked before the warehouse file
-//! is created or locked, and extensions loaded into it once open.
+//! A profile's `settings:`, `extensions:` and `attach:` checked before the
+//! warehouse file is created or locked, then extensions loaded into it and
+//! attachments attached once open.
 //!
 //! dbt-duckdb installs and loads each extension of `extensions:`; so does
 //! this module (`LOAD`, then `INSTALL` + `LOAD` when it is not installed).
-//! The check runs on a throwaway in-memory database, so a typo in the
-//! profile exits 2 with nothing written. Decides nothing about what runs.
+//! It attaches `attach:` entries with the `ATTACH` dbt-duckdb renders. The
+//! check runs on a throwaway in-memory database, so a typo in the profile
+//! exits 2 with nothing written. Decides nothing about what runs.
 
 use super::registry::{set_statement, Database};
+use crate::project::profile::{quote, Attachment};
 use duckdb::Connection;
 use std::collections::BTreeMap;
+use std::path::Path;
 
-/// Applies `settings` and loads `extensions` on an in-memory database; the
-/// error names the profile key at fault.
-pub fn check_profile(settings: &BTreeMap<String, String>, extensions: &[String]) -> Result<(), String> {
+/// Applies `settings` and loads `extensions` on an in-memory database, and
+/// checks that every read-only local attachment exists (DuckDB creates a
+/// missing read-write one, as under dbt); the error names the profile key at fault.
+pub fn check_profile(
+    settings: &BTreeMap<String, String>,
+    extensions: &[String],
+    attachments: &[Attachment],
+) -> Result<(), String> {
+    for a in attachments.iter().filter(|a| a.local && a.read_only) {
+        if !Path::new(&a.path).exists() {
+            return Err(format!(
+                "`attach`: `{}` (alias `{}`) does not exist, and a `read_only` attachment is never created",
+                a.path, a.alias
+            ));
+        }
+    }
     if settings.is_empty() && extensions.is_empty() {
         return Ok(());
     }
@@ -32,6 +49,43 @@ pub fn load_extensions(db: &Database, extensions: &[String]) -> Result<(), Strin
     }
     let conn = db.connect().map_err(|e| e.to_string())?;
     load_on(&conn, extensions)
+}
+
+/// Attaches the profile's `attach:` entries to an open database; DuckDB keeps
+/// attachments per database, so every worker connection sees them.
+pub fn attach(db: &Database, attachments: &[Attachment]) -> Result<(), String> {
+    if attachments.is_empty() {
+        return Ok(());
+    }
+    let conn = db.connect().map_err(|e| e.to_string())?;
+    for a in attachments {
+        conn.execute_batch(&attach_sql(a))
+            .map_err(|e| format!("`attach`: cannot attach `{}` as `{}`: {e}", a.path, a.alias))?;
+    }
+    Ok(())
+}
+
+/// `ATTACH IF NOT EXISTS '<path>' AS "<alias>" (TYPE t, SECRET s, READ_ONLY, KEY v)`:
+/// dbt-duckdb's statement, with the alias quoted. `IF NOT EXISTS` because
+/// the registry may hand back a database this process already opened.
+pub fn attach_sql(a: &Attachment) -> String {
+    let mut sql = format!("ATTACH IF NOT EXISTS {} AS \"{}\"", quote(&a.path), a.alias.replace('"', "\"\""));
+    let mut opts: Vec<String> = Vec::new();
+    opts.extend(a.kind.iter().map(|t| format!("TYPE {t}")));
+    opts.extend(a.secret.iter().map(|s| format!("SECRET {s}")));
+    if a.read_only {
+        opts.push("READ_ONLY".into());
+    }
+    for (key, value) in &a.options {
+        opts.push(match value {
+            Some(v) => format!("{key} {v}"),
+            None => key.clone(),
+        });
+    }
+    if !opts.is_empty() {
+        sql.push_str(&format!(" ({})", opts.join(", ")));
+    }
+    sql
 }
 
 fn load_on(conn: &Connection, extensions: &[String]) -> Result<(), String> {
@@ -58,18 +112,52 @@ mod tests {
         let settings = BTreeMap::from([("threads".to_string(), "1".to_string())]);
         // `core_functions` is the extension compiled into the bundled DuckDB;
         // others are downloaded, which this sandbox cannot.
-        check_profile(&settings, &["core_functions".to_string()]).expect("valid");
-        check_profile(&BTreeMap::new(), &[]).expect("nothing to check");
+        check_profile(&settings, &["core_functions".to_string()], &[]).expect("valid");
+        check_profile(&BTreeMap::new(), &[], &[]).expect("nothing to check");
     }
 
     #[test]
     fn a_bad_setting_or_extension_names_its_key() {
         let bad = BTreeMap::from([("no_such_setting".to_string(), "1".to_string())]);
-        let e = check_profile(&bad, &[]).expect_err("unknown setting");
+        let e = check_profile(&bad, &[], &[]).expect_err("unknown setting");
         assert!(e.starts_with("`settings.no_such_setting`:"), "{e}");
-        let e = check_profile(&BTreeMap::new(), &["httpfs; drop table x".to_string()]).expect_err("not a name");
+        let e = check_profile(&BTreeMap::new(), &["httpfs; drop table x".to_string()], &[]).expect_err("not a name");
         assert!(e.contains("is not an extension name"), "{e}");
-        let e = check_profile(&BTreeMap::new(), &["no_such_extension_xyz".to_string()]).expect_err("missing");
+        let e = check_profile(&BTreeMap::new(), &["no_such_extension_xyz".to_string()], &[]).expect_err("missing");
         assert!(e.starts_with("`extensions`: cannot load `no_such_extension_xyz`"), "{e}");
+    }
+
+    fn attachment(path: &str, alias: &str, read_only: bool) -> Attachment {
+        Attachment {
+            path: path.into(),
+            alias: alias.into(),
+            kind: None,
+            secret: None,
+            read_only,
+            options: Vec::new(),
+            local: true,
+        }
+    }
+
+    #[test]
+    fn attach_sql_renders_dbt_duckdbs_statement() {
+        let mut a = attachment("/d/it's.db", "we\"ird", true);
+        a.kind = Some("sqlite".into());
+        a.options = vec![("BLOCK_SIZE".into(), Some("16384".into())), ("FLAG".into(), None)];
+        assert_eq!(
+            attach_sql(&a),
+            "ATTACH IF NOT EXISTS '/d/it''s.db' AS \"we\"\"ird\" (TYPE sqlite, READ_ONLY, BLOCK_SIZE 16384, FLAG)"
+        );
+        assert_eq!(attach_sql(&attachment("/d/x.db", "x", false)), "ATTACH IF NOT EXISTS '/d/x.db' AS \"x\"");
+    }
+
+    #[test]
+    fn a_missing_read_only_file_fails_the_check_but_a_writable_one_does_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("gone.duckdb").display().to_string();
+        let e = check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", true)]).expect_err("missing");
+        assert!(e.contains(&format!("`{missing}`")) && e.contains("does not exist"), "{e}");
+        check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", false)]).expect("created on attach");
+        assert!(!Path::new(&missing).exists(), "the check writes nothing");
     }
 }

@@ -2,7 +2,11 @@
 //!
 //! Owns dbt's lookup order (`--profiles-dir`, `DBT_PROFILES_DIR`, the project
 //! directory, `~/.dbt/`) and the Jinja pass with `env_var`. It never opens the
-//! database; `path` is only resolved against the project directory.
+//! database; `path` (and each `attach:` path) is only resolved against the
+//! project directory.
+
+mod attach;
+pub use attach::{quote, Attachment};
 
 use super::env::Env;
 use crate::config::find_line;
@@ -70,7 +74,10 @@ pub fn render(text: &str, shown: &Path, env: &Env) -> Result<String, Diagnostic>
     })
 }
 
-/// Resolves `profile.target` from a rendered `profiles.yml`.
+/// Resolves `profile.target` from a rendered `profiles.yml`, with the
+/// output's `attach:` list. The attachments stay beside the [`Target`] rather
+/// than in it: `Target` is what templates and artifacts see, and they do not
+/// need them.
 pub fn resolve(
     rendered: &str,
     shown: &Path,
@@ -78,7 +85,7 @@ pub fn resolve(
     profile: &str,
     target: Option<&str>,
     project_dir: &Path,
-) -> Result<Target, Diagnostic> {
+) -> Result<(Target, Vec<Attachment>), Diagnostic> {
     let mut all: BTreeMap<String, serde_yaml::Value> =
         serde_yaml::from_str(rendered).map_err(|e| Diagnostic::from_yaml(shown, &e))?;
     // dbt allows a global `config:` block beside the profiles.
@@ -129,7 +136,19 @@ pub fn resolve(
     };
     let settings = out.settings.iter().flatten().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
     let extensions = out.extensions.iter().flatten().map(scalar_text).collect();
-    Ok(Target {
+    let attachments = out
+        .attach
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, raw)| {
+            attach::parse(i, raw.clone(), project_dir).map_err(|e| {
+                Diagnostic::in_file(shown, format!("target `{target_name}`: {e}"))
+                    .at(find_line(source_text, "attach:"), None)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let target = Target {
         profile_name: profile.to_string(),
         name: target_name,
         kind: out.kind.clone(),
@@ -139,7 +158,8 @@ pub fn resolve(
         threads,
         settings,
         extensions,
-    })
+    };
+    Ok((target, attachments))
 }
 
 fn scalar_text(v: &serde_yaml::Value) -> String {
@@ -168,7 +188,8 @@ mod tests {
     #[test]
     fn env_var_default_applies_when_unset() {
         let out = render(PROFILES, Path::new("profiles.yml"), &env(&[])).expect("renders");
-        let t = resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves");
+        let t =
+            resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves").0;
         assert_eq!(t.path, PathBuf::from("/proj/default.duckdb"));
         assert_eq!(t.database, "default");
         assert_eq!(t.threads, 4);
@@ -180,12 +201,14 @@ mod tests {
     fn env_var_value_wins_over_default() {
         let out = render(PROFILES, Path::new("profiles.yml"), &env(&[("RUNNER_T_DB_PATH", "data/w.duckdb")]))
             .expect("renders");
-        let t = resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves");
+        let t =
+            resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves").0;
         assert_eq!(t.path, PathBuf::from("/proj/data/w.duckdb"));
         assert_eq!(t.database, "w");
         let out = render(PROFILES, Path::new("profiles.yml"), &env(&[("RUNNER_T_DB_PATH", "shop.dev.duckdb")]))
             .expect("renders");
-        let t = resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves");
+        let t =
+            resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves").0;
         assert_eq!(t.database, "shop", "DuckDB's catalog is the name up to the first dot");
     }
 
@@ -206,5 +229,18 @@ mod tests {
         let d = resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", Some("prod"), Path::new("/p"))
             .expect_err("target");
         assert_eq!(d.hint.as_deref(), Some("targets: `dev`"));
+    }
+
+    #[test]
+    fn attach_entries_resolve_in_order_and_errors_point_at_attach() {
+        let text = "p:\n  outputs:\n    dev:\n      type: duckdb\n      path: w.duckdb\n      attach:\n        - path: raw/a.duckdb\n          read_only: true\n        - {path: b.db, alias: bee}\n";
+        let (t, a) = resolve(text, Path::new("profiles.yml"), text, "p", None, Path::new("/proj")).expect("resolves");
+        assert_eq!(t.database, "w");
+        let got: Vec<(&str, &str, bool)> = a.iter().map(|a| (a.path.as_str(), a.alias.as_str(), a.read_only)).collect();
+        assert_eq!(got, vec![("/proj/raw/a.duckdb", "a", true), ("/proj/b.db", "bee", false)]);
+        let bad = text.replace("alias: bee", "alias: bee, mode: x");
+        let d = resolve(&bad, Path::new("profiles.yml"), &bad, "p", None, Path::new("/proj")).expect_err("typo");
+        assert!(d.message.starts_with("target `dev`: `attach[1]`: unknown field `mode`"), "{}", d.message);
+        assert_eq!((d.file.as_deref(), d.line), (Some(Path::new("profiles.yml")), Some(6)));
     }
 }
