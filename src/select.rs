@@ -6,15 +6,17 @@
 //! `staging`, `staging.*`, `shop.staging.stg_orders`, matched segment by
 //! segment as dbt does), `tag:`, `path:`, `file:`, `resource_type:`,
 //! `config.<key>:`, `source:`, `test_type:`, `test_name:` and `package:`.
-//! Sources are not plan nodes, so they take part here as extra graph members
-//! (a model's source ids in `depends_on`) and are dropped from the result.
+//! Sources and ephemeral models are not plan nodes, so they take part here as
+//! extra graph members (sources from `depends_on`, ephemerals from
+//! `Plan::ephemeral`, whose edges as written lead through them, as in dbt's
+//! graph); sources are dropped from the result, ephemerals reported apart.
 //! Tests come along when any parent is selected (dbt's eager mode). Pure: no
 //! I/O; warnings are returned for the caller to print.
 
 mod methods;
 
 use crate::nodes::fqn::parse_source_id;
-use crate::nodes::{Plan, Resource};
+use crate::nodes::{Node, Plan, Resource};
 use methods::{matches, Member};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,7 +33,10 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 /// The selected plan nodes and dbt's warnings about the selection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
+    /// Indices into `Plan::nodes`: what runs.
     pub nodes: BTreeSet<usize>,
+    /// Unique ids of the selected ephemeral models: listed by `ls`, never run.
+    pub ephemerals: BTreeSet<String>,
     /// `The selection criterion 'x' does not match any enabled nodes`, and
     /// [`NOTHING_TO_DO`] when the selection is empty.
     pub warnings: Vec<String>,
@@ -113,7 +118,8 @@ fn parse_criterion(raw: &str) -> Result<Criterion, String> {
     })
 }
 
-/// The plan's nodes plus the sources they read, with edges both ways.
+/// The plan's nodes, then its ephemeral models, then the sources they read,
+/// with the edges as written (through ephemerals) both ways.
 struct Universe<'a> {
     plan: &'a Plan,
     sources: Vec<String>,
@@ -123,25 +129,23 @@ struct Universe<'a> {
 
 impl<'a> Universe<'a> {
     fn new(plan: &'a Plan) -> Universe<'a> {
-        let n = plan.nodes.len();
-        let sources: Vec<String> = plan
-            .nodes
+        let nodes: Vec<&Node> = plan.nodes.iter().chain(&plan.ephemeral.nodes).collect();
+        let deps = |n: &'a Node| plan.declared_deps(n);
+        let sources: Vec<String> = nodes
             .iter()
-            .flat_map(|node| node.source_deps().map(str::to_string))
+            .flat_map(|&n| deps(n).iter().filter(|d| d.starts_with("source.")).cloned())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let index: BTreeMap<&str, usize> = sources.iter().enumerate().map(|(i, s)| (s.as_str(), n + i)).collect();
-        let mut parents: Vec<BTreeSet<usize>> = (0..n).map(|i| plan.graph.parents(i).clone()).collect();
-        parents.extend(sources.iter().map(|_| BTreeSet::new()));
-        let mut children: Vec<BTreeSet<usize>> = (0..n).map(|i| plan.graph.children(i).clone()).collect();
-        children.extend(sources.iter().map(|_| BTreeSet::new()));
-        for (i, node) in plan.nodes.iter().enumerate() {
-            for s in node.source_deps() {
-                if let Some(&si) = index.get(s) {
-                    parents[i].insert(si);
-                    children[si].insert(i);
-                }
+        let index: BTreeMap<&str, usize> =
+            nodes.iter().map(|n| n.id.as_str()).chain(sources.iter().map(String::as_str)).zip(0..).collect();
+        let len = nodes.len() + sources.len();
+        let mut parents = vec![BTreeSet::new(); len];
+        let mut children = vec![BTreeSet::new(); len];
+        for (i, &node) in nodes.iter().enumerate() {
+            for p in deps(node).iter().filter_map(|d| index.get(d.as_str())) {
+                parents[i].insert(*p);
+                children[*p].insert(i);
             }
         }
         Universe { plan, sources, parents, children }
@@ -151,13 +155,20 @@ impl<'a> Universe<'a> {
         self.parents.len()
     }
 
+    fn ephemerals(&self) -> std::ops::Range<usize> {
+        let n = self.plan.nodes.len();
+        n..n + self.plan.ephemeral.nodes.len()
+    }
+
     fn member(&self, i: usize) -> Member<'_> {
-        match i.checked_sub(self.plan.nodes.len()) {
-            None => Member::Node(self.plan.node(i)),
-            Some(s) => {
-                let (project, source, table) = parse_source_id(&self.sources[s]).unwrap_or(("", "", ""));
-                Member::Source { project, source, table }
-            }
+        let e = self.ephemerals();
+        if i < e.start {
+            Member::Node(self.plan.node(i))
+        } else if e.contains(&i) {
+            Member::Node(&self.plan.ephemeral.nodes[i - e.start])
+        } else {
+            let (project, source, table) = parse_source_id(&self.sources[i - e.end]).unwrap_or(("", "", ""));
+            Member::Source { project, source, table }
         }
     }
 
@@ -243,11 +254,18 @@ pub fn selection(plan: &Plan, select: &[String], exclude: &[String]) -> Result<S
     let chosen = if select.is_empty() { (0..u.len()).collect() } else { u.evaluate(select, &mut warnings)? };
     let chosen = u.with_tests(chosen);
     let excluded = u.with_tests(u.evaluate(exclude, &mut Vec::new())?);
-    let nodes: BTreeSet<usize> = chosen.difference(&excluded).copied().filter(|&i| i < plan.nodes.len()).collect();
-    if nodes.is_empty() {
+    let kept: BTreeSet<usize> = chosen.difference(&excluded).copied().collect();
+    let nodes: BTreeSet<usize> = kept.iter().copied().filter(|&i| i < plan.nodes.len()).collect();
+    let ephemerals: BTreeSet<String> = kept
+        .iter()
+        .filter(|i| u.ephemerals().contains(i))
+        .map(|&i| plan.ephemeral.nodes[i - plan.nodes.len()].id.clone())
+        .collect();
+    // dbt stays silent when only ephemerals are selected: it ran "nothing" on purpose.
+    if nodes.is_empty() && ephemerals.is_empty() {
         warnings.push(NOTHING_TO_DO.to_string());
     }
-    Ok(Selection { nodes, warnings })
+    Ok(Selection { nodes, ephemerals, warnings })
 }
 
 /// The selected node indices. An empty `select` means everything.

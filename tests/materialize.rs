@@ -238,6 +238,45 @@ fn a_loop_through_ephemerals_is_a_load_error() {
 }
 
 #[test]
+fn ephemerals_are_selected_listed_and_in_the_manifest_as_dbt_has_them() {
+    let f = Fixture::new();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
+    f.write("models/staging/eph1.sql", "{{ config(materialized='ephemeral', tags=['hidden']) }}\nselect 1 as x\n");
+    f.write(
+        "models/staging/eph2.sql",
+        "{{ config(materialized='ephemeral') }}\nselect x + 1 as y from {{ ref('eph1') }}\n",
+    );
+    f.write("models/down.sql", "{{ config(materialized='table') }}\nselect y * 10 as z from {{ ref('eph2') }}\n");
+    f.write("models/other.sql", "{{ config(materialized='table') }}\nselect 7 as w\n");
+    // dbt selects the ephemeral and runs only what is below it, through a chain of them.
+    let r = run(&f, 1, &["--select", "eph1+"]);
+    ok(&r);
+    assert_eq!(rows(&f, "down"), vec!["20"]);
+    assert!(table_type(&f, "other").is_empty(), "`other` is not below eph1");
+    assert!(table_type(&f, "eph1").is_empty() && table_type(&f, "eph2").is_empty(), "ephemerals never run");
+    assert!(r.stdout.contains("TOTAL=1"), "{}", r.stdout);
+    assert!(!r.stderr.contains("does not match"), "{}", r.stderr);
+    // Selecting only an ephemeral runs nothing, quietly, as dbt does.
+    let r = run(&f, 1, &["--select", "tag:hidden"]);
+    ok(&r);
+    assert!(r.stdout.contains("TOTAL=0") && !r.stderr.contains("Nothing to do"), "{}\n{}", r.stdout, r.stderr);
+    // `dbt ls` lists them, sorted by unique id.
+    let ls = f.run(&["ls", "--output", "name"]);
+    assert_eq!(ls.stdout, "down\neph1\neph2\nother\n", "{}", ls.stderr);
+    assert_eq!(f.run(&["ls", "-s", "+down"]).stdout, "shop.down\nshop.staging.eph1\nshop.staging.eph2\n");
+    assert_eq!(f.run(&["ls", "-s", "tag:hidden", "--resource-type", "seed"]).stdout, "");
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(f.path().join("target/manifest.json")).expect("manifest")).expect("json");
+    let e = &m["nodes"]["model.shop.eph2"];
+    assert_eq!(e["config"]["materialized"], "ephemeral");
+    assert_eq!(e["relation_name"], serde_json::Value::Null);
+    assert_eq!(e["fqn"], serde_json::json!(["shop", "staging", "eph2"]));
+    assert_eq!(e["depends_on"]["nodes"], serde_json::json!(["model.shop.eph1"]));
+    assert_eq!(m["parent_map"]["model.shop.down"], serde_json::json!(["model.shop.eph2"]));
+    assert_eq!(m["child_map"]["model.shop.eph1"], serde_json::json!(["model.shop.eph2"]));
+}
+
+#[test]
 fn unknown_materialization_is_a_load_error_with_file_and_line() {
     let f = Fixture::new();
     f.write("models/ok.sql", "select 1 as x\n");

@@ -1,6 +1,7 @@
 //! `target/manifest.json` as dbt writes it (schema v12): every planned seed,
-//! model and test under `nodes`, the declared `sources`, and the
-//! `parent_map` / `child_map` between them.
+//! model and test under `nodes` (ephemeral models too, though they never
+//! run), the declared `sources`, and the `parent_map` / `child_map` between
+//! them with the edges as written, through ephemerals.
 //!
 //! Only the fields tools read are filled in; the rest of dbt's top-level keys
 //! are present and empty so strict readers accept the file. Builds JSON from
@@ -100,18 +101,27 @@ fn config(node: &Node, alias: &str) -> Value {
 fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
     let project = inputs.project;
     let alias = layout.alias(node);
+    // An ephemeral is a CTE: dbt still names the database and schema it
+    // would be built in, and no relation.
+    let ephemeral_at = node
+        .relation
+        .as_ref()
+        .filter(|r| r.cte)
+        .map(|_| crate::nodes::relation_for(inputs.target, &node.config, &node.name));
+    let alias = ephemeral_at.as_ref().map(|r| r.identifier.clone()).unwrap_or(alias);
+    let relation = ephemeral_at.as_ref().or(node.relation.as_ref());
     let config = config(node, &alias);
     let tags = config.get("tags").cloned().unwrap_or(json!([]));
     let meta = config.get("meta").cloned().unwrap_or(json!({}));
-    let (database, schema) = match &node.relation {
+    let (database, schema) = match relation {
         Some(r) => (r.database.clone(), r.schema.clone()),
         None => {
             let custom = config.get("schema").and_then(Value::as_str).unwrap_or("dbt_test__audit");
             (inputs.target.database.clone(), format!("{}_{custom}", inputs.target.schema))
         }
     };
-    // `depends_on` holds ref edges and the ids of the sources a node reads.
-    let parents = &node.depends_on;
+    // `depends_on` holds ref edges (as written: ephemerals too) and the ids of the sources a node reads.
+    let parents = inputs.plan.declared_deps(node);
     let raw_code = match &node.kind {
         NodeKind::Seed { .. } => String::new(),
         NodeKind::GenericTest { .. } => match layout.generic_decl(node) {
@@ -140,7 +150,7 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
         "meta": meta,
         "description": "",
         "columns": columns(project, node),
-        "relation_name": node.relation.as_ref().map(|r| r.to_string()),
+        "relation_name": node.relation.as_ref().filter(|r| !r.cte).map(|r| r.to_string()),
         "raw_code": raw_code,
     }) else {
         return Value::Null;
@@ -182,7 +192,7 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
         }
         let (attached, key) = match &d.attached {
             Attached::Model(name) => (
-                node.depends_on.iter().find(|id| id.rsplit('.').next() == Some(name.as_str())).cloned(),
+                parents.iter().find(|id| id.rsplit('.').next() == Some(name.as_str())).cloned(),
                 format!("models.{name}"),
             ),
             Attached::Source(s, t) => (Some(source_id(&project.name, s, t)), format!("sources.{s}")),
@@ -261,8 +271,9 @@ fn sources_json(inputs: &Inputs, layout: &Layout) -> Map<String, Value> {
 /// The whole manifest document.
 pub fn build(inputs: &Inputs) -> Value {
     let layout = Layout::new(inputs.project);
-    let nodes: Map<String, Value> =
-        inputs.plan.nodes.iter().map(|n| (n.id.clone(), node_json(n, inputs, &layout))).collect();
+    // Ephemeral models never run but are nodes in dbt's manifest.
+    let all = || inputs.plan.nodes.iter().chain(&inputs.plan.ephemeral.nodes);
+    let nodes: Map<String, Value> = all().map(|n| (n.id.clone(), node_json(n, inputs, &layout))).collect();
     let sources = sources_json(inputs, &layout);
     let mut parent_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut child_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -270,8 +281,8 @@ pub fn build(inputs: &Inputs) -> Value {
         parent_map.entry(id.clone()).or_default();
         child_map.entry(id.clone()).or_default();
     }
-    for n in &inputs.plan.nodes {
-        for p in &n.depends_on {
+    for n in all() {
+        for p in inputs.plan.declared_deps(n) {
             parent_map.entry(n.id.clone()).or_default().insert(p.clone());
             child_map.entry(p.clone()).or_default().insert(n.id.clone());
         }

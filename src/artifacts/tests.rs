@@ -226,6 +226,50 @@ mod project_artifacts {
             }
         }
     }
+
+    #[test]
+    fn manifest_lists_ephemeral_models_with_the_edges_through_them() {
+        let (dir, _project, target, _plan) = shop();
+        let r = dir.path();
+        write(
+            r,
+            "models/staging/eph_orders.sql",
+            "{{ config(materialized='ephemeral', schema='stage', alias='eph_o') }}\nselect * from {{ ref('stg_orders') }} join {{ source('raw', 'events') }} on true\n",
+        );
+        write(r, "models/marts/from_eph.sql", "select * from {{ ref('eph_orders') }}\n");
+        let project = project::load(r).expect("loads");
+        let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
+        let plan = nodes::plan(&project, &target, &templates).expect("plans");
+        assert!(plan.nodes.iter().all(|n| n.id != "model.shop.eph_orders"), "ephemerals never execute");
+        let doc = manifest::build(&manifest::Inputs {
+            project: &project,
+            target: &target,
+            plan: &plan,
+            compiled: &BTreeMap::new(),
+            executed: &BTreeSet::new(),
+            invocation_id: "inv-e",
+            started_at: Utc::now(),
+        });
+        // dbt's values (checked with dbt 1.10): where it would be built, but no relation.
+        let e = &doc["nodes"]["model.shop.eph_orders"];
+        assert_eq!(e["config"]["materialized"], "ephemeral");
+        assert_eq!(e["fqn"], json!(["shop", "staging", "eph_orders"]));
+        assert_eq!(e["relation_name"], Value::Null);
+        assert_eq!(
+            (&e["database"], &e["schema"], &e["alias"]),
+            (&json!("warehouse"), &json!("main_stage"), &json!("eph_o"))
+        );
+        assert_eq!(e["depends_on"]["nodes"], json!(["model.shop.stg_orders", "source.shop.raw.events"]));
+        assert_eq!(e["sources"], json!([["raw", "events"]]));
+        // Its child depends on it, not on what it was folded onto.
+        assert_eq!(doc["nodes"]["model.shop.from_eph"]["depends_on"]["nodes"], json!(["model.shop.eph_orders"]));
+        assert_eq!(doc["parent_map"]["model.shop.from_eph"], json!(["model.shop.eph_orders"]));
+        assert_eq!(doc["child_map"]["model.shop.eph_orders"], json!(["model.shop.from_eph"]));
+        assert_eq!(doc["child_map"]["source.shop.raw.events"], json!(["model.shop.eph_orders", "model.shop.events"]));
+        let stg_children = doc["child_map"]["model.shop.stg_orders"].as_array().expect("list");
+        assert!(stg_children.contains(&json!("model.shop.eph_orders")));
+        assert!(!stg_children.contains(&json!("model.shop.from_eph")), "{stg_children:?}");
+    }
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //! `merge_update_columns` / `merge_exclude_columns`; `full_refresh` for any
 //! node. Parsed once at plan time (bad values are load errors, exit 2) and
 //! again by the executor from the same merged config. Also folds ephemeral
-//! models out of the plan. Pure: no I/O, no SQL.
+//! models out of the plan, keeping them and the edges as written aside.
+//! Pure: no I/O, no SQL.
 
-use super::{Node, NodeKind, Planner};
+use super::{Ephemerals, Node, NodeKind, Planner};
 use crate::config_tree::{as_strings, ConfigMap};
 use crate::error::Diagnostic;
 use crate::project::SqlFile;
@@ -243,20 +244,25 @@ impl Planner<'_> {
     }
 
     /// Takes ephemeral models out of the nodes: they never run, so whoever
-    /// refs one depends on what the ephemeral depends on instead.
-    pub(super) fn fold_ephemerals(nodes: &mut Vec<Node>) {
+    /// refs one depends on what the ephemeral depends on instead. Returns the
+    /// ephemerals and the edges as written, for selection and the manifest.
+    pub(super) fn fold_ephemerals(nodes: &mut Vec<Node>) -> Ephemerals {
         let is_ephemeral = |n: &Node| matches!(n.kind, NodeKind::Model { materialized: Materialized::Ephemeral, .. });
         let ephemeral: BTreeMap<String, BTreeSet<String>> =
             nodes.iter().filter(|n| is_ephemeral(n)).map(|n| (n.id.clone(), n.depends_on.clone())).collect();
         if ephemeral.is_empty() {
-            return;
+            return Ephemerals::default();
         }
-        nodes.retain(|n| !is_ephemeral(n));
+        let (taken, kept): (Vec<Node>, Vec<Node>) = std::mem::take(nodes).into_iter().partition(is_ephemeral);
+        *nodes = kept;
+        let mut declared = BTreeMap::new();
         for n in nodes.iter_mut() {
             if n.depends_on.iter().any(|d| ephemeral.contains_key(d)) {
-                n.depends_on = fold(&n.depends_on, &ephemeral);
+                let folded = fold(&n.depends_on, &ephemeral);
+                declared.insert(n.id.clone(), std::mem::replace(&mut n.depends_on, folded));
             }
         }
+        Ephemerals { nodes: taken, declared }
     }
 }
 

@@ -5,8 +5,10 @@
 //! generic tests, and the checks that need the whole project (unknown `ref`
 //! with a suggestion, duplicate names, cycles). Ephemeral models are checked
 //! like any model, then folded away: they never run, so their dependents
-//! depend on what they depend on (see [`materialize`]). It renders no
-//! run-time SQL and never touches the database.
+//! depend on what they depend on (see [`materialize`]). The folded-away
+//! nodes and the edges as written stay in [`Plan::ephemeral`] for selection
+//! and the manifest, which see the graph as dbt does. It renders no run-time
+//! SQL and never touches the database.
 
 use crate::config_tree::{self, as_strings, get_str, ConfigMap};
 use crate::data_tests::{Severity, TestConfig};
@@ -77,14 +79,35 @@ pub struct Node {
 
 #[derive(Debug)]
 pub struct Plan {
+    /// What executes: ephemeral models are not here, and edges through them
+    /// are folded onto their parents.
     pub nodes: Vec<Node>,
     pub graph: Graph,
     pub relations: Arc<Relations>,
+    pub ephemeral: Ephemerals,
+}
+
+/// The ephemeral models taken out of [`Plan::nodes`], kept because dbt keeps
+/// them in its graph: selectors match them and walk through them, and the
+/// manifest lists them, though they never run.
+#[derive(Debug, Default)]
+pub struct Ephemerals {
+    /// Sorted by id; `depends_on` as written (it may name other ephemerals).
+    pub nodes: Vec<Node>,
+    /// Unique id → `depends_on` as written, for the plan nodes whose
+    /// [`Node::depends_on`] folding changed.
+    pub declared: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Plan {
     pub fn node(&self, i: usize) -> &Node {
         &self.nodes[i]
+    }
+
+    /// A node's parents as its SQL names them (ephemerals included), where
+    /// `Node::depends_on` of a plan node holds the folded ones.
+    pub fn declared_deps<'a>(&'a self, node: &'a Node) -> &'a BTreeSet<String> {
+        self.ephemeral.declared.get(&node.id).unwrap_or(&node.depends_on)
     }
 }
 
@@ -97,7 +120,9 @@ fn schema_for(target: &Target, cfg: &ConfigMap) -> String {
     }
 }
 
-fn relation_for(target: &Target, cfg: &ConfigMap, name: &str) -> Relation {
+/// Where a seed or model is built; for an ephemeral, where it would be
+/// (the manifest's `database` and `schema`).
+pub(crate) fn relation_for(target: &Target, cfg: &ConfigMap, name: &str) -> Relation {
     let database = get_str(cfg, "database").unwrap_or(&target.database);
     Relation::new(database, &schema_for(target, cfg), get_str(cfg, "alias").unwrap_or(name))
 }
@@ -198,14 +223,15 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
             vec![d]
         })
     };
+    let mut ephemeral = Ephemerals::default();
     if !relations.ephemerals.is_empty() {
         // Loops through ephemeral models are reported with them in it, before
         // folding them away.
         graph_of(&nodes)?;
-        Planner::fold_ephemerals(&mut nodes);
+        ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations })
+    Ok(Plan { nodes, graph, relations, ephemeral })
 }
 
 impl Planner<'_> {

@@ -29,7 +29,12 @@ fn plan(nodes: Vec<Node>) -> Plan {
     let mut nodes = nodes;
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
     let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
-    Plan { graph: Graph::new(&edges).expect("acyclic"), nodes, relations: Default::default() }
+    Plan {
+        graph: Graph::new(&edges).expect("acyclic"),
+        nodes,
+        relations: Default::default(),
+        ephemeral: Default::default(),
+    }
 }
 
 fn done(status: Status, worker: usize) -> NodeResult {

@@ -2,6 +2,7 @@ use super::*;
 use crate::data_tests::TestConfig;
 use crate::graph::Graph;
 use crate::nodes::{Materialized, Node, NodeKind};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str], mat: &str) -> Node {
@@ -36,7 +37,12 @@ fn plan() -> Plan {
     ];
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
     let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
-    Plan { graph: Graph::new(&edges).expect("acyclic"), nodes, relations: Default::default() }
+    Plan {
+        graph: Graph::new(&edges).expect("acyclic"),
+        nodes,
+        relations: Default::default(),
+        ephemeral: Default::default(),
+    }
 }
 
 fn names(p: &Plan, sel: &[&str], exc: &[&str]) -> Vec<String> {
@@ -152,7 +158,12 @@ fn sources_select_their_tests_and_descendants() {
     ];
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
     let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
-    let p = Plan { graph: Graph::new(&edges).expect("acyclic"), nodes, relations: Default::default() };
+    let p = Plan {
+        graph: Graph::new(&edges).expect("acyclic"),
+        nodes,
+        relations: Default::default(),
+        ephemeral: Default::default(),
+    };
     assert_eq!(names(&p, &["source:raw"], &[]), vec!["source_not_null_raw_orders_id"]);
     assert_eq!(names(&p, &["source:raw.orders+"], &[]), vec!["mart", "source_not_null_raw_orders_id", "stg"]);
     assert_eq!(names(&p, &["source:raw.orders+1"], &[]), vec!["source_not_null_raw_orders_id", "stg"]);
@@ -177,4 +188,64 @@ fn empty_selections_warn_with_dbt_wording() {
     let s = selection(&p, &["stg".into()], &["stg".into()]).expect("valid");
     assert_eq!(s.warnings, vec![NOTHING_TO_DO.to_string()]);
     assert!(selection(&p, &["stg".into()], &[]).expect("valid").warnings.is_empty());
+}
+
+/// raw → eph (ephemeral, tagged) → mart, with a test on eph; as the planner
+/// leaves it: eph out of the nodes, the edges through it folded, kept aside.
+fn plan_with_ephemeral() -> Plan {
+    let mut eph = node("eph", Resource::Model, &["seed.shop.raw"], "models/eph.sql", &["hidden"], "ephemeral");
+    eph.kind = NodeKind::Model { template: String::new(), materialized: Materialized::Ephemeral };
+    let mut nodes = vec![
+        node("raw", Resource::Seed, &[], "seeds/raw.csv", &[], ""),
+        node("mart", Resource::Model, &["seed.shop.raw"], "models/mart.sql", &[], "table"),
+        node("other", Resource::Model, &[], "models/other.sql", &[], "view"),
+        node("not_null_eph_id", Resource::Test, &["seed.shop.raw"], "models/schema.yml", &[], ""),
+    ];
+    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
+    let through_eph = || BTreeSet::from(["model.shop.eph".to_string()]);
+    let declared = BTreeMap::from([
+        ("model.shop.mart".to_string(), through_eph()),
+        ("test.shop.not_null_eph_id".to_string(), through_eph()),
+    ]);
+    Plan {
+        graph: Graph::new(&edges).expect("acyclic"),
+        nodes,
+        relations: Default::default(),
+        ephemeral: crate::nodes::Ephemerals { nodes: vec![eph], declared },
+    }
+}
+
+/// (plan node names, ephemeral ids, warnings) of one selection.
+fn with_ephemerals(p: &Plan, sel: &[&str], exc: &[&str]) -> (Vec<String>, Vec<String>, usize) {
+    let s = selection(
+        p,
+        &sel.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        &exc.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    )
+    .expect("valid");
+    let mut nodes: Vec<String> = s.nodes.iter().map(|&i| p.node(i).name.clone()).collect();
+    nodes.sort();
+    (nodes, s.ephemerals.into_iter().collect(), s.warnings.len())
+}
+
+#[test]
+fn ephemerals_are_selected_and_walked_through_but_never_run() {
+    let p = plan_with_ephemeral();
+    let eph = || vec!["model.shop.eph".to_string()];
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // dbt 1.10 `ls`/`run` on such a project: `eph+` runs what is below it.
+    assert_eq!(with_ephemerals(&p, &["eph+"], &[]), (names(&["mart", "not_null_eph_id"]), eph(), 0));
+    // Selecting only the ephemeral runs its tests, and dbt warns of nothing.
+    assert_eq!(with_ephemerals(&p, &["eph"], &[]), (names(&["not_null_eph_id"]), eph(), 0));
+    assert_eq!(with_ephemerals(&p, &["tag:hidden"], &["resource_type:test"]), (vec![], eph(), 0));
+    assert_eq!(with_ephemerals(&p, &["config.materialized:ephemeral"], &["eph"]), (vec![], vec![], 1));
+    // Graph operators cross it both ways.
+    assert_eq!(with_ephemerals(&p, &["+mart"], &[]), (names(&["mart", "not_null_eph_id", "raw"]), eph(), 0));
+    // `raw+1` reaches the ephemeral, whose test comes along eagerly.
+    assert_eq!(with_ephemerals(&p, &["raw+1"], &[]), (names(&["not_null_eph_id", "raw"]), eph(), 0));
+    assert_eq!(with_ephemerals(&p, &["@eph"], &[]), (names(&["mart", "not_null_eph_id", "raw"]), eph(), 0));
+    // Everything includes it; `other` has nothing to do with it.
+    assert_eq!(with_ephemerals(&p, &[], &[]).1, eph());
+    assert_eq!(with_ephemerals(&p, &["other"], &[]), (names(&["other"]), vec![], 0));
 }
