@@ -138,3 +138,32 @@ fn dag_params_render_into_models() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(f.query("select region, days, other from p"), vec![vec!["eu".to_string(), "3".into(), "none".into()]]);
 }
+
+#[test]
+fn runs_of_a_dag_whose_project_lives_elsewhere_are_found_by_tasks_and_logs() {
+    let f = Fixture::shop();
+    // Move the dbt project under `project/`, with the DAG pointing at it.
+    for rel in [
+        "profiles.yml",
+        "seeds/raw_customers.csv",
+        "seeds/raw_orders.csv",
+        "models/staging/stg_orders.sql",
+        "models/marts/customers.sql",
+        "models/schema.yml",
+        "tests/assert_totals_positive.sql",
+    ] {
+        let text = std::fs::read_to_string(f.path().join(rel)).expect("fixture file");
+        f.write(&format!("project/{rel}"), &text);
+        f.remove(rel);
+    }
+    f.write("dags/my_dag.yml", &format!("{}project_dir: project\n", common::DAG));
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let run_id = only_run_id(&f);
+    assert!(f.path().join("project/.runner/history/my_dag").is_dir(), "the history lives with the project");
+    let t = task(&f, &run_id, "customers");
+    assert_eq!(t["state"], "success");
+    let logs = f.run(&["logs", &run_id, "customers"]);
+    assert_eq!(logs.code, 0, "{}", logs.stderr);
+    assert!(logs.stdout.contains("state success"), "{}", logs.stdout);
+}

@@ -70,7 +70,8 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             Ok(EXIT_OK)
         }
         Command::Logs { run_id, node, attempt, json } => {
-            crate::inspect::logs(&opts.project_dir, &find_run(&opts, &run_id)?, &node, attempt, json)?;
+            let (record, root) = find_run_in(&opts, &run_id)?;
+            crate::inspect::logs(&root, &record, &node, attempt, json)?;
             Ok(EXIT_OK)
         }
         Command::Pause { dag, paused } => {
@@ -137,7 +138,17 @@ fn shown(base: &Path, mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 }
 
 fn find_run(opts: &Options, run_id: &str) -> Result<RunRecord, Error> {
-    History::new(&opts.project_dir).find(run_id).ok_or_else(|| {
+    find_run_in(opts, run_id).map(|(record, _)| record)
+}
+
+/// A run and the project directory whose history holds it: `--project-dir`'s,
+/// else that of a DAG that keeps its project (and history) elsewhere.
+fn find_run_in(opts: &Options, run_id: &str) -> Result<(RunRecord, std::path::PathBuf), Error> {
+    let mut roots = vec![opts.project_dir.clone()];
+    let (dags, _) = dag::load_all(&opts.project_dir);
+    roots.extend(dags.into_values().map(|d| d.project_dir).filter(|p| p != &opts.project_dir));
+    roots.dedup();
+    roots.into_iter().find_map(|root| History::new(&root).find(run_id).map(|r| (r, root))).ok_or_else(|| {
         Error::Usage(Diagnostic::new(format!("unknown run id `{run_id}`")).hint("list runs with `runner runs <DAG>`"))
     })
 }
