@@ -37,6 +37,8 @@ pub struct Selection {
     pub nodes: BTreeSet<usize>,
     /// Unique ids of the selected ephemeral models: listed by `ls`, never run.
     pub ephemerals: BTreeSet<String>,
+    /// Unique ids of the selected sources (those some node reads): listed by `ls`.
+    pub sources: BTreeSet<String>,
     /// `The selection criterion 'x' does not match any enabled nodes`, and
     /// [`NOTHING_TO_DO`] when the selection is empty.
     pub warnings: Vec<String>,
@@ -261,11 +263,14 @@ pub fn selection(plan: &Plan, select: &[String], exclude: &[String]) -> Result<S
         .filter(|i| u.ephemerals().contains(i))
         .map(|&i| plan.ephemeral.nodes[i - plan.nodes.len()].id.clone())
         .collect();
+    let first_source = u.ephemerals().end;
+    let sources: BTreeSet<String> =
+        kept.iter().filter(|&&i| i >= first_source).map(|&i| u.sources[i - first_source].clone()).collect();
     // dbt stays silent when only ephemerals are selected: it ran "nothing" on purpose.
     if nodes.is_empty() && ephemerals.is_empty() {
         warnings.push(NOTHING_TO_DO.to_string());
     }
-    Ok(Selection { nodes, ephemerals, warnings })
+    Ok(Selection { nodes, ephemerals, sources, warnings })
 }
 
 /// The selected node indices. An empty `select` means everything.

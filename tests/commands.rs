@@ -252,6 +252,13 @@ fn ls_lists_sources_and_rejects_unknown_types() {
     let r = f.run(&["ls", "--resource-type", "source"]);
     assert_eq!(r.stdout, "source:shop.raw.events\n", "{}", r.stderr);
     assert_eq!(f.run(&["ls", "--resource-type", "source", "--output", "name"]).stdout, "raw.events\n");
+    // A source selector lists the source too, with what reads it.
+    f.write("models/ev.sql", "select * from {{ source('raw', 'events') }}\n");
+    let by_source = f.run(&["ls", "-s", "source:raw+"]);
+    assert_eq!(by_source.code, 0, "{}", by_source.stderr);
+    assert!(by_source.stdout.contains("source:shop.raw.events\n"), "{}", by_source.stdout);
+    assert!(by_source.stdout.contains("shop.ev\n"), "{}", by_source.stdout);
+    assert!(!by_source.stdout.contains("customers"), "{}", by_source.stdout);
     let bad = f.run(&["ls", "--resource-type", "modle"]);
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("unknown `--resource-type` `modle`"), "{}", bad.stderr);

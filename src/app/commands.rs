@@ -36,7 +36,7 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
     let run = manual_run(opts, dag.as_ref())?;
     let prep = prepare(opts, dag.as_ref(), &run)?;
     let chosen = selection_full(opts, dag.as_ref(), &prep.plan)?;
-    let selected = chosen.nodes;
+    let selected = chosen.nodes.clone();
     match &opts.command {
         Command::Seed { .. } => {
             let seeds = only(&prep, &selected, |r| r == Resource::Seed);
@@ -51,7 +51,7 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
         }
         Command::Compile { .. } => compile_command(&prep, &selected),
         Command::Ls { list, .. } => {
-            ls(opts, dag.as_ref(), &prep, &selected, &chosen.ephemerals, list);
+            ls(opts, dag.as_ref(), &prep, &selected, &chosen, list);
             Ok(EXIT_OK)
         }
         _ => Ok(EXIT_OK),
@@ -85,8 +85,8 @@ fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>) -> Result<i32, E
     Ok(if compiled.errors.is_empty() { EXIT_OK } else { EXIT_NODE_FAILURE })
 }
 
-/// dbt lists sources only when nothing narrows the selection: `runner`'s
-/// selectors match planned nodes, and sources are not planned.
+/// Everything is selected: every declared source is listed, read or not.
+/// A narrower selection lists the sources it matched (`source:raw+`).
 fn lists_sources(opts: &Options, dag: Option<&Dag>) -> bool {
     let select = opts.select.clone().or_else(|| dag.map(|d| d.select.clone())).unwrap_or_default();
     select.iter().flat_map(|s| s.split_whitespace()).all(|s| s == "*")
@@ -97,7 +97,7 @@ fn ls(
     dag: Option<&Dag>,
     prep: &Prepared,
     selected: &BTreeSet<usize>,
-    ephemerals: &BTreeSet<String>,
+    chosen: &crate::select::Selection,
     list: &ListOptions,
 ) {
     // The manifest holds every field `ls` prints.
@@ -111,13 +111,18 @@ fn ls(
         .collect();
     // dbt lists ephemeral models though they never run.
     if wanted("model") {
-        ids.extend(ephemerals.iter().cloned());
+        ids.extend(chosen.ephemerals.iter().cloned());
     }
-    if wanted("source") && lists_sources(opts, dag) {
-        let project = &prep.project.name;
-        ids.extend(prep.project.sources.keys().map(|(s, t)| crate::nodes::fqn::source_id(project, s, t)));
+    if wanted("source") {
+        if lists_sources(opts, dag) {
+            let project = &prep.project.name;
+            ids.extend(prep.project.sources.keys().map(|(s, t)| crate::nodes::fqn::source_id(project, s, t)));
+        } else {
+            ids.extend(chosen.sources.iter().cloned());
+        }
     }
     ids.sort();
+    ids.dedup();
     if ids.is_empty() {
         eprintln!("warning: no nodes selected");
         return;
