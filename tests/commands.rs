@@ -318,3 +318,24 @@ fn debug_with_an_unopenable_database_exits_1() {
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("is not a directory"), "{}", r.stdout);
 }
+
+#[test]
+fn the_manifest_carries_rendered_descriptions_and_dbts_model_defaults() {
+    let f = shop();
+    f.write("models/docs.md", "{% docs orders_doc %}\nOne row per order.\n{% enddocs %}\n");
+    f.write(
+        "models/described.yml",
+        "version: 2\nmodels:\n  - name: customers\n    description: \"{{ doc('orders_doc') }}\"\n    columns:\n      - name: total\n        description: Sum of amounts\n",
+    );
+    let r = f.run(&["compile"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let m = json(&f.path().join("target/manifest.json"));
+    let customers = &m["nodes"]["model.shop.customers"];
+    assert_eq!(customers["description"], "One row per order.");
+    assert_eq!(customers["columns"]["total"]["description"], "Sum of amounts");
+    assert_eq!(customers["patch_path"], "shop://models/described.yml");
+    assert_eq!(customers["access"], "protected");
+    assert_eq!(customers["contract"]["enforced"], false);
+    assert_eq!(customers["docs"]["show"], true);
+    assert_eq!(m["nodes"]["model.shop.stg_orders"]["patch_path"], "shop://models/schema.yml");
+}

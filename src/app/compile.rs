@@ -58,6 +58,7 @@ pub(super) fn write_manifest(
         executed,
         invocation_id,
         started_at: chrono::Utc::now(),
+        templates: Some(&prep.templates),
     });
     if let Err(e) = manifest::write(&prep.project, &doc) {
         eprintln!("warning: cannot write `{}`: {e}", prep.project.target_dir.join("manifest.json").display());

@@ -30,6 +30,21 @@ pub struct Inputs<'a> {
     pub executed: &'a BTreeSet<String>,
     pub invocation_id: &'a str,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Renders `{{ doc('x') }}` in descriptions; without it they stay as written.
+    pub templates: Option<&'a crate::template::Templates>,
+}
+
+/// A description as dbt writes it into the manifest: rendered, `doc()` resolved.
+fn describe(inputs: &Inputs, raw: &str) -> String {
+    inputs.templates.and_then(|t| t.render_description(raw).ok()).unwrap_or_else(|| raw.to_string())
+}
+
+fn props<'p>(project: &'p Project, node: &Node) -> Option<&'p crate::project::NodeProps> {
+    match node.resource {
+        Resource::Model => project.model_props.get(&node.name),
+        Resource::Seed => project.seed_props.get(&node.name),
+        Resource::Test => None,
+    }
 }
 
 /// `target/…` as the manifest spells paths: relative to the project.
@@ -148,8 +163,11 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
         "config": config,
         "tags": tags,
         "meta": meta,
-        "description": "",
-        "columns": columns(project, node),
+        "description": props(project, node).and_then(|p| p.description.as_deref()).map(|d| describe(inputs, d)).unwrap_or_default(),
+        "columns": columns(inputs, node),
+        // Where the node's properties were declared, as dbt spells it.
+        "patch_path": props(project, node).map(|p| format!("{}://{}", project.name, p.file.display())),
+        "docs": {"show": true, "node_color": null},
         "relation_name": node.relation.as_ref().filter(|r| !r.cte).map(|r| r.to_string()),
         "raw_code": raw_code,
     }) else {
@@ -178,6 +196,16 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
         .collect();
     let compiled = inputs.compiled.get(&node.id);
     m.insert("language".into(), json!("sql"));
+    if node.resource == Resource::Model {
+        // dbt's defaults for what runner does not model: no contracts, no versions.
+        m.insert("access".into(), json!("protected"));
+        m.insert("contract".into(), json!({"enforced": false, "alias_types": true, "checksum": null}));
+        m.insert("constraints".into(), json!([]));
+        m.insert("version".into(), Value::Null);
+        m.insert("latest_version".into(), Value::Null);
+        m.insert("deprecation_date".into(), Value::Null);
+        m.insert("primary_key".into(), json!([]));
+    }
     m.insert("refs".into(), json!(refs));
     m.insert("sources".into(), json!(sources));
     m.insert("depends_on".into(), json!({"macros": [], "nodes": parents}));
@@ -215,17 +243,14 @@ fn source_text(project: &Project, file: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn columns(project: &Project, node: &Node) -> Value {
-    let props = match node.resource {
-        Resource::Model => project.model_props.get(&node.name),
-        Resource::Seed => project.seed_props.get(&node.name),
-        Resource::Test => None,
-    };
+fn columns(inputs: &Inputs, node: &Node) -> Value {
+    let props = props(inputs.project, node);
     let cols: Map<String, Value> = props
         .into_iter()
-        .flat_map(|p| &p.columns)
-        .map(|c| {
-            let col = json!({"name": c, "description": "", "meta": {}, "data_type": null,
+        .flat_map(|p| p.columns.iter().map(move |c| (p, c)))
+        .map(|(p, c)| {
+            let description = p.column_descriptions.get(c).map(|d| describe(inputs, d)).unwrap_or_default();
+            let col = json!({"name": c, "description": description, "meta": {}, "data_type": null,
                 "constraints": [], "quote": null, "tags": []});
             (c.clone(), col)
         })

@@ -154,6 +154,7 @@ mod project_artifacts {
             executed: &BTreeSet::from(["seed.shop.raw_orders".to_string()]),
             invocation_id: "inv-9",
             started_at: Utc::now(),
+            templates: None,
         });
         assert_eq!(doc["metadata"]["dbt_schema_version"], "https://schemas.getdbt.com/dbt/manifest/v12.json");
         assert_eq!(doc["metadata"]["invocation_id"], "inv-9");
@@ -249,6 +250,7 @@ mod project_artifacts {
             executed: &BTreeSet::new(),
             invocation_id: "inv-e",
             started_at: Utc::now(),
+            templates: None,
         });
         // dbt's values (checked with dbt 1.10): where it would be built, but no relation.
         let e = &doc["nodes"]["model.shop.eph_orders"];
