@@ -13,10 +13,14 @@ use crate::nodes::fqn::fqn_folders;
 use crate::nodes::{Node, NodeKind};
 use crate::project::{Attached, Project, SourceTable, TestDecl};
 use serde_yaml::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub struct Layout<'a> {
     project: &'a Project,
+    /// Each generic test's declaration by the unique id dbt's names give it,
+    /// computed once: looking it up per node was quadratic in the tests.
+    decls: BTreeMap<String, &'a TestDecl>,
 }
 
 pub fn is_generic(node: &Node) -> bool {
@@ -32,7 +36,12 @@ fn below_resource_folder(file: &Path) -> String {
 
 impl<'a> Layout<'a> {
     pub fn new(project: &'a Project) -> Layout<'a> {
-        Layout { project }
+        let mut decls = BTreeMap::new();
+        for d in &project.tests {
+            // The first declaration with an id wins, as the planner keeps it.
+            decls.entry(unique_id(&project.name, d)).or_insert(d);
+        }
+        Layout { project, decls }
     }
 
     /// A source's fqn: project, the folders of its property file, source, table.
@@ -80,25 +89,27 @@ impl<'a> Layout<'a> {
         if !is_generic(node) {
             return None;
         }
-        let project = &self.project.name;
-        self.project.tests.iter().filter(|d| d.file == node.file).find(|d| {
-            let target = match &d.attached {
-                Attached::Model(m) => TestTarget::Model(m.clone()),
-                Attached::Source(s, t) => TestTarget::Source { source: s.clone(), table: t.clone() },
-            };
-            let mut args = d.args.clone();
-            if let Some(c) = &d.column {
-                args.insert("column_name".into(), Value::String(c.clone()));
-            }
-            let names = generic_test_names(&NamingInput {
-                project,
-                test: &d.test,
-                namespace: d.namespace.as_deref(),
-                target: &target,
-                args: &args,
-                custom_name: d.custom_name.as_deref(),
-            });
-            names.unique_id == node.id
-        })
+        self.decls.get(&node.id).copied().filter(|d| d.file == node.file)
     }
+}
+
+/// The unique id dbt gives the generic test a declaration plans.
+fn unique_id(project: &str, d: &TestDecl) -> String {
+    let target = match &d.attached {
+        Attached::Model(m) => TestTarget::Model(m.clone()),
+        Attached::Source(s, t) => TestTarget::Source { source: s.clone(), table: t.clone() },
+    };
+    let mut args = d.args.clone();
+    if let Some(c) = &d.column {
+        args.insert("column_name".into(), Value::String(c.clone()));
+    }
+    generic_test_names(&NamingInput {
+        project,
+        test: &d.test,
+        namespace: d.namespace.as_deref(),
+        target: &target,
+        args: &args,
+        custom_name: d.custom_name.as_deref(),
+    })
+    .unique_id
 }

@@ -113,7 +113,7 @@ fn config(node: &Node, alias: &str) -> Value {
     Value::Object(base)
 }
 
-fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
+fn node_json(node: &Node, inputs: &Inputs, layout: &Layout, texts: &Texts) -> Value {
     let project = inputs.project;
     let alias = layout.alias(node);
     // An ephemeral is a CTE: dbt still names the database and schema it
@@ -147,7 +147,7 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
             Some(d) => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", d.test),
             None => String::new(),
         },
-        _ => source_text(project, &node.file),
+        _ => texts.get(node.file.as_path()).map(|t| t.trim_end().to_string()).unwrap_or_default(),
     };
     let Value::Object(mut m) = json!({
         "database": database,
@@ -233,14 +233,11 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout) -> Value {
     Value::Object(m)
 }
 
-fn source_text(project: &Project, file: &Path) -> String {
-    project
-        .models
-        .iter()
-        .chain(&project.singular_tests)
-        .find(|f| f.path == file)
-        .map(|f| f.text.trim_end().to_string())
-        .unwrap_or_default()
+/// Each model's and singular test's text by file, built once per manifest.
+type Texts<'p> = BTreeMap<&'p Path, &'p str>;
+
+fn texts(project: &Project) -> Texts<'_> {
+    project.models.iter().chain(&project.singular_tests).map(|f| (f.path.as_path(), f.text.as_str())).collect()
 }
 
 fn columns(inputs: &Inputs, node: &Node) -> Value {
@@ -298,7 +295,8 @@ pub fn build(inputs: &Inputs) -> Value {
     let layout = Layout::new(inputs.project);
     // Ephemeral models never run but are nodes in dbt's manifest.
     let all = || inputs.plan.nodes.iter().chain(&inputs.plan.ephemeral.nodes);
-    let nodes: Map<String, Value> = all().map(|n| (n.id.clone(), node_json(n, inputs, &layout))).collect();
+    let texts = texts(inputs.project);
+    let nodes: Map<String, Value> = all().map(|n| (n.id.clone(), node_json(n, inputs, &layout, &texts))).collect();
     let sources = sources_json(inputs, &layout);
     let mut parent_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut child_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
