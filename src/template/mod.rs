@@ -230,17 +230,7 @@ impl Templates {
                 Ok(rel.to_value())
             }),
         ));
-        ctx.push((
-            "config",
-            Value::from_function(move |kwargs: Kwargs| -> Result<String, Error> {
-                let mut r = lock(&r3);
-                for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
-                    let v: Value = kwargs.get(&key)?;
-                    r.config.insert(key, to_yaml(&v));
-                }
-                Ok(String::new())
-            }),
-        ));
+        ctx.push(("config", recording_config(r3)));
         self.render_with(template, ctx)?;
         let out = lock(&rec).clone();
         Ok(out)
@@ -306,17 +296,7 @@ impl Templates {
             None => {
                 let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
                 // A test macro's `{{ config(severity='warn') }}` is recorded like a model's.
-                ctx.push((
-                    "config",
-                    Value::from_function(move |kwargs: Kwargs| -> Result<String, Error> {
-                        let mut r = lock(&r3);
-                        for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
-                            let v: Value = kwargs.get(&key)?;
-                            r.config.insert(key, to_yaml(&v));
-                        }
-                        Ok(String::new())
-                    }),
-                ));
+                ctx.push(("config", recording_config(r3)));
                 let db = this.database.clone();
                 let db2 = this.database.clone();
                 let schema = this.schema.clone();
@@ -345,6 +325,18 @@ impl Templates {
         let out = lock(&rec).clone();
         Ok((v.to_string(), out))
     }
+}
+
+/// A `config(...)` that records its keyword arguments (the resolve pass).
+fn recording_config(rec: Arc<Mutex<Recorded>>) -> Value {
+    Value::from_function(move |kwargs: Kwargs| -> Result<String, Error> {
+        let mut r = lock(&rec);
+        for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
+            let v: Value = kwargs.get(&key)?;
+            r.config.insert(key, to_yaml(&v));
+        }
+        Ok(String::new())
+    })
 }
 
 /// Compiles the macro files and registers each macro as a global by name;
