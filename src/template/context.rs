@@ -8,6 +8,7 @@
 //! `run_query`) live in a hidden [`Runtime`] context value that macro calls
 //! forward; nothing here holds a connection of its own.
 
+use super::pyitertools::itertools_module;
 use super::pyre::re_module;
 use super::pytime::{datetime_module, pytz_module, PyDateTime};
 use super::query::{QueryFn, QueryTable};
@@ -189,8 +190,14 @@ pub fn install(env: &mut Environment<'static>, invocation_id: &str, run_started_
     env.add_global("run_started_at", run_started_at.clone().value());
     env.add_global(
         "modules",
-        Value::from_pairs([("datetime", datetime_module()), ("pytz", pytz_module()), ("re", re_module())]),
+        Value::from_pairs([
+            ("datetime", datetime_module()),
+            ("pytz", pytz_module()),
+            ("re", re_module()),
+            ("itertools", itertools_module()),
+        ]),
     );
+    super::pyops::install(env);
     env.add_function("log", |state: &State, msg: Value, info: Option<bool>, kwargs: Kwargs| -> Result<String, Error> {
         let info = info.or(kwargs.get::<Option<bool>>("info")?);
         kwargs.assert_all_used()?;

@@ -94,6 +94,66 @@ pub fn rename_definitions(text: &str) -> String {
     out
 }
 
+/// Name of the global that wraps a macro defined in a model or singular test file.
+pub const LOCAL_WRAPPER: &str = "__runner_local_macro";
+
+/// A macro defined inside a model (or singular test) lives in that file's own
+/// render, so it cannot go through [`MacroRef`]. Its definition is renamed like
+/// a macro file's, and right after `endmacro` the plain name is bound to a
+/// [`LocalMacro`] that catches `return(x)`. Only tags are inserted, never
+/// newlines, so error lines stay those of the file.
+pub fn wrap_local_macros(text: &str) -> String {
+    let defs = macro_defs(text);
+    if defs.is_empty() {
+        return text.to_string();
+    }
+    let renamed = rename_definitions(text);
+    let mut out = String::with_capacity(renamed.len() + 96 * defs.len());
+    let mut rest = renamed.as_str();
+    for (_, name) in defs {
+        let Some((before, tag, after)) = next_endmacro(rest) else { break };
+        out.push_str(before);
+        out.push_str(tag);
+        let strip = if tag.ends_with("-%}") { "-%}" } else { "%}" };
+        out.push_str(&format!("{{% set {name} = {LOCAL_WRAPPER}({name}{IMPL_SUFFIX}, \"{name}\") {strip}"));
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Splits at the first `{% endmacro %}` tag: text before, the tag, text after.
+fn next_endmacro(text: &str) -> Option<(&str, &str, &str)> {
+    for (i, _) in text.match_indices("{%") {
+        let body = text[i + 2..].trim_start_matches(['-', '+']).trim_start();
+        if body.strip_prefix("endmacro").is_some_and(|a| !a.starts_with(|c: char| c.is_alphanumeric() || c == '_')) {
+            let end = i + text[i..].find("%}")? + 2;
+            return Some((&text[..i], &text[i..end], &text[end..]));
+        }
+    }
+    None
+}
+
+/// A macro of a model file, called by its plain name; see [`wrap_local_macros`].
+#[derive(Debug)]
+pub struct LocalMacro {
+    pub name: String,
+    pub inner: Value,
+}
+
+impl Object for LocalMacro {
+    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        match self.inner.call(state, args) {
+            Ok(v) => Ok(v),
+            Err(e) => returned(&e).ok_or(e),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<macro {}>", self.name)
+    }
+}
+
 /// Where an error raised inside a macro happened, kept as the error's source.
 #[derive(Debug)]
 pub struct InMacro {
@@ -193,6 +253,19 @@ mod tests {
             "{% macro test_positive(model, column_name) %}select * from {{ model }}{%- endmacro %}"
         );
         assert_eq!(rewrite_test_blocks("{% if testing %}x{% endif %}"), "{% if testing %}x{% endif %}");
+    }
+
+    #[test]
+    fn local_macros_are_rebound_after_their_definition() {
+        let src = "{% macro a(x) %}{{ x }}{% endmacro %}\n{%- macro b() -%}b{%- endmacro -%}\nselect 1";
+        assert_eq!(
+            wrap_local_macros(src),
+            "{% macro a__runner_impl(x) %}{{ x }}{% endmacro %}\
+             {% set a = __runner_local_macro(a__runner_impl, \"a\") %}\n\
+             {%- macro b__runner_impl() -%}b{%- endmacro -%}\
+             {% set b = __runner_local_macro(b__runner_impl, \"b\") -%}\nselect 1"
+        );
+        assert_eq!(wrap_local_macros("select {{ 1 }}"), "select {{ 1 }}");
     }
 
     #[test]

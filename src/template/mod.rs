@@ -6,8 +6,9 @@
 //! worker. dbt's context beyond `ref`/`source`/`config` lives in the
 //! submodules: macros and `return` ([`macros`]), globals ([`context`]),
 //! `adapter` ([`adapter`]), `run_query` tables ([`query`]), Python-style
-//! values ([`pytime`], [`pyre`]), descriptions ([`docs`]). This module orders
-//! and runs nothing.
+//! values ([`pytime`], [`pydelta`], [`pyre`], [`pyitertools`]) and the
+//! source rewrite that gives them arithmetic ([`pyops`]), descriptions
+//! ([`docs`]). This module orders and runs nothing.
 
 pub mod adapter;
 pub mod context;
@@ -15,7 +16,10 @@ mod diagnostics;
 pub mod docs;
 pub mod ephemeral;
 pub mod macros;
+mod pydelta;
+mod pyitertools;
 mod pyobj;
+mod pyops;
 pub mod pyre;
 pub mod pytime;
 pub mod query;
@@ -129,6 +133,9 @@ impl Templates {
         let (invocation_id, run_started_at) = diagnostics::run_identity(run_values);
         context::install(&mut jinja, &invocation_id, &pytime::PyDateTime::utc(run_started_at));
         docs::install(&mut jinja, &project.docs);
+        jinja.add_function(macros::LOCAL_WRAPPER, |inner: Value, name: String| {
+            Value::from_object(macros::LocalMacro { name, inner })
+        });
         let macro_names = load_macros(&mut jinja, &mut files, &mut errors, project);
         let adapter = adapter::Adapter { macros: Arc::new(macro_names) };
         jinja.add_global("adapter", Value::from_object(adapter.clone()));
@@ -143,7 +150,8 @@ impl Templates {
             )]),
         );
         for f in project.models.iter().chain(project.singular_tests.iter()) {
-            let text = pyobj::rewrite_mutable_literals(&f.text);
+            let text = pyops::rewrite_datetime_arithmetic(&f.text);
+            let text = macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text));
             add(&mut jinja, &mut files, &mut errors, f.path.display().to_string(), text, f.path.clone());
         }
         let templates = Templates { env: jinja, vars: Arc::new(vars), files, invocation_id, run_started_at };
@@ -350,7 +358,7 @@ fn load_macros(
     let mut owners: BTreeMap<String, PathBuf> = BTreeMap::new();
     for m in &project.macros {
         let name = m.path.display().to_string();
-        let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(&m.text));
+        let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(&pyops::rewrite_datetime_arithmetic(&m.text)));
         for macro_name in macros::macro_names(&text) {
             if let Some(prev) = owners.get(&macro_name) {
                 let line = crate::config::find_line(&text, &macro_name);
@@ -399,3 +407,5 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests;
 #[cfg(test)]
 mod tests_jinja;
+#[cfg(test)]
+mod tests_time;

@@ -4,14 +4,18 @@
 //! `run_started_at` is one of these (UTC, tz-aware, as in dbt), so
 //! `run_started_at.strftime('%Y%m%d')`, `.isoformat()` and
 //! `.astimezone(modules.pytz.timezone('Europe/Berlin'))` work. Values render
-//! as Python's `str()` does. No arithmetic: minijinja objects cannot overload
-//! operators, so `timedelta` is not offered.
+//! as Python's `str()` does, and compare (`<`, `==`) like Python's: two
+//! tz-aware datetimes by their instant. `modules.datetime.timedelta` and the
+//! `+`/`-` between these values live in [`super::pydelta`]; minijinja objects
+//! cannot overload operators, so [`super::pyops`] rewrites such expressions
+//! into calls before templates compile.
 
 use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
+use minijinja::value::{from_args, DynObject, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
+use std::cmp::Ordering;
 use std::fmt::{self, Write};
 use std::sync::Arc;
 
@@ -50,7 +54,7 @@ impl PyDateTime {
         Value::from_object(self)
     }
 
-    fn aware(&self) -> Option<DateTime<Tz>> {
+    pub fn aware(&self) -> Option<DateTime<Tz>> {
         self.tz.and_then(|tz| tz.from_local_datetime(&self.naive).earliest())
     }
 
@@ -118,6 +122,19 @@ impl Object for PyDateTime {
             "replace" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;
                 let mut out = (**self).clone();
+                let n = &self.naive;
+                let date = replace_date(n.date(), &kwargs)?;
+                let time =
+                    |key: &str, old: u32| -> Result<u32, Error> { Ok(kwargs.get::<Option<u32>>(key)?.unwrap_or(old)) };
+                let micro = time("microsecond", n.nanosecond() / 1000 % 1_000_000)?;
+                out.naive = date
+                    .and_hms_micro_opt(
+                        time("hour", n.hour())?,
+                        time("minute", n.minute())?,
+                        time("second", n.second())?,
+                        micro,
+                    )
+                    .ok_or_else(|| invalid("invalid time"))?;
                 if kwargs.has("tzinfo") {
                     let tz: Value = kwargs.get("tzinfo")?;
                     out.tz = tz.downcast_object_ref::<PyTz>().map(|t| t.0);
@@ -129,6 +146,16 @@ impl Object for PyDateTime {
             "isoweekday" => Ok(Value::from(self.naive.weekday().number_from_monday())),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
+    }
+
+    /// Tz-aware datetimes compare by instant, naive ones by wall clock.
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        let key = |t: &PyDateTime| match t.aware() {
+            Some(a) => (true, a.naive_utc()),
+            None => (false, t.naive),
+        };
+        let (a, b) = (key(self), key(other.downcast_ref::<Self>()?));
+        Some(a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -161,15 +188,34 @@ impl Object for PyDate {
                 strftime(|s, items| write!(s, "{}", self.0.format_with_items(items)), fmt)
             }
             "isoformat" => Ok(Value::from(self.0.format("%Y-%m-%d").to_string())),
+            "replace" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let date = replace_date(self.0, &kwargs)?;
+                kwargs.assert_all_used()?;
+                Ok(Value::from_object(PyDate(date)))
+            }
+            "toordinal" => Ok(Value::from(self.0.num_days_from_ce())),
             "weekday" => Ok(Value::from(self.0.weekday().num_days_from_monday())),
             "isoweekday" => Ok(Value::from(self.0.weekday().number_from_monday())),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }
 
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        Some(self.0.cmp(&other.downcast_ref::<Self>()?.0))
+    }
+
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0.format("%Y-%m-%d"))
     }
+}
+
+/// `replace(year=, month=, day=)` on a date part.
+fn replace_date(d: NaiveDate, kwargs: &Kwargs) -> Result<NaiveDate, Error> {
+    let year = kwargs.get::<Option<i32>>("year")?.unwrap_or(d.year());
+    let month = kwargs.get::<Option<u32>>("month")?.unwrap_or(d.month());
+    let day = kwargs.get::<Option<u32>>("day")?.unwrap_or(d.day());
+    NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| invalid("day is out of range for month"))
 }
 
 /// A pytz time zone.
@@ -289,11 +335,12 @@ impl Object for Module {
     }
 }
 
-/// `modules.datetime` (with `datetime` and `date`) and `modules.pytz`.
+/// `modules.datetime` (with `datetime`, `date` and `timedelta`) and `modules.pytz`.
 pub fn datetime_module() -> Value {
     Value::from_pairs([
         ("datetime", Value::from_object(Module::DateTimeClass)),
         ("date", Value::from_object(Module::DateClass)),
+        ("timedelta", super::pydelta::timedelta_class()),
     ])
 }
 

@@ -49,6 +49,14 @@ fn return_from_a_macro_called_by_a_macro_of_the_same_file() {
 }
 
 #[test]
+fn return_from_a_macro_defined_in_the_model_file() {
+    let model = "{% macro cols(extra) %}{{ return(['a', 'b'] + extra) }}{% endmacro -%}\n\
+                 {%- macro twice(x) -%}{{ x }}{{ x }}{%- endmacro %}\n\
+                 select {{ cols(['c']) | join(', ') }}, {{ twice('z') }}";
+    assert_eq!(ok(model, &[]), "\nselect a, b, c, zz");
+}
+
+#[test]
 fn call_blocks_and_return_inside_a_loop() {
     let macros = [(
         "macros/c.sql",
