@@ -179,3 +179,27 @@ fn a_test_macros_own_config_is_a_default_the_yaml_config_overrides() {
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("FAIL 2 small_customers_total"), "{}", r.stdout);
 }
+
+#[test]
+fn a_where_from_a_test_macros_config_filters_the_model_argument() {
+    let f = Fixture::shop();
+    f.write(
+        "macros/tests/small.sql",
+        "{% test small(model, column_name) %}\n{{ config(severity='warn', where='customer_id > 1') }}\nselect * from {{ model }} where {{ column_name }} > 6\n{% endtest %}\n",
+    );
+    let yml = |extra: &str| {
+        format!("version: 2\nmodels:\n  - name: customers\n    columns:\n      - name: total\n        data_tests:\n          - small{extra}\n")
+    };
+    // Totals: Ann (1) 12, Bo (2) 3, Cy (3) 9; the macro's `where` leaves Cy alone failing.
+    f.write("models/marts/small.yml", &yml(""));
+    let r = f.run(&["run", "my_dag"]);
+    assert!(r.stdout.contains("WARN 1 small_customers_total"), "{}\n{}", r.stdout, r.stderr);
+    let c = f.run(&["compile", "--select", "small_customers_total"]);
+    assert!(c.stdout.contains("where customer_id > 1) dbt_subquery where total > 6"), "{}\n{}", c.stdout, c.stderr);
+    // The YAML's `where` overrides the macro's.
+    f.write("models/marts/small.yml", &yml(":\n              config: {where: 'customer_id < 3'}"));
+    let r = f.run(&["test", "my_dag"]);
+    assert!(r.stdout.contains("WARN 1 small_customers_total"), "{}\n{}", r.stdout, r.stderr);
+    let c = f.run(&["compile", "--select", "small_customers_total"]);
+    assert!(c.stdout.contains("where customer_id < 3) dbt_subquery"), "{}\n{}", c.stdout, c.stderr);
+}

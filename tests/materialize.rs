@@ -277,6 +277,44 @@ fn ephemerals_are_selected_listed_and_in_the_manifest_as_dbt_has_them() {
 }
 
 #[test]
+fn compiling_compiles_the_ephemerals_a_node_reads_and_a_selected_ephemeral() {
+    let f = Fixture::new();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
+    f.write("models/staging/eph1.sql", "{{ config(materialized='ephemeral') }}\nselect 1 as x\n");
+    f.write(
+        "models/staging/eph2.sql",
+        "{{ config(materialized='ephemeral') }}\nselect x + 1 as y from {{ ref('eph1') }}\n",
+    );
+    f.write("models/down.sql", "select y * 10 as z from {{ ref('eph2') }}\n");
+    f.write("models/other.sql", "select 7 as w\n");
+    f.write("models/mix.sql", "select * from {{ ref('other') }}, {{ ref('down') }}, {{ ref('other') }} o2\n");
+    let compiled = |name: &str| f.path().join(format!("target/compiled/shop/models/{name}.sql"));
+    let manifest = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(f.path().join("target/manifest.json")).expect("manifest")).expect("json")
+    };
+    let r = f.run(&["compile", "--select", "eph2"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("Compiled node 'eph2' is:\nwith __dbt__cte__eph1 as ("), "{}", r.stdout);
+    assert!(compiled("staging/eph1").exists() && compiled("staging/eph2").exists(), "{}", r.stderr);
+    assert!(!compiled("down").exists(), "only what was selected and what it reads");
+    let m = manifest();
+    assert_eq!(m["nodes"]["model.shop.eph2"]["compiled"], true);
+    // As dbt: the text after the `config()` line, its newline included.
+    assert_eq!(m["nodes"]["model.shop.eph1"]["compiled_code"], "\nselect 1 as x");
+    assert_eq!(m["nodes"]["model.shop.down"]["compiled"], false);
+    // Compiling a reader compiles the chain of ephemerals above it.
+    std::fs::remove_dir_all(f.path().join("target")).expect("rm target");
+    let r = f.run(&["compile", "--select", "down"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(compiled("staging/eph1").exists() && compiled("staging/eph2").exists() && compiled("down").exists());
+    // `depends_on` and `refs` keep the SQL's order (refs with repeats), as dbt writes them.
+    let mix = &manifest()["nodes"]["model.shop.mix"];
+    assert_eq!(mix["depends_on"]["nodes"], serde_json::json!(["model.shop.other", "model.shop.down"]));
+    let refs: Vec<&str> = mix["refs"].as_array().expect("refs").iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(refs, ["other", "down", "other"]);
+}
+
+#[test]
 fn unknown_materialization_is_a_load_error_with_file_and_line() {
     let f = Fixture::new();
     f.write("models/ok.sql", "select 1 as x\n");

@@ -49,7 +49,7 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
             let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::Build, TaskRetry::NONE);
             execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
         }
-        Command::Compile { .. } => compile_command(&prep, &selected),
+        Command::Compile { .. } => compile_command(&prep, &selected, &chosen.ephemerals),
         Command::Ls { list, .. } => {
             ls(opts, dag.as_ref(), &prep, &selected, &chosen, list);
             Ok(EXIT_OK)
@@ -64,17 +64,24 @@ fn only(prep: &Prepared, selected: &BTreeSet<usize>, keep: impl Fn(Resource) -> 
 
 /// Renders every selected model and test into `target/compiled/`; a node
 /// that does not render is reported and makes the exit code 1.
-fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>) -> Result<i32, Error> {
+/// Selected ephemeral models are compiled too, and so is every ephemeral a
+/// compiled node reads, as dbt does.
+fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>, ephemerals: &BTreeSet<String>) -> Result<i32, Error> {
     let nodes = only(prep, selected, |r| r != Resource::Seed);
-    let compiled = compile::compile(prep, &nodes);
+    let compiled = compile::compile(prep, &nodes, &compile::ephemerals_for(prep, &nodes, ephemerals));
     compile::write_manifest(prep, &compiled.code, &BTreeSet::new(), prep.templates.invocation_id());
-    for (i, d) in &compiled.errors {
-        let node = prep.plan.node(*i);
+    for (node, d) in &compiled.errors {
         eprintln!("error: cannot compile {} `{}`: {d}", node.resource.as_str(), node.name);
     }
-    if let (1, Some(&i)) = (nodes.len(), nodes.iter().next()) {
-        if let Some(sql) = compiled.code.get(&prep.plan.node(i).id) {
-            println!("Compiled node '{}' is:\n{sql}", prep.plan.node(i).name);
+    // One node asked for is printed, as `dbt compile --select x` does.
+    let asked: Vec<&crate::nodes::Node> = nodes
+        .iter()
+        .map(|&i| prep.plan.node(i))
+        .chain(prep.plan.ephemeral.nodes.iter().filter(|n| ephemerals.contains(&n.id)))
+        .collect();
+    if let [node] = asked.as_slice() {
+        if let Some(sql) = compiled.code.get(&node.id) {
+            println!("Compiled node '{}' is:\n{sql}", node.name);
         }
     } else {
         let dir = sql_dir(prep, "compiled");

@@ -67,23 +67,42 @@ pub(super) fn write_manifest(
 }
 
 /// What compiling the selected nodes produced.
-pub(super) struct Compiled {
+pub(super) struct Compiled<'p> {
     /// Unique id → compiled SQL.
     pub code: BTreeMap<String, String>,
     /// Nodes that failed to render, with the reason, in plan order.
-    pub errors: Vec<(usize, Diagnostic)>,
+    pub errors: Vec<(&'p Node, Diagnostic)>,
     pub files: BTreeMap<String, NodeFiles>,
 }
 
-/// Renders the selected nodes and writes `target/compiled/`. Problems
-/// writing files are printed as warnings; render errors are returned.
-pub(super) fn compile(prep: &Prepared, nodes: &BTreeSet<usize>) -> Compiled {
+/// The ephemeral models `nodes` read, directly or through other ephemerals,
+/// and the ephemerals in `also`: dbt compiles them along with their readers.
+pub(super) fn ephemerals_for<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, also: &BTreeSet<String>) -> Vec<&'p Node> {
+    let plan = &prep.plan;
+    let by_id: BTreeMap<&str, &Node> = plan.ephemeral.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    let mut todo: Vec<&str> = also.iter().map(String::as_str).collect();
+    todo.extend(nodes.iter().flat_map(|&i| plan.declared_deps(plan.node(i)).iter().map(String::as_str)));
+    let mut found: BTreeMap<&str, &Node> = BTreeMap::new();
+    while let Some(id) = todo.pop() {
+        if let Some(&n) = by_id.get(id) {
+            if found.insert(id, n).is_none() {
+                todo.extend(n.depends_on.iter().map(String::as_str));
+            }
+        }
+    }
+    found.into_values().collect()
+}
+
+/// Renders the selected nodes (and `ephemerals`) and writes
+/// `target/compiled/`. Problems writing files are printed as warnings;
+/// render errors are returned.
+pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemerals: &[&'p Node]) -> Compiled<'p> {
     let layout = Layout::new(&prep.project);
     let dir = sql_dir(prep, "compiled");
     let mut out = Compiled { code: BTreeMap::new(), errors: Vec::new(), files: BTreeMap::new() };
     let mut write_failed = false;
-    for &i in nodes {
-        let node = prep.plan.node(i);
+    let all = nodes.iter().map(|&i| prep.plan.node(i)).chain(ephemerals.iter().copied());
+    for node in all {
         let sql_path = layout.sql_path(node);
         let compiled_code = match render(prep, node) {
             Some(Ok(sql)) => {
@@ -97,7 +116,7 @@ pub(super) fn compile(prep: &Prepared, nodes: &BTreeSet<usize>) -> Compiled {
                 Some(sql)
             }
             Some(Err(d)) => {
-                out.errors.push((i, d));
+                out.errors.push((node, d));
                 None
             }
             None => None,
@@ -111,7 +130,7 @@ pub(super) fn compile(prep: &Prepared, nodes: &BTreeSet<usize>) -> Compiled {
 /// each node's SQL goes. Render errors are left for the executor to report
 /// on the node itself.
 pub(super) fn before_run(prep: &Prepared, nodes: &BTreeSet<usize>, invocation_id: &str) -> BTreeMap<String, NodeFiles> {
-    let compiled = compile(prep, nodes);
+    let compiled = compile(prep, nodes, &ephemerals_for(prep, nodes, &BTreeSet::new()));
     let executed = nodes.iter().map(|&i| prep.plan.node(i).id.clone()).collect();
     let _ = write_manifest(prep, &compiled.code, &executed, invocation_id);
     compiled.files

@@ -22,6 +22,59 @@ const NODE_KEYS: &[&str] = &[
 const SOURCE_KEYS: &[&str] =
     &["name", "resource_type", "package_name", "original_file_path", "unique_id", "source_name", "tags", "config"];
 
+/// The keys of a node's `config`, in the order dbt prints them (models,
+/// then what only seeds or tests have); keys a project adds come after, sorted.
+const CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "alias",
+    "schema",
+    "database",
+    "tags",
+    "meta",
+    "group",
+    "materialized",
+    "incremental_strategy",
+    "batch_size",
+    "lookback",
+    "begin",
+    "persist_docs",
+    "post-hook",
+    "pre-hook",
+    "quoting",
+    "column_types",
+    "full_refresh",
+    "unique_key",
+    "on_schema_change",
+    "on_configuration_change",
+    "grants",
+    "packages",
+    "docs",
+    "contract",
+    "event_time",
+    "concurrent_batches",
+    "access",
+    "freshness",
+    "delimiter",
+    "quote_columns",
+    "severity",
+    "store_failures",
+    "store_failures_as",
+    "where",
+    "limit",
+    "fail_calc",
+    "warn_if",
+    "error_if",
+];
+
+/// A `config` object as `py_json` would print it, keys in dbt's order.
+fn config_json(v: &Value) -> String {
+    let Value::Object(map) = v else { return py_json(v) };
+    let known = CONFIG_KEYS.iter().filter_map(|k| map.get(*k).map(|v| (*k, v)));
+    let rest = map.iter().filter(|(k, _)| !CONFIG_KEYS.contains(&k.as_str())).map(|(k, v)| (k.as_str(), v));
+    let fields: Vec<String> = known.chain(rest).map(|(k, v)| format!("{}: {}", py_json_str(k), py_json(v))).collect();
+    format!("{{{}}}", fields.join(", "))
+}
+
 /// One line per resource; `ids` are unique ids, printed in the order given.
 pub(super) fn lines(manifest: &Value, ids: &[String], list: &ListOptions) -> Vec<String> {
     let mut out = Vec::new();
@@ -56,7 +109,11 @@ pub(super) fn lines(manifest: &Value, ids: &[String], list: &ListOptions) -> Vec
                 };
                 let fields: Vec<String> = keys
                     .iter()
-                    .filter_map(|k| entry.get(*k).map(|v| format!("{}: {}", py_json_str(k), py_json(v))))
+                    .filter_map(|k| {
+                        let v = entry.get(*k)?;
+                        let text = if *k == "config" { config_json(v) } else { py_json(v) };
+                        Some(format!("{}: {}", py_json_str(k), text))
+                    })
                     .collect();
                 format!("{{{}}}", fields.join(", "))
             }
@@ -158,6 +215,15 @@ mod tests {
         let source: Value = serde_json::from_str(&out[1]).expect("a JSON object per line");
         assert_eq!(source["source_name"], "raw");
         assert!(source.get("alias").is_none());
+    }
+
+    #[test]
+    fn config_keys_print_in_dbt_order_then_the_projects_own_sorted() {
+        let cfg = json!({"unique_key": "id", "zeta": 1, "alias": null, "severity": "ERROR", "enabled": true, "alpha": 2});
+        assert_eq!(
+            config_json(&cfg),
+            "{\"enabled\": true, \"alias\": null, \"unique_key\": \"id\", \"severity\": \"ERROR\", \"alpha\": 2, \"zeta\": 1}"
+        );
     }
 
     #[test]

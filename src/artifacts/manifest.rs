@@ -78,6 +78,8 @@ fn config(node: &Node, alias: &str) -> Value {
             "full_refresh": null, "unique_key": null, "on_schema_change": "ignore",
             "on_configuration_change": "apply", "grants": {}, "packages": [],
             "docs": {"show": true, "node_color": null}, "contract": {"enforced": false, "alias_types": true},
+            "incremental_strategy": null, "batch_size": null, "lookback": 1, "begin": null,
+            "event_time": null, "concurrent_batches": null,
         }),
     };
     let mut base = Map::new();
@@ -89,6 +91,7 @@ fn config(node: &Node, alias: &str) -> Value {
     match node.resource {
         Resource::Model => {
             base.insert("access".into(), json!("protected"));
+            base.insert("freshness".into(), Value::Null);
         }
         Resource::Seed => {
             base.insert("delimiter".into(), json!(","));
@@ -135,8 +138,13 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout, texts: &Texts) -> Va
             (inputs.target.database.clone(), format!("{}_{custom}", inputs.target.schema))
         }
     };
-    // `depends_on` holds ref edges (as written: ephemerals too) and the ids of the sources a node reads.
-    let parents = inputs.plan.declared_deps(node);
+    // `depends_on` holds ref edges (as written: ephemerals too) and the ids of
+    // the sources a node reads: in the SQL's order where it was recorded.
+    let written = inputs.plan.written.get(&node.id);
+    let parents: Vec<String> = match written {
+        Some(w) => w.depends_on.clone(),
+        None => inputs.plan.declared_deps(node).iter().cloned().collect(),
+    };
     let raw_code = match &node.kind {
         NodeKind::Seed { .. } => String::new(),
         NodeKind::GenericTest { .. } => match layout.generic_decl(node) {
@@ -182,12 +190,12 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout, texts: &Texts) -> Va
         m.insert("depends_on".into(), json!({"macros": []}));
         return Value::Object(m);
     }
-    let refs: Vec<Value> = parents
-        .iter()
-        .filter(|id| !id.starts_with("source."))
-        .filter_map(|id| id.rsplit('.').next())
-        .map(|name| json!({"name": name, "package": null, "version": null}))
-        .collect();
+    let ref_names: Vec<&str> = match written {
+        Some(w) => w.refs.iter().map(String::as_str).collect(),
+        None => parents.iter().filter(|id| !id.starts_with("source.")).filter_map(|id| id.rsplit('.').next()).collect(),
+    };
+    let refs: Vec<Value> =
+        ref_names.iter().map(|name| json!({"name": name, "package": null, "version": null})).collect();
     let sources: Vec<Value> = parents
         .iter()
         .filter_map(|id| id.strip_prefix(&format!("source.{}.", project.name)))

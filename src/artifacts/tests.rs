@@ -261,7 +261,8 @@ mod project_artifacts {
             (&e["database"], &e["schema"], &e["alias"]),
             (&json!("warehouse"), &json!("main_stage"), &json!("eph_o"))
         );
-        assert_eq!(e["depends_on"]["nodes"], json!(["model.shop.stg_orders", "source.shop.raw.events"]));
+        // Sources first, then refs, as dbt lists them.
+        assert_eq!(e["depends_on"]["nodes"], json!(["source.shop.raw.events", "model.shop.stg_orders"]));
         assert_eq!(e["sources"], json!([["raw", "events"]]));
         // Its child depends on it, not on what it was folded onto.
         assert_eq!(doc["nodes"]["model.shop.from_eph"]["depends_on"]["nodes"], json!(["model.shop.eph_orders"]));

@@ -178,8 +178,9 @@ impl Planner<'_> {
         let relation_expr = data_tests::tested_relation(&tested.to_string(), tcfg.where_clause.as_deref());
         let mut deps = BTreeSet::from([parent]);
         let sql = if custom.contains(&decl.test) {
-            let model = match (&tcfg.where_clause, &decl.attached) {
-                (Some(w), _) if !w.trim().is_empty() => json_string(&relation_expr),
+            let used_where = tcfg.where_clause.clone().filter(|w| !w.trim().is_empty());
+            let model = match (&used_where, &decl.attached) {
+                (Some(_), _) => json_string(&relation_expr),
                 (_, Attached::Model(m)) => format!("ref({})", json_string(m)),
                 (_, Attached::Source(s, t)) => format!("source({}, {})", json_string(s), json_string(t)),
             };
@@ -201,7 +202,21 @@ impl Planner<'_> {
                     };
                     tcfg.store_failures = store
                         .or_else(|| store_failures(&cfg, &self.target.database, &self.target.schema, &names.alias));
-                    sql
+                    // A `where` the macro's `config()` set filters the `model`
+                    // argument as one from YAML would: render again with it.
+                    let new_where = tcfg.where_clause.clone().filter(|w| !w.trim().is_empty());
+                    if new_where == used_where {
+                        sql
+                    } else {
+                        let expr = data_tests::tested_relation(&tested.to_string(), new_where.as_deref());
+                        match self.render_custom(decl, &json_string(&expr), &tested, relations, &mut deps) {
+                            Ok((sql, _)) => sql,
+                            Err(d) => {
+                                self.errors.push(d);
+                                return;
+                            }
+                        }
+                    }
                 }
                 Err(d) => {
                     self.errors.push(d);

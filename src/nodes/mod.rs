@@ -85,6 +85,17 @@ pub struct Plan {
     pub graph: Graph,
     pub relations: Arc<Relations>,
     pub ephemeral: Ephemerals,
+    /// Unique id → what a model's or singular test's SQL names, in the order
+    /// it names them; the manifest lists them so, as dbt does.
+    pub written: BTreeMap<String, AsWritten>,
+}
+
+/// A node's parents in dbt's manifest order: sources first, then refs, each
+/// in order of first use; `refs` keeps every `ref()` call, repeats included.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct AsWritten {
+    pub depends_on: Vec<String>,
+    pub refs: Vec<String>,
 }
 
 /// The ephemeral models taken out of [`Plan::nodes`], kept because dbt keeps
@@ -159,18 +170,22 @@ fn yaml_scalar(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap_or_default().trim().to_string()
 }
 
+/// A model's node index, its `ref()` names and source ids in order of use, and its text.
+type ModelRefs = (usize, Vec<String>, Vec<String>, String);
+
 struct Planner<'a> {
     project: &'a Project,
     target: &'a Target,
     templates: &'a Templates,
     errors: Vec<Diagnostic>,
     nodes: Vec<Node>,
+    written: BTreeMap<String, AsWritten>,
     /// Model or seed name → unique id.
     names: BTreeMap<String, String>,
 }
 
 pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result<Plan, Vec<Diagnostic>> {
-    let mut p = Planner { project, target, templates, errors: Vec::new(), nodes: Vec::new(), names: BTreeMap::new() };
+    let mut p = Planner { project, target, templates, errors: Vec::new(), nodes: Vec::new(), written: BTreeMap::new(), names: BTreeMap::new() };
     p.seeds();
     let model_refs = p.models();
     let mut relations = Relations::default();
@@ -192,7 +207,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     if !p.errors.is_empty() {
         return Err(p.errors);
     }
-    let mut nodes = p.nodes;
+    let (mut nodes, written) = (p.nodes, p.written);
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
     // Two nodes with one unique id (two `assert_x.sql` in different folders, a
     // test listed twice on a column) would make the graph and the node list
@@ -231,7 +246,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral })
+    Ok(Plan { nodes, graph, relations, ephemeral, written })
 }
 
 impl Planner<'_> {
@@ -288,7 +303,7 @@ impl Planner<'_> {
     }
 
     /// Resolve pass over models; returns each model's recorded refs by node index.
-    fn models(&mut self) -> Vec<(usize, Vec<String>, String)> {
+    fn models(&mut self) -> Vec<ModelRefs> {
         let mut refs = Vec::new();
         for m in &self.project.models {
             let template = m.path.display().to_string();
@@ -316,7 +331,8 @@ impl Planner<'_> {
             }
             let mut tags = as_strings(cfg.get("tags"));
             tags.sort();
-            refs.push((self.nodes.len(), rec.refs.clone(), m.text.clone()));
+            let sources = rec.sources.iter().map(|(s, t)| fqn::source_id(&self.project.name, s, t)).collect();
+            refs.push((self.nodes.len(), rec.refs.clone(), sources, m.text.clone()));
             for (s, t) in &rec.sources {
                 self.check_source(s, t, &m.path, &m.text);
             }
@@ -351,18 +367,29 @@ impl Planner<'_> {
     }
 
     /// Turns recorded ref names into edges, reporting unknown names with a suggestion.
-    fn link(&mut self, model_refs: Vec<(usize, Vec<String>, String)>) {
-        for (i, refs, text) in model_refs {
+    fn link(&mut self, model_refs: Vec<ModelRefs>) {
+        for (i, refs, sources, text) in model_refs {
             let file = self.nodes[i].file.clone();
-            for r in refs {
-                match self.resolve_ref(&r, &file, &text) {
-                    Some(id) => {
-                        self.nodes[i].depends_on.insert(id);
-                    }
-                    None => continue,
+            let mut ids = Vec::new();
+            for r in &refs {
+                if let Some(id) = self.resolve_ref(r, &file, &text) {
+                    self.nodes[i].depends_on.insert(id.clone());
+                    ids.push(id);
                 }
             }
+            self.write_down(i, sources, ids, refs);
         }
+    }
+
+    /// Records a node's parents in manifest order; `sources` and `ids` in order of use.
+    fn write_down(&mut self, i: usize, sources: Vec<String>, ids: Vec<String>, refs: Vec<String>) {
+        let mut depends_on: Vec<String> = Vec::new();
+        for id in sources.into_iter().chain(ids) {
+            if !depends_on.contains(&id) {
+                depends_on.push(id);
+            }
+        }
+        self.written.insert(self.nodes[i].id.clone(), AsWritten { depends_on, refs });
     }
 
     fn resolve_ref(&mut self, name: &str, file: &PathBuf, text: &str) -> Option<String> {
@@ -410,12 +437,13 @@ impl Planner<'_> {
                 }
             };
             tcfg.store_failures = generic::store_failures(&cfg, &self.target.database, &self.target.schema, &t.name);
-            let mut deps: BTreeSet<String> =
-                rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.path, &t.text)).collect();
+            let ids: Vec<String> = rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.path, &t.text)).collect();
+            let mut sources = Vec::new();
             for (s, tb) in &rec.sources {
                 self.check_source(s, tb, &t.path, &t.text);
-                deps.insert(fqn::source_id(&self.project.name, s, tb));
+                sources.push(fqn::source_id(&self.project.name, s, tb));
             }
+            let deps: BTreeSet<String> = ids.iter().chain(&sources).cloned().collect();
             self.nodes.push(Node {
                 id: format!("test.{}.{}", self.project.name, t.name),
                 name: t.name.clone(),
@@ -426,6 +454,7 @@ impl Planner<'_> {
                 config: cfg,
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
             });
+            self.write_down(self.nodes.len() - 1, sources, ids, rec.refs.clone());
         }
     }
 }

@@ -34,6 +34,7 @@ fn plan(nodes: Vec<Node>) -> Plan {
         nodes,
         relations: Default::default(),
         ephemeral: Default::default(),
+        written: Default::default(),
     }
 }
 

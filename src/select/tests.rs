@@ -42,6 +42,7 @@ fn plan() -> Plan {
         nodes,
         relations: Default::default(),
         ephemeral: Default::default(),
+        written: Default::default(),
     }
 }
 
@@ -163,6 +164,7 @@ fn sources_select_their_tests_and_descendants() {
         nodes,
         relations: Default::default(),
         ephemeral: Default::default(),
+        written: Default::default(),
     };
     assert_eq!(names(&p, &["source:raw"], &[]), vec!["source_not_null_raw_orders_id"]);
     assert_eq!(names(&p, &["source:raw.orders+"], &[]), vec!["mart", "source_not_null_raw_orders_id", "stg"]);
@@ -213,6 +215,7 @@ fn plan_with_ephemeral() -> Plan {
         nodes,
         relations: Default::default(),
         ephemeral: crate::nodes::Ephemerals { nodes: vec![eph], declared },
+        written: Default::default(),
     }
 }
 
