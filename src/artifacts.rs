@@ -69,12 +69,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Writes one node's SQL below `dir` (`target/compiled/<project>` or `target/run/<project>`).
+/// In place, as dbt writes them: these are read by people after the run, and
+/// a rename per file cost a journal commit per node (see bench/README.md).
 pub fn write_sql(dir: &Path, sql_path: &Path, sql: &str) -> std::io::Result<()> {
     let mut text = sql.to_string();
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    write_atomic(&dir.join(sql_path), text.as_bytes())
+    let path = dir.join(sql_path);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)
 }
 
 /// The statements a node ran, as one SQL file.

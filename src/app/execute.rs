@@ -17,6 +17,7 @@ use crate::schedule::RunContext;
 use crate::scheduler::{self, Caps};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 fn command_line() -> String {
@@ -146,6 +147,7 @@ pub(super) fn execute(
         _ => None,
     };
     let relations = prep.plan.relations.clone();
+    let catalog = Arc::new(crate::executor::catalog::Catalog::default());
     let dag_timeout = dag.and_then(|d| d.execution_timeout);
     let worker = |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
         match database.connect() {
@@ -160,6 +162,7 @@ pub(super) fn execute(
                     templates: prep.templates.clone(),
                     relations: relations.clone(),
                     full_refresh: opts.full_refresh,
+                    catalog: catalog.clone(),
                 };
                 Box::new(move |node: &Node, start: Instant, w: usize| {
                     let began = start.elapsed();

@@ -8,6 +8,7 @@
 //! are retried with a bounded backoff. The executor knows nothing of the
 //! graph, the caps or the console; it returns an [`Execution`].
 
+pub mod catalog;
 mod incremental;
 mod seed;
 
@@ -76,10 +77,12 @@ pub struct Executor {
     pub templates: Arc<Templates>,
     pub relations: Arc<Relations>,
     pub full_refresh: bool,
+    /// What the database holds; one per run, shared by its workers.
+    pub catalog: Arc<catalog::Catalog>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Existing {
+pub enum Existing {
     None,
     Table,
     View,
@@ -112,12 +115,27 @@ impl Executor {
                 e
             })
         });
+        self.note_build(node, &result);
         match result {
             Ok(mut e) => {
                 e.attempts = attempts;
                 e
             }
             Err(e) => error(e.to_string(), last_sql, attempts),
+        }
+    }
+
+    /// Keeps the catalog in step with what a seed or model build left behind.
+    fn note_build(&self, node: &Node, result: &Result<Execution, duckdb::Error>) {
+        let now = match &node.kind {
+            NodeKind::Seed { .. } => Existing::Table,
+            NodeKind::Model { materialized: Materialized::View, .. } => Existing::View,
+            NodeKind::Model { materialized: Materialized::Table | Materialized::Incremental, .. } => Existing::Table,
+            _ => return,
+        };
+        match (result, &node.relation) {
+            (Ok(e), Some(rel)) if e.status == Status::Success => self.catalog.record(rel, now),
+            _ => self.catalog.forget(),
         }
     }
 
@@ -176,21 +194,7 @@ impl Executor {
     }
 
     fn existing(&self, rel: &Relation) -> Result<Existing, duckdb::Error> {
-        let mut stmt = self.conn.prepare(
-            "select table_type from information_schema.tables where table_catalog = ? and table_schema = ? and table_name = ?",
-        )?;
-        let mut rows = stmt.query([&rel.database, &rel.schema, &rel.identifier])?;
-        Ok(match rows.next()? {
-            None => Existing::None,
-            Some(row) => {
-                let kind: String = row.get(0)?;
-                if kind == "VIEW" {
-                    Existing::View
-                } else {
-                    Existing::Table
-                }
-            }
-        })
+        self.catalog.lookup(&self.conn, rel)
     }
 
     fn model(
