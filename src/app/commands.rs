@@ -69,7 +69,8 @@ fn only(prep: &Prepared, selected: &BTreeSet<usize>, keep: impl Fn(Resource) -> 
 fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>, ephemerals: &BTreeSet<String>) -> Result<i32, Error> {
     let nodes = only(prep, selected, |r| r != Resource::Seed);
     let compiled = compile::compile(prep, &nodes, &compile::ephemerals_for(prep, &nodes, ephemerals));
-    compile::write_manifest(prep, &compiled.code, &BTreeSet::new(), prep.templates.invocation_id());
+    let none = BTreeSet::new();
+    compile::write_manifest(prep, &compile::manifest_for(prep, &compiled.code, &none, prep.templates.invocation_id()));
     for (node, d) in &compiled.errors {
         eprintln!("error: cannot compile {} `{}`: {d}", node.resource.as_str(), node.name);
     }
@@ -107,8 +108,10 @@ fn ls(
     chosen: &crate::select::Selection,
     list: &ListOptions,
 ) {
-    // The manifest holds every field `ls` prints.
-    let doc = compile::write_manifest(prep, &Default::default(), &BTreeSet::new(), prep.templates.invocation_id());
+    // The manifest holds every field `ls` prints; dbt writes it on `ls` too.
+    let (compiled, executed) = (Default::default(), BTreeSet::new());
+    let manifest = compile::manifest_for(prep, &compiled, &executed, prep.templates.invocation_id());
+    compile::write_manifest(prep, &manifest);
     let wanted = |t: &str| list.resource_types.is_empty() || list.resource_types.contains(t);
     let mut ids: Vec<String> = selected
         .iter()
@@ -136,7 +139,7 @@ fn ls(
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for line in super::list::lines(&doc, &ids, list) {
+    for line in super::list::lines(&|id: &str| manifest.entry(id), &ids, list) {
         use std::io::Write;
         // A closed stdout (`runner ls | head`) just ends the listing.
         if writeln!(out, "{line}").is_err() {

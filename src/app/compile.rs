@@ -8,7 +8,8 @@
 
 use super::Prepared;
 use crate::artifacts::layout::Layout;
-use crate::artifacts::{self, manifest, NodeFiles};
+use crate::artifacts::manifest::{self, Manifest};
+use crate::artifacts::{self, NodeFiles};
 use crate::error::Diagnostic;
 use crate::nodes::{Node, NodeKind};
 use crate::template::relation::Relation;
@@ -42,15 +43,15 @@ pub(super) fn sql_dir(prep: &Prepared, kind: &str) -> PathBuf {
     prep.project.target_dir.join(kind).join(&prep.project.name)
 }
 
-/// Writes `target/manifest.json` and returns it; a failure to write is a
-/// warning, never a failed run.
-pub(super) fn write_manifest(
-    prep: &Prepared,
-    compiled: &BTreeMap<String, String>,
-    executed: &BTreeSet<String>,
-    invocation_id: &str,
-) -> serde_json::Value {
-    let doc = manifest::build(&manifest::Inputs {
+/// The manifest of this invocation: `compiled` is what it compiled,
+/// `executed` what it runs.
+pub(super) fn manifest_for<'p>(
+    prep: &'p Prepared,
+    compiled: &'p BTreeMap<String, String>,
+    executed: &'p BTreeSet<String>,
+    invocation_id: &'p str,
+) -> Manifest<'p> {
+    Manifest::new(manifest::Inputs {
         project: &prep.project,
         target: &prep.target,
         plan: &prep.plan,
@@ -59,11 +60,14 @@ pub(super) fn write_manifest(
         invocation_id,
         started_at: chrono::Utc::now(),
         templates: Some(&prep.templates),
-    });
-    if let Err(e) = manifest::write(&prep.project, &doc) {
+    })
+}
+
+/// Writes `target/manifest.json`; a failure to write is a warning, never a failed run.
+pub(super) fn write_manifest(prep: &Prepared, manifest: &Manifest) {
+    if let Err(e) = manifest::write(&prep.project, manifest) {
         eprintln!("warning: cannot write `{}`: {e}", prep.project.target_dir.join("manifest.json").display());
     }
-    doc
 }
 
 /// What compiling the selected nodes produced.
@@ -77,7 +81,11 @@ pub(super) struct Compiled<'p> {
 
 /// The ephemeral models `nodes` read, directly or through other ephemerals,
 /// and the ephemerals in `also`: dbt compiles them along with their readers.
-pub(super) fn ephemerals_for<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, also: &BTreeSet<String>) -> Vec<&'p Node> {
+pub(super) fn ephemerals_for<'p>(
+    prep: &'p Prepared,
+    nodes: &BTreeSet<usize>,
+    also: &BTreeSet<String>,
+) -> Vec<&'p Node> {
     let plan = &prep.plan;
     let by_id: BTreeMap<&str, &Node> = plan.ephemeral.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
     let mut todo: Vec<&str> = also.iter().map(String::as_str).collect();
@@ -132,6 +140,6 @@ pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemeral
 pub(super) fn before_run(prep: &Prepared, nodes: &BTreeSet<usize>, invocation_id: &str) -> BTreeMap<String, NodeFiles> {
     let compiled = compile(prep, nodes, &ephemerals_for(prep, nodes, &BTreeSet::new()));
     let executed = nodes.iter().map(|&i| prep.plan.node(i).id.clone()).collect();
-    let _ = write_manifest(prep, &compiled.code, &executed, invocation_id);
+    write_manifest(prep, &manifest_for(prep, &compiled.code, &executed, invocation_id));
     compiled.files
 }

@@ -75,15 +75,15 @@ fn config_json(v: &Value) -> String {
     format!("{{{}}}", fields.join(", "))
 }
 
+/// A manifest entry by unique id, and whether it is a source.
+pub(super) type Lookup<'l> = &'l dyn Fn(&str) -> Option<(Value, bool)>;
+
 /// One line per resource; `ids` are unique ids, printed in the order given.
-pub(super) fn lines(manifest: &Value, ids: &[String], list: &ListOptions) -> Vec<String> {
+pub(super) fn lines(lookup: Lookup, ids: &[String], list: &ListOptions) -> Vec<String> {
     let mut out = Vec::new();
     for id in ids {
-        let (entry, is_source) = match (manifest["nodes"].get(id), manifest["sources"].get(id)) {
-            (Some(n), _) => (n, false),
-            (None, Some(s)) => (s, true),
-            (None, None) => continue,
-        };
+        let Some((entry, is_source)) = lookup(id) else { continue };
+        let entry = &entry;
         let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         out.push(match list.output {
             ListOutput::Selector if is_source => {
@@ -179,6 +179,15 @@ mod tests {
         })
     }
 
+    /// The lookup `ls` gets from a manifest, over a whole document.
+    fn lookup(doc: &Value) -> impl Fn(&str) -> Option<(Value, bool)> + '_ {
+        |id| match (doc["nodes"].get(id), doc["sources"].get(id)) {
+            (Some(n), _) => Some((n.clone(), false)),
+            (None, Some(s)) => Some((s.clone(), true)),
+            (None, None) => None,
+        }
+    }
+
     fn opts(output: ListOutput, keys: &[&str]) -> ListOptions {
         ListOptions {
             resource_types: BTreeSet::new(),
@@ -195,16 +204,19 @@ mod tests {
     fn selector_name_and_path_lines_match_dbt() {
         let m = manifest();
         assert_eq!(
-            lines(&m, &ids(), &opts(ListOutput::Selector, &[])),
+            lines(&lookup(&m), &ids(), &opts(ListOutput::Selector, &[])),
             ["shop.marts.customers", "source:shop.raw.events"]
         );
-        assert_eq!(lines(&m, &ids(), &opts(ListOutput::Name, &[])), ["customers", "raw.events"]);
-        assert_eq!(lines(&m, &ids(), &opts(ListOutput::Path, &[])), ["models/marts/customers.sql", "models/props.yml"]);
+        assert_eq!(lines(&lookup(&m), &ids(), &opts(ListOutput::Name, &[])), ["customers", "raw.events"]);
+        assert_eq!(
+            lines(&lookup(&m), &ids(), &opts(ListOutput::Path, &[])),
+            ["models/marts/customers.sql", "models/props.yml"]
+        );
     }
 
     #[test]
     fn json_lines_use_dbt_key_order_and_python_separators() {
-        let out = lines(&manifest(), &ids(), &opts(ListOutput::Json, &[]));
+        let out = lines(&lookup(&manifest()), &ids(), &opts(ListOutput::Json, &[]));
         assert_eq!(
             out[0],
             "{\"name\": \"customers\", \"resource_type\": \"model\", \"package_name\": \"shop\", \
@@ -219,7 +231,8 @@ mod tests {
 
     #[test]
     fn config_keys_print_in_dbt_order_then_the_projects_own_sorted() {
-        let cfg = json!({"unique_key": "id", "zeta": 1, "alias": null, "severity": "ERROR", "enabled": true, "alpha": 2});
+        let cfg =
+            json!({"unique_key": "id", "zeta": 1, "alias": null, "severity": "ERROR", "enabled": true, "alpha": 2});
         assert_eq!(
             config_json(&cfg),
             "{\"enabled\": true, \"alias\": null, \"unique_key\": \"id\", \"severity\": \"ERROR\", \"alpha\": 2, \"zeta\": 1}"
@@ -228,7 +241,8 @@ mod tests {
 
     #[test]
     fn output_keys_keep_dbt_order_then_extra_keys_and_escape_non_ascii() {
-        let out = lines(&manifest(), &ids()[..1], &opts(ListOutput::Json, &["unique_id", "description", "name"]));
+        let out =
+            lines(&lookup(&manifest()), &ids()[..1], &opts(ListOutput::Json, &["unique_id", "description", "name"]));
         assert_eq!(
             out,
             ["{\"name\": \"customers\", \"unique_id\": \"model.shop.customers\", \"description\": \"Caf\\u00e9\"}"]

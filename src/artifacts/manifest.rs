@@ -13,6 +13,7 @@ use crate::nodes::fqn::source_id;
 use crate::nodes::{Node, NodeKind, Plan, Resource};
 use crate::project::profile::Target;
 use crate::project::{Attached, Project};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -298,56 +299,113 @@ fn sources_json(inputs: &Inputs, layout: &Layout) -> Map<String, Value> {
     out
 }
 
-/// The whole manifest document.
-pub fn build(inputs: &Inputs) -> Value {
-    let layout = Layout::new(inputs.project);
-    // Ephemeral models never run but are nodes in dbt's manifest.
-    let all = || inputs.plan.nodes.iter().chain(&inputs.plan.ephemeral.nodes);
-    let texts = texts(inputs.project);
-    let nodes: Map<String, Value> = all().map(|n| (n.id.clone(), node_json(n, inputs, &layout, &texts))).collect();
-    let sources = sources_json(inputs, &layout);
-    let mut parent_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut child_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for id in nodes.keys().chain(sources.keys()) {
-        parent_map.entry(id.clone()).or_default();
-        child_map.entry(id.clone()).or_default();
-    }
-    for n in all() {
-        for p in inputs.plan.declared_deps(n) {
-            parent_map.entry(n.id.clone()).or_default().insert(p.clone());
-            child_map.entry(p.clone()).or_default().insert(n.id.clone());
-        }
-    }
-    json!({
-        "metadata": {
-            "dbt_schema_version": SCHEMA_VERSION,
-            "generated_at": super::iso(chrono::Utc::now()),
-            "invocation_id": inputs.invocation_id,
-            "invocation_started_at": super::iso(inputs.started_at),
-            "env": {},
-            "project_name": inputs.project.name,
-            "adapter_type": "duckdb",
-            "quoting": {"database": true, "schema": true, "identifier": true, "column": null},
-        },
-        "nodes": nodes,
-        "sources": sources,
-        "macros": {},
-        "docs": {},
-        "exposures": {},
-        "metrics": {},
-        "groups": {},
-        "selectors": {},
-        "disabled": {},
-        "parent_map": parent_map,
-        "child_map": child_map,
-        "group_map": {},
-        "saved_queries": {},
-        "semantic_models": {},
-        "unit_tests": {},
-    })
+/// The manifest, each node's entry built only when it is written or asked
+/// for, so a large project's document never sits in memory whole.
+pub struct Manifest<'a> {
+    inputs: Inputs<'a>,
+    layout: Layout<'a>,
+    texts: Texts<'a>,
+    /// Plan nodes and ephemerals together, sorted by unique id.
+    nodes: Vec<&'a Node>,
+    sources: Map<String, Value>,
 }
 
-/// Writes `target/manifest.json` atomically (several processes may write it).
-pub fn write(project: &Project, doc: &Value) -> std::io::Result<()> {
-    super::write_atomic(&project.target_dir.join("manifest.json"), &serde_json::to_vec_pretty(doc)?)
+impl<'a> Manifest<'a> {
+    pub fn new(inputs: Inputs<'a>) -> Manifest<'a> {
+        let layout = Layout::new(inputs.project);
+        let texts = texts(inputs.project);
+        // Ephemeral models never run but are nodes in dbt's manifest.
+        let mut nodes: Vec<&'a Node> = inputs.plan.nodes.iter().chain(&inputs.plan.ephemeral.nodes).collect();
+        nodes.sort_by(|a, b| a.id.cmp(&b.id));
+        let sources = sources_json(&inputs, &layout);
+        Manifest { inputs, layout, texts, nodes, sources }
+    }
+
+    /// The entry of one node or source, and whether it is a source.
+    pub fn entry(&self, id: &str) -> Option<(Value, bool)> {
+        match self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
+            Ok(i) => Some((node_json(self.nodes[i], &self.inputs, &self.layout, &self.texts), false)),
+            Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+        }
+    }
+
+    /// `parent_map` and `child_map`: every node and source, with the edges as written.
+    fn maps(&self) -> [BTreeMap<&str, BTreeSet<&str>>; 2] {
+        let mut parents: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut children: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for id in self.nodes.iter().map(|n| n.id.as_str()).chain(self.sources.keys().map(String::as_str)) {
+            parents.entry(id).or_default();
+            children.entry(id).or_default();
+        }
+        for n in &self.nodes {
+            for p in self.inputs.plan.declared_deps(n) {
+                parents.entry(&n.id).or_default().insert(p);
+                children.entry(p).or_default().insert(&n.id);
+            }
+        }
+        [parents, children]
+    }
+
+    fn metadata(&self) -> Value {
+        json!({
+            "dbt_schema_version": SCHEMA_VERSION,
+            "generated_at": super::iso(chrono::Utc::now()),
+            "invocation_id": self.inputs.invocation_id,
+            "invocation_started_at": super::iso(self.inputs.started_at),
+            "env": {},
+            "project_name": self.inputs.project.name,
+            "adapter_type": "duckdb",
+            "quoting": {"database": true, "schema": true, "identifier": true, "column": null},
+        })
+    }
+}
+
+impl Serialize for Manifest<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let [parent_map, child_map] = self.maps();
+        let empty = Map::new();
+        let mut m = s.serialize_map(Some(16))?;
+        // In sorted order, as a serde_json map writes its keys.
+        m.serialize_entry("child_map", &child_map)?;
+        for key in ["disabled", "docs", "exposures", "group_map", "groups", "macros"] {
+            m.serialize_entry(key, &empty)?;
+        }
+        m.serialize_entry("metadata", &self.metadata())?;
+        m.serialize_entry("metrics", &empty)?;
+        m.serialize_entry("nodes", &Nodes(self))?;
+        m.serialize_entry("parent_map", &parent_map)?;
+        for key in ["saved_queries", "selectors", "semantic_models"] {
+            m.serialize_entry(key, &empty)?;
+        }
+        m.serialize_entry("sources", &self.sources)?;
+        m.serialize_entry("unit_tests", &empty)?;
+        m.end()
+    }
+}
+
+/// `nodes`, one entry built and written at a time.
+struct Nodes<'m, 'a>(&'m Manifest<'a>);
+
+impl Serialize for Nodes<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let mut map = s.serialize_map(Some(m.nodes.len()))?;
+        for n in &m.nodes {
+            map.serialize_entry(&n.id, &node_json(n, &m.inputs, &m.layout, &m.texts))?;
+        }
+        map.end()
+    }
+}
+
+/// The whole manifest document as one value (for tests and small projects).
+pub fn build(inputs: Inputs) -> Value {
+    serde_json::to_value(Manifest::new(inputs)).unwrap_or(Value::Null)
+}
+
+/// Writes `target/manifest.json` atomically (several processes may write it),
+/// streaming it entry by entry.
+pub fn write(project: &Project, manifest: &Manifest) -> std::io::Result<()> {
+    super::write_atomic_with(&project.target_dir.join("manifest.json"), |w| {
+        serde_json::to_writer_pretty(w, manifest).map_err(std::io::Error::other)
+    })
 }

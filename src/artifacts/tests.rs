@@ -146,7 +146,7 @@ mod project_artifacts {
     fn manifest_has_dbt_node_fields_sources_and_both_maps() {
         let (_dir, project, target, plan) = shop();
         let compiled = BTreeMap::from([("model.shop.customers".to_string(), "select 1".to_string())]);
-        let doc = manifest::build(&manifest::Inputs {
+        let doc = manifest::build(manifest::Inputs {
             project: &project,
             target: &target,
             plan: &plan,
@@ -242,7 +242,7 @@ mod project_artifacts {
         let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
         let plan = nodes::plan(&project, &target, &templates).expect("plans");
         assert!(plan.nodes.iter().all(|n| n.id != "model.shop.eph_orders"), "ephemerals never execute");
-        let doc = manifest::build(&manifest::Inputs {
+        let doc = manifest::build(manifest::Inputs {
             project: &project,
             target: &target,
             plan: &plan,
