@@ -108,6 +108,44 @@ impl Sink for Fanout<'_> {
     }
 }
 
+/// [`Fanout`] for sinks that may run on another thread ([`in_background`]).
+pub struct SendFanout<'a> {
+    pub sinks: Vec<&'a mut (dyn Sink + Send)>,
+}
+
+impl Sink for SendFanout<'_> {
+    fn event(&mut self, e: &Event) {
+        for s in self.sinks.iter_mut() {
+            s.event(e);
+        }
+    }
+}
+
+/// Runs `f` with a sink that hands every event, in order, to `behind` on a
+/// thread of its own, and returns once `behind` has seen them all. Sinks that
+/// write files (artifacts, task logs, history) then work while the next node
+/// runs instead of between two nodes; the console stays on the caller's side.
+pub fn in_background<T>(behind: &mut (dyn Sink + Send), f: impl FnOnce(&mut dyn Sink) -> T) -> T {
+    struct Forward(std::sync::mpsc::Sender<Event>);
+    impl Sink for Forward {
+        fn event(&mut self, e: &Event) {
+            // The receiver only goes away if it panicked, which the scope re-raises.
+            let _ = self.0.send(e.clone());
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for e in rx {
+                behind.event(&e);
+            }
+        });
+        let mut forward = Forward(tx);
+        f(&mut forward)
+        // `forward` drops here, closing the channel; the scope waits for the thread.
+    })
+}
+
 /// Keeps every event; used by tests and by callers that need the outcome.
 #[derive(Debug, Default)]
 pub struct Collector {

@@ -225,6 +225,25 @@ where
     let started = Instant::now();
     sink.event(&Event::RunStarted { total, at: chrono::Utc::now() });
     let mut state: BTreeMap<usize, State> = rp.nodes.iter().map(|&i| (i, State::Pending)).collect();
+    // How many of each node's waits are not done yet, and who waits on whom:
+    // with tests after all models, every test waits on every model, and
+    // re-checking those lists at each admission made a run cubic.
+    let mut unmet: BTreeMap<usize, usize> = rp.nodes.iter().map(|&i| (i, rp.waits[&i].len())).collect();
+    let mut waiters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &i in &rp.nodes {
+        for &w in &rp.waits[&i] {
+            waiters.entry(w).or_default().push(i);
+        }
+    }
+    let done = |i: usize, status: Status, state: &mut BTreeMap<usize, State>, unmet: &mut BTreeMap<usize, usize>| {
+        if !matches!(state.insert(i, State::Done(status)), Some(State::Done(_))) {
+            for w in waiters.get(&i).into_iter().flatten() {
+                if let Some(n) = unmet.get_mut(w) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+    };
     let (task_tx, task_rx) = mpsc::channel::<Task>();
     let task_rx = Arc::new(Mutex::new(task_rx));
     let (out_tx, out_rx) = mpsc::channel::<Outcome>();
@@ -266,7 +285,7 @@ where
                         State::Retry(at) => at <= now,
                         _ => false,
                     })
-                    .filter(|i| rp.waits[i].iter().all(|w| matches!(state[w], State::Done(_))))
+                    .filter(|i| unmet[i] == 0)
                     .collect();
                 ready.sort_by_key(|&i| (plan.graph.depth(i), i));
                 let blocked = |i: &usize| rp.blocks[i].iter().any(|b| blocking(state[b]));
@@ -282,7 +301,7 @@ where
                 });
                 if let Some(&b) = rp.blocks[&i].iter().find(|b| blocking(state[b])) {
                     // Skipped nodes never took a writer slot (see `blocked` above).
-                    state.insert(i, State::Done(Status::Skipped));
+                    done(i, Status::Skipped, &mut state, &mut unmet);
                     let because = plan.node(b).name.clone();
                     sink.event(&Event::NodeSkipped { index: position, total, node: label(node), because });
                     continue;
@@ -339,7 +358,7 @@ where
                     });
                 }
                 None => {
-                    state.insert(out.node, State::Done(out.result.status));
+                    done(out.node, out.result.status, &mut state, &mut unmet);
                     sink.event(&Event::NodeFinished { index: position, total, node: label(node), result: out.result });
                 }
             }

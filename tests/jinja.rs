@@ -212,3 +212,19 @@ fn doc_blocks_in_descriptions() {
     assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("models/schema.yml:4") && r.stderr.contains("`nope`"), "{}", r.stderr);
 }
+
+#[test]
+fn relations_a_models_run_query_creates_are_seen_by_later_models() {
+    // `a` creates a table named like model `b`; `b` (a view, after `a`) must
+    // replace that table rather than trust what the run saw before `a`.
+    let f = shop_with(&[
+        (
+            "models/a.sql",
+            "{% if execute %}{% set _ = run_query('create or replace table main.b as select 1 as x') %}{% endif %}\nselect 1 as id\n",
+        ),
+        ("models/b.sql", "-- {{ ref('a') }}\nselect 2 as y\n"),
+    ]);
+    run_ok(&f);
+    let kind = f.query("select table_type from information_schema.tables where table_name = 'b'");
+    assert_eq!(kind, vec![vec!["VIEW".to_string()]]);
+}

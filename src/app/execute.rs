@@ -7,7 +7,7 @@ use crate::artifacts::RunResults;
 use crate::cli::Options;
 use crate::db::{self, Holder, LockError, LockMode, LockRequest};
 use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
-use crate::events::{Fanout, NodeResult, Status};
+use crate::events::{self, Fanout, NodeResult, SendFanout, Status};
 use crate::executor::Executor;
 use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{Node, Plan};
@@ -17,6 +17,7 @@ use crate::schedule::RunContext;
 use crate::scheduler::{self, Caps};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -156,7 +157,18 @@ pub(super) fn execute(
                 crate::interrupt::register(handle.clone());
                 // `run_query` in a model's Jinja runs on a second connection of the
                 // worker's; a failed clone leaves it erroring at render time.
-                let query = conn.try_clone().ok().map(crate::template::query::from_connection);
+                // What it runs may create or drop relations behind the catalog's
+                // back, so a node that ran any makes the catalog read the database again.
+                let queried = Arc::new(AtomicBool::new(false));
+                let query = conn.try_clone().ok().map(|c| {
+                    let inner = crate::template::query::from_connection(c);
+                    let queried = queried.clone();
+                    let wrapped: crate::template::query::QueryFn = Arc::new(move |sql: &str| {
+                        queried.store(true, Ordering::Relaxed);
+                        inner(sql)
+                    });
+                    wrapped
+                });
                 let mut ex = Executor {
                     conn,
                     templates: prep.templates.clone(),
@@ -172,6 +184,9 @@ pub(super) fn execute(
                         Some(q) => crate::template::query::with_query(q.clone(), || ex.run(node)),
                         None => ex.run(node),
                     };
+                    if queried.swap(false, Ordering::Relaxed) {
+                        ex.catalog.forget();
+                    }
                     let timed_out = watchdog.is_some_and(|dog| dog.finish(&ex.conn));
                     if let (true, Some(limit), Status::Error) = (timed_out, limit, e.status) {
                         e.message = Some(crate::timeout::message(limit));
@@ -207,12 +222,14 @@ pub(super) fn execute(
         }
     };
     let mut log = crate::task_log::InvocationLog::open(&prep.project.root.join("logs"), opts.command.name(), &run_id);
-    let mut sinks = Fanout { sinks: vec![&mut report, &mut results, &mut log] };
+    let mut files = SendFanout { sinks: vec![&mut results, &mut log] };
     if let Some(h) = history.as_mut() {
-        sinks.sinks.push(h);
+        files.sinks.push(h);
     }
-    scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
-    drop(sinks);
+    events::in_background(&mut files, |behind| {
+        let mut sinks = Fanout { sinks: vec![&mut report, behind] };
+        scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
+    });
     let failed = report.counts.failed();
     drop(report);
     let errors =

@@ -197,12 +197,15 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout, texts: &Texts) -> Va
     };
     let refs: Vec<Value> =
         ref_names.iter().map(|name| json!({"name": name, "package": null, "version": null})).collect();
-    let sources: Vec<Value> = parents
-        .iter()
-        .filter_map(|id| id.strip_prefix(&format!("source.{}.", project.name)))
-        .filter_map(|rest| rest.split_once('.'))
-        .map(|(s, t)| json!([s, t]))
-        .collect();
+    let sources: Vec<Value> = match written {
+        Some(w) => w.sources.iter().map(|(s, t)| json!([s, t])).collect(),
+        None => parents
+            .iter()
+            .filter_map(|id| id.strip_prefix(&format!("source.{}.", project.name)))
+            .filter_map(|rest| rest.split_once('.'))
+            .map(|(s, t)| json!([s, t]))
+            .collect(),
+    };
     let compiled = inputs.compiled.get(&node.id);
     m.insert("language".into(), json!("sql"));
     if node.resource == Resource::Model {

@@ -235,7 +235,8 @@ mod project_artifacts {
         write(
             r,
             "models/staging/eph_orders.sql",
-            "{{ config(materialized='ephemeral', schema='stage', alias='eph_o') }}\nselect * from {{ ref('stg_orders') }} join {{ source('raw', 'events') }} on true\n",
+            "{{ config(materialized='ephemeral', schema='stage', alias='eph_o') }}\nselect * from {{ ref('stg_orders') }} join {{ source('raw', 'events') }} on true\n\
+             union all select * from {{ ref('stg_orders') }} join {{ source('raw', 'events') }} on true\n",
         );
         write(r, "models/marts/from_eph.sql", "select * from {{ ref('eph_orders') }}\n");
         let project = project::load(r).expect("loads");
@@ -263,7 +264,9 @@ mod project_artifacts {
         );
         // Sources first, then refs, as dbt lists them.
         assert_eq!(e["depends_on"]["nodes"], json!(["source.shop.raw.events", "model.shop.stg_orders"]));
-        assert_eq!(e["sources"], json!([["raw", "events"]]));
+        // Every call, repeats included, as dbt records `refs` and `sources`.
+        assert_eq!(e["sources"], json!([["raw", "events"], ["raw", "events"]]));
+        assert_eq!(e["refs"].as_array().map(Vec::len), Some(2));
         // Its child depends on it, not on what it was folded onto.
         assert_eq!(doc["nodes"]["model.shop.from_eph"]["depends_on"]["nodes"], json!(["model.shop.eph_orders"]));
         assert_eq!(doc["parent_map"]["model.shop.from_eph"], json!(["model.shop.eph_orders"]));

@@ -91,11 +91,13 @@ pub struct Plan {
 }
 
 /// A node's parents in dbt's manifest order: sources first, then refs, each
-/// in order of first use; `refs` keeps every `ref()` call, repeats included.
+/// in order of first use; `refs` and `sources` keep every call, repeats included.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct AsWritten {
     pub depends_on: Vec<String>,
     pub refs: Vec<String>,
+    /// Every `source()` call, repeats included.
+    pub sources: Vec<(String, String)>,
 }
 
 /// The ephemeral models taken out of [`Plan::nodes`], kept because dbt keeps
@@ -171,7 +173,7 @@ fn yaml_scalar(v: &Value) -> String {
 }
 
 /// A model's node index, its `ref()` names and source ids in order of use, and its text.
-type ModelRefs = (usize, Vec<String>, Vec<String>, String);
+type ModelRefs = (usize, Vec<String>, Vec<(String, String)>, String);
 
 struct Planner<'a> {
     project: &'a Project,
@@ -185,7 +187,15 @@ struct Planner<'a> {
 }
 
 pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result<Plan, Vec<Diagnostic>> {
-    let mut p = Planner { project, target, templates, errors: Vec::new(), nodes: Vec::new(), written: BTreeMap::new(), names: BTreeMap::new() };
+    let mut p = Planner {
+        project,
+        target,
+        templates,
+        errors: Vec::new(),
+        nodes: Vec::new(),
+        written: BTreeMap::new(),
+        names: BTreeMap::new(),
+    };
     p.seeds();
     let model_refs = p.models();
     let mut relations = Relations::default();
@@ -331,8 +341,7 @@ impl Planner<'_> {
             }
             let mut tags = as_strings(cfg.get("tags"));
             tags.sort();
-            let sources = rec.sources.iter().map(|(s, t)| fqn::source_id(&self.project.name, s, t)).collect();
-            refs.push((self.nodes.len(), rec.refs.clone(), sources, m.text.clone()));
+            refs.push((self.nodes.len(), rec.refs.clone(), rec.sources.clone(), m.text.clone()));
             for (s, t) in &rec.sources {
                 self.check_source(s, t, &m.path, &m.text);
             }
@@ -382,14 +391,16 @@ impl Planner<'_> {
     }
 
     /// Records a node's parents in manifest order; `sources` and `ids` in order of use.
-    fn write_down(&mut self, i: usize, sources: Vec<String>, ids: Vec<String>, refs: Vec<String>) {
+    /// `sources` as called, `ids` the resolved refs, `refs` the names as called.
+    fn write_down(&mut self, i: usize, sources: Vec<(String, String)>, ids: Vec<String>, refs: Vec<String>) {
         let mut depends_on: Vec<String> = Vec::new();
-        for id in sources.into_iter().chain(ids) {
+        let source_ids = sources.iter().map(|(s, t)| fqn::source_id(&self.project.name, s, t));
+        for id in source_ids.chain(ids) {
             if !depends_on.contains(&id) {
                 depends_on.push(id);
             }
         }
-        self.written.insert(self.nodes[i].id.clone(), AsWritten { depends_on, refs });
+        self.written.insert(self.nodes[i].id.clone(), AsWritten { depends_on, refs, sources });
     }
 
     fn resolve_ref(&mut self, name: &str, file: &PathBuf, text: &str) -> Option<String> {
@@ -454,7 +465,7 @@ impl Planner<'_> {
                 config: cfg,
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
             });
-            self.write_down(self.nodes.len() - 1, sources, ids, rec.refs.clone());
+            self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());
         }
     }
 }

@@ -99,39 +99,51 @@ pub const LOCAL_WRAPPER: &str = "__runner_local_macro";
 
 /// A macro defined inside a model (or singular test) lives in that file's own
 /// render, so it cannot go through [`MacroRef`]. Its definition is renamed like
-/// a macro file's, and right after `endmacro` the plain name is bound to a
-/// [`LocalMacro`] that catches `return(x)`. Only tags are inserted, never
+/// a macro file's, and right after its `endmacro` the plain name is bound to a
+/// [`LocalMacro`] that catches `return(x)`. Tags are found as minijinja reads
+/// them (comments and raw blocks skipped); only top-level macros are wrapped,
+/// a macro nested in another stays as written. Only tags are inserted, never
 /// newlines, so error lines stay those of the file.
 pub fn wrap_local_macros(text: &str) -> String {
-    let defs = macro_defs(text);
-    if defs.is_empty() {
-        return text.to_string();
-    }
-    let renamed = rename_definitions(text);
-    let mut out = String::with_capacity(renamed.len() + 96 * defs.len());
-    let mut rest = renamed.as_str();
-    for (_, name) in defs {
-        let Some((before, tag, after)) = next_endmacro(rest) else { break };
-        out.push_str(before);
-        out.push_str(tag);
-        let strip = if tag.ends_with("-%}") { "-%}" } else { "%}" };
-        out.push_str(&format!("{{% set {name} = {LOCAL_WRAPPER}({name}{IMPL_SUFFIX}, \"{name}\") {strip}"));
-        rest = after;
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Splits at the first `{% endmacro %}` tag: text before, the tag, text after.
-fn next_endmacro(text: &str) -> Option<(&str, &str, &str)> {
-    for (i, _) in text.match_indices("{%") {
-        let body = text[i + 2..].trim_start_matches(['-', '+']).trim_start();
-        if body.strip_prefix("endmacro").is_some_and(|a| !a.starts_with(|c: char| c.is_alphanumeric() || c == '_')) {
-            let end = i + text[i..].find("%}")? + 2;
-            return Some((&text[..i], &text[i..end], &text[end..]));
+    use super::pyops::lex::{scan, Kind};
+    // (where the name ends, where the closing tag ends, the name, whether it strips after)
+    let mut edits: Vec<(usize, usize, String, bool)> = Vec::new();
+    let mut depth = 0usize;
+    let mut open: Option<(usize, String)> = None;
+    for b in scan(text).iter().filter(|b| b.tag) {
+        match b.toks.first().map(|t| t.text(text)) {
+            Some("macro") => {
+                if depth == 0 {
+                    open = b.toks.get(1).filter(|t| t.kind == Kind::Ident).map(|t| (t.end, t.text(text).to_string()));
+                }
+                depth += 1;
+            }
+            Some("endmacro") => {
+                depth = depth.saturating_sub(1);
+                if let Some((at, name)) = open.take_if(|_| depth == 0) {
+                    let strip = text[b.end..].starts_with('-');
+                    let after = b.end + if strip || text[b.end..].starts_with('+') { 3 } else { 2 };
+                    edits.push((at, after.min(text.len()), name, strip));
+                }
+            }
+            _ => {}
         }
     }
-    None
+    if edits.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 96 * edits.len());
+    let mut last = 0;
+    for (at, after, name, strip) in edits {
+        out.push_str(&text[last..at]);
+        out.push_str(IMPL_SUFFIX);
+        out.push_str(&text[at..after]);
+        let close = if strip { "-%}" } else { "%}" };
+        out.push_str(&format!("{{% set {name} = {LOCAL_WRAPPER}({name}{IMPL_SUFFIX}, \"{name}\") {close}"));
+        last = after;
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// A macro of a model file, called by its plain name; see [`wrap_local_macros`].
@@ -266,6 +278,18 @@ mod tests {
              {% set b = __runner_local_macro(b__runner_impl, \"b\") -%}\nselect 1"
         );
         assert_eq!(wrap_local_macros("select {{ 1 }}"), "select {{ 1 }}");
+    }
+
+    #[test]
+    fn comments_raw_blocks_and_nested_macros_are_left_as_written() {
+        let src = "{# {% macro old() %} #}{% raw %}{% macro r() %}{% endmacro %}{% endraw %}\
+                   {% macro outer() %}{% macro inner() %}i{% endmacro %}{{ inner() }}{% endmacro %}";
+        assert_eq!(
+            wrap_local_macros(src),
+            "{# {% macro old() %} #}{% raw %}{% macro r() %}{% endmacro %}{% endraw %}\
+             {% macro outer__runner_impl() %}{% macro inner() %}i{% endmacro %}{{ inner() }}{% endmacro %}\
+             {% set outer = __runner_local_macro(outer__runner_impl, \"outer\") %}"
+        );
     }
 
     #[test]

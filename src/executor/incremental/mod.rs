@@ -48,8 +48,10 @@ impl<'c> Tx<'c> {
 
     fn columns(&self, catalog: &str, schema: &str, table: &str) -> Result<Vec<Column>, duckdb::Error> {
         let mut stmt = self.conn.prepare(
+            // Case-insensitive, as DuckDB resolves names (and as the run's catalog compares them).
             "select column_name, data_type from information_schema.columns \
-             where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
+             where lower(table_catalog) = lower(?) and lower(table_schema) = lower(?) \
+             and lower(table_name) = lower(?) order by ordinal_position",
         )?;
         let rows =
             stmt.query_map([catalog, schema, table], |r| Ok(Column { name: r.get(0)?, data_type: r.get(1)? }))?;

@@ -16,7 +16,7 @@ use minijinja::{context, Environment, Error, Value};
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-mod lex;
+pub(super) mod lex;
 mod parse;
 
 use lex::{scan, Block, Kind, Tok};
@@ -73,13 +73,23 @@ fn binary(op: Op, a: Value, b: Value) -> Result<Value, Error> {
     plain(expr, a, b)
 }
 
-/// minijinja's own meaning of `expr` over `a` and `b`.
+/// The expressions [`plain`] evaluates; each is compiled once per process,
+/// as a rewritten `+` can sit in a loop over thousands of items.
+const PLAIN: &[&str] = &["a + b", "a - b", "a * b", "a / b", "a // b", "-a"];
+
+/// minijinja's own meaning of `expr` (one of [`PLAIN`]) over `a` and `b`.
 fn plain(expr: &'static str, a: Value, b: Value) -> Result<Value, Error> {
     static ENV: LazyLock<Environment<'static>> = LazyLock::new(Environment::new);
+    static COMPILED: LazyLock<Vec<(&'static str, Result<minijinja::Expression<'static, 'static>, Error>)>> =
+        LazyLock::new(|| PLAIN.iter().map(|e| (*e, ENV.compile_expression(e))).collect());
     // The inner expression's location means nothing to the template; an
     // error without one gets the caller's line from minijinja.
-    let strip = |e: Error| Error::new(e.kind(), e.detail().map(str::to_string).unwrap_or_default());
-    ENV.compile_expression(expr).map_err(strip)?.eval(context! { a => a, b => b }).map_err(strip)
+    let strip = |e: &Error| Error::new(e.kind(), e.detail().map(str::to_string).unwrap_or_default());
+    match COMPILED.iter().find(|(e, _)| *e == expr) {
+        Some((_, Ok(compiled))) => compiled.eval(context! { a => a, b => b }).map_err(|e| strip(&e)),
+        Some((_, Err(e))) => Err(strip(e)),
+        None => Err(Error::new(minijinja::ErrorKind::InvalidOperation, format!("no plain meaning for `{expr}`"))),
+    }
 }
 
 /// Rewrites date arithmetic in template `text` into calls (see the module doc).
