@@ -25,7 +25,7 @@ import gen_project
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 1800  # seconds; one command taking longer than this fails its measurement
-PLAN_TIMEOUT = 300  # seconds; a planning command taking longer is recorded as "more than this"
+PLAN_TIMEOUT = 120  # seconds; a planning command taking longer is recorded as "more than this"
 PLAN_BUDGET = 60  # seconds per planning measurement: slow commands get fewer runs (at least one)
 
 
@@ -64,6 +64,11 @@ def run_timed(cmd, cwd, log, env=None, timeout=TIMEOUT):
     return elapsed, usage.ru_maxrss / 1024.0
 
 
+def num(v):
+    """Three significant digits, without exponents."""
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def spread(values):
     return min(values), statistics.median(values), max(values)
 
@@ -82,7 +87,7 @@ class Bench:
         self.bench_plan = os.path.join(target, "debug", "examples", "bench_plan")
         self.dbt_bin = None
         self.dbt_skip = None
-        self.rows = []  # (id, measure, unit, values, target text, met or None)
+        self.rows = []  # (id, measure, unit, values, target text, met or None, runs)
         self.failures = []
         self.notes = []
 
@@ -193,7 +198,7 @@ class Bench:
         runs = runs or len(values)
         self.rows.append((pid, measure, unit, values, target or "", ok, runs))
         lo, mid, hi = spread(values)
-        print(f"  {pid} {measure}: min {lo:.3g} / median {mid:.3g} / max {hi:.3g} {unit} ({runs} runs)", flush=True)
+        print(f"  {pid} {measure}: min {num(lo)} / median {num(mid)} / max {num(hi)} {unit} ({runs} runs)", flush=True)
 
     def measure(self, pid, fn):
         try:
@@ -271,7 +276,7 @@ class Bench:
                 except TimedOut as e:
                     self.notes.append(f"P3 {what}, {project['name']}: {e}")
                     times, rss = [e.limit], []
-                    what += f" (stopped at {e.limit} s: a lower bound)"
+                    what += " (stopped: a lower bound)"
                 target = f"< {limit} s" if limit else ""
                 ok = (max(times) < limit) if limit else None
                 self.record("P3", f"{what}, {project['name']}", "s", times, target, ok)
@@ -343,7 +348,8 @@ class Bench:
                  + (" (quick mode)." if self.quick else "."), "",
                  "| id | measure | runs | min | median | max | target | met |", "|---|---|---|---|---|---|---|---|"]
         for pid, measure, unit, values, target, ok, runs in self.rows:
-            cells = [f"{v:.3g} {unit}" if unit != "×" else f"{v:.3g}×" for v in spread(values)]
+            more = "> " if "lower bound" in measure else ""
+            cells = [more + (f"{num(v)} {unit}" if unit != "×" else f"{num(v)}×") for v in spread(values)]
             met = "" if ok is None else ("yes" if ok else "**no**")
             lines.append(f"| {pid} | {measure} | {runs} | {' | '.join(cells)} | {target} | {met} |")
         return "\n".join(lines)
