@@ -95,25 +95,13 @@ pub trait Sink {
     fn event(&mut self, e: &Event);
 }
 
-/// Forwards every event to several sinks, in order.
-pub struct Fanout<'a> {
-    pub sinks: Vec<&'a mut dyn Sink>,
+/// Forwards every event to several sinks, in order. `Fanout<dyn Sink + Send>`
+/// can itself run on another thread ([`in_background`]).
+pub struct Fanout<'a, S: Sink + ?Sized + 'a = dyn Sink + 'a> {
+    pub sinks: Vec<&'a mut S>,
 }
 
-impl Sink for Fanout<'_> {
-    fn event(&mut self, e: &Event) {
-        for s in self.sinks.iter_mut() {
-            s.event(e);
-        }
-    }
-}
-
-/// [`Fanout`] for sinks that may run on another thread ([`in_background`]).
-pub struct SendFanout<'a> {
-    pub sinks: Vec<&'a mut (dyn Sink + Send)>,
-}
-
-impl Sink for SendFanout<'_> {
+impl<S: Sink + ?Sized> Sink for Fanout<'_, S> {
     fn event(&mut self, e: &Event) {
         for s in self.sinks.iter_mut() {
             s.event(e);

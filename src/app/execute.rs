@@ -7,7 +7,7 @@ use crate::artifacts::RunResults;
 use crate::cli::Options;
 use crate::db::{self, Holder, LockError, LockMode, LockRequest};
 use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
-use crate::events::{self, Fanout, NodeResult, SendFanout, Status};
+use crate::events::{self, Fanout, NodeResult, Sink, Status};
 use crate::executor::Executor;
 use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{Node, Plan};
@@ -222,12 +222,12 @@ pub(super) fn execute(
         }
     };
     let mut log = crate::task_log::InvocationLog::open(&prep.project.root.join("logs"), opts.command.name(), &run_id);
-    let mut files = SendFanout { sinks: vec![&mut results, &mut log] };
+    let mut files: Fanout<dyn Sink + Send> = Fanout { sinks: vec![&mut results, &mut log] };
     if let Some(h) = history.as_mut() {
         files.sinks.push(h);
     }
     events::in_background(&mut files, |behind| {
-        let mut sinks = Fanout { sinks: vec![&mut report, behind] };
+        let mut sinks: Fanout = Fanout { sinks: vec![&mut report, behind] };
         scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
     });
     let failed = report.counts.failed();

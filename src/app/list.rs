@@ -71,8 +71,7 @@ fn config_json(v: &Value) -> String {
     let Value::Object(map) = v else { return py_json(v) };
     let known = CONFIG_KEYS.iter().filter_map(|k| map.get(*k).map(|v| (*k, v)));
     let rest = map.iter().filter(|(k, _)| !CONFIG_KEYS.contains(&k.as_str())).map(|(k, v)| (k.as_str(), v));
-    let fields: Vec<String> = known.chain(rest).map(|(k, v)| format!("{}: {}", py_json_str(k), py_json(v))).collect();
-    format!("{{{}}}", fields.join(", "))
+    py_object(known.chain(rest).map(|(k, v)| (k, py_json(v))))
 }
 
 /// A manifest entry by unique id, and whether it is a source.
@@ -107,15 +106,10 @@ pub(super) fn lines(lookup: Lookup, ids: &[String], list: &ListOptions) -> Vec<S
                     let extra = list.output_keys.iter().map(String::as_str).filter(|k| !defaults.contains(k));
                     known.chain(extra).collect()
                 };
-                let fields: Vec<String> = keys
-                    .iter()
-                    .filter_map(|k| {
-                        let v = entry.get(*k)?;
-                        let text = if *k == "config" { config_json(v) } else { py_json(v) };
-                        Some(format!("{}: {}", py_json_str(k), text))
-                    })
-                    .collect();
-                format!("{{{}}}", fields.join(", "))
+                py_object(keys.iter().filter_map(|k| {
+                    let v = entry.get(*k)?;
+                    Some((*k, if *k == "config" { config_json(v) } else { py_json(v) }))
+                }))
             }
         });
     }
@@ -127,13 +121,16 @@ pub(super) fn lines(lookup: Lookup, ids: &[String], list: &ListOptions) -> Vec<S
 pub(super) fn py_json(v: &Value) -> String {
     match v {
         Value::Array(items) => format!("[{}]", items.iter().map(py_json).collect::<Vec<_>>().join(", ")),
-        Value::Object(map) => {
-            let fields: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", py_json_str(k), py_json(v))).collect();
-            format!("{{{}}}", fields.join(", "))
-        }
+        Value::Object(map) => py_object(map.iter().map(|(k, v)| (k.as_str(), py_json(v)))),
         Value::String(s) => py_json_str(s),
         other => other.to_string(),
     }
+}
+
+/// `{"k": v, …}` with Python's separators, from keys and already-printed values.
+fn py_object<'k>(fields: impl Iterator<Item = (&'k str, String)>) -> String {
+    let fields: Vec<String> = fields.map(|(k, v)| format!("{}: {v}", py_json_str(k))).collect();
+    format!("{{{}}}", fields.join(", "))
 }
 
 fn py_json_str(s: &str) -> String {
