@@ -166,6 +166,11 @@ mod project_artifacts {
         assert_eq!(c["depends_on"]["nodes"], json!(["model.shop.stg_orders"]));
         assert_eq!(c["config"]["materialized"], "table");
         assert_eq!(c["config"]["enabled"], true);
+        // dbt 1.10's defaults for what runner does not model.
+        assert_eq!(c["config"]["lookback"], 1);
+        for key in ["freshness", "incremental_strategy", "event_time", "concurrent_batches"] {
+            assert_eq!(c["config"].get(key), Some(&Value::Null), "`{key}` is present and null");
+        }
         assert_eq!(c["original_file_path"], "models/marts/customers.sql");
         assert_eq!(c["path"], "marts/customers.sql");
         assert_eq!(c["compiled_path"], "target/compiled/shop/models/marts/customers.sql");
