@@ -69,7 +69,7 @@ pub(super) fn execute(
                 None => eprintln!("waiting for the lock on `{db_name}`: held by runner processes reading it"),
             }
             spinner = wait_indicator();
-            db::warm_up();
+            db::prestart();
         });
         if let Some(s) = spinner {
             s.finish_and_clear();

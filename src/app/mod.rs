@@ -28,6 +28,18 @@ use std::sync::Arc;
 
 pub fn run(opts: Options) -> Result<i32, Error> {
     crate::interrupt::install();
+    // Commands that open the warehouse start DuckDB while they plan.
+    if matches!(
+        opts.command,
+        Command::Run { .. }
+            | Command::Test { .. }
+            | Command::Seed { .. }
+            | Command::Build { .. }
+            | Command::Backfill { .. }
+            | Command::Clear { .. }
+    ) {
+        crate::db::prestart();
+    }
     match opts.command.clone() {
         Command::Run { dag } => {
             let dag = find_dag(&opts, &dag)?;

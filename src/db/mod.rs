@@ -12,7 +12,9 @@ pub mod lock;
 pub mod queue;
 pub mod registry;
 pub mod setup;
+mod spare;
 
 pub use lock::{acquire, lock_path, read_holder, Holder, LockError, LockGuard, LockMode, LockRequest};
-pub use registry::{open, warm_up, Database, OpenError};
+pub use registry::{open, Database, OpenError};
 pub use setup::{attach, check_profile, load_extensions};
+pub use spare::{prestart, prestart_and_wait};

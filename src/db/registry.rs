@@ -5,7 +5,10 @@
 //! tool). It exists because a second `Connection::open` of the same file in
 //! one process silently creates an independent database instance on that file,
 //! which corrupts it; every worker must instead get a `try_clone()` of the one
-//! root connection. It must not take the `runner` cross-process lock (that is
+//! root connection. A file is attached to an in-memory instance started ahead
+//! of need (while planning, or while waiting for the lock) and then made that
+//! instance's only database, so the lock handoff costs an `ATTACH`, not a
+//! DuckDB start-up. It must not take the `runner` cross-process lock (that is
 //! `db::lock`, taken by the caller first), run models, or print anything.
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::spare::fresh_instance;
 use duckdb::{AccessMode, Config, Connection};
 
 const MEMORY: &str = ":memory:";
@@ -131,16 +135,6 @@ pub enum OpenError {
     Setting { path: PathBuf, key: String, message: String },
 }
 
-/// Pays DuckDB's one-time start-up in this process (about 10 ms here) with a
-/// throwaway in-memory instance, so a process waiting for the lock spends that
-/// time while idle instead of after the lock is handed over. Errors are
-/// ignored: the real open reports them.
-pub fn warm_up() {
-    if let Ok(conn) = Connection::open_in_memory() {
-        let _ = conn.execute_batch("select 1");
-    }
-}
-
 /// Opens `path`, or returns the instance this process already has open.
 ///
 /// When another program holds the file, `on_foreign_wait` is called once with
@@ -155,7 +149,8 @@ pub fn open(
     on_foreign_wait: &mut dyn FnMut(&str),
 ) -> Result<Arc<Database>, OpenError> {
     if path.as_os_str() == MEMORY {
-        let conn = open_with_retry(path, read_only, foreign_timeout, on_foreign_wait)?;
+        let conn =
+            fresh_instance().map_err(|e| OpenError::Duckdb { path: path.to_path_buf(), message: e.to_string() })?;
         return finish(conn, path.to_path_buf(), read_only, settings, None);
     }
     let key = canonical(path, read_only)?;
@@ -210,6 +205,12 @@ fn slot_for(key: &Path) -> Arc<Slot> {
     Arc::clone(slot)
 }
 
+/// Attaches `path` to a fresh in-memory instance and makes it the only
+/// database of that instance, so DuckDB names it and resolves unqualified
+/// names exactly as when it opens the file directly (`shop` for
+/// `shop.duckdb`; `duckdb_databases()` lists the same). Retries while another
+/// program holds the file. Any other attach error falls back to opening the
+/// file directly, which reports it in DuckDB's usual words.
 fn open_with_retry(
     path: &Path,
     read_only: bool,
@@ -220,15 +221,15 @@ fn open_with_retry(
     let start = Instant::now();
     let mut delay = FIRST_RETRY;
     let mut told = false;
+    let conn = fresh_instance().map_err(|e| duckdb_error(e.to_string()))?;
     loop {
-        let mode = if read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
-        let config = Config::default().access_mode(mode).map_err(|e| duckdb_error(e.to_string()))?;
-        let message = match Connection::open_with_flags(path, config) {
-            Ok(conn) => return Ok(conn),
+        let message = match attach_as_only(&conn, path, read_only) {
+            Ok(()) => return Ok(conn),
             Err(e) => e.to_string(),
         };
         if !is_foreign_lock(&message) {
-            return Err(duckdb_error(message));
+            drop(conn);
+            return open_directly(path, read_only).map_err(|e| duckdb_error(e.to_string()));
         }
         let holder = parse_foreign_holder(&message).unwrap_or_else(|| "another program".to_string());
         let elapsed = start.elapsed();
@@ -246,6 +247,27 @@ fn open_with_retry(
         thread::sleep(nap);
         delay = (delay * 2).min(MAX_RETRY);
     }
+}
+
+fn attach_as_only(conn: &Connection, path: &Path, read_only: bool) -> Result<(), duckdb::Error> {
+    let file = path.to_string_lossy().replace('\'', "''");
+    let options = if read_only { " (READ_ONLY)" } else { "" };
+    conn.execute_batch(&format!("ATTACH '{file}'{options}"))?;
+    // DuckDB derives the alias from the file name as it does for a direct open.
+    let name: String = conn.query_row(
+        "select database_name from duckdb_databases() where not internal and database_name <> 'memory'",
+        [],
+        |row| row.get(0),
+    )?;
+    // A direct open keeps spill files next to the database (`<file>.tmp`); an
+    // in-memory instance would use `.tmp` in the working directory.
+    let spill = format!("{file}.tmp");
+    conn.execute_batch(&format!("USE \"{}\"; DETACH memory; SET temp_directory = '{spill}'", name.replace('"', "\"\"")))
+}
+
+fn open_directly(path: &Path, read_only: bool) -> Result<Connection, duckdb::Error> {
+    let mode = if read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
+    Connection::open_with_flags(path, Config::default().access_mode(mode)?)
 }
 
 fn is_foreign_lock(message: &str) -> bool {
@@ -401,6 +423,37 @@ mod tests {
 
         let err = open_with(&dir.path().join("none/x.duckdb"), true, &[]).unwrap_err();
         assert!(err.to_string().starts_with("cannot open the database `"), "{err}");
+    }
+
+    #[test]
+    fn an_attached_file_looks_like_a_directly_opened_one() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let path = dir.path().join("wh.duckdb");
+        crate::db::prestart_and_wait();
+        let db = open_with(&path, false, &[]).expect("test setup");
+        let conn = db.connect().expect("test setup");
+        let names: Vec<String> = conn
+            .prepare("select database_name from duckdb_databases() order by 1")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("test setup");
+        assert_eq!(names, ["system", "temp", "wh"]);
+        assert_eq!(query(&db, "select current_database()"), "wh");
+        let spill = query(&db, "select current_setting('temp_directory')");
+        assert_eq!(Path::new(&spill), db.path().with_file_name("wh.duckdb.tmp"));
+        conn.execute_batch("create table t as select 5 as x").expect("test setup");
+        drop((conn, db));
+        // Closing checkpoints the attached file, as closing a direct open does.
+        assert!(!path.with_file_name("wh.duckdb.wal").exists());
+        let direct = Connection::open(&path).expect("test setup");
+        assert_eq!(direct.query_row("select x from wh.t", [], |r| r.get::<_, i32>(0)).expect("test setup"), 5);
+    }
+
+    #[test]
+    fn a_file_named_like_the_spare_instance_still_opens() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let db = open_with(&dir.path().join("memory.duckdb"), false, &[]).expect("test setup");
+        db.connect().expect("test setup").execute_batch("create table t as select 1 as x").expect("test setup");
+        assert_eq!(query(&db, "select count(*)::varchar from t"), "1");
     }
 
     #[test]
