@@ -8,10 +8,10 @@
 //! once, a third exits. The caller records what finished, closes the database,
 //! releases the lock and exits 130. It decides nothing about what runs.
 
+use crate::db::raw::Interrupter;
 use crate::error::EXIT_INTERRUPTED;
-use duckdb::InterruptHandle;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 #[derive(Default)]
@@ -22,7 +22,7 @@ struct State {
     signals: AtomicUsize,
     /// How long running nodes may go on after the first signal.
     grace: Mutex<Duration>,
-    handles: Mutex<Vec<Arc<InterruptHandle>>>,
+    handles: Mutex<Vec<Interrupter>>,
 }
 
 fn interrupt_running(s: &State) {
@@ -99,7 +99,7 @@ pub fn disarm() {
 }
 
 /// Registers a connection so a signal interrupts its running query.
-pub fn register(handle: Arc<InterruptHandle>) {
+pub fn register(handle: Interrupter) {
     state().handles.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
 }
 

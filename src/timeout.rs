@@ -6,9 +6,9 @@
 //! The watchdog decides nothing about retries (the scheduler does) and builds
 //! no SQL.
 
-use duckdb::{Connection, InterruptHandle};
+use crate::db::raw::{Interrupter, RawConn};
+use duckdb::Connection;
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ pub struct Watchdog {
 impl Watchdog {
     /// Interrupts `handle`'s connection once `limit` has passed, unless
     /// finished first.
-    pub fn start(limit: Duration, handle: Arc<InterruptHandle>) -> Watchdog {
+    pub fn start(limit: Duration, handle: Interrupter) -> Watchdog {
         let (cancel, cancelled) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || match cancelled.recv_timeout(limit) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -33,10 +33,10 @@ impl Watchdog {
         Watchdog { cancel, thread: Some(thread) }
     }
 
-    /// Disarms the watchdog; true when it fired. After it fired, `conn` is
-    /// cleared of an interrupt that landed between two statements, so the
-    /// connection's next statement is not cancelled by mistake.
-    pub fn finish(mut self, conn: &Connection) -> bool {
+    /// Disarms the watchdog; true when it fired. After it fired, `conn` and
+    /// `reader` are cleared of an interrupt that landed between two
+    /// statements, so a connection's next statement is not cancelled by mistake.
+    pub fn finish(mut self, conn: &Connection, reader: Option<&RawConn>) -> bool {
         let _ = self.cancel.send(());
         let fired = self.thread.take().map(|t| t.join().unwrap_or(false)).unwrap_or(false);
         if fired {
@@ -44,6 +44,11 @@ impl Watchdog {
             // next one; spend it on a statement that does nothing.
             for _ in 0..2 {
                 if conn.execute_batch("select 1").is_ok() {
+                    break;
+                }
+            }
+            for _ in 0..2 {
+                if reader.is_none_or(|r| r.query("select 1").is_ok()) {
                     break;
                 }
             }
@@ -80,9 +85,9 @@ mod tests {
     fn a_long_statement_is_interrupted_at_the_limit() {
         let conn = Connection::open_in_memory().expect("db");
         let started = Instant::now();
-        let dog = Watchdog::start(Duration::from_millis(200), conn.interrupt_handle());
+        let dog = Watchdog::start(Duration::from_millis(200), Interrupter::new(&conn, None));
         let result = conn.execute_batch(SLOW);
-        assert!(dog.finish(&conn), "fired");
+        assert!(dog.finish(&conn, None), "fired");
         let err = result.expect_err("interrupted");
         assert!(err.to_string().to_lowercase().contains("interrupt"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(20), "stopped near the limit");
@@ -90,21 +95,33 @@ mod tests {
     }
 
     #[test]
+    fn a_long_read_back_query_is_interrupted_too() {
+        let (db, conn) = crate::db::raw::Instance::open(None, false).expect("db");
+        let reader = db.connect().expect("reader");
+        let dog = Watchdog::start(Duration::from_millis(200), Interrupter::new(&conn, Some(&reader)));
+        let result = reader.query(SLOW);
+        assert!(dog.finish(&conn, Some(&reader)), "fired");
+        let err = result.expect_err("interrupted");
+        assert!(err.to_string().to_lowercase().contains("interrupt"), "{err}");
+        assert_eq!(reader.query("select 42").expect("usable afterwards"), [vec![Some("42".to_string())]]);
+    }
+
+    #[test]
     fn a_quick_attempt_disarms_it() {
         let conn = Connection::open_in_memory().expect("db");
-        let dog = Watchdog::start(Duration::from_secs(30), conn.interrupt_handle());
+        let dog = Watchdog::start(Duration::from_secs(30), Interrupter::new(&conn, None));
         conn.execute_batch("create table t as select 1 as x").expect("quick");
         let started = Instant::now();
-        assert!(!dog.finish(&conn));
+        assert!(!dog.finish(&conn, None));
         assert!(started.elapsed() < Duration::from_secs(5), "finish does not wait for the limit");
     }
 
     #[test]
     fn an_interrupt_between_statements_does_not_cancel_the_next_one() {
         let conn = Connection::open_in_memory().expect("db");
-        let dog = Watchdog::start(Duration::from_millis(1), conn.interrupt_handle());
+        let dog = Watchdog::start(Duration::from_millis(1), Interrupter::new(&conn, None));
         std::thread::sleep(Duration::from_millis(50));
-        assert!(dog.finish(&conn), "fired while idle");
+        assert!(dog.finish(&conn, None), "fired while idle");
         conn.execute_batch("create table t as select 1 as x").expect("not cancelled by the stale interrupt");
     }
 

@@ -151,9 +151,9 @@ pub(super) fn execute(
     let catalog = Arc::new(crate::executor::catalog::Catalog::default());
     let dag_timeout = dag.and_then(|d| d.execution_timeout);
     let worker = |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
-        match database.connect() {
-            Ok(conn) => {
-                let handle = conn.interrupt_handle();
+        match database.connect().and_then(|conn| Ok((database.reader()?, conn))) {
+            Ok((reader, conn)) => {
+                let handle = db::raw::Interrupter::new(&conn, Some(&reader));
                 crate::interrupt::register(handle.clone());
                 // `run_query` in a model's Jinja runs on a second connection of the
                 // worker's; a failed clone leaves it erroring at render time.
@@ -171,6 +171,7 @@ pub(super) fn execute(
                 });
                 let mut ex = Executor {
                     conn,
+                    reader,
                     templates: prep.templates.clone(),
                     relations: relations.clone(),
                     full_refresh: opts.full_refresh,
@@ -187,7 +188,7 @@ pub(super) fn execute(
                     if queried.swap(false, Ordering::Relaxed) {
                         ex.catalog.forget();
                     }
-                    let timed_out = watchdog.is_some_and(|dog| dog.finish(&ex.conn));
+                    let timed_out = watchdog.is_some_and(|dog| dog.finish(&ex.conn, Some(&ex.reader)));
                     if let (true, Some(limit), Status::Error) = (timed_out, limit, e.status) {
                         e.message = Some(crate::timeout::message(limit));
                     }

@@ -10,6 +10,7 @@
 pub mod liveness;
 pub mod lock;
 pub mod queue;
+pub mod raw;
 pub mod registry;
 pub mod setup;
 mod spare;

@@ -19,8 +19,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::raw::{Instance, RawConn};
 use super::spare::fresh_instance;
-use duckdb::{AccessMode, Config, Connection};
+use duckdb::Connection;
 
 const MEMORY: &str = ":memory:";
 const FIRST_RETRY: Duration = Duration::from_millis(25);
@@ -54,6 +55,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// outlives it keeps an instance the registry no longer knows about.
 pub struct Database {
     conn: Mutex<Option<Connection>>,
+    /// Dropped right after `conn`: the instance's own handle, for [`Database::reader`].
+    instance: Mutex<Option<Instance>>,
     path: PathBuf,
     read_only: bool,
     catalog: String,
@@ -79,6 +82,22 @@ impl Database {
         };
         apply_settings(&conn, &self.path, &self.settings)?;
         Ok(conn)
+    }
+
+    /// A connection for queries whose rows are read back (planned once; see
+    /// `db::raw`), with the settings applied.
+    pub fn reader(&self) -> Result<RawConn, OpenError> {
+        let raw = {
+            let instance = lock(&self.instance);
+            let instance = instance.as_ref().ok_or_else(|| self.duckdb_error("the database is closing"))?;
+            instance.connect().map_err(|e| self.duckdb_error(e.to_string()))?
+        };
+        for (key, value) in &self.settings {
+            let error = |message: String| OpenError::Setting { path: self.path.clone(), key: key.clone(), message };
+            let sql = set_statement(key, value).ok_or_else(|| error("not a valid setting name".to_string()))?;
+            raw.query(&sql).map_err(|e| error(e.to_string()))?;
+        }
+        Ok(raw)
     }
 
     /// The catalog DuckDB names after the file (`shop` for `shop.duckdb`).
@@ -112,8 +131,10 @@ impl fmt::Debug for Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        // Close the root connection before telling waiting openers the file is free.
+        // Close the root connection and the instance before telling waiting
+        // openers the file is free.
         drop(lock(&self.conn).take());
+        drop(lock(&self.instance).take());
         if let Some(slot) = &self.slot {
             lock(&slot.state).open = false;
             slot.closed.notify_all();
@@ -149,9 +170,9 @@ pub fn open(
     on_foreign_wait: &mut dyn FnMut(&str),
 ) -> Result<Arc<Database>, OpenError> {
     if path.as_os_str() == MEMORY {
-        let conn =
+        let pair =
             fresh_instance().map_err(|e| OpenError::Duckdb { path: path.to_path_buf(), message: e.to_string() })?;
-        return finish(conn, path.to_path_buf(), read_only, settings, None);
+        return finish(pair, path.to_path_buf(), read_only, settings, None);
     }
     let key = canonical(path, read_only)?;
     let slot = slot_for(&key);
@@ -171,8 +192,8 @@ pub fn open(
         }
         state = slot.closed.wait(state).unwrap_or_else(PoisonError::into_inner);
     }
-    let conn = open_with_retry(&key, read_only, foreign_timeout, on_foreign_wait)?;
-    let db = finish(conn, key, read_only, settings, Some(Arc::clone(&slot)))?;
+    let pair = open_with_retry(&key, read_only, foreign_timeout, on_foreign_wait)?;
+    let db = finish(pair, key, read_only, settings, Some(Arc::clone(&slot)))?;
     state.db = Arc::downgrade(&db);
     state.open = true;
     Ok(db)
@@ -216,20 +237,21 @@ fn open_with_retry(
     read_only: bool,
     timeout: Option<Duration>,
     on_foreign_wait: &mut dyn FnMut(&str),
-) -> Result<Connection, OpenError> {
+) -> Result<(Instance, Connection), OpenError> {
     let duckdb_error = |message: String| OpenError::Duckdb { path: path.to_path_buf(), message };
     let start = Instant::now();
     let mut delay = FIRST_RETRY;
     let mut told = false;
-    let conn = fresh_instance().map_err(|e| duckdb_error(e.to_string()))?;
+    let (instance, conn) = fresh_instance().map_err(|e| duckdb_error(e.to_string()))?;
     loop {
         let message = match attach_as_only(&conn, path, read_only) {
-            Ok(()) => return Ok(conn),
+            Ok(()) => return Ok((instance, conn)),
             Err(e) => e.to_string(),
         };
         if !is_foreign_lock(&message) {
-            drop(conn);
-            return open_directly(path, read_only).map_err(|e| duckdb_error(e.to_string()));
+            drop((conn, instance));
+            let file = path.to_string_lossy();
+            return Instance::open(Some(&file), read_only).map_err(|e| duckdb_error(e.to_string()));
         }
         let holder = parse_foreign_holder(&message).unwrap_or_else(|| "another program".to_string());
         let elapsed = start.elapsed();
@@ -263,11 +285,6 @@ fn attach_as_only(conn: &Connection, path: &Path, read_only: bool) -> Result<(),
     // in-memory instance would use `.tmp` in the working directory.
     let spill = format!("{file}.tmp");
     conn.execute_batch(&format!("USE \"{}\"; DETACH memory; SET temp_directory = '{spill}'", name.replace('"', "\"\"")))
-}
-
-fn open_directly(path: &Path, read_only: bool) -> Result<Connection, duckdb::Error> {
-    let mode = if read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
-    Connection::open_with_flags(path, Config::default().access_mode(mode)?)
 }
 
 fn is_foreign_lock(message: &str) -> bool {
@@ -305,7 +322,7 @@ pub fn parse_foreign_holder(msg: &str) -> Option<String> {
 }
 
 fn finish(
-    conn: Connection,
+    (instance, conn): (Instance, Connection),
     path: PathBuf,
     read_only: bool,
     settings: &BTreeMap<String, String>,
@@ -318,6 +335,7 @@ fn finish(
         .map_err(|e| OpenError::Duckdb { path: path.clone(), message: e.to_string() })?;
     Ok(Arc::new(Database {
         conn: Mutex::new(Some(conn)),
+        instance: Mutex::new(Some(instance)),
         path,
         read_only,
         catalog,

@@ -6,6 +6,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 
+use super::raw::Instance;
 use duckdb::Connection;
 
 /// A poisoned lock only means another thread panicked; the data stays valid.
@@ -20,8 +21,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 static SPARE: Mutex<Option<Spare>> = Mutex::new(None);
 
 enum Spare {
-    Starting(thread::JoinHandle<Option<Connection>>),
-    Ready(Connection),
+    Starting(thread::JoinHandle<Option<(Instance, Connection)>>),
+    Ready((Instance, Connection)),
 }
 
 /// Starts a spare in-memory instance in the background unless one is already
@@ -39,13 +40,13 @@ pub fn prestart() {
 /// in-memory attachment: the first run of each of DuckDB's code paths in a
 /// process costs far more than the next (about 7 ms against 0.5 ms for the
 /// `ATTACH` here), and that first run belongs before the lock, not after.
-fn start_spare() -> Option<Connection> {
-    let conn = Connection::open_in_memory().ok()?;
+fn start_spare() -> Option<(Instance, Connection)> {
+    let (instance, conn) = Instance::open(None, false).ok()?;
     let _ = conn.execute_batch(
         "ATTACH ':memory:' AS runner_prestart; USE runner_prestart; CREATE TABLE t AS SELECT 1 AS x; \
          SELECT database_name FROM duckdb_databases() WHERE NOT internal; USE memory; DETACH runner_prestart",
     );
-    Some(conn)
+    Some((instance, conn))
 }
 
 /// [`prestart`], then waits until the spare instance is up (for a caller that
@@ -57,7 +58,7 @@ pub fn prestart_and_wait() {
     }
 }
 
-fn take_spare() -> Option<Connection> {
+fn take_spare() -> Option<(Instance, Connection)> {
     // The guard drops before joining, so `prestart` never waits on a start-up.
     let spare = lock(&SPARE).take()?;
     match spare {
@@ -67,10 +68,10 @@ fn take_spare() -> Option<Connection> {
 }
 
 /// The spare instance (waiting for it if it is still starting), or a new one.
-pub(super) fn fresh_instance() -> Result<Connection, duckdb::Error> {
+pub(super) fn fresh_instance() -> Result<(Instance, Connection), duckdb::Error> {
     match take_spare() {
-        Some(conn) => Ok(conn),
-        None => Connection::open_in_memory(),
+        Some(pair) => Ok(pair),
+        None => Instance::open(None, false),
     }
 }
 
@@ -83,7 +84,7 @@ mod tests {
         prestart_and_wait();
         // Tests share the process, so another test may have taken it already;
         // what is taken must work, and the next take starts no thread.
-        if let Some(conn) = take_spare() {
+        if let Some((_instance, conn)) = take_spare() {
             assert_eq!(conn.query_row("select 41 + 1", [], |r| r.get::<_, i32>(0)).expect("test setup"), 42);
             let left: Vec<String> = conn
                 .prepare("select database_name from duckdb_databases() where not internal")
@@ -91,7 +92,7 @@ mod tests {
                 .expect("test setup");
             assert_eq!(left, ["memory"], "the warm-up attachment is gone");
         }
-        let conn = fresh_instance().expect("test setup");
+        let (_instance, conn) = fresh_instance().expect("test setup");
         assert_eq!(conn.query_row("select 1", [], |r| r.get::<_, i32>(0)).expect("test setup"), 1);
     }
 }

@@ -12,8 +12,8 @@
 //! nothing else; it never builds or drops anything.
 
 use super::Existing;
+use crate::db::raw::RawConn;
 use crate::template::relation::Relation;
-use duckdb::Connection;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -37,7 +37,7 @@ impl Catalog {
     /// What exists at `rel`. The first call (and the first after [`Catalog::forget`])
     /// reads the database; the lock is held while it does, so a build recorded
     /// meanwhile lands after the snapshot rather than under it.
-    pub fn lookup(&self, conn: &Connection, rel: &Relation) -> Result<Existing, duckdb::Error> {
+    pub fn lookup(&self, conn: &RawConn, rel: &Relation) -> Result<Existing, duckdb::Error> {
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         if known.is_none() {
             *known = Some(snapshot(conn)?);
@@ -59,17 +59,14 @@ impl Catalog {
     }
 }
 
-fn snapshot(conn: &Connection) -> Result<BTreeMap<Key, Existing>, duckdb::Error> {
-    let mut stmt = conn.prepare(SNAPSHOT)?;
-    let rows = stmt.query_map([], |r| {
-        let (db, schema, name): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        let is_view: bool = r.get(3)?;
-        Ok(((db.to_lowercase(), schema.to_lowercase(), name.to_lowercase()), is_view))
-    })?;
+fn snapshot(conn: &RawConn) -> Result<BTreeMap<Key, Existing>, duckdb::Error> {
+    let text = |v: &Option<String>| v.as_deref().unwrap_or_default().to_lowercase();
     let mut out = BTreeMap::new();
-    for row in rows {
-        let (k, is_view) = row?;
-        out.insert(k, if is_view { Existing::View } else { Existing::Table });
+    for row in conn.query(SNAPSHOT)? {
+        if let [db, schema, name, is_view] = row.as_slice() {
+            let now = if is_view.as_deref() == Some("true") { Existing::View } else { Existing::Table };
+            out.insert((text(db), text(schema), text(name)), now);
+        }
     }
     Ok(out)
 }
@@ -84,27 +81,29 @@ mod tests {
 
     #[test]
     fn reads_tables_and_views_once_then_trusts_recorded_builds() {
-        let conn = Connection::open_in_memory().expect("db");
+        let (db, conn) = crate::db::raw::Instance::open(None, false).expect("db");
+        let reader = db.connect().expect("reader");
         conn.execute_batch("create table t as select 1 as x; create view v as select 2 as y").expect("setup");
         let c = Catalog::default();
-        assert_eq!(c.lookup(&conn, &rel("t")).expect("lookup"), Existing::Table);
-        assert_eq!(c.lookup(&conn, &rel("V")).expect("case-insensitive"), Existing::View);
-        assert_eq!(c.lookup(&conn, &rel("new")).expect("lookup"), Existing::None);
+        assert_eq!(c.lookup(&reader, &rel("t")).expect("lookup"), Existing::Table);
+        assert_eq!(c.lookup(&reader, &rel("V")).expect("case-insensitive"), Existing::View);
+        assert_eq!(c.lookup(&reader, &rel("new")).expect("lookup"), Existing::None);
         // Created behind the snapshot's back: not seen until recorded or forgotten.
         conn.execute_batch("create table new as select 3 as z").expect("create");
-        assert_eq!(c.lookup(&conn, &rel("new")).expect("lookup"), Existing::None);
+        assert_eq!(c.lookup(&reader, &rel("new")).expect("lookup"), Existing::None);
         c.record(&rel("new"), Existing::Table);
-        assert_eq!(c.lookup(&conn, &rel("new")).expect("lookup"), Existing::Table);
+        assert_eq!(c.lookup(&reader, &rel("new")).expect("lookup"), Existing::Table);
         conn.execute_batch("drop view v").expect("drop");
         c.forget();
-        assert_eq!(c.lookup(&conn, &rel("v")).expect("re-read"), Existing::None);
+        assert_eq!(c.lookup(&reader, &rel("v")).expect("re-read"), Existing::None);
     }
 
     #[test]
     fn a_record_before_any_lookup_is_left_to_the_snapshot() {
-        let conn = Connection::open_in_memory().expect("db");
+        let (db, _conn) = crate::db::raw::Instance::open(None, false).expect("db");
+        let reader = db.connect().expect("reader");
         let c = Catalog::default();
         c.record(&rel("ghost"), Existing::Table);
-        assert_eq!(c.lookup(&conn, &rel("ghost")).expect("lookup"), Existing::None);
+        assert_eq!(c.lookup(&reader, &rel("ghost")).expect("lookup"), Existing::None);
     }
 }

@@ -13,6 +13,7 @@ mod incremental;
 mod seed;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
+use crate::db::raw::RawConn;
 use crate::events::Status;
 use crate::nodes::materialize::{self, Incremental};
 use crate::nodes::{Materialized, Node, NodeKind};
@@ -74,6 +75,9 @@ pub struct Execution {
 
 pub struct Executor {
     pub conn: Connection,
+    /// Runs the queries whose rows are read back: data tests, the catalog
+    /// snapshot, seed type inference (planned once; see `db::raw`).
+    pub reader: RawConn,
     pub templates: Arc<Templates>,
     pub relations: Arc<Relations>,
     pub full_refresh: bool,
@@ -194,7 +198,7 @@ impl Executor {
     }
 
     fn existing(&self, rel: &Relation) -> Result<Existing, duckdb::Error> {
-        self.catalog.lookup(&self.conn, rel)
+        self.catalog.lookup(&self.reader, rel)
     }
 
     fn model(
@@ -218,16 +222,15 @@ impl Executor {
 
     fn test(&self, failing_rows: &str, cfg: &TestConfig) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         let sql = data_tests::wrap_sql(failing_rows, cfg);
-        let row = self.conn.query_row(&sql, [], |r| {
-            Ok((r.get::<_, duckdb::types::Value>(0)?, r.get::<_, Option<bool>>(1)?, r.get::<_, Option<bool>>(2)?))
-        });
-        let (failures, warn, err) = match row {
-            Ok(v) => v,
+        let (failures, warn, err) = match self.reader.query(&sql) {
+            Ok(rows) => match rows.first().map(Vec::as_slice) {
+                Some([failures, warn, err, ..]) => (count(failures.as_deref()), flag(warn), flag(err)),
+                _ => (0, false, false),
+            },
             Err(e) if is_conflict(&e) => return Err((e, vec![sql])),
             Err(e) => return Ok(error(e.to_string(), vec![sql], 1)),
         };
-        let failures = value_count(&failures);
-        let status = match data_tests::status(cfg, warn.unwrap_or(false), err.unwrap_or(false)) {
+        let status = match data_tests::status(cfg, warn, err) {
             TestStatus::Pass => Status::Pass,
             TestStatus::Warn => Status::Warn,
             TestStatus::Fail => Status::Fail,
@@ -255,22 +258,14 @@ fn no_relation(node: &Node) -> (duckdb::Error, Vec<String>) {
     (duckdb::Error::InvalidParameterName(format!("node `{}` has no relation", node.id)), Vec::new())
 }
 
-fn value_count(v: &duckdb::types::Value) -> u64 {
-    use duckdb::types::Value as V;
-    match v {
-        V::TinyInt(n) => (*n).max(0) as u64,
-        V::SmallInt(n) => (*n).max(0) as u64,
-        V::Int(n) => (*n).max(0) as u64,
-        V::BigInt(n) => (*n).max(0) as u64,
-        V::HugeInt(n) => (*n).max(0) as u64,
-        V::UTinyInt(n) => *n as u64,
-        V::USmallInt(n) => *n as u64,
-        V::UInt(n) => *n as u64,
-        V::UBigInt(n) => *n,
-        V::Float(f) => f.max(0.0) as u64,
-        V::Double(f) => f.max(0.0) as u64,
-        _ => 0,
-    }
+/// A failure count as DuckDB prints it: any integer type, or a float from a custom `fail_calc`.
+fn count(text: Option<&str>) -> u64 {
+    let text = text.unwrap_or("0");
+    text.parse::<u64>().ok().or_else(|| text.parse::<f64>().ok().map(|f| f.max(0.0) as u64)).unwrap_or(0)
+}
+
+fn flag(text: &Option<String>) -> bool {
+    text.as_deref() == Some("true")
 }
 
 #[cfg(test)]

@@ -16,9 +16,9 @@
 //! `MaxPrecision` finds decimal places, else `integer`.
 
 use super::{sql_string, transaction, Execution, Executor, Existing};
+use crate::db::raw::RawConn;
 use crate::events::Status;
 use crate::template::relation::Relation;
-use duckdb::Connection;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -163,33 +163,29 @@ impl Tested {
 /// The CSV's columns in file order with the type dbt-duckdb would create each
 /// with: `column_types` first, else agate's inference.
 pub(super) fn column_types(
-    conn: &Connection,
+    conn: &RawConn,
     csv: &Path,
     delimiter: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, duckdb::Error> {
-    let names: Vec<String> = {
-        let mut stmt = conn
-            .prepare(&format!("select column_name from (describe select * from {})", read_varchar(csv, delimiter)))?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
+    let describe = format!("select column_name from (describe select * from {})", read_varchar(csv, delimiter));
+    let names: Vec<String> =
+        conn.query(&describe)?.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
     let mut tested = BTreeMap::new();
-    let mut stmt = conn.prepare(&inference_sql(csv, delimiter))?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let col: String = r.get(0)?;
-        let flag = |i: usize| -> Result<bool, duckdb::Error> { Ok(r.get::<_, Option<bool>>(i)?.unwrap_or(false)) };
+    for row in conn.query(&inference_sql(csv, delimiter))? {
+        let flag = |i: usize| row.get(i).and_then(Option::as_deref) == Some("true");
+        let int = |i: usize| row.get(i).and_then(Option::as_deref).and_then(|v| v.parse::<i64>().ok());
+        let Some(Some(col)) = row.first() else { continue };
         let t = Tested {
-            number: flag(1)?,
-            max_whole: r.get(2)?,
-            max_decimals: r.get(3)?,
-            date: flag(4)?,
-            datetime: flag(5)?,
-            iso: flag(6)?,
-            boolean: flag(7)?,
+            number: flag(1),
+            max_whole: int(2),
+            max_decimals: int(3),
+            date: flag(4),
+            datetime: flag(5),
+            iso: flag(6),
+            boolean: flag(7),
         };
-        tested.insert(col, t);
+        tested.insert(col.clone(), t);
     }
     Ok(names
         .into_iter()
@@ -234,7 +230,7 @@ impl Executor {
             // dbt keeps an existing seed table's schema: truncate and reload.
             vec![format!("delete from {rel}"), copy]
         } else {
-            let columns = column_types(&self.conn, csv, delimiter, overrides).map_err(|e| (e, Vec::new()))?;
+            let columns = column_types(&self.reader, csv, delimiter, overrides).map_err(|e| (e, Vec::new()))?;
             let drop = match existing {
                 Existing::View => format!("drop view {rel}"),
                 _ => format!("drop table if exists {rel}"),
@@ -265,9 +261,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let csv = dir.path().join("seed.csv");
         std::fs::write(&csv, text).expect("write csv");
-        let conn = Connection::open_in_memory().expect("db");
+        let (db, _conn) = crate::db::raw::Instance::open(None, false).expect("db");
         let overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        column_types(&conn, &csv, ",", &overrides).expect("inference runs")
+        column_types(&db.connect().expect("reader"), &csv, ",", &overrides).expect("inference runs")
     }
 
     /// The type of a one-column CSV `x` holding `values`.
@@ -367,9 +363,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let csv = dir.path().join("s.csv");
         std::fs::write(&csv, "id,amount,flag,label\n001,1.5,true,a\n010,,false,\n").expect("write");
-        let conn = Connection::open_in_memory().expect("db");
+        let (db, conn) = crate::db::raw::Instance::open(None, false).expect("db");
         let rel = Relation::new("memory", "main", "s");
-        let columns = column_types(&conn, &csv, ",", &BTreeMap::new()).expect("infer");
+        let columns = column_types(&db.connect().expect("reader"), &csv, ",", &BTreeMap::new()).expect("infer");
         transaction(&conn, &[create_sql(&rel, &columns), copy_sql(&rel, &csv, ",")]).expect("load");
         let types: Vec<String> = {
             let mut stmt = conn
