@@ -49,6 +49,11 @@ pub fn retry_conflicts<T>(
 
 /// Runs `stmts` in one transaction; any failure rolls all of them back.
 pub fn transaction(conn: &Connection, stmts: &[String]) -> Result<(), duckdb::Error> {
+    // One statement is already its own transaction (autocommit); BEGIN and
+    // COMMIT around it would only add two round trips per node.
+    if let [only] = stmts {
+        return conn.execute_batch(only);
+    }
     conn.execute_batch("BEGIN TRANSACTION")?;
     for s in stmts {
         if let Err(e) = conn.execute_batch(s) {

@@ -238,10 +238,8 @@ impl Executor {
             vec![drop, create_sql(rel, &columns), copy]
         };
         transaction(&self.conn, &stmts).map_err(|e| (e, stmts.clone()))?;
-        let count: i64 = self
-            .conn
-            .query_row(&format!("select count(*) from {rel}"), [], |r| r.get(0))
-            .map_err(|e| (e, stmts.clone()))?;
+        let rows = self.reader.query(&format!("select count(*) from {rel}")).map_err(|e| (e, stmts.clone()))?;
+        let count: i64 = rows.first().and_then(|r| r.first()?.as_deref()?.parse().ok()).unwrap_or(0);
         Ok(Execution {
             status: Status::Success,
             count: Some(count.max(0) as u64),
