@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// An instance opened through the C API, closed on drop. DuckDB's connections
 /// keep the instance alive, so closing this only ends it once every
-/// connection to it has also gone (that is when DuckDB checkpoints).
+/// connection to it has also gone (that is when DuckDB checkpoints). A
+/// `duckdb` crate connection on it must not be `try_clone`d after this drops:
+/// the crate opens clones through this handle (the registry drops both together).
 pub struct Instance {
     db: ffi::duckdb_database,
 }
