@@ -70,6 +70,7 @@ pub fn install() {
                 _ => {
                     // Not running yet (nothing written), or asked again: leave now.
                     eprintln!("interrupted");
+                    crate::db::discard_spare();
                     std::process::exit(EXIT_INTERRUPTED);
                 }
             }

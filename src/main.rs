@@ -13,5 +13,6 @@ fn main() {
             e.exit_code()
         }
     };
+    runner::db::discard_spare();
     std::process::exit(code);
 }

@@ -114,6 +114,27 @@ fn a_dag_execution_timeout_interrupts_each_attempt_and_leaves_nothing_built() {
 }
 
 #[test]
+fn a_slow_data_test_is_interrupted_by_the_execution_timeout_too() {
+    // Data tests read their result on a second connection (`db::raw`); the
+    // watchdog must cancel that one, and leave it usable for the next test.
+    let f = Fixture::shop();
+    f.write("dags/my_dag.yml", &format!("{}execution_timeout: 1s\n", common::DAG));
+    f.write(
+        "tests/slow_check.sql",
+        "select n from (select count(*) as n from {{ ref('raw_orders') }} o, range(60000) a, range(15000) b \
+         where (a.range * 7 + b.range + o.id) % 1013 = 5) where n < 0\n",
+    );
+    let started = std::time::Instant::now();
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "interrupted, not run to the end");
+    assert!(r.stdout.contains("execution timed out after 1s (`execution_timeout`)"), "{}", r.stdout);
+    assert_eq!(task(&f, &only_run_id(&f), "slow_check")["state"], "failed");
+    // Every other test (five) still ran and passed.
+    assert!(r.stdout.contains("ERROR=1") && r.stdout.contains("PASS=9"), "{}", r.stdout);
+}
+
+#[test]
 fn a_models_own_execution_timeout_overrides_the_dags() {
     let f = Fixture::shop();
     f.write("dags/my_dag.yml", &format!("{}execution_timeout: 1h\n", common::DAG));

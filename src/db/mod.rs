@@ -18,4 +18,4 @@ mod spare;
 pub use lock::{acquire, lock_path, read_holder, Holder, LockError, LockGuard, LockMode, LockRequest};
 pub use registry::{open, Database, OpenError};
 pub use setup::{attach, check_profile, load_extensions};
-pub use spare::{prestart, prestart_and_wait};
+pub use spare::{discard as discard_spare, prestart, prestart_and_wait};

@@ -58,6 +58,14 @@ pub fn prestart_and_wait() {
     }
 }
 
+/// Closes a spare nobody took, waiting for it if it is still starting. Call
+/// before the process exits: DuckDB's threads must not still be starting an
+/// instance (or running one) while the C++ runtime tears its statics down,
+/// which kills the process with a signal instead of the exit code.
+pub fn discard() {
+    drop(take_spare());
+}
+
 fn take_spare() -> Option<(Instance, Connection)> {
     // The guard drops before joining, so `prestart` never waits on a start-up.
     let spare = lock(&SPARE).take()?;
@@ -94,5 +102,8 @@ mod tests {
         }
         let (_instance, conn) = fresh_instance().expect("test setup");
         assert_eq!(conn.query_row("select 1", [], |r| r.get::<_, i32>(0)).expect("test setup"), 1);
+        prestart();
+        discard();
+        assert!(lock(&SPARE).is_none(), "discard leaves no spare behind");
     }
 }
