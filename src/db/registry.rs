@@ -1,31 +1,28 @@
 //! The one place in `runner` that opens a DuckDB file.
 //!
 //! Owns the process-wide registry of open databases, keyed by canonical path,
-//! and the retry loop for files held by another program (the DuckDB CLI, a BI
-//! tool). It exists because a second `Connection::open` of the same file in
-//! one process silently creates an independent database instance on that file,
-//! which corrupts it; every worker must instead get a `try_clone()` of the one
-//! root connection. A file is attached to an in-memory instance started ahead
-//! of need (while planning, or while waiting for the lock) and then made that
-//! instance's only database, so the lock handoff costs an `ATTACH`, not a
-//! DuckDB start-up. It must not take the `runner` cross-process lock (that is
-//! `db::lock`, taken by the caller first), run models, or print anything.
+//! and the settings every connection gets. It exists because a second
+//! `Connection::open` of the same file in one process silently creates an
+//! independent database instance on that file, which corrupts it; every worker
+//! must instead get a `try_clone()` of the one root connection. The file itself
+//! is attached by `db::attach` to an in-memory instance started ahead of need
+//! (`db::spare`), so the lock handoff costs an `ATTACH`, not a DuckDB start-up.
+//! It must not take the `runner` cross-process lock (that is `db::lock`, taken
+//! by the caller first), run models, or print anything.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use super::attach::attach_with_retry;
 use super::raw::{Instance, RawConn};
 use super::spare::fresh_instance;
 use duckdb::Connection;
 
 const MEMORY: &str = ":memory:";
-const FIRST_RETRY: Duration = Duration::from_millis(25);
-const MAX_RETRY: Duration = Duration::from_millis(500);
 
 /// One registry entry. The slot outlives the `Weak` going dead: `open` must
 /// also wait until the old instance has actually closed (DuckDB checkpoints
@@ -80,7 +77,7 @@ impl Database {
             let root = root.as_ref().ok_or_else(|| self.duckdb_error("the database is closing"))?;
             root.try_clone().map_err(|e| self.duckdb_error(e.to_string()))?
         };
-        apply_settings(&conn, &self.path, &self.settings)?;
+        apply_settings(&self.path, &self.settings, |sql| conn.execute_batch(sql))?;
         Ok(conn)
     }
 
@@ -92,11 +89,7 @@ impl Database {
             let instance = instance.as_ref().ok_or_else(|| self.duckdb_error("the database is closing"))?;
             instance.connect().map_err(|e| self.duckdb_error(e.to_string()))?
         };
-        for (key, value) in &self.settings {
-            let error = |message: String| OpenError::Setting { path: self.path.clone(), key: key.clone(), message };
-            let sql = set_statement(key, value).ok_or_else(|| error("not a valid setting name".to_string()))?;
-            raw.query(&sql).map_err(|e| error(e.to_string()))?;
-        }
+        apply_settings(&self.path, &self.settings, |sql| raw.query(sql).map(drop))?;
         Ok(raw)
     }
 
@@ -192,7 +185,7 @@ pub fn open(
         }
         state = slot.closed.wait(state).unwrap_or_else(PoisonError::into_inner);
     }
-    let pair = open_with_retry(&key, read_only, foreign_timeout, on_foreign_wait)?;
+    let pair = attach_with_retry(&key, read_only, foreign_timeout, on_foreign_wait)?;
     let db = finish(pair, key, read_only, settings, Some(Arc::clone(&slot)))?;
     state.db = Arc::downgrade(&db);
     state.open = true;
@@ -226,101 +219,6 @@ fn slot_for(key: &Path) -> Arc<Slot> {
     Arc::clone(slot)
 }
 
-/// Attaches `path` to a fresh in-memory instance and makes it the only
-/// database of that instance, so DuckDB names it and resolves unqualified
-/// names exactly as when it opens the file directly (`shop` for
-/// `shop.duckdb`; `duckdb_databases()` lists the same). Retries while another
-/// program holds the file. Any other attach error falls back to opening the
-/// file directly, which reports it in DuckDB's usual words.
-fn open_with_retry(
-    path: &Path,
-    read_only: bool,
-    timeout: Option<Duration>,
-    on_foreign_wait: &mut dyn FnMut(&str),
-) -> Result<(Instance, Connection), OpenError> {
-    let duckdb_error = |message: String| OpenError::Duckdb { path: path.to_path_buf(), message };
-    let start = Instant::now();
-    let mut delay = FIRST_RETRY;
-    let mut told = false;
-    let (instance, conn) = fresh_instance().map_err(|e| duckdb_error(e.to_string()))?;
-    loop {
-        let message = match attach_as_only(&conn, path, read_only) {
-            Ok(()) => return Ok((instance, conn)),
-            Err(e) => e.to_string(),
-        };
-        if !is_foreign_lock(&message) {
-            drop((conn, instance));
-            let file = path.to_string_lossy();
-            return Instance::open(Some(&file), read_only).map_err(|e| duckdb_error(e.to_string()));
-        }
-        let holder = parse_foreign_holder(&message).unwrap_or_else(|| "another program".to_string());
-        let elapsed = start.elapsed();
-        let mut nap = delay + jitter(delay / 4);
-        if let Some(limit) = timeout {
-            if elapsed >= limit {
-                return Err(OpenError::ForeignLock { path: path.to_path_buf(), holder, waited: elapsed });
-            }
-            nap = nap.min(limit - elapsed);
-        }
-        if !told {
-            told = true;
-            on_foreign_wait(&holder);
-        }
-        thread::sleep(nap);
-        delay = (delay * 2).min(MAX_RETRY);
-    }
-}
-
-fn attach_as_only(conn: &Connection, path: &Path, read_only: bool) -> Result<(), duckdb::Error> {
-    let file = path.to_string_lossy().replace('\'', "''");
-    let options = if read_only { " (READ_ONLY)" } else { "" };
-    conn.execute_batch(&format!("ATTACH '{file}'{options}"))?;
-    // DuckDB derives the alias from the file name as it does for a direct open.
-    let name: String = conn.query_row(
-        "select database_name from duckdb_databases() where not internal and database_name <> 'memory'",
-        [],
-        |row| row.get(0),
-    )?;
-    // A direct open keeps spill files next to the database (`<file>.tmp`); an
-    // in-memory instance would use `.tmp` in the working directory.
-    let spill = format!("{file}.tmp");
-    conn.execute_batch(&format!("USE \"{}\"; DETACH memory; SET temp_directory = '{spill}'", name.replace('"', "\"\"")))
-}
-
-fn is_foreign_lock(message: &str) -> bool {
-    (message.contains("Could not set lock on file") && !message.contains("held in current process"))
-        || message.contains("The process cannot access the file")
-        || message.contains("File is already open in")
-}
-
-/// Spreads retries of several waiters apart; time nanos are random enough for that.
-fn jitter(max: Duration) -> Duration {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let max_nanos = max.as_nanos().max(1) as u64;
-    Duration::from_nanos(u64::from(nanos ^ std::process::id()) % max_nanos)
-}
-
-/// Describes the process named in DuckDB's lock error, e.g. ``pid 4242 (`/usr/bin/duckdb`)``.
-pub fn parse_foreign_holder(msg: &str) -> Option<String> {
-    let at = msg.find("PID ")?;
-    let digits: String = msg[at + 4..].chars().take_while(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() {
-        return None;
-    }
-    let before = &msg[..at];
-    // POSIX: "held in <exe> (PID n)"; Windows: "already open in \n<exe> (PID n)".
-    let exe = ["held in ", "open in "]
-        .iter()
-        .filter_map(|marker| before.rfind(marker).map(|i| &before[i + marker.len()..]))
-        .min_by_key(|rest| rest.len())
-        .map(|rest| rest.trim().trim_end_matches('(').trim())
-        .filter(|exe| !exe.is_empty());
-    Some(match exe {
-        Some(exe) => format!("pid {digits} (`{exe}`)"),
-        None => format!("pid {digits}"),
-    })
-}
-
 fn finish(
     (instance, conn): (Instance, Connection),
     path: PathBuf,
@@ -329,7 +227,7 @@ fn finish(
     slot: Option<Arc<Slot>>,
 ) -> Result<Arc<Database>, OpenError> {
     // Applying the settings here too makes a bad setting fail at open, not in a worker.
-    apply_settings(&conn, &path, settings)?;
+    apply_settings(&path, settings, |sql| conn.execute_batch(sql))?;
     let catalog = conn
         .query_row("select current_database()", [], |row| row.get::<_, String>(0))
         .map_err(|e| OpenError::Duckdb { path: path.clone(), message: e.to_string() })?;
@@ -345,11 +243,16 @@ fn finish(
     }))
 }
 
-fn apply_settings(conn: &Connection, path: &Path, settings: &BTreeMap<String, String>) -> Result<(), OpenError> {
+/// Runs a `SET` for each setting through `run` (a crate or a raw connection).
+fn apply_settings(
+    path: &Path,
+    settings: &BTreeMap<String, String>,
+    run: impl Fn(&str) -> Result<(), duckdb::Error>,
+) -> Result<(), OpenError> {
     for (key, value) in settings {
         let error = |message: String| OpenError::Setting { path: path.to_path_buf(), key: key.clone(), message };
         let sql = set_statement(key, value).ok_or_else(|| error("not a valid setting name".to_string()))?;
-        conn.execute_batch(&sql).map_err(|e| error(e.to_string()))?;
+        run(&sql).map_err(|e| error(e.to_string()))?;
     }
     Ok(())
 }
@@ -480,22 +383,6 @@ mod tests {
         let b = open_with(Path::new(":memory:"), false, &[]).expect("test setup");
         assert!(!Arc::ptr_eq(&a, &b));
         assert_eq!(a.catalog(), "memory");
-    }
-
-    #[test]
-    fn parses_duckdb_lock_messages() {
-        let posix = "IO Error: Could not set lock on file \"/tmp/x.duckdb\": Conflicting lock is held in \
-                     /usr/bin/duckdb (PID 4242) by user root. See also https://duckdb.org/docs/stable/connect/concurrency";
-        assert!(is_foreign_lock(posix));
-        assert_eq!(parse_foreign_holder(posix).as_deref(), Some("pid 4242 (`/usr/bin/duckdb`)"));
-        let bare = "IO Error: Could not set lock on file \"/x\": Conflicting lock is held in PID 77. See also";
-        assert_eq!(parse_foreign_holder(bare).as_deref(), Some("pid 77"));
-        let windows = "IO Error: Cannot open file \"C:\\x.duckdb\": The process cannot access the file because it \
-                       is being used by another process.\nFile is already open in \nC:\\duckdb.exe (PID 9)";
-        assert!(is_foreign_lock(windows));
-        assert_eq!(parse_foreign_holder(windows).as_deref(), Some("pid 9 (`C:\\duckdb.exe`)"));
-        assert_eq!(parse_foreign_holder("Catalog Error: Table with name t does not exist"), None);
-        assert!(!is_foreign_lock("Could not set lock on file \"x\": Lock is already held in current process"));
     }
 
     /// Another program holding DuckDB's own fcntl lock; skipped without python3.
