@@ -22,6 +22,7 @@ pub mod history;
 pub mod inspect;
 pub mod interrupt;
 pub mod nodes;
+pub mod par;
 pub mod project;
 pub mod report;
 pub mod retry;

@@ -139,7 +139,12 @@ fn ls(
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for line in super::list::lines(&|id: &str| manifest.entry(id), &ids, list) {
+    // Outside `--output json` a line needs only the fields that name a node.
+    let lookup = |id: &str| match list.output {
+        crate::cli::ListOutput::Json => manifest.entry(id),
+        _ => manifest.brief(id),
+    };
+    for line in super::list::lines(&lookup, &ids, list) {
         use std::io::Write;
         // A closed stdout (`runner ls | head`) just ends the listing.
         if writeln!(out, "{line}").is_err() {

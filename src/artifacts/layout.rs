@@ -8,19 +8,13 @@
 //! no files and never renders a template.
 
 use crate::config_tree::get_str;
-use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
 use crate::nodes::fqn::fqn_folders;
 use crate::nodes::{Node, NodeKind};
-use crate::project::{Attached, Project, SourceTable, TestDecl};
-use serde_yaml::Value;
-use std::collections::BTreeMap;
+use crate::project::{Project, SourceTable, TestDecl};
 use std::path::{Path, PathBuf};
 
 pub struct Layout<'a> {
     project: &'a Project,
-    /// Each generic test's declaration by the unique id dbt's names give it,
-    /// computed once: looking it up per node was quadratic in the tests.
-    decls: BTreeMap<String, &'a TestDecl>,
 }
 
 pub fn is_generic(node: &Node) -> bool {
@@ -36,12 +30,7 @@ fn below_resource_folder(file: &Path) -> String {
 
 impl<'a> Layout<'a> {
     pub fn new(project: &'a Project) -> Layout<'a> {
-        let mut decls = BTreeMap::new();
-        for d in &project.tests {
-            // The first declaration with an id wins, as the planner keeps it.
-            decls.entry(unique_id(&project.name, d)).or_insert(d);
-        }
-        Layout { project, decls }
+        Layout { project }
     }
 
     /// A source's fqn: project, the folders of its property file, source, table.
@@ -83,33 +72,11 @@ impl<'a> Layout<'a> {
         }
     }
 
-    /// The property-file entry a generic test was planned from: the one
-    /// whose dbt names give the node's unique id.
+    /// The property-file entry a generic test was planned from.
     pub fn generic_decl(&self, node: &Node) -> Option<&'a TestDecl> {
-        if !is_generic(node) {
-            return None;
+        match node.kind {
+            NodeKind::GenericTest { decl, .. } => self.project.tests.get(decl),
+            _ => None,
         }
-        self.decls.get(&node.id).copied().filter(|d| d.file == node.file)
     }
-}
-
-/// The unique id dbt gives the generic test a declaration plans.
-fn unique_id(project: &str, d: &TestDecl) -> String {
-    let target = match &d.attached {
-        Attached::Model(m) => TestTarget::Model(m.clone()),
-        Attached::Source(s, t) => TestTarget::Source { source: s.clone(), table: t.clone() },
-    };
-    let mut args = d.args.clone();
-    if let Some(c) = &d.column {
-        args.insert("column_name".into(), Value::String(c.clone()));
-    }
-    generic_test_names(&NamingInput {
-        project,
-        test: &d.test,
-        namespace: d.namespace.as_deref(),
-        target: &target,
-        args: &args,
-        custom_name: d.custom_name.as_deref(),
-    })
-    .unique_id
 }

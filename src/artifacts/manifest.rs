@@ -13,10 +13,11 @@ use crate::nodes::fqn::source_id;
 use crate::nodes::{Node, NodeKind, Plan, Resource};
 use crate::project::profile::Target;
 use crate::project::{Attached, Project};
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+mod write;
 
 pub const SCHEMA_VERSION: &str = "https://schemas.getdbt.com/dbt/manifest/v12.json";
 
@@ -117,6 +118,18 @@ fn config(node: &Node, alias: &str) -> Value {
     Value::Object(base)
 }
 
+/// The fields of a node's entry that name it; [`node_json`] starts from these.
+fn identity(node: &Node, project: &Project) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(node.name));
+    m.insert("resource_type".into(), json!(node.resource.as_str()));
+    m.insert("package_name".into(), json!(project.name));
+    m.insert("original_file_path".into(), json!(node.file.display().to_string()));
+    m.insert("unique_id".into(), json!(node.id));
+    m.insert("fqn".into(), json!(node.fqn()));
+    m
+}
+
 fn node_json(node: &Node, inputs: &Inputs, layout: &Layout, texts: &Texts) -> Value {
     let project = inputs.project;
     let alias = layout.alias(node);
@@ -161,13 +174,7 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout, texts: &Texts) -> Va
     let Value::Object(mut m) = json!({
         "database": database,
         "schema": schema,
-        "name": node.name,
-        "resource_type": node.resource.as_str(),
-        "package_name": project.name,
         "path": layout.path(node),
-        "original_file_path": node.file.display().to_string(),
-        "unique_id": node.id,
-        "fqn": node.fqn(),
         "alias": alias,
         "config": config,
         "tags": tags,
@@ -182,6 +189,7 @@ fn node_json(node: &Node, inputs: &Inputs, layout: &Layout, texts: &Texts) -> Va
     }) else {
         return Value::Null;
     };
+    m.extend(identity(node, project));
     let target = target_rel(project);
     let sql_path = layout.sql_path(node);
     let build_path = inputs.executed.contains(&node.id).then(|| target.join("run").join(&project.name).join(&sql_path));
@@ -327,9 +335,23 @@ impl<'a> Manifest<'a> {
     /// The entry of one node or source, and whether it is a source.
     pub fn entry(&self, id: &str) -> Option<(Value, bool)> {
         match self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
-            Ok(i) => Some((node_json(self.nodes[i], &self.inputs, &self.layout, &self.texts), false)),
+            Ok(i) => Some((self.node_entry(self.nodes[i]), false)),
             Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
         }
+    }
+
+    /// Like [`Manifest::entry`], but of a node only the fields that name it
+    /// (`name`, `fqn`, `original_file_path`, …): what `ls` prints outside
+    /// `--output json`, without building the whole entry.
+    pub fn brief(&self, id: &str) -> Option<(Value, bool)> {
+        match self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
+            Ok(i) => Some((Value::Object(identity(self.nodes[i], self.inputs.project)), false)),
+            Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+        }
+    }
+
+    fn node_entry(&self, node: &Node) -> Value {
+        node_json(node, &self.inputs, &self.layout, &self.texts)
     }
 
     /// `parent_map` and `child_map`: every node and source, with the edges as written.
@@ -363,52 +385,25 @@ impl<'a> Manifest<'a> {
     }
 }
 
-impl Serialize for Manifest<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let [parent_map, child_map] = self.maps();
-        let empty = Map::new();
-        let mut m = s.serialize_map(Some(16))?;
-        // In sorted order, as a serde_json map writes its keys.
-        m.serialize_entry("child_map", &child_map)?;
-        for key in ["disabled", "docs", "exposures", "group_map", "groups", "macros"] {
-            m.serialize_entry(key, &empty)?;
-        }
-        m.serialize_entry("metadata", &self.metadata())?;
-        m.serialize_entry("metrics", &empty)?;
-        m.serialize_entry("nodes", &Nodes(self))?;
-        m.serialize_entry("parent_map", &parent_map)?;
-        for key in ["saved_queries", "selectors", "semantic_models"] {
-            m.serialize_entry(key, &empty)?;
-        }
-        m.serialize_entry("sources", &self.sources)?;
-        m.serialize_entry("unit_tests", &empty)?;
-        m.end()
-    }
-}
-
-/// `nodes`, one entry built and written at a time.
-struct Nodes<'m, 'a>(&'m Manifest<'a>);
-
-impl Serialize for Nodes<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let m = self.0;
-        let mut map = s.serialize_map(Some(m.nodes.len()))?;
-        for n in &m.nodes {
-            map.serialize_entry(&n.id, &node_json(n, &m.inputs, &m.layout, &m.texts))?;
-        }
-        map.end()
-    }
-}
-
-/// The whole manifest document as one value (for tests and small projects).
+/// The whole manifest document as one value (for tests and small projects):
+/// what [`write`] writes, read back.
 pub fn build(inputs: Inputs) -> Value {
-    serde_json::to_value(Manifest::new(inputs)).unwrap_or(Value::Null)
+    let mut out = Vec::new();
+    match write::document(&Manifest::new(inputs), &mut out) {
+        Ok(()) => serde_json::from_slice(&out).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
 }
 
-/// Writes `target/manifest.json` atomically (several processes may write it),
-/// streaming it entry by entry.
+/// The document built `window` entries at a time (for tests: the bytes must not depend on it).
+#[cfg(test)]
+pub(super) fn document_windowed(m: &Manifest, window: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write::windowed(m, &mut out, window)?;
+    Ok(out)
+}
+
+/// Writes `target/manifest.json` atomically (several processes may write it).
 pub fn write(project: &Project, manifest: &Manifest) -> std::io::Result<()> {
-    super::write_atomic_with(&project.target_dir.join("manifest.json"), |w| {
-        serde_json::to_writer_pretty(w, manifest).map_err(std::io::Error::other)
-    })
+    super::write_atomic_with(&project.target_dir.join("manifest.json"), |w| write::document(manifest, w))
 }

@@ -234,6 +234,50 @@ mod project_artifacts {
     }
 
     #[test]
+    fn manifest_is_one_line_of_every_entry_whatever_the_window() {
+        let (_dir, project, target, plan) = shop();
+        let (compiled, executed) = (BTreeMap::new(), BTreeSet::new());
+        let m = manifest::Manifest::new(manifest::Inputs {
+            project: &project,
+            target: &target,
+            plan: &plan,
+            compiled: &compiled,
+            executed: &executed,
+            invocation_id: "inv-w",
+            started_at: Utc::now(),
+            templates: None,
+        });
+        // `generated_at` is the time of writing: blank it out to compare.
+        let text = |window| {
+            let bytes = manifest::document_windowed(&m, window).expect("written");
+            let text = String::from_utf8(bytes).expect("utf-8");
+            let at = text.find("\"generated_at\":\"").expect("generated_at") + 16;
+            let end = at + text[at..].find('"').expect("closing quote");
+            format!("{}{}", &text[..at], &text[end..])
+        };
+        let whole = text(4096);
+        assert!(!whole.contains('\n'), "one line, as dbt writes it");
+        for window in [1, 2, 3] {
+            assert_eq!(text(window), whole, "window {window}");
+        }
+        let doc: Value = serde_json::from_str(&whole).expect("json");
+        let nodes = doc["nodes"].as_object().expect("nodes");
+        assert_eq!(nodes.len(), plan.nodes.len() + plan.ephemeral.nodes.len());
+        for (id, entry) in nodes {
+            let (own, is_source) = m.entry(id).expect("entry");
+            assert!(!is_source);
+            assert_eq!(&own, entry, "{id}");
+            // `ls` reads these fields from the brief entry: the same values.
+            let (brief, _) = m.brief(id).expect("brief");
+            for (k, v) in brief.as_object().expect("map") {
+                assert_eq!(&entry[k], v, "{id}: {k}");
+            }
+        }
+        assert_eq!(m.brief("source.shop.raw.events"), m.entry("source.shop.raw.events"));
+        assert_eq!(m.brief("model.shop.nope"), None);
+    }
+
+    #[test]
     fn manifest_lists_ephemeral_models_with_the_edges_through_them() {
         let (dir, _project, target, _plan) = shop();
         let r = dir.path();

@@ -182,7 +182,7 @@ impl Executor {
                     Err(e) => Ok(error(e.message, Vec::new(), 1)),
                 }
             }
-            NodeKind::GenericTest { sql, cfg } => match self.templates.inject_ctes(sql, &self.relations) {
+            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.inject_ctes(sql, &self.relations) {
                 Ok(sql) => self.test(&sql, cfg),
                 Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
             },

@@ -10,6 +10,7 @@ use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
 use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
 use crate::error::Diagnostic;
+use crate::par;
 use crate::project::{Attached, TestDecl};
 use crate::template::relation::Relation;
 use crate::template::{macros, Relations};
@@ -95,15 +96,32 @@ impl Planner<'_> {
             .collect()
     }
 
-    /// Plans every generic test of the project.
+    /// Plans every generic test of the project. Each declaration is planned
+    /// on its own (names, config, SQL), so they are planned on every core;
+    /// nodes and errors are kept in declaration order either way.
     pub(super) fn generic_tests(&mut self, relations: &Arc<Relations>) {
         let custom = self.custom_test_macros();
-        for decl in &self.project.tests {
-            self.generic_test(decl, relations, &custom);
+        let decls: Vec<(usize, &TestDecl)> = self.project.tests.iter().enumerate().collect();
+        let this = &*self;
+        let planned = par::map(&decls, |&(i, decl)| this.generic_test(i, decl, relations, &custom));
+        for outcome in planned {
+            match outcome {
+                Ok(Some(node)) => self.nodes.push(node),
+                Ok(None) => {}
+                Err(d) => self.errors.push(d),
+            }
         }
     }
 
-    fn generic_test(&mut self, decl: &TestDecl, relations: &Arc<Relations>, custom: &BTreeSet<String>) {
+    /// The node of one declaration (`index` into the project's tests), none
+    /// when it is disabled or tests a disabled model.
+    fn generic_test(
+        &self,
+        index: usize,
+        decl: &TestDecl,
+        relations: &Arc<Relations>,
+        custom: &BTreeSet<String>,
+    ) -> Result<Option<Node>, Diagnostic> {
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let project = self.project.name.clone();
         let (target, tested, parent) = match &decl.attached {
@@ -114,17 +132,16 @@ impl Planner<'_> {
                     if self.project.models.iter().any(|f| &f.name == m)
                         || self.project.seeds.iter().any(|s| &s.name == m)
                     {
-                        return;
+                        return Ok(None);
                     }
-                    self.errors.push(err(format!("tests reference `{m}`, which is not a model or seed")));
-                    return;
+                    return Err(err(format!("tests reference `{m}`, which is not a model or seed")));
                 }
             },
             Attached::Source(s, t) => match relations.sources.get(&(s.clone(), t.clone())) {
                 Some(r) => {
                     (TestTarget::Source { source: s.clone(), table: t.clone() }, r.clone(), source_id(&project, s, t))
                 }
-                None => return,
+                None => return Ok(None),
             },
         };
         let mut name_args = decl.args.clone();
@@ -155,8 +172,7 @@ impl Planner<'_> {
                     cfg.insert(key.into(), Value::String(rendered));
                 }
                 Err(e) => {
-                    self.errors.push(err(format!("`{key}` of test `{}`: {e}", names.name)));
-                    return;
+                    return Err(err(format!("`{key}` of test `{}`: {e}", names.name)));
                 }
             }
         }
@@ -165,13 +181,12 @@ impl Planner<'_> {
             cfg.insert("alias".into(), Value::String(names.alias.clone()));
         }
         if !enabled(&cfg) {
-            return;
+            return Ok(None);
         }
         let mut tcfg = match test_config(&cfg) {
             Ok(c) => c,
             Err(e) => {
-                self.errors.push(err(e));
-                return;
+                return Err(err(e));
             }
         };
         tcfg.store_failures = store_failures(&cfg, &self.target.database, &self.target.schema, &names.alias);
@@ -196,8 +211,7 @@ impl Planner<'_> {
                     tcfg = match test_config(&cfg) {
                         Ok(c) => c,
                         Err(e) => {
-                            self.errors.push(err(e));
-                            return;
+                            return Err(err(e));
                         }
                     };
                     tcfg.store_failures = store
@@ -212,15 +226,13 @@ impl Planner<'_> {
                         match self.render_custom(decl, &json_string(&expr), &tested, relations, &mut deps) {
                             Ok((sql, _)) => sql,
                             Err(d) => {
-                                self.errors.push(d);
-                                return;
+                                return Err(d);
                             }
                         }
                     }
                 }
                 Err(d) => {
-                    self.errors.push(d);
-                    return;
+                    return Err(d);
                 }
             }
         } else if BUILTIN_TESTS.contains(&decl.test.as_str()) {
@@ -228,25 +240,22 @@ impl Planner<'_> {
                 Ok(test) => match &decl.column {
                     Some(column) => data_tests::failing_rows_sql(&test, &relation_expr, column),
                     None => {
-                        self.errors.push(err(format!("test `{}` needs a column (put it under `columns:`)", decl.test)));
-                        return;
+                        return Err(err(format!("test `{}` needs a column (put it under `columns:`)", decl.test)));
                     }
                 },
                 Err(d) => {
-                    self.errors.push(d);
-                    return;
+                    return Err(d);
                 }
             }
         } else {
-            self.errors.push(err(format!("unknown generic test `{}`: no macro `test_{}`", decl.test, decl.test)).hint(
+            return Err(err(format!("unknown generic test `{}`: no macro `test_{}`", decl.test, decl.test)).hint(
                 format!(
                     "define it with `{{% test {}(model, column_name) %}}` in `macros/` or `tests/generic/`, or fix the name; built in: `not_null`, `unique`, `accepted_values`, `relationships`",
                     decl.test
                 ),
             ));
-            return;
         };
-        self.nodes.push(Node {
+        Ok(Some(Node {
             id: names.unique_id,
             name: names.name,
             resource: Resource::Test,
@@ -254,8 +263,8 @@ impl Planner<'_> {
             depends_on: deps,
             relation: None,
             config: cfg,
-            kind: NodeKind::GenericTest { sql, cfg: tcfg },
-        });
+            kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
+        }))
     }
 
     /// Adds the ids of `refs` to `deps`; an unknown name is an error at the test.

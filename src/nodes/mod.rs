@@ -57,6 +57,8 @@ pub enum NodeKind {
     GenericTest {
         sql: String,
         cfg: TestConfig,
+        /// Index of the declaration it was planned from in `Project::tests`.
+        decl: usize,
     },
     SingularTest {
         template: String,

@@ -9,13 +9,13 @@ pub mod dag;
 pub mod docs;
 pub mod env;
 mod lines;
-mod par;
 pub mod profile;
 pub mod properties;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
 use crate::error::Diagnostic;
+use crate::par;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

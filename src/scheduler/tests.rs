@@ -10,7 +10,7 @@ use std::time::Duration;
 
 fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
     let kind = match resource {
-        Resource::Test => NodeKind::GenericTest { sql: String::new(), cfg: TestConfig::default() },
+        Resource::Test => NodeKind::GenericTest { sql: String::new(), cfg: TestConfig::default(), decl: 0 },
         _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table },
     };
     Node {

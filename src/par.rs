@@ -1,6 +1,6 @@
-//! Order-preserving parallel map over a slice, for the per-file work of
-//! loading a project (reading SQL files, parsing property YAML, checking
-//! CSVs), which is independent from file to file.
+//! Order-preserving parallel map over a slice, for work that is
+//! independent from item to item: reading and parsing a project's files,
+//! planning its generic tests, building manifest entries.
 //!
 //! Plain `std::thread::scope`: no pool outlives the call, nothing is shared
 //! but the input slice, and results come back in input order, so whatever is

@@ -1,0 +1,70 @@
+//! Writing the manifest document: compact JSON on one line, as dbt writes
+//! it (`json.dump` without an indent), keys in sorted order as a JSON object
+//! of dbt's would have them.
+//!
+//! Node entries dominate a large project's manifest (40,000 of them at 10k
+//! models), so they are built on every core, a window at a time: the output
+//! is the same as one loop would write, and at most one window of entries
+//! is in memory. Owns only the document's layout; what an entry holds is
+//! the parent module's.
+
+use super::Manifest;
+use crate::par;
+use std::io::{Error, Write};
+
+/// Entries built at once: enough to keep both cores busy, few enough that
+/// the window's text stays a few megabytes.
+const WINDOW: usize = 2048;
+
+/// The top-level keys that are always empty objects, in the document's order
+/// relative to the keys written with content.
+const EMPTY_BEFORE_METADATA: &[&str] = &["disabled", "docs", "exposures", "group_map", "groups", "macros"];
+const EMPTY_AFTER_PARENT_MAP: &[&str] = &["saved_queries", "selectors", "semantic_models"];
+
+fn json(w: &mut dyn Write, v: &impl serde::Serialize) -> std::io::Result<()> {
+    serde_json::to_writer(w, v).map_err(Error::other)
+}
+
+/// Writes the whole manifest to `w`.
+pub(super) fn document(m: &Manifest, w: &mut dyn Write) -> std::io::Result<()> {
+    windowed(m, w, WINDOW)
+}
+
+/// [`document`] with `window` entries built at a time (tests vary it: the
+/// output must not depend on it).
+pub(super) fn windowed(m: &Manifest, w: &mut dyn Write, window: usize) -> std::io::Result<()> {
+    let [parent_map, child_map] = m.maps();
+    w.write_all(b"{\"child_map\":")?;
+    json(w, &child_map)?;
+    drop(child_map);
+    for key in EMPTY_BEFORE_METADATA {
+        write!(w, ",\"{key}\":{{}}")?;
+    }
+    w.write_all(b",\"metadata\":")?;
+    json(w, &m.metadata())?;
+    w.write_all(b",\"metrics\":{},\"nodes\":{")?;
+    let mut first = true;
+    for window in m.nodes.chunks(window.max(1)) {
+        let entries = par::map(window, |node| {
+            let mut text = serde_json::to_vec(&node.id)?;
+            text.push(b':');
+            serde_json::to_writer(&mut text, &m.node_entry(node))?;
+            Ok::<_, serde_json::Error>(text)
+        });
+        for entry in entries {
+            if !std::mem::take(&mut first) {
+                w.write_all(b",")?;
+            }
+            w.write_all(&entry.map_err(Error::other)?)?;
+        }
+    }
+    w.write_all(b"},\"parent_map\":")?;
+    json(w, &parent_map)?;
+    for key in EMPTY_AFTER_PARENT_MAP {
+        write!(w, ",\"{key}\":{{}}")?;
+    }
+    w.write_all(b",\"sources\":")?;
+    json(w, &m.sources)?;
+    w.write_all(b",\"unit_tests\":{}}")?;
+    Ok(())
+}
