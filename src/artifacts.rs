@@ -84,12 +84,18 @@ pub fn write_atomic_with(
 /// Writes one node's SQL below `dir` (`target/compiled/<project>` or `target/run/<project>`).
 /// In place, as dbt writes them: these are read by people after the run, and
 /// a rename per file cost a journal commit per node (see bench/README.md).
+/// A file that already holds this text is left alone: truncating and
+/// rewriting it is the expensive part on ext4 (freeing its blocks, and a
+/// flush on close), and most of a project compiles to the same SQL as last time.
 pub fn write_sql(dir: &Path, sql_path: &Path, sql: &str) -> std::io::Result<()> {
     let mut text = sql.to_string();
     if !text.ends_with('\n') {
         text.push('\n');
     }
     let path = dir.join(sql_path);
+    if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }

@@ -103,23 +103,31 @@ pub(super) fn ephemerals_for<'p>(
 
 /// Renders the selected nodes (and `ephemerals`) and writes
 /// `target/compiled/`. Problems writing files are printed as warnings;
-/// render errors are returned.
+/// render errors are returned. Nodes render independently of each other, so
+/// they are rendered and written on every core; the result is the same as
+/// one loop's.
 pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemerals: &[&'p Node]) -> Compiled<'p> {
     let layout = Layout::new(&prep.project);
     let dir = sql_dir(prep, "compiled");
+    let all: Vec<&Node> = nodes.iter().map(|&i| prep.plan.node(i)).chain(ephemerals.iter().copied()).collect();
+    let done = crate::par::map(&all, |node| {
+        let sql_path = layout.sql_path(node);
+        let rendered = render(prep, node);
+        let written = match &rendered {
+            Some(Ok(sql)) => artifacts::write_sql(&dir, &sql_path, sql).err(),
+            _ => None,
+        };
+        (sql_path, rendered, written)
+    });
     let mut out = Compiled { code: BTreeMap::new(), errors: Vec::new(), files: BTreeMap::new() };
     let mut write_failed = false;
-    let all = nodes.iter().map(|&i| prep.plan.node(i)).chain(ephemerals.iter().copied());
-    for node in all {
-        let sql_path = layout.sql_path(node);
-        let compiled_code = match render(prep, node) {
+    for (node, (sql_path, rendered, written)) in all.into_iter().zip(done) {
+        if let Some(e) = written.filter(|_| !write_failed) {
+            eprintln!("warning: cannot write `{}`: {e}", dir.join(&sql_path).display());
+            write_failed = true;
+        }
+        let compiled_code = match rendered {
             Some(Ok(sql)) => {
-                if let Err(e) = artifacts::write_sql(&dir, &sql_path, &sql) {
-                    if !write_failed {
-                        eprintln!("warning: cannot write `{}`: {e}", dir.join(&sql_path).display());
-                        write_failed = true;
-                    }
-                }
                 out.code.insert(node.id.clone(), sql.clone());
                 Some(sql)
             }

@@ -406,3 +406,21 @@ fn run_results_carry_compiled_code_adapter_response_and_write_target_run() {
     let seed_sql = std::fs::read_to_string(run_dir.join("seeds/s.csv")).expect("seed's target/run file");
     assert_eq!(seed_sql, "delete from x;\n\ninsert into x select 1;\n");
 }
+
+#[test]
+fn sql_files_are_rewritten_only_when_their_text_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rel = Path::new("models/marts/x.sql");
+    write_sql(dir.path(), rel, "select 1").expect("written");
+    let path = dir.path().join(rel);
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), "select 1\n");
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    let set_old = || std::fs::File::options().write(true).open(&path).expect("open").set_modified(long_ago);
+    set_old().expect("mtime");
+    write_sql(dir.path(), rel, "select 1\n").expect("same text");
+    let mtime = || std::fs::metadata(&path).expect("meta").modified().expect("mtime");
+    assert_eq!(mtime(), long_ago, "the same text leaves the file alone");
+    write_sql(dir.path(), rel, "select 22").expect("new text");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), "select 22\n");
+    assert_ne!(mtime(), long_ago);
+}
