@@ -111,12 +111,23 @@ fn unique_id_hash(name: &str, input: &NamingInput) -> String {
         ("name".to_string(), Hashable::Str(input.test.to_string())),
         ("namespace".to_string(), Hashable::Str(input.namespace.unwrap_or("None").to_string())),
     ]));
-    let hex = md5_hex(&format!("{name}{}", metadata.repr()));
+    let mut text = String::with_capacity(name.len() + 256);
+    text.push_str(name);
+    metadata.write_repr(&mut text);
+    let hex = md5_hex(&text);
     hex[hex.len() - 10..].to_string()
 }
 
+/// Lowercase hex of the MD5 of `text` (tens of thousands per large project:
+/// no formatting machinery per byte).
 fn md5_hex(text: &str) -> String {
-    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(32);
+    for b in Md5::digest(text.as_bytes()) {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 fn clean(part: &str) -> String {
@@ -143,14 +154,32 @@ enum Hashable {
 }
 
 impl Hashable {
-    fn repr(&self) -> String {
+    /// Python's `repr()`, appended to `out`.
+    fn write_repr(&self, out: &mut String) {
         match self {
-            Hashable::Str(s) => py_repr_str(s),
-            Hashable::List(items) => format!("[{}]", items.iter().map(Hashable::repr).collect::<Vec<_>>().join(", ")),
-            Hashable::Dict(m) => format!(
-                "{{{}}}",
-                m.iter().map(|(k, v)| format!("{}: {}", py_repr_str(k), v.repr())).collect::<Vec<_>>().join(", ")
-            ),
+            Hashable::Str(s) => write_py_repr_str(s, out),
+            Hashable::List(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    item.write_repr(out);
+                }
+                out.push(']');
+            }
+            Hashable::Dict(m) => {
+                out.push('{');
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write_py_repr_str(k, out);
+                    out.push_str(": ");
+                    v.write_repr(out);
+                }
+                out.push('}');
+            }
         }
     }
 }
@@ -209,9 +238,21 @@ fn py_float(f: f64) -> String {
 /// Python's `repr()` of a string: single quotes unless the text has a single
 /// quote and no double quote; backslashes, the quote and control characters escaped.
 pub fn py_repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
+    write_py_repr_str(s, &mut out);
+    out
+}
+
+/// [`py_repr_str`], appended to `out`.
+fn write_py_repr_str(s: &str, out: &mut String) {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     out.push(quote);
+    // Most names and arguments need no escapes: copy them whole.
+    if !s.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\' || b == quote as u8) {
+        out.push_str(s);
+        out.push(quote);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -227,7 +268,6 @@ pub fn py_repr_str(s: &str) -> String {
         }
     }
     out.push(quote);
-    out
 }
 
 #[cfg(test)]

@@ -188,6 +188,9 @@ struct Planner<'a> {
     names: BTreeMap<String, String>,
 }
 
+#[cfg(test)]
+mod tests;
+
 pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Planner {
         project,
@@ -315,12 +318,18 @@ impl Planner<'_> {
     }
 
     /// Resolve pass over models; returns each model's recorded refs by node index.
+    /// Models resolve independently of each other, so the renders run on
+    /// every core; what is made of them is built in file order.
     fn models(&mut self) -> Vec<ModelRefs> {
         let mut refs = Vec::new();
-        for m in &self.project.models {
+        let (templates, target) = (self.templates, self.target);
+        let resolved = crate::par::map(&self.project.models, |m| {
+            let placeholder = Relation::new(&target.database, &target.schema, &m.name);
+            templates.resolve(&m.path.display().to_string(), &placeholder)
+        });
+        for (m, rec) in self.project.models.iter().zip(resolved) {
             let template = m.path.display().to_string();
-            let placeholder = Relation::new(&self.target.database, &self.target.schema, &m.name);
-            let rec = match self.templates.resolve(&template, &placeholder) {
+            let rec = match rec {
                 Ok(r) => r,
                 Err(d) => {
                     self.errors.push(d);

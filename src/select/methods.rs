@@ -63,7 +63,7 @@ pub fn matches(m: &Member, method: &str, value: &str) -> bool {
         Member::Node(n) => n,
     };
     match method {
-        "fqn" => fqn_matches(&node.fqn(), value),
+        "fqn" => matches_everything(value) || fqn_matches(&node.fqn(), value),
         "tag" => crate::config_tree::as_strings(node.config.get("tags")).iter().any(|t| fnmatch(t, value)),
         "path" => path_matches(&node.file, value),
         "file" => {
@@ -100,6 +100,12 @@ fn source_matches(project: &str, source: &str, table: &str, value: &str) -> bool
 /// dbt's `is_selected_node`, tried on the fqn and on it without the project.
 pub fn fqn_matches(fqn: &[String], selector: &str) -> bool {
     selected(fqn, selector) || (fqn.len() > 1 && selected(&fqn[1..], selector))
+}
+
+/// `*` matches every fqn (a wildcard from the first part on): the common
+/// `select: ["*"]` needs no fqn built per node.
+fn matches_everything(selector: &str) -> bool {
+    selector == "*"
 }
 
 fn selected(fqn: &[String], selector: &str) -> bool {

@@ -67,6 +67,11 @@ fn empty_select_is_everything_and_star_too() {
     let p = plan();
     assert_eq!(names(&p, &[], &[]).len(), 6);
     assert_eq!(names(&p, &["*"], &[]).len(), 6);
+    // The shortcut for `*` agrees with matching it as a wildcard.
+    for fqn in [&["shop"][..], &["shop", "staging", "stg.orders"], &["shop", "a", "b", "c"]] {
+        let fqn: Vec<String> = fqn.iter().map(|s| s.to_string()).collect();
+        assert!(super::methods::fqn_matches(&fqn, "*"), "{fqn:?}");
+    }
 }
 
 #[test]

@@ -33,7 +33,7 @@ use minijinja::value::{Kwargs, Serde, Value};
 use minijinja::{Environment, Error, ErrorKind};
 use relation::Relation;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Variables for `var()`, highest precedence first (`--vars`, DAG, project).
@@ -149,11 +149,24 @@ impl Templates {
                 Value::from_object(adapter::RelationApi { database: target.database.clone() }),
             )]),
         );
-        for f in project.models.iter().chain(project.singular_tests.iter()) {
+        // Model and singular test templates are served by a loader and
+        // compiled here on every core (minijinja compiles a loaded template
+        // outside its lock): one compile per file, as `add_template` would do,
+        // and the same syntax errors.
+        let sources: Vec<&crate::project::SqlFile> = project.models.iter().chain(&project.singular_tests).collect();
+        let rewritten = crate::par::map(&sources, |f| {
             let text = pyops::rewrite_datetime_arithmetic(&f.text);
-            let text = macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text));
-            add(&mut jinja, &mut files, &mut errors, f.path.display().to_string(), text, f.path.clone());
-        }
+            (f.path.display().to_string(), macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text)))
+        });
+        let texts: Arc<BTreeMap<String, String>> = Arc::new(rewritten.into_iter().collect());
+        let served = texts.clone();
+        jinja.set_loader(move |name| Ok(served.get(name).cloned()));
+        let compiled = crate::par::map(&sources, |f| {
+            let name = f.path.display().to_string();
+            jinja.get_template(&name).err().map(|e| compile_error(&e, &f.path))
+        });
+        errors.extend(compiled.into_iter().flatten());
+        files.extend(sources.iter().map(|f| (f.path.display().to_string(), f.path.clone())));
         let templates = Templates { env: jinja, vars: Arc::new(vars), files, invocation_id, run_started_at };
         errors.extend(templates.check_descriptions(project));
         if errors.is_empty() {
@@ -358,7 +371,8 @@ fn load_macros(
     let mut owners: BTreeMap<String, PathBuf> = BTreeMap::new();
     for m in &project.macros {
         let name = m.path.display().to_string();
-        let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(&pyops::rewrite_datetime_arithmetic(&m.text)));
+        let text =
+            pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(&pyops::rewrite_datetime_arithmetic(&m.text)));
         for macro_name in macros::macro_names(&text) {
             if let Some(prev) = owners.get(&macro_name) {
                 let line = crate::config::find_line(&text, &macro_name);
@@ -392,10 +406,15 @@ fn add(
     path: PathBuf,
 ) {
     if let Err(e) = jinja.add_template_owned(name.clone(), text) {
-        let msg = e.detail().map(|d| format!("{}: {d}", e.kind())).unwrap_or_else(|| e.kind().to_string());
-        errors.push(Diagnostic::in_file(&path, msg).at(e.line(), None));
+        errors.push(compile_error(&e, &path));
     }
     files.insert(name, path);
+}
+
+/// A template's syntax error, at its line in `path`.
+fn compile_error(e: &Error, path: &Path) -> Diagnostic {
+    let msg = e.detail().map(|d| format!("{}: {d}", e.kind())).unwrap_or_else(|| e.kind().to_string());
+    Diagnostic::in_file(path, msg).at(e.line(), None)
 }
 
 /// A poisoned recorder only means another render panicked; its data is still usable.

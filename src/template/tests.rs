@@ -109,6 +109,29 @@ fn syntax_errors_name_file_and_line() {
 }
 
 #[test]
+fn syntax_errors_of_templates_compiled_on_several_threads_are_all_reported_in_file_order() {
+    // Enough files that `par::map` splits them between threads.
+    let files: Vec<(String, String)> = (0..100)
+        .map(|i| {
+            let text = if i == 3 || i == 90 { "select 1\n\n{% for %}\n" } else { "select {{ 1 + 1 }}" };
+            (format!("models/m{i:03}.sql"), text.to_string())
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let p = project(&refs, &[]);
+    let errs = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).err().expect("syntax errors");
+    let at: Vec<(Option<PathBuf>, Option<usize>)> = errs.iter().map(|e| (e.file.clone(), e.line)).collect();
+    assert_eq!(
+        at,
+        [(Some(PathBuf::from("models/m003.sql")), Some(3)), (Some(PathBuf::from("models/m090.sql")), Some(3))]
+    );
+    // Without the bad files every template compiles and renders.
+    let good: Vec<(&str, &str)> = refs.iter().copied().filter(|(_, t)| !t.contains("for")).collect();
+    let t = Templates::build(&project(&good, &[]), &target(), &Env::default(), Vars::default(), &[]).expect("builds");
+    assert!(t.resolve("models/m099.sql", &Relation::new("shop", "main", "m099")).is_ok());
+}
+
+#[test]
 fn missing_var_is_an_error_naming_it() {
     let p = project(&[("models/m.sql", "select\n{{ var('nope') }}")], &[]);
     let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
