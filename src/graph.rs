@@ -4,12 +4,12 @@
 //! Plain data over string ids; it knows nothing of SQL, files or the database,
 //! so every function here is a pure function of its input.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
 pub struct Graph {
+    /// Sorted: a node's index is found by binary search.
     ids: Vec<String>,
-    index: BTreeMap<String, usize>,
     parents: Vec<BTreeSet<usize>>,
     children: Vec<BTreeSet<usize>>,
     depth: Vec<usize>,
@@ -18,27 +18,29 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph from `(id, parent ids)`; parents that are not nodes are
     /// ignored (they were validated upstream). A cycle returns its loop.
-    pub fn new(nodes: &[(String, BTreeSet<String>)]) -> Result<Graph, Vec<String>> {
-        let mut ids: Vec<String> = nodes.iter().map(|(id, _)| id.clone()).collect();
+    pub fn new<S: AsRef<str>, D: std::borrow::Borrow<BTreeSet<String>>>(
+        nodes: &[(S, D)],
+    ) -> Result<Graph, Vec<String>> {
+        let mut ids: Vec<String> = nodes.iter().map(|(id, _)| id.as_ref().to_string()).collect();
         ids.sort();
         // Callers reject duplicate ids first; a duplicate here would make node
         // indices and graph indices disagree, so report it as a loop on itself.
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             return Err(vec![w[0].clone(), w[0].clone()]);
         }
-        let index: BTreeMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+        let index = |id: &str| ids.binary_search_by(|probe| probe.as_str().cmp(id)).ok();
         let mut parents = vec![BTreeSet::new(); ids.len()];
         let mut children = vec![BTreeSet::new(); ids.len()];
         for (id, deps) in nodes {
-            let i = index[id];
-            for d in deps {
-                if let Some(&p) = index.get(d) {
+            let Some(i) = index(id.as_ref()) else { continue };
+            for d in deps.borrow() {
+                if let Some(p) = index(d) {
                     parents[i].insert(p);
                     children[p].insert(i);
                 }
             }
         }
-        let mut g = Graph { ids, index, parents, children, depth: Vec::new() };
+        let mut g = Graph { ids, parents, children, depth: Vec::new() };
         if let Some(cycle) = g.find_cycle() {
             return Err(cycle);
         }
@@ -59,7 +61,7 @@ impl Graph {
     }
 
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.index.get(id).copied()
+        self.ids.binary_search_by(|probe| probe.as_str().cmp(id)).ok()
     }
 
     pub fn parents(&self, i: usize) -> &BTreeSet<usize> {
