@@ -334,18 +334,20 @@ impl<'a> Manifest<'a> {
 
     /// The entry of one node or source, and whether it is a source.
     pub fn entry(&self, id: &str) -> Option<(Value, bool)> {
-        match self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
-            Ok(i) => Some((self.node_entry(self.nodes[i]), false)),
-            Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
-        }
+        self.lookup(id, |node| self.node_entry(node))
     }
 
     /// Like [`Manifest::entry`], but of a node only the fields that name it
     /// (`name`, `fqn`, `original_file_path`, …): what `ls` prints outside
     /// `--output json`, without building the whole entry.
     pub fn brief(&self, id: &str) -> Option<(Value, bool)> {
+        self.lookup(id, |node| Value::Object(identity(node, self.inputs.project)))
+    }
+
+    /// A node's value made by `of_node`, or a source's entry.
+    fn lookup(&self, id: &str, of_node: impl Fn(&Node) -> Value) -> Option<(Value, bool)> {
         match self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
-            Ok(i) => Some((Value::Object(identity(self.nodes[i], self.inputs.project)), false)),
+            Ok(i) => Some((of_node(self.nodes[i]), false)),
             Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
         }
     }
