@@ -99,6 +99,22 @@ fn ragged_csv_names_the_row() {
 }
 
 #[test]
+fn a_ragged_row_is_found_with_the_seeds_own_delimiter() {
+    let f = Fixture::shop();
+    f.write("seeds/seeds.yml", "version: 2\nseeds:\n  - name: raw_customers\n    config:\n      delimiter: \";\"\n");
+    // Read with `,` this file is one column throughout; with `;` row 3 is ragged.
+    f.write("seeds/raw_customers.csv", "id;name\n1;Ann\n2;Bo;extra\n");
+    rejects(&f, &["seeds/raw_customers.csv:3", "3 fields but the header has 2"]);
+}
+
+#[test]
+fn a_delimiter_of_more_than_one_character() {
+    let f = Fixture::shop();
+    f.write("seeds/seeds.yml", "version: 2\nseeds:\n  - name: raw_customers\n    config:\n      delimiter: \"||\"\n");
+    rejects(&f, &["seeds/raw_customers.csv", "`delimiter` is `||`", "hint:"]);
+}
+
+#[test]
 fn unknown_dag_lists_the_dags() {
     let f = Fixture::shop();
     let r = f.run(&["run", "nope"]);

@@ -10,6 +10,7 @@
 
 pub mod catalog;
 mod incremental;
+mod infer;
 mod seed;
 
 use crate::data_tests::{self, TestConfig, TestStatus};

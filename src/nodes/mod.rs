@@ -285,10 +285,7 @@ impl Planner<'_> {
 
     fn seeds(&mut self) {
         for s in &self.project.seeds {
-            let mut cfg = config_tree::from_tree(self.project.seed_tree.as_ref(), &self.tree_path(&s.folders, &s.name));
-            if let Some(props) = self.project.seed_props.get(&s.name) {
-                config_tree::merge(&mut cfg, props.config.clone());
-            }
+            let cfg = self.project.seed_config(s);
             if !enabled(&cfg) {
                 continue;
             }

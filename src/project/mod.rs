@@ -14,6 +14,7 @@ pub mod properties;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
+use crate::config_tree::{self, ConfigMap};
 use crate::error::Diagnostic;
 use crate::par;
 use serde_yaml::Value;
@@ -38,7 +39,6 @@ pub struct SeedFile {
     pub path: PathBuf,
     pub abs_path: PathBuf,
     pub folders: Vec<String>,
-    pub columns: Vec<String>,
 }
 
 /// `models:` / `seeds:` entries from property YAML.
@@ -212,12 +212,8 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     macros.extend(w.sql_files(&generic_dirs, &[]));
     let mut seeds = Vec::new();
     let seed_files = w.files(&seed_paths, &["csv"], &[]);
-    let checked = par::map(&seed_files, |(p, _)| check_csv(p, &w.rel(p)));
-    for ((p, folders), checked) in seed_files.into_iter().zip(checked) {
-        match checked {
-            Ok(columns) => seeds.push(SeedFile { name: stem(&p), path: w.rel(&p), abs_path: p, folders, columns }),
-            Err(d) => w.errors.push(d),
-        }
+    for (p, folders) in seed_files {
+        seeds.push(SeedFile { name: stem(&p), path: w.rel(&p), abs_path: p, folders });
     }
 
     let doc_dirs = raw.docs_paths.clone().unwrap_or_else(|| {
@@ -272,36 +268,64 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         project.seed_props.extend(declared.seeds);
         project.sources.extend(declared.sources.into_iter().map(|s| ((s.source.clone(), s.table.clone()), s)));
     }
+    // A seed is read with its own `delimiter`, known only once the property
+    // files are in; its errors still join everything else's.
+    let checked = par::map(&project.seeds, |s| {
+        let cfg = project.seed_config(s);
+        check_csv(&s.abs_path, &s.path, config_tree::get_str(&cfg, "delimiter").unwrap_or(","))
+    });
+    w.errors.extend(checked.into_iter().filter_map(Result::err));
     (project, w.errors)
 }
 
-/// Reads a seed's header and rejects ragged rows with their line number.
-fn check_csv(abs: &Path, rel: &Path) -> Result<Vec<String>, Diagnostic> {
+impl Project {
+    /// A seed's config: `dbt_project.yml`'s `seeds:` tree along its folders,
+    /// then its property-file `config:` on top.
+    pub fn seed_config(&self, s: &SeedFile) -> ConfigMap {
+        let mut path = vec![self.name.clone()];
+        path.extend(s.folders.iter().cloned());
+        path.push(s.name.clone());
+        let mut cfg = config_tree::from_tree(self.seed_tree.as_ref(), &path);
+        if let Some(props) = self.seed_props.get(&s.name) {
+            config_tree::merge(&mut cfg, props.config.clone());
+        }
+        cfg
+    }
+}
+
+/// Reads a seed with its delimiter, as Python's csv module reads it for dbt,
+/// and rejects a ragged row with its line number.
+fn check_csv(abs: &Path, rel: &Path, delimiter: &str) -> Result<(), Diagnostic> {
+    // Python's csv module takes a one-character delimiter, the `csv` crate one byte.
+    let [byte] = delimiter.as_bytes() else {
+        return Err(Diagnostic::in_file(rel, format!("`delimiter` is `{delimiter}`"))
+            .hint("a seed's `delimiter` must be one ASCII character, such as `;` or `|`"));
+    };
     let mut reader = csv::ReaderBuilder::new()
+        .delimiter(*byte)
         .flexible(false)
         .from_path(abs)
         .map_err(|e| Diagnostic::in_file(rel, format!("cannot read seed: {e}")))?;
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|e| Diagnostic::in_file(rel, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    for record in reader.records() {
-        if let Err(e) = record {
-            let line = e.position().map(|p| p.line() as usize);
-            let msg = match e.kind() {
-                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                    format!("row has {len} fields but the header has {expected_len}")
-                }
-                _ => format!("invalid csv: {e}"),
-            };
-            return Err(Diagnostic::in_file(rel, msg)
-                .at(line, None)
-                .hint("every row needs one value per header column"));
+    reader.headers().map_err(|e| Diagnostic::in_file(rel, format!("cannot read the header: {e}")))?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize);
+                let msg = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("row has {len} fields but the header has {expected_len}")
+                    }
+                    _ => format!("invalid csv: {e}"),
+                };
+                return Err(Diagnostic::in_file(rel, msg)
+                    .at(line, None)
+                    .hint("every row needs one value per header column"));
+            }
         }
     }
-    Ok(columns)
 }
 
 #[cfg(test)]
@@ -326,7 +350,7 @@ mod tests {
         let p = load(r).expect("loads");
         assert_eq!(p.models[0].name, "stg_a");
         assert_eq!(p.models[0].folders, vec!["staging"]);
-        assert_eq!(p.seeds[0].columns, vec!["id", "name"]);
+        assert_eq!(p.seeds[0].name, "raw_a");
         assert_eq!(p.singular_tests.len(), 1);
         assert_eq!(p.macros.len(), 1);
         assert_eq!(p.tests.len(), 2);
