@@ -235,11 +235,25 @@ where
             waiters.entry(w).or_default().push(i);
         }
     }
-    let done = |i: usize, status: Status, state: &mut BTreeMap<usize, State>, unmet: &mut BTreeMap<usize, usize>| {
+    // Pending nodes whose waits are all done, in admission order (lowest depth
+    // first); kept as nodes finish, so admitting one never re-scans the plan
+    // (that scan made a run quadratic in its nodes).
+    let mut ready: BTreeSet<(usize, usize)> =
+        rp.nodes.iter().filter(|i| unmet[i] == 0).map(|&i| (plan.graph.depth(i), i)).collect();
+    // Nodes waiting out a retry delay.
+    let mut retrying: BTreeSet<usize> = BTreeSet::new();
+    let done = |i: usize,
+                status: Status,
+                state: &mut BTreeMap<usize, State>,
+                unmet: &mut BTreeMap<usize, usize>,
+                ready: &mut BTreeSet<(usize, usize)>| {
         if !matches!(state.insert(i, State::Done(status)), Some(State::Done(_))) {
-            for w in waiters.get(&i).into_iter().flatten() {
-                if let Some(n) = unmet.get_mut(w) {
+            for &w in waiters.get(&i).into_iter().flatten() {
+                if let Some(n) = unmet.get_mut(&w) {
                     *n = n.saturating_sub(1);
+                    if *n == 0 && state.get(&w) == Some(&State::Pending) {
+                        ready.insert((plan.graph.depth(w), w));
+                    }
                 }
             }
         }
@@ -276,23 +290,21 @@ where
                     break;
                 }
                 let now = Instant::now();
-                let mut ready: Vec<usize> = rp
-                    .nodes
-                    .iter()
-                    .copied()
-                    .filter(|i| match state[i] {
-                        State::Pending => true,
-                        State::Retry(at) => at <= now,
-                        _ => false,
-                    })
-                    .filter(|i| unmet[i] == 0)
-                    .collect();
-                ready.sort_by_key(|&i| (plan.graph.depth(i), i));
-                let blocked = |i: &usize| rp.blocks[i].iter().any(|b| blocking(state[b]));
-                let ready = ready
-                    .into_iter()
-                    .find(|i| blocked(i) || !is_writer(plan.node(*i)) || take_writer_slot(&caps, running, writers));
-                let Some(i) = ready else { break };
+                retrying.retain(|&i| match state[&i] {
+                    State::Retry(at) if at <= now => {
+                        ready.insert((plan.graph.depth(i), i));
+                        false
+                    }
+                    State::Retry(_) => true,
+                    _ => false,
+                });
+                let blocked = |i: usize| rp.blocks[&i].iter().any(|b| blocking(state[b]));
+                let pick = ready.iter().copied().find(|&(_, i)| {
+                    blocked(i) || !is_writer(plan.node(i)) || take_writer_slot(&caps, running, writers)
+                });
+                let Some(key) = pick else { break };
+                ready.remove(&key);
+                let i = key.1;
                 let node = plan.node(i);
                 // A retried node keeps the position it was first given.
                 let position = *positions.entry(i).or_insert_with(|| {
@@ -301,7 +313,7 @@ where
                 });
                 if let Some(&b) = rp.blocks[&i].iter().find(|b| blocking(state[b])) {
                     // Skipped nodes never took a writer slot (see `blocked` above).
-                    done(i, Status::Skipped, &mut state, &mut unmet);
+                    done(i, Status::Skipped, &mut state, &mut unmet, &mut ready);
                     let because = plan.node(b).name.clone();
                     sink.event(&Event::NodeSkipped { index: position, total, node: label(node), because });
                     continue;
@@ -315,7 +327,7 @@ where
                 }
             }
             let next_retry =
-                state.values().filter_map(|s| if let State::Retry(at) = s { Some(*at) } else { None }).min();
+                retrying.iter().filter_map(|i| if let State::Retry(at) = state[i] { Some(at) } else { None }).min();
             if running == 0 {
                 match next_retry {
                     Some(at) if !stop() => {
@@ -347,6 +359,7 @@ where
             match retry.delay_after(attempt).filter(|_| out.result.status == Status::Error) {
                 Some(delay) => {
                     state.insert(out.node, State::Retry(Instant::now() + delay));
+                    retrying.insert(out.node);
                     sink.event(&Event::NodeRetrying {
                         index: position,
                         total,
@@ -358,7 +371,7 @@ where
                     });
                 }
                 None => {
-                    done(out.node, out.result.status, &mut state, &mut unmet);
+                    done(out.node, out.result.status, &mut state, &mut unmet, &mut ready);
                     sink.event(&Event::NodeFinished { index: position, total, node: label(node), result: out.result });
                 }
             }

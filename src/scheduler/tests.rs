@@ -228,6 +228,30 @@ fn caps_bound_concurrency_and_parallelism_is_real() {
 }
 
 #[test]
+fn one_worker_starts_the_lowest_depth_ready_node_first() {
+    // Sorted ids give `a_child` the lowest index, but once `m_root` is built
+    // the other root (depth 0) goes before it (depth 1).
+    let p = plan(vec![
+        node("a_child", Resource::Model, &["m_root"]),
+        node("m_root", Resource::Model, &[]),
+        node("z_root", Resource::Model, &[]),
+        node("b_grandchild", Resource::Model, &["a_child"]),
+    ]);
+    let caps = Caps { threads: 1, max_active_tasks: 1, db_writers: usize::MAX };
+    let (sink, statuses, _) = run_fake(&p, TestBehavior::AfterAll, caps, &[], Duration::ZERO);
+    let started: Vec<String> = sink
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::NodeStarted { node, .. } => Some(node.name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, ["m_root", "z_root", "a_child", "b_grandchild"]);
+    assert!(statuses.values().all(|s| *s == Status::Success), "{statuses:?}");
+}
+
+#[test]
 fn a_failed_model_skips_descendants_and_their_tests_only() {
     let mut nodes = chain().nodes;
     nodes.push(node("x", Resource::Model, &[]));
