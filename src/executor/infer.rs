@@ -414,6 +414,13 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_name() {
+        // dbt skips a leading BOM before agate reads the header.
+        let s = sheet("\u{feff}id,name\n1,a\n", b',', &[]);
+        assert_eq!(s.columns[0], ("id".to_string(), INTEGER.to_string()));
+    }
+
+    #[test]
     fn rows_are_counted_as_agate_reads_them() {
         assert_eq!(sheet("a,b\n1,2\n3,4\n5,6\n", b',', &[]).rows, 3);
         assert_eq!(sheet("a,b\n", b',', &[]).rows, 0);
