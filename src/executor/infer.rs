@@ -124,27 +124,26 @@ fn number_candidate(t: &str) -> String {
     s.replace([',', '_'], "")
 }
 
+/// Whether year, month and day (any of them unparsed: `None`) name a real
+/// calendar date; year 0 is not one (Python's `date` starts at year 1).
+fn exists(y: Option<u32>, m: Option<u32>, d: Option<u32>) -> bool {
+    match (y.and_then(|y| i32::try_from(y).ok()), m, d) {
+        (Some(y), Some(m), Some(d)) if y != 0 => NaiveDate::from_ymd_opt(y, m, d).is_some(),
+        _ => false,
+    }
+}
+
 /// A calendar date that exists, from a regex match's year, month and day groups.
 fn real_date(caps: &regex::Captures<'_>) -> bool {
     let num = |i: usize| caps.get(i).and_then(|m| m.as_str().trim().parse::<u32>().ok());
-    match (num(1), num(2), num(3)) {
-        (Some(y), Some(m), Some(d)) if y != 0 => {
-            i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d)).is_some()
-        }
-        _ => false,
-    }
+    exists(num(1), num(2), num(3))
 }
 
 /// The date part of an ISO value (`YYYY-MM-DD` or `YYYYMMDD` before the `T`) exists.
 fn iso_date(t: &str) -> bool {
     let digits = t.split('T').next().unwrap_or("").replace('-', "");
     let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|d| d.parse::<u32>().ok());
-    match (num(0..4), num(4..6), num(6..8)) {
-        (Some(y), Some(m), Some(d)) if y != 0 => {
-            i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d)).is_some()
-        }
-        _ => false,
-    }
+    exists(num(0..4), num(4..6), num(6..8))
 }
 
 impl Tested {
@@ -258,11 +257,8 @@ pub(super) struct Sheet {
 /// `column_types`) first, else agate's inference.
 pub(super) fn infer(csv: &Path, delimiter: u8, overrides: &BTreeMap<String, String>) -> Result<Sheet, String> {
     let patterns = PATTERNS.as_ref().map_err(|e| format!("invalid built-in pattern: {e}"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(false)
-        .from_path(csv)
-        .map_err(|e| format!("cannot read seed `{}`: {e}", csv.display()))?;
+    let mut reader =
+        crate::project::open_seed(csv, delimiter).map_err(|e| format!("cannot read seed `{}`: {e}", csv.display()))?;
     let names = deduplicate(reader.headers().map_err(|e| format!("cannot read the header: {e}"))?);
     let mut tested = vec![Tested::default(); names.len()];
     // A column `column_types` names keeps its type whatever its values are.

@@ -293,19 +293,22 @@ impl Project {
     }
 }
 
-/// Reads a seed with its delimiter, as Python's csv module reads it for dbt,
-/// and rejects a ragged row with its line number.
+/// Opens a seed as Python's csv module reads it for dbt (the `csv` crate's
+/// defaults are that dialect; a leading BOM is skipped, as dbt skips it), with
+/// every row required to have the header's length. The one definition of how
+/// a seed file is read: the load check and type inference both use it.
+pub fn open_seed(path: &Path, delimiter: u8) -> csv::Result<csv::Reader<std::fs::File>> {
+    csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_path(path)
+}
+
+/// Reads a seed with its delimiter and rejects a ragged row with its line number.
 fn check_csv(abs: &Path, rel: &Path, delimiter: &str) -> Result<(), Diagnostic> {
     // Python's csv module takes a one-character delimiter, the `csv` crate one byte.
     let [byte] = delimiter.as_bytes() else {
         return Err(Diagnostic::in_file(rel, format!("`delimiter` is `{delimiter}`"))
             .hint("a seed's `delimiter` must be one ASCII character, such as `;` or `|`"));
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(*byte)
-        .flexible(false)
-        .from_path(abs)
-        .map_err(|e| Diagnostic::in_file(rel, format!("cannot read seed: {e}")))?;
+    let mut reader = open_seed(abs, *byte).map_err(|e| Diagnostic::in_file(rel, format!("cannot read seed: {e}")))?;
     reader.headers().map_err(|e| Diagnostic::in_file(rel, format!("cannot read the header: {e}")))?;
     let mut record = csv::StringRecord::new();
     loop {
