@@ -95,6 +95,23 @@ impl History {
         }
     }
 
+    /// The first of `ids` that no run of `dag_id` has, claimed for this
+    /// process by creating its owner file (`create_new`, atomic across
+    /// processes). Manual run ids are trigger times to the microsecond, and
+    /// two triggers in the same microsecond must still be two runs.
+    pub fn reserve(&self, dag_id: &str, ids: impl IntoIterator<Item = String>) -> std::io::Result<String> {
+        std::fs::create_dir_all(self.dir.join(dag_id))?;
+        for id in ids {
+            let lock = Self::owner_lock(&self.path(dag_id, &id));
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(lock) {
+                Ok(_) => return Ok(id),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other("every candidate run id is taken"))
+    }
+
     /// Creates the run's file; `Ok(None)` when that run already exists. The
     /// returned proof of life must be kept until the run is recorded as
     /// finished: while it is held, readers know the run's process is alive.
@@ -234,6 +251,19 @@ mod tests {
         done.state = RunState::Success;
         h.update(&done).expect("update");
         assert_eq!(h.runs("d"), vec![done]);
+    }
+
+    #[test]
+    fn a_reserved_run_id_is_not_handed_out_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let h = History::new(dir.path());
+        let ids = || ["manual__a".to_string(), "manual__b".to_string()];
+        assert_eq!(h.reserve("d", ids()).expect("reserve"), "manual__a");
+        assert_eq!(h.reserve("d", ids()).expect("reserve"), "manual__b", "the next free one");
+        assert!(h.reserve("d", ids()).is_err(), "all taken");
+        // The reserving process then creates its run as usual.
+        let alive = h.create(&run("manual__a", std::process::id(), RunState::Running)).expect("create");
+        assert!(alive.is_some());
     }
 
     #[test]

@@ -166,7 +166,7 @@ fn eight_writers_and_four_readers_at_once_all_complete() {
                 .expect("a waiter says whom it waits for");
             assert!(line.contains("held by pid ") || line.contains("held by runner processes reading it"), "{line}");
         }
-        assert!(r.stdout.contains("ERROR=0 SKIP=0"), "{}", r.stdout);
+        assert!(r.stdout.contains("ERROR=0 SKIP=0"), "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
     }
     assert_eq!(writers, 8);
     // Every run is recorded: the first one and the eight writers.

@@ -33,7 +33,7 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
     if let Command::Debug { .. } = opts.command {
         return super::debug::run(opts, dag.as_ref());
     }
-    let run = manual_run(opts, dag.as_ref())?;
+    let run = manual_run(opts, dag.as_ref(), chrono::Utc::now())?;
     let prep = prepare(opts, dag.as_ref(), &run)?;
     let chosen = selection_full(opts, dag.as_ref(), &prep.plan)?;
     let selected = chosen.nodes.clone();

@@ -43,7 +43,9 @@ pub fn run(opts: Options) -> Result<i32, Error> {
     match opts.command.clone() {
         Command::Run { dag } => {
             let dag = find_dag(&opts, &dag)?;
-            let run = manual_run(&opts, Some(&dag))?;
+            let triggered = chrono::Utc::now();
+            let mut run = manual_run(&opts, Some(&dag), triggered)?;
+            run.run_id = unique_manual_id(&dag, triggered)?;
             run_dag(&opts, &dag, &run)
         }
         Command::Scheduler { once, now, grace } => {
@@ -117,7 +119,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 Some(name) => Some(find_dag(&opts, &name)?),
                 None => None,
             };
-            let run = manual_run(&opts, dag.as_ref())?;
+            let run = manual_run(&opts, dag.as_ref(), chrono::Utc::now())?;
             let prep = prepare(&opts, dag.as_ref(), &run)?;
             let selected: BTreeSet<usize> = selection(&opts, dag.as_ref(), &prep.plan)?
                 .into_iter()
@@ -244,12 +246,22 @@ pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, only: Option<BTre
 }
 
 /// A manual run's id and data interval (R14), from the DAG's schedule.
-fn manual_run(opts: &Options, dag: Option<&Dag>) -> Result<RunContext, Error> {
+fn manual_run(opts: &Options, dag: Option<&Dag>, now: chrono::DateTime<chrono::Utc>) -> Result<RunContext, Error> {
     let tt = match dag {
         Some(d) => crate::daemon::timetable(d)?,
         None => Timetable::Manual,
     };
-    Ok(RunContext::manual(&tt, chrono::Utc::now(), opts.logical_date))
+    Ok(RunContext::manual(&tt, now, opts.logical_date))
+}
+
+/// The manual run's id, made unique among the DAG's runs: two triggers in the
+/// same microsecond (parallel `runner run`s) would otherwise share one run id,
+/// and the second would find its run "already exists" and not run at all.
+fn unique_manual_id(dag: &Dag, triggered: chrono::DateTime<chrono::Utc>) -> Result<String, Error> {
+    let ids = (0..1000).map(|us| crate::schedule::run_id("manual", triggered + chrono::TimeDelta::microseconds(us)));
+    History::new(&dag.project_dir)
+        .reserve(&dag.id, ids)
+        .map_err(|e| Error::Database(format!("error: cannot record a run of `{}`: {e}", dag.id)))
 }
 
 /// Loads and validates everything a run needs; collects every error.

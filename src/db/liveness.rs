@@ -21,10 +21,39 @@ pub struct Held {
 pub fn hold(path: &Path) -> io::Result<Held> {
     let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
     let mut lock = RwLock::new(file);
-    // As in `lock.rs`: the guard would borrow the RwLock, so forget it; the
-    // flock lives exactly as long as the descriptor `Held` owns.
-    lock.try_write().map(std::mem::forget)?;
+    // A checker (`is_held`) holds the lock for a moment to test it; that is
+    // not an owner, so a refusal is tried again briefly before it counts.
+    let mut refused = 0;
+    loop {
+        match lock.try_write() {
+            // As in `lock.rs`: the guard would borrow the RwLock, so forget it;
+            // the flock lives exactly as long as the descriptor `Held` owns.
+            Ok(guard) => break std::mem::forget(guard),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && refused < CHECKER_RETRIES => {
+                refused += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     Ok(Held { _file: lock.into_inner() })
+}
+
+const CHECKER_RETRIES: usize = 3;
+
+/// Creates `path` already held. It is locked under a private name and then
+/// renamed into place, so a checker never finds it unheld and takes it for a
+/// dead owner's (which would remove a lock waiter's ticket from the line).
+pub fn hold_new(path: &Path) -> io::Result<Held> {
+    let mut private = path.as_os_str().to_owned();
+    private.push(".new");
+    let private = std::path::PathBuf::from(private);
+    let held = hold(&private)?;
+    if let Err(e) = std::fs::rename(&private, path) {
+        let _ = std::fs::remove_file(&private);
+        return Err(e);
+    }
+    Ok(held)
 }
 
 /// `Some(true)` while an owner holds `path`, `Some(false)` once it is gone,
@@ -51,6 +80,18 @@ mod tests {
         let h = hold(&p).expect("test setup");
         assert_eq!(is_held(&p), Some(true));
         assert!(hold(&p).is_err(), "one owner at a time");
+        drop(h);
+        assert_eq!(is_held(&p), Some(false));
+    }
+
+    #[test]
+    fn a_new_file_appears_already_held() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let p = dir.path().join("ticket");
+        let h = hold_new(&p).expect("test setup");
+        assert_eq!(is_held(&p), Some(true));
+        let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").flatten().map(|e| e.file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("ticket")], "no private name is left behind");
         drop(h);
         assert_eq!(is_held(&p), Some(false));
     }

@@ -37,9 +37,15 @@ struct Entry {
 
 fn parse(name: &str) -> Option<Entry> {
     // `<arrival nanos, 24 digits>-<pid>-<sequence>-<r|w>`
+    // Anything else (a ticket still under its private name) is not in line.
     let mut parts = name.split('-');
     let (_, pid, _, kind) = (parts.next()?, parts.next()?.parse().ok()?, parts.next()?, parts.next()?);
-    Some(Entry { name: name.to_string(), pid, shared: kind == "r" })
+    let shared = match kind {
+        "r" => true,
+        "w" => false,
+        _ => return None,
+    };
+    parts.next().is_none().then(|| Entry { name: name.to_string(), pid, shared })
 }
 
 /// Whether `pid` is a live process on this host; where that cannot be known, assume it is.
@@ -93,7 +99,7 @@ impl Ticket {
         let kind = if mode == LockMode::Shared { "r" } else { "w" };
         let name = format!("{nanos:024}-{}-{:08}-{kind}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
         let path = dir.join(&name);
-        let alive = super::liveness::hold(&path)?;
+        let alive = super::liveness::hold_new(&path)?;
         Ok(Ticket { path, name, mode, _alive: alive })
     }
 
@@ -126,6 +132,16 @@ mod tests {
         assert!(!may_go(LockMode::Exclusive, &[&r]));
         assert!(may_go(LockMode::Shared, &[&r, &r]));
         assert!(!may_go(LockMode::Shared, &[&r, &w]));
+    }
+
+    #[test]
+    fn only_complete_ticket_names_are_in_line() {
+        let w = parse("000000000000000000000001-42-00000000-w").expect("a writer's ticket");
+        assert_eq!((w.pid, w.shared), (42, false));
+        assert!(parse("000000000000000000000001-42-00000001-r").expect("a reader's ticket").shared);
+        assert_eq!(parse("000000000000000000000001-42-00000000-w.new"), None, "not yet locked");
+        assert_eq!(parse("000000000000000000000001-42-00000000-w-x"), None);
+        assert_eq!(parse("stray"), None);
     }
 
     #[test]
