@@ -1,14 +1,14 @@
-//! Which relations the database holds, read once per run instead of once per
-//! node.
+//! Which relations the database holds, asked once per relation per run.
 //!
-//! Asking `information_schema.tables` about one relation makes DuckDB list
-//! the whole catalog (rendering every view's SQL on the way), so probing per
-//! node made a run quadratic in the number of models. A run holds the write
-//! lock, so only its own builds change what exists: the first lookup reads
-//! every table and view in one query, and each build records what it left.
-//! A build that fails forgets the snapshot, so the next lookup reads the
-//! database again rather than trusting a guess. Names compare
-//! case-insensitively, as DuckDB's catalog does. Owns that one query and
+//! Each relation is looked up by name in its own catalog (`RawConn::relation_kind`),
+//! never by listing: `information_schema.tables` renders every view's SQL
+//! (probing per node made a run quadratic in the number of models), and any
+//! listing makes DuckDB create its system catalog's default views on first
+//! use (10-20 ms, paid by every run). A run holds the write lock, so only its
+//! own builds change what exists: an answer is kept, and each build records
+//! what it left. A build that fails forgets every answer, so the next lookup
+//! asks the database again rather than trusting a guess. Names compare
+//! case-insensitively, as DuckDB's catalog does. Owns those lookups and
 //! nothing else; it never builds or drops anything.
 
 use super::Existing;
@@ -23,52 +23,38 @@ fn key(rel: &Relation) -> Key {
     (rel.database.to_lowercase(), rel.schema.to_lowercase(), rel.identifier.to_lowercase())
 }
 
-/// Every table and view, by lowercase (database, schema, name).
-const SNAPSHOT: &str = "select database_name, schema_name, table_name, false from duckdb_tables() \
-     union all select database_name, schema_name, view_name, true from duckdb_views() where not internal";
-
-/// The relations of the run's database; shared by every worker of a run.
+/// What the run knows exists, by lowercase (database, schema, name); shared
+/// by every worker of a run.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    known: Mutex<Option<BTreeMap<Key, Existing>>>,
+    known: Mutex<BTreeMap<Key, Existing>>,
 }
 
 impl Catalog {
-    /// What exists at `rel`. The first call (and the first after [`Catalog::forget`])
-    /// reads the database; the lock is held while it does, so a build recorded
-    /// meanwhile lands after the snapshot rather than under it.
+    /// What exists at `rel`: known from an earlier answer or build, else asked of the database.
     pub fn lookup(&self, conn: &RawConn, rel: &Relation) -> Result<Existing, duckdb::Error> {
-        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        if known.is_none() {
-            *known = Some(snapshot(conn)?);
+        let k = key(rel);
+        if let Some(known) = self.known.lock().unwrap_or_else(|p| p.into_inner()).get(&k) {
+            return Ok(*known);
         }
-        Ok(known.as_ref().and_then(|k| k.get(&key(rel)).copied()).unwrap_or(Existing::None))
+        let now = match conn.relation_kind(&rel.database, &rel.schema, &rel.identifier)? {
+            None => Existing::None,
+            Some(true) => Existing::View,
+            Some(false) => Existing::Table,
+        };
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).insert(k, now);
+        Ok(now)
     }
 
     /// A build committed: `rel` is now a table or a view.
     pub fn record(&self, rel: &Relation, now: Existing) {
-        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = known.as_mut() {
-            k.insert(key(rel), now);
-        }
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).insert(key(rel), now);
     }
 
-    /// A build failed part-way or did something unforeseen: read the database next time.
+    /// A build failed part-way or did something unforeseen: ask the database next time.
     pub fn forget(&self) {
-        *self.known.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
-}
-
-fn snapshot(conn: &RawConn) -> Result<BTreeMap<Key, Existing>, duckdb::Error> {
-    let text = |v: &Option<String>| v.as_deref().unwrap_or_default().to_lowercase();
-    let mut out = BTreeMap::new();
-    for row in conn.query(SNAPSHOT)? {
-        if let [db, schema, name, is_view] = row.as_slice() {
-            let now = if is_view.as_deref() == Some("true") { Existing::View } else { Existing::Table };
-            out.insert((text(db), text(schema), text(name)), now);
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -80,7 +66,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_tables_and_views_once_then_trusts_recorded_builds() {
+    fn asks_once_per_relation_then_trusts_recorded_builds() {
         let (db, conn) = crate::db::raw::Instance::open(None, false).expect("db");
         let reader = db.connect().expect("reader");
         conn.execute_batch("create table t as select 1 as x; create view v as select 2 as y").expect("setup");
@@ -88,7 +74,7 @@ mod tests {
         assert_eq!(c.lookup(&reader, &rel("t")).expect("lookup"), Existing::Table);
         assert_eq!(c.lookup(&reader, &rel("V")).expect("case-insensitive"), Existing::View);
         assert_eq!(c.lookup(&reader, &rel("new")).expect("lookup"), Existing::None);
-        // Created behind the snapshot's back: not seen until recorded or forgotten.
+        // Created behind the run's back: the earlier answer stands until recorded or forgotten.
         conn.execute_batch("create table new as select 3 as z").expect("create");
         assert_eq!(c.lookup(&reader, &rel("new")).expect("lookup"), Existing::None);
         c.record(&rel("new"), Existing::Table);
@@ -99,11 +85,25 @@ mod tests {
     }
 
     #[test]
-    fn a_record_before_any_lookup_is_left_to_the_snapshot() {
+    fn a_missing_schema_or_database_holds_nothing() {
         let (db, _conn) = crate::db::raw::Instance::open(None, false).expect("db");
         let reader = db.connect().expect("reader");
         let c = Catalog::default();
-        c.record(&rel("ghost"), Existing::Table);
-        assert_eq!(c.lookup(&reader, &rel("ghost")).expect("lookup"), Existing::None);
+        let in_schema = Relation::new("memory", "nowhere", "t");
+        assert_eq!(c.lookup(&reader, &in_schema).expect("lookup"), Existing::None);
+        let in_db = Relation::new("no_such_db", "main", "t");
+        assert_eq!(c.lookup(&reader, &in_db).expect("lookup"), Existing::None);
+    }
+
+    #[test]
+    fn looks_in_the_relations_own_database_only() {
+        let (db, conn) = crate::db::raw::Instance::open(None, false).expect("db");
+        let reader = db.connect().expect("reader");
+        conn.execute_batch("attach ':memory:' as other; create table other.main.t as select 1 as x").expect("setup");
+        let c = Catalog::default();
+        assert_eq!(c.lookup(&reader, &rel("t")).expect("lookup"), Existing::None);
+        assert_eq!(c.lookup(&reader, &Relation::new("other", "main", "t")).expect("lookup"), Existing::Table);
+        // A name DuckDB's system catalog holds as a default view is not the warehouse's.
+        assert_eq!(c.lookup(&reader, &rel("duckdb_tables")).expect("lookup"), Existing::None);
     }
 }
