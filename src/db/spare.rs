@@ -3,6 +3,7 @@
 //! warm instance instead of DuckDB's start-up. Owns only that instance; the
 //! registry decides what is attached to it, and nothing here touches a file.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 
@@ -31,17 +32,27 @@ enum Spare {
 pub fn prestart() {
     let mut spare = lock(&SPARE);
     if spare.is_none() {
+        WANTED.store(false, Ordering::Release);
         let started = thread::Builder::new().name("duckdb-prestart".into()).spawn(start_spare);
         *spare = started.ok().map(Spare::Starting);
     }
 }
 
-/// Starts an instance and runs what `attach_as_only` will run on a throwaway
-/// in-memory attachment: the first run of each of DuckDB's code paths in a
-/// process costs far more than the next (about 7 ms against 0.5 ms for the
-/// `ATTACH` here), and that first run belongs before the lock, not after.
+/// Set once the instance is wanted: a warm-up then only delays the caller.
+static WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Starts an instance and, unless it is already wanted, runs what
+/// `attach_as_only` will run on a throwaway in-memory attachment: the first
+/// run of each of DuckDB's code paths in a process costs far more than the
+/// next (about 7 ms against 0.5 ms for the `ATTACH` here), and that first run
+/// belongs before the lock, not after. When the caller already holds the lock
+/// and waits for the instance, the warm-up would cost it the whole batch to
+/// save part of it (an uncontended run of the example: about 6 ms).
 fn start_spare() -> Option<(Instance, Connection)> {
     let (instance, conn) = Instance::open(None, false).ok()?;
+    if WANTED.load(Ordering::Acquire) {
+        return Some((instance, conn));
+    }
     let _ = conn.execute_batch(
         "ATTACH ':memory:' AS runner_prestart; USE runner_prestart; CREATE TABLE t AS SELECT 1 AS x; \
          SELECT database_name FROM duckdb_databases() WHERE NOT internal; USE memory; DETACH runner_prestart",
@@ -53,7 +64,7 @@ fn start_spare() -> Option<(Instance, Connection)> {
 /// has nothing else to do meanwhile, or must know the next open is fast).
 pub fn prestart_and_wait() {
     prestart();
-    if let Some(conn) = take_spare() {
+    if let Some(conn) = take_spare(false) {
         *lock(&SPARE) = Some(Spare::Ready(conn));
     }
 }
@@ -63,12 +74,17 @@ pub fn prestart_and_wait() {
 /// instance (or running one) while the C++ runtime tears its statics down,
 /// which kills the process with a signal instead of the exit code.
 pub fn discard() {
-    drop(take_spare());
+    drop(take_spare(true));
 }
 
-fn take_spare() -> Option<(Instance, Connection)> {
+/// `now`: the caller has nothing left to do but use the instance, so a
+/// warm-up not yet begun is skipped.
+fn take_spare(now: bool) -> Option<(Instance, Connection)> {
     // The guard drops before joining, so `prestart` never waits on a start-up.
     let spare = lock(&SPARE).take()?;
+    if now {
+        WANTED.store(true, Ordering::Release);
+    }
     match spare {
         Spare::Starting(handle) => handle.join().ok().flatten(),
         Spare::Ready(conn) => Some(conn),
@@ -77,7 +93,7 @@ fn take_spare() -> Option<(Instance, Connection)> {
 
 /// The spare instance (waiting for it if it is still starting), or a new one.
 pub(super) fn fresh_instance() -> Result<(Instance, Connection), duckdb::Error> {
-    match take_spare() {
+    match take_spare(true) {
         Some(pair) => Ok(pair),
         None => Instance::open(None, false),
     }
@@ -92,7 +108,7 @@ mod tests {
         prestart_and_wait();
         // Tests share the process, so another test may have taken it already;
         // what is taken must work, and the next take starts no thread.
-        if let Some((_instance, conn)) = take_spare() {
+        if let Some((_instance, conn)) = take_spare(true) {
             assert_eq!(conn.query_row("select 41 + 1", [], |r| r.get::<_, i32>(0)).expect("test setup"), 42);
             let left: Vec<String> = conn
                 .prepare("select database_name from duckdb_databases() where not internal")
