@@ -81,8 +81,8 @@ pub struct Execution {
 
 pub struct Executor {
     pub conn: Connection,
-    /// Runs the queries whose rows are read back: data tests and the
-    /// catalog snapshot (planned once; see `db::raw`).
+    /// Runs the queries whose rows are read back (data tests, planned
+    /// once; see `db::raw`) and the catalog's lookups by name.
     pub reader: RawConn,
     pub templates: Arc<Templates>,
     pub relations: Arc<Relations>,
