@@ -228,13 +228,16 @@ impl Tested {
     }
 }
 
-/// agate's names for a header: a repeated name gets `_2`, `_3`, … as agate's
-/// `deduplicate` gives it, so `column_types` and the table see dbt's names.
+/// agate's names for a header, as its `deduplicate` gives them: an empty name
+/// becomes the column's spreadsheet letter (`b` for the second, `aa` for the
+/// 27th), and a repeated name gets `_2`, `_3`, … So `column_types` and the
+/// table see dbt's names.
 fn deduplicate(header: &csv::StringRecord) -> Vec<String> {
     let mut taken = BTreeSet::new();
     let mut names = Vec::with_capacity(header.len());
-    for name in header {
-        let mut candidate = name.to_string();
+    for (i, name) in header.iter().enumerate() {
+        let name = if name.is_empty() { letter_name(i) } else { name.to_string() };
+        let mut candidate = name.clone();
         let mut n = 1;
         while taken.contains(&candidate) {
             n += 1;
@@ -244,6 +247,12 @@ fn deduplicate(header: &csv::StringRecord) -> Vec<String> {
         names.push(candidate);
     }
     names
+}
+
+/// agate's `letter_name`: `a`…`z`, then `aa`…`zz`, then `aaa`…
+fn letter_name(index: usize) -> String {
+    let letter = char::from(b'a' + (index % 26) as u8);
+    std::iter::repeat_n(letter, index / 26 + 1).collect()
 }
 
 /// A seed as agate sees it: columns in file order with their SQL type, and the row count.
@@ -400,6 +409,20 @@ mod tests {
         assert_eq!(names, ["a", "a_2", "b", "a_3"]);
         assert_eq!(cols[1].1, "varchar");
         assert_eq!(cols[3].1, TEXT);
+    }
+
+    #[test]
+    fn an_empty_header_name_is_the_columns_letter() {
+        let cols = infer_with("id,,name,\n1,2,x,3\n", &[]);
+        let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["id", "b", "name", "d"]);
+        assert_eq!(
+            (letter_name(0), letter_name(25), letter_name(26), letter_name(30)),
+            ("a".into(), "z".into(), "aa".into(), "ee".into())
+        );
+        // A letter can collide with a real name; the later one is deduplicated.
+        let names: Vec<String> = infer_with("b,\n1,2\n", &[]).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["b", "b_2"]);
     }
 
     #[test]
