@@ -88,6 +88,13 @@ pub struct RawConn {
 // DuckDB allows, through `RawInterrupt`'s check of `alive`.
 unsafe impl Send for RawConn {}
 
+/// What a name in a catalog is, as [`RawConn::relation_kind`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    Table,
+    View,
+}
+
 /// One row of a result, every value as DuckDB casts it to text (`None` for NULL).
 pub type Row = Vec<Option<String>>;
 
@@ -116,12 +123,16 @@ impl RawConn {
         rows
     }
 
-    /// What `catalog.schema.name` is, looked up in that catalog alone: `Ok(None)`
-    /// when nothing has that name, `Some(true)` for a view, `Some(false)` for
-    /// a table. A listing (`duckdb_tables()`) would also create every default
+    /// What `catalog.schema.name` is, looked up in that catalog alone (`None`
+    /// when nothing has that name). A listing (`duckdb_tables()`) would also create every default
     /// view of DuckDB's system catalog on its first use in a process, parsing
     /// each one's SQL: 10-20 ms, more than most nodes take.
-    pub fn relation_kind(&self, catalog: &str, schema: &str, name: &str) -> Result<Option<bool>, duckdb::Error> {
+    pub fn relation_kind(
+        &self,
+        catalog: &str,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<RelationKind>, duckdb::Error> {
         let (catalog, schema, name) = (CString::new(catalog)?, CString::new(schema)?, CString::new(name)?);
         let mut desc: ffi::duckdb_table_description = ptr::null_mut();
         // SAFETY: `self.con` is connected; the names are NUL-terminated and
@@ -143,12 +154,12 @@ impl RawConn {
         // SAFETY: created above (also on failure), destroyed once.
         unsafe { ffi::duckdb_table_description_destroy(&mut desc) };
         if rc == ffi::DuckDBSuccess {
-            return Ok(Some(false));
+            return Ok(Some(RelationKind::Table));
         }
         // DuckDB keeps tables and views in one set: asked for a table, it
         // finds the view and says it is not one.
         match error {
-            Some(e) if e.contains("is not an table") => Ok(Some(true)),
+            Some(e) if e.contains("is not an table") => Ok(Some(RelationKind::View)),
             Some(e) if e.contains("No table with that schema+name could be located") => Ok(None),
             e => Err(failure(e.unwrap_or_else(|| "cannot look up a relation".into()))),
         }

@@ -12,7 +12,7 @@
 //! nothing else; it never builds or drops anything.
 
 use super::Existing;
-use crate::db::raw::RawConn;
+use crate::db::raw::{RawConn, RelationKind};
 use crate::template::relation::Relation;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -39,8 +39,8 @@ impl Catalog {
         }
         let now = match conn.relation_kind(&rel.database, &rel.schema, &rel.identifier)? {
             None => Existing::None,
-            Some(true) => Existing::View,
-            Some(false) => Existing::Table,
+            Some(RelationKind::View) => Existing::View,
+            Some(RelationKind::Table) => Existing::Table,
         };
         self.known.lock().unwrap_or_else(|p| p.into_inner()).insert(k, now);
         Ok(now)
