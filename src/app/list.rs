@@ -78,42 +78,46 @@ fn config_json(v: &Value) -> String {
 pub(super) type Lookup<'l> = &'l dyn Fn(&str) -> Option<(Value, bool)>;
 
 /// One line per resource; `ids` are unique ids, printed in the order given.
-pub(super) fn lines(lookup: Lookup, ids: &[String], list: &ListOptions) -> Vec<String> {
-    let mut out = Vec::new();
-    for id in ids {
-        let Some((entry, is_source)) = lookup(id) else { continue };
-        let entry = &entry;
-        let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        out.push(match list.output {
-            ListOutput::Selector if is_source => {
-                format!("source:{}.{}.{}", text("package_name"), text("source_name"), text("name"))
-            }
-            ListOutput::Selector => {
-                let fqn: Vec<&str> = entry["fqn"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                fqn.join(".")
-            }
-            ListOutput::Name if is_source => format!("{}.{}", text("source_name"), text("name")),
-            ListOutput::Name => text("name"),
-            ListOutput::Path => text("original_file_path"),
-            ListOutput::Json => {
-                let defaults = if is_source { SOURCE_KEYS } else { NODE_KEYS };
-                let keys: Vec<&str> = if list.output_keys.is_empty() {
-                    defaults.to_vec()
-                } else {
-                    // dbt keeps its own order for the keys it knows, then the rest as asked.
-                    let asked = |k: &&str| list.output_keys.iter().any(|o| o.as_str() == *k);
-                    let known = defaults.iter().copied().filter(asked);
-                    let extra = list.output_keys.iter().map(String::as_str).filter(|k| !defaults.contains(k));
-                    known.chain(extra).collect()
-                };
-                py_object(keys.iter().filter_map(|k| {
-                    let v = entry.get(*k)?;
-                    Some((*k, if *k == "config" { config_json(v) } else { py_json(v) }))
-                }))
-            }
-        });
+/// Lines are made as they are taken, so a listing of 40,000 entries never
+/// holds them all.
+pub(super) fn lines<'a>(
+    lookup: Lookup<'a>,
+    ids: &'a [String],
+    list: &'a ListOptions,
+) -> impl Iterator<Item = String> + 'a {
+    ids.iter().filter_map(move |id| lookup(id).map(|(entry, is_source)| line(&entry, is_source, list)))
+}
+
+fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
+    let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    match list.output {
+        ListOutput::Selector if is_source => {
+            format!("source:{}.{}.{}", text("package_name"), text("source_name"), text("name"))
+        }
+        ListOutput::Selector => {
+            let fqn: Vec<&str> = entry["fqn"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            fqn.join(".")
+        }
+        ListOutput::Name if is_source => format!("{}.{}", text("source_name"), text("name")),
+        ListOutput::Name => text("name"),
+        ListOutput::Path => text("original_file_path"),
+        ListOutput::Json => {
+            let defaults = if is_source { SOURCE_KEYS } else { NODE_KEYS };
+            let keys: Vec<&str> = if list.output_keys.is_empty() {
+                defaults.to_vec()
+            } else {
+                // dbt keeps its own order for the keys it knows, then the rest as asked.
+                let asked = |k: &&str| list.output_keys.iter().any(|o| o.as_str() == *k);
+                let known = defaults.iter().copied().filter(asked);
+                let extra = list.output_keys.iter().map(String::as_str).filter(|k| !defaults.contains(k));
+                known.chain(extra).collect()
+            };
+            py_object(keys.iter().filter_map(|k| {
+                let v = entry.get(*k)?;
+                Some((*k, if *k == "config" { config_json(v) } else { py_json(v) }))
+            }))
+        }
     }
-    out
 }
 
 /// JSON as Python's `json.dumps` writes it by default (dbt's `ls` output):
@@ -201,19 +205,22 @@ mod tests {
     fn selector_name_and_path_lines_match_dbt() {
         let m = manifest();
         assert_eq!(
-            lines(&lookup(&m), &ids(), &opts(ListOutput::Selector, &[])),
+            lines(&lookup(&m), &ids(), &opts(ListOutput::Selector, &[])).collect::<Vec<_>>(),
             ["shop.marts.customers", "source:shop.raw.events"]
         );
-        assert_eq!(lines(&lookup(&m), &ids(), &opts(ListOutput::Name, &[])), ["customers", "raw.events"]);
         assert_eq!(
-            lines(&lookup(&m), &ids(), &opts(ListOutput::Path, &[])),
+            lines(&lookup(&m), &ids(), &opts(ListOutput::Name, &[])).collect::<Vec<_>>(),
+            ["customers", "raw.events"]
+        );
+        assert_eq!(
+            lines(&lookup(&m), &ids(), &opts(ListOutput::Path, &[])).collect::<Vec<_>>(),
             ["models/marts/customers.sql", "models/props.yml"]
         );
     }
 
     #[test]
     fn json_lines_use_dbt_key_order_and_python_separators() {
-        let out = lines(&lookup(&manifest()), &ids(), &opts(ListOutput::Json, &[]));
+        let out: Vec<String> = lines(&lookup(&manifest()), &ids(), &opts(ListOutput::Json, &[])).collect();
         assert_eq!(
             out[0],
             "{\"name\": \"customers\", \"resource_type\": \"model\", \"package_name\": \"shop\", \
@@ -239,7 +246,8 @@ mod tests {
     #[test]
     fn output_keys_keep_dbt_order_then_extra_keys_and_escape_non_ascii() {
         let out =
-            lines(&lookup(&manifest()), &ids()[..1], &opts(ListOutput::Json, &["unique_id", "description", "name"]));
+            lines(&lookup(&manifest()), &ids()[..1], &opts(ListOutput::Json, &["unique_id", "description", "name"]))
+                .collect::<Vec<_>>();
         assert_eq!(
             out,
             ["{\"name\": \"customers\", \"unique_id\": \"model.shop.customers\", \"description\": \"Caf\\u00e9\"}"]
