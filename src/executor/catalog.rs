@@ -65,10 +65,16 @@ mod tests {
         Relation::new("memory", "main", name)
     }
 
-    #[test]
-    fn asks_once_per_relation_then_trusts_recorded_builds() {
+    /// An in-memory database, a connection to set it up, and the reader lookups use.
+    fn database() -> (crate::db::raw::Instance, duckdb::Connection, RawConn) {
         let (db, conn) = crate::db::raw::Instance::open(None, false).expect("db");
         let reader = db.connect().expect("reader");
+        (db, conn, reader)
+    }
+
+    #[test]
+    fn asks_once_per_relation_then_trusts_recorded_builds() {
+        let (_db, conn, reader) = database();
         conn.execute_batch("create table t as select 1 as x; create view v as select 2 as y").expect("setup");
         let c = Catalog::default();
         assert_eq!(c.lookup(&reader, &rel("t")).expect("lookup"), Existing::Table);
@@ -86,8 +92,7 @@ mod tests {
 
     #[test]
     fn a_missing_schema_or_database_holds_nothing() {
-        let (db, _conn) = crate::db::raw::Instance::open(None, false).expect("db");
-        let reader = db.connect().expect("reader");
+        let (_db, _conn, reader) = database();
         let c = Catalog::default();
         let in_schema = Relation::new("memory", "nowhere", "t");
         assert_eq!(c.lookup(&reader, &in_schema).expect("lookup"), Existing::None);
@@ -97,8 +102,7 @@ mod tests {
 
     #[test]
     fn looks_in_the_relations_own_database_only() {
-        let (db, conn) = crate::db::raw::Instance::open(None, false).expect("db");
-        let reader = db.connect().expect("reader");
+        let (_db, conn, reader) = database();
         conn.execute_batch("attach ':memory:' as other; create table other.main.t as select 1 as x").expect("setup");
         let c = Catalog::default();
         assert_eq!(c.lookup(&reader, &rel("t")).expect("lookup"), Existing::None);
