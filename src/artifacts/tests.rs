@@ -235,7 +235,22 @@ mod project_artifacts {
 
     #[test]
     fn manifest_is_one_line_of_every_entry_whatever_the_window() {
-        let (_dir, project, target, plan) = shop();
+        let (dir, _project, target, _plan) = shop();
+        // User config the entry writer converts: a lone tag, nested meta out
+        // of order, a lowercase severity.
+        write(
+            dir.path(),
+            "models/marts/tagged.sql",
+            "{{ config(tags='nightly', meta={'z': 1, 'a': {'y': 2, 'b': 'it\"s'}}) }}\nselect 1 as id\n",
+        );
+        write(
+            dir.path(),
+            "models/marts/tagged.yml",
+            "version: 2\nmodels:\n  - name: tagged\n    columns:\n      - name: id\n        data_tests:\n          - unique:\n              config: {severity: warn}\n",
+        );
+        let project = project::load(dir.path()).expect("loads");
+        let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
+        let plan = nodes::plan(&project, &target, &templates).expect("plans");
         let (compiled, executed) = (BTreeMap::new(), BTreeSet::new());
         let m = manifest::Manifest::new(manifest::Inputs {
             project: &project,
@@ -261,6 +276,9 @@ mod project_artifacts {
             assert_eq!(text(window), whole, "window {window}");
         }
         let doc: Value = serde_json::from_str(&whole).expect("json");
+        // Entries are written field by field, not through serde_json: the
+        // text must still be what serde_json writes (keys sorted, compact).
+        assert_eq!(serde_json::to_string(&doc).expect("json"), whole);
         let nodes = doc["nodes"].as_object().expect("nodes");
         assert_eq!(nodes.len(), plan.nodes.len() + plan.ephemeral.nodes.len());
         for (id, entry) in nodes {
@@ -273,6 +291,11 @@ mod project_artifacts {
                 assert_eq!(&entry[k], v, "{id}: {k}");
             }
         }
+        let tagged = &nodes["model.shop.tagged"];
+        assert_eq!((&tagged["tags"], &tagged["config"]["tags"]), (&json!(["nightly"]), &json!(["nightly"])));
+        assert_eq!(tagged["meta"], json!({"a": {"b": "it\"s", "y": 2}, "z": 1}));
+        let warned = nodes.values().find(|e| e["name"] == "unique_tagged_id").expect("test on tagged");
+        assert_eq!(warned["config"]["severity"], "WARN");
         assert_eq!(m.brief("source.shop.raw.events"), m.entry("source.shop.raw.events"));
         assert_eq!(m.brief("model.shop.nope"), None);
     }

@@ -48,7 +48,7 @@ pub(super) fn windowed(m: &Manifest, w: &mut dyn Write, window: usize) -> std::i
         let entries = par::map(window, |node| {
             let mut text = serde_json::to_vec(&node.id)?;
             text.push(b':');
-            serde_json::to_writer(&mut text, &m.node_entry(node))?;
+            super::entry::write_object(&m.node_fields(node), &mut text)?;
             Ok::<_, serde_json::Error>(text)
         });
         for entry in entries {

@@ -1,0 +1,355 @@
+//! One node's entry in `manifest.json`, written straight to JSON text.
+//!
+//! An entry is a few dozen fields, most of them constants or borrowed from
+//! the plan. Building each entry as a `serde_json::Value` (a sorted map of
+//! owned strings) was most of `runner ls`'s time at 10k models, so fields are
+//! collected into a [`Fields`] map keyed by borrowed names and written once.
+//! The map sorts its keys as serde_json's own maps do, so the text is what
+//! `serde_json::to_writer` of the equivalent `Value` writes. Owns the fields
+//! of a node's entry and their layout; the document around the entries is
+//! `write`'s, the sources and maps the parent module's.
+
+use super::{describe, props, target_rel, yaml_json, Inputs, Texts};
+use crate::artifacts::layout::Layout;
+use crate::nodes::fqn::source_id;
+use crate::nodes::{Node, NodeKind, Resource};
+use crate::project::Attached;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// An object's fields by name; a `BTreeMap` sorts them as serde_json does.
+pub(super) type Fields<'a> = BTreeMap<&'a str, F<'a>>;
+
+/// One field's value.
+#[derive(Clone)]
+pub(super) enum F<'a> {
+    /// JSON text as written: `null`, `true`, `[]`, or a constant object
+    /// (keys sorted, no spaces, as serde_json writes it).
+    Raw(&'static str),
+    Str(Cow<'a, str>),
+    /// A value from the user's YAML, already converted.
+    Value(Value),
+    List(Vec<F<'a>>),
+    Obj(Fields<'a>),
+}
+
+const NULL: F<'static> = F::Raw("null");
+const DOCS: F<'static> = F::Raw(r#"{"node_color":null,"show":true}"#);
+
+fn s<'a>(text: impl Into<Cow<'a, str>>) -> F<'a> {
+    F::Str(text.into())
+}
+
+fn opt<'a>(text: Option<impl Into<Cow<'a, str>>>) -> F<'a> {
+    text.map(s).unwrap_or(NULL)
+}
+
+impl F<'_> {
+    /// The text of a string field, whether a constant or from YAML.
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            F::Str(t) => Some(t),
+            F::Value(Value::String(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The same field as a `serde_json::Value`, for callers that read it.
+    pub(super) fn to_value(&self) -> Value {
+        match self {
+            F::Raw(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            F::Str(text) => Value::String(text.to_string()),
+            F::Value(v) => v.clone(),
+            F::List(items) => Value::Array(items.iter().map(F::to_value).collect()),
+            F::Obj(fields) => object_value(fields),
+        }
+    }
+
+    pub(super) fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self {
+            F::Raw(text) => out.extend_from_slice(text.as_bytes()),
+            F::Str(text) => serde_json::to_writer(&mut *out, text.as_ref())?,
+            F::Value(v) => serde_json::to_writer(&mut *out, v)?,
+            F::List(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write(out)?;
+                }
+                out.push(b']');
+            }
+            F::Obj(fields) => write_object(fields, out)?,
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn object_value(fields: &Fields) -> Value {
+    Value::Object(fields.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect())
+}
+
+pub(super) fn write_object(fields: &Fields, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    out.push(b'{');
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.push(b':');
+        value.write(out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// dbt's config of a node: its defaults, then what the project set.
+fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
+    let materialized = match &node.kind {
+        NodeKind::Model { materialized, .. } => materialized.as_str(),
+        NodeKind::Seed { .. } => "seed",
+        _ => "test",
+    };
+    let mut base: Fields = [
+        ("enabled", F::Raw("true")),
+        ("alias", NULL),
+        ("schema", NULL),
+        ("database", NULL),
+        ("tags", F::Raw("[]")),
+        ("meta", F::Raw("{}")),
+        ("group", NULL),
+        ("materialized", s(materialized)),
+    ]
+    .into_iter()
+    .collect();
+    if node.resource == Resource::Test {
+        base.extend([
+            ("severity", s("ERROR")),
+            ("store_failures", NULL),
+            ("store_failures_as", NULL),
+            ("where", NULL),
+            ("limit", NULL),
+            ("fail_calc", s("count(*)")),
+            ("warn_if", s("!= 0")),
+            ("error_if", s("!= 0")),
+            ("schema", s("dbt_test__audit")),
+        ]);
+    } else {
+        base.extend([
+            ("persist_docs", F::Raw("{}")),
+            ("post-hook", F::Raw("[]")),
+            ("pre-hook", F::Raw("[]")),
+            ("quoting", F::Raw("{}")),
+            ("column_types", F::Raw("{}")),
+            ("full_refresh", NULL),
+            ("unique_key", NULL),
+            ("on_schema_change", s("ignore")),
+            ("on_configuration_change", s("apply")),
+            ("grants", F::Raw("{}")),
+            ("packages", F::Raw("[]")),
+            ("docs", DOCS),
+            ("contract", F::Raw(r#"{"alias_types":true,"enforced":false}"#)),
+            ("incremental_strategy", NULL),
+            ("batch_size", NULL),
+            ("lookback", F::Raw("1")),
+            ("begin", NULL),
+            ("event_time", NULL),
+            ("concurrent_batches", NULL),
+        ]);
+    }
+    match node.resource {
+        Resource::Model => base.extend([("access", s("protected")), ("freshness", NULL)]),
+        Resource::Seed => base.extend([("delimiter", s(",")), ("quote_columns", NULL)]),
+        Resource::Test => {}
+    }
+    for (k, v) in &node.config {
+        base.insert(k, F::Value(yaml_json(v)));
+    }
+    if node.resource == Resource::Test {
+        if let Some(upper) = base.get("severity").and_then(F::as_str).map(str::to_ascii_uppercase) {
+            base.insert("severity", s(upper));
+        }
+        if alias != node.name {
+            base.insert("alias", s(alias.to_string()));
+        }
+    }
+    if let Some(tag) = base.get("tags").and_then(F::as_str).map(str::to_string) {
+        base.insert("tags", F::List(vec![s(tag)]));
+    }
+    base
+}
+
+/// The fields of a node's entry that name it; [`node`] starts from these.
+pub(super) fn identity<'a>(node: &'a Node, package: &'a str) -> Fields<'a> {
+    Fields::from([
+        ("name", s(node.name.as_str())),
+        ("resource_type", s(node.resource.as_str())),
+        ("package_name", s(package)),
+        ("original_file_path", s(node.file.display().to_string())),
+        ("unique_id", s(node.id.as_str())),
+        ("fqn", F::List(node.fqn().into_iter().map(s).collect())),
+    ])
+}
+
+fn columns<'a>(inputs: &Inputs<'a>, node: &Node) -> F<'a> {
+    let mut cols = Fields::new();
+    if let Some(p) = props(inputs.project, node) {
+        for c in &p.columns {
+            let description = p.column_descriptions.get(c).map(|d| describe(inputs, d)).unwrap_or_default();
+            let col = Fields::from([
+                ("name", s(c.as_str())),
+                ("description", s(description)),
+                ("meta", F::Raw("{}")),
+                ("data_type", NULL),
+                ("constraints", F::Raw("[]")),
+                ("quote", NULL),
+                ("tags", F::Raw("[]")),
+            ]);
+            cols.insert(c.as_str(), F::Obj(col));
+        }
+    }
+    F::Obj(cols)
+}
+
+/// A node's whole entry.
+pub(super) fn node<'a>(node: &'a Node, inputs: &Inputs<'a>, layout: &Layout<'a>, texts: &Texts<'a>) -> Fields<'a> {
+    let project = inputs.project;
+    let alias = layout.alias(node);
+    // An ephemeral is a CTE: dbt still names the database and schema it
+    // would be built in, and no relation.
+    let ephemeral_at = node
+        .relation
+        .as_ref()
+        .filter(|r| r.cte)
+        .map(|_| crate::nodes::relation_for(inputs.target, &node.config, &node.name));
+    let alias = ephemeral_at.as_ref().map(|r| r.identifier.clone()).unwrap_or(alias);
+    let relation = ephemeral_at.as_ref().or(node.relation.as_ref());
+    let config = config(node, &alias);
+    let (database, schema) = match relation {
+        Some(r) => (r.database.clone(), r.schema.clone()),
+        None => {
+            let custom = config.get("schema").and_then(F::as_str).unwrap_or("dbt_test__audit");
+            (inputs.target.database.clone(), format!("{}_{custom}", inputs.target.schema))
+        }
+    };
+    // `depends_on` holds ref edges (as written: ephemerals too) and the ids of
+    // the sources a node reads: in the SQL's order where it was recorded.
+    let written = inputs.plan.written.get(&node.id);
+    let parents: Vec<&'a str> = match written {
+        Some(w) => w.depends_on.iter().map(String::as_str).collect(),
+        None => inputs.plan.declared_deps(node).iter().map(String::as_str).collect(),
+    };
+    let raw_code = match &node.kind {
+        NodeKind::Seed { .. } => String::new(),
+        NodeKind::GenericTest { .. } => match layout.generic_decl(node) {
+            // dbt's generated body; a shortened name adds its alias config.
+            Some(d) if alias != node.name => {
+                format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}{{{{ config(alias=\"{alias}\") }}}}", d.test)
+            }
+            Some(d) => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", d.test),
+            None => String::new(),
+        },
+        _ => texts.get(node.file.as_path()).map(|t| t.trim_end().to_string()).unwrap_or_default(),
+    };
+    let node_props = props(project, node);
+    let mut m = identity(node, &project.name);
+    m.extend([
+        ("database", s(database)),
+        ("schema", s(schema)),
+        ("path", s(layout.path(node))),
+        ("tags", config.get("tags").cloned().unwrap_or(F::Raw("[]"))),
+        ("meta", config.get("meta").cloned().unwrap_or(F::Raw("{}"))),
+        ("alias", s(alias)),
+        (
+            "description",
+            s(node_props.and_then(|p| p.description.as_deref()).map(|d| describe(inputs, d)).unwrap_or_default()),
+        ),
+        ("columns", columns(inputs, node)),
+        // Where the node's properties were declared, as dbt spells it.
+        ("patch_path", opt(node_props.map(|p| format!("{}://{}", project.name, p.file.display())))),
+        ("docs", DOCS),
+        ("relation_name", opt(node.relation.as_ref().filter(|r| !r.cte).map(|r| r.to_string()))),
+        ("raw_code", s(raw_code)),
+    ]);
+    m.insert("config", F::Obj(config));
+    let target = target_rel(project);
+    let sql_path = layout.sql_path(node);
+    let build_path = inputs.executed.contains(&node.id).then(|| target.join("run").join(&project.name).join(&sql_path));
+    m.insert("build_path", opt(build_path.map(|p| p.display().to_string())));
+    if node.resource == Resource::Seed {
+        m.insert("root_path", s(project.root.display().to_string()));
+        m.insert("depends_on", F::Raw(r#"{"macros":[]}"#));
+        return m;
+    }
+    let ref_names: Vec<&'a str> = match written {
+        Some(w) => w.refs.iter().map(String::as_str).collect(),
+        None => parents.iter().filter(|id| !id.starts_with("source.")).filter_map(|id| id.rsplit('.').next()).collect(),
+    };
+    let refs = ref_names
+        .into_iter()
+        .map(|name| F::Obj(Fields::from([("name", s(name)), ("package", NULL), ("version", NULL)])))
+        .collect();
+    let source_pair = |(src, table): (&'a str, &'a str)| F::List(vec![s(src), s(table)]);
+    let sources: Vec<F> = match written {
+        Some(w) => w.sources.iter().map(|(a, b)| source_pair((a.as_str(), b.as_str()))).collect(),
+        None => {
+            let prefix = format!("source.{}.", project.name);
+            parents
+                .iter()
+                .filter_map(|id| id.strip_prefix(prefix.as_str()))
+                .filter_map(|rest| rest.split_once('.'))
+                .map(source_pair)
+                .collect()
+        }
+    };
+    let compiled = inputs.compiled.get(&node.id);
+    m.insert("language", s("sql"));
+    if node.resource == Resource::Model {
+        // dbt's defaults for what runner does not model: no contracts, no versions.
+        m.extend([
+            ("access", s("protected")),
+            ("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#)),
+            ("constraints", F::Raw("[]")),
+            ("version", NULL),
+            ("latest_version", NULL),
+            ("deprecation_date", NULL),
+            ("primary_key", F::Raw("[]")),
+        ]);
+    }
+    let attached = |name: &str| parents.iter().find(|id| id.rsplit('.').next() == Some(name)).map(|id| s(*id));
+    let generic = layout.generic_decl(node).map(|d| {
+        let mut kwargs: Fields = d.args.iter().map(|(k, v)| (k.as_str(), F::Value(yaml_json(v)))).collect();
+        if let Some(c) = &d.column {
+            kwargs.insert("column_name", s(c.as_str()));
+        }
+        let (attached, key) = match &d.attached {
+            Attached::Model(name) => (attached(name), format!("models.{name}")),
+            Attached::Source(src, t) => (Some(s(source_id(&project.name, src, t))), format!("sources.{src}")),
+        };
+        let metadata = Fields::from([("name", s(d.test.as_str())), ("kwargs", F::Obj(kwargs)), ("namespace", NULL)]);
+        [
+            ("column_name", opt(d.column.as_deref())),
+            ("attached_node", attached.unwrap_or(NULL)),
+            ("file_key_name", s(key)),
+            ("test_metadata", F::Obj(metadata)),
+        ]
+    });
+    m.extend([
+        ("refs", F::List(refs)),
+        ("sources", F::List(sources)),
+        (
+            "depends_on",
+            F::Obj(Fields::from([("macros", F::Raw("[]")), ("nodes", F::List(parents.into_iter().map(s).collect()))])),
+        ),
+        ("compiled", F::Raw(if compiled.is_some() { "true" } else { "false" })),
+        ("compiled_code", opt(compiled.map(String::as_str))),
+        (
+            "compiled_path",
+            opt(compiled.map(|_| target.join("compiled").join(&project.name).join(&sql_path).display().to_string())),
+        ),
+    ]);
+    m.extend(generic.into_iter().flatten());
+    m
+}
