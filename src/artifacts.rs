@@ -74,7 +74,9 @@ pub fn write_atomic_with(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    // A large buffer: `manifest.json` is 65 MB at 10k models, and each
+    // `write` call costs more than the copy of its bytes.
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
     write(&mut w)?;
     w.flush()?;
     drop(w);
