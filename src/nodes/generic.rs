@@ -351,6 +351,14 @@ impl Planner<'_> {
                 let (Some(to), Some(field)) = (arg_str("to"), arg_str("field")) else {
                     return Err(err("`relationships` needs `to:` and `field:`".into()));
                 };
+                // The usual `to: ref('customers')` needs no Jinja: evaluating it
+                // was most of planning a relationships test.
+                if let Some(name) = plain_ref(&to) {
+                    self.ref_deps(decl, &[name.to_string()], deps)?;
+                    if let Some(rel) = relations.by_name.get(name) {
+                        return Ok(GenericTest::Relationships { to: rel.to_string(), field });
+                    }
+                }
                 let (_, rec) = self
                     .templates
                     .eval_arg(&to, tested, None)
@@ -369,9 +377,27 @@ impl Planner<'_> {
     }
 }
 
+/// The name in `ref('name')` when that is the whole expression.
+fn plain_ref(expr: &str) -> Option<&str> {
+    let inner = expr.trim().strip_prefix("ref(")?.strip_suffix(')')?.trim();
+    let quote = inner.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let name = inner.strip_prefix(quote)?.strip_suffix(quote)?;
+    (!name.is_empty() && !name.contains(['\'', '"', '\\'])).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_lone_ref_of_one_quoted_name_is_plain() {
+        assert_eq!(plain_ref("ref('customers')"), Some("customers"));
+        assert_eq!(plain_ref(" ref( \"customers\" ) "), Some("customers"));
+        for expr in ["ref('a', 'b')", "ref('a') ~ ref('b')", "ref(name)", "ref('')", "ref('a\\'b')", "source('s', 't')"]
+        {
+            assert_eq!(plain_ref(expr), None, "{expr}");
+        }
+    }
 
     #[test]
     fn calls_are_code_and_everything_else_literals() {
