@@ -91,6 +91,13 @@ pub(super) fn execute(
         }
         Some(guard)
     };
+    // target/compiled/, manifest.json; target/run/ is written as nodes finish.
+    // dbt's artifacts carry the same invocation id that templates render.
+    // Written under the lock but before the open: this thread would otherwise
+    // sit idle while DuckDB's instance finishes starting on its own thread.
+    // Compiling needs no database (as `runner compile`).
+    let invocation_id = prep.templates.invocation_id();
+    let files = super::compile::before_run(prep, &rp.nodes, invocation_id);
     let database = db::open(&target.path, !write && !in_memory, &target.settings, timeout, &mut |who| {
         eprintln!("waiting for `{}`: DuckDB reports it is held by {who}, which is not runner", target.path.display());
     });
@@ -127,10 +134,6 @@ pub(super) fn execute(
     let writers = database.writers();
     let stdout = std::io::stdout();
     let mut report = Report::new(stdout.lock());
-    // target/compiled/, manifest.json; target/run/ is written as nodes finish.
-    // dbt's artifacts carry the same invocation id that templates render.
-    let invocation_id = prep.templates.invocation_id();
-    let files = super::compile::before_run(prep, &rp.nodes, invocation_id);
     let run_dir = Some(super::compile::sql_dir(prep, "run"));
     let mut results =
         RunResults::new(&prep.project.target_dir, invocation_id).with_files(opts.command.name(), run_dir, files);
