@@ -110,7 +110,7 @@ fn after_all_tests_wait_for_every_build_but_are_blocked_only_by_parents() {
     let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll, TaskRetry::NONE);
     let t_a = idx(&p, "t_a");
     let builds: BTreeSet<usize> = ["a", "b", "c"].iter().map(|n| idx(&p, n)).collect();
-    assert_eq!(rp.waits[&t_a], builds);
+    assert_eq!(rp.waits_for(t_a), builds);
     assert_eq!(rp.blocks[&t_a], BTreeSet::from([idx(&p, "a")]));
     assert_eq!(rp.waits[&idx(&p, "b")], BTreeSet::from([idx(&p, "a")]));
 }
@@ -200,6 +200,39 @@ fn run_fake(
     );
     let peak = peak.load(Ordering::SeqCst);
     (sink, statuses, peak)
+}
+
+#[test]
+fn after_all_tests_start_once_the_last_build_is_done_and_tests_alone_are_not_held() {
+    let p = chain();
+    let one = Caps { threads: 1, max_active_tasks: 1, db_writers: usize::MAX };
+    let started = |sink: &Collector| -> Vec<String> {
+        let names = sink.events.iter().filter_map(|e| match e {
+            Event::NodeStarted { node, .. } => Some(node.name.clone()),
+            _ => None,
+        });
+        names.collect()
+    };
+    // By depth alone `t_a` (depth 1) would start before `c` (depth 2).
+    let (sink, statuses, _) = run_fake(&p, TestBehavior::AfterAll, one, &[], Duration::ZERO);
+    assert_eq!(started(&sink), ["a", "b", "c", "t_a", "t_b"]);
+    assert!(statuses.values().all(|s| matches!(s, Status::Success | Status::Pass)), "{statuses:?}");
+    // Only tests selected (`runner test`): no build to wait for, nothing held back.
+    let tests: BTreeSet<usize> = ["t_a", "t_b"].iter().map(|n| idx(&p, n)).collect();
+    let rp = run_plan(&p, &tests, TestBehavior::AfterAll, TaskRetry::NONE);
+    assert!(rp.gate.is_empty());
+    let mut sink = Collector::default();
+    let statuses = execute(
+        &p,
+        &rp,
+        one,
+        |_w| Box::new(|_n: &Node, _start, w| done(Status::Pass, w)),
+        &AtomicUsize::new(0),
+        &|| false,
+        &mut sink,
+    );
+    assert_eq!(started(&sink), ["t_a", "t_b"]);
+    assert!(statuses.values().all(|s| *s == Status::Pass), "{statuses:?}");
 }
 
 fn status_of(p: &Plan, s: &BTreeMap<usize, Status>, name: &str) -> Status {
