@@ -174,6 +174,37 @@ fn full_refresh_rebuilds_unless_the_model_opts_out() {
 }
 
 #[test]
+fn a_model_switching_between_view_and_table_replaces_the_other_kind() {
+    let f = Fixture::new();
+    f.write(
+        "models/m.sql",
+        "{{ config(materialized=('view' if var('v') % 2 == 1 else 'table')) }}\nselect {{ var('v') }} as ver\n",
+    );
+    // What ran is in target/run: the other kind dropped first, in one transaction.
+    let ran = || {
+        let dir = std::fs::read_dir(f.path().join("target/run")).expect("target/run").next().expect("project");
+        std::fs::read_to_string(dir.expect("entry").path().join("models/m.sql")).expect("m.sql")
+    };
+    let mut before = "";
+    for (v, kind) in [(1, "VIEW"), (2, "BASE TABLE"), (3, "VIEW"), (3, "VIEW"), (4, "BASE TABLE"), (4, "BASE TABLE")] {
+        ok(&run(&f, v, &[]));
+        assert_eq!(table_type(&f, "m"), vec![kind], "run with v={v}");
+        assert_eq!(rows(&f, "m"), vec![v.to_string()], "run with v={v}");
+        let sql = ran();
+        let dropped = match (before, kind) {
+            ("VIEW", "BASE TABLE") => Some("drop view "),
+            ("BASE TABLE", "VIEW") => Some("drop table "),
+            _ => None,
+        };
+        match dropped {
+            Some(drop) => assert!(sql.starts_with(drop), "v={v}: {sql}"),
+            None => assert!(sql.starts_with("create or replace "), "v={v}: {sql}"),
+        }
+        before = kind;
+    }
+}
+
+#[test]
 fn an_existing_view_is_replaced_by_the_incremental_table() {
     let f = Fixture::new();
     f.write(
