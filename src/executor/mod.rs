@@ -214,7 +214,7 @@ impl Executor {
 
     /// A view or table. `create or replace` alone builds over nothing or over
     /// the same kind, so the relation is not looked up first (a catalog lookup
-    /// per model, 3% of a run of 1,000 views). Over the other kind DuckDB
+    /// per model, 6% of a run of 1,000 views). Over the other kind DuckDB
     /// refuses, changing nothing; then it is dropped and built in one transaction.
     fn model(&self, rel: &Relation, sql: &str, m: Materialized) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         let kind = if m == Materialized::View { "view" } else { "table" };
