@@ -151,14 +151,13 @@ fn ls(
         crate::cli::ListOutput::Json => manifest.entry(id),
         _ => manifest.brief(id),
     };
+    use std::io::Write;
     for line in super::list::lines(&lookup, &ids, list) {
-        use std::io::Write;
         // A closed stdout (`runner ls | head`) just ends the listing.
         if writeln!(out, "{line}").is_err() {
             return;
         }
     }
-    use std::io::Write;
     // As above: a closed stdout is the reader's choice, not an error.
     let _ = out.flush();
 }

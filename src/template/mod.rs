@@ -158,18 +158,19 @@ impl Templates {
         // its size, so keeping them (as `add_template` or a loader does) held
         // 118 MB at 10k models; a compile costs less than the memory did.
         let sources: Vec<&crate::project::SqlFile> = project.models.iter().chain(&project.singular_tests).collect();
-        let rewritten = crate::par::map(&sources, |f| {
-            let text = pyops::rewrite_datetime_arithmetic(&f.text);
-            (f.path.display().to_string(), macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text)))
-        });
-        let texts: BTreeMap<String, String> = rewritten.into_iter().collect();
-        let compiled = crate::par::map(&sources, |f| {
+        let checked = crate::par::map(&sources, |f| {
             let name = f.path.display().to_string();
-            let text = texts.get(&name).map(String::as_str).unwrap_or_default();
-            jinja.template_from_named_str(&name, text).err().map(|e| compile_error(&e, &f.path))
+            let text = pyops::rewrite_datetime_arithmetic(&f.text);
+            let text = macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text));
+            let error = jinja.template_from_named_str(&name, &text).err().map(|e| compile_error(&e, &f.path));
+            (name, text, error)
         });
-        errors.extend(compiled.into_iter().flatten());
-        files.extend(sources.iter().map(|f| (f.path.display().to_string(), f.path.clone())));
+        let mut texts = BTreeMap::new();
+        for ((name, text, error), f) in checked.into_iter().zip(&sources) {
+            errors.extend(error);
+            files.insert(name.clone(), f.path.clone());
+            texts.insert(name, text);
+        }
         let templates = Templates { env: jinja, vars: Arc::new(vars), files, invocation_id, run_started_at, texts };
         errors.extend(templates.check_descriptions(project));
         if errors.is_empty() {
