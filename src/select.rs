@@ -15,6 +15,7 @@
 
 mod methods;
 
+use crate::graph::Graph;
 use crate::nodes::fqn::parse_source_id;
 use crate::nodes::{Node, Plan, Resource};
 use methods::{matches, Member};
@@ -125,36 +126,88 @@ fn parse_criterion(raw: &str) -> Result<Criterion, String> {
 struct Universe<'a> {
     plan: &'a Plan,
     sources: Vec<String>,
-    parents: Vec<BTreeSet<usize>>,
-    children: Vec<BTreeSet<usize>>,
+    edges: Edges<'a>,
+}
+
+/// Without ephemerals the edges as written between plan nodes are the plan
+/// graph's (whose indices are the plan's), so only the edges from sources are
+/// built; at 10k models that saves a third of selection's time.
+enum Edges<'a> {
+    Graph {
+        graph: &'a Graph,
+        /// Plan node → the sources it reads.
+        source_parents: BTreeMap<usize, BTreeSet<usize>>,
+        /// Source (from its own index on) → the plan nodes reading it.
+        source_children: Vec<BTreeSet<usize>>,
+    },
+    Owned {
+        parents: Vec<BTreeSet<usize>>,
+        children: Vec<BTreeSet<usize>>,
+    },
 }
 
 impl<'a> Universe<'a> {
     fn new(plan: &'a Plan) -> Universe<'a> {
+        Universe::build(plan, plan.ephemeral.nodes.is_empty() && plan.ephemeral.declared.is_empty())
+    }
+
+    /// `from_graph` only when the plan has no ephemerals (tests compare both ways).
+    fn build(plan: &'a Plan, from_graph: bool) -> Universe<'a> {
         let nodes: Vec<&Node> = plan.nodes.iter().chain(&plan.ephemeral.nodes).collect();
         let deps = |n: &'a Node| plan.declared_deps(n);
+        let is_source = |d: &&String| d.starts_with("source.");
         let sources: Vec<String> = nodes
             .iter()
-            .flat_map(|&n| deps(n).iter().filter(|d| d.starts_with("source.")).cloned())
+            .flat_map(|&n| deps(n).iter().filter(is_source).cloned())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let index: BTreeMap<&str, usize> =
-            nodes.iter().map(|n| n.id.as_str()).chain(sources.iter().map(String::as_str)).zip(0..).collect();
-        let len = nodes.len() + sources.len();
-        let mut parents = vec![BTreeSet::new(); len];
-        let mut children = vec![BTreeSet::new(); len];
-        for (i, &node) in nodes.iter().enumerate() {
-            for p in deps(node).iter().filter_map(|d| index.get(d.as_str())) {
-                parents[i].insert(*p);
-                children[*p].insert(i);
+        let first_source = nodes.len();
+        let source_index = |d: &String| sources.binary_search(d).ok().map(|s| first_source + s);
+        let edges = if from_graph {
+            let mut source_parents: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+            let mut source_children = vec![BTreeSet::new(); sources.len()];
+            for (i, &node) in nodes.iter().enumerate() {
+                for p in deps(node).iter().filter(is_source).filter_map(source_index) {
+                    source_parents.entry(i).or_default().insert(p);
+                    source_children[p - first_source].insert(i);
+                }
             }
-        }
-        Universe { plan, sources, parents, children }
+            Edges::Graph { graph: &plan.graph, source_parents, source_children }
+        } else {
+            let index: BTreeMap<&str, usize> = nodes.iter().map(|n| n.id.as_str()).zip(0..).collect();
+            let len = nodes.len() + sources.len();
+            let mut parents = vec![BTreeSet::new(); len];
+            let mut children = vec![BTreeSet::new(); len];
+            for (i, &node) in nodes.iter().enumerate() {
+                for d in deps(node) {
+                    let Some(p) = index.get(d.as_str()).copied().or_else(|| source_index(d)) else { continue };
+                    parents[i].insert(p);
+                    children[p].insert(i);
+                }
+            }
+            Edges::Owned { parents, children }
+        };
+        Universe { plan, sources, edges }
     }
 
     fn len(&self) -> usize {
-        self.parents.len()
+        self.plan.nodes.len() + self.plan.ephemeral.nodes.len() + self.sources.len()
+    }
+
+    /// Member `i`'s parents (`up`) or children.
+    fn edges(&self, i: usize, up: bool) -> impl Iterator<Item = usize> + '_ {
+        let (graph_edges, extra) = match &self.edges {
+            Edges::Graph { graph, source_parents, source_children } => {
+                let n = self.plan.nodes.len();
+                let own = (i < n).then(|| if up { graph.parents(i) } else { graph.children(i) });
+                let extra =
+                    if up { source_parents.get(&i) } else { i.checked_sub(n).and_then(|s| source_children.get(s)) };
+                (own, extra)
+            }
+            Edges::Owned { parents, children } => (Some(if up { &parents[i] } else { &children[i] }), None),
+        };
+        graph_edges.into_iter().chain(extra).flatten().copied()
     }
 
     fn ephemerals(&self) -> std::ops::Range<usize> {
@@ -181,8 +234,7 @@ impl<'a> Universe<'a> {
         while !frontier.is_empty() && level < max_depth {
             let mut next = Vec::new();
             for n in frontier {
-                let edges = if up { &self.parents[n] } else { &self.children[n] };
-                for &m in edges {
+                for m in self.edges(n, up) {
                     if seen.insert(m) {
                         next.push(m);
                     }
@@ -242,7 +294,7 @@ impl<'a> Universe<'a> {
     fn with_tests(&self, mut set: BTreeSet<usize>) -> BTreeSet<usize> {
         let tests: Vec<usize> = (0..self.plan.nodes.len())
             .filter(|&i| self.plan.node(i).resource == Resource::Test)
-            .filter(|&i| self.parents[i].iter().any(|p| set.contains(p)))
+            .filter(|&i| self.edges(i, true).any(|p| set.contains(&p)))
             .collect();
         set.extend(tests);
         set
@@ -251,7 +303,11 @@ impl<'a> Universe<'a> {
 
 /// The selected nodes with dbt's warnings. An empty `select` means everything.
 pub fn selection(plan: &Plan, select: &[String], exclude: &[String]) -> Result<Selection, String> {
-    let u = Universe::new(plan);
+    selection_in(&Universe::new(plan), select, exclude)
+}
+
+fn selection_in(u: &Universe, select: &[String], exclude: &[String]) -> Result<Selection, String> {
+    let plan = u.plan;
     let mut warnings = Vec::new();
     let chosen = if select.is_empty() { (0..u.len()).collect() } else { u.evaluate(select, &mut warnings)? };
     let chosen = u.with_tests(chosen);

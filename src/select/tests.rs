@@ -180,6 +180,39 @@ fn sources_select_their_tests_and_descendants() {
     assert_eq!(names(&p, &["resource_type:source"], &[]), vec!["source_not_null_raw_orders_id"]);
 }
 
+/// Without ephemerals selection borrows the plan graph's edges; building
+/// every edge as written must select the same.
+#[test]
+fn edges_from_the_graph_select_as_edges_built_from_dependencies() {
+    let mut sourced = plan().nodes;
+    sourced.push(node("src_test", Resource::Test, &["source.shop.raw.orders"], "models/s.yml", &[], ""));
+    sourced.push(node(
+        "from_src",
+        Resource::Model,
+        &["source.shop.raw.orders", "seed.shop.raw"],
+        "models/f.sql",
+        &[],
+        "view",
+    ));
+    sourced.sort_by(|a, b| a.id.cmp(&b.id));
+    let edges: Vec<_> = sourced.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
+    let p = Plan {
+        graph: Graph::new(&edges).expect("acyclic"),
+        nodes: sourced,
+        relations: Default::default(),
+        ephemeral: Default::default(),
+        written: Default::default(),
+    };
+    let selectors = ["raw+", "+mart", "@stg", "source:raw+", "+from_src", "1+report", "stg+1", "resource_type:test"];
+    for sel in selectors {
+        let (sel, none) = (vec![sel.to_string()], Vec::new());
+        let borrowed = selection_in(&Universe::build(&p, true), &sel, &none).expect("valid");
+        let built = selection_in(&Universe::build(&p, false), &sel, &none).expect("valid");
+        assert_eq!(borrowed, built, "`{}`", sel[0]);
+        assert!(!borrowed.nodes.is_empty(), "`{}` selects something", sel[0]);
+    }
+}
+
 #[test]
 fn empty_selections_warn_with_dbt_wording() {
     let p = plan();
