@@ -9,7 +9,7 @@
 use super::{Ephemerals, Node, NodeKind, Planner};
 use crate::config_tree::{as_strings, ConfigMap};
 use crate::error::Diagnostic;
-use crate::project::SqlFile;
+use crate::project::{Project, SqlFile};
 use crate::template::Recorded;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -189,60 +189,58 @@ fn fold(deps: &BTreeSet<String>, ephemeral: &BTreeMap<String, BTreeSet<String>>)
     out
 }
 
+/// The file (and line) a config key came from: the model's own `config()`,
+/// its property YAML, or `dbt_project.yml`.
+fn config_origin(project: &Project, key: &str, m: &SqlFile, rec: &Recorded) -> (PathBuf, Option<usize>) {
+    if rec.config.contains_key(key) {
+        return (m.path.clone(), crate::config::find_line(&m.text, key));
+    }
+    match project.model_props.get(&m.name) {
+        Some(p) if p.config.contains_key(key) => (p.file.clone(), None),
+        _ => (PathBuf::from("dbt_project.yml"), None),
+    }
+}
+
+/// A model's materialization with its configs checked, or the error pointing
+/// at where the bad key was set. Pure, so models are checked on every core.
+pub(super) fn materialization(
+    project: &Project,
+    m: &SqlFile,
+    rec: &Recorded,
+    cfg: &ConfigMap,
+) -> Result<Materialized, Diagnostic> {
+    let checked = checked_materialization(cfg);
+    checked.map_err(|e| {
+        let (file, line) = config_origin(project, e.key, m, rec);
+        let d = Diagnostic::in_file(file, format!("model `{}`: {}", m.name, e.message)).at(line, None);
+        match e.hint {
+            Some(h) => d.hint(h),
+            None => d,
+        }
+    })
+}
+
+fn checked_materialization(cfg: &ConfigMap) -> Result<Materialized, ConfigError> {
+    let name = match cfg.get("materialized") {
+        None | Some(Value::Null) => "view",
+        Some(v) => v.as_str().unwrap_or(""),
+    };
+    let Some(materialized) = Materialized::parse(name) else {
+        let shown = cfg.get("materialized").map(super::yaml_scalar).unwrap_or_default();
+        return Err(bad(
+            "materialized",
+            format!("unknown materialization `{shown}`"),
+            "runner builds `view`, `table`, `incremental` and `ephemeral` models",
+        ));
+    };
+    full_refresh(cfg)?;
+    if materialized == Materialized::Incremental {
+        Incremental::from_config(cfg)?;
+    }
+    Ok(materialized)
+}
+
 impl Planner<'_> {
-    /// The file (and line) a config key came from: the model's own
-    /// `config()`, its property YAML, or `dbt_project.yml`.
-    fn config_origin(&self, key: &str, m: &SqlFile, rec: &Recorded) -> (PathBuf, Option<usize>) {
-        if rec.config.contains_key(key) {
-            return (m.path.clone(), crate::config::find_line(&m.text, key));
-        }
-        match self.project.model_props.get(&m.name) {
-            Some(p) if p.config.contains_key(key) => (p.file.clone(), None),
-            _ => (PathBuf::from("dbt_project.yml"), None),
-        }
-    }
-
-    fn config_error(&mut self, e: ConfigError, m: &SqlFile, rec: &Recorded) {
-        let (file, line) = self.config_origin(e.key, m, rec);
-        let mut d = Diagnostic::in_file(file, format!("model `{}`: {}", m.name, e.message)).at(line, None);
-        if let Some(h) = e.hint {
-            d = d.hint(h);
-        }
-        self.errors.push(d);
-    }
-
-    /// A model's materialization with its configs checked; `None` after an error.
-    pub(super) fn materialization(&mut self, m: &SqlFile, rec: &Recorded, cfg: &ConfigMap) -> Option<Materialized> {
-        let name = match cfg.get("materialized") {
-            None | Some(Value::Null) => "view",
-            Some(v) => v.as_str().unwrap_or(""),
-        };
-        let Some(materialized) = Materialized::parse(name) else {
-            let shown = cfg.get("materialized").map(super::yaml_scalar).unwrap_or_default();
-            self.config_error(
-                bad(
-                    "materialized",
-                    format!("unknown materialization `{shown}`"),
-                    "runner builds `view`, `table`, `incremental` and `ephemeral` models",
-                ),
-                m,
-                rec,
-            );
-            return None;
-        };
-        if let Err(e) = full_refresh(cfg) {
-            self.config_error(e, m, rec);
-            return None;
-        }
-        if materialized == Materialized::Incremental {
-            if let Err(e) = Incremental::from_config(cfg) {
-                self.config_error(e, m, rec);
-                return None;
-            }
-        }
-        Some(materialized)
-    }
-
     /// Takes ephemeral models out of the nodes: they never run, so whoever
     /// refs one depends on what the ephemeral depends on instead. Returns the
     /// ephemerals and the edges as written, for selection and the manifest.

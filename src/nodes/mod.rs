@@ -10,7 +10,7 @@
 //! and the manifest, which see the graph as dbt does. It renders no run-time
 //! SQL and never touches the database.
 
-use crate::config_tree::{self, as_strings, get_str, ConfigMap};
+use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::{Severity, TestConfig};
 use crate::error::Diagnostic;
 use crate::graph::{cycle_text, Graph};
@@ -175,7 +175,15 @@ fn yaml_scalar(v: &Value) -> String {
 }
 
 /// A model's node index, its `ref()` names and source ids in order of use, and its text.
-type ModelRefs = (usize, Vec<String>, Vec<(String, String)>, String);
+type ModelRefs<'a> = (usize, Vec<String>, Vec<(String, String)>, &'a str);
+
+/// A node's path in `dbt_project.yml`'s config trees: project, folders, name.
+fn tree_path(project: &Project, folders: &[String], name: &str) -> Vec<String> {
+    let mut path = vec![project.name.clone()];
+    path.extend(folders.iter().cloned());
+    path.push(name.to_string());
+    path
+}
 
 struct Planner<'a> {
     project: &'a Project,
@@ -263,14 +271,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     Ok(Plan { nodes, graph, relations, ephemeral, written })
 }
 
-impl Planner<'_> {
-    fn tree_path(&self, folders: &[String], name: &str) -> Vec<String> {
-        let mut path = vec![self.project.name.clone()];
-        path.extend(folders.iter().cloned());
-        path.push(name.to_string());
-        path
-    }
-
+impl<'a> Planner<'a> {
     fn claim_name(&mut self, name: &str, id: &str, file: &PathBuf) -> bool {
         if let Some(prev) = self.names.get(name) {
             self.errors.push(
@@ -314,46 +315,43 @@ impl Planner<'_> {
     }
 
     /// Resolve pass over models; returns each model's recorded refs by node index.
-    /// Models resolve independently of each other, so the renders run on
-    /// every core; what is made of them is built in file order.
-    fn models(&mut self) -> Vec<ModelRefs> {
+    /// A model's render, config and materialization are its own, so they are
+    /// worked out on every core; names are claimed and nodes made in file order.
+    fn models(&mut self) -> Vec<ModelRefs<'a>> {
         let mut refs = Vec::new();
-        let (templates, target) = (self.templates, self.target);
-        let resolved = crate::par::map(&self.project.models, |m| {
+        let (project, templates, target) = (self.project, self.templates, self.target);
+        let resolved = crate::par::map(&project.models, |m| {
             let placeholder = Relation::new(&target.database, &target.schema, &m.name);
-            templates.resolve(&m.path.display().to_string(), &placeholder)
+            let rec = templates.resolve(&m.path.display().to_string(), &placeholder)?;
+            let mut cfg = config_tree::from_tree(project.model_tree.as_ref(), &tree_path(project, &m.folders, &m.name));
+            if let Some(props) = project.model_props.get(&m.name) {
+                config_tree::merge(&mut cfg, props.config.clone());
+            }
+            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
+            if !enabled(&cfg) {
+                return Ok(None);
+            }
+            let materialized = materialize::materialization(project, m, &rec, &cfg)?;
+            Ok(Some((rec, cfg, materialized)))
         });
-        for (m, rec) in self.project.models.iter().zip(resolved) {
-            let template = m.path.display().to_string();
-            let rec = match rec {
-                Ok(r) => r,
+        for (m, resolved) in project.models.iter().zip(resolved) {
+            let (rec, cfg, materialized) = match resolved {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
                 Err(d) => {
                     self.errors.push(d);
                     continue;
                 }
             };
-            let mut cfg =
-                config_tree::from_tree(self.project.model_tree.as_ref(), &self.tree_path(&m.folders, &m.name));
-            if let Some(props) = self.project.model_props.get(&m.name) {
-                config_tree::merge(&mut cfg, props.config.clone());
-            }
-            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
-            if !enabled(&cfg) {
-                continue;
-            }
-            let Some(materialized) = self.materialization(m, &rec, &cfg) else { continue };
-            let id = format!("model.{}.{}", self.project.name, m.name);
+            let id = format!("model.{}.{}", project.name, m.name);
             if !self.claim_name(&m.name, &id, &m.path) {
                 continue;
             }
-            let mut tags = as_strings(cfg.get("tags"));
-            tags.sort();
-            refs.push((self.nodes.len(), rec.refs.clone(), rec.sources.clone(), m.text.clone()));
             for (s, t) in &rec.sources {
                 self.check_source(s, t, &m.path, &m.text);
             }
             // Source ids are not nodes: the graph ignores them, `source:` selection reads them.
-            let source_deps = rec.sources.iter().map(|(s, t)| fqn::source_id(&self.project.name, s, t)).collect();
+            let source_deps = rec.sources.iter().map(|(s, t)| fqn::source_id(&project.name, s, t)).collect();
             self.nodes.push(Node {
                 id,
                 name: m.name.clone(),
@@ -362,11 +360,12 @@ impl Planner<'_> {
                 depends_on: source_deps,
                 relation: Some(match materialized {
                     Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&m.name)),
-                    _ => relation_for(self.target, &cfg, &m.name),
+                    _ => relation_for(target, &cfg, &m.name),
                 }),
                 config: cfg,
-                kind: NodeKind::Model { template, materialized },
+                kind: NodeKind::Model { template: m.path.display().to_string(), materialized },
             });
+            refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
         }
         refs
     }
@@ -383,12 +382,12 @@ impl Planner<'_> {
     }
 
     /// Turns recorded ref names into edges, reporting unknown names with a suggestion.
-    fn link(&mut self, model_refs: Vec<ModelRefs>) {
+    fn link(&mut self, model_refs: Vec<ModelRefs<'_>>) {
         for (i, refs, sources, text) in model_refs {
             let file = self.nodes[i].file.clone();
             let mut ids = Vec::new();
             for r in &refs {
-                if let Some(id) = self.resolve_ref(r, &file, &text) {
+                if let Some(id) = self.resolve_ref(r, &file, text) {
                     self.nodes[i].depends_on.insert(id.clone());
                     ids.push(id);
                 }
@@ -442,7 +441,8 @@ impl Planner<'_> {
                     continue;
                 }
             };
-            let mut cfg = config_tree::from_tree(self.project.test_tree.as_ref(), &self.tree_path(&t.folders, &t.name));
+            let mut cfg =
+                config_tree::from_tree(self.project.test_tree.as_ref(), &tree_path(self.project, &t.folders, &t.name));
             config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
             if !enabled(&cfg) {
                 continue;
