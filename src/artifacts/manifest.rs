@@ -101,6 +101,13 @@ fn sources_json(inputs: &Inputs, layout: &Layout) -> Map<String, Value> {
     out
 }
 
+/// `parent_map` and `child_map` as lists beside `ids` (sorted).
+struct Maps<'a> {
+    ids: Vec<&'a str>,
+    parents: Vec<Vec<&'a str>>,
+    children: Vec<Vec<&'a str>>,
+}
+
 /// The manifest, each node's entry built only when it is written or asked
 /// for, so a large project's document never sits in memory whole.
 pub struct Manifest<'a> {
@@ -147,21 +154,30 @@ impl<'a> Manifest<'a> {
         entry::node(node, &self.inputs, &self.layout, &self.texts)
     }
 
-    /// `parent_map` and `child_map`: every node and source, with the edges as written.
-    fn maps(&self) -> [BTreeMap<&str, BTreeSet<&str>>; 2] {
-        let mut parents: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        let mut children: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for id in self.nodes.iter().map(|n| n.id.as_str()).chain(self.sources.keys().map(String::as_str)) {
-            parents.entry(id).or_default();
-            children.entry(id).or_default();
-        }
-        for n in &self.nodes {
-            for p in self.inputs.plan.declared_deps(n) {
-                parents.entry(&n.id).or_default().insert(p);
-                children.entry(p).or_default().insert(&n.id);
+    /// `parent_map` and `child_map`: every node and source in id order, each with its parents or children as
+    /// written, sorted. Nodes are sorted by id and a node's parents are a
+    /// sorted set, so children, gathered in node order, come out sorted too:
+    /// no map keyed by strings is built (at 10k models that took a tenth of
+    /// `runner ls`).
+    fn maps(&self) -> Maps<'_> {
+        let plan = self.inputs.plan;
+        let mut members: Vec<(&str, Option<&Node>)> = self.nodes.iter().map(|n| (n.id.as_str(), Some(*n))).collect();
+        members.extend(self.sources.keys().map(|s| (s.as_str(), None)));
+        // Two sorted runs: the sort merges them in one pass.
+        members.sort_by(|a, b| a.0.cmp(b.0));
+        let ids: Vec<&str> = members.iter().map(|m| m.0).collect();
+        let mut children: Vec<Vec<&str>> = vec![Vec::new(); ids.len()];
+        for n in members.iter().filter_map(|m| m.1) {
+            // The planner rejects a parent that is neither a node nor a source.
+            for j in plan.declared_deps(n).iter().filter_map(|p| ids.binary_search(&p.as_str()).ok()) {
+                children[j].push(&n.id);
             }
         }
-        [parents, children]
+        let parents = members
+            .iter()
+            .map(|m| m.1.map(|n| plan.declared_deps(n).iter().map(String::as_str).collect()).unwrap_or_default())
+            .collect();
+        Maps { ids, parents, children }
     }
 
     fn metadata(&self) -> Value {

@@ -25,6 +25,20 @@ fn json(w: &mut dyn Write, v: &impl serde::Serialize) -> std::io::Result<()> {
     serde_json::to_writer(w, v).map_err(Error::other)
 }
 
+/// `{"id":["id",…],…}`: what serde_json writes of the equivalent sorted map.
+fn map(w: &mut dyn Write, ids: &[&str], lists: &[Vec<&str>]) -> std::io::Result<()> {
+    w.write_all(b"{")?;
+    for (i, (id, list)) in ids.iter().zip(lists).enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        json(w, id)?;
+        w.write_all(b":")?;
+        json(w, list)?;
+    }
+    w.write_all(b"}")
+}
+
 /// Writes the whole manifest to `w`.
 pub(super) fn document(m: &Manifest, w: &mut dyn Write) -> std::io::Result<()> {
     windowed(m, w, WINDOW)
@@ -33,10 +47,9 @@ pub(super) fn document(m: &Manifest, w: &mut dyn Write) -> std::io::Result<()> {
 /// [`document`] with `window` entries built at a time (tests vary it: the
 /// output must not depend on it).
 pub(super) fn windowed(m: &Manifest, w: &mut dyn Write, window: usize) -> std::io::Result<()> {
-    let [parent_map, child_map] = m.maps();
+    let maps = m.maps();
     w.write_all(b"{\"child_map\":")?;
-    json(w, &child_map)?;
-    drop(child_map);
+    map(w, &maps.ids, &maps.children)?;
     for key in EMPTY_BEFORE_METADATA {
         write!(w, ",\"{key}\":{{}}")?;
     }
@@ -59,7 +72,7 @@ pub(super) fn windowed(m: &Manifest, w: &mut dyn Write, window: usize) -> std::i
         }
     }
     w.write_all(b"},\"parent_map\":")?;
-    json(w, &parent_map)?;
+    map(w, &maps.ids, &maps.parents)?;
     for key in EMPTY_AFTER_PARENT_MAP {
         write!(w, ",\"{key}\":{{}}")?;
     }
