@@ -75,17 +75,24 @@ fn config_json(v: &Value) -> String {
 }
 
 /// A manifest entry by unique id, and whether it is a source.
-pub(super) type Lookup<'l> = &'l dyn Fn(&str) -> Option<(Value, bool)>;
+pub(super) type Lookup<'l> = &'l (dyn Fn(&str) -> Option<(Value, bool)> + Sync);
+
+/// Lines made at once: enough to keep every core busy, few enough that a
+/// window of `--output json` lines stays a few megabytes.
+const WINDOW: usize = 2048;
 
 /// One line per resource; `ids` are unique ids, printed in the order given.
-/// Lines are made as they are taken, so a listing of 40,000 entries never
-/// holds them all.
+/// Lines are made a window at a time, on every core, as they are taken: a
+/// listing of 40,000 entries never holds them all.
 pub(super) fn lines<'a>(
     lookup: Lookup<'a>,
     ids: &'a [String],
     list: &'a ListOptions,
 ) -> impl Iterator<Item = String> + 'a {
-    ids.iter().filter_map(move |id| lookup(id).map(|(entry, is_source)| line(&entry, is_source, list)))
+    ids.chunks(WINDOW).flat_map(move |window| {
+        let made = crate::par::map(window, |id| lookup(id).map(|(entry, is_source)| line(&entry, is_source, list)));
+        made.into_iter().flatten()
+    })
 }
 
 fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
