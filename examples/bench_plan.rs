@@ -34,5 +34,8 @@ fn main() -> Result<(), String> {
         prep.plan.nodes.len(),
         selected.len()
     );
+    // As `runner ls` and `runner compile` do: the process ends here, and
+    // freeing the plan piece by piece would only delay its exit.
+    std::mem::forget(prep);
     Ok(())
 }
