@@ -18,7 +18,7 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph from `(id, parent ids)`; parents that are not nodes are
     /// ignored (they were validated upstream). A cycle returns its loop.
-    pub fn new<S: AsRef<str>, D: std::borrow::Borrow<BTreeSet<String>>>(
+    pub fn new<S: AsRef<str> + Sync, D: std::borrow::Borrow<BTreeSet<String>> + Sync>(
         nodes: &[(S, D)],
     ) -> Result<Graph, Vec<String>> {
         let mut ids: Vec<String> = nodes.iter().map(|(id, _)| id.as_ref().to_string()).collect();
@@ -29,16 +29,18 @@ impl Graph {
             return Err(vec![w[0].clone(), w[0].clone()]);
         }
         let index = |id: &str| ids.binary_search_by(|probe| probe.as_str().cmp(id)).ok();
+        // The lookups are most of the work, and independent: on every core.
+        let found = crate::par::map(nodes, |(id, deps)| {
+            let parents: BTreeSet<usize> = deps.borrow().iter().filter_map(|d| index(d)).collect();
+            index(id.as_ref()).map(|i| (i, parents))
+        });
         let mut parents = vec![BTreeSet::new(); ids.len()];
         let mut children = vec![BTreeSet::new(); ids.len()];
-        for (id, deps) in nodes {
-            let Some(i) = index(id.as_ref()) else { continue };
-            for d in deps.borrow() {
-                if let Some(p) = index(d) {
-                    parents[i].insert(p);
-                    children[p].insert(i);
-                }
+        for (i, ps) in found.into_iter().flatten() {
+            for &p in &ps {
+                children[p].insert(i);
             }
+            parents[i].extend(ps);
         }
         let mut g = Graph { ids, parents, children, depth: Vec::new() };
         if let Some(cycle) = g.find_cycle() {
