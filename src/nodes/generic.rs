@@ -104,6 +104,7 @@ impl Planner<'_> {
         let decls: Vec<(usize, &TestDecl)> = self.project.tests.iter().enumerate().collect();
         let this = &*self;
         let planned = par::map(&decls, |&(i, decl)| this.generic_test(i, decl, relations, &custom));
+        self.nodes.reserve(planned.len());
         for outcome in planned {
             match outcome {
                 Ok(Some(node)) => self.nodes.push(node),
