@@ -105,27 +105,22 @@ pub(super) fn write_object(fields: &Fields, out: &mut Vec<u8>) -> serde_json::Re
     Ok(())
 }
 
-/// dbt's config of a node: its defaults, then what the project set.
-fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
-    let materialized = match &node.kind {
-        NodeKind::Model { materialized, .. } => materialized.as_str(),
-        NodeKind::Seed { .. } => "seed",
-        _ => "test",
-    };
-    let mut base: Fields = [
-        ("enabled", F::Raw("true")),
-        ("alias", NULL),
-        ("schema", NULL),
-        ("database", NULL),
-        ("tags", F::Raw("[]")),
-        ("meta", F::Raw("{}")),
-        ("group", NULL),
-        ("materialized", s(materialized)),
-    ]
-    .into_iter()
-    .collect();
-    if node.resource == Resource::Test {
-        base.extend([
+/// dbt's defaults of a node's config by resource (seed, model, test),
+/// without `materialized`: built once, cloned per node, as inserting them one
+/// by one was most of the cost of a node's config.
+fn config_defaults(resource: Resource) -> &'static Fields<'static> {
+    static DEFAULTS: std::sync::OnceLock<[Fields<'static>; 3]> = std::sync::OnceLock::new();
+    let [seed, model, test] = DEFAULTS.get_or_init(|| {
+        let common = [
+            ("enabled", F::Raw("true")),
+            ("alias", NULL),
+            ("schema", NULL),
+            ("database", NULL),
+            ("tags", F::Raw("[]")),
+            ("meta", F::Raw("{}")),
+            ("group", NULL),
+        ];
+        let test = [
             ("severity", s("ERROR")),
             ("store_failures", NULL),
             ("store_failures_as", NULL),
@@ -135,9 +130,8 @@ fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
             ("warn_if", s("!= 0")),
             ("error_if", s("!= 0")),
             ("schema", s("dbt_test__audit")),
-        ]);
-    } else {
-        base.extend([
+        ];
+        let built = [
             ("persist_docs", F::Raw("{}")),
             ("post-hook", F::Raw("[]")),
             ("pre-hook", F::Raw("[]")),
@@ -157,13 +151,31 @@ fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
             ("begin", NULL),
             ("event_time", NULL),
             ("concurrent_batches", NULL),
-        ]);
+        ];
+        let seed = [("delimiter", s(",")), ("quote_columns", NULL)];
+        let model = [("access", s("protected")), ("freshness", NULL)];
+        [
+            common.iter().chain(&built).chain(&seed).cloned().collect(),
+            common.iter().chain(&built).chain(&model).cloned().collect(),
+            common.iter().chain(&test).cloned().collect(),
+        ]
+    });
+    match resource {
+        Resource::Seed => seed,
+        Resource::Model => model,
+        Resource::Test => test,
     }
-    match node.resource {
-        Resource::Model => base.extend([("access", s("protected")), ("freshness", NULL)]),
-        Resource::Seed => base.extend([("delimiter", s(",")), ("quote_columns", NULL)]),
-        Resource::Test => {}
-    }
+}
+
+/// dbt's config of a node: its defaults, then what the project set.
+fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
+    let materialized = match &node.kind {
+        NodeKind::Model { materialized, .. } => materialized.as_str(),
+        NodeKind::Seed { .. } => "seed",
+        _ => "test",
+    };
+    let mut base: Fields = config_defaults(node.resource).clone();
+    base.insert("materialized", s(materialized));
     for (k, v) in &node.config {
         base.insert(k, F::Value(yaml_json(v)));
     }
