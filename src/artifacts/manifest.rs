@@ -154,11 +154,11 @@ impl<'a> Manifest<'a> {
         entry::node(node, &self.inputs, &self.layout, &self.texts)
     }
 
-    /// `parent_map` and `child_map`: every node and source in id order, each with its parents or children as
-    /// written, sorted. Nodes are sorted by id and a node's parents are a
-    /// sorted set, so children, gathered in node order, come out sorted too:
-    /// no map keyed by strings is built (at 10k models that took a tenth of
-    /// `runner ls`).
+    /// `parent_map` and `child_map`: every node and source in id order, each
+    /// with its parents or children as written, sorted. Nodes are sorted by
+    /// id and a node's parents are a sorted set, so children gathered in node
+    /// order come out sorted too: no map keyed by strings is built (at 10k
+    /// models those took a tenth of `runner ls`).
     fn maps(&self) -> Maps<'_> {
         let plan = self.inputs.plan;
         let mut members: Vec<(&str, Option<&Node>)> = self.nodes.iter().map(|n| (n.id.as_str(), Some(*n))).collect();
