@@ -96,7 +96,8 @@ pub fn synthesize(kind: &str, target_name: &str, args: &BTreeMap<String, Value>)
     }
 }
 
-/// dbt's `md5(name + repr(hashable test_metadata))[-10:]`.
+/// dbt's `md5(name + repr(hashable test_metadata))[-10:]`, the `repr` written
+/// straight into one buffer (tens of thousands of tests per large project).
 fn unique_id_hash(name: &str, input: &NamingInput) -> String {
     let model = match input.target {
         TestTarget::Model(m) => format!("{{{{ get_where_subquery(ref('{m}')) }}}}"),
@@ -104,16 +105,27 @@ fn unique_id_hash(name: &str, input: &NamingInput) -> String {
             format!("{{{{ get_where_subquery(source('{source}', '{table}')) }}}}")
         }
     };
-    let mut kwargs: BTreeMap<String, Hashable> = input.args.iter().map(|(k, v)| (k.clone(), hashable(v))).collect();
-    kwargs.insert("model".into(), Hashable::Str(model));
-    let metadata = Hashable::Dict(BTreeMap::from([
-        ("kwargs".to_string(), Hashable::Dict(kwargs)),
-        ("name".to_string(), Hashable::Str(input.test.to_string())),
-        ("namespace".to_string(), Hashable::Str(input.namespace.unwrap_or("None").to_string())),
-    ]));
     let mut text = String::with_capacity(name.len() + 256);
     text.push_str(name);
-    metadata.write_repr(&mut text);
+    // `{'kwargs': {…}, 'name': …, 'namespace': …}`: keys sorted, and `model`
+    // takes its sorted place among the arguments (replacing one so named).
+    text.push_str("{'kwargs': {");
+    let args = input.args.iter().filter(|(k, _)| k.as_str() != "model");
+    let (before, after): (Vec<_>, Vec<_>) = args.partition(|(k, _)| k.as_str() < "model");
+    let model_entry = (&"model".to_string(), &Value::String(model));
+    for (i, (k, v)) in before.into_iter().chain([model_entry]).chain(after).enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        write_py_repr_str(k, &mut text);
+        text.push_str(": ");
+        write_hashable_repr(v, &mut text);
+    }
+    text.push_str("}, 'name': ");
+    write_py_repr_str(input.test, &mut text);
+    text.push_str(", 'namespace': ");
+    write_py_repr_str(input.namespace.unwrap_or("None"), &mut text);
+    text.push('}');
     let hex = md5_hex(&text);
     hex[hex.len() - 10..].to_string()
 }
@@ -145,51 +157,37 @@ fn clean(part: &str) -> String {
     out
 }
 
-/// dbt's `get_hashable_md`: dicts with sorted keys, lists, and `str()` of the rest.
-#[derive(Debug, Clone)]
-enum Hashable {
-    Str(String),
-    List(Vec<Hashable>),
-    Dict(BTreeMap<String, Hashable>),
-}
-
-impl Hashable {
-    /// Python's `repr()`, appended to `out`.
-    fn write_repr(&self, out: &mut String) {
-        match self {
-            Hashable::Str(s) => write_py_repr_str(s, out),
-            Hashable::List(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    item.write_repr(out);
-                }
-                out.push(']');
-            }
-            Hashable::Dict(m) => {
-                out.push('{');
-                for (i, (k, v)) in m.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    write_py_repr_str(k, out);
-                    out.push_str(": ");
-                    v.write_repr(out);
-                }
-                out.push('}');
-            }
-        }
-    }
-}
-
-fn hashable(v: &Value) -> Hashable {
+/// Python's `repr()` of dbt's `get_hashable_md` of a value (dicts with keys
+/// sorted, lists, and `str()` of the rest), appended to `out`.
+fn write_hashable_repr(v: &Value, out: &mut String) {
     match v {
-        Value::Mapping(m) => Hashable::Dict(m.iter().map(|(k, v)| (py_str(k), hashable(v))).collect()),
-        Value::Sequence(items) => Hashable::List(items.iter().map(hashable).collect()),
-        Value::Tagged(t) => hashable(&t.value),
-        other => Hashable::Str(py_str(other)),
+        Value::Mapping(m) => {
+            // Keys are compared as their `str()`; a later equal one wins, as in a dict.
+            let sorted: BTreeMap<String, &Value> = m.iter().map(|(k, v)| (py_str(k), v)).collect();
+            out.push('{');
+            for (i, (k, v)) in sorted.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py_repr_str(k, out);
+                out.push_str(": ");
+                write_hashable_repr(v, out);
+            }
+            out.push('}');
+        }
+        Value::Sequence(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_hashable_repr(item, out);
+            }
+            out.push(']');
+        }
+        Value::Tagged(t) => write_hashable_repr(&t.value, out),
+        Value::String(s) => write_py_repr_str(s, out),
+        other => write_py_repr_str(&py_str(other), out),
     }
 }
 
