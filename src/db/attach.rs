@@ -21,27 +21,29 @@ const MAX_RETRY: Duration = Duration::from_millis(500);
 /// names exactly as when it opens the file directly (`shop` for
 /// `shop.duckdb`; `duckdb_databases()` lists the same). Retries while another
 /// program holds the file. Any other attach error falls back to opening the
-/// file directly, which reports it in DuckDB's usual words.
+/// file directly, which reports it in DuckDB's usual words. Returns the
+/// catalog's name when the attach learned it (not after that fallback).
 pub(super) fn attach_with_retry(
     path: &Path,
     read_only: bool,
     timeout: Option<Duration>,
     on_foreign_wait: &mut dyn FnMut(&str),
-) -> Result<(Instance, Connection), OpenError> {
+) -> Result<(Instance, Connection, Option<String>), OpenError> {
     let duckdb_error = |message: String| OpenError::Duckdb { path: path.to_path_buf(), message };
     let start = Instant::now();
     let mut delay = FIRST_RETRY;
     let mut told = false;
     let (instance, conn) = fresh_instance().map_err(|e| duckdb_error(e.to_string()))?;
     loop {
-        let message = match attach_as_only(&conn, path, read_only) {
-            Ok(()) => return Ok((instance, conn)),
+        let message = match attach_as_only(&conn, path, read_only, catalog_name_of(path)) {
+            Ok(name) => return Ok((instance, conn, Some(name))),
             Err(e) => e.to_string(),
         };
         if !is_foreign_lock(&message) {
             drop((conn, instance));
             let file = path.to_string_lossy();
-            return Instance::open(Some(&file), read_only).map_err(|e| duckdb_error(e.to_string()));
+            let (instance, conn) = Instance::open(Some(&file), read_only).map_err(|e| duckdb_error(e.to_string()))?;
+            return Ok((instance, conn, None));
         }
         let holder = parse_foreign_holder(&message).unwrap_or_else(|| "another program".to_string());
         let elapsed = start.elapsed();
@@ -61,20 +63,52 @@ pub(super) fn attach_with_retry(
     }
 }
 
-fn attach_as_only(conn: &Connection, path: &Path, read_only: bool) -> Result<(), duckdb::Error> {
+/// Attaches `path` and makes it the instance's only database; returns the
+/// name DuckDB gave it. When DuckDB chose the `expected` name it is one
+/// batch; otherwise DuckDB's name is read back and used.
+fn attach_as_only(
+    conn: &Connection,
+    path: &Path,
+    read_only: bool,
+    expected: Option<&str>,
+) -> Result<String, duckdb::Error> {
     let file = path.to_string_lossy().replace('\'', "''");
     let options = if read_only { " (READ_ONLY)" } else { "" };
-    conn.execute_batch(&format!("ATTACH '{file}'{options}"))?;
-    // DuckDB derives the alias from the file name as it does for a direct open.
-    let name: String = conn.query_row(
+    // A direct open keeps spill files next to the database (`<file>.tmp`); an
+    // in-memory instance would use `.tmp` in the working directory.
+    let settle =
+        |name: &str| format!("USE \"{}\"; DETACH memory; SET temp_directory = '{file}.tmp'", name.replace('"', "\"\""));
+    let attach = format!("ATTACH '{file}'{options}");
+    if let Some(name) = expected {
+        // `USE` of the expected name fails unless DuckDB chose that name, so
+        // success proves the guess.
+        match conn.execute_batch(&format!("{attach}; {}", settle(name))) {
+            Ok(()) => return Ok(name.to_string()),
+            Err(e) if attached_name(conn).is_err() => return Err(e),
+            Err(_) => {}
+        }
+    } else {
+        conn.execute_batch(&attach)?;
+    }
+    let name = attached_name(conn)?;
+    conn.execute_batch(&settle(&name))?;
+    Ok(name)
+}
+
+/// The name DuckDB gave the attached file (an error when none is attached).
+fn attached_name(conn: &Connection) -> Result<String, duckdb::Error> {
+    conn.query_row(
         "select database_name from duckdb_databases() where not internal and database_name <> 'memory'",
         [],
         |row| row.get(0),
-    )?;
-    // A direct open keeps spill files next to the database (`<file>.tmp`); an
-    // in-memory instance would use `.tmp` in the working directory.
-    let spill = format!("{file}.tmp");
-    conn.execute_batch(&format!("USE \"{}\"; DETACH memory; SET temp_directory = '{spill}'", name.replace('"', "\"\"")))
+    )
+}
+
+/// The catalog name DuckDB gives a database file it opens: the file name up
+/// to its first dot (`shop.dev.duckdb` is `shop`). Planning names relations
+/// with it before the file is open.
+pub fn catalog_name_of(path: &Path) -> Option<&str> {
+    path.file_name().and_then(|s| s.to_str()).and_then(|n| n.split('.').next()).filter(|n| !n.is_empty())
 }
 
 fn is_foreign_lock(message: &str) -> bool {
@@ -114,6 +148,36 @@ fn parse_foreign_holder(msg: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn databases(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn.prepare("select database_name from duckdb_databases() where not internal").expect("query");
+        let names = stmt.query_map([], |r| r.get(0)).expect("query").collect::<Result<_, _>>();
+        names.expect("rows")
+    }
+
+    #[test]
+    fn attaching_with_a_right_or_wrong_expected_name_gives_duckdbs_name() {
+        let dir = tempfile::tempdir().expect("test setup");
+        for expected in [Some("shop"), Some("not_the_name"), None] {
+            let path = dir.path().join("shop.dev.duckdb");
+            let (_instance, conn) = Instance::open(None, false).expect("test setup");
+            assert_eq!(attach_as_only(&conn, &path, false, expected).expect("attached"), "shop", "{expected:?}");
+            assert_eq!(databases(&conn), ["shop"], "{expected:?}: the file is the only database");
+            let current: String = conn.query_row("select current_database()", [], |r| r.get(0)).expect("query");
+            assert_eq!(current, "shop");
+        }
+        assert_eq!(catalog_name_of(&dir.path().join("shop.dev.duckdb")), Some("shop"));
+        assert_eq!(catalog_name_of(Path::new(".duckdb")), None);
+    }
+
+    #[test]
+    fn a_failed_attach_is_reported_not_guessed_around() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let missing = dir.path().join("no_such_dir").join("x.duckdb");
+        let (_instance, conn) = Instance::open(None, false).expect("test setup");
+        assert!(attach_as_only(&conn, &missing, false, Some("x")).is_err());
+        assert_eq!(databases(&conn), ["memory"]);
+    }
 
     #[test]
     fn parses_duckdb_lock_messages() {

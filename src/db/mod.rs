@@ -17,6 +17,7 @@ pub mod registry;
 pub mod setup;
 mod spare;
 
+pub use attach::catalog_name_of;
 pub use lock::{acquire, lock_path, read_holder, Holder, LockError, LockGuard, LockMode, LockRequest};
 pub use registry::{open, Database, OpenError};
 pub use setup::{attach, check_profile, load_extensions};

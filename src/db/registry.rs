@@ -165,7 +165,7 @@ pub fn open(
     if path.as_os_str() == MEMORY {
         let pair =
             fresh_instance().map_err(|e| OpenError::Duckdb { path: path.to_path_buf(), message: e.to_string() })?;
-        return finish(pair, path.to_path_buf(), read_only, settings, None);
+        return finish(pair, None, path.to_path_buf(), read_only, settings, None);
     }
     let key = canonical(path, read_only)?;
     let slot = slot_for(&key);
@@ -185,8 +185,8 @@ pub fn open(
         }
         state = slot.closed.wait(state).unwrap_or_else(PoisonError::into_inner);
     }
-    let pair = attach_with_retry(&key, read_only, foreign_timeout, on_foreign_wait)?;
-    let db = finish(pair, key, read_only, settings, Some(Arc::clone(&slot)))?;
+    let (instance, conn, name) = attach_with_retry(&key, read_only, foreign_timeout, on_foreign_wait)?;
+    let db = finish((instance, conn), name, key, read_only, settings, Some(Arc::clone(&slot)))?;
     state.db = Arc::downgrade(&db);
     state.open = true;
     Ok(db)
@@ -219,8 +219,10 @@ fn slot_for(key: &Path) -> Arc<Slot> {
     Arc::clone(slot)
 }
 
+/// `name`: the catalog's name when attaching learned it.
 fn finish(
     (instance, conn): (Instance, Connection),
+    name: Option<String>,
     path: PathBuf,
     read_only: bool,
     settings: &BTreeMap<String, String>,
@@ -228,9 +230,13 @@ fn finish(
 ) -> Result<Arc<Database>, OpenError> {
     // Applying the settings here too makes a bad setting fail at open, not in a worker.
     apply_settings(&path, settings, |sql| conn.execute_batch(sql))?;
-    let catalog = conn
-        .query_row("select current_database()", [], |row| row.get::<_, String>(0))
-        .map_err(|e| OpenError::Duckdb { path: path.clone(), message: e.to_string() })?;
+    // A setting may move the default catalog (`schema`, `search_path`): then ask.
+    let catalog = match name.filter(|_| settings.is_empty()) {
+        Some(name) => name,
+        None => conn
+            .query_row("select current_database()", [], |row| row.get::<_, String>(0))
+            .map_err(|e| OpenError::Duckdb { path: path.clone(), message: e.to_string() })?,
+    };
     Ok(Arc::new(Database {
         conn: Mutex::new(Some(conn)),
         instance: Mutex::new(Some(instance)),

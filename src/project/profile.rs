@@ -116,15 +116,7 @@ pub fn resolve(
     let database = match &out.database {
         Some(d) => d.clone(),
         None if raw_path == ":memory:" => "memory".into(),
-        // DuckDB names the catalog after the file name up to its first dot:
-        // `shop.dev.duckdb` is catalog `shop`.
-        None => path
-            .file_name()
-            .and_then(|s| s.to_str())
-            .and_then(|n| n.split('.').next())
-            .filter(|n| !n.is_empty())
-            .unwrap_or("main")
-            .to_string(),
+        None => crate::db::catalog_name_of(&path).unwrap_or("main").to_string(),
     };
     let threads = match out.threads {
         None => 1,
