@@ -325,7 +325,7 @@ impl<'a> Planner<'a> {
         let (project, templates, target) = (self.project, self.templates, self.target);
         let resolved = crate::par::map(&project.models, |m| {
             let placeholder = Relation::new(&target.database, &target.schema, &m.name);
-            let rec = templates.resolve(&m.path.display().to_string(), &placeholder)?;
+            let rec = templates.resolve_file(&m.path.display().to_string(), &placeholder)?;
             let mut cfg = config_tree::from_tree(project.model_tree.as_ref(), &tree_path(project, &m.folders, &m.name));
             if let Some(props) = project.model_props.get(&m.name) {
                 config_tree::merge(&mut cfg, props.config.clone());
@@ -437,7 +437,7 @@ impl<'a> Planner<'a> {
         for t in &self.project.singular_tests {
             let template = t.path.display().to_string();
             let placeholder = Relation::new(&self.target.database, &self.target.schema, &t.name);
-            let rec = match self.templates.resolve(&template, &placeholder) {
+            let rec = match self.templates.resolve_file(&template, &placeholder) {
                 Ok(r) => r,
                 Err(d) => {
                     self.errors.push(d);

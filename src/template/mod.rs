@@ -86,6 +86,10 @@ pub struct Templates {
     /// Model and singular test name → its text as rendered (rewritten for
     /// minijinja); compiled at each render, see [`Templates::build`].
     texts: BTreeMap<String, String>,
+    /// Model and singular test name → its resolve pass, run by `build` on
+    /// the template it compiled anyway, with the planner's placeholder `this`;
+    /// taken by [`Templates::resolve_file`].
+    resolved: Mutex<BTreeMap<String, (Relation, Result<Recorded, Diagnostic>)>>,
 }
 
 fn jinja_error(kind: ErrorKind, msg: String) -> Error {
@@ -153,25 +157,53 @@ impl Templates {
             )]),
         );
         // Model and singular test templates are compiled here on every core,
-        // for their syntax errors only, and again at each render. minijinja
-        // gives every compiled template 12 KB of instruction buffers whatever
-        // its size, so keeping them (as `add_template` or a loader does) held
-        // 118 MB at 10k models; a compile costs less than the memory did.
+        // for their syntax errors and the planner's resolve pass, and again at
+        // each render. minijinja gives every compiled template 12 KB of
+        // instruction buffers whatever its size, so keeping them (as
+        // `add_template` or a loader does) held 118 MB at 10k models; a compile
+        // costs less than the memory did.
         let sources: Vec<&crate::project::SqlFile> = project.models.iter().chain(&project.singular_tests).collect();
+        let texts = crate::par::map(&sources, |f| {
+            let text = pyops::rewrite_datetime_arithmetic(&f.text);
+            (f.path.display().to_string(), macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text)))
+        });
+        for ((name, _), f) in texts.iter().zip(&sources) {
+            files.insert(name.clone(), f.path.clone());
+        }
+        let texts: BTreeMap<String, String> = texts.into_iter().collect();
+        let mut templates = Templates {
+            env: jinja,
+            vars: Arc::new(vars),
+            files,
+            invocation_id,
+            run_started_at,
+            texts,
+            resolved: Mutex::default(),
+        };
+        let this = &templates;
         let checked = crate::par::map(&sources, |f| {
             let name = f.path.display().to_string();
-            let text = pyops::rewrite_datetime_arithmetic(&f.text);
-            let text = macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text));
-            let error = jinja.template_from_named_str(&name, &text).err().map(|e| compile_error(&e, &f.path));
-            (name, text, error)
+            let text = this.texts.get(&name).map(String::as_str).unwrap_or_default();
+            match this.env.template_from_named_str(&name, text) {
+                Err(e) => (name, Err(compile_error(&e, &f.path))),
+                Ok(t) => {
+                    let placeholder = Relation::new(&target.database, &target.schema, &f.name);
+                    let (ctx, rec) = this.resolve_ctx(&placeholder);
+                    let outcome = t.render(Value::from_pairs(ctx)).map_err(|e| this.diagnostic(&name, &e));
+                    (name, Ok((placeholder, outcome.map(|_| lock(&rec).clone()))))
+                }
+            }
         });
-        let mut texts = BTreeMap::new();
-        for ((name, text, error), f) in checked.into_iter().zip(&sources) {
-            errors.extend(error);
-            files.insert(name.clone(), f.path.clone());
-            texts.insert(name, text);
+        let mut resolved = BTreeMap::new();
+        for (name, outcome) in checked {
+            match outcome {
+                Ok(r) => {
+                    resolved.insert(name, r);
+                }
+                Err(d) => errors.push(d),
+            }
         }
-        let templates = Templates { env: jinja, vars: Arc::new(vars), files, invocation_id, run_started_at, texts };
+        templates.resolved = Mutex::new(resolved);
         errors.extend(templates.check_descriptions(project));
         if errors.is_empty() {
             Ok(templates)
@@ -231,8 +263,25 @@ impl Templates {
         ]
     }
 
+    /// The resolve pass of a model or singular test file: the one `build`
+    /// ran if it used this `this` (each is taken once), else a new one.
+    pub fn resolve_file(&self, template: &str, this: &Relation) -> Result<Recorded, Diagnostic> {
+        match lock(&self.resolved).remove(template) {
+            Some((placeholder, outcome)) if &placeholder == this => outcome,
+            _ => self.resolve(template, this),
+        }
+    }
+
     /// The resolve pass: renders with recording `ref`/`source`/`config`.
     pub fn resolve(&self, template: &str, this: &Relation) -> Result<Recorded, Diagnostic> {
+        let (ctx, rec) = self.resolve_ctx(this);
+        self.render_with(template, ctx)?;
+        let out = lock(&rec).clone();
+        Ok(out)
+    }
+
+    /// The resolve pass's context, and where it records what the template calls.
+    fn resolve_ctx(&self, this: &Relation) -> (Vec<(&'static str, Value)>, Arc<Mutex<Recorded>>) {
         let rec = Arc::new(Mutex::new(Recorded::default()));
         let mut ctx = self.base_ctx(this, false, false);
         let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
@@ -256,9 +305,7 @@ impl Templates {
             }),
         ));
         ctx.push(("config", recording_config(r3)));
-        self.render_with(template, ctx)?;
-        let out = lock(&rec).clone();
-        Ok(out)
+        (ctx, rec)
     }
 
     /// The render pass: the SQL that runs.

@@ -60,6 +60,32 @@ fn resolve_records_refs_sources_and_config() {
 }
 
 #[test]
+fn resolve_file_takes_builds_pass_once_and_resolves_again_for_another_this() {
+    let p = project(
+        &[
+            ("models/m.sql", "{{ config(alias=this.identifier ~ '_x') }}select * from {{ ref('a') }}"),
+            ("models/bad.sql", "{{ ref(undefined_name.attr) }}"),
+        ],
+        &[],
+    );
+    let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
+    // `build` rendered the file with the planner's placeholder; a render error
+    // there is the resolve pass's error, not a syntax error of `build`.
+    assert_eq!(lock(&t.resolved).len(), 2);
+    let planned = Relation::new("shop", "main", "m");
+    let rec = t.resolve_file("models/m.sql", &planned).expect("resolves");
+    assert_eq!(rec.refs, vec!["a"]);
+    assert_eq!(rec.config.get("alias"), Some(&serde_yaml::Value::String("m_x".into())));
+    assert!(lock(&t.resolved).get("models/m.sql").is_none(), "taken, not kept for the whole run");
+    // Taken already, or another `this`: rendered again, with the same answer shape.
+    assert_eq!(t.resolve_file("models/m.sql", &planned), Ok(rec));
+    let other = t.resolve_file("models/m.sql", &Relation::new("shop", "main", "n")).expect("resolves");
+    assert_eq!(other.config.get("alias"), Some(&serde_yaml::Value::String("n_x".into())));
+    let err = t.resolve_file("models/bad.sql", &Relation::new("shop", "main", "bad")).expect_err("fails");
+    assert_eq!(err.file.as_deref(), Some(Path::new("models/bad.sql")));
+}
+
+#[test]
 fn render_resolves_relations_vars_and_macros() {
     let p = project(
         &[("models/m.sql", "select {{ cents('amount') }}, '{{ var('region', 'eu') }}', '{{ var('tier') }}' from {{ ref('a') }} -- {{ this.identifier }} {{ ds }}")],
