@@ -112,6 +112,21 @@ impl History {
         Err(std::io::Error::other("every candidate run id is taken"))
     }
 
+    /// Gives back an id [`History::reserve`] claimed for a run that never
+    /// started (its project failed to load, or the lock was skipped): without
+    /// a run file, the reservation is all that is left of it. A run that was
+    /// recorded keeps its owner file.
+    pub fn release(&self, dag_id: &str, run_id: &str) -> std::io::Result<()> {
+        let path = self.path(dag_id, run_id);
+        if path.exists() {
+            return Ok(());
+        }
+        match std::fs::remove_file(Self::owner_lock(&path)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Creates the run's file; `Ok(None)` when that run already exists. The
     /// returned proof of life must be kept until the run is recorded as
     /// finished: while it is held, readers know the run's process is alive.
@@ -264,6 +279,28 @@ mod tests {
         // The reserving process then creates its run as usual.
         let alive = h.create(&run("manual__a", std::process::id(), RunState::Running)).expect("create");
         assert!(alive.is_some());
+    }
+
+    #[test]
+    fn releasing_drops_an_unused_reservation_and_keeps_a_recorded_runs_owner() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let h = History::new(dir.path());
+        let files = || {
+            let mut names: Vec<String> = std::fs::read_dir(dir.path().join(".runner/history/d"))
+                .expect("dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+                .collect();
+            names.sort();
+            names
+        };
+        let unused = h.reserve("d", ["manual__a".to_string()]).expect("reserve");
+        h.release("d", &unused).expect("release");
+        assert!(files().is_empty(), "{:?}", files());
+        let used = h.reserve("d", ["manual__b".to_string()]).expect("reserve");
+        drop(h.create(&run(&used, std::process::id(), RunState::Running)).expect("create"));
+        h.release("d", &used).expect("release");
+        assert_eq!(files(), ["manual__b.json", "manual__b.json.lock"]);
+        h.release("d", "manual__never").expect("nothing to release is fine");
     }
 
     #[test]

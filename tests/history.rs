@@ -67,6 +67,20 @@ fn a_failed_node_fails_the_run_and_every_task_is_recorded() {
 }
 
 #[test]
+fn a_run_whose_project_fails_to_load_leaves_no_history_behind() {
+    let f = Fixture::shop();
+    f.write("models/broken.sql", "select {{ 1 + }}\n");
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("models/broken.sql"), "{}", r.stderr);
+    let left: Vec<_> = std::fs::read_dir(f.path().join(".runner/history/my_dag"))
+        .map(|d| d.map(|e| e.expect("entry").file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "no run file and no reserved id: {left:?}");
+    assert!(runs(&f).is_empty());
+}
+
+#[test]
 fn runs_of_an_unknown_dag_is_bad_usage() {
     let f = Fixture::shop();
     let r = f.run(&["runs", "nope"]);

@@ -46,7 +46,10 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             let triggered = chrono::Utc::now();
             let mut run = manual_run(&opts, Some(&dag), triggered)?;
             run.run_id = unique_manual_id(&dag, triggered)?;
-            run_dag(&opts, &dag, &run)
+            let outcome = run_dag(&opts, &dag, &run);
+            // Best effort: a leftover reservation is clutter, never a wrong run.
+            let _ = History::new(&dag.project_dir).release(&dag.id, &run.run_id);
+            outcome
         }
         Command::Scheduler { once, now, grace } => {
             crate::interrupt::set_grace(grace);
