@@ -74,23 +74,36 @@ pub fn generic_test_names(input: &NamingInput) -> TestNames {
 /// replaced by one `_`; at 64 characters or more the short name is the first
 /// 30 characters of `<kind>_<target>` plus `_` and the MD5 of the full name.
 pub fn synthesize(kind: &str, target_name: &str, args: &BTreeMap<String, Value>) -> (String, String) {
-    let mut flat = Vec::new();
+    // Written straight into one buffer: tens of thousands of tests per large project.
+    let mut full = String::with_capacity(kind.len() + target_name.len() + 48);
+    full.push_str(kind);
+    full.push('_');
+    full.push_str(target_name);
+    let identifier = full.len();
+    full.push('_');
+    let mut first = true;
+    let mut part = |v: &Value, full: &mut String| {
+        if !first {
+            full.push_str("__");
+        }
+        first = false;
+        clean_into(&py_text(v), full);
+    };
     for (key, value) in args {
         if key == "model" {
             continue;
         }
         match value {
-            Value::Mapping(m) => flat.extend(m.values().map(py_str)),
-            Value::Sequence(items) => flat.extend(items.iter().map(py_str)),
-            other => flat.push(py_str(other)),
+            Value::Mapping(m) => m.values().for_each(|v| part(v, &mut full)),
+            Value::Sequence(items) => items.iter().for_each(|v| part(v, &mut full)),
+            other => part(other, &mut full),
         }
     }
-    let unique: Vec<String> = flat.iter().map(|a| clean(a)).collect();
-    let identifier = format!("{kind}_{target_name}");
-    let full = format!("{identifier}_{}", unique.join("__"));
     if full.chars().count() >= 64 {
-        let prefix: String = identifier.chars().take(30).collect();
-        (format!("{prefix}_{}", md5_hex(&full)), full)
+        let mut short: String = full[..identifier].chars().take(30).collect();
+        short.push('_');
+        short.push_str(&md5_hex(&full));
+        (short, full)
     } else {
         (full.clone(), full)
     }
@@ -142,8 +155,8 @@ fn md5_hex(text: &str) -> String {
     out
 }
 
-fn clean(part: &str) -> String {
-    let mut out = String::with_capacity(part.len());
+/// Appends `part` with every run of characters other than `[0-9a-zA-Z_]` as one `_`.
+fn clean_into(part: &str, out: &mut String) {
     let mut in_run = false;
     for c in part.chars() {
         if c.is_ascii_alphanumeric() || c == '_' {
@@ -154,7 +167,6 @@ fn clean(part: &str) -> String {
             in_run = true;
         }
     }
-    out
 }
 
 /// Python's `repr()` of dbt's `get_hashable_md` of a value (dicts with keys
@@ -193,9 +205,14 @@ fn write_hashable_repr(v: &Value, out: &mut String) {
 
 /// Python's `str()` of a YAML value as PyYAML loads it.
 pub fn py_str(v: &Value) -> String {
+    py_text(v).into_owned()
+}
+
+/// [`py_str`] without copying a string value.
+fn py_text(v: &Value) -> std::borrow::Cow<'_, str> {
     match v {
-        Value::String(s) => s.clone(),
-        other => py_repr(other),
+        Value::String(s) => std::borrow::Cow::Borrowed(s),
+        other => std::borrow::Cow::Owned(py_repr(other)),
     }
 }
 
@@ -361,6 +378,8 @@ mod tests {
         assert_eq!(py_str(&serde_yaml::from_str("1.0").expect("yaml")), "1.0");
         assert_eq!(py_str(&serde_yaml::from_str("2.5").expect("yaml")), "2.5");
         assert_eq!(py_str(&serde_yaml::from_str("[1, a, true]").expect("yaml")), "[1, 'a', True]");
-        assert_eq!(clean("a b--c"), "a_b_c");
+        let mut cleaned = String::from("x_");
+        clean_into("a b--c", &mut cleaned);
+        assert_eq!(cleaned, "x_a_b_c");
     }
 }
