@@ -29,6 +29,24 @@ fn shop() -> Fixture {
 }
 
 #[test]
+fn the_projects_data_tests_tree_configures_generic_tests_by_folder() {
+    let f = shop();
+    // Both failing tests are declared in models/marts/; a tree for another folder leaves them errors.
+    f.write(
+        "dbt_project.yml",
+        "name: shop\nprofile: shop\ndata_tests:\n  shop:\n    staging:\n      +severity: warn\n",
+    );
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("FAIL 1 at_most_customers_total__10"), "{}", r.stdout);
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\ndata_tests:\n  shop:\n    marts:\n      +severity: warn\n");
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "warnings only: {}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("WARN 1 at_most_customers_total__10"), "{}", r.stdout);
+    assert!(r.stdout.contains("WARN 1 not_null_quoted__Odd_Col_"), "{}", r.stdout);
+}
+
+#[test]
 fn custom_generic_tests_quoted_columns_and_stored_failures_run() {
     let f = shop();
     let r = f.run(&["run", "my_dag"]);

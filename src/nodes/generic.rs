@@ -157,10 +157,17 @@ impl Planner<'_> {
             args: &name_args,
             custom_name: decl.custom_name.as_deref(),
         });
-        let mut fqn = vec![project.clone()];
-        fqn.extend(fqn_folders(&decl.file));
-        fqn.push(names.name.clone());
-        let mut cfg = config_tree::from_tree(self.project.test_tree.as_ref(), &fqn);
+        // Most projects configure no tests in dbt_project.yml: then there is
+        // no tree to walk, and no fqn to build for each of their tests.
+        let mut cfg = match self.project.test_tree.as_ref() {
+            Some(tree) => {
+                let mut fqn = vec![project.clone()];
+                fqn.extend(fqn_folders(&decl.file));
+                fqn.push(names.name.clone());
+                config_tree::from_tree(Some(tree), &fqn)
+            }
+            None => ConfigMap::new(),
+        };
         config_tree::merge(&mut cfg, decl.config.clone());
         // dbt renders Jinja in a test's SQL-fragment configs (`where`, `warn_if`, …).
         for key in ["where", "warn_if", "error_if", "fail_calc"] {
