@@ -260,14 +260,19 @@ fn letter_name(index: usize) -> String {
 pub(super) struct Sheet {
     pub columns: Vec<(String, String)>,
     pub rows: u64,
+    /// No byte of the file is one DuckDB's CSV sniffer could take for a quote
+    /// or an escape (`"`, `'`, `\`): every dialect it could choose parses
+    /// the file the same way.
+    pub unquoted: bool,
 }
 
 /// Reads `csv` with `delimiter` and types each column: `overrides` (dbt's
 /// `column_types`) first, else agate's inference.
 pub(super) fn infer(csv: &Path, delimiter: u8, overrides: &BTreeMap<String, String>) -> Result<Sheet, String> {
     let patterns = PATTERNS.as_ref().map_err(|e| format!("invalid built-in pattern: {e}"))?;
-    let mut reader =
-        crate::project::open_seed(csv, delimiter).map_err(|e| format!("cannot read seed `{}`: {e}", csv.display()))?;
+    let bytes = std::fs::read(csv).map_err(|e| format!("cannot read seed `{}`: {e}", csv.display()))?;
+    let unquoted = !bytes.iter().any(|b| matches!(b, b'"' | b'\'' | b'\\'));
+    let mut reader = crate::project::seed_reader(bytes.as_slice(), delimiter);
     let names = deduplicate(reader.headers().map_err(|e| format!("cannot read the header: {e}"))?);
     let mut tested = vec![Tested::default(); names.len()];
     // A column `column_types` names keeps its type whatever its values are.
@@ -290,7 +295,7 @@ pub(super) fn infer(csv: &Path, delimiter: u8, overrides: &BTreeMap<String, Stri
             (name, ty)
         })
         .collect();
-    Ok(Sheet { columns, rows })
+    Ok(Sheet { columns, rows, unquoted })
 }
 
 #[cfg(test)]

@@ -298,7 +298,12 @@ impl Project {
 /// every row required to have the header's length. The one definition of how
 /// a seed file is read: the load check and type inference both use it.
 pub fn open_seed(path: &Path, delimiter: u8) -> csv::Result<csv::Reader<std::fs::File>> {
-    csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_path(path)
+    Ok(seed_reader(std::fs::File::open(path)?, delimiter))
+}
+
+/// [`open_seed`] over bytes already read.
+pub fn seed_reader<R: std::io::Read>(source: R, delimiter: u8) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(source)
 }
 
 /// Reads a seed with its delimiter and rejects a ragged row with its line number.
