@@ -308,6 +308,11 @@ where
         // Position of each started node, for its finished line; attempts made.
         let mut positions: BTreeMap<usize, usize> = BTreeMap::new();
         let mut attempts: BTreeMap<usize, u32> = BTreeMap::new();
+        // Events wait here until the admissions they lead to are sent: a
+        // worker starts its next node without waiting for the sinks (the
+        // console, the forward to the writer thread), and the sinks still see
+        // a node's end before the start of what it let through.
+        let mut pending: Vec<Event> = Vec::new();
         loop {
             // Admit ready nodes, lowest depth first, while the caps allow; a
             // node held back by the writer cap lets a ready reader go first.
@@ -341,16 +346,19 @@ where
                     // Skipped nodes never took a writer slot (see `blocked` above).
                     done(i, Status::Skipped, &mut state, &mut unmet, &mut ready, &mut gate_left);
                     let because = plan.node(b).name.clone();
-                    sink.event(&Event::NodeSkipped { index: position, total, node: label(node), because });
+                    pending.push(Event::NodeSkipped { index: position, total, node: label(node), because });
                     continue;
                 }
                 state.insert(i, State::Running);
                 running += 1;
                 *attempts.entry(i).or_insert(0) += 1;
-                sink.event(&Event::NodeStarted { index: position, total, node: label(node) });
                 if task_tx.send(Task { node: i }).is_err() {
                     break;
                 }
+                pending.push(Event::NodeStarted { index: position, total, node: label(node) });
+            }
+            for e in pending.drain(..) {
+                sink.event(&e);
             }
             let next_retry =
                 retrying.iter().filter_map(|i| if let State::Retry(at) = state[i] { Some(at) } else { None }).min();
@@ -386,7 +394,7 @@ where
                 Some(delay) => {
                     state.insert(out.node, State::Retry(Instant::now() + delay));
                     retrying.insert(out.node);
-                    sink.event(&Event::NodeRetrying {
+                    pending.push(Event::NodeRetrying {
                         index: position,
                         total,
                         node: label(node),
@@ -398,9 +406,12 @@ where
                 }
                 None => {
                     done(out.node, out.result.status, &mut state, &mut unmet, &mut ready, &mut gate_left);
-                    sink.event(&Event::NodeFinished { index: position, total, node: label(node), result: out.result });
+                    pending.push(Event::NodeFinished { index: position, total, node: label(node), result: out.result });
                 }
             }
+        }
+        for e in pending.drain(..) {
+            sink.event(&e);
         }
         drop(task_tx);
         // Nothing may end silently: a node that never ran gets a terminal event.
