@@ -206,3 +206,29 @@ fn profile_extensions_are_loaded_for_the_models() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(f.query("select * from ext"), vec![vec!["core_functions".to_string()]]);
 }
+
+#[test]
+fn a_run_exits_with_duckdb_checkpointed_and_every_file_written() {
+    let f = Fixture::shop();
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    // DuckDB closes while the file-writing sinks catch up; it still closes
+    // before the process ends: the write-ahead log was folded into the file.
+    assert!(f.db().exists());
+    assert!(!f.path().join("warehouse.duckdb.wal").exists(), "DuckDB was not closed before exit");
+    // ... and the sinks still saw every event.
+    let read = |rel: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(f.path().join(rel)).expect("artifact");
+        serde_json::from_str(&text).expect("json")
+    };
+    assert_eq!(read("target/run_results.json")["results"].as_array().map(Vec::len), Some(9));
+    let runs: Vec<_> = std::fs::read_dir(f.path().join(".runner/history/my_dag"))
+        .expect("history")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let record = read(&runs[0].strip_prefix(f.path()).expect("inside").display().to_string());
+    assert_eq!(record["state"], "success");
+    assert_eq!(record["tasks"].as_array().map(Vec::len), Some(9));
+}

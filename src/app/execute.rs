@@ -153,8 +153,11 @@ pub(super) fn execute(
     let relations = prep.plan.relations.clone();
     let catalog = Arc::new(crate::executor::catalog::Catalog::default());
     let dag_timeout = dag.and_then(|d| d.execution_timeout);
-    let worker = |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
-        match database.connect().and_then(|conn| Ok((database.reader()?, conn))) {
+    // The workers hold their own handle, so the run's own can be dropped
+    // (closing DuckDB) as soon as they are done.
+    let workers_db = Arc::clone(&database);
+    let worker = move |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
+        match workers_db.connect().and_then(|conn| Ok((workers_db.reader()?, conn))) {
             Ok((reader, conn)) => {
                 let handle = db::raw::Interrupter::new(&conn, Some(&reader));
                 crate::interrupt::register(handle.clone());
@@ -230,9 +233,13 @@ pub(super) fn execute(
     if let Some(h) = history.as_mut() {
         files.sinks.push(h);
     }
+    let mut open = Some(database);
     events::in_background(&mut files, |behind| {
         let mut sinks: Fanout = Fanout { sinks: vec![&mut report, behind] };
         scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
+        // DuckDB closes (a checkpoint, ~10 ms for a small project) while the
+        // file-writing sinks catch up on the last events, not after them.
+        drop(open.take());
     });
     let failed = report.counts.failed();
     drop(report);
@@ -241,8 +248,8 @@ pub(super) fn execute(
     for e in errors.into_iter().flatten() {
         eprintln!("warning: {e}");
     }
-    // DuckDB must be closed before another process may take the lock.
-    drop(database);
+    // DuckDB is closed (above) before another process may take the lock.
+    drop(open);
     drop(lock);
     crate::interrupt::disarm();
     if crate::interrupt::requested() {
