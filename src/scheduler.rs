@@ -447,4 +447,6 @@ where
 }
 
 #[cfg(test)]
+mod dispatch_tests;
+#[cfg(test)]
 mod tests;

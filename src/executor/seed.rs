@@ -122,7 +122,7 @@ mod tests {
         let overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let sheet = infer::infer(&csv, b',', &overrides).expect("infer");
         let (_db, conn) = crate::db::raw::Instance::open(None, false).expect("db");
-        let mut load = |name: &str, unquoted: bool| -> Vec<String> {
+        let load = |name: &str, unquoted: bool| -> Vec<String> {
             let rel = Relation::new("memory", "main", name);
             transaction(&conn, &[create_sql(&rel, &sheet.columns), copy_sql(&rel, &csv, ",", unquoted)]).expect("load");
             let mut stmt =

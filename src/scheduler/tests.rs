@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
+pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
     let kind = match resource {
         Resource::Test => NodeKind::GenericTest { sql: String::new(), cfg: TestConfig::default(), decl: 0 },
         _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table },
@@ -25,7 +25,7 @@ fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
     }
 }
 
-fn plan(nodes: Vec<Node>) -> Plan {
+pub(super) fn plan(nodes: Vec<Node>) -> Plan {
     let mut nodes = nodes;
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
     let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
@@ -38,7 +38,7 @@ fn plan(nodes: Vec<Node>) -> Plan {
     }
 }
 
-fn done(status: Status, worker: usize) -> NodeResult {
+pub(super) fn done(status: Status, worker: usize) -> NodeResult {
     NodeResult {
         status,
         duration: Duration::ZERO,
@@ -56,7 +56,7 @@ fn idx(p: &Plan, name: &str) -> usize {
     p.graph.index_of(name).expect("node exists")
 }
 
-fn all(p: &Plan) -> BTreeSet<usize> {
+pub(super) fn all(p: &Plan) -> BTreeSet<usize> {
     (0..p.nodes.len()).collect()
 }
 
@@ -472,61 +472,3 @@ fn labels_name_every_materialization_as_dbt_prints_it() {
 }
 
 mod retries;
-
-/// A sink that takes `delay` over every finished node, noting when it is done.
-struct SlowSink {
-    inner: Collector,
-    delay: Duration,
-    finished_handled: Vec<(String, Instant)>,
-}
-
-impl Sink for SlowSink {
-    fn event(&mut self, e: &Event) {
-        self.inner.event(e);
-        if let Event::NodeFinished { node, .. } = e {
-            std::thread::sleep(self.delay);
-            self.finished_handled.push((node.name.clone(), Instant::now()));
-        }
-    }
-}
-
-#[test]
-fn the_next_node_starts_without_waiting_for_the_sinks() {
-    let p = plan(vec![node("a", Resource::Model, &[]), node("b", Resource::Model, &["a"])]);
-    let rp = run_plan(&p, &all(&p), TestBehavior::None, TaskRetry::NONE);
-    let one = Caps { threads: 1, max_active_tasks: 1, db_writers: usize::MAX };
-    let starts = Arc::new(Mutex::new(BTreeMap::new()));
-    let mut sink =
-        SlowSink { inner: Collector::default(), delay: Duration::from_millis(200), finished_handled: Vec::new() };
-    execute(
-        &p,
-        &rp,
-        one,
-        |_w| {
-            let starts = starts.clone();
-            Box::new(move |n: &Node, _start, w| {
-                starts.lock().expect("lock").insert(n.name.clone(), Instant::now());
-                done(Status::Success, w)
-            })
-        },
-        &AtomicUsize::new(0),
-        &|| false,
-        &mut sink,
-    );
-    let b_started = starts.lock().expect("lock")["b"];
-    let (name, a_reported) = &sink.finished_handled[0];
-    assert_eq!(name, "a");
-    assert!(b_started < *a_reported, "`b` waited for the sink to take in `a`'s end");
-    // The sinks still see `a` end before `b` starts.
-    let order: Vec<String> = sink
-        .inner
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::NodeStarted { node, .. } => Some(format!("start {}", node.name)),
-            Event::NodeFinished { node, .. } => Some(format!("end {}", node.name)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(order, ["start a", "end a", "start b", "end b"]);
-}
