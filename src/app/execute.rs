@@ -237,7 +237,7 @@ pub(super) fn execute(
     events::in_background(&mut files, |behind| {
         let mut sinks: Fanout = Fanout { sinks: vec![&mut report, behind] };
         scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
-        // DuckDB closes (a checkpoint, ~10 ms for a small project) while the
+        // DuckDB closes (a checkpoint: about 20 ms for the example project) while the
         // file-writing sinks catch up on the last events, not after them.
         drop(open.take());
     });
