@@ -89,7 +89,14 @@ pub struct Project {
 struct Walk {
     root: PathBuf,
     errors: Vec<Diagnostic>,
+    /// Every file under a resource path, listed once: models, docs and
+    /// property files share folders, and a 10,000-model project would
+    /// otherwise be listed three times.
+    listings: BTreeMap<PathBuf, Vec<Listed>>,
 }
+
+/// A listed file: its path and the folders between the resource path and it.
+type Listed = (PathBuf, Vec<String>);
 
 impl Walk {
     fn rel(&self, p: &Path) -> PathBuf {
@@ -126,26 +133,44 @@ impl Walk {
         }
     }
 
-    /// Files under `dirs` with one of `exts`, sorted, skipping `skip` folders.
-    fn files(&self, dirs: &[String], exts: &[&str], skip: &[&str]) -> Vec<(PathBuf, Vec<String>)> {
+    /// Files under `dirs` with one of `exts`, in path order, skipping the
+    /// `skip` folders directly under each of `dirs`.
+    fn files(&mut self, dirs: &[String], exts: &[&str], skip: &[&str]) -> Vec<Listed> {
+        let mut bases: Vec<PathBuf> = dirs.iter().map(|d| self.root.join(d)).collect();
+        bases.sort();
         let mut out = Vec::new();
-        for d in dirs {
-            let base = self.root.join(d);
-            collect(&base, &base, exts, skip, &mut out);
+        for base in bases {
+            let listed = self.listings.entry(base).or_insert_with_key(|base| {
+                let mut all = Vec::new();
+                collect(base, &[], &mut all);
+                all
+            });
+            let wanted = |(p, folders): &&Listed| {
+                !folders.first().is_some_and(|f| skip.contains(&f.as_str()))
+                    && p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e))
+            };
+            out.extend(listed.iter().filter(wanted).cloned());
         }
-        out.sort();
+        // Each listing is in path order, and so are listings of separate
+        // folders taken in order; nested ones (`models`, `models/staging`)
+        // interleave.
+        if !out.is_sorted() {
+            out.sort();
+        }
         out
     }
 }
 
-fn collect(base: &Path, dir: &Path, exts: &[&str], skip: &[&str], out: &mut Vec<(PathBuf, Vec<String>)>) {
+/// Every file under `dir` but hidden ones, in path order: names are sorted
+/// within each folder and folders entered in that order, which is the order
+/// of whole paths without comparing them.
+fn collect(dir: &Path, folders: &[String], out: &mut Vec<Listed>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
-    for entry in rd.flatten() {
+    let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> =
+        rd.flatten().map(|e| (e.file_name(), e)).filter(|(n, _)| !n.as_encoded_bytes().starts_with(b".")).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, entry) in entries {
         let p = entry.path();
-        let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') {
-            continue;
-        }
         // The directory entry knows its type without another `stat`; only a
         // symlink needs one, to be followed as `is_dir` follows it.
         let is_dir = match entry.file_type() {
@@ -153,16 +178,11 @@ fn collect(base: &Path, dir: &Path, exts: &[&str], skip: &[&str], out: &mut Vec<
             _ => p.is_dir(),
         };
         if is_dir {
-            if !(dir == base && skip.contains(&name.as_str())) {
-                collect(base, &p, exts, skip, out);
-            }
-        } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)) {
-            let folders = p
-                .parent()
-                .and_then(|par| par.strip_prefix(base).ok())
-                .map(|r| r.iter().map(|c| c.to_string_lossy().to_string()).collect())
-                .unwrap_or_default();
-            out.push((p, folders));
+            let mut inner = folders.to_vec();
+            inner.push(name.to_string_lossy().into_owned());
+            collect(&p, &inner, out);
+        } else {
+            out.push((p, folders.to_vec()));
         }
     }
 }
@@ -184,7 +204,7 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
 /// Loads what can be loaded and every error found, so later stages (template
 /// compilation) can add their errors to the same report.
 pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
-    let mut w = Walk { root: root.to_path_buf(), errors: Vec::new() };
+    let mut w = Walk { root: root.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
     let dbt_path = root.join("dbt_project.yml");
     let raw = if dbt_path.exists() {
         let text = w.read(&dbt_path).unwrap_or_default();
@@ -377,6 +397,67 @@ mod tests {
         let seed = errs.iter().find(|e| e.file == Some(PathBuf::from("seeds/bad.csv"))).expect("seed error");
         assert_eq!(seed.line, Some(3));
         assert!(seed.message.contains("2 fields") || seed.message.contains("1 fields"), "{}", seed.message);
+    }
+
+    #[test]
+    fn one_listing_serves_every_filter_in_whole_path_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = dir.path();
+        // Names where the order of whole strings and of paths disagree:
+        // `a-b.sql` sorts before `a/x.sql` as a string, after it as a path.
+        for rel in [
+            "models/a.sql",
+            "models/a/x.sql",
+            "models/a-b.sql",
+            "models/B.sql",
+            "models/a/z/y.sql",
+            "models/a/x.yml",
+            "models/.hidden.sql",
+            "models/.git/c.sql",
+            "models/generic/g.sql",
+            "models/staging/s.sql",
+            "seeds/s.csv",
+            "seeds/s.yml",
+        ] {
+            write(r, rel, "");
+        }
+        let mut w = Walk { root: r.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
+        let rel =
+            |v: Vec<Listed>| -> Vec<(String, Vec<String>)> { v.into_iter().map(|(p, f)| (w_rel(r, &p), f)).collect() };
+        let sql = rel(w.files(&["models".into()], &["sql"], &["generic"]));
+        let want: Vec<(String, Vec<String>)> = [
+            ("models/B.sql", vec![]),
+            ("models/a/x.sql", vec!["a"]),
+            ("models/a/z/y.sql", vec!["a", "z"]),
+            ("models/a-b.sql", vec![]),
+            ("models/a.sql", vec![]),
+            ("models/staging/s.sql", vec!["staging"]),
+        ]
+        .into_iter()
+        .map(|(p, f)| (p.to_string(), f.into_iter().map(String::from).collect()))
+        .collect();
+        assert_eq!(sql, want);
+        let mut as_paths: Vec<PathBuf> = want.iter().map(|(p, _)| PathBuf::from(p)).collect();
+        as_paths.sort();
+        assert_eq!(
+            as_paths.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
+            want.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>()
+        );
+        // The same listing, other filters; seeds listed before models when
+        // asked for in that order still come out in path order.
+        let yml = rel(w.files(&["seeds".into(), "models".into()], &["yml", "yaml"], &[]));
+        assert_eq!(yml.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["models/a/x.yml", "seeds/s.yml"]);
+        assert_eq!(w.listings.len(), 2, "each folder is listed once");
+        // Nested resource paths interleave, as a sort of every path would.
+        let nested = rel(w.files(&["models".into(), "models/a".into()], &["sql"], &[]));
+        let mut sorted = nested.clone();
+        sorted.sort_by(|a, b| (Path::new(&a.0), &a.1).cmp(&(Path::new(&b.0), &b.1)));
+        assert_eq!(nested, sorted);
+        assert_eq!(nested.len(), 9);
+    }
+
+    fn w_rel(root: &Path, p: &Path) -> String {
+        p.strip_prefix(root).expect("under root").to_string_lossy().into_owned()
     }
 
     #[test]
