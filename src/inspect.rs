@@ -79,11 +79,8 @@ pub fn dag_row(dag: &Dag, history: &History, now: DateTime<Utc>) -> serde_json::
     let runs = history.runs(&dag.id);
     let last = runs.iter().max_by_key(|r| (r.start, r.logical_date));
     let tt = Timetable::new(&dag.schedule, dag.timezone).ok();
-    let next_at = tt.as_ref().and_then(|tt| schedule::next_wakeup(dag, tt, now));
-    let next_logical = match (&tt, next_at) {
-        (Some(tt), Some(at)) => tt.at_or_before(at - chrono::Duration::seconds(1)),
-        _ => None,
-    };
+    let next = tt.as_ref().and_then(|tt| schedule::next_interval(dag, tt, now));
+    let (next_logical, next_at) = (next.map(|i| i.start), next.map(|i| i.end));
     json!({
         "dag_id": dag.id,
         "schedule": schedule_text(&dag.schedule),
@@ -199,5 +196,40 @@ fn find_task<'a>(run: &'a RunRecord, node: &str) -> Result<&'a crate::history::T
                 many.iter().map(|t| format!("`{}`", t.node)).collect::<Vec<_>>().join(", ")
             )),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_next_run_shown_is_the_one_the_scheduler_runs_across_a_dst_gap() {
+        let text = "schedule: '30 2 * * *'\nstart_date: 2025-03-01\ntimezone: America/New_York\ncatchup: true\n";
+        let dag = crate::project::dag::parse(
+            std::path::Path::new("/p/dags/d.yml"),
+            std::path::Path::new("dags/d.yml"),
+            text,
+            std::path::Path::new("/p"),
+        )
+        .expect("dag");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = Utc.with_ymd_and_hms(2025, 3, 9, 5, 0, 0).single().expect("now");
+        let row = dag_row(&dag, &History::new(dir.path()), now);
+        // 02:30 does not exist that night: the run is at 03:30 EDT (07:30Z), for
+        // the interval that started at 02:30 EST the day before (07:30Z).
+        assert_eq!(row["next_run_at"], "2025-03-09T07:30:00Z");
+        assert_eq!(row["next_run_logical_date"], "2025-03-08T07:30:00Z");
+        let tt = Timetable::new(&dag.schedule, dag.timezone).expect("timetable");
+        let due = schedule::due(
+            &dag,
+            &tt,
+            Utc.with_ymd_and_hms(2025, 3, 9, 7, 30, 0).single().expect("t"),
+            &Default::default(),
+        );
+        let last = due.last().expect("due");
+        assert_eq!(serde_json::json!(last.start), row["next_run_logical_date"], "the scheduler runs that interval");
+        assert_eq!(serde_json::json!(last.end), row["next_run_at"]);
     }
 }

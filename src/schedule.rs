@@ -1,15 +1,19 @@
 //! Schedule arithmetic: presets and 5-field cron in a DAG's timezone, data
-//! intervals, and which intervals are due (Airflow 2's rules R1–R6, R14).
+//! intervals, and which intervals are due (Airflow's rules R1–R6, R14), as
+//! Airflow's `CronDataIntervalTimetable` computes them.
 //!
 //! Pure functions of (DAG, now, logical dates already run): no I/O, no
 //! clock, no run state. Times go in and out as UTC; cron is evaluated in the
 //! DAG's timezone so `@daily` follows local midnight across DST changes.
 
+pub mod cron;
+
+pub use self::cron::Cron;
+
 use crate::project::dag::{Dag, Schedule};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeSet;
-use std::str::FromStr;
 
 /// A data interval: `[start, end)`. `start` is the run's logical date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -18,61 +22,12 @@ pub struct Interval {
     pub end: DateTime<Utc>,
 }
 
-/// Translates standard cron's day-of-week field (0–7, Sunday = 0 or 7) into
-/// the `cron` crate's numbering (1–7, Sunday = 1). Names pass through.
-fn translate_dow(field: &str) -> Result<String, String> {
-    if field == "*" || field == "?" {
-        return Ok("*".into());
-    }
-    let mut out: Vec<String> = Vec::new();
-    let mut days: BTreeSet<u32> = BTreeSet::new();
-    for token in field.split(',') {
-        if token.chars().any(|c| c.is_ascii_alphabetic()) {
-            out.push(token.to_string());
-            continue;
-        }
-        let (range, step) = match token.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().map_err(|_| format!("bad step in `{token}`"))?),
-            None => (token, 1),
-        };
-        if step == 0 {
-            return Err(format!("step 0 in `{token}`"));
-        }
-        let num = |s: &str| {
-            s.parse::<u32>().ok().filter(|n| *n <= 7).ok_or_else(|| format!("`{s}` is not a day of week (0-7)"))
-        };
-        let (lo, hi) = match range {
-            "*" => (0, 6),
-            r => match r.split_once('-') {
-                Some((a, b)) => (num(a)?, num(b)?),
-                None if token.contains('/') => (num(r)?, 6),
-                None => (num(r)?, num(r)?),
-            },
-        };
-        if lo > hi {
-            return Err(format!("range `{range}` runs backwards"));
-        }
-        days.extend((lo..=hi).step_by(step as usize).map(|d| d % 7));
-    }
-    out.extend(days.into_iter().map(|d| (d + 1).to_string()));
-    Ok(out.join(","))
-}
-
-/// The `cron` crate's expression (seconds first) for a 5-field cron.
-pub fn crate_expr(expr: &str) -> Result<String, String> {
-    let f: Vec<&str> = expr.split_whitespace().collect();
-    if f.len() != 5 {
-        return Err(format!("`{expr}` is not a 5-field cron expression"));
-    }
-    Ok(format!("0 {} {} {} {} {}", f[0], f[1], f[2], f[3], translate_dow(f[4])?))
-}
-
 /// A DAG's schedule, ready to evaluate.
 #[derive(Debug, Clone)]
 pub enum Timetable {
     Manual,
     Once,
-    Cron(Box<cron::Schedule>, Tz),
+    Cron(Box<Cron>, Tz),
 }
 
 impl Timetable {
@@ -80,38 +35,46 @@ impl Timetable {
         Ok(match schedule {
             Schedule::Manual => Timetable::Manual,
             Schedule::Once => Timetable::Once,
-            Schedule::Cron(expr) => {
-                let s =
-                    cron::Schedule::from_str(&crate_expr(expr)?).map_err(|e| format!("invalid cron `{expr}`: {e}"))?;
-                Timetable::Cron(Box::new(s), tz)
-            }
+            Schedule::Cron(expr) => Timetable::Cron(Box::new(Cron::parse(expr)?), tz),
         })
     }
 
-    /// The first schedule point strictly after `t`. DST-ambiguous local times
-    /// fire once (the earlier instant), as a wall clock would.
+    /// The first schedule point strictly after `t`: Airflow's `_get_next`.
+    /// Cron runs on the wall clock; a point in a DST gap moves forward by the
+    /// gap, and of a repeated hour the later instant is taken. A schedule
+    /// that fires every hour instead adds the wall-clock distance as elapsed
+    /// time (pendulum's `+ timedelta`), so the repeated hour is not skipped.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let Timetable::Cron(s, tz) = self else { return None };
-        let local = t.with_timezone(tz);
-        let mut it = s.after(&local);
-        let first = it.next()?;
-        Some(first.with_timezone(&Utc))
+        let Timetable::Cron(c, tz) = self else { return None };
+        let naive = t.with_timezone(tz).naive_local();
+        let scheduled = c.next_after(naive)?;
+        if !c.every_hour() {
+            return Some(make_aware(scheduled, *tz));
+        }
+        Some(t + (scheduled - naive))
     }
 
-    /// The latest schedule point at or before `t`.
-    pub fn at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let Timetable::Cron(s, tz) = self else { return None };
-        let probe = (t + Duration::seconds(1)).with_timezone(tz);
-        let mut it = s.after(&probe);
-        let prev = it.next_back()?;
-        // Of an ambiguous pair the iterator yields the later instant first; keep the earlier.
-        let earlier = it.next_back().filter(|e| e.naive_local() == prev.naive_local());
-        Some(earlier.unwrap_or(prev).with_timezone(&Utc))
+    /// The last schedule point strictly before `t`: Airflow's `_get_prev`.
+    pub fn prev_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let Timetable::Cron(c, tz) = self else { return None };
+        let naive = t.with_timezone(tz).naive_local();
+        let scheduled = c.prev_before(naive)?;
+        if !c.every_hour() {
+            return Some(make_aware(scheduled, *tz));
+        }
+        Some(t + (scheduled - naive))
     }
 
-    /// The first schedule point at or after `t` (R3's alignment).
+    /// `t` if it is a schedule point, else the next one (Airflow's `_align_to_next`).
     pub fn align(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.next_after(t - Duration::seconds(1))
+        let next = self.next_after(t)?;
+        Some(if self.prev_before(next) == Some(t) { t } else { next })
+    }
+
+    /// The latest schedule point at or before `t` (Airflow's `_align_to_prev`).
+    pub fn at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let prev = self.prev_before(t)?;
+        Some(if self.next_after(prev) == Some(t) { t } else { prev })
     }
 
     /// The interval that starts at `t` (R1).
@@ -119,11 +82,47 @@ impl Timetable {
         Some(Interval { start: t, end: self.next_after(t)? })
     }
 
-    /// R14: the last complete interval before `now`.
+    /// R14: the last complete interval before `now` (Airflow's
+    /// `infer_manual_data_interval`).
     pub fn last_complete(&self, now: DateTime<Utc>) -> Option<Interval> {
         let end = self.at_or_before(now)?;
-        let start = self.at_or_before(end - Duration::seconds(1))?;
-        Some(Interval { start, end })
+        Some(Interval { start: self.prev_before(end)?, end })
+    }
+
+    /// R6: the interval a DAG without catchup runs first at `now`, never one
+    /// starting before `start_date` (Airflow's `_skip_to_latest`).
+    pub fn latest(&self, now: DateTime<Utc>, start_date: DateTime<Utc>) -> Option<Interval> {
+        let last_start = self.prev_before(now)?;
+        let next_start = self.next_after(last_start)?;
+        let start = if next_start == now { last_start } else { self.prev_before(last_start)? };
+        self.interval_at(start.max(self.align(start_date)?))
+    }
+
+    /// The interval after `last` in a run of catchup intervals that began at
+    /// `first` (Airflow's `next_dagrun_info` with a previous run).
+    pub fn following(&self, last: Interval, first: DateTime<Utc>) -> Option<Interval> {
+        let mut start = self.at_or_before(last.end)?.max(first);
+        if start <= last.start {
+            start = self.next_after(start)?;
+        }
+        self.interval_at(start)
+    }
+}
+
+/// A wall-clock time in `tz` as Airflow's `make_aware` reads it (fold 1):
+/// a time in a DST gap moves forward by the gap; of a repeated time, the
+/// later instant.
+fn make_aware(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, b) => a.max(b).with_timezone(&Utc),
+        LocalResult::None => {
+            // The offsets on either side of the gap (transitions are months apart).
+            let before = tz.offset_from_utc_datetime(&(naive - Duration::hours(30))).fix();
+            let after = tz.offset_from_utc_datetime(&(naive + Duration::hours(30))).fix();
+            let gap = Duration::seconds(i64::from(after.local_minus_utc() - before.local_minus_utc()));
+            (naive + gap - Duration::seconds(i64::from(after.local_minus_utc()))).and_utc()
+        }
     }
 }
 
@@ -140,32 +139,38 @@ pub fn due(dag: &Dag, tt: &Timetable, now: DateTime<Utc>, done: &BTreeSet<DateTi
     let in_range = |i: &Interval| i.end <= now && dag.end_date.is_none_or(|e| i.start <= e);
     if !dag.catchup {
         // R6: only the latest complete interval, and never one before the first.
-        let Some(latest) = tt.last_complete(now).filter(|i| i.start >= first) else { return Vec::new() };
+        let Some(latest) = tt.latest(now, start_date) else { return Vec::new() };
         return if in_range(&latest) && !done.contains(&latest.start) { vec![latest] } else { Vec::new() };
     }
     let mut out = Vec::new();
-    let mut t = first;
-    while let Some(i) = tt.interval_at(t) {
+    let mut next = tt.interval_at(first);
+    while let Some(i) = next {
         if !in_range(&i) {
             break;
         }
         if !done.contains(&i.start) {
             out.push(i);
         }
-        t = i.end;
+        next = tt.following(i, first);
     }
     out
 }
 
+/// The next interval to end after `now`, the one the scheduler runs next:
+/// the first one, or the one after the latest complete one (R6's).
+pub fn next_interval(dag: &Dag, tt: &Timetable, now: DateTime<Utc>) -> Option<Interval> {
+    let start = dag.start_date?;
+    let first = tt.interval_at(tt.align(start)?)?;
+    let next = if first.end > now { first } else { tt.following(tt.latest(now, start)?, first.start)? };
+    match dag.end_date {
+        Some(e) if next.start > e => None,
+        _ => Some(next),
+    }
+}
+
 /// The UTC instant to wake at next: the end of the next interval not yet due.
 pub fn next_wakeup(dag: &Dag, tt: &Timetable, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let start = dag.start_date?;
-    let first_end = tt.align(start).and_then(|f| tt.next_after(f))?;
-    let wake = if first_end > now { first_end } else { tt.next_after(now)? };
-    match dag.end_date {
-        Some(e) if tt.at_or_before(wake - Duration::seconds(1)).is_some_and(|s| s > e) => None,
-        _ => Some(wake),
-    }
+    next_interval(dag, tt, now).map(|i| i.end)
 }
 
 /// What a run is about: its id and data interval, as templates see them.

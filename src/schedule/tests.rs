@@ -20,13 +20,7 @@ fn starts(v: &[Interval]) -> Vec<DateTime<Utc>> {
 const DAILY: &str = "schedule: '@daily'\nstart_date: 2025-01-01\n";
 
 #[test]
-fn day_of_week_is_translated_to_the_crates_numbering() {
-    assert_eq!(translate_dow("0"), Ok("1".into()));
-    assert_eq!(translate_dow("7"), Ok("1".into()));
-    assert_eq!(translate_dow("1-5"), Ok("2,3,4,5,6".into()));
-    assert_eq!(translate_dow("*/2"), Ok("1,3,5,7".into()));
-    assert_eq!(translate_dow("MON-FRI"), Ok("MON-FRI".into()));
-    assert!(translate_dow("8").is_err());
+fn weekly_fires_on_sunday() {
     // @weekly fires on Sunday: 2025-01-05 was a Sunday.
     let (_, tt) = dag("schedule: '@weekly'\nstart_date: 2025-01-01\n");
     assert_eq!(tt.next_after(utc(2025, 1, 1, 0)), Some(utc(2025, 1, 5, 0)));
@@ -100,13 +94,23 @@ fn daily_follows_local_midnight_across_dst() {
 }
 
 #[test]
-fn an_ambiguous_local_time_fires_once() {
-    // 02:30 happens twice in Paris on 2025-10-26 (00:30Z and 01:30Z).
+fn an_ambiguous_local_time_fires_once_at_its_later_instant() {
+    // 02:30 happens twice in Paris on 2025-10-26 (00:30Z and 01:30Z); Airflow
+    // reads wall-clock times with fold=1, the later one.
     let (_, tt) = dag("schedule: '30 2 * * *'\nstart_date: 2025-10-01\ntimezone: Europe/Paris\n");
     let first = tt.next_after(utc(2025, 10, 25, 12)).expect("point");
-    assert_eq!(first, Utc.with_ymd_and_hms(2025, 10, 26, 0, 30, 0).single().expect("time"));
+    assert_eq!(first, Utc.with_ymd_and_hms(2025, 10, 26, 1, 30, 0).single().expect("time"));
     let next = tt.next_after(first).expect("point");
     assert_eq!(next, Utc.with_ymd_and_hms(2025, 10, 27, 1, 30, 0).single().expect("time"));
+}
+
+#[test]
+fn a_time_in_a_dst_gap_runs_at_the_same_time_after_the_gap() {
+    // 02:30 does not exist in New York on 2025-03-09: Airflow runs at 03:30 EDT.
+    let (d, tt) = dag("schedule: '30 2 * * *'\nstart_date: 2025-03-08\ntimezone: America/New_York\ncatchup: true\n");
+    let got = starts(&due(&d, &tt, utc(2025, 3, 11, 0), &BTreeSet::new()));
+    let at = |d, h, m| Utc.with_ymd_and_hms(2025, 3, d, h, m, 0).single().expect("time");
+    assert_eq!(got, vec![at(8, 7, 30), at(9, 7, 30)], "the 9th runs at 07:30Z = 03:30 EDT");
 }
 
 #[test]
