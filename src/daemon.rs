@@ -199,7 +199,7 @@ pub fn backfill(
                 if reprocess == Reprocess::Completed || r.state == RunState::Failed =>
             {
                 println!("== `{}` run `{}` again", dag.id, r.run_id);
-                crate::app::rerun(opts, dag, r, None)?
+                crate::app::rerun(opts, dag, r, false)?
             }
             (Some(r), _) => {
                 println!(

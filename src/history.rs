@@ -165,12 +165,13 @@ impl History {
         std::fs::rename(&tmp, &path)
     }
 
-    /// The run with this id, whichever DAG it belongs to.
-    pub fn find(&self, run_id: &str) -> Option<RunRecord> {
-        let rd = std::fs::read_dir(&self.dir).ok()?;
+    /// Every run with this id, one per DAG that has one, by DAG id: run ids
+    /// repeat across DAGs (two DAGs scheduled for one interval).
+    pub fn find_all(&self, run_id: &str) -> Vec<RunRecord> {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         let mut dags: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
         dags.sort();
-        dags.iter().flat_map(|d| self.runs(d)).find(|r| r.run_id == run_id)
+        dags.iter().flat_map(|d| self.runs(d)).filter(|r| r.run_id == run_id).collect()
     }
 
     fn pause_marker(&self, dag_id: &str) -> PathBuf {
@@ -220,9 +221,12 @@ impl History {
                 .map(|held| !held)
                 .unwrap_or_else(|| run.host == host && !crate::db::queue::alive(run.pid));
             if dead {
-                run.state = RunState::Failed;
-                run.message = Some(format!("process {} died while the run was {}", run.pid, "running"));
-                let _ = self.update(run);
+                let journal = journal_path(&self.path(&run.dag_id, &run.run_id));
+                recover(run, &std::fs::read(&journal).unwrap_or_default());
+                // The journal is folded in before it goes: a failed write keeps it for the next reader.
+                if self.update(run).is_ok() {
+                    let _ = std::fs::remove_file(journal);
+                }
             }
         }
         runs.sort_by(|a, b| (a.logical_date, &a.run_id).cmp(&(b.logical_date, &b.run_id)));
@@ -328,14 +332,85 @@ pub fn task_state(status: crate::events::Status) -> &'static str {
     }
 }
 
+/// Whether a task state counts as done for R12 and for `clear --failed-only`.
+pub fn succeeded(state: &str) -> bool {
+    state == "success" || state == "skipped"
+}
+
 /// R12: a run succeeds iff every task succeeded or was skipped; here a skip
 /// always follows a failure, so any failed task fails the run.
 pub fn final_state(tasks: &[TaskRecord]) -> RunState {
-    if tasks.iter().all(|t| t.state == "success" || t.state == "skipped") {
+    if tasks.iter().all(|t| succeeded(&t.state)) {
         RunState::Success
     } else {
         RunState::Failed
     }
+}
+
+/// Airflow's state of a task that is to run in this run but has not started.
+const SCHEDULED: &str = "scheduled";
+/// Airflow's state of a task that has started and not finished.
+const RUNNING: &str = "running";
+/// Airflow's "no status": a task of a run that ended without ever starting it.
+const NO_STATUS: &str = "none";
+
+/// Marks the nodes a run is about to run as scheduled, before it starts: a
+/// run whose process dies then still says what it was going to run. Earlier
+/// attempts (of a cleared run) are kept.
+pub fn schedule_tasks(tasks: &mut Vec<TaskRecord>, nodes: impl IntoIterator<Item = String>) {
+    for node in nodes {
+        merge_task(tasks, TaskRecord { node, state: SCHEDULED.into(), attempts: vec![] });
+    }
+}
+
+/// A task's new state replaces its record; its new attempts follow the
+/// earlier ones, as Airflow keeps a cleared task's tries.
+fn merge_task(tasks: &mut Vec<TaskRecord>, mut task: TaskRecord) {
+    if let Some(i) = tasks.iter().position(|t| t.node == task.node) {
+        let old = tasks.remove(i);
+        task.attempts = old.attempts.into_iter().chain(task.attempts).collect();
+    }
+    tasks.push(task);
+}
+
+/// The journal beside a run file: one JSON task record a line, appended as
+/// tasks start and finish, so a run whose process dies keeps what committed.
+fn journal_path(run_file: &Path) -> PathBuf {
+    run_file.with_extension("json.journal")
+}
+
+/// Tasks a finished run left unfinished: one that was running did not
+/// commit and failed; one that never started has no status.
+fn close_unfinished(tasks: &mut [TaskRecord]) {
+    for task in tasks {
+        match task.state.as_str() {
+            RUNNING => task.state = "failed".into(),
+            SCHEDULED => task.state = NO_STATUS.into(),
+            _ => {}
+        }
+    }
+}
+
+/// Closes the record of a run whose process died: the journal's task
+/// records are folded in (a torn last line is dropped), a task that was
+/// running did not commit (DuckDB rolls back what a dead process left open)
+/// and failed, and a task that never started has no status. A node that
+/// committed just before the kill, with its event not yet journaled, shows as
+/// failed and runs again on `clear`, which is safe.
+fn recover(run: &mut RunRecord, journal: &[u8]) {
+    for line in journal.split(|&b| b == b'\n') {
+        if let Ok(task) = serde_json::from_slice::<TaskRecord>(line) {
+            merge_task(&mut run.tasks, task);
+        }
+    }
+    close_unfinished(&mut run.tasks);
+    run.state = RunState::Failed;
+    let committed = run.tasks.iter().filter(|t| succeeded(&t.state)).count();
+    run.message = Some(format!(
+        "process {} died while the run was running; {committed} of {} tasks had finished",
+        run.pid,
+        run.tasks.len()
+    ));
 }
 
 /// Records a run's task instances from the event stream and closes the run.
@@ -349,6 +424,8 @@ pub struct HistorySink {
     failed_attempts: std::collections::BTreeMap<String, Vec<Attempt>>,
     /// Set when the run file cannot be written; reported by the caller.
     pub write_error: Option<String>,
+    /// The run's journal, opened at its first task event.
+    journal: Option<std::fs::File>,
 }
 
 impl HistorySink {
@@ -360,6 +437,7 @@ impl HistorySink {
             started_at: Utc::now(),
             failed_attempts: Default::default(),
             write_error: None,
+            journal: None,
         }
     }
 
@@ -367,14 +445,35 @@ impl HistorySink {
         self.started_at + chrono::Duration::microseconds((secs * 1e6) as i64)
     }
 
-    /// A node run again (by `clear`) replaces its earlier record; its earlier
-    /// attempts stay, as Airflow keeps a cleared task's tries.
-    fn replace_task(&mut self, mut task: TaskRecord) {
-        if let Some(i) = self.run.tasks.iter().position(|t| t.node == task.node) {
-            let old = self.run.tasks.remove(i);
-            task.attempts = old.attempts.into_iter().chain(task.attempts).collect();
+    /// Records a task's new state, in the run and in its journal. A journal
+    /// that cannot be written is reported once; the run goes on.
+    fn replace_task(&mut self, task: TaskRecord) {
+        if self.write_error.is_none() {
+            if let Err(e) = self.append_journal(&task) {
+                self.write_error =
+                    Some(format!("cannot write the run journal `{}`: {e}", self.journal_file().display()));
+            }
         }
-        self.run.tasks.push(task);
+        merge_task(&mut self.run.tasks, task);
+    }
+
+    fn journal_file(&self) -> PathBuf {
+        journal_path(&self.history.path(&self.run.dag_id, &self.run.run_id))
+    }
+
+    fn append_journal(&mut self, task: &TaskRecord) -> std::io::Result<()> {
+        use std::io::Write;
+        if self.journal.is_none() {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(self.journal_file())?;
+            self.journal = Some(file);
+        }
+        let mut line = serde_json::to_vec(task).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        match self.journal.as_mut() {
+            // One write a line: a kill leaves at most a torn last line, which `recover` drops.
+            Some(f) => f.write_all(&line),
+            None => Ok(()),
+        }
     }
 
     /// The next try number of a node: after every attempt recorded so far,
@@ -444,14 +543,22 @@ impl crate::events::Sink for HistorySink {
                 });
             }
             Event::RunFinished { .. } => {
+                close_unfinished(&mut self.run.tasks);
                 self.run.state = final_state(&self.run.tasks);
                 self.run.end = Some(Utc::now());
-                if let Err(err) = self.history.update(&self.run) {
-                    self.write_error = Some(format!("cannot record run `{}`: {err}", self.run.run_id));
+                match self.history.update(&self.run) {
+                    Ok(()) => {
+                        // The record now holds everything the journal did.
+                        self.journal = None;
+                        let _ = std::fs::remove_file(self.journal_file());
+                    }
+                    Err(err) => self.write_error = Some(format!("cannot record run `{}`: {err}", self.run.run_id)),
                 }
                 self.alive = None;
             }
-            Event::NodeStarted { .. } => {}
+            Event::NodeStarted { node, .. } => {
+                self.replace_task(TaskRecord { node: node.id.clone(), state: RUNNING.into(), attempts: vec![] });
+            }
         }
     }
 }
@@ -459,6 +566,77 @@ impl crate::events::Sink for HistorySink {
 #[cfg(test)]
 mod state_tests {
     use super::*;
+
+    fn record(tasks: Vec<TaskRecord>) -> RunRecord {
+        let t = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").expect("time").with_timezone(&Utc);
+        RunRecord {
+            run_id: "manual__x".into(),
+            dag_id: "d".into(),
+            run_type: "manual".into(),
+            logical_date: t,
+            data_interval_start: t,
+            data_interval_end: t,
+            state: RunState::Running,
+            start: None,
+            end: None,
+            pid: 7,
+            host: "h".into(),
+            message: None,
+            tasks,
+        }
+    }
+
+    fn attempt(n: u32, state: &str) -> Attempt {
+        Attempt { try_number: n, state: state.into(), start: None, end: None, duration: 0.0, error: None, log: None }
+    }
+
+    #[test]
+    fn a_dead_runs_journal_says_what_committed_what_ran_and_what_never_started() {
+        let mut tasks =
+            vec![TaskRecord { node: "a".into(), state: "failed".into(), attempts: vec![attempt(1, "failed")] }];
+        schedule_tasks(&mut tasks, ["a", "b", "c", "d"].map(String::from));
+        let mut run = record(tasks);
+        let line = |node: &str, state: &str, attempts: Vec<Attempt>| {
+            serde_json::to_string(&TaskRecord { node: node.into(), state: state.into(), attempts }).expect("json")
+        };
+        let journal = format!(
+            "{}\n{}\n{}\n{}\n{{\"node\": \"c\", \"sta",
+            line("a", "running", vec![]),
+            line("a", "success", vec![attempt(2, "success")]),
+            line("b", "running", vec![]),
+            line("c", "running", vec![]),
+        );
+        recover(&mut run, journal.as_bytes());
+        let states: Vec<(&str, &str)> = run.tasks.iter().map(|t| (t.node.as_str(), t.state.as_str())).collect();
+        assert_eq!(states, [("d", "none"), ("a", "success"), ("b", "failed"), ("c", "failed")]);
+        let a = &run.tasks[1];
+        assert_eq!(a.attempts.iter().map(|t| t.try_number).collect::<Vec<_>>(), [1, 2], "earlier tries are kept");
+        assert_eq!(run.state, RunState::Failed);
+        assert!(run.message.as_deref().is_some_and(|m| m.contains("1 of 4 tasks")), "{:?}", run.message);
+        assert_eq!(final_state(&run.tasks), RunState::Failed, "R12: a task with no status fails the run");
+    }
+
+    #[test]
+    fn a_killed_runs_journal_is_folded_in_when_the_run_is_next_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let h = History::new(dir.path());
+        let mut run = record(vec![]);
+        schedule_tasks(&mut run.tasks, ["a".to_string(), "b".to_string()]);
+        let alive = h.create(&run).expect("create").expect("created");
+        let mut sink = HistorySink::new(h.clone(), run.clone(), alive);
+        sink.replace_task(TaskRecord {
+            node: "a".into(),
+            state: "success".into(),
+            attempts: vec![attempt(1, "success")],
+        });
+        // The process dies: its proof of life goes, the record was never rewritten.
+        drop(sink);
+        let read = h.runs("d");
+        let states: Vec<(&str, &str)> = read[0].tasks.iter().map(|t| (t.node.as_str(), t.state.as_str())).collect();
+        assert_eq!(states, [("b", "none"), ("a", "success")]);
+        assert!(!dir.path().join(".runner/history/d/manual__x.json.journal").exists(), "folded in, then removed");
+        assert_eq!(h.runs("d"), read, "persisted");
+    }
 
     fn task(state: &str) -> TaskRecord {
         TaskRecord { node: "n".into(), state: state.into(), attempts: vec![] }

@@ -140,7 +140,7 @@ pub(super) fn execute(
     // A DAG run is recorded in the run history; a tests-only check is not a run.
     let mut history = match (dag, run, claimed) {
         (_, _, Some(sink)) => Some(sink),
-        (Some(d), Some(r), None) => match start_record(d, r)? {
+        (Some(d), Some(r), None) => match start_record(d, r, rp.nodes.iter().map(|&i| prep.plan.node(i).id.clone()))? {
             Some(sink) => Some(sink),
             // Another process already has this run (R7): nothing to do.
             None => {
@@ -260,10 +260,14 @@ pub(super) fn execute(
 
 /// Creates the run's history record, state `running`; `None` when that run
 /// exists already (a scheduled interval another process took).
-fn start_record(dag: &Dag, run: &RunContext) -> Result<Option<HistorySink>, Error> {
+fn start_record(
+    dag: &Dag,
+    run: &RunContext,
+    nodes: impl IntoIterator<Item = String>,
+) -> Result<Option<HistorySink>, Error> {
     let history = History::new(&dag.project_dir);
     let me = Holder::current(String::new(), None, None);
-    let record = RunRecord {
+    let mut record = RunRecord {
         run_id: run.run_id.clone(),
         dag_id: dag.id.clone(),
         run_type: run.run_type.clone(),
@@ -278,6 +282,7 @@ fn start_record(dag: &Dag, run: &RunContext) -> Result<Option<HistorySink>, Erro
         message: None,
         tasks: Vec::new(),
     };
+    crate::history::schedule_tasks(&mut record.tasks, nodes);
     match history.create(&record) {
         Ok(Some(alive)) => Ok(Some(HistorySink::new(history, record, alive))),
         Ok(None) => Ok(None),

@@ -11,7 +11,7 @@ mod debug;
 mod execute;
 mod list;
 
-use crate::cli::{Command, Options};
+use crate::cli::{Command, Options, RunRef};
 use crate::db::{Holder, LockMode};
 use crate::error::{Diagnostic, Error, EXIT_OK};
 use crate::history::{History, HistorySink, RunRecord, RunState};
@@ -59,20 +59,12 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             let dag = find_dag(&opts, &dag)?;
             crate::daemon::backfill(&opts, &dag, from, to, reprocess)
         }
-        Command::Clear { run_id, failed_only } => {
-            let record = find_run(&opts, &run_id)?;
+        Command::Clear { run, failed_only } => {
+            let (record, _) = find_run_in(&opts, &run)?;
             let dag = find_dag(&opts, &record.dag_id)?;
             // Without --failed-only the whole run runs again, as Airflow's clear
-            // of a DAG run does; with it, only what failed and what it skipped.
-            let only = failed_only.then(|| {
-                record
-                    .tasks
-                    .iter()
-                    .filter(|t| t.state == "failed" || t.state == "upstream_failed")
-                    .map(|t| t.node.clone())
-                    .collect::<BTreeSet<String>>()
-            });
-            rerun(&opts, &dag, record, only)
+            // of a DAG run does; with it, everything that did not succeed.
+            rerun(&opts, &dag, record, failed_only)
         }
         Command::Dags { json } => {
             let (dags, errors) = dag::load_all(&opts.project_dir);
@@ -82,12 +74,12 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             crate::inspect::dags(&dags, json);
             Ok(EXIT_OK)
         }
-        Command::Tasks { run_id, json } => {
-            crate::inspect::tasks(&find_run(&opts, &run_id)?, json);
+        Command::Tasks { run, json } => {
+            crate::inspect::tasks(&find_run_in(&opts, &run)?.0, json);
             Ok(EXIT_OK)
         }
-        Command::Logs { run_id, node, attempt, json } => {
-            let (record, root) = find_run_in(&opts, &run_id)?;
+        Command::Logs { run, node, attempt, json } => {
+            let (record, root) = find_run_in(&opts, &run)?;
             crate::inspect::logs(&root, &record, &node, attempt, json)?;
             Ok(EXIT_OK)
         }
@@ -154,20 +146,42 @@ fn shown(base: &Path, mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags
 }
 
-fn find_run(opts: &Options, run_id: &str) -> Result<RunRecord, Error> {
-    find_run_in(opts, run_id).map(|(record, _)| record)
-}
-
 /// A run and the project directory whose history holds it: `--project-dir`'s,
-/// else that of a DAG that keeps its project (and history) elsewhere.
-fn find_run_in(opts: &Options, run_id: &str) -> Result<(RunRecord, std::path::PathBuf), Error> {
+/// else that of a DAG that keeps its project (and history) elsewhere. Run ids
+/// repeat across DAGs (one scheduled interval of two DAGs), so an id that
+/// several DAGs have is refused unless `--dag` says which.
+fn find_run_in(opts: &Options, run: &RunRef) -> Result<(RunRecord, std::path::PathBuf), Error> {
     let mut roots = vec![opts.project_dir.clone()];
     let (dags, _) = dag::load_all(&opts.project_dir);
     roots.extend(dags.into_values().map(|d| d.project_dir).filter(|p| p != &opts.project_dir));
+    roots.sort();
     roots.dedup();
-    roots.into_iter().find_map(|root| History::new(&root).find(run_id).map(|r| (r, root))).ok_or_else(|| {
-        Error::Usage(Diagnostic::new(format!("unknown run id `{run_id}`")).hint("list runs with `runner runs <DAG>`"))
-    })
+    let mut found: Vec<(RunRecord, std::path::PathBuf)> = Vec::new();
+    for root in roots {
+        for record in History::new(&root).find_all(&run.run_id) {
+            let wanted = run.dag.as_ref().is_none_or(|d| d == &record.dag_id);
+            if wanted && !found.iter().any(|(r, _)| r.dag_id == record.dag_id) {
+                found.push((record, root.clone()));
+            }
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => {
+            let what = match &run.dag {
+                Some(d) => format!("unknown run id `{}` of DAG `{d}`", run.run_id),
+                None => format!("unknown run id `{}`", run.run_id),
+            };
+            Err(Error::Usage(Diagnostic::new(what).hint("list runs with `runner runs <DAG>`")))
+        }
+        _ => {
+            let names: Vec<String> = found.iter().map(|(r, _)| format!("`{}`", r.dag_id)).collect();
+            Err(Error::Usage(
+                Diagnostic::new(format!("run id `{}` belongs to several DAGs: {}", run.run_id, names.join(", ")))
+                    .hint(format!("say which with `--dag {}`", found[0].0.dag_id)),
+            ))
+        }
+    }
 }
 
 fn find_dag(opts: &Options, name: &str) -> Result<Dag, Error> {
@@ -175,13 +189,17 @@ fn find_dag(opts: &Options, name: &str) -> Result<Dag, Error> {
     if let Some(d) = dags.get(name) {
         return Ok(d.clone());
     }
+    let mut all = shown(&opts.project_dir, errors);
+    if dag::is_duplicate(&all, name) {
+        all.sort();
+        return Err(Error::Load(all));
+    }
     let known: Vec<String> = dags.keys().map(|k| format!("`{k}`")).collect();
     let hint = if known.is_empty() {
         format!("no DAG loaded from `{}`", opts.project_dir.join("dags").display())
     } else {
         format!("DAGs: {}", known.join(", "))
     };
-    let mut all = shown(&opts.project_dir, errors);
     all.push(Diagnostic::new(format!("unknown DAG `{name}`")).hint(hint));
     Err(Error::Load(all))
 }
@@ -213,9 +231,10 @@ fn retry_of(dag: &Dag) -> TaskRetry {
 }
 
 /// Runs an existing run again, in its own interval: every selected node, or
-/// only the nodes in `only`; the nodes not run keep their records (`clear`,
-/// backfill's reprocess).
-pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, only: Option<BTreeSet<String>>) -> Result<i32, Error> {
+/// with `failed_only` every selected node that did not succeed (failed,
+/// skipped after a failure, or never run because the run's process died);
+/// the nodes not run keep their records (`clear`, backfill's reprocess).
+pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, failed_only: bool) -> Result<i32, Error> {
     let history = History::new(&dag.project_dir);
     let alive = history
         .claim(&record)
@@ -229,12 +248,15 @@ pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, only: Option<BTre
     let interval = crate::schedule::Interval { start: record.data_interval_start, end: record.data_interval_end };
     let ctx = RunContext { run_id: record.run_id.clone(), run_type: record.run_type.clone(), interval };
     let prep = prepare(opts, Some(dag), &ctx)?;
-    let selected = match &only {
-        Some(ids) => (0..prep.plan.nodes.len()).filter(|&i| ids.contains(&prep.plan.node(i).id)).collect(),
-        None => selection(opts, Some(dag), &prep.plan)?,
-    };
+    let mut selected = selection(opts, Some(dag), &prep.plan)?;
+    if failed_only {
+        let done: BTreeSet<&str> =
+            record.tasks.iter().filter(|t| crate::history::succeeded(&t.state)).map(|t| t.node.as_str()).collect();
+        selected.retain(|&i| !done.contains(prep.plan.node(i).id.as_str()));
+    }
     let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior, retry_of(dag));
     let me = Holder::current(String::new(), None, None);
+    crate::history::schedule_tasks(&mut record.tasks, rp.nodes.iter().map(|&i| prep.plan.node(i).id.clone()));
     record.state = RunState::Running;
     record.pid = me.pid;
     record.host = me.host;
@@ -313,23 +335,13 @@ fn resolve_target(
         Diagnostic::in_file(&shown_path, format!("cannot read: {e}"))
             .hint("pass --profiles-dir to point at the right directory")
     })?;
-    let rendered = profile::render(&text, &shown_path, env)?;
-    let name = match dag.and_then(|d| d.profile.clone()).or_else(|| project.and_then(|p| p.profile.clone())) {
-        Some(n) => n,
-        None => only_profile(&rendered).ok_or_else(|| {
-            Diagnostic::in_file(&shown_path, "no profile chosen")
-                .hint("set `profile:` in the DAG or in dbt_project.yml")
-        })?,
-    };
+    let named = dag.and_then(|d| d.profile.clone()).or_else(|| project.and_then(|p| p.profile.clone()));
     let target = opts.target.as_deref().or(dag.and_then(|d| d.target.as_deref()));
-    profile::resolve(&rendered, &shown_path, &text, &name, target, dir)
-}
-
-/// The profile's name when `profiles.yml` defines exactly one.
-fn only_profile(rendered: &str) -> Option<String> {
-    let map: std::collections::BTreeMap<String, serde_yaml::Value> = serde_yaml::from_str(rendered).ok()?;
-    let names: Vec<&String> = map.keys().filter(|k| k.as_str() != "config").collect();
-    (names.len() == 1).then(|| names[0].clone())
+    let rendered = profile::render(&text, &shown_path, env, named.as_deref(), target)?;
+    let name = rendered.profile.ok_or_else(|| {
+        Diagnostic::in_file(&shown_path, "no profile chosen").hint("set `profile:` in the DAG or in dbt_project.yml")
+    })?;
+    profile::resolve(&rendered.yaml, &shown_path, &text, &name, target, dir)
 }
 
 fn selection(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<BTreeSet<usize>, Error> {

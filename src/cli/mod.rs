@@ -14,6 +14,14 @@ mod raw;
 
 pub use raw::{RawCli, RawCommand, RawCommon};
 
+/// A run named on the command line: Airflow names a run by DAG and run id,
+/// and run ids repeat across DAGs, so the DAG is taken when given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRef {
+    pub run_id: String,
+    pub dag: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Run {
@@ -35,11 +43,11 @@ pub enum Command {
         json: bool,
     },
     Tasks {
-        run_id: String,
+        run: RunRef,
         json: bool,
     },
     Logs {
-        run_id: String,
+        run: RunRef,
         node: String,
         attempt: Option<u32>,
         json: bool,
@@ -55,7 +63,7 @@ pub enum Command {
         reprocess: Reprocess,
     },
     Clear {
-        run_id: String,
+        run: RunRef,
         failed_only: bool,
     },
     /// dbt's `seed`: only the seeds.
@@ -222,11 +230,11 @@ impl Options {
             }
             RawCommand::Runs { dag, output, common } => (Command::Runs { dag, json: output_json(&output)? }, common),
             RawCommand::Dags { output, common } => (Command::Dags { json: output_json(&output)? }, common),
-            RawCommand::Tasks { run_id, output, common } => {
-                (Command::Tasks { run_id, json: output_json(&output)? }, common)
+            RawCommand::Tasks { run_id, dag, output, common } => {
+                (Command::Tasks { run: RunRef { run_id, dag }, json: output_json(&output)? }, common)
             }
-            RawCommand::Logs { run_id, node, attempt, output, common } => {
-                (Command::Logs { run_id, node, attempt, json: output_json(&output)? }, common)
+            RawCommand::Logs { run_id, dag, node, attempt, output, common } => {
+                (Command::Logs { run: RunRef { run_id, dag }, node, attempt, json: output_json(&output)? }, common)
             }
             RawCommand::Backfill { dag, from, to, reprocess, max_active_runs, common } => {
                 let date = |flag: &str, t: &str| {
@@ -254,7 +262,9 @@ impl Options {
                 };
                 (Command::Backfill { dag, from, to, reprocess }, common)
             }
-            RawCommand::Clear { run_id, failed_only, common } => (Command::Clear { run_id, failed_only }, common),
+            RawCommand::Clear { run_id, dag, failed_only, common } => {
+                (Command::Clear { run: RunRef { run_id, dag }, failed_only }, common)
+            }
             RawCommand::Pause { dag, common } => (Command::Pause { dag, paused: true }, common),
             RawCommand::Unpause { dag, common } => (Command::Pause { dag, paused: false }, common),
         };

@@ -48,6 +48,10 @@ pub enum RawCommand {
     /// The task instances of one run: state, attempts, duration.
     Tasks {
         run_id: String,
+        /// The run's DAG; needed when DAGs share a run id (two DAGs
+        /// scheduled for the same interval do).
+        #[arg(long)]
+        dag: Option<String>,
         /// `table` (default) or `json`.
         #[arg(long, default_value = "table")]
         output: String,
@@ -57,6 +61,10 @@ pub enum RawCommand {
     /// The log of a task's attempts in one run: the SQL it ran and how it ended.
     Logs {
         run_id: String,
+        /// The run's DAG; needed when DAGs share a run id (two DAGs
+        /// scheduled for the same interval do).
+        #[arg(long)]
+        dag: Option<String>,
         /// The node: its name (`customers`) or unique id (`model.shop.customers`).
         node: String,
         /// Only this attempt (default: every attempt, oldest first).
@@ -102,6 +110,10 @@ pub enum RawCommand {
     /// Run a run again: all of it, or with --failed-only what failed and what it skipped.
     Clear {
         run_id: String,
+        /// The run's DAG; needed when DAGs share a run id (two DAGs
+        /// scheduled for the same interval do).
+        #[arg(long)]
+        dag: Option<String>,
         #[arg(long)]
         failed_only: bool,
         #[command(flatten)]

@@ -191,6 +191,11 @@ impl Planner<'_> {
         if !enabled(&cfg) {
             return Ok(None);
         }
+        // The alias names the test's SQL file (`target/compiled/…/schema.yml/<alias>.sql`).
+        let file_alias = config_tree::get_str(&cfg, "alias").unwrap_or(&names.name);
+        if let Err(e) = crate::project::ids::check_file_name(file_alias) {
+            return Err(err(format!("test `{}`: {e}", names.name)));
+        }
         let mut tcfg = match test_config(&cfg) {
             Ok(c) => c,
             Err(e) => {

@@ -56,7 +56,8 @@ pub enum Schedule {
 
 impl Schedule {
     pub fn parse(text: &str) -> Result<Schedule, String> {
-        let expr = match text.trim() {
+        // Airflow's presets, and croniter's own aliases (any letter case).
+        let expr = match text.trim().to_ascii_lowercase().as_str() {
             "@once" => return Ok(Schedule::Once),
             "@hourly" => "0 * * * *",
             "@daily" | "@midnight" => "0 0 * * *",
@@ -64,15 +65,17 @@ impl Schedule {
             "@monthly" => "0 0 1 * *",
             "@quarterly" => "0 0 1 */3 *",
             "@yearly" | "@annually" => "0 0 1 1 *",
-            other if other.starts_with('@') => {
-                return Err(format!("unknown schedule preset `{other}`"));
+            "@continuous" => {
+                return Err("`@continuous` (a new run as soon as the last ends) is not supported".into());
             }
-            other => other,
+            other if other.starts_with('@') => {
+                return Err(format!("unknown schedule preset `{}`", text.trim()));
+            }
+            _ => text.trim(),
         };
         // Validating through the evaluator means a schedule that loads is one
         // the scheduler can evaluate.
-        let translated = crate::schedule::crate_expr(expr)?;
-        cron::Schedule::from_str(&translated).map_err(|e| format!("invalid cron `{expr}`: {e}"))?;
+        crate::schedule::Cron::parse(expr)?;
         Ok(Schedule::Cron(expr.to_string()))
     }
 }
@@ -190,7 +193,17 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
         }
         errors.push(d);
     };
-    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("dag").to_string();
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    // The id names folders (history, logs, the pause marker): checked here, once.
+    let id = raw.dag_id.clone().unwrap_or(stem);
+    if let Err(e) = super::ids::check_dag_id(&id) {
+        let hint = if raw.dag_id.is_some() {
+            "use letters, digits, `_`, `-` and `.` only"
+        } else {
+            "rename the file, or set `dag_id:` to letters, digits, `_`, `-` and `.` only"
+        };
+        err("dag_id", e, Some(hint));
+    }
     let timezone = match raw.timezone.as_deref() {
         None => chrono_tz::UTC,
         Some(tz) => tz.parse().unwrap_or_else(|_| {
@@ -287,7 +300,7 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
         None => base.to_path_buf(),
     };
     Ok(Dag {
-        id: raw.dag_id.unwrap_or(stem),
+        id,
         file: shown.to_path_buf(),
         description: raw.description,
         schedule,
@@ -316,14 +329,16 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
     })
 }
 
-/// Every DAG in `<base>/dags`, by id, plus the errors of files that did not load.
+/// Every DAG in `<base>/dags`, by id, plus the errors of files that did not
+/// load. An id defined by two files is an error in both, and neither loads:
+/// which file wins would otherwise depend on file names.
 pub fn load_all(base: &Path) -> (BTreeMap<String, Dag>, Vec<Diagnostic>) {
-    let mut dags = BTreeMap::new();
+    let mut dags: BTreeMap<String, Vec<(Dag, Option<usize>)>> = BTreeMap::new();
     let mut errors = Vec::new();
     let dir = base.join("dags");
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(_) => return (dags, errors),
+        Err(_) => return (BTreeMap::new(), errors),
     };
     files.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")));
     files.sort();
@@ -337,21 +352,47 @@ pub fn load_all(base: &Path) -> (BTreeMap<String, Dag>, Vec<Diagnostic>) {
             }
         };
         match parse(&file, &shown, &text, base) {
-            Ok(dag) => {
-                if let Some(prev) = dags.get(&dag.id) {
-                    let prev: &Dag = prev;
-                    errors.push(Diagnostic::in_file(
-                        &shown,
-                        format!("duplicate dag_id `{}`, also in `{}`", dag.id, prev.file.display()),
-                    ));
-                } else {
-                    dags.insert(dag.id.clone(), dag);
-                }
-            }
+            Ok(dag) => dags.entry(dag.id.clone()).or_default().push((dag, key_line(&text, "dag_id"))),
             Err(mut e) => errors.append(&mut e),
         }
     }
-    (dags, errors)
+    let mut loaded = BTreeMap::new();
+    for (id, mut defs) in dags {
+        if defs.len() == 1 {
+            if let Some((dag, _)) = defs.pop() {
+                loaded.insert(id, dag);
+            }
+            continue;
+        }
+        for (i, (dag, line)) in defs.iter().enumerate() {
+            let others: Vec<String> = defs
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, (o, l))| match l {
+                    Some(l) => format!("`{}:{l}`", o.file.display()),
+                    None => format!("`{}`", o.file.display()),
+                })
+                .collect();
+            errors.push(
+                Diagnostic::in_file(&dag.file, duplicate_message(&id, &others.join(", ")))
+                    .at(*line, None)
+                    .hint("give each DAG its own `dag_id` (a file without one takes its file name)"),
+            );
+        }
+    }
+    (loaded, errors)
+}
+
+/// The message of a DAG id defined twice; `find` tells it from other errors.
+fn duplicate_message(id: &str, others: &str) -> String {
+    format!("duplicate dag_id `{id}`, also defined in {others}")
+}
+
+/// Whether `errors` hold the duplicate-id error of `id` (it did not load for that reason).
+pub fn is_duplicate(errors: &[Diagnostic], id: &str) -> bool {
+    let prefix = duplicate_message(id, "");
+    errors.iter().any(|d| d.message.starts_with(&prefix))
 }
 
 #[cfg(test)]

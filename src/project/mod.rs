@@ -8,6 +8,7 @@
 pub mod dag;
 pub mod docs;
 pub mod env;
+pub(crate) mod ids;
 mod lines;
 pub mod profile;
 pub mod properties;
@@ -209,7 +210,18 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let raw = if dbt_path.exists() {
         let text = w.read(&dbt_path).unwrap_or_default();
         match serde_yaml::from_str::<Option<RawDbtProject>>(&text) {
-            Ok(r) => r.unwrap_or_default(),
+            Ok(r) => {
+                let r = r.unwrap_or_default();
+                // The name names `target/compiled/<name>/`: checked once, here.
+                if let Some(Err(e)) = r.name.as_deref().map(ids::check_project_name) {
+                    w.errors.push(
+                        Diagnostic::in_file("dbt_project.yml", format!("`name`: {e}"))
+                            .at(crate::config::key_line(&text, "name"), None)
+                            .hint("rename the project, e.g. `my_project`"),
+                    );
+                }
+                r
+            }
             Err(e) => {
                 w.errors.push(Diagnostic::from_yaml(Path::new("dbt_project.yml"), &e));
                 RawDbtProject::default()
@@ -248,7 +260,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let docs = docs::load(&mut w, &doc_dirs);
     let mut project = Project {
         root: root.to_path_buf(),
-        name: raw.name.clone().unwrap_or_else(|| {
+        name: raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
             root.canonicalize().ok().as_deref().map(stem).filter(|s| !s.is_empty()).unwrap_or_else(|| "project".into())
         }),
         profile: raw.profile.clone(),
