@@ -1,4 +1,4 @@
-//! The raw shape of `profiles.yml`, after Jinja rendering.
+//! The raw shape of `profiles.yml`; the selected output is read after Jinja rendering.
 //!
 //! Output keys follow dbt-duckdb's documented profile fields so real profiles
 //! load unmodified; fields `runner` does not act on yet are accepted and kept
@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields)]
 pub struct RawProfile {
     pub target: Option<String>,
-    pub outputs: BTreeMap<String, RawOutput>,
+    /// Kept raw: only the selected output is read into [`RawOutput`], so other
+    /// targets may hold another adapter's keys, as dbt allows.
+    pub outputs: BTreeMap<String, serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

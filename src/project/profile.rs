@@ -50,8 +50,19 @@ pub fn find_profiles(cli_dir: Option<&Path>, project_dir: &Path) -> Option<PathB
     candidates.into_iter().find(|p| p.exists())
 }
 
-/// Renders the profiles text with `env_var()` and no other context.
-pub fn render(text: &str, shown: &Path, env: &Env) -> Result<String, Diagnostic> {
+/// `profiles.yml` with what dbt renders of it rendered: the chosen profile's
+/// `target` and that target's output, value by value, with `env_var()` and no
+/// other context. Other profiles and targets stay as written, never
+/// rendered, so they may use env vars that are not set (as under dbt).
+#[derive(Debug)]
+pub struct Rendered {
+    /// The profile chosen: the one named, else the file's only profile.
+    pub profile: Option<String>,
+    /// The file as YAML, the chosen output rendered.
+    pub yaml: String,
+}
+
+fn env_jinja(env: &Env) -> minijinja::Environment<'static> {
     let mut jinja = minijinja::Environment::new();
     let env = env.clone();
     jinja.add_function("env_var", move |key: String, default: Option<String>| {
@@ -62,16 +73,107 @@ pub fn render(text: &str, shown: &Path, env: &Env) -> Result<String, Diagnostic>
             )
         })
     });
-    jinja.render_str(text, ()).map_err(|e| {
+    jinja
+}
+
+/// Renders one value as dbt renders profile values (Jinja's native mode): a
+/// rendered number or `True`/`False` becomes one; anything else stays text.
+fn render_value(
+    jinja: &minijinja::Environment<'_>,
+    text: &str,
+    shown: &Path,
+    raw: &str,
+) -> Result<serde_yaml::Value, Diagnostic> {
+    use serde_yaml::Value;
+    let out = jinja.render_str(raw, ()).map_err(|e| {
         let msg = e.detail().map(str::to_string).unwrap_or_else(|| e.to_string());
         let unset = msg.starts_with("env var");
-        let d = Diagnostic::in_file(shown, msg).at(e.line(), None);
+        let line = raw.lines().next().and_then(|first| find_line(text, first.trim()));
+        let d = Diagnostic::in_file(shown, msg).at(line.or(e.line()), None);
         if unset {
             d.hint("set it in the environment or in the project's `.env`, or give `env_var` a default")
         } else {
             d
         }
+    })?;
+    Ok(match out.trim() {
+        "True" => Value::Bool(true),
+        "False" => Value::Bool(false),
+        t => match (t.parse::<i64>(), t.parse::<f64>()) {
+            (Ok(n), _) => Value::Number(n.into()),
+            (_, Ok(f)) if t.contains('.') && f.is_finite() => Value::Number(f.into()),
+            _ => Value::String(out),
+        },
     })
+}
+
+fn render_tree(
+    jinja: &minijinja::Environment<'_>,
+    text: &str,
+    shown: &Path,
+    v: &mut serde_yaml::Value,
+) -> Result<(), Diagnostic> {
+    use serde_yaml::Value;
+    match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") || s.contains("{#") => {
+            *v = render_value(jinja, text, shown, s)?;
+        }
+        Value::Sequence(items) => {
+            for i in items {
+                render_tree(jinja, text, shown, i)?;
+            }
+        }
+        Value::Mapping(m) => {
+            for (_, i) in m.iter_mut() {
+                render_tree(jinja, text, shown, i)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Renders what dbt renders of `profiles.yml` (see [`Rendered`]): `profile` is
+/// the name the DAG or `dbt_project.yml` gives, `target` the one `--target`
+/// or the DAG gives (else the profile's own `target`, rendered).
+pub fn render(
+    text: &str,
+    shown: &Path,
+    env: &Env,
+    profile: Option<&str>,
+    target: Option<&str>,
+) -> Result<Rendered, Diagnostic> {
+    use serde_yaml::Value;
+    let mut all: BTreeMap<String, Value> = match serde_yaml::from_str::<Option<_>>(text) {
+        Ok(m) => m.unwrap_or_default(),
+        Err(e) => return Err(Diagnostic::from_yaml(shown, &e)),
+    };
+    let chosen = match profile {
+        Some(p) => Some(p.to_string()),
+        None => {
+            let names: Vec<&String> = all.keys().filter(|k| k.as_str() != "config").collect();
+            (names.len() == 1).then(|| names[0].clone())
+        }
+    };
+    let jinja = env_jinja(env);
+    if let Some(Value::Mapping(p)) = chosen.as_ref().and_then(|c| all.get_mut(c)) {
+        let key = |k: &str| Value::String(k.to_string());
+        let own_target = match p.get_mut(key("target")) {
+            Some(t) => {
+                render_tree(&jinja, text, shown, t)?;
+                t.as_str().map(str::to_string)
+            }
+            None => None,
+        };
+        let name = target.map(str::to_string).or(own_target).unwrap_or_else(|| "dev".into());
+        if let Some(Value::Mapping(outputs)) = p.get_mut(key("outputs")) {
+            if let Some(out) = outputs.get_mut(key(&name)) {
+                render_tree(&jinja, text, shown, out)?;
+            }
+        }
+    }
+    let yaml = serde_yaml::to_string(&all).map_err(|e| Diagnostic::in_file(shown, format!("invalid yaml: {e}")))?;
+    Ok(Rendered { profile: chosen, yaml })
 }
 
 /// Resolves `profile.target` from a rendered `profiles.yml`, with the
@@ -101,16 +203,24 @@ pub fn resolve(
     })?;
     let target_name = target.map(str::to_string).or(raw.target.clone()).unwrap_or_else(|| "dev".into());
     let outputs: Vec<String> = raw.outputs.keys().cloned().collect();
-    let out: &RawOutput = raw.outputs.get(&target_name).ok_or_else(|| {
+    let out = raw.outputs.get(&target_name).ok_or_else(|| {
         Diagnostic::in_file(shown, format!("target `{target_name}` not found in profile `{profile}`"))
             .hint(format!("targets: {}", backticked(&outputs)))
     })?;
-    if out.kind != "duckdb" {
+    // The adapter first: another adapter's keys are not ours to judge.
+    let kind = out.get("type").and_then(|k| k.as_str()).unwrap_or("");
+    if kind != "duckdb" {
         return Err(Diagnostic::in_file(
             shown,
-            format!("target `{target_name}` has type `{}`; runner runs only `duckdb`", out.kind),
-        ));
+            format!("target `{target_name}` has type `{kind}`; runner runs only `duckdb`"),
+        )
+        .at(find_line(source_text, &format!("{target_name}:")), None));
     }
+    let out: RawOutput = serde_yaml::from_value(out.clone()).map_err(|e| {
+        Diagnostic::in_file(shown, format!("target `{target_name}`: {e}"))
+            .at(find_line(source_text, &format!("{target_name}:")), None)
+    })?;
+    let out = &out;
     let raw_path = out.path.clone().unwrap_or_else(|| ":memory:".into());
     let path = if raw_path == ":memory:" { PathBuf::from(":memory:") } else { project_dir.join(&raw_path) };
     let database = match &out.database {
@@ -179,7 +289,7 @@ mod tests {
 
     #[test]
     fn env_var_default_applies_when_unset() {
-        let out = render(PROFILES, Path::new("profiles.yml"), &env(&[])).expect("renders");
+        let out = render(PROFILES, Path::new("profiles.yml"), &env(&[]), None, None).expect("renders").yaml;
         let t =
             resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves").0;
         assert_eq!(t.path, PathBuf::from("/proj/default.duckdb"));
@@ -191,14 +301,18 @@ mod tests {
 
     #[test]
     fn env_var_value_wins_over_default() {
-        let out = render(PROFILES, Path::new("profiles.yml"), &env(&[("RUNNER_T_DB_PATH", "data/w.duckdb")]))
-            .expect("renders");
+        let out =
+            render(PROFILES, Path::new("profiles.yml"), &env(&[("RUNNER_T_DB_PATH", "data/w.duckdb")]), None, None)
+                .expect("renders")
+                .yaml;
         let t =
             resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves").0;
         assert_eq!(t.path, PathBuf::from("/proj/data/w.duckdb"));
         assert_eq!(t.database, "w");
-        let out = render(PROFILES, Path::new("profiles.yml"), &env(&[("RUNNER_T_DB_PATH", "shop.dev.duckdb")]))
-            .expect("renders");
+        let out =
+            render(PROFILES, Path::new("profiles.yml"), &env(&[("RUNNER_T_DB_PATH", "shop.dev.duckdb")]), None, None)
+                .expect("renders")
+                .yaml;
         let t =
             resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/proj")).expect("resolves").0;
         assert_eq!(t.database, "shop", "DuckDB's catalog is the name up to the first dot");
@@ -208,14 +322,14 @@ mod tests {
     fn env_var_without_default_is_an_error_naming_it() {
         let text =
             "p:\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{{ env_var('RUNNER_T_NEVER_SET') }}\"\n";
-        let d = render(text, Path::new("profiles.yml"), &env(&[])).expect_err("unset");
+        let d = render(text, Path::new("profiles.yml"), &env(&[]), None, None).expect_err("unset");
         assert!(d.message.contains("`RUNNER_T_NEVER_SET`"), "{}", d.message);
         assert_eq!(d.line, Some(5));
     }
 
     #[test]
     fn unknown_profile_and_target_list_the_choices() {
-        let out = render(PROFILES, Path::new("profiles.yml"), &env(&[])).expect("renders");
+        let out = render(PROFILES, Path::new("profiles.yml"), &env(&[]), None, None).expect("renders").yaml;
         let d = resolve(&out, Path::new("profiles.yml"), PROFILES, "nope", None, Path::new("/p")).expect_err("profile");
         assert_eq!(d.hint.as_deref(), Some("profiles in this file: `shop`"));
         let d = resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", Some("prod"), Path::new("/p"))
@@ -234,5 +348,26 @@ mod tests {
         let d = resolve(&bad, Path::new("profiles.yml"), &bad, "p", None, Path::new("/proj")).expect_err("typo");
         assert!(d.message.starts_with("target `dev`: `attach[1]`: unknown field `mode`"), "{}", d.message);
         assert_eq!((d.file.as_deref(), d.line), (Some(Path::new("profiles.yml")), Some(6)));
+    }
+
+    #[test]
+    fn only_the_selected_profile_and_target_are_rendered_and_read() {
+        // As under dbt: other targets may use unset env vars and another adapter's keys.
+        let text = "config:\n  send_anonymous_usage_stats: false\nshop:\n  target: \"{{ env_var('RUNNER_T_TARGET', 'dev') }}\"\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{{ env_var('RUNNER_T_DB', 'w.duckdb') }}\"\n      threads: \"{{ env_var('RUNNER_T_THREADS', '3') }}\"\n    prod:\n      type: snowflake\n      account: \"{{ env_var('SNOWFLAKE_ACCOUNT') }}\"\n      warehouse: wh\nother:\n  outputs:\n    dev:\n      type: postgres\n      password: \"{{ env_var('PG_PASSWORD') }}\"\n";
+        let shown = Path::new("profiles.yml");
+        let r = render(text, shown, &env(&[]), Some("shop"), None).expect("renders");
+        assert_eq!(r.profile.as_deref(), Some("shop"));
+        let (t, _) = resolve(&r.yaml, shown, text, "shop", None, Path::new("/p")).expect("resolves");
+        assert_eq!((t.name.as_str(), t.threads), ("dev", 3), "a rendered number is a number");
+        assert_eq!(t.path, PathBuf::from("/p/w.duckdb"));
+        // The profile's own `target:` is rendered too.
+        let r = render(text, shown, &env(&[("RUNNER_T_TARGET", "prod")]), Some("shop"), None).expect_err("unset");
+        assert!(r.message.contains("`SNOWFLAKE_ACCOUNT`"), "{}", r.message);
+        assert_eq!(r.line, Some(12));
+        let r = render(text, shown, &env(&[("SNOWFLAKE_ACCOUNT", "x")]), Some("shop"), Some("prod")).expect("renders");
+        let d = resolve(&r.yaml, shown, text, "shop", Some("prod"), Path::new("/p")).expect_err("snowflake");
+        assert!(d.message.contains("type `snowflake`"), "{}", d.message);
+        // With two profiles none is chosen by itself.
+        assert_eq!(render(text, shown, &env(&[]), None, None).expect("renders").profile, None);
     }
 }
