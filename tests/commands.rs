@@ -277,6 +277,7 @@ fn debug_checks_project_profile_and_connection() {
     assert!(r.stdout.contains("dbt_project.yml file [OK found and valid]"), "{}", r.stdout);
     assert!(r.stdout.contains("Connection test: [OK connection ok]"), "{}", r.stdout);
     assert!(r.stdout.contains("All checks passed!"), "{}", r.stdout);
+    assert!(r.stdout.contains("  extensions built in: core_functions, json, parquet\n"), "{}", r.stdout);
     assert!(r.stdout.contains(&format!("path: {}", f.db().display())), "{}", r.stdout);
     assert!(r.stdout.contains(&format!("Using project dir at {}", f.path().display())), "{}", r.stdout);
     assert!(!f.db().exists(), "debug must not create the database");

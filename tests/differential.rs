@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const CASES: &[&str] = &["config_tree", "data_tests", "ephemeral", "incremental", "seeds", "selection"];
+const CASES: &[&str] = &["config_tree", "data_tests", "ephemeral", "files", "incremental", "seeds", "selection"];
 
 const DAG: &str = "dag_id: diff\nschedule: null\nprofile: diff\ntest_behavior: none\n";
 
@@ -326,6 +326,12 @@ fn data_tests() {
 #[test]
 fn ephemeral() {
     run_case("ephemeral");
+}
+
+/// Parquet and JSON read with DuckDB's built-in extensions, offline.
+#[test]
+fn files() {
+    run_case("files");
 }
 
 #[test]

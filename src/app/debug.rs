@@ -75,6 +75,11 @@ pub(super) fn run(opts: &Options, dag: Option<&Dag>) -> Result<i32, Error> {
     println!("  threads: {}", opts.threads.unwrap_or(target.threads));
     let settings: Vec<String> = target.settings.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     println!("  settings: {{{}}}", settings.join(", "));
+    // What reads parquet and JSON, and works with no network: the extensions compiled in.
+    match db::setup::built_in_extensions() {
+        Ok(names) => println!("  extensions built in: {}", names.join(", ")),
+        Err(e) => println!("  extensions built in: [ERROR {e}]"),
+    }
     let connection = connection_test(opts, &target);
     match &connection {
         Ok(note) => println!("  Connection test: [OK connection ok]{note}"),

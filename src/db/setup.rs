@@ -88,6 +88,17 @@ pub fn attach_sql(a: &Attachment) -> String {
     sql
 }
 
+/// The extensions compiled into this binary's DuckDB (the `duckdb` crate's
+/// features): they load with no network, and `runner debug` lists them.
+pub(crate) fn built_in_extensions() -> Result<Vec<String>, String> {
+    let conn = Connection::open_in_memory().map_err(|e| format!("cannot start DuckDB: {e}"))?;
+    let sql = "select extension_name from duckdb_extensions() \
+               where install_mode = 'STATICALLY_LINKED' order by extension_name";
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let names = stmt.query_map([], |row| row.get::<_, String>(0)).map_err(|e| e.to_string())?;
+    names.collect::<Result<Vec<String>, _>>().map_err(|e| e.to_string())
+}
+
 fn load_on(conn: &Connection, extensions: &[String]) -> Result<(), String> {
     for ext in extensions {
         // Names cannot be bound as parameters: only plain identifiers pass.
@@ -106,6 +117,28 @@ fn load_on(conn: &Connection, extensions: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parquet_and_json_are_built_in_and_work_offline() {
+        let names = built_in_extensions().expect("list");
+        for ext in ["core_functions", "json", "parquet"] {
+            assert!(names.iter().any(|n| n == ext), "{ext} missing from {names:?}");
+        }
+        // A profile's `extensions: [parquet, json]` loads them without INSTALL.
+        check_profile(&BTreeMap::new(), &["parquet".to_string(), "json".to_string()], &[]).expect("load offline");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("t.parquet");
+        let conn = Connection::open_in_memory().expect("open");
+        let sql =
+            format!("copy (select 1 as id, '{{\"a\": [1, 2]}}'::json as j) to '{}' (format parquet)", file.display());
+        conn.execute_batch(&sql).expect("write parquet");
+        let got: (i64, String) = conn
+            .query_row(&format!("select id, j ->> '$.a[1]' from read_parquet('{}')", file.display()), [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("read parquet, extract json");
+        assert_eq!(got, (1, "2".to_string()));
+    }
 
     #[test]
     fn good_settings_and_builtin_extensions_pass() {
