@@ -32,7 +32,19 @@ impl Fixture {
 
     /// A small shop: two seeds, a view, a table, tests of every generic kind and a singular test.
     pub fn shop() -> Fixture {
-        let f = Fixture::new();
+        Fixture::shop_from(Fixture::new())
+    }
+
+    /// The shop in a new folder below `parent`, for tests that watch what is
+    /// written beside the project.
+    pub fn shop_in(parent: &Path) -> Fixture {
+        let f = Fixture { dir: tempfile::tempdir_in(parent).expect("tempdir") };
+        f.write("profiles.yml", PROFILES);
+        f.write("dags/my_dag.yml", DAG);
+        Fixture::shop_from(f)
+    }
+
+    fn shop_from(f: Fixture) -> Fixture {
         f.write("seeds/raw_customers.csv", "id,name\n1,Ann\n2,Bo\n3,Cy\n");
         f.write(
             "seeds/raw_orders.csv",
