@@ -53,6 +53,8 @@ pub fn find_profiles(cli_dir: Option<&Path>, project_dir: &Path) -> Option<PathB
 /// Renders the profiles text with `env_var()` and no other context.
 pub fn render(text: &str, shown: &Path, env: &Env) -> Result<String, Diagnostic> {
     let mut jinja = minijinja::Environment::new();
+    // A loop that never ends stops with an error naming the file, as in templates.
+    jinja.set_fuel(Some(crate::template::limits::MAX_INSTRUCTIONS));
     let env = env.clone();
     jinja.add_function("env_var", move |key: String, default: Option<String>| {
         env.get(&key).or(default).ok_or_else(|| {
@@ -63,7 +65,10 @@ pub fn render(text: &str, shown: &Path, env: &Env) -> Result<String, Diagnostic>
         })
     });
     jinja.render_str(text, ()).map_err(|e| {
-        let msg = e.detail().map(str::to_string).unwrap_or_else(|| e.to_string());
+        let msg = match e.kind() {
+            minijinja::ErrorKind::OutOfFuel => crate::template::limits::out_of_fuel_message(),
+            _ => e.detail().map(str::to_string).unwrap_or_else(|| e.to_string()),
+        };
         let unset = msg.starts_with("env var");
         let d = Diagnostic::in_file(shown, msg).at(e.line(), None);
         if unset {

@@ -15,6 +15,7 @@ pub mod context;
 mod diagnostics;
 pub mod docs;
 pub mod ephemeral;
+pub(crate) mod limits;
 pub mod macros;
 mod pydelta;
 mod pyitertools;
@@ -117,6 +118,8 @@ impl Templates {
             jinja.add_global(*k, v.clone());
         }
         jinja.set_recursion_limit(200);
+        // Per render state; `limits` carries the count across macro calls.
+        jinja.set_fuel(Some(limits::MAX_INSTRUCTIONS));
         let mut files = BTreeMap::new();
         let mut errors = Vec::new();
         let envc = env.clone();
@@ -189,7 +192,8 @@ impl Templates {
                 Ok(t) => {
                     let placeholder = Relation::new(&target.database, &target.schema, &f.name);
                     let (ctx, rec) = this.resolve_ctx(&placeholder);
-                    let outcome = t.render(Value::from_pairs(ctx)).map_err(|e| this.diagnostic(&name, &e));
+                    let outcome =
+                        limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| this.diagnostic(&name, &e));
                     (name, Ok((placeholder, outcome.map(|_| lock(&rec).clone()))))
                 }
             }
@@ -346,14 +350,14 @@ impl Templates {
             None => self.env.get_template(template),
         }
         .map_err(|e| self.diagnostic(template, &e))?;
-        t.render(Value::from_pairs(ctx)).map_err(|e| self.diagnostic(template, &e))
+        limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| self.diagnostic(template, &e))
     }
 
     /// Renders a YAML config value written as Jinja, such as
     /// `where: "day >= '{{ var('since') }}'"`, with `var`, `env_var` and `target`.
     pub fn render_config_str(&self, text: &str) -> Result<String, String> {
         let ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
-        self.env.render_str(text, Value::from_pairs(ctx)).map_err(|e| e.to_string())
+        limits::render(|| self.env.render_str(text, Value::from_pairs(ctx))).map_err(|e| describe(&e))
     }
 
     /// Evaluates a YAML test argument such as `ref('customers')`, recording its refs.
@@ -398,7 +402,7 @@ impl Templates {
         // Arguments are evaluated while planning: a `log()` in a test macro waits for the run.
         ctx.push((context::RUNTIME, context::Runtime::new(None, true)));
         let compiled = self.env.compile_expression_owned(expr.to_string()).map_err(|e| describe(&e))?;
-        let v = compiled.eval(Value::from_pairs(ctx)).map_err(|e| describe(&e))?;
+        let v = limits::render(|| compiled.eval(Value::from_pairs(ctx))).map_err(|e| describe(&e))?;
         let out = lock(&rec).clone();
         Ok((v.to_string(), out))
     }
