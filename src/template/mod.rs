@@ -14,6 +14,7 @@ pub mod adapter;
 pub mod context;
 mod diagnostics;
 pub mod docs;
+mod env_var;
 pub mod ephemeral;
 pub(crate) mod limits;
 pub mod macros;
@@ -122,12 +123,7 @@ impl Templates {
         jinja.set_fuel(Some(limits::MAX_INSTRUCTIONS));
         let mut files = BTreeMap::new();
         let mut errors = Vec::new();
-        let envc = env.clone();
-        jinja.add_function("env_var", move |key: String, default: Option<String>| {
-            envc.get(&key).or(default).ok_or_else(|| {
-                jinja_error(ErrorKind::InvalidOperation, format!("env var `{key}` is not set and has no default"))
-            })
-        });
+        jinja.add_function("env_var", env_var::function(env.clone()));
         jinja.add_global(
             "target",
             Value::from(Serde(BTreeMap::from([
@@ -166,6 +162,9 @@ impl Templates {
         // `add_template` or a loader does) held 118 MB at 10k models; a compile
         // costs less than the memory did.
         let sources: Vec<&crate::project::SqlFile> = project.models.iter().chain(&project.singular_tests).collect();
+        for f in sources.iter().copied().chain(&project.macros) {
+            errors.extend(env_var::secret_uses(&f.text, &f.path));
+        }
         let texts = crate::par::map(&sources, |f| {
             let text = pyops::rewrite_datetime_arithmetic(&f.text);
             (f.path.display().to_string(), macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text)))
