@@ -28,6 +28,7 @@ pub mod report;
 pub mod retry;
 pub mod schedule;
 pub mod scheduler;
+pub(crate) mod secrets;
 pub mod select;
 pub mod task_log;
 pub mod template;

@@ -9,6 +9,25 @@
 /// Fewer items than this per thread are not worth a thread's start-up.
 const MIN_PER_THREAD: usize = 32;
 
+/// The stack of every thread that may render templates. A nested project
+/// macro call takes about 6 KB of stack, more through filters and `call`
+/// blocks; at the deepest nesting allowed (`template::limits`) a spawned
+/// thread's default 2 MB leaves too little room. Only touched pages are
+/// committed, so a large reservation costs nothing.
+pub const STACK_SIZE: usize = 16 * 1024 * 1024;
+
+/// `scope.spawn(f)`, on a thread with a [`STACK_SIZE`] stack.
+pub fn spawn_scoped<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    // As `Scope::spawn` does, a thread that cannot start is a panic.
+    std::thread::Builder::new()
+        .stack_size(STACK_SIZE)
+        .spawn_scoped(scope, f)
+        .unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
+}
+
 /// `items.iter().map(f).collect()`, on up to the machine's parallelism.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -20,7 +39,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     let f = &f;
     std::thread::scope(|s| {
         let handles: Vec<_> =
-            items.chunks(chunk).map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
+            items.chunks(chunk).map(|part| spawn_scoped(s, move || part.iter().map(f).collect::<Vec<R>>())).collect();
         let mut out = Vec::with_capacity(items.len());
         for h in handles {
             // A panic in `f` is a bug: re-raise it on the calling thread.

@@ -292,7 +292,8 @@ where
             let rx = task_rx.clone();
             let tx = out_tx.clone();
             let mut run_node = work(w);
-            scope.spawn(move || loop {
+            // Workers render templates: a stack for the deepest macro nesting allowed.
+            crate::par::spawn_scoped(scope, move || loop {
                 // The lock is held only while waiting for the next task.
                 let next = rx.lock().map(|r| r.recv());
                 let Ok(Ok(task)) = next else { break };

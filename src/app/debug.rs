@@ -12,6 +12,7 @@ use crate::db::{self, Holder, LockMode, LockRequest};
 use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::project::dag::Dag;
 use crate::project::{self, env::Env, profile, profile::Target};
+use crate::secrets;
 use std::path::Path;
 use std::time::Duration;
 
@@ -66,14 +67,19 @@ pub(super) fn run(opts: &Options, dag: Option<&Dag>) -> Result<i32, Error> {
         println!("Connection test skipped since no profile was found");
         return Err(Error::Load(shown(&dir, problems)));
     };
+    // As dbt does, what a profile read from a secret env var, or holds under
+    // a credential's name, is shown as `*****`.
+    let secret_values = env.as_ref().map(|e| e.values_with_prefix(secrets::PREFIX)).unwrap_or_default();
+    let masked = |text: &str| secrets::scrub(text, &secret_values);
     println!("Connection:");
     println!("  profile: {}", target.profile_name);
     println!("  target: {}", target.name);
-    println!("  database: {}", target.database);
-    println!("  schema: {}", target.schema);
-    println!("  path: {}", target.path.display());
+    println!("  database: {}", masked(&target.database));
+    println!("  schema: {}", masked(&target.schema));
+    println!("  path: {}", masked(&target.path.display().to_string()));
     println!("  threads: {}", opts.threads.unwrap_or(target.threads));
-    let settings: Vec<String> = target.settings.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let settings: Vec<String> =
+        target.settings.iter().map(|(k, v)| format!("{k}: {}", secrets::shown_value(k, v, &secret_values))).collect();
     println!("  settings: {{{}}}", settings.join(", "));
     // What reads parquet and JSON, and works with no network: the extensions compiled in.
     match db::setup::built_in_extensions() {
@@ -96,8 +102,8 @@ pub(super) fn run(opts: &Options, dag: Option<&Dag>) -> Result<i32, Error> {
         }
         Err(e) => {
             println!("1 check failed:");
-            println!("runner was unable to connect to the database `{}`:", target.path.display());
-            println!("  {}", e.replace('\n', "\n  "));
+            println!("runner was unable to connect to the database `{}`:", masked(&target.path.display().to_string()));
+            println!("  {}", masked(&e).replace('\n', "\n  "));
             Ok(EXIT_NODE_FAILURE)
         }
     }

@@ -21,10 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The lock file is world-readable: flag values (`--vars`) are left out.
 fn command_line() -> String {
-    let mut args = std::env::args();
-    let exe = args.next().map(|a| Path::new(&a).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or(a));
-    exe.into_iter().chain(args).collect::<Vec<_>>().join(" ")
+    crate::secrets::command_without_values(std::env::args_os().map(|a| a.to_string_lossy().into_owned()))
 }
 
 pub(super) fn execute(

@@ -46,6 +46,15 @@ impl Env {
     pub fn get(&self, key: &str) -> Option<String> {
         std::env::var(key).ok().or_else(|| self.dotenv.get(key).cloned())
     }
+
+    /// The value of every variable whose name starts with `prefix`, as `get`
+    /// sees them (what must be masked where the profile's values are shown).
+    pub fn values_with_prefix(&self, prefix: &str) -> Vec<String> {
+        let real = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
+        let names: std::collections::BTreeSet<String> =
+            real.chain(self.dotenv.keys().cloned()).filter(|k| k.starts_with(prefix)).collect();
+        names.iter().filter_map(|k| self.get(k)).collect()
+    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,13 @@ use super::context::{Raised, Returned};
 use super::macros::InMacro;
 use chrono::{DateTime, Utc};
 use minijinja::value::Value;
-use minijinja::Error;
+use minijinja::{Error, ErrorKind};
 use std::error::Error as _;
 
 fn own_text(e: &Error) -> String {
+    if e.kind() == ErrorKind::OutOfFuel {
+        return super::limits::out_of_fuel_message();
+    }
     match e.detail() {
         Some(d) => format!("{}: {d}", e.kind()),
         None => e.kind().to_string(),
@@ -47,9 +50,33 @@ pub fn describe(e: &Error) -> String {
     }
     if !frames.is_empty() {
         frames.reverse();
-        msg.push_str(&format!(" ({})", frames.join(", called from ")));
+        msg.push_str(&format!(" ({})", shown_frames(frames).join(", called from ")));
     }
     msg
+}
+
+/// At most this many frames are listed, the innermost and outermost ones.
+const MAX_FRAMES: usize = 8;
+
+/// The frames of a deep recursion in a line: repeats of one frame become
+/// `… ×N`, and a long chain keeps its ends around a count of the rest.
+fn shown_frames(frames: Vec<String>) -> Vec<String> {
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for f in frames {
+        match runs.last_mut() {
+            Some((last, n)) if *last == f => *n += 1,
+            _ => runs.push((f, 1)),
+        }
+    }
+    let mut shown: Vec<String> = runs.into_iter().map(|(f, n)| if n > 1 { format!("{f} ×{n}") } else { f }).collect();
+    if shown.len() > MAX_FRAMES {
+        let outer = shown.split_off(shown.len() - MAX_FRAMES / 2);
+        let hidden = shown.len() - MAX_FRAMES / 2;
+        shown.truncate(MAX_FRAMES / 2);
+        shown.push(format!("{hidden} more macro calls"));
+        shown.extend(outer);
+    }
+    shown
 }
 
 /// A version-4 UUID from the standard library's per-process random keys.
@@ -85,6 +112,16 @@ pub fn run_identity(run_values: &[(&'static str, Value)]) -> (String, DateTime<U
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_frames_are_counted_and_long_chains_cut() {
+        let f = |s: &str| s.to_string();
+        assert_eq!(shown_frames(vec![f("a"), f("a"), f("a"), f("b")]), vec![f("a ×3"), f("b")]);
+        let long: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+        let shown = shown_frames(long);
+        assert_eq!(shown.len(), MAX_FRAMES + 1);
+        assert_eq!((shown[0].as_str(), shown[4].as_str(), shown[8].as_str()), ("f0", "12 more macro calls", "f19"));
+    }
 
     #[test]
     fn uuids_are_version_4_and_differ() {

@@ -36,7 +36,7 @@ impl Templates {
             return Ok(raw.to_string());
         }
         let ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
-        self.env.render_str(raw, Value::from_pairs(ctx)).map_err(|e| describe(&e))
+        super::limits::render(|| self.env.render_str(raw, Value::from_pairs(ctx))).map_err(|e| describe(&e))
     }
 
     /// Renders every model and seed description once; each failure names its YAML file.

@@ -13,6 +13,7 @@
 //! what a macro means.
 
 use super::context::{returned, RUNTIME};
+use super::limits;
 use minijinja::value::{from_args, Kwargs, Object, Rest, Value};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
@@ -199,7 +200,9 @@ pub struct MacroRef {
 
 impl Object for MacroRef {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        match self.invoke(state, args) {
+        // Outside the frame below: a call refused for its depth never started.
+        let call = limits::Call::enter(state, &self.name)?;
+        match self.invoke(state, args, call) {
             Ok(v) => Ok(v),
             Err(e) => match returned(&e) {
                 Some(v) => Ok(v),
@@ -215,19 +218,29 @@ impl Object for MacroRef {
 }
 
 impl MacroRef {
-    fn invoke(&self, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+    /// The macro runs in a new state of its file's template, where
+    /// minijinja's own recursion limit and fuel start afresh: [`limits::Call`]
+    /// carries both across the calls.
+    fn invoke(&self, state: &mut State<'_, '_>, args: &[Value], call: limits::Call) -> Result<Value, Error> {
         let args = with_rendered_caller(state, args)?;
         let args = args.as_slice();
         let template = state.env().get_template(&self.file)?;
         let ctx = Value::from_pairs(FORWARDED.iter().filter_map(|k| state.lookup(k).map(|v| (*k, v))));
         let mut captured = template.render_captured(ctx)?;
         let name = format!("{}{IMPL_SUFFIX}", self.name);
-        captured.with_state_mut(|s| {
-            let m = s.lookup(&name).ok_or_else(|| {
-                Error::new(ErrorKind::UnknownFunction, format!("macro `{}` is not defined", self.name))
-            })?;
-            m.call(s, args)
-        })
+        let (result, used) = captured.with_state_mut(|s| {
+            let result = s
+                .lookup(&name)
+                .ok_or_else(|| Error::new(ErrorKind::UnknownFunction, format!("macro `{}` is not defined", self.name)))
+                .and_then(|m| m.call(s, args));
+            (result, limits::consumed(s))
+        });
+        match (result, call.finish(used)) {
+            // An error from inside the macro carries its line: it wins.
+            (Err(e), _) if returned(&e).is_none() => Err(e),
+            (result, Ok(())) => result,
+            (_, Err(spent)) => Err(spent),
+        }
     }
 }
 

@@ -14,7 +14,9 @@ pub mod adapter;
 pub mod context;
 mod diagnostics;
 pub mod docs;
+mod env_var;
 pub mod ephemeral;
+pub(crate) mod limits;
 pub mod macros;
 mod pydelta;
 mod pyitertools;
@@ -117,14 +119,11 @@ impl Templates {
             jinja.add_global(*k, v.clone());
         }
         jinja.set_recursion_limit(200);
+        // Per render state; `limits` carries the count across macro calls.
+        jinja.set_fuel(Some(limits::MAX_INSTRUCTIONS));
         let mut files = BTreeMap::new();
         let mut errors = Vec::new();
-        let envc = env.clone();
-        jinja.add_function("env_var", move |key: String, default: Option<String>| {
-            envc.get(&key).or(default).ok_or_else(|| {
-                jinja_error(ErrorKind::InvalidOperation, format!("env var `{key}` is not set and has no default"))
-            })
-        });
+        jinja.add_function("env_var", env_var::function(env.clone()));
         jinja.add_global(
             "target",
             Value::from(Serde(BTreeMap::from([
@@ -163,6 +162,9 @@ impl Templates {
         // `add_template` or a loader does) held 118 MB at 10k models; a compile
         // costs less than the memory did.
         let sources: Vec<&crate::project::SqlFile> = project.models.iter().chain(&project.singular_tests).collect();
+        for f in sources.iter().copied().chain(&project.macros) {
+            errors.extend(env_var::secret_uses(&f.text, &f.path));
+        }
         let texts = crate::par::map(&sources, |f| {
             let text = pyops::rewrite_datetime_arithmetic(&f.text);
             (f.path.display().to_string(), macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text)))
@@ -189,7 +191,8 @@ impl Templates {
                 Ok(t) => {
                     let placeholder = Relation::new(&target.database, &target.schema, &f.name);
                     let (ctx, rec) = this.resolve_ctx(&placeholder);
-                    let outcome = t.render(Value::from_pairs(ctx)).map_err(|e| this.diagnostic(&name, &e));
+                    let outcome =
+                        limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| this.diagnostic(&name, &e));
                     (name, Ok((placeholder, outcome.map(|_| lock(&rec).clone()))))
                 }
             }
@@ -346,14 +349,14 @@ impl Templates {
             None => self.env.get_template(template),
         }
         .map_err(|e| self.diagnostic(template, &e))?;
-        t.render(Value::from_pairs(ctx)).map_err(|e| self.diagnostic(template, &e))
+        limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| self.diagnostic(template, &e))
     }
 
     /// Renders a YAML config value written as Jinja, such as
     /// `where: "day >= '{{ var('since') }}'"`, with `var`, `env_var` and `target`.
     pub fn render_config_str(&self, text: &str) -> Result<String, String> {
         let ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
-        self.env.render_str(text, Value::from_pairs(ctx)).map_err(|e| e.to_string())
+        limits::render(|| self.env.render_str(text, Value::from_pairs(ctx))).map_err(|e| describe(&e))
     }
 
     /// Evaluates a YAML test argument such as `ref('customers')`, recording its refs.
@@ -398,7 +401,7 @@ impl Templates {
         // Arguments are evaluated while planning: a `log()` in a test macro waits for the run.
         ctx.push((context::RUNTIME, context::Runtime::new(None, true)));
         let compiled = self.env.compile_expression_owned(expr.to_string()).map_err(|e| describe(&e))?;
-        let v = compiled.eval(Value::from_pairs(ctx)).map_err(|e| describe(&e))?;
+        let v = limits::render(|| compiled.eval(Value::from_pairs(ctx))).map_err(|e| describe(&e))?;
         let out = lock(&rec).clone();
         Ok((v.to_string(), out))
     }
