@@ -84,7 +84,8 @@ fn a_loop_without_end_in_a_macro_names_the_macro() {
 #[test]
 fn work_is_counted_across_macro_calls() {
     // Each call is far below the limit and so is the model's own loop; only
-    // their sum (a hundred thousand calls of two million instructions) is not.
+    // their sum (a hundred thousand calls of a few hundred thousand
+    // instructions each) is not.
     let f = Fixture::shop();
     f.write("macros/busy.sql", "{% macro busy() %}{% for i in range(100000) %}{% endfor %}{% endmacro %}\n");
     f.write("models/m.sql", "select 1 as x\n{% for a in range(100000) %}{{ busy() }}{% endfor %}\n");
