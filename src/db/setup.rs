@@ -54,7 +54,7 @@ pub fn check_path(path: &Path) -> Result<(), Diagnostic> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     match std::fs::metadata(parent) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Diagnostic::new(format!("`{}`, where the database `{shown}` goes, is not a folder", parent.display()))
+        Ok(_) => Err(Diagnostic::new(format!("`{}`, where the database `{shown}` goes, is not a directory", parent.display()))
             .hint("point the profile's `path:` into a folder")),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(Diagnostic::new(format!("the folder `{}` for the database `{shown}` does not exist", parent.display()))
