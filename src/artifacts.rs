@@ -9,6 +9,7 @@
 pub mod layout;
 pub mod manifest;
 
+use crate::error::{io_at, io_message};
 use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
 use crate::nodes::Resource;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -69,18 +70,22 @@ pub fn write_atomic_with(
 ) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
     // A large buffer: `manifest.json` is 65 MB at 10k models, and each
     // `write` call costs more than the copy of its bytes.
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-    write(&mut w)?;
-    w.flush()?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp).map_err(io_at(&tmp))?);
+    let written = write(&mut w).and_then(|()| w.flush());
     drop(w);
-    std::fs::rename(&tmp, path)
+    if let Err(e) = written {
+        // A full disk: the old file stays, and no partial copy takes space.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_at(&tmp)(e));
+    }
+    std::fs::rename(&tmp, path).map_err(io_at(path))
 }
 
 /// Writes one node's SQL below `dir` (`target/compiled/<project>` or `target/run/<project>`).
@@ -99,9 +104,13 @@ pub fn write_sql(dir: &Path, sql_path: &Path, sql: &str) -> std::io::Result<()> 
         return Ok(());
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(parent).map_err(io_at(parent))?;
     }
-    std::fs::write(path, text)
+    std::fs::write(&path, text).map_err(|e| {
+        // Half a statement is worse than none; the next run writes it again.
+        let _ = std::fs::remove_file(&path);
+        io_at(&path)(e)
+    })
 }
 
 /// The statements a node ran, as one SQL file.
@@ -191,7 +200,7 @@ impl RunResults {
         if let (Some(dir), Some(r)) = (&self.run_dir, result) {
             if let (Some(f), false) = (self.files.get(&node.id), r.sql.is_empty()) {
                 if let Err(e) = write_sql(dir, &f.sql_path, &statements_text(&r.sql)) {
-                    self.write_error.get_or_insert(format!("cannot write `{}`: {e}", dir.join(&f.sql_path).display()));
+                    self.write_error.get_or_insert(io_message("cannot write the SQL a node ran", &e));
                 }
             }
         }
@@ -222,7 +231,7 @@ impl Sink for RunResults {
             Event::NodeSkipped { node, .. } => self.push(node, None),
             Event::RunFinished { elapsed } => {
                 if let Err(err) = self.write(elapsed.as_secs_f64()) {
-                    self.write_error = Some(format!("cannot write `{}`: {err}", self.path.display()));
+                    self.write_error = Some(io_message("cannot write the run's results", &err));
                 }
             }
             Event::NodeStarted { .. } | Event::NodeRetrying { .. } => {}

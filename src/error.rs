@@ -135,6 +135,79 @@ fn render_diagnostics(diags: &[Diagnostic]) -> String {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An I/O error and the path it concerns: std's errors name no path, and
+/// "Permission denied" alone does not say what to fix.
+#[derive(Debug)]
+pub struct AtPath {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl fmt::Display for AtPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for AtPath {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// For `map_err`: the error names `path`, and keeps its kind so callers can
+/// still match on it. An error that names a path already is left as it is.
+pub fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> std::io::Error + '_ {
+    move |source| {
+        if source.get_ref().is_some_and(|inner| inner.is::<AtPath>()) {
+            return source;
+        }
+        std::io::Error::new(source.kind(), AtPath { path: path.to_path_buf(), source })
+    }
+}
+
+/// What to do about an I/O error, when its kind says: which disk to free
+/// when it is full, what to make writable when access is denied.
+pub fn io_hint(e: &std::io::Error) -> Option<String> {
+    let path = e.get_ref().and_then(|inner| inner.downcast_ref::<AtPath>()).map(|a| a.path.as_path());
+    let folder = path.map(|p| p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")));
+    match (e.kind(), folder) {
+        (std::io::ErrorKind::StorageFull, Some(dir)) => Some(disk_full_hint(dir)),
+        (std::io::ErrorKind::StorageFull, None) => Some(disk_full_hint(Path::new("."))),
+        (std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem, Some(dir)) => {
+            Some(format!("make `{}` writable by the user running runner", dir.display()))
+        }
+        _ => None,
+    }
+}
+
+/// `<what>: <e>`, then the hint for `e` when there is one.
+pub fn io_message(what: &str, e: &std::io::Error) -> String {
+    match io_hint(e) {
+        Some(hint) => format!("{what}: {e}\n  (hint: {hint})"),
+        None => format!("{what}: {e}"),
+    }
+}
+
+/// [`io_message`] as an error line, for [`Error::Database`].
+pub fn io_failure(what: &str, e: &std::io::Error) -> String {
+    format!("error: {}", io_message(what, e))
+}
+
+/// The hint for a full disk, naming a folder on it.
+pub fn disk_full_hint(dir: &Path) -> String {
+    format!(
+        "the disk holding `{0}` is full: free space on it (`df -h {0}` shows how much is left) and run again; \
+         what was written before this run is intact",
+        dir.display()
+    )
+}
+
+/// Whether an error's text (DuckDB's, which carry no kind) says the disk is full.
+pub fn says_disk_full(message: &str) -> bool {
+    message.contains("No space left on device") || message.contains("os error 28")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +223,22 @@ mod tests {
             e.to_string(),
             "error: a.yml:2: early\n  (hint: fix it)\nerror: a.yml:9:2: late\nerror: b.yml:1: second\n3 errors"
         );
+    }
+
+    #[test]
+    fn io_errors_name_their_path_and_what_to_do() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = io_at(Path::new("/p/.runner/history/d/r.json"))(denied);
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+        let m = io_message("cannot record run `r`", &e);
+        assert!(m.starts_with("cannot record run `r`: `/p/.runner/history/d/r.json`: permission denied"), "{m}");
+        assert!(m.contains("(hint: make `/p/.runner/history/d` writable"), "{m}");
+        let again = io_at(Path::new("/elsewhere"))(e);
+        assert!(!again.to_string().contains("/elsewhere"), "named once: {again}");
+        let full = io_at(Path::new("/mnt/small/target/x.json"))(std::io::Error::from_raw_os_error(28));
+        let m = io_message("cannot write", &full);
+        assert!(m.contains("No space left on device") && m.contains("the disk holding `/mnt/small/target` is full"));
+        assert!(says_disk_full("IO Error: Could not write file \"x\": No space left on device"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! Users query it with SQL: `select * from read_json('.runner/history/*/*.json')`.
 //! This module records; it decides nothing and prints nothing.
 
+use crate::error::io_at;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -68,6 +69,15 @@ pub struct History {
     root: PathBuf,
 }
 
+/// Writes a run beside its file; a failed write (a full disk) leaves no partial file behind.
+fn write_aside(tmp: &Path, run: &RunRecord) -> std::io::Result<()> {
+    let written = std::fs::write(tmp, serde_json::to_vec_pretty(run).map_err(std::io::Error::other)?);
+    if written.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    written.map_err(io_at(tmp))
+}
+
 fn file_name(run_id: &str) -> String {
     // Run ids hold `:` and `+`, which some filesystems refuse.
     format!("{}.json", run_id.replace([':', '+'], "_"))
@@ -100,13 +110,14 @@ impl History {
     /// processes). Manual run ids are trigger times to the microsecond, and
     /// two triggers in the same microsecond must still be two runs.
     pub fn reserve(&self, dag_id: &str, ids: impl IntoIterator<Item = String>) -> std::io::Result<String> {
-        std::fs::create_dir_all(self.dir.join(dag_id))?;
+        let dir = self.dir.join(dag_id);
+        std::fs::create_dir_all(&dir).map_err(io_at(&dir))?;
         for id in ids {
             let lock = Self::owner_lock(&self.path(dag_id, &id));
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(lock) {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
                 Ok(_) => return Ok(id),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(io_at(&lock)(e)),
             }
         }
         Err(std::io::Error::other("every candidate run id is taken"))
@@ -133,21 +144,21 @@ impl History {
     pub fn create(&self, run: &RunRecord) -> std::io::Result<Option<crate::db::liveness::Held>> {
         let path = self.path(&run.dag_id, &run.run_id);
         if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
+            std::fs::create_dir_all(d).map_err(io_at(d))?;
         }
         // Held before the file appears, so no reader ever sees a running run
         // without a live owner.
-        let Some(alive) = Self::take_owner(&path)? else { return Ok(None) };
+        let Some(alive) = Self::take_owner(&path).map_err(io_at(&Self::owner_lock(&path)))? else { return Ok(None) };
         // Write the whole record aside, then link it into place: the link fails
         // if the run exists, and no reader ever sees an empty or partial file.
         let tmp = path.with_extension(format!("json.{}.new", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(run).map_err(std::io::Error::other)?)?;
+        write_aside(&tmp, run)?;
         let linked = std::fs::hard_link(&tmp, &path);
         let _ = std::fs::remove_file(&tmp);
         match linked {
             Ok(()) => Ok(Some(alive)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(io_at(&path)(e)),
         }
     }
 
@@ -161,8 +172,8 @@ impl History {
     pub fn update(&self, run: &RunRecord) -> std::io::Result<()> {
         let path = self.path(&run.dag_id, &run.run_id);
         let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(run).map_err(std::io::Error::other)?)?;
-        std::fs::rename(&tmp, &path)
+        write_aside(&tmp, run)?;
+        std::fs::rename(&tmp, &path).map_err(io_at(&path))
     }
 
     /// Every run with this id, one per DAG that has one, by DAG id: run ids
@@ -184,9 +195,9 @@ impl History {
         let marker = self.pause_marker(dag_id);
         if paused {
             if let Some(d) = marker.parent() {
-                std::fs::create_dir_all(d)?;
+                std::fs::create_dir_all(d).map_err(io_at(d))?;
             }
-            std::fs::write(marker, b"")
+            std::fs::write(&marker, b"").map_err(io_at(&marker))
         } else {
             match std::fs::remove_file(marker) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -503,7 +514,7 @@ impl HistorySink {
         let written = match log.write(&self.history.root.join(&path)) {
             Ok(()) => Some(path),
             Err(e) => {
-                self.write_error = Some(format!("cannot write the log `{}`: {e}", path.display()));
+                self.write_error = Some(crate::error::io_message("cannot write an attempt's log", &e));
                 None
             }
         };
@@ -552,7 +563,10 @@ impl crate::events::Sink for HistorySink {
                         self.journal = None;
                         let _ = std::fs::remove_file(self.journal_file());
                     }
-                    Err(err) => self.write_error = Some(format!("cannot record run `{}`: {err}", self.run.run_id)),
+                    Err(err) => {
+                        let what = format!("cannot record run `{}`", self.run.run_id);
+                        self.write_error = Some(crate::error::io_message(&what, &err));
+                    }
                 }
                 self.alive = None;
             }

@@ -33,3 +33,4 @@ pub mod select;
 pub mod task_log;
 pub mod template;
 pub mod timeout;
+pub mod yaml;

@@ -8,6 +8,7 @@
 //! writing never fails a run: an unwritable log is reported as a warning by
 //! the caller. This module formats and writes logs; it decides nothing.
 
+use crate::error::{io_at, io_message};
 use crate::events::{Event, NodeResult, Sink, Status};
 use chrono::{DateTime, Utc};
 use std::io::Write;
@@ -69,9 +70,9 @@ impl AttemptLog<'_> {
 
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
+            std::fs::create_dir_all(d).map_err(io_at(d))?;
         }
-        std::fs::write(path, self.text())
+        std::fs::write(path, self.text()).map_err(io_at(path))
     }
 }
 
@@ -84,6 +85,7 @@ fn push_sql(t: &mut String, sql: &[String]) {
 /// Appends every node's start, SQL and outcome to `logs/runner.log`.
 pub struct InvocationLog {
     file: Option<std::fs::File>,
+    path: PathBuf,
     /// Set when the log cannot be written; reported by the caller.
     pub write_error: Option<String>,
 }
@@ -92,12 +94,11 @@ impl InvocationLog {
     pub fn open(logs_dir: &Path, command: &str, run_id: &str) -> InvocationLog {
         let path = logs_dir.join("runner.log");
         let opened = std::fs::create_dir_all(logs_dir)
-            .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&path));
+            .map_err(io_at(logs_dir))
+            .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io_at(&path)));
         let mut log = match opened {
-            Ok(f) => InvocationLog { file: Some(f), write_error: None },
-            Err(e) => {
-                InvocationLog { file: None, write_error: Some(format!("cannot write `{}`: {e}", path.display())) }
-            }
+            Ok(f) => InvocationLog { file: Some(f), path, write_error: None },
+            Err(e) => InvocationLog { file: None, path, write_error: Some(io_message("cannot write the log", &e)) },
         };
         log.line(&format!("===== {command} · {run_id} · pid {}", std::process::id()));
         log
@@ -107,7 +108,7 @@ impl InvocationLog {
         let Some(f) = self.file.as_mut() else { return };
         let stamp = Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
         if let Err(e) = writeln!(f, "{stamp} {text}") {
-            self.write_error = Some(format!("cannot write `logs/runner.log`: {e}"));
+            self.write_error = Some(io_message("cannot write the log", &io_at(&self.path)(e)));
             self.file = None;
         }
     }

@@ -102,9 +102,13 @@ fn an_empty_selection_runs_nothing_and_succeeds() {
 #[test]
 fn a_test_on_a_missing_column_errors_alone_with_duckdbs_message() {
     let f = shop();
+    // One entry per model, as dbt requires: `stg_orders`' entry moves to a
+    // file of its own and gains a column that does not exist.
+    let schema = std::fs::read_to_string(f.path().join("models/schema.yml")).expect("schema.yml");
+    f.remove("models/schema.yml");
     f.write(
         "models/staging/missing.yml",
-        "version: 2\nmodels:\n  - name: stg_orders\n    columns:\n      - name: no_such_column\n        data_tests: [unique]\n",
+        &format!("{schema}      - name: no_such_column\n        data_tests: [unique]\n"),
     );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
@@ -121,7 +125,7 @@ fn an_unknown_custom_generic_test_is_a_load_error_with_file_and_line() {
     let f = shop();
     f.write(
         "models/staging/typo.yml",
-        "version: 2\nmodels:\n  - name: stg_orders\n    columns:\n      - name: amount\n        data_tests:\n          - is_positive\n",
+        "version: 2\nseeds:\n  - name: raw_orders\n    columns:\n      - name: amount\n        data_tests:\n          - is_positive\n",
     );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
@@ -150,6 +154,8 @@ fn a_malformed_selector_exits_2_naming_it() {
 #[test]
 fn jinja_in_a_tests_where_config_is_rendered_with_vars() {
     let f = Fixture::shop();
+    // `stg_orders` is described here alone (dbt rejects a second entry).
+    f.remove("models/schema.yml");
     f.write(
         "models/where.yml",
         "version: 2\nmodels:\n  - name: stg_orders\n    columns:\n      - name: amount\n        data_tests:\n          - accepted_values:\n              arguments: {values: [5, 7], quote: false}\n              config:\n                where: \"order_id <= {{ var('last_id', 11) }}\"\n",

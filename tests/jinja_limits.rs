@@ -99,11 +99,11 @@ fn a_loop_without_end_in_profiles_yml_names_it() {
     f.write(
         "profiles.yml",
         &format!(
-            "{SPIN}\nshop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n"
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{SPIN}warehouse.duckdb\"\n"
         ),
     );
     let err = refused(&f);
-    assert!(err.contains("profiles.yml:1") && err.contains("jinja work limit reached"), "{err}");
+    assert!(err.contains("profiles.yml:6") && err.contains("jinja work limit reached"), "{err}");
 }
 
 #[test]
@@ -111,8 +111,8 @@ fn a_macro_calling_itself_in_profiles_yml_is_an_error_naming_it() {
     let f = Fixture::shop();
     f.write(
         "profiles.yml",
-        "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}\nshop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: \"{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}\"\n",
     );
     let err = refused(&f);
-    assert!(err.contains("profiles.yml:1") && err.contains("recursion limit exceeded"), "{err}");
+    assert!(err.contains("profiles.yml:6") && err.contains("recursion limit exceeded"), "{err}");
 }

@@ -66,7 +66,7 @@ pub(super) fn manifest_for<'p>(
 /// Writes `target/manifest.json`; a failure to write is a warning, never a failed run.
 pub(super) fn write_manifest(prep: &Prepared, manifest: &Manifest) {
     if let Err(e) = manifest::write(&prep.project, manifest) {
-        eprintln!("warning: cannot write `{}`: {e}", prep.project.target_dir.join("manifest.json").display());
+        eprintln!("warning: {}", crate::error::io_message("cannot write the manifest", &e));
     }
 }
 
@@ -123,7 +123,7 @@ pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemeral
     let mut write_failed = false;
     for (node, (sql_path, rendered, written)) in all.into_iter().zip(done) {
         if let Some(e) = written.filter(|_| !write_failed) {
-            eprintln!("warning: cannot write `{}`: {e}", dir.join(&sql_path).display());
+            eprintln!("warning: {}", crate::error::io_message("cannot write the compiled SQL", &e));
             write_failed = true;
         }
         let compiled_code = match rendered {

@@ -115,6 +115,8 @@ fn connection_test(opts: &Options, target: &Target) -> Result<String, String> {
     let path = &target.path;
     let in_memory = path == Path::new(":memory:");
     if !in_memory && !path.exists() {
+        // A run creates the file, never its folder.
+        db::check_path(path).map_err(|d| d.to_string())?;
         return creatable(path).map(|()| " (the file does not exist yet; the first run creates it)".to_string());
     }
     let timeout = Some(opts.lock_timeout.unwrap_or(DEFAULT_WAIT));

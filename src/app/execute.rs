@@ -6,7 +6,7 @@ use super::Prepared;
 use crate::artifacts::RunResults;
 use crate::cli::Options;
 use crate::db::{self, Holder, LockError, LockMode, LockRequest};
-use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::error::{io_failure, Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::events::{self, Fanout, NodeResult, Sink, Status};
 use crate::executor::Executor;
 use crate::history::{History, HistorySink, RunRecord, RunState};
@@ -49,6 +49,10 @@ pub(super) fn execute(
         Error::Load(vec![crate::error::Diagnostic::in_file("profiles.yml", format!("target `{}`: {e}", target.name))
             .hint("fix the profile's `settings:`, `extensions:` or `attach:` (see DuckDB's documentation)")])
     })?;
+    // Before the lock, which would create its file beside the database.
+    if !in_memory && (write || target.path.is_dir()) {
+        db::check_path(&target.path).map_err(|d| Error::Load(vec![d]))?;
+    }
     if !write && !in_memory && !target.path.exists() {
         return Err(Error::Database(format!(
             "error: database `{}` does not exist yet\n  (hint: build it first with `runner run <DAG>`)",
@@ -106,7 +110,7 @@ pub(super) fn execute(
             eprintln!("skipped: {e}");
             return Ok(EXIT_OK);
         }
-        Err(e) => return Err(Error::Database(format!("error: {e}"))),
+        Err(e) => return Err(Error::Database(with_disk_hint(format!("error: {e}"), &target.path))),
     };
     // Relations were named before opening; a catalog DuckDB names differently
     // would make every statement fail, so stop before writing anything.
@@ -228,7 +232,8 @@ pub(super) fn execute(
         }
     };
     let mut log = crate::task_log::InvocationLog::open(&prep.project.root.join("logs"), opts.command.name(), &run_id);
-    let mut files: Fanout<dyn Sink + Send> = Fanout { sinks: vec![&mut results, &mut log] };
+    let mut disk_full = DiskFull::default();
+    let mut files: Fanout<dyn Sink + Send> = Fanout { sinks: vec![&mut results, &mut log, &mut disk_full] };
     if let Some(h) = history.as_mut() {
         files.sinks.push(h);
     }
@@ -246,6 +251,9 @@ pub(super) fn execute(
         [results.write_error.as_ref(), log.write_error.as_ref(), history.as_ref().and_then(|h| h.write_error.as_ref())];
     for e in errors.into_iter().flatten() {
         eprintln!("warning: {e}");
+    }
+    if disk_full.0 {
+        eprintln!("error: the disk is full: nodes could not write the database\n  (hint: {})", disk_hint(&target.path));
     }
     // DuckDB is closed (above) before another process may take the lock.
     drop(open);
@@ -285,7 +293,7 @@ fn start_record(
     match history.create(&record) {
         Ok(Some(alive)) => Ok(Some(HistorySink::new(history, record, alive))),
         Ok(None) => Ok(None),
-        Err(e) => Err(Error::Database(format!("error: cannot record run `{}`: {e}", run.run_id))),
+        Err(e) => Err(Error::Database(io_failure(&format!("cannot record run `{}`", run.run_id), &e))),
     }
 }
 
@@ -308,6 +316,33 @@ fn create_schemas(database: &db::Database, plan: &Plan, rp: &scheduler::RunPlan)
 
 /// A live "still waiting" indicator, only when a person is watching: never
 /// when stderr is not a terminal, and never in CI.
+/// Notices a node that failed because the disk is full: DuckDB's message
+/// names the file, not what to do, and may be one among many lines.
+#[derive(Default)]
+struct DiskFull(bool);
+
+impl Sink for DiskFull {
+    fn event(&mut self, e: &events::Event) {
+        if let events::Event::NodeFinished { result, .. } | events::Event::NodeRetrying { result, .. } = e {
+            self.0 |= result.message.as_deref().is_some_and(crate::error::says_disk_full);
+        }
+    }
+}
+
+/// `message`, and when it says the disk is full, which disk to free.
+fn with_disk_hint(message: String, db_path: &Path) -> String {
+    if crate::error::says_disk_full(&message) {
+        format!("{message}\n  (hint: {})", disk_hint(db_path))
+    } else {
+        message
+    }
+}
+
+fn disk_hint(db_path: &Path) -> String {
+    let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    crate::error::disk_full_hint(dir)
+}
+
 fn wait_indicator() -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {

@@ -13,7 +13,7 @@ mod list;
 
 use crate::cli::{Command, Options, RunRef};
 use crate::db::{Holder, LockMode};
-use crate::error::{Diagnostic, Error, EXIT_OK};
+use crate::error::{io_failure, Diagnostic, Error, EXIT_OK};
 use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{self, Plan, Resource};
 use crate::project::dag::{self, Dag, TestBehavior};
@@ -87,7 +87,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             let dag = find_dag(&opts, &dag)?;
             History::new(&dag.project_dir)
                 .set_paused(&dag.id, paused)
-                .map_err(|e| Error::Database(format!("error: cannot record the pause of `{}`: {e}", dag.id)))?;
+                .map_err(|e| Error::Database(io_failure(&format!("cannot record the pause of `{}`", dag.id), &e)))?;
             let verb = if paused { "paused" } else { "unpaused" };
             println!("`{}` {verb}", dag.id);
             if !paused && dag.paused {
@@ -265,7 +265,7 @@ pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, failed_only: bool
     record.message = None;
     history
         .update(&record)
-        .map_err(|e| Error::Database(format!("error: cannot record run `{}`: {e}", record.run_id)))?;
+        .map_err(|e| Error::Database(io_failure(&format!("cannot record run `{}`", record.run_id), &e)))?;
     let sink = HistorySink::new(history, record, alive);
     execute(opts, &prep, Some(dag), Some(&ctx), &rp, LockMode::Exclusive, Some(sink))
 }
@@ -286,7 +286,7 @@ fn unique_manual_id(dag: &Dag, triggered: chrono::DateTime<chrono::Utc>) -> Resu
     let ids = (0..1000).map(|us| crate::schedule::run_id("manual", triggered + chrono::TimeDelta::microseconds(us)));
     History::new(&dag.project_dir)
         .reserve(&dag.id, ids)
-        .map_err(|e| Error::Database(format!("error: cannot record a run of `{}`: {e}", dag.id)))
+        .map_err(|e| Error::Database(io_failure(&format!("cannot record a run of `{}`", dag.id), &e)))
 }
 
 /// Loads and validates everything a run needs; collects every error.
@@ -331,7 +331,7 @@ fn resolve_target(
             .hint("put one in the project directory, pass --profiles-dir, or set DBT_PROFILES_DIR")
     })?;
     let shown_path = path.strip_prefix(dir).map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = crate::yaml::read(&path).map_err(|e| {
         Diagnostic::in_file(&shown_path, format!("cannot read: {e}"))
             .hint("pass --profiles-dir to point at the right directory")
     })?;

@@ -270,12 +270,17 @@ impl Options {
         };
         let vars = match c.vars.as_deref() {
             None => BTreeMap::new(),
-            Some(text) => match serde_yaml::from_str::<serde_yaml::Value>(text) {
+            Some(text) => match crate::yaml::from_str::<serde_yaml::Value>(text) {
                 Ok(serde_yaml::Value::Mapping(m)) => {
                     m.into_iter().filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), v))).collect()
                 }
                 Ok(serde_yaml::Value::Null) => BTreeMap::new(),
-                _ => {
+                // Invalid YAML says why (an alias bomb, a duplicate key), not that it is no map.
+                Err(e) => {
+                    let hint = e.hint.clone().unwrap_or_else(|| "write it like `{region: eu, days: 3}`".into());
+                    return Err(usage(format!("`--vars`: {e}"), &hint));
+                }
+                Ok(_) => {
                     return Err(usage(
                         format!("`--vars` is not a YAML map: `{text}`"),
                         "write it like `{region: eu, days: 3}`",

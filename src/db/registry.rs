@@ -167,7 +167,7 @@ pub fn open(
             fresh_instance().map_err(|e| OpenError::Duckdb { path: path.to_path_buf(), message: e.to_string() })?;
         return finish(pair, None, path.to_path_buf(), read_only, settings, None);
     }
-    let key = canonical(path, read_only)?;
+    let key = canonical(path)?;
     let slot = slot_for(&key);
     let mut state = lock(&slot.state);
     loop {
@@ -192,15 +192,13 @@ pub fn open(
     Ok(db)
 }
 
-/// The parent directory is canonicalized rather than the file, which may not exist yet.
-fn canonical(path: &Path, read_only: bool) -> Result<PathBuf, OpenError> {
+/// The parent directory is canonicalized rather than the file, which may not
+/// exist yet. No folder is created: callers check first (`setup::check_path`).
+fn canonical(path: &Path) -> Result<PathBuf, OpenError> {
     if let Ok(full) = path.canonicalize() {
         return Ok(full);
     }
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !read_only {
-        std::fs::create_dir_all(parent).map_err(|source| OpenError::Io { path: path.to_path_buf(), source })?;
-    }
     let name = path
         .file_name()
         .ok_or_else(|| OpenError::Duckdb { path: path.to_path_buf(), message: "the path names no file".to_string() })?;
@@ -294,6 +292,8 @@ mod tests {
     #[test]
     fn same_path_shares_one_instance_until_closed() {
         let dir = tempfile::tempdir().expect("test setup");
+        // Callers check the folder exists (`setup::check_path`); opening never creates it.
+        std::fs::create_dir(dir.path().join("data")).expect("test setup");
         let a = open_with(&dir.path().join("data/shop.duckdb"), false, &[]).expect("test setup");
         // A different spelling of the same file must find the same instance.
         let b = open_with(&dir.path().join("data/../data/shop.duckdb"), false, &[]).expect("test setup");

@@ -9,6 +9,7 @@
 //! exits 2 with nothing written. Decides nothing about what runs.
 
 use super::registry::{set_statement, Database};
+use crate::error::Diagnostic;
 use crate::project::profile::{quote, Attachment};
 use duckdb::Connection;
 use std::collections::BTreeMap;
@@ -39,6 +40,31 @@ pub fn check_profile(
         conn.execute_batch(&sql).map_err(|e| format!("`settings.{key}`: {e}"))?;
     }
     load_on(&conn, extensions)
+}
+
+/// Checks that the warehouse file can go where the profile says: `runner`
+/// creates the file, never folders (a typo in `path:` created them
+/// anywhere, even under `/`). The error says which folder is missing.
+pub fn check_path(path: &Path) -> Result<(), Diagnostic> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(Diagnostic::new(format!("the database path `{shown}` is a folder"))
+            .hint("point the profile's `path:` at a file, such as `shop.duckdb`"));
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match std::fs::metadata(parent) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Diagnostic::new(format!("`{}`, where the database `{shown}` goes, is not a directory", parent.display()))
+            .hint("point the profile's `path:` into a folder")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Diagnostic::new(format!("the folder `{}` for the database `{shown}` does not exist", parent.display()))
+                .hint(format!(
+                    "create it (`mkdir -p {}`) or point the profile's `path:` elsewhere; runner creates the database file, not folders",
+                    parent.display()
+                )))
+        }
+        Err(e) => Err(Diagnostic::new(format!("cannot use the folder `{}` for the database: {e}", parent.display()))),
+    }
 }
 
 /// Loads the profile's extensions into an open database (they apply to

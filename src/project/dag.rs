@@ -183,7 +183,7 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
     let raw: RawDag = if text.trim().is_empty() {
         RawDag::default()
     } else {
-        serde_yaml::from_str(text).map_err(|e| vec![Diagnostic::from_yaml(shown, &e)])?
+        crate::yaml::from_str(text).map_err(|e| vec![e.in_file(shown)])?
     };
     let mut errors = Vec::new();
     let mut err = |key: &str, msg: String, hint: Option<&str>| {
@@ -336,15 +336,21 @@ pub fn load_all(base: &Path) -> (BTreeMap<String, Dag>, Vec<Diagnostic>) {
     let mut dags: BTreeMap<String, Vec<(Dag, Option<usize>)>> = BTreeMap::new();
     let mut errors = Vec::new();
     let dir = base.join("dags");
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(_) => return (BTreeMap::new(), errors),
+    // A missing `dags/` holds no DAG; an unreadable one is an error, not "unknown DAG".
+    let listed = std::fs::read_dir(&dir).and_then(|rd| rd.map(|e| e.map(|e| e.path())).collect::<Result<Vec<_>, _>>());
+    let mut files: Vec<PathBuf> = match listed {
+        Ok(files) => files,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (BTreeMap::new(), errors),
+        Err(e) => {
+            errors.push(Diagnostic::in_file("dags", format!("cannot list the folder: {e}")));
+            return (BTreeMap::new(), errors);
+        }
     };
     files.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")));
     files.sort();
     for file in files {
         let shown = file.strip_prefix(base).unwrap_or(&file).to_path_buf();
-        let text = match std::fs::read_to_string(&file) {
+        let text = match crate::yaml::read(&file) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(Diagnostic::in_file(&shown, format!("cannot read: {e}")));

@@ -20,8 +20,10 @@ impl Env {
         if !path.exists() {
             return Ok(Env::default());
         }
-        let iter =
-            dotenvy::from_path_iter(&path).map_err(|e| Diagnostic::in_file(".env", format!("cannot read: {e}")))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Diagnostic::in_file(".env", format!("cannot read: {e}")))?;
+        // A byte order mark would become part of the first variable's name.
+        let iter = dotenvy::from_read_iter(crate::yaml::strip_bom(&text).as_bytes());
         let mut dotenv = BTreeMap::new();
         for item in iter {
             match item {
@@ -71,6 +73,14 @@ mod tests {
         assert_eq!(env.get("PATH"), std::env::var("PATH").ok());
         assert_ne!(env.get("PATH").as_deref(), Some("/nowhere"));
         assert_eq!(env.get("RUNNER_T_UNSET_ANYWHERE"), None);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(".env"), "\u{feff}RUNNER_T_BOM_FIRST=1\n").expect("write .env");
+        let env = Env::load(dir.path()).expect("loads");
+        assert_eq!(env.get("RUNNER_T_BOM_FIRST").as_deref(), Some("1"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod env;
 pub(crate) mod ids;
 mod lines;
+mod listing;
 pub mod profile;
 pub mod properties;
 pub mod yaml_tests;
@@ -18,6 +19,7 @@ use crate::config::dbt_project::RawDbtProject;
 use crate::config_tree::{self, ConfigMap};
 use crate::error::Diagnostic;
 use crate::par;
+use listing::Listing;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,8 @@ pub struct NodeProps {
     /// Column name → its `description:` as written.
     pub column_descriptions: BTreeMap<String, String>,
     pub file: PathBuf,
+    /// The entry's `name:` line, to point at a second entry for the same resource.
+    pub line: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +66,7 @@ pub struct SourceTable {
     pub schema: String,
     pub identifier: String,
     pub file: PathBuf,
+    pub line: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +114,12 @@ impl Walk {
         self.read_result(p, read)
     }
 
+    /// A YAML file's text (without a byte order mark), or its error collected.
+    fn read_yaml(&mut self, p: &Path) -> Option<String> {
+        let read = crate::yaml::read(p);
+        self.read_result(p, read)
+    }
+
     /// `.sql` files under `dirs` (skipping `skip` folders), read on several
     /// threads; in path order, with read errors collected in that order.
     fn sql_files(&mut self, dirs: &[String], skip: &[&str]) -> Vec<SqlFile> {
@@ -141,11 +152,15 @@ impl Walk {
         bases.sort();
         let mut out = Vec::new();
         for base in bases {
-            let listed = self.listings.entry(base).or_insert_with_key(|base| {
-                let mut all = Vec::new();
-                collect(base, &[], &mut all);
-                all
-            });
+            if !self.listings.contains_key(&base) {
+                let mut listing = Listing::new(&self.root);
+                listing.start(&base);
+                for (p, message, hint) in listing.problems {
+                    self.errors.push(Diagnostic::in_file(self.rel(&p), message).hint(hint));
+                }
+                self.listings.insert(base.clone(), listing.files);
+            }
+            let Some(listed) = self.listings.get(&base) else { continue };
             let wanted = |(p, folders): &&Listed| {
                 !folders.first().is_some_and(|f| skip.contains(&f.as_str()))
                     && p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e))
@@ -162,29 +177,22 @@ impl Walk {
     }
 }
 
-/// Every file under `dir` but hidden ones, in path order: names are sorted
-/// within each folder and folders entered in that order, which is the order
-/// of whole paths without comparing them.
-fn collect(dir: &Path, folders: &[String], out: &mut Vec<Listed>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> =
-        rd.flatten().map(|e| (e.file_name(), e)).filter(|(n, _)| !n.as_encoded_bytes().starts_with(b".")).collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, entry) in entries {
-        let p = entry.path();
-        // The directory entry knows its type without another `stat`; only a
-        // symlink needs one, to be followed as `is_dir` follows it.
-        let is_dir = match entry.file_type() {
-            Ok(t) if !t.is_symlink() => t.is_dir(),
-            _ => p.is_dir(),
-        };
-        if is_dir {
-            let mut inner = folders.to_vec();
-            inner.push(name.to_string_lossy().into_owned());
-            collect(&p, &inner, out);
-        } else {
-            out.push((p, folders.to_vec()));
-        }
+/// dbt's error for a second property entry of one model or seed, in the
+/// same file or another ("dbt found two schema.yml entries for the same resource").
+fn described_twice(kind: &str, name: &str, (file, line): (&Path, Option<usize>), first: &NodeProps) -> Diagnostic {
+    Diagnostic::in_file(file, format!("dbt found two schema.yml entries for the same resource named `{name}`"))
+        .at(line, None)
+        .hint(format!(
+            "a {kind} and its columns may be described once: remove this entry or the one at {}",
+            at(&first.file, first.line)
+        ))
+}
+
+/// `file:line`, as diagnostics show a location.
+fn at(file: &Path, line: Option<usize>) -> String {
+    match line {
+        Some(l) => format!("`{}:{l}`", file.display()),
+        None => format!("`{}`", file.display()),
     }
 }
 
@@ -208,8 +216,8 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let mut w = Walk { root: root.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
     let dbt_path = root.join("dbt_project.yml");
     let raw = if dbt_path.exists() {
-        let text = w.read(&dbt_path).unwrap_or_default();
-        match serde_yaml::from_str::<Option<RawDbtProject>>(&text) {
+        let text = w.read_yaml(&dbt_path).unwrap_or_default();
+        match crate::yaml::from_str::<Option<RawDbtProject>>(&text) {
             Ok(r) => {
                 let r = r.unwrap_or_default();
                 // The name names `target/compiled/<name>/`: checked once, here.
@@ -223,7 +231,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
                 r
             }
             Err(e) => {
-                w.errors.push(Diagnostic::from_yaml(Path::new("dbt_project.yml"), &e));
+                w.errors.push(e.in_file(Path::new("dbt_project.yml")));
                 RawDbtProject::default()
             }
         }
@@ -281,11 +289,11 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     };
     let prop_dirs: Vec<String> = model_paths.iter().chain(seed_paths.iter()).cloned().collect();
     let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
-    // Parsed on several threads, merged in path order: a later file's entry
-    // for a name wins, as when files were read one by one.
+    // Parsed on several threads, merged in path order: a second entry for a
+    // resource is reported in the later file, naming the first.
     let parsed = par::map(&prop_files, |(p, _)| {
         let rel = w.rel(p);
-        match std::fs::read_to_string(p) {
+        match crate::yaml::read(p) {
             Ok(text) => properties::parse(&rel, &text),
             Err(e) => properties::Declared {
                 errors: vec![Diagnostic::in_file(rel, format!("cannot read: {e}"))],
@@ -296,9 +304,29 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     for declared in parsed {
         w.errors.extend(declared.errors);
         project.tests.extend(declared.tests);
-        project.model_props.extend(declared.models);
-        project.seed_props.extend(declared.seeds);
-        project.sources.extend(declared.sources.into_iter().map(|s| ((s.source.clone(), s.table.clone()), s)));
+        for (kind, entries, props) in
+            [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]
+        {
+            for (name, entry) in entries {
+                if let Some(first) = props.get(&name) {
+                    w.errors.push(described_twice(kind, &name, (&entry.file, entry.line), first));
+                } else {
+                    props.insert(name, entry);
+                }
+            }
+        }
+        for s in declared.sources {
+            let key = (s.source.clone(), s.table.clone());
+            if let Some(first) = project.sources.get(&key) {
+                w.errors.push(
+                    Diagnostic::in_file(&s.file, format!("source table `{}.{}` is declared twice", s.source, s.table))
+                        .at(s.line, None)
+                        .hint(format!("remove one of the entries; the other is at {}", at(&first.file, first.line))),
+                );
+            } else {
+                project.sources.insert(key, s);
+            }
+        }
     }
     // A seed is read with its own `delimiter`, known only once the property
     // files are in; its errors still join everything else's.
@@ -369,134 +397,4 @@ fn check_csv(abs: &Path, rel: &Path, delimiter: &str) -> Result<(), Diagnostic> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-
-    #[test]
-    fn loads_models_seeds_tests_and_properties() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let r = dir.path();
-        write(r, "models/staging/stg_a.sql", "select 1 as id");
-        write(r, "models/schema.yml", "version: 2\nmodels:\n  - name: stg_a\n    columns:\n      - name: id\n        data_tests: [not_null, unique]\nsources:\n  - name: raw\n    tables:\n      - name: events\n");
-        write(r, "seeds/raw_a.csv", "id,name\n1,a\n");
-        write(r, "tests/assert_x.sql", "select 1 where false");
-        write(r, "tests/generic/my_test.sql", "{% test my_test(model) %}select 1{% endtest %}");
-        let p = load(r).expect("loads");
-        assert_eq!(p.models[0].name, "stg_a");
-        assert_eq!(p.models[0].folders, vec!["staging"]);
-        assert_eq!(p.seeds[0].name, "raw_a");
-        assert_eq!(p.singular_tests.len(), 1);
-        assert_eq!(p.macros.len(), 1);
-        assert_eq!(p.tests.len(), 2);
-        assert_eq!(p.tests[1].line, Some(6));
-        assert_eq!(p.sources[&("raw".to_string(), "events".to_string())].schema, "raw");
-    }
-
-    #[test]
-    fn ragged_csv_and_bad_yaml_are_all_reported() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let r = dir.path();
-        write(r, "seeds/bad.csv", "a,b\n1,2\n3\n");
-        write(r, "models/schema.yml", "models:\n  - name: x\n   bad_indent: 1\n");
-        let errs = load(r).expect_err("two errors");
-        assert_eq!(errs.len(), 2);
-        let seed = errs.iter().find(|e| e.file == Some(PathBuf::from("seeds/bad.csv"))).expect("seed error");
-        assert_eq!(seed.line, Some(3));
-        assert!(seed.message.contains("2 fields") || seed.message.contains("1 fields"), "{}", seed.message);
-    }
-
-    #[test]
-    fn one_listing_serves_every_filter_in_whole_path_order() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let r = dir.path();
-        // Names where the order of whole strings and of paths disagree:
-        // `a-b.sql` sorts before `a/x.sql` as a string, after it as a path.
-        for rel in [
-            "models/a.sql",
-            "models/a/x.sql",
-            "models/a-b.sql",
-            "models/B.sql",
-            "models/a/z/y.sql",
-            "models/a/x.yml",
-            "models/.hidden.sql",
-            "models/.git/c.sql",
-            "models/generic/g.sql",
-            "models/staging/s.sql",
-            "seeds/s.csv",
-            "seeds/s.yml",
-        ] {
-            write(r, rel, "");
-        }
-        let mut w = Walk { root: r.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
-        let rel =
-            |v: Vec<Listed>| -> Vec<(String, Vec<String>)> { v.into_iter().map(|(p, f)| (w_rel(r, &p), f)).collect() };
-        let sql = rel(w.files(&["models".into()], &["sql"], &["generic"]));
-        let want: Vec<(String, Vec<String>)> = [
-            ("models/B.sql", vec![]),
-            ("models/a/x.sql", vec!["a"]),
-            ("models/a/z/y.sql", vec!["a", "z"]),
-            ("models/a-b.sql", vec![]),
-            ("models/a.sql", vec![]),
-            ("models/staging/s.sql", vec!["staging"]),
-        ]
-        .into_iter()
-        .map(|(p, f)| (p.to_string(), f.into_iter().map(String::from).collect()))
-        .collect();
-        assert_eq!(sql, want);
-        let mut as_paths: Vec<PathBuf> = want.iter().map(|(p, _)| PathBuf::from(p)).collect();
-        as_paths.sort();
-        assert_eq!(
-            as_paths.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
-            want.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>()
-        );
-        // The same listing, other filters; seeds listed before models when
-        // asked for in that order still come out in path order.
-        let yml = rel(w.files(&["seeds".into(), "models".into()], &["yml", "yaml"], &[]));
-        assert_eq!(yml.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["models/a/x.yml", "seeds/s.yml"]);
-        assert_eq!(w.listings.len(), 2, "each folder is listed once");
-        // Nested resource paths interleave, as a sort of every path would.
-        let nested = rel(w.files(&["models".into(), "models/a".into()], &["sql"], &[]));
-        let mut sorted = nested.clone();
-        sorted.sort_by(|a, b| (Path::new(&a.0), &a.1).cmp(&(Path::new(&b.0), &b.1)));
-        assert_eq!(nested, sorted);
-        assert_eq!(nested.len(), 9);
-    }
-
-    fn w_rel(root: &Path, p: &Path) -> String {
-        p.strip_prefix(root).expect("under root").to_string_lossy().into_owned()
-    }
-
-    #[test]
-    fn files_loaded_on_several_threads_keep_path_order() {
-        // Enough files for `par::map` to split them between threads.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let r = dir.path();
-        for i in 0..150 {
-            write(r, &format!("models/m{i:03}.sql"), &format!("select {i} as id"));
-            let props =
-                format!("models:\n  - name: m{i:03}\n    columns:\n      - name: id\n        data_tests: [unique]\n");
-            write(r, &format!("models/p{i:03}.yml"), &props);
-        }
-        // The later file's entry for a name wins, as it always did.
-        write(r, "models/z_override.yml", "models:\n  - name: m000\n    config:\n      materialized: table\n");
-        write(r, "models/p007.yml", "models: [");
-        let (p, errors) = load_all(r);
-        let names: Vec<&str> = p.models.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names.len(), 150);
-        assert!(names.windows(2).all(|w| w[0] < w[1]), "models out of path order");
-        assert_eq!(p.models[42].text, "select 42 as id");
-        let tested: Vec<String> = p.tests.iter().map(|t| format!("{:?}", t.attached)).collect();
-        assert_eq!(tested.len(), 149, "p007 is broken, every other file declares one test");
-        assert!(tested.windows(2).all(|w| w[0] < w[1]), "tests out of file order");
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].file, Some(PathBuf::from("models/p007.yml")));
-        assert!(p.model_props["m000"].config.contains_key("materialized"));
-        assert_eq!(p.model_props["m000"].file, PathBuf::from("models/z_override.yml"));
-    }
-}
+mod tests;

@@ -149,9 +149,9 @@ pub fn render(
     target: Option<&str>,
 ) -> Result<Rendered, Diagnostic> {
     use serde_yaml::Value;
-    let mut all: BTreeMap<String, Value> = match serde_yaml::from_str::<Option<_>>(text) {
+    let mut all: BTreeMap<String, Value> = match crate::yaml::from_str::<Option<_>>(text) {
         Ok(m) => m.unwrap_or_default(),
-        Err(e) => return Err(Diagnostic::from_yaml(shown, &e)),
+        Err(e) => return Err(e.in_file(shown)),
     };
     let chosen = match profile {
         Some(p) => Some(p.to_string()),
@@ -193,8 +193,7 @@ pub fn resolve(
     target: Option<&str>,
     project_dir: &Path,
 ) -> Result<(Target, Vec<Attachment>), Diagnostic> {
-    let mut all: BTreeMap<String, serde_yaml::Value> =
-        serde_yaml::from_str(rendered).map_err(|e| Diagnostic::from_yaml(shown, &e))?;
+    let mut all: BTreeMap<String, serde_yaml::Value> = crate::yaml::from_str(rendered).map_err(|e| e.in_file(shown))?;
     // dbt allows a global `config:` block beside the profiles.
     all.remove("config");
     let names: Vec<String> = all.keys().cloned().collect();
@@ -227,6 +226,20 @@ pub fn resolve(
     })?;
     let out = &out;
     let raw_path = out.path.clone().unwrap_or_else(|| ":memory:".into());
+    if raw_path.trim().is_empty() {
+        // `project_dir.join("")` is the project itself: DuckDB would say "Is a directory".
+        let line = find_line(source_text, "path:");
+        let read_var = line.and_then(|l| source_text.lines().nth(l - 1)).and_then(env_var_named);
+        let hint = match read_var {
+            Some(var) => {
+                format!("`{var}` is set to an empty value: set it to a file such as `shop.duckdb`, or unset it")
+            }
+            None => "set `path:` to a file such as `shop.duckdb` (relative to the project)".to_string(),
+        };
+        return Err(Diagnostic::in_file(shown, format!("the database path of target `{target_name}` is empty"))
+            .at(line, None)
+            .hint(hint));
+    }
     let path = if raw_path == ":memory:" { PathBuf::from(":memory:") } else { project_dir.join(&raw_path) };
     let database = match &out.database {
         Some(d) => d.clone(),
@@ -267,6 +280,15 @@ pub fn resolve(
         extensions,
     };
     Ok((target, attachments))
+}
+
+/// The variable an `env_var('NAME'…)` on a line reads.
+fn env_var_named(line: &str) -> Option<&str> {
+    let rest = &line[line.find("env_var(")? + "env_var(".len()..];
+    let rest = rest.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let rest = &rest[1..];
+    rest.find(quote).map(|end| &rest[..end])
 }
 
 fn scalar_text(v: &serde_yaml::Value) -> String {
@@ -330,6 +352,20 @@ mod tests {
         let d = render(text, Path::new("profiles.yml"), &env(&[]), None, None).expect_err("unset");
         assert!(d.message.contains("`RUNNER_T_NEVER_SET`"), "{}", d.message);
         assert_eq!(d.line, Some(5));
+    }
+
+    #[test]
+    fn an_empty_database_path_says_so_and_names_the_variable() {
+        let out = render(PROFILES, Path::new("profiles.yml"), &env(&[("RUNNER_T_DB_PATH", "")]), None, None)
+            .expect("renders")
+            .yaml;
+        let d = resolve(&out, Path::new("profiles.yml"), PROFILES, "shop", None, Path::new("/p")).expect_err("empty");
+        assert_eq!(d.message, "the database path of target `dev` is empty");
+        assert_eq!(d.line, Some(6));
+        assert!(d.hint.as_deref().is_some_and(|h| h.starts_with("`RUNNER_T_DB_PATH` is set to an empty value")));
+        let plain = "p:\n  outputs:\n    dev:\n      type: duckdb\n      path: ''\n";
+        let d = resolve(plain, Path::new("profiles.yml"), plain, "p", None, Path::new("/p")).expect_err("empty");
+        assert!(d.hint.as_deref().is_some_and(|h| h.starts_with("set `path:`")), "{:?}", d.hint);
     }
 
     #[test]

@@ -28,10 +28,10 @@ pub struct Declared {
 /// shape declares nothing and reports one error.
 pub fn parse(rel: &Path, text: &str) -> Declared {
     let mut out = Declared::default();
-    let props: RawProperties = match serde_yaml::from_str::<Option<RawProperties>>(text) {
+    let props: RawProperties = match crate::yaml::from_str::<Option<RawProperties>>(text) {
         Ok(p) => p.unwrap_or_default(),
         Err(e) => {
-            out.errors.push(Diagnostic::from_yaml(rel, &e));
+            out.errors.push(e.in_file(rel));
             return out;
         }
     };
@@ -69,6 +69,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
                     .filter_map(|c| Some((c.name.clone(), c.description.clone()?)))
                     .collect(),
                 file: file.clone(),
+                line: Some(line),
             };
             let list = if is_seed { &mut out.seeds } else { &mut out.models };
             list.push((m.name.clone(), entry));
@@ -95,6 +96,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
                 schema: s.schema.clone().unwrap_or_else(|| s.name.clone()),
                 identifier: t.identifier.clone().unwrap_or_else(|| t.name.clone()),
                 file: file.clone(),
+                line: Some(line),
             });
         }
     }
