@@ -8,7 +8,7 @@
 //! again. `RUNNER_FUZZ_CASES` raises the count for a longer local session.
 
 mod common;
-use common::{Fixture, Run};
+use common::{tree, Fixture, Run};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -162,6 +162,7 @@ fn jinja(rng: &mut Rng) -> String {
         "{% set x = [1, 2] %}{% do x.append(3) %}{{ x }}",
         "{% for i in range(20) %}{{ i }}{% endfor %}",
         "{% macro m(n) %}{% if n > 0 %}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(20) }}",
+        "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}",
         "{% if %}",
         "{{ }}",
         "{% endfor %}",
@@ -183,23 +184,6 @@ fn jinja(rng: &mut Rng) -> String {
         out.push_str(rng.pick(PARTS));
         out.push('\n');
     }
-    out
-}
-
-/// Every path below `dir`, relative to it, for the outside-the-project check.
-fn tree(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            out.push(p.strip_prefix(dir).expect("below").to_path_buf());
-            if p.is_dir() && !p.is_symlink() {
-                stack.push(p);
-            }
-        }
-    }
-    out.sort();
     out
 }
 

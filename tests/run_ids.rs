@@ -3,7 +3,7 @@
 //! run killed with -9 that `clear --failed-only` must finish (issue #26).
 
 mod common;
-use common::{spawn_watched, wait_exit, wait_for, Fixture, VERY_SLOW};
+use common::{spawn_watched, tree, wait_exit, wait_for, Fixture, VERY_SLOW};
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,24 +21,6 @@ fn task_states(f: &Fixture, run_id: &str) -> Vec<(String, String)> {
         .iter()
         .map(|t| (t["node"].as_str().expect("node").to_string(), t["state"].as_str().expect("state").to_string()))
         .collect();
-    out.sort();
-    out
-}
-
-/// Every file below `dir`, relative to it.
-fn files_below(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).expect("below").display().to_string());
-            }
-        }
-    }
     out.sort();
     out
 }
@@ -64,7 +46,7 @@ fn a_dag_id_that_is_a_path_is_refused_and_nothing_outside_is_touched() {
     f.write("dags/my dag.yml", "schedule: \"@daily\"\nprofile: shop\n");
     let r = f.run(&["dags"]);
     assert!(r.stderr.contains("dags/my dag.yml") && r.stderr.contains("rename the file"), "{}", r.stderr);
-    assert_eq!(files_below(outside.path()), ["victim.txt"], "nothing was written beside the victim");
+    assert_eq!(tree(outside.path()), [Path::new("victim.txt")], "nothing was written beside the victim");
 }
 
 #[test]

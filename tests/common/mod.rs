@@ -228,3 +228,21 @@ fn masking_replaces_only_durations() {
     assert_eq!(mask_line("Finished running 3 nodes in 12.40s."), "Finished running 3 nodes in Ts.");
     assert_eq!(mask_line("join in stock"), "join in stock");
 }
+
+/// Every path below `dir` (folders too), relative to it and sorted; links
+/// are listed, not followed. For tests that check what a command wrote where.
+pub fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(dir).expect("below").to_path_buf());
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
