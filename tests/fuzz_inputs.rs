@@ -9,7 +9,7 @@
 
 mod common;
 use common::{tree, Fixture, Run};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// xorshift64*: small, seeded, good enough to pick mutations.

@@ -221,7 +221,9 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     }
     for ((s, t), src) in &project.sources {
         let db = src.database.clone().unwrap_or_else(|| target.database.clone());
-        relations.sources.insert((s.clone(), t.clone()), Relation::new(&db, &src.schema, &src.identifier));
+        let mut relation = Relation::new(&db, &src.schema, &src.identifier);
+        relation.external = src.external.clone();
+        relations.sources.insert((s.clone(), t.clone()), relation);
     }
     let relations = Arc::new(relations);
     p.link(model_refs);

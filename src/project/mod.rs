@@ -8,6 +8,7 @@
 pub mod dag;
 pub mod docs;
 pub mod env;
+mod external;
 pub(crate) mod ids;
 mod lines;
 mod listing;
@@ -67,6 +68,8 @@ pub struct SourceTable {
     pub identifier: String,
     pub file: PathBuf,
     pub line: Option<usize>,
+    /// dbt-duckdb's `external_location`, formatted: what the relation renders as.
+    pub external: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -89,14 +89,40 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
                 let col = lines.entry(line, &c.name).unwrap_or(line);
                 push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
             }
+            let schema = s.schema.clone().unwrap_or_else(|| s.name.clone());
+            let identifier = t.identifier.clone().unwrap_or_else(|| t.name.clone());
+            let tags = [&s.tags, &t.tags]
+                .into_iter()
+                .flatten()
+                .flat_map(|v| match v {
+                    Value::String(one) => vec![one.clone()],
+                    Value::Sequence(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let file_source = super::external::Source {
+                name: &t.name,
+                identifier: &identifier,
+                schema: &schema,
+                database: s.database.as_deref(),
+                tags,
+                layers: [s.meta.as_ref(), t.meta.as_ref(), s.config.as_ref(), t.config.as_ref()],
+            };
+            let external = super::external::location(&file_source).unwrap_or_else(|e| {
+                out.errors.push(
+                    Diagnostic::in_file(&file, format!("source `{}.{}`: {e}", s.name, t.name)).at(Some(line), None),
+                );
+                None
+            });
             out.sources.push(SourceTable {
                 source: s.name.clone(),
                 table: t.name.clone(),
                 database: s.database.clone(),
-                schema: s.schema.clone().unwrap_or_else(|| s.name.clone()),
-                identifier: t.identifier.clone().unwrap_or_else(|| t.name.clone()),
+                schema,
+                identifier,
                 file: file.clone(),
                 line: Some(line),
+                external,
             });
         }
     }

@@ -16,6 +16,8 @@ pub struct Relation {
     pub identifier: String,
     /// An ephemeral model: a CTE injected into the query, not a database object.
     pub cte: bool,
+    /// A source on files (dbt-duckdb's `external_location`): rendered as this.
+    pub external: Option<String>,
 }
 
 /// dbt's prefix for the CTE of an ephemeral model.
@@ -27,7 +29,13 @@ fn quote(s: &str) -> String {
 
 impl Relation {
     pub fn new(database: &str, schema: &str, identifier: &str) -> Relation {
-        Relation { database: database.into(), schema: schema.into(), identifier: identifier.into(), cte: false }
+        Relation {
+            database: database.into(),
+            schema: schema.into(),
+            identifier: identifier.into(),
+            cte: false,
+            external: None,
+        }
     }
 
     /// The relation `ref()` returns for an ephemeral model named (or aliased) `alias`.
@@ -37,6 +45,7 @@ impl Relation {
             schema: String::new(),
             identifier: format!("{CTE_PREFIX}{alias}"),
             cte: true,
+            external: None,
         }
     }
 
@@ -67,6 +76,9 @@ impl fmt::Display for Relation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.cte {
             return f.write_str(&self.identifier);
+        }
+        if let Some(location) = &self.external {
+            return f.write_str(location);
         }
         write!(f, "{}.{}.{}", quote(&self.database), quote(&self.schema), quote(&self.identifier))
     }
