@@ -150,3 +150,33 @@ fn the_lock_file_and_the_waiters_message_show_no_flag_values() {
     assert!(waiter.stderr.contains("runner run my_dag --vars … --project-dir …"), "{}", waiter.stderr);
     assert!(!waiter.stderr.contains(SECRET), "{}", waiter.stderr);
 }
+
+/// A profile's `secrets:` become dbt-duckdb's `CREATE SECRET` statements,
+/// checked before the database is touched; no message ever holds a value.
+/// Offline (as here) the S3 type's extension cannot be installed: exit 2,
+/// naming the secret by its place in the list. `plugins` is refused.
+#[test]
+fn profile_secrets_are_created_or_refused_without_showing_a_value() {
+    let f = Fixture::shop();
+    let profile = "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n      secrets:\n        - type: s3\n          key_id: AKIAEXAMPLE\n          secret: hunter22hunter22\n          region: us-east-1\n";
+    f.write("profiles.yml", profile);
+    let r = f.run(&["run", "my_dag"]);
+    let all = format!("{}\n{}", r.stdout, r.stderr);
+    assert!(!all.contains("hunter22"), "a secret value was shown:\n{all}");
+    if r.code != 0 {
+        assert_eq!(r.code, 2, "{all}");
+        assert!(r.stderr.contains("`secrets[0] (type s3)`"), "{all}");
+        assert!(!f.db().exists(), "nothing written before the secrets are known to work");
+    }
+    f.write(
+        "profiles.yml",
+        &profile.replace("      secrets:", "      plugins:\n        - module: excel\n      secrets:"),
+    );
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("profiles.yml:7") && r.stderr.contains("`plugins`") && r.stderr.contains("not supported"),
+        "{}",
+        r.stderr
+    );
+}

@@ -45,9 +45,11 @@ pub(super) fn execute(
     });
     let in_memory = target.path == Path::new(":memory:");
     // A bad `settings:`, `extensions:` or `attach:` entry fails here, before the file is created or locked.
-    db::check_profile(&target.settings, &target.extensions, &prep.attachments).map_err(|e| {
+    db::check_profile(&target.settings, &target.extensions, &prep.attachments, &target.secrets).map_err(|e| {
         Error::Load(vec![crate::error::Diagnostic::in_file("profiles.yml", format!("target `{}`: {e}", target.name))
-            .hint("fix the profile's `settings:`, `extensions:` or `attach:` (see DuckDB's documentation)")])
+            .hint(
+                "fix the profile's `settings:`, `extensions:`, `attach:` or `secrets:` (see DuckDB's documentation)",
+            )])
     })?;
     // Before the lock, which would create its file beside the database.
     if !in_memory && (write || target.path.is_dir()) {
@@ -123,6 +125,7 @@ pub(super) fn execute(
         )));
     }
     db::load_extensions(&database, &target.extensions).map_err(|e| Error::Database(format!("error: {e}")))?;
+    db::create_secrets(&database, &target.secrets).map_err(|e| Error::Database(format!("error: {e}")))?;
     db::attach(&database, &prep.attachments).map_err(|e| Error::Database(format!("error: {e}")))?;
     // From here a signal interrupts queries and rolls back instead of exiting.
     crate::interrupt::arm();

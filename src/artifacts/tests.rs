@@ -96,6 +96,7 @@ mod project_artifacts {
             threads: 1,
             settings: BTreeMap::new(),
             extensions: Vec::new(),
+            secrets: Vec::new(),
         };
         let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
         let plan = nodes::plan(&project, &target, &templates).expect("plans");

@@ -10,7 +10,7 @@
 
 use super::registry::{set_statement, Database};
 use crate::error::Diagnostic;
-use crate::project::profile::{quote, Attachment};
+use crate::project::profile::{quote, Attachment, SecretSql};
 use duckdb::Connection;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +22,7 @@ pub fn check_profile(
     settings: &BTreeMap<String, String>,
     extensions: &[String],
     attachments: &[Attachment],
+    secrets: &[SecretSql],
 ) -> Result<(), String> {
     for a in attachments.iter().filter(|a| a.local && a.read_only) {
         if !Path::new(&a.path).exists() {
@@ -31,7 +32,7 @@ pub fn check_profile(
             ));
         }
     }
-    if settings.is_empty() && extensions.is_empty() {
+    if settings.is_empty() && extensions.is_empty() && secrets.is_empty() {
         return Ok(());
     }
     let conn = Connection::open_in_memory().map_err(|e| format!("cannot start DuckDB: {e}"))?;
@@ -39,7 +40,25 @@ pub fn check_profile(
         let sql = set_statement(key, value).ok_or_else(|| format!("`settings.{key}`: not a valid setting name"))?;
         conn.execute_batch(&sql).map_err(|e| format!("`settings.{key}`: {e}"))?;
     }
-    load_on(&conn, extensions)
+    load_on(&conn, extensions)?;
+    // Without PERSISTENT: a check must not write to DuckDB's secret store.
+    for s in secrets {
+        conn.execute_batch(&s.check_sql).map_err(|e| format!("`{}`: {}", s.label, s.scrub(&e.to_string())))?;
+    }
+    Ok(())
+}
+
+/// Creates the profile's secrets in an open database, as dbt-duckdb does at
+/// connect: they apply to every connection of it. Messages never hold a value.
+pub fn create_secrets(db: &Database, secrets: &[SecretSql]) -> Result<(), String> {
+    if secrets.is_empty() {
+        return Ok(());
+    }
+    let conn = db.connect().map_err(|e| e.to_string())?;
+    for s in secrets {
+        conn.execute_batch(&s.sql).map_err(|e| format!("`{}`: {}", s.label, s.scrub(&e.to_string())))?;
+    }
+    Ok(())
 }
 
 /// Checks that the warehouse file can go where the profile says: `runner`
@@ -151,7 +170,7 @@ mod tests {
             assert!(names.iter().any(|n| n == ext), "{ext} missing from {names:?}");
         }
         // A profile's `extensions: [parquet, json]` loads them without INSTALL.
-        check_profile(&BTreeMap::new(), &["parquet".to_string(), "json".to_string()], &[]).expect("load offline");
+        check_profile(&BTreeMap::new(), &["parquet".to_string(), "json".to_string()], &[], &[]).expect("load offline");
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("t.parquet");
         let conn = Connection::open_in_memory().expect("open");
@@ -171,18 +190,19 @@ mod tests {
         let settings = BTreeMap::from([("threads".to_string(), "1".to_string())]);
         // `core_functions` is the extension compiled into the bundled DuckDB;
         // others are downloaded, which this sandbox cannot.
-        check_profile(&settings, &["core_functions".to_string()], &[]).expect("valid");
-        check_profile(&BTreeMap::new(), &[], &[]).expect("nothing to check");
+        check_profile(&settings, &["core_functions".to_string()], &[], &[]).expect("valid");
+        check_profile(&BTreeMap::new(), &[], &[], &[]).expect("nothing to check");
     }
 
     #[test]
     fn a_bad_setting_or_extension_names_its_key() {
         let bad = BTreeMap::from([("no_such_setting".to_string(), "1".to_string())]);
-        let e = check_profile(&bad, &[], &[]).expect_err("unknown setting");
+        let e = check_profile(&bad, &[], &[], &[]).expect_err("unknown setting");
         assert!(e.starts_with("`settings.no_such_setting`:"), "{e}");
-        let e = check_profile(&BTreeMap::new(), &["httpfs; drop table x".to_string()], &[]).expect_err("not a name");
+        let e =
+            check_profile(&BTreeMap::new(), &["httpfs; drop table x".to_string()], &[], &[]).expect_err("not a name");
         assert!(e.contains("is not an extension name"), "{e}");
-        let e = check_profile(&BTreeMap::new(), &["no_such_extension_xyz".to_string()], &[]).expect_err("missing");
+        let e = check_profile(&BTreeMap::new(), &["no_such_extension_xyz".to_string()], &[], &[]).expect_err("missing");
         assert!(e.starts_with("`extensions`: cannot load `no_such_extension_xyz`"), "{e}");
     }
 
@@ -214,9 +234,9 @@ mod tests {
     fn a_missing_read_only_file_fails_the_check_but_a_writable_one_does_not() {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("gone.duckdb").display().to_string();
-        let e = check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", true)]).expect_err("missing");
+        let e = check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", true)], &[]).expect_err("missing");
         assert!(e.contains(&format!("`{missing}`")) && e.contains("does not exist"), "{e}");
-        check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", false)]).expect("created on attach");
+        check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", false)], &[]).expect("created on attach");
         assert!(!Path::new(&missing).exists(), "the check writes nothing");
     }
 }

@@ -24,6 +24,7 @@ fn target(root: &Path) -> Target {
         threads: 1,
         settings: BTreeMap::new(),
         extensions: Vec::new(),
+        secrets: Vec::new(),
     }
 }
 

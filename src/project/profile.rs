@@ -6,7 +6,9 @@
 //! project directory.
 
 mod attach;
+mod secrets;
 pub use attach::{quote, Attachment};
+pub use secrets::SecretSql;
 
 use super::env::Env;
 use crate::config::find_line;
@@ -31,6 +33,8 @@ pub struct Target {
     /// DuckDB settings applied to every connection (`settings:`).
     pub settings: BTreeMap<String, String>,
     pub extensions: Vec<String>,
+    /// `secrets:` as `CREATE SECRET` statements; never shown to templates.
+    pub secrets: Vec<SecretSql>,
 }
 
 pub fn find_profiles(cli_dir: Option<&Path>, project_dir: &Path) -> Option<PathBuf> {
@@ -254,6 +258,28 @@ pub fn resolve(
                 .at(find_line(source_text, "threads:"), None));
         }
     };
+    // dbt-duckdb features that need its Python side: said, not silently skipped.
+    let python_only = [
+        ("plugins", out.plugins.is_some(), "dbt-duckdb's Python plugins"),
+        ("module_paths", out.module_paths.is_some(), "Python module paths for plugins"),
+        ("filesystems", out.filesystems.is_some(), "fsspec filesystems"),
+        ("use_credential_provider", out.use_credential_provider.is_some(), "a Python credential provider"),
+    ];
+    if let Some((key, _, what)) = python_only.iter().find(|(_, set, _)| *set) {
+        return Err(Diagnostic::in_file(
+            shown,
+            format!("target `{target_name}`: `{key}` ({what}) is not supported by runner"),
+        )
+        .at(find_line(source_text, &format!("{key}:")), None)
+        .hint("remove it; for S3 or HTTP credentials use `secrets:`"));
+    }
+    let secrets = match &out.secrets {
+        Some(v) => secrets::parse(v).map_err(|e| {
+            Diagnostic::in_file(shown, format!("target `{target_name}`: {e}"))
+                .at(find_line(source_text, "secrets:"), None)
+        })?,
+        None => Vec::new(),
+    };
     let settings = out.settings.iter().flatten().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
     let extensions = out.extensions.iter().flatten().map(scalar_text).collect();
     let attachments = out
@@ -278,6 +304,7 @@ pub fn resolve(
         threads,
         settings,
         extensions,
+        secrets,
     };
     Ok((target, attachments))
 }

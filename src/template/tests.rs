@@ -40,6 +40,7 @@ pub(super) fn target() -> Target {
         threads: 1,
         settings: BTreeMap::new(),
         extensions: vec![],
+        secrets: vec![],
     }
 }
 
