@@ -7,14 +7,7 @@ use common::Fixture;
 /// Runs `my_dag` and checks exit 2, that stderr contains each needle, and
 /// that no database file was created.
 fn rejects(f: &Fixture, needles: &[&str]) -> String {
-    let r = f.run(&["run", "my_dag"]);
-    assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-    for n in needles {
-        assert!(r.stderr.contains(n), "expected `{n}` in:\n{}", r.stderr);
-    }
-    assert!(r.stdout.is_empty(), "nothing ran:\n{}", r.stdout);
-    assert!(!f.db().exists(), "the database must not be created");
-    r.stderr
+    common::rejects(f, &["run", "my_dag"], needles)
 }
 
 #[test]

@@ -5,24 +5,12 @@
 //! naming the file (and line) and what to do, and leave the database as it was.
 
 mod common;
-use common::Fixture;
+use common::{rejects, Fixture};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BOM: &str = "\u{feff}";
-
-/// Runs `my_dag` expecting exit 2, each needle in stderr, nothing run and no database.
-fn rejects(f: &Fixture, args: &[&str], needles: &[&str]) -> String {
-    let r = f.run(args);
-    assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-    for n in needles {
-        assert!(r.stderr.contains(n), "expected `{n}` in:\n{}", r.stderr);
-    }
-    assert!(r.stdout.is_empty(), "nothing ran:\n{}", r.stdout);
-    assert!(!f.db().exists(), "the database must not be created");
-    r.stderr
-}
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")

@@ -246,3 +246,16 @@ pub fn tree(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Runs `args` expecting exit 2, each needle in stderr, nothing run and no
+/// database file; returns stderr.
+pub fn rejects(f: &Fixture, args: &[&str], needles: &[&str]) -> String {
+    let r = f.run(args);
+    assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    for n in needles {
+        assert!(r.stderr.contains(n), "expected `{n}` in:\n{}", r.stderr);
+    }
+    assert!(r.stdout.is_empty(), "nothing ran:\n{}", r.stdout);
+    assert!(!f.db().exists(), "the database must not be created");
+    r.stderr
+}
