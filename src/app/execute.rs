@@ -44,7 +44,7 @@ pub(super) fn execute(
         LockPolicy::Skip | LockPolicy::Fail => Some(std::time::Duration::ZERO),
     });
     let in_memory = target.path == Path::new(":memory:");
-    // A bad `settings:`, `extensions:` or `attach:` entry fails here, before the file is created or locked.
+    // A bad `settings:`, `extensions:`, `attach:` or `secrets:` entry fails here, before the file is created or locked.
     db::check_profile(&target.settings, &target.extensions, &prep.attachments, &target.secrets).map_err(|e| {
         Error::Load(vec![crate::error::Diagnostic::in_file("profiles.yml", format!("target `{}`: {e}", target.name))
             .hint(
