@@ -14,6 +14,7 @@ pub mod config_tree;
 pub mod daemon;
 pub mod data_tests;
 pub mod db;
+pub(crate) mod deps;
 pub mod error;
 pub mod events;
 pub mod executor;

@@ -104,6 +104,18 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             crate::inspect::runs(&History::new(&dag.project_dir), &dag.id, json);
             Ok(EXIT_OK)
         }
+        Command::Deps { dag } => {
+            let dag = dag.map(|n| find_dag(&opts, &n)).transpose()?;
+            let dir = dag.map(|d| d.project_dir).unwrap_or_else(|| opts.project_dir.clone());
+            let installed = crate::deps::install(&dir).map_err(|d| Error::Load(shown(&dir, d)))?;
+            if installed.is_empty() {
+                println!("no packages to install");
+            }
+            for i in installed {
+                println!("installed `{}`", i.name);
+            }
+            Ok(EXIT_OK)
+        }
         Command::Seed { .. }
         | Command::Build { .. }
         | Command::Compile { .. }

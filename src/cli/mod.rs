@@ -87,6 +87,10 @@ pub enum Command {
     Debug {
         dag: Option<String>,
     },
+    /// dbt's `deps`: install the packages `packages.yml` lists.
+    Deps {
+        dag: Option<String>,
+    },
 }
 
 /// How `ls` prints each resource (dbt's `--output`).
@@ -172,6 +176,7 @@ impl Command {
             Command::Compile { .. } => "compile",
             Command::Ls { .. } => "ls",
             Command::Debug { .. } => "debug",
+            Command::Deps { .. } => "deps",
         }
     }
 }
@@ -207,6 +212,7 @@ impl Options {
             RawCommand::Build { dag, common } => (Command::Build { dag }, common),
             RawCommand::Compile { dag, common } => (Command::Compile { dag }, common),
             RawCommand::Debug { dag, common } => (Command::Debug { dag }, common),
+            RawCommand::Deps { dag, common } => (Command::Deps { dag }, common),
             RawCommand::Ls { dag, resource_type, output, output_keys, common } => {
                 (Command::Ls { dag, list: list_options(resource_type, &output, output_keys)? }, common)
             }

@@ -174,6 +174,13 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
+    /// Install the packages `packages.yml` lists into `dbt_packages/` (dbt's `deps`)
+    Deps {
+        /// Take the project from this DAG.
+        dag: Option<String>,
+        #[command(flatten)]
+        common: RawCommon,
+    },
     /// Check the project, the profile and the connection to the database.
     Debug {
         /// Take project, profile and target from this DAG.

@@ -13,7 +13,7 @@ use crate::error::Diagnostic;
 use crate::par;
 use crate::project::{Attached, TestDecl};
 use crate::template::relation::Relation;
-use crate::template::{macros, Relations};
+use crate::template::Relations;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -86,24 +86,13 @@ pub(super) fn store_failures(
 }
 
 impl Planner<'_> {
-    /// Names of the project's `test_<name>` macros (from `{% test %}` blocks too).
-    fn custom_test_macros(&self) -> BTreeSet<String> {
-        self.project
-            .macros
-            .iter()
-            .flat_map(|m| macros::macro_names(&macros::rewrite_test_blocks(&m.text)))
-            .filter_map(|n| n.strip_prefix("test_").map(str::to_string))
-            .collect()
-    }
-
     /// Plans every generic test of the project. Each declaration is planned
     /// on its own (names, config, SQL), so they are planned on every core;
     /// nodes and errors are kept in declaration order either way.
     pub(super) fn generic_tests(&mut self, relations: &Arc<Relations>) {
-        let custom = self.custom_test_macros();
         let decls: Vec<(usize, &TestDecl)> = self.project.tests.iter().enumerate().collect();
         let this = &*self;
-        let planned = par::map(&decls, |&(i, decl)| this.generic_test(i, decl, relations, &custom));
+        let planned = par::map(&decls, |&(i, decl)| this.generic_test(i, decl, relations));
         self.nodes.reserve(planned.len());
         for outcome in planned {
             match outcome {
@@ -121,7 +110,6 @@ impl Planner<'_> {
         index: usize,
         decl: &TestDecl,
         relations: &Arc<Relations>,
-        custom: &BTreeSet<String>,
     ) -> Result<Option<Node>, Diagnostic> {
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let project = self.project.name.clone();
@@ -205,14 +193,15 @@ impl Planner<'_> {
         tcfg.store_failures = store_failures(&cfg, &self.target.database, &self.target.schema, &names.alias);
         let relation_expr = data_tests::tested_relation(&tested.to_string(), tcfg.where_clause.as_deref());
         let mut deps = BTreeSet::from([parent]);
-        let sql = if custom.contains(&decl.test) {
+        let custom = self.templates.generic_test_macro(decl.namespace.as_deref(), &decl.test);
+        let sql = if let Some(callee) = custom {
             let used_where = tcfg.where_clause.clone().filter(|w| !w.trim().is_empty());
             let model = match (&used_where, &decl.attached) {
                 (Some(_), _) => json_string(&relation_expr),
                 (_, Attached::Model(m)) => format!("ref({})", json_string(m)),
                 (_, Attached::Source(s, t)) => format!("source({}, {})", json_string(s), json_string(t)),
             };
-            match self.render_custom(decl, &model, &tested, relations, &mut deps) {
+            match self.render_custom(decl, &callee, &model, &tested, relations, &mut deps) {
                 Ok((sql, macro_config)) if macro_config.is_empty() => sql,
                 Ok((sql, macro_config)) => {
                     // The macro's own `config()` gives defaults; the project tree
@@ -236,7 +225,7 @@ impl Planner<'_> {
                         sql
                     } else {
                         let expr = data_tests::tested_relation(&tested.to_string(), new_where.as_deref());
-                        match self.render_custom(decl, &json_string(&expr), &tested, relations, &mut deps) {
+                        match self.render_custom(decl, &callee, &json_string(&expr), &tested, relations, &mut deps) {
                             Ok((sql, _)) => sql,
                             Err(d) => {
                                 return Err(d);
@@ -301,6 +290,7 @@ impl Planner<'_> {
     fn render_custom(
         &self,
         decl: &TestDecl,
+        callee: &str,
         model: &str,
         tested: &Relation,
         relations: &Arc<Relations>,
@@ -326,8 +316,7 @@ impl Planner<'_> {
             kwargs.insert(k.clone(), jinja_literal(&rendered));
         }
         let call = format!(
-            "test_{}({})",
-            decl.test,
+            "{callee}({})",
             kwargs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
         );
         let (_, rec) = self.templates.eval_arg(&call, tested, None).map_err(fail)?;

@@ -12,6 +12,7 @@ mod external;
 pub(crate) mod ids;
 mod lines;
 mod listing;
+pub mod packages;
 pub mod profile;
 pub mod properties;
 pub mod yaml_tests;
@@ -93,6 +94,10 @@ pub struct Project {
     pub seed_tree: Option<Value>,
     pub test_tree: Option<Value>,
     pub target_dir: PathBuf,
+    /// Installed packages (`dbt_packages/`), in folder order.
+    pub packages: Vec<packages::Package>,
+    /// The root project's `dispatch:` search orders.
+    pub dispatch: Vec<packages::Dispatch>,
 }
 
 struct Walk {
@@ -218,16 +223,18 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
 pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let mut w = Walk { root: root.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
     let dbt_path = root.join("dbt_project.yml");
+    let mut dbt_text = String::new();
     let raw = if dbt_path.exists() {
-        let text = w.read_yaml(&dbt_path).unwrap_or_default();
-        match crate::yaml::from_str::<Option<RawDbtProject>>(&text) {
+        dbt_text = w.read_yaml(&dbt_path).unwrap_or_default();
+        let text = &dbt_text;
+        match crate::yaml::from_str::<Option<RawDbtProject>>(text) {
             Ok(r) => {
                 let r = r.unwrap_or_default();
                 // The name names `target/compiled/<name>/`: checked once, here.
                 if let Some(Err(e)) = r.name.as_deref().map(ids::check_project_name) {
                     w.errors.push(
                         Diagnostic::in_file("dbt_project.yml", format!("`name`: {e}"))
-                            .at(crate::config::key_line(&text, "name"), None)
+                            .at(crate::config::key_line(text, "name"), None)
                             .hint("rename the project, e.g. `my_project`"),
                     );
                 }
@@ -289,7 +296,10 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         seed_tree: raw.seeds.clone(),
         test_tree: raw.data_tests.clone().or(raw.tests.clone()),
         target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
+        packages: Vec::new(),
+        dispatch: Vec::new(),
     };
+    load_packages(&mut w, &mut project, &raw, &dbt_text);
     let prop_dirs: Vec<String> = model_paths.iter().chain(seed_paths.iter()).cloned().collect();
     let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
     // Parsed on several threads, merged in path order: a second entry for a
@@ -339,6 +349,61 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     });
     w.errors.extend(checked.into_iter().filter_map(Result::err));
     (project, w.errors)
+}
+
+/// The installed packages and the root project's `dispatch:`, whose search
+/// orders may name only the project, its packages and `dbt`.
+fn load_packages(w: &mut Walk, project: &mut Project, raw: &RawDbtProject, dbt_text: &str) {
+    let specs = match packages::spec_file(&w.root) {
+        Ok(Some(file)) => match packages::specs(&w.root, &file) {
+            Ok(s) => Some((file, s.len())),
+            Err(errors) => {
+                w.errors.extend(errors);
+                Some((file, 0))
+            }
+        },
+        Ok(None) => None,
+        Err(d) => {
+            w.errors.push(d);
+            None
+        }
+    };
+    let install = raw.packages_install_path.as_deref().unwrap_or("dbt_packages");
+    let (file, count) = specs.map(|(f, n)| (Some(f), n)).unwrap_or((None, 0));
+    project.packages = packages::load(w, install, file.as_deref(), count);
+    // Until `runner deps` has run, its error is the one to read.
+    let missing = project.packages.len() < count;
+    match packages::dispatch(raw, dbt_text) {
+        Ok(d) => project.dispatch = d,
+        Err(e) => w.errors.push(e),
+    }
+    for d in &project.dispatch {
+        for name in d.search_order.iter().filter(|_| !missing) {
+            let known = name == &project.name || name == "dbt" || project.packages.iter().any(|p| &p.name == name);
+            if !known {
+                let installed: Vec<String> = project.packages.iter().map(|p| format!("`{}`", p.name)).collect();
+                w.errors.push(
+                    Diagnostic::in_file(
+                        "dbt_project.yml",
+                        format!("`dispatch` for `{}` searches `{name}`, which is not this project or an installed package", d.namespace),
+                    )
+                    .at(dispatch_line(dbt_text, name), None)
+                    .hint(format!(
+                        "search `{}`{}{} or `dbt`, or run `runner deps` if `{name}` is in packages.yml",
+                        project.name,
+                        if installed.is_empty() { "" } else { ", " },
+                        installed.join(", ")
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// The line of `name` in the `dispatch:` block (after its key).
+fn dispatch_line(text: &str, name: &str) -> Option<usize> {
+    let start = crate::config::key_line(text, "dispatch")?;
+    text.lines().skip(start).position(|l| l.contains(name)).map(|i| start + i + 1)
 }
 
 impl Project {

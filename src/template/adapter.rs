@@ -11,13 +11,12 @@ use super::context::{invalid, query};
 use super::relation::Relation;
 use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct Adapter {
-    /// Every macro name the project defines, to pick a dispatch candidate.
-    pub macros: Arc<BTreeSet<String>>,
+    /// Every macro of the run, by package: where dispatch looks.
+    pub(crate) macros: Arc<super::namespaces::MacroIndex>,
 }
 
 fn literal(s: &str) -> String {
@@ -37,22 +36,23 @@ fn relation_arg(v: &Value) -> Result<Relation, Error> {
 }
 
 impl Adapter {
-    fn dispatch(&self, state: &State, args: &[Value]) -> Result<Value, Error> {
+    /// dbt's `adapter.dispatch(name, macro_namespace)`: see [`super::namespaces`].
+    fn dispatch(&self, args: &[Value]) -> Result<Value, Error> {
         let (name, namespace, kwargs): (&str, Option<&str>, Kwargs) = from_args(args)?;
         let namespace = namespace.map(str::to_string).or(kwargs.get::<Option<String>>("macro_namespace")?);
         kwargs.assert_all_used()?;
-        for candidate in [format!("duckdb__{name}"), format!("default__{name}")] {
-            if self.macros.contains(&candidate) {
-                return state.lookup(&candidate).ok_or_else(|| invalid(format!("macro `{candidate}` is not loaded")));
-            }
+        if let Some((ns, short)) = name.split_once('.') {
+            return Err(invalid(format!(
+                "`adapter.dispatch('{name}')`: `.` is not part of a macro name (hint: write `adapter.dispatch('{short}', macro_namespace='{ns}')`)"
+            )));
         }
-        let hint = match namespace {
-            Some(ns) if ns != "dbt" => format!(
-                " (hint: define `default__{name}` in `macros/`; packages such as `{ns}` are not installed by runner)"
-            ),
-            _ => format!(" (hint: define `duckdb__{name}` or `default__{name}` in `macros/`)"),
-        };
-        Err(invalid(format!("`adapter.dispatch('{name}')` found no `duckdb__{name}` or `default__{name}` macro{hint}")))
+        self.macros.dispatch(name, namespace.as_deref()).map_err(|tried| {
+            let searched = tried.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+            let ns = namespace.as_deref().unwrap_or("None");
+            invalid(format!(
+                "in dispatch: no macro named `{name}` found within namespace `{ns}`; searched {searched} (hint: define `default__{name}` in `macros/`, or install the package that has it and run `runner deps`)"
+            ))
+        })
     }
 
     /// The relation as it exists in the database, matched case-insensitively as DuckDB does.
@@ -118,7 +118,7 @@ impl Object for Adapter {
 
     fn call_method(self: &Arc<Self>, state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         match method {
-            "dispatch" => self.dispatch(state, args),
+            "dispatch" => self.dispatch(args),
             "quote" => {
                 let (s,): (&str,) = from_args(args)?;
                 Ok(Value::from(quote(s)))

@@ -11,6 +11,7 @@
 //! ([`docs`]). This module orders and runs nothing.
 
 pub mod adapter;
+mod builtins;
 pub mod context;
 mod diagnostics;
 pub mod docs;
@@ -18,6 +19,7 @@ mod env_var;
 pub mod ephemeral;
 pub(crate) mod limits;
 pub mod macros;
+pub(crate) mod namespaces;
 mod pydelta;
 mod pyitertools;
 mod pyobj;
@@ -92,6 +94,8 @@ pub struct Templates {
     /// the template it compiled anyway, with the planner's placeholder `this`;
     /// taken by [`Templates::resolve_file`].
     resolved: Mutex<BTreeMap<String, (Relation, Result<Recorded, Diagnostic>)>>,
+    /// Every macro by package, for generic tests and `adapter.dispatch`.
+    macros: Arc<namespaces::MacroIndex>,
 }
 
 fn jinja_error(kind: ErrorKind, msg: String) -> Error {
@@ -142,8 +146,9 @@ impl Templates {
         jinja.add_function(macros::LOCAL_WRAPPER, |inner: Value, name: String| {
             Value::from_object(macros::LocalMacro { name, inner })
         });
-        let macro_names = load_macros(&mut jinja, &mut files, &mut errors, project);
-        let adapter = adapter::Adapter { macros: Arc::new(macro_names) };
+        let macro_index = load_macros(&mut jinja, &mut files, &mut errors, project);
+        let adapter = adapter::Adapter { macros: macro_index.clone() };
+        let macro_index = macro_index.clone();
         jinja.add_global("adapter", Value::from_object(adapter.clone()));
         jinja.add_function("load_relation", move |state: &minijinja::State, rel: Value| {
             adapter.load_relation(state, &rel)
@@ -181,6 +186,7 @@ impl Templates {
             run_started_at,
             texts,
             resolved: Mutex::default(),
+            macros: macro_index,
         };
         let this = &templates;
         let checked = crate::par::map(&sources, |f| {
@@ -220,6 +226,15 @@ impl Templates {
         let mut d = Diagnostic::new(describe(e)).at(e.line(), None);
         d.file = file;
         d
+    }
+
+    /// The macro a generic test `namespace.test` (or plain `test`) calls, as
+    /// an expression (`dbt_utils.test_equality`), or none when no package
+    /// defines `test_<test>`.
+    pub fn generic_test_macro(&self, namespace: Option<&str>, test: &str) -> Option<String> {
+        let package = self.macros.generic_test(namespace, test)?;
+        let unqualified = package == self.macros.root || package == namespaces::BUILTIN;
+        Some(if unqualified { format!("test_{test}") } else { format!("{package}.test_{test}") })
     }
 
     /// dbt's `invocation_id` of this run (a UUID unless the run supplied one).
@@ -419,41 +434,51 @@ fn recording_config(rec: Arc<Mutex<Recorded>>) -> Value {
     })
 }
 
-/// Compiles the macro files and registers each macro as a global by name;
-/// a name defined twice is an error naming both files. Returns every name.
+/// Compiles every macro file (runner's built-ins, the project's, each
+/// package's) and registers the globals [`namespaces::MacroIndex`] decides;
+/// a name defined twice in one package is an error naming both files.
 fn load_macros(
     jinja: &mut Environment<'static>,
     files: &mut BTreeMap<String, PathBuf>,
     errors: &mut Vec<Diagnostic>,
     project: &Project,
-) -> std::collections::BTreeSet<String> {
-    let mut owners: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for m in &project.macros {
-        let name = m.path.display().to_string();
-        let text =
-            pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(&pyops::rewrite_datetime_arithmetic(&m.text)));
-        for macro_name in macros::macro_names(&text) {
-            if let Some(prev) = owners.get(&macro_name) {
-                let line = crate::config::find_line(&text, &macro_name);
-                errors.push(
-                    Diagnostic::in_file(
-                        &m.path,
-                        format!("macro `{macro_name}` is also defined in `{}`", prev.display()),
-                    )
-                    .at(line, None)
-                    .hint("macro names must be unique across the project"),
-                );
-                continue;
+) -> Arc<namespaces::MacroIndex> {
+    let mut index = namespaces::MacroIndex {
+        root: project.name.clone(),
+        dispatch: project.dispatch.clone(),
+        ..Default::default()
+    };
+    let builtins: Vec<crate::project::SqlFile> = builtins::files();
+    let sets = std::iter::once((namespaces::BUILTIN, &builtins))
+        .chain(std::iter::once((project.name.as_str(), &project.macros)))
+        .chain(project.packages.iter().map(|p| (p.name.as_str(), &p.macros)));
+    for (package, macro_files) in sets {
+        let owners = index.packages.entry(package.to_string()).or_default();
+        for m in macro_files {
+            let name = m.path.display().to_string();
+            let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(
+                &pyops::rewrite_datetime_arithmetic(&m.text),
+            ));
+            for macro_name in macros::macro_names(&text) {
+                if let Some(prev) = owners.get(&macro_name) {
+                    let line = crate::config::find_line(&text, &macro_name);
+                    errors.push(
+                        Diagnostic::in_file(&m.path, format!("macro `{macro_name}` is also defined in `{prev}`"))
+                            .at(line, None)
+                            .hint("macro names must be unique within a project or package"),
+                    );
+                    continue;
+                }
+                owners.insert(macro_name, name.clone());
             }
-            owners.insert(macro_name.clone(), m.path.clone());
-            jinja.add_global(
-                macro_name.clone(),
-                Value::from_object(macros::MacroRef { file: name.clone(), name: macro_name }),
-            );
+            add(jinja, files, errors, name, macros::rename_definitions(&text), m.path.clone());
         }
-        add(jinja, files, errors, name, macros::rename_definitions(&text), m.path.clone());
     }
-    owners.into_keys().collect()
+    let index = Arc::new(index);
+    for (name, value) in index.globals() {
+        jinja.add_global(name, value);
+    }
+    index
 }
 
 fn add(

@@ -26,6 +26,8 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
         seed_tree: None,
         test_tree: None,
         target_dir: PathBuf::from("/p/target"),
+        packages: vec![],
+        dispatch: vec![],
     }
 }
 
