@@ -322,13 +322,36 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     if let Some(d) = dag {
         values.push(("params", minijinja::Value::from(minijinja::value::Serde(d.params.clone()))));
     }
+    values.push(("flags", flags(opts)));
     let templates = Templates::build(&project, &target, &env, vars, &values).map_err(|e| errors.extend(e)).ok();
     let (Some(templates), true) = (templates, errors.is_empty()) else {
         return Err(fail(errors));
     };
     let templates = Arc::new(templates);
     let plan = nodes::plan(&project, &target, &templates).map_err(fail)?;
+    for w in shown(&dir, plan.warnings.clone()) {
+        eprintln!("warning: {w}");
+    }
     Ok(Prepared { project, target, attachments, templates, plan })
+}
+
+/// dbt's `flags` in Jinja: what this invocation was asked to do.
+fn flags(opts: &Options) -> minijinja::Value {
+    // A DAG run is dbt's `build` when tests run between models, else `run`.
+    let which = match opts.command.name() {
+        "scheduler" | "backfill" | "clear" => "run",
+        other => other,
+    };
+    minijinja::Value::from_pairs([
+        ("WHICH", minijinja::Value::from(which)),
+        ("FULL_REFRESH", minijinja::Value::from(opts.full_refresh)),
+        ("STORE_FAILURES", minijinja::Value::from(false)),
+        ("EMPTY", minijinja::Value::from(false)),
+        ("WARN_ERROR", minijinja::Value::from(false)),
+        ("FAIL_FAST", minijinja::Value::from(false)),
+        ("STORE_FAILURES_AS", minijinja::Value::from(())),
+        ("INTROSPECT", minijinja::Value::from(true)),
+    ])
 }
 
 fn resolve_target(

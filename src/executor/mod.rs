@@ -175,7 +175,8 @@ impl Executor {
                 // exists, outside a full refresh.
                 let is_incremental =
                     *materialized == Materialized::Incremental && existing == Existing::Table && !full_refresh;
-                let ctx = RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental };
+                let config = Arc::new(node.config.clone());
+                let ctx = RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental, config };
                 let sql = match self.templates.render_sql(template, &ctx) {
                     Ok(sql) => sql,
                     Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
@@ -188,13 +189,14 @@ impl Executor {
                     Err(e) => Ok(error(e.message, Vec::new(), 1)),
                 }
             }
-            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.inject_ctes(sql, &self.relations) {
+            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config) {
                 Ok(sql) => self.test(&sql, cfg),
                 Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
             },
             NodeKind::SingularTest { template, cfg } => {
                 let this = Relation::new("", "", &node.name);
-                let ctx = RenderCtx { this, relations: self.relations.clone(), is_incremental: false };
+                let config = Arc::new(node.config.clone());
+                let ctx = RenderCtx { this, relations: self.relations.clone(), is_incremental: false, config };
                 match self.templates.render_sql(template, &ctx) {
                     Ok(sql) => self.test(&sql, cfg),
                     Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),

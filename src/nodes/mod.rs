@@ -53,9 +53,10 @@ pub enum NodeKind {
         template: String,
         materialized: Materialized,
     },
-    /// A generic test's failing-rows SQL is fully known at plan time.
+    /// A generic test: one of dbt's four, whose SQL is known at plan time,
+    /// or a test macro called when the test runs (it may read the database).
     GenericTest {
-        sql: String,
+        sql: TestSql,
         cfg: TestConfig,
         /// Index of the declaration it was planned from in `Project::tests`.
         decl: usize,
@@ -64,6 +65,17 @@ pub enum NodeKind {
         template: String,
         cfg: TestConfig,
     },
+}
+
+/// How a generic test gets its failing-rows SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestSql {
+    /// dbt's `not_null`, `unique`, `accepted_values`, `relationships`.
+    Ready(String),
+    /// A `test_<name>` macro call (`dbt_utils.test_equality(model=…)`),
+    /// rendered at run time with `this` the tested relation, as dbt compiles
+    /// a test right before it runs.
+    Call { call: String, this: Relation },
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +102,8 @@ pub struct Plan {
     /// Unique id → what a model's or singular test's SQL names, in the order
     /// it names them; the manifest lists them so, as dbt does.
     pub written: BTreeMap<String, AsWritten>,
+    /// What dbt warns about while parsing, in declaration order.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// A node's parents in dbt's manifest order: sources first, then refs, each
@@ -190,6 +204,8 @@ struct Planner<'a> {
     target: &'a Target,
     templates: &'a Templates,
     errors: Vec<Diagnostic>,
+    /// What dbt warns about while parsing (a test of a node that does not exist).
+    warnings: Vec<Diagnostic>,
     nodes: Vec<Node>,
     written: BTreeMap<String, AsWritten>,
     /// Model or seed name → unique id.
@@ -205,6 +221,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         target,
         templates,
         errors: Vec::new(),
+        warnings: Vec::new(),
         nodes: Vec::new(),
         written: BTreeMap::new(),
         names: BTreeMap::new(),
@@ -273,7 +290,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral, written })
+    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings: p.warnings })
 }
 
 impl<'a> Planner<'a> {

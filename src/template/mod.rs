@@ -13,6 +13,7 @@
 pub mod adapter;
 mod builtins;
 pub mod context;
+mod config_obj;
 mod diagnostics;
 pub mod docs;
 mod env_var;
@@ -20,6 +21,7 @@ pub mod ephemeral;
 pub(crate) mod limits;
 pub mod macros;
 pub(crate) mod namespaces;
+mod signature;
 mod pydelta;
 mod pyitertools;
 mod pyobj;
@@ -33,7 +35,7 @@ use crate::error::Diagnostic;
 use crate::project::{env::Env, profile::Target, Project};
 use chrono::{DateTime, Utc};
 pub use diagnostics::describe;
-use minijinja::value::{Kwargs, Serde, Value};
+use minijinja::value::{Serde, Value};
 use minijinja::{Environment, Error, ErrorKind};
 use relation::Relation;
 use std::collections::BTreeMap;
@@ -77,6 +79,8 @@ pub struct RenderCtx {
     pub this: Relation,
     pub relations: Arc<Relations>,
     pub is_incremental: bool,
+    /// The node's config, for `config.get` / `config.require`.
+    pub config: Arc<crate::config_tree::ConfigMap>,
 }
 
 pub struct Templates {
@@ -119,6 +123,11 @@ impl Templates {
         let mut jinja = Environment::new();
         // A run without a DAG still renders `params`, as an empty map.
         jinja.add_global("params", Value::from(BTreeMap::<String, Value>::new()));
+        // dbt's `flags`; the invocation passes its own among `run_values`.
+        jinja.add_global(
+            "flags",
+            Value::from_pairs([("WHICH", Value::from("run")), ("FULL_REFRESH", Value::from(false)), ("STORE_FAILURES", Value::from(false))]),
+        );
         for (k, v) in run_values {
             jinja.add_global(*k, v.clone());
         }
@@ -322,7 +331,7 @@ impl Templates {
                 Ok(rel.to_value())
             }),
         ));
-        ctx.push(("config", recording_config(r3)));
+        ctx.push(("config", config_obj::ConfigObj::value(Some(r3), Arc::default())));
         (ctx, rec)
     }
 
@@ -330,7 +339,7 @@ impl Templates {
     pub fn render(&self, template: &str, rc: &RenderCtx) -> Result<String, Diagnostic> {
         let mut ctx = self.base_ctx(&rc.this, true, rc.is_incremental);
         self.push_resolving(&mut ctx, &rc.relations);
-        ctx.push(("config", Value::from_function(|_kwargs: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
+        ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
         self.render_with(template, ctx)
     }
 
@@ -381,17 +390,28 @@ impl Templates {
         this: &Relation,
         relations: Option<&Arc<Relations>>,
     ) -> Result<(String, Recorded), String> {
+        self.eval_with_config(expr, this, relations, Arc::default())
+    }
+
+    /// [`Templates::eval_arg`] with the node's config behind `config.get`.
+    pub fn eval_with_config(
+        &self,
+        expr: &str,
+        this: &Relation,
+        relations: Option<&Arc<Relations>>,
+        config: Arc<crate::config_tree::ConfigMap>,
+    ) -> Result<(String, Recorded), String> {
         let rec = Arc::new(Mutex::new(Recorded::default()));
         let mut ctx = self.base_ctx(this, relations.is_some(), false);
         match relations {
             Some(r) => {
                 self.push_resolving(&mut ctx, r);
-                ctx.push(("config", Value::from_function(|_: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
+                ctx.push(("config", config_obj::ConfigObj::value(None, config)));
             }
             None => {
                 let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
                 // A test macro's `{{ config(severity='warn') }}` is recorded like a model's.
-                ctx.push(("config", recording_config(r3)));
+                ctx.push(("config", config_obj::ConfigObj::value(Some(r3), config)));
                 let db = this.database.clone();
                 let db2 = this.database.clone();
                 let schema = this.schema.clone();
@@ -422,18 +442,6 @@ impl Templates {
     }
 }
 
-/// A `config(...)` that records its keyword arguments (the resolve pass).
-fn recording_config(rec: Arc<Mutex<Recorded>>) -> Value {
-    Value::from_function(move |kwargs: Kwargs| -> Result<String, Error> {
-        let mut r = lock(&rec);
-        for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
-            let v: Value = kwargs.get(&key)?;
-            r.config.insert(key, to_yaml(&v));
-        }
-        Ok(String::new())
-    })
-}
-
 /// Compiles every macro file (runner's built-ins, the project's, each
 /// package's) and registers the globals [`namespaces::MacroIndex`] decides;
 /// a name defined twice in one package is an error naming both files.
@@ -459,8 +467,9 @@ fn load_macros(
             let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(
                 &pyops::rewrite_datetime_arithmetic(&m.text),
             ));
+            let (renamed, mut signatures) = macros::rename_definitions(&text);
             for macro_name in macros::macro_names(&text) {
-                if let Some(prev) = owners.get(&macro_name) {
+                if let Some((prev, _)) = owners.get(&macro_name) {
                     let line = crate::config::find_line(&text, &macro_name);
                     errors.push(
                         Diagnostic::in_file(&m.path, format!("macro `{macro_name}` is also defined in `{prev}`"))
@@ -469,9 +478,10 @@ fn load_macros(
                     );
                     continue;
                 }
-                owners.insert(macro_name, name.clone());
+                let signature = signatures.remove(&macro_name).map(Arc::new);
+                owners.insert(macro_name, (name.clone(), signature));
             }
-            add(jinja, files, errors, name, macros::rename_definitions(&text), m.path.clone());
+            add(jinja, files, errors, name, renamed, m.path.clone());
         }
     }
     let index = Arc::new(index);

@@ -13,6 +13,7 @@
 //! is [`super::macros::MacroRef`], loading files is the template builder.
 
 use super::macros::MacroRef;
+use super::signature::Signature;
 use crate::project::packages::Dispatch;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use std::collections::BTreeMap;
@@ -21,8 +22,9 @@ use std::sync::Arc;
 /// The package name of runner's built-in macros: dbt's global project.
 pub(crate) const BUILTIN: &str = "dbt";
 
-/// Macro name → the template (file) that defines it.
-pub(crate) type Macros = BTreeMap<String, String>;
+/// Macro name → the template (file) that defines it, and its signature
+/// when it takes implicit `kwargs` / `varargs`.
+pub(crate) type Macros = BTreeMap<String, (String, Option<Arc<Signature>>)>;
 
 /// Every macro of the run, by package.
 #[derive(Debug, Default)]
@@ -36,8 +38,8 @@ pub(crate) struct MacroIndex {
 }
 
 impl MacroIndex {
-    fn macro_ref(name: &str, file: &str) -> Value {
-        Value::from_object(MacroRef { file: file.to_string(), name: name.to_string() })
+    fn macro_ref(name: &str, (file, signature): &(String, Option<Arc<Signature>>)) -> Value {
+        Value::from_object(MacroRef { file: file.clone(), name: name.to_string(), signature: signature.clone() })
     }
 
     /// `name` in package `package`, as a callable.
@@ -151,7 +153,7 @@ mod tests {
 
     fn index() -> MacroIndex {
         let macros = |names: &[&str], file: &str| -> Macros {
-            names.iter().map(|n| (n.to_string(), file.to_string())).collect()
+            names.iter().map(|n| (n.to_string(), (file.to_string(), None))).collect()
         };
         MacroIndex {
             root: "shop".into(),
