@@ -102,8 +102,14 @@ impl Adapter {
             .iter()
             .filter_map(|r| match r.as_slice() {
                 [name, ty, size, precision, scale] => Some(
-                    Column::with_sizes(&name.to_string(), &ty.to_string(), size.clone(), precision.clone(), scale.clone())
-                        .to_value(),
+                    Column::with_sizes(
+                        &name.to_string(),
+                        &ty.to_string(),
+                        size.clone(),
+                        precision.clone(),
+                        scale.clone(),
+                    )
+                    .to_value(),
                 ),
                 _ => None,
             })

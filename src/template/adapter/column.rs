@@ -27,6 +27,27 @@ pub(crate) struct Column {
     pub(crate) fields: Vec<Column>,
 }
 
+/// The integer type names dbt-duckdb's `is_integer` knows.
+const INTEGERS: &[&str] = &[
+    "tinyint",
+    "smallint",
+    "integer",
+    "bigint",
+    "hugeint",
+    "utinyint",
+    "usmallint",
+    "uinteger",
+    "ubigint",
+    "int1",
+    "int2",
+    "int4",
+    "int8",
+    "short",
+    "int",
+    "signed",
+    "long",
+];
+
 fn none(v: &Value) -> bool {
     v.is_none() || v.is_undefined()
 }
@@ -170,11 +191,7 @@ impl Column {
 
     /// dbt-duckdb's list: signed, unsigned and alias integer names.
     fn is_integer(&self) -> bool {
-        [
-            "tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint", "uinteger", "ubigint",
-            "int1", "int2", "int4", "int8", "short", "int", "signed", "long",
-        ]
-        .contains(&self.lower().as_str())
+        INTEGERS.contains(&self.lower().as_str())
     }
 
     fn is_numeric(&self) -> bool {
@@ -371,7 +388,9 @@ impl Object for ColumnApi {
         kwargs.assert_all_used()?;
         let text = |v: &Value, what: &str| -> Result<String, Error> {
             v.as_str().map(str::to_string).ok_or_else(|| {
-                invalid(format!("`api.Column` needs `{what}` as a string, got `{v}` (hint: `api.Column('id', 'integer')`)"))
+                invalid(format!(
+                    "`api.Column` needs `{what}` as a string, got `{v}` (hint: `api.Column('id', 'integer')`)"
+                ))
             })
         };
         let (column, dtype) = (text(&values[0], "column")?, text(&values[1], "dtype")?);
@@ -393,7 +412,11 @@ mod tests {
         let fields: Vec<(String, String)> = c.fields.iter().map(|f| (f.column.clone(), f.dtype.clone())).collect();
         assert_eq!(
             fields,
-            [("a".into(), "INTEGER".into()), ("b".into(), "DECIMAL(10, 2)".into()), ("c".into(), "STRUCT(d VARCHAR)".into())]
+            [
+                ("a".into(), "INTEGER".into()),
+                ("b".into(), "DECIMAL(10, 2)".into()),
+                ("c".into(), "STRUCT(d VARCHAR)".into())
+            ]
         );
         let flat: Vec<String> = c.flatten().iter().map(|f| format!("{} {}", f.column, f.dtype)).collect();
         assert_eq!(flat, ["st.a INTEGER", "st.b DECIMAL(10, 2)", "st.c.d VARCHAR"]);

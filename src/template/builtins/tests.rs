@@ -19,7 +19,8 @@ fn ctx() -> RenderCtx {
     RenderCtx { this: Relation::new("memory", "main", "m"), relations: Arc::new(rels), is_incremental: false }
 }
 
-/// The table of `/tmp`'s dbt check: one column of each common DuckDB type.
+/// One column of each common DuckDB type: the table dbt-duckdb listed the
+/// columns of for the expected text below.
 fn conn() -> query::QueryFn {
     let c = duckdb::Connection::open_in_memory().expect("in-memory duckdb");
     c.execute_batch(
@@ -143,14 +144,17 @@ fn normalize_ignores_only_whitespace() {
 
 #[test]
 fn get_intervals_between_is_one_while_parsing_as_in_dbt() {
-    // No connection and `execute` false: the statement does not run.
-    let model = r#"{{ get_intervals_between("'2025-01-01'::date", "'2025-01-10'::date", 'day') }}"#;
-    let t = templates(&[("models/m.sql", model)], &[]);
-    assert!(t.resolve("models/m.sql", &Relation::new("memory", "main", "m")).is_ok());
-    let mut dry = ctx();
-    dry.this = Relation::new("memory", "main", "m");
+    // While parsing (`execute` false, no connection) the statement does not
+    // run; `config(n=…)` records what the macro answered then.
+    let between = r#"get_intervals_between("'2025-01-01'::date", "'2025-01-10'::date", 'day')"#;
+    let model = format!("{{{{ config(n={between}) }}}}{{{{ {between} }}}}");
+    let t = templates(&[("models/m.sql", &model)], &[]);
+    let rec = t.resolve("models/m.sql", &Relation::new("memory", "main", "m")).expect("resolves");
+    assert_eq!(rec.config.get("n"), Some(&serde_yaml::Value::from(1)));
+    let parsed = t.render("models/m.sql", &ctx());
+    assert!(parsed.is_err(), "rendering for real without a connection says so: {parsed:?}");
     // The render pass with a connection asks the database.
-    assert_eq!(t.render_with_query("models/m.sql", &dry, conn()).expect("renders"), "9");
+    assert_eq!(t.render_with_query("models/m.sql", &ctx(), conn()).expect("renders"), "9");
 }
 
 #[test]
@@ -224,7 +228,8 @@ fn a_projects_default_or_duckdb_implementation_wins_over_the_builtin() {
 
 #[test]
 fn a_projects_public_macro_replaces_the_builtin_but_not_dbt_dot() {
-    let macros = [("macros/dateadd.sql", "{% macro dateadd(datepart, interval, from_date_or_timestamp) %}mine{% endmacro %}")];
+    let macros =
+        [("macros/dateadd.sql", "{% macro dateadd(datepart, interval, from_date_or_timestamp) %}mine{% endmacro %}")];
     let model = "{{ dateadd('day', 1, 'd') }}|{{ dbt.dateadd('day', 1, 'd') }}";
     let t = templates(&[("models/m.sql", model)], &macros);
     let out = t.render("models/m.sql", &ctx()).expect("renders");
