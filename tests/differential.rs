@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const CASES: &[&str] = &["config_tree", "data_tests", "ephemeral", "files", "incremental", "seeds", "selection"];
+const CASES: &[&str] =
+    &["builtin_macros", "config_tree", "data_tests", "ephemeral", "files", "incremental", "seeds", "selection"];
 
 const DAG: &str = "dag_id: diff\nschedule: null\nprofile: diff\ntest_behavior: none\n";
 
@@ -311,6 +312,14 @@ fn steps_map_onto_runner_commands() {
         vec!["run", "diff", "--select", "+joined", "--exclude", "stg_b", "--exclude", "resource_type:seed"]
     );
     assert_eq!(runner_args("build --select 1+report"), vec!["build", "--select", "1+report"]);
+}
+
+/// dbt's built-in macros (dates, strings, types, aggregates, sets, series,
+/// a project's `default__hash` override): rows and, through a view over
+/// `information_schema.columns`, column types.
+#[test]
+fn builtin_macros() {
+    run_case("builtin_macros");
 }
 
 #[test]

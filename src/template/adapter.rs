@@ -5,10 +5,15 @@
 //! `adapter.get_relation`, `adapter.get_columns_in_relation` and
 //! `load_relation` ask the node's connection through `run_query`'s callback
 //! and answer `None` / `[]` outside the execute pass, as dbt does while
-//! parsing. `api.Relation.create` builds a relation.
+//! parsing. `api.Relation.create` builds a relation; `api.Column` and the
+//! columns `get_columns_in_relation` returns are dbt-duckdb's `Column`
+//! ([`column`]).
+
+mod column;
 
 use super::context::{invalid, query};
 use super::relation::Relation;
+use column::{Column, ColumnApi};
 use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use std::sync::Arc;
@@ -77,9 +82,12 @@ impl Adapter {
         self.get_relation(state, &r.database, &r.schema, &r.identifier)
     }
 
+    /// dbt-duckdb's `get_columns_in_relation`: the catalog's columns, with
+    /// their sizes, as `Column` objects (`[]` outside the execute pass).
     fn columns(&self, state: &State, rel: &Relation) -> Result<Value, Error> {
         let sql = format!(
-            "select column_name, data_type from information_schema.columns \
+            "select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale \
+             from information_schema.columns \
              where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({}) \
              order by ordinal_position",
             literal(&rel.database),
@@ -92,15 +100,18 @@ impl Adapter {
         let cols: Vec<Value> = t
             .rows
             .iter()
-            .map(|r| {
-                let (name, ty) = (r[0].to_string(), r[1].to_string());
-                Value::from_pairs([
-                    ("name", Value::from(name.clone())),
-                    ("column", Value::from(name.clone())),
-                    ("quoted", Value::from(quote(&name))),
-                    ("data_type", Value::from(ty.clone())),
-                    ("dtype", Value::from(ty)),
-                ])
+            .filter_map(|r| match r.as_slice() {
+                [name, ty, size, precision, scale] => Some(
+                    Column::with_sizes(
+                        &name.to_string(),
+                        &ty.to_string(),
+                        size.clone(),
+                        precision.clone(),
+                        scale.clone(),
+                    )
+                    .to_value(),
+                ),
+                _ => None,
             })
             .collect();
         Ok(Value::from(cols))
@@ -142,6 +153,14 @@ impl Object for Adapter {
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }
+}
+
+/// dbt's `api` global: `api.Relation` and `api.Column`.
+pub(crate) fn api(database: &str) -> Value {
+    Value::from_pairs([
+        ("Relation", Value::from_object(RelationApi { database: database.to_string() })),
+        ("Column", Value::from_object(ColumnApi)),
+    ])
 }
 
 /// `api.Relation.create(database=…, schema=…, identifier=…)`.

@@ -12,7 +12,15 @@ use crate::project::SqlFile;
 use std::path::PathBuf;
 
 /// The built-in macro files: (file name, text).
-const FILES: &[(&str, &str)] = &[("cross_db.sql", include_str!("builtins/cross_db.sql"))];
+const FILES: &[(&str, &str)] = &[
+    ("arrays.sql", include_str!("builtins/arrays.sql")),
+    ("configs.sql", include_str!("builtins/configs.sql")),
+    ("cross_db.sql", include_str!("builtins/cross_db.sql")),
+    ("dates.sql", include_str!("builtins/dates.sql")),
+    ("series.sql", include_str!("builtins/series.sql")),
+    ("timestamps.sql", include_str!("builtins/timestamps.sql")),
+    ("types.sql", include_str!("builtins/types.sql")),
+];
 
 /// Where messages say a built-in macro lives.
 const DIR: &str = "(runner built-in macros)";
@@ -29,3 +37,7 @@ pub(super) fn files() -> Vec<SqlFile> {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "builtins/tests.rs"]
+mod tests;

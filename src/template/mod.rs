@@ -162,13 +162,7 @@ impl Templates {
         jinja.add_function("load_relation", move |state: &minijinja::State, rel: Value| {
             adapter.load_relation(state, &rel)
         });
-        jinja.add_global(
-            "api",
-            Value::from_pairs([(
-                "Relation",
-                Value::from_object(adapter::RelationApi { database: target.database.clone() }),
-            )]),
-        );
+        jinja.add_global("api", adapter::api(&target.database));
         // Model and singular test templates are compiled here on every core,
         // for their syntax errors and the planner's resolve pass, and again at
         // each render. minijinja gives every compiled template 12 KB of

@@ -166,7 +166,7 @@ fn adapter_reads_the_catalog_only_when_executing() {
     c.relations = Arc::new(rels);
     let t = templates(&[("models/m.sql", model)], &[]);
     let out = t.render_with_query("models/m.sql", &c, conn()).expect("renders");
-    assert_eq!(out, "id:INTEGER name:VARCHAR d:DATE |\"memory\".\"main\".\"raw\"|True");
+    assert_eq!(out, "id:INTEGER name:character varying(256) d:DATE |\"memory\".\"main\".\"raw\"|True");
     let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m"));
     assert!(rec.is_ok(), "{rec:?}");
 }
