@@ -15,10 +15,11 @@ pub struct RawCli {
 
 #[derive(Debug, Subcommand)]
 pub enum RawCommand {
-    /// Run a DAG now: seeds, models and tests per its `test_behavior`.
+    /// Run a DAG now (seeds, models and tests per its `test_behavior`); without
+    /// a DAG, dbt's `run`: only the models of the project, in dependency order.
     Run {
         /// The DAG's `dag_id`.
-        dag: String,
+        dag: Option<String>,
         #[command(flatten)]
         common: RawCommon,
     },
