@@ -15,10 +15,9 @@ pub struct RawCli {
 
 #[derive(Debug, Subcommand)]
 pub enum RawCommand {
-    /// Run a DAG now (seeds, models and tests per its `test_behavior`); without
-    /// a DAG, dbt's `run`: only the models of the project, in dependency order.
+    /// Run a DAG now (seeds, models, tests per its `test_behavior`); without one, dbt's `run`: models only.
     Run {
-        /// The DAG's `dag_id`.
+        /// The DAG's `dag_id`; without it, the project's models run as `dbt run` runs them.
         dag: Option<String>,
         #[command(flatten)]
         common: RawCommon,
