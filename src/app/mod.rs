@@ -41,7 +41,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         crate::db::prestart();
     }
     match opts.command.clone() {
-        Command::Run { dag } => {
+        Command::Run { dag: Some(dag) } => {
             let dag = find_dag(&opts, &dag)?;
             let triggered = chrono::Utc::now();
             let mut run = manual_run(&opts, Some(&dag), triggered)?;
@@ -116,7 +116,8 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             }
             Ok(EXIT_OK)
         }
-        Command::Seed { .. }
+        Command::Run { dag: None }
+        | Command::Seed { .. }
         | Command::Build { .. }
         | Command::Compile { .. }
         | Command::Ls { .. }

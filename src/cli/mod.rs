@@ -24,8 +24,10 @@ pub struct RunRef {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// With a DAG, one run of it (recorded in the history); without, dbt's
+    /// `run`: only the selected models of the project.
     Run {
-        dag: String,
+        dag: Option<String>,
     },
     Test {
         dag: Option<String>,
