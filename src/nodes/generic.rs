@@ -277,6 +277,7 @@ impl Planner<'_> {
             relation: None,
             config: cfg,
             kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
+            hooks: Default::default(),
         }))
     }
 

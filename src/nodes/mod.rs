@@ -14,6 +14,7 @@ use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::{Severity, TestConfig};
 use crate::error::Diagnostic;
 use crate::graph::{cycle_text, Graph};
+use crate::hooks::{NodeHooks, RunHook};
 use crate::project::profile::Target;
 use crate::project::Project;
 use crate::template::relation::Relation;
@@ -77,6 +78,8 @@ pub struct Node {
     pub relation: Option<Relation>,
     pub config: ConfigMap,
     pub kind: NodeKind,
+    /// `pre-hook` / `post-hook`, decided at plan time (seeds and models; tests have none).
+    pub hooks: NodeHooks,
 }
 
 #[derive(Debug)]
@@ -90,6 +93,26 @@ pub struct Plan {
     /// Unique id → what a model's or singular test's SQL names, in the order
     /// it names them; the manifest lists them so, as dbt does.
     pub written: BTreeMap<String, AsWritten>,
+    /// `on-run-start` / `on-run-end`, run around the nodes of a run.
+    pub run_hooks: RunHooks,
+}
+
+/// The project's `on-run-start` and `on-run-end` hooks, and what a failing
+/// `on-run-start` does to the nodes.
+#[derive(Debug, Clone, Default)]
+pub struct RunHooks {
+    pub project: String,
+    pub start: Vec<RunHook>,
+    pub end: Vec<RunHook>,
+    /// A failing `on-run-start` skips every node (dbt's
+    /// `skip_nodes_if_on_run_start_fails`).
+    pub skip_nodes_on_start_failure: bool,
+}
+
+impl RunHooks {
+    pub fn is_empty(&self) -> bool {
+        self.start.is_empty() && self.end.is_empty()
+    }
 }
 
 /// A node's parents in dbt's manifest order: sources first, then refs, each
@@ -273,7 +296,13 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral, written })
+    let run_hooks = RunHooks {
+        project: project.name.clone(),
+        start: project.on_run_start.clone(),
+        end: project.on_run_end.clone(),
+        skip_nodes_on_start_failure: project.skip_nodes_if_on_run_start_fails,
+    };
+    Ok(Plan { nodes, graph, relations, ephemeral, written, run_hooks })
 }
 
 impl<'a> Planner<'a> {
@@ -291,10 +320,17 @@ impl<'a> Planner<'a> {
 
     fn seeds(&mut self) {
         for s in &self.project.seeds {
-            let cfg = self.project.seed_config(s);
+            let mut cfg = self.project.seed_config(s);
             if !enabled(&cfg) {
                 continue;
             }
+            let hooks = match crate::hooks::node_hooks(&mut cfg) {
+                Ok(h) => h,
+                Err((_, e)) => {
+                    self.errors.push(Diagnostic::in_file(&s.path, format!("seed `{}`: {e}", s.name)));
+                    continue;
+                }
+            };
             let id = format!("seed.{}.{}", self.project.name, s.name);
             if !self.claim_name(&s.name, &id, &s.path) {
                 continue;
@@ -315,6 +351,7 @@ impl<'a> Planner<'a> {
                 relation: Some(relation_for(self.target, &cfg, &s.name)),
                 config: cfg,
                 kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
+                hooks,
             });
         }
     }
@@ -337,10 +374,11 @@ impl<'a> Planner<'a> {
                 return Ok(None);
             }
             let materialized = materialize::materialization(project, m, &rec, &cfg)?;
-            Ok(Some((rec, cfg, materialized)))
+            let hooks = materialize::hooks(project, m, &rec, &mut cfg)?;
+            Ok(Some((rec, cfg, materialized, hooks)))
         });
         for (m, resolved) in project.models.iter().zip(resolved) {
-            let (rec, cfg, materialized) = match resolved {
+            let (rec, cfg, materialized, hooks) = match resolved {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
                 Err(d) => {
@@ -369,6 +407,7 @@ impl<'a> Planner<'a> {
                 }),
                 config: cfg,
                 kind: NodeKind::Model { template: m.path.display().to_string(), materialized },
+                hooks,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
         }
@@ -476,6 +515,7 @@ impl<'a> Planner<'a> {
                 relation: None,
                 config: cfg,
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
+                hooks: NodeHooks::default(),
             });
             self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());
         }

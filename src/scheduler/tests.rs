@@ -22,6 +22,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         relation: (resource != Resource::Test).then(|| Relation::new("db", "main", name)),
         config: Default::default(),
         kind,
+        hooks: Default::default(),
     }
 }
 
@@ -35,6 +36,7 @@ pub(super) fn plan(nodes: Vec<Node>) -> Plan {
         relations: Default::default(),
         ephemeral: Default::default(),
         written: Default::default(),
+        run_hooks: Default::default(),
     }
 }
 

@@ -16,6 +16,7 @@ mod diagnostics;
 pub mod docs;
 mod env_var;
 pub mod ephemeral;
+mod hooks;
 pub(crate) mod limits;
 pub mod macros;
 mod pydelta;
@@ -142,6 +143,7 @@ impl Templates {
         jinja.add_function(macros::LOCAL_WRAPPER, |inner: Value, name: String| {
             Value::from_object(macros::LocalMacro { name, inner })
         });
+        hooks::install(&mut jinja);
         let macro_names = load_macros(&mut jinja, &mut files, &mut errors, project);
         let adapter = adapter::Adapter { macros: Arc::new(macro_names) };
         jinja.add_global("adapter", Value::from_object(adapter.clone()));

@@ -26,6 +26,10 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
         seed_tree: None,
         test_tree: None,
         target_dir: PathBuf::from("/p/target"),
+        on_run_start: vec![],
+        on_run_end: vec![],
+        skip_nodes_if_on_run_start_fails: true,
+        warnings: vec![],
     }
 }
 
