@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const CASES: &[&str] = &["config_tree", "data_tests", "ephemeral", "files", "incremental", "seeds", "selection"];
+const CASES: &[&str] = &["config_tree", "data_tests", "ephemeral", "files", "hooks", "incremental", "seeds", "selection"];
 
 const DAG: &str = "dag_id: diff\nschedule: null\nprofile: diff\ntest_behavior: none\n";
 
@@ -332,6 +332,12 @@ fn ephemeral() {
 #[test]
 fn files() {
     run_case("files");
+}
+
+/// Every kind of hook fills an audit table, in dbt's order; a failing post-hook.
+#[test]
+fn hooks() {
+    run_case("hooks");
 }
 
 #[test]
