@@ -93,7 +93,9 @@ pub fn decode(v: &Value) -> Result<Hook, String> {
                     (Some("transaction"), _) => return Err("a hook's `transaction` must be `true` or `false`".into()),
                     // dbt's manifest writes `index`; a config copied from it carries one.
                     (Some("index"), _) => {}
-                    (Some(other), _) => return Err(format!("unknown hook key `{other}` (a hook has `sql` and `transaction`)")),
+                    (Some(other), _) => {
+                        return Err(format!("unknown hook key `{other}` (a hook has `sql` and `transaction`)"))
+                    }
                     (None, _) => return Err("a hook's keys are `sql` and `transaction`".into()),
                 }
             }
@@ -211,8 +213,14 @@ mod tests {
 
     #[test]
     fn strings_maps_and_helper_json_decode_as_dbt_reads_them() {
-        assert_eq!(decode(&yaml("insert into t values (1)")), Ok(Hook { sql: "insert into t values (1)".into(), transaction: true }));
-        assert_eq!(decode(&yaml("{sql: vacuum, transaction: false}")), Ok(Hook { sql: "vacuum".into(), transaction: false }));
+        assert_eq!(
+            decode(&yaml("insert into t values (1)")),
+            Ok(Hook { sql: "insert into t values (1)".into(), transaction: true })
+        );
+        assert_eq!(
+            decode(&yaml("{sql: vacuum, transaction: false}")),
+            Ok(Hook { sql: "vacuum".into(), transaction: false })
+        );
         // What `before_begin('select 1')` renders to.
         let helper = Value::String(r#"{"sql": "select 1", "transaction": false}"#.into());
         assert_eq!(decode(&helper), Ok(Hook { sql: "select 1".into(), transaction: false }));
@@ -236,7 +244,10 @@ mod tests {
         assert_eq!(sqls(&mut h.pre_in_transaction()), vec!["a"]);
         assert_eq!(sqls(&mut h.after_commit()), vec!["c"]);
         assert_eq!(h.post_in_transaction().count(), 0);
-        assert_eq!(cfg.get(PRE), Some(&yaml("[{sql: a, transaction: true, index: null}, {sql: b, transaction: false, index: null}]")));
+        assert_eq!(
+            cfg.get(PRE),
+            Some(&yaml("[{sql: a, transaction: true, index: null}, {sql: b, transaction: false, index: null}]"))
+        );
         let mut bad: ConfigMap = serde_yaml::from_str("post-hook: [[nested]]").expect("yaml");
         assert_eq!(node_hooks(&mut bad).map_err(|e| e.0), Err(POST));
     }

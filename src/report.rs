@@ -302,7 +302,10 @@ mod tests {
     #[test]
     fn run_hooks_print_as_dbt_prints_them_and_count() {
         let hook = |phase, i| HookLabel {
-            id: format!("operation.shop.shop-{}-{i}", if phase == Phase::Start { "on-run-start" } else { "on-run-end" }),
+            id: format!(
+                "operation.shop.shop-{}-{i}",
+                if phase == Phase::Start { "on-run-start" } else { "on-run-end" }
+            ),
             name: format!("shop.{}.{i}", if phase == Phase::Start { "on-run-start" } else { "on-run-end" }),
             node_name: format!("shop-on-run-start-{i}"),
             phase,
@@ -311,15 +314,31 @@ mod tests {
         {
             let mut r = Report::new(&mut buf);
             r.event(&Event::HookStarted { index: 1, total: 2, hook: hook(Phase::Start, 0) });
-            r.event(&Event::HookFinished { index: 1, total: 2, hook: hook(Phase::Start, 0), result: result(Status::Error, Some(1)) });
-            r.event(&Event::HookFinished { index: 2, total: 2, hook: hook(Phase::Start, 1), result: result(Status::Skipped, Some(1)) });
+            r.event(&Event::HookFinished {
+                index: 1,
+                total: 2,
+                hook: hook(Phase::Start, 0),
+                result: result(Status::Error, Some(1)),
+            });
+            r.event(&Event::HookFinished {
+                index: 2,
+                total: 2,
+                hook: hook(Phase::Start, 1),
+                result: result(Status::Skipped, Some(1)),
+            });
             r.event(&Event::RunFinished { elapsed: Duration::from_millis(10) });
             assert!(r.counts.failed());
         }
         let text = String::from_utf8(buf).expect("utf8");
         assert!(text.starts_with("1 of 2 START hook: shop.on-run-start.0 ..."), "{text}");
-        assert!(text.contains("1 of 2 ERROR hook: shop.on-run-start.0 ") && text.contains("[ERROR in 0.05s]"), "{text}");
-        assert!(text.contains("2 of 2 SKIP hook: shop.on-run-start.1 ") && text.contains("[SKIP in 0.05s]\n\n"), "{text}");
+        assert!(
+            text.contains("1 of 2 ERROR hook: shop.on-run-start.0 ") && text.contains("[ERROR in 0.05s]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 of 2 SKIP hook: shop.on-run-start.1 ") && text.contains("[SKIP in 0.05s]\n\n"),
+            "{text}"
+        );
         assert!(text.contains("Error in operation shop-on-run-start-0 (dbt_project.yml)\n  boom"), "{text}");
         assert!(text.ends_with("Done. PASS=0 WARN=0 ERROR=1 SKIP=1 TOTAL=2\n"), "{text}");
     }

@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const CASES: &[&str] = &["config_tree", "data_tests", "ephemeral", "files", "hooks", "incremental", "seeds", "selection"];
+const CASES: &[&str] =
+    &["config_tree", "data_tests", "ephemeral", "files", "hooks", "incremental", "seeds", "selection"];
 
 const DAG: &str = "dag_id: diff\nschedule: null\nprofile: diff\ntest_behavior: none\n";
 

@@ -322,7 +322,8 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     let templates = Arc::new(templates);
     let plan = nodes::plan(&project, &target, &templates).map_err(fail)?;
     // dbt-duckdb accepts `grants` and applies none; say so once, not per node.
-    let grants = |n: &nodes::Node| n.config.get("grants").is_some_and(|g| g.as_mapping().is_some_and(|m| !m.is_empty()));
+    let grants =
+        |n: &nodes::Node| n.config.get("grants").is_some_and(|g| g.as_mapping().is_some_and(|m| !m.is_empty()));
     if plan.nodes.iter().any(grants) {
         eprintln!("note: `grants` are accepted and not applied: DuckDB has no grants");
     }

@@ -13,8 +13,8 @@ pub(crate) mod ids;
 mod lines;
 mod listing;
 pub mod profile;
-mod settings;
 pub mod properties;
+mod settings;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;

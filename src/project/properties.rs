@@ -156,8 +156,11 @@ fn unsupported_sections(props: &RawProperties, file: &Path, text: &str, out: &mu
     if let Some(first) = unit.first() {
         let name = first.get("name").and_then(Value::as_str).unwrap_or("unit_tests");
         out.warnings.push(
-            Diagnostic::in_file(file, format!("{} unit test(s) here are not run: runner does not run unit tests yet", unit.len()))
-                .at(crate::config::find_line(text, name).or_else(|| crate::config::key_line(text, "unit_tests")), None),
+            Diagnostic::in_file(
+                file,
+                format!("{} unit test(s) here are not run: runner does not run unit tests yet", unit.len()),
+            )
+            .at(crate::config::find_line(text, name).or_else(|| crate::config::key_line(text, "unit_tests")), None),
         );
     }
 }

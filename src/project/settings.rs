@@ -91,7 +91,10 @@ pub(super) fn read(raw: &RawDbtProject, text: &str, errors: &mut Vec<Diagnostic>
         None | Some(Value::Null) => return s,
         Some(Value::Mapping(m)) => m,
         Some(_) => {
-            errors.push(Diagnostic::in_file("dbt_project.yml", "`flags` must be a map of flag names to values").at(at("flags"), None));
+            errors.push(
+                Diagnostic::in_file("dbt_project.yml", "`flags` must be a map of flag names to values")
+                    .at(at("flags"), None),
+            );
             return s;
         }
     };

@@ -37,7 +37,8 @@ impl Templates {
         self.push_resolving(&mut ctx, &rc.relations);
         ctx.push(("config", Value::from_function(|_: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
         ctx.extend(extra);
-        let text = macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&pyops::rewrite_datetime_arithmetic(sql)));
+        let text =
+            macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&pyops::rewrite_datetime_arithmetic(sql)));
         // Named so that no extension turns on auto-escaping (minijinja
         // JSON-escapes a template named `*.yml`).
         let name = format!("{file} (hook)");

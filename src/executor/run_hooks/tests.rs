@@ -37,7 +37,12 @@ fn on_run_end_sees_every_result_and_the_schemas_of_what_was_built() {
     sink.event(&finished("model.p.a", Resource::Model, Status::Success));
     sink.event(&finished("model.p.b", Resource::Model, Status::Error));
     sink.event(&finished("test.p.t", Resource::Test, Status::Fail));
-    sink.event(&Event::NodeSkipped { index: 1, total: 1, node: label("seed.p.s", Resource::Seed), because: "x".into() });
+    sink.event(&Event::NodeSkipped {
+        index: 1,
+        total: 1,
+        node: label("seed.p.s", Resource::Seed),
+        because: "x".into(),
+    });
     let seen = lock(&seen);
     let statuses: Vec<&str> = seen.results.iter().filter_map(|r| r["status"].as_str()).collect();
     assert_eq!(statuses, vec!["success", "error", "fail", "skipped"]);
