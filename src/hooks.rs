@@ -189,6 +189,33 @@ impl RunHook {
     }
 }
 
+/// The project's `on-run-start` and `on-run-end` hooks, and what a failing
+/// `on-run-start` does to the nodes.
+#[derive(Debug, Clone, Default)]
+pub struct RunHooks {
+    pub project: String,
+    pub start: Vec<RunHook>,
+    pub end: Vec<RunHook>,
+    /// A failing `on-run-start` skips every node (dbt's
+    /// `skip_nodes_if_on_run_start_fails`).
+    pub skip_nodes_on_start_failure: bool,
+}
+
+impl RunHooks {
+    pub fn of(project: &crate::project::Project) -> RunHooks {
+        RunHooks {
+            project: project.name.clone(),
+            start: project.on_run_start.clone(),
+            end: project.on_run_end.clone(),
+            skip_nodes_on_start_failure: project.skip_nodes_if_on_run_start_fails,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start.is_empty() && self.end.is_empty()
+    }
+}
+
 /// `on-run-start` / `on-run-end` as written: one string or a list of
 /// strings (dbt's project schema takes nothing else).
 pub fn run_hooks(phase: Phase, v: Option<&Value>) -> Result<Vec<RunHook>, String> {

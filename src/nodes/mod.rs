@@ -14,7 +14,8 @@ use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::{Severity, TestConfig};
 use crate::error::Diagnostic;
 use crate::graph::{cycle_text, Graph};
-use crate::hooks::{NodeHooks, RunHook};
+use crate::hooks::NodeHooks;
+pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
 use crate::project::Project;
 use crate::template::relation::Relation;
@@ -95,24 +96,6 @@ pub struct Plan {
     pub written: BTreeMap<String, AsWritten>,
     /// `on-run-start` / `on-run-end`, run around the nodes of a run.
     pub run_hooks: RunHooks,
-}
-
-/// The project's `on-run-start` and `on-run-end` hooks, and what a failing
-/// `on-run-start` does to the nodes.
-#[derive(Debug, Clone, Default)]
-pub struct RunHooks {
-    pub project: String,
-    pub start: Vec<RunHook>,
-    pub end: Vec<RunHook>,
-    /// A failing `on-run-start` skips every node (dbt's
-    /// `skip_nodes_if_on_run_start_fails`).
-    pub skip_nodes_on_start_failure: bool,
-}
-
-impl RunHooks {
-    pub fn is_empty(&self) -> bool {
-        self.start.is_empty() && self.end.is_empty()
-    }
 }
 
 /// A node's parents in dbt's manifest order: sources first, then refs, each
@@ -296,13 +279,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    let run_hooks = RunHooks {
-        project: project.name.clone(),
-        start: project.on_run_start.clone(),
-        end: project.on_run_end.clone(),
-        skip_nodes_on_start_failure: project.skip_nodes_if_on_run_start_fails,
-    };
-    Ok(Plan { nodes, graph, relations, ephemeral, written, run_hooks })
+    Ok(Plan { nodes, graph, relations, ephemeral, written, run_hooks: RunHooks::of(project) })
 }
 
 impl<'a> Planner<'a> {
@@ -324,13 +301,9 @@ impl<'a> Planner<'a> {
             if !enabled(&cfg) {
                 continue;
             }
-            let hooks = match crate::hooks::node_hooks(&mut cfg) {
-                Ok(h) => h,
-                Err((_, e)) => {
-                    self.errors.push(Diagnostic::in_file(&s.path, format!("seed `{}`: {e}", s.name)));
-                    continue;
-                }
-            };
+            let hooks = crate::hooks::node_hooks(&mut cfg);
+            let bad = |(_, e)| Diagnostic::in_file(&s.path, format!("seed `{}`: {e}", s.name));
+            let Ok(hooks) = hooks.map_err(|e| self.errors.push(bad(e))) else { continue };
             let id = format!("seed.{}.{}", self.project.name, s.name);
             if !self.claim_name(&s.name, &id, &s.path) {
                 continue;
