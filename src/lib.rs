@@ -20,6 +20,7 @@ pub mod events;
 pub mod executor;
 pub mod graph;
 pub mod history;
+pub mod hooks;
 pub mod inspect;
 pub mod interrupt;
 pub mod nodes;

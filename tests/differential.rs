@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const CASES: &[&str] =
-    &["builtin_macros", "config_tree", "data_tests", "ephemeral", "files", "incremental", "seeds", "selection"];
+    &["builtin_macros", "config_tree", "data_tests", "ephemeral", "files", "hooks", "incremental", "seeds", "selection"];
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("differential")
@@ -249,6 +249,12 @@ fn ephemeral() {
 #[test]
 fn files() {
     run_case("files");
+}
+
+/// Every kind of hook fills an audit table, in dbt's order; a failing post-hook.
+#[test]
+fn hooks() {
+    run_case("hooks");
 }
 
 #[test]

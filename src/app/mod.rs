@@ -141,7 +141,9 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 }
                 _ => false,
             });
-            let mode = if stores { LockMode::Exclusive } else { LockMode::Shared };
+            // `on-run-start` / `on-run-end` run in `dbt test` too, and they write.
+            let hooks = !prep.plan.run_hooks.is_empty() && !rp.nodes.is_empty();
+            let mode = if stores || hooks { LockMode::Exclusive } else { LockMode::Shared };
             execute(&opts, &prep, dag.as_ref(), None, &rp, mode, None)
         }
     }
@@ -308,6 +310,9 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     let fail = |diags: Vec<Diagnostic>| Error::Load(shown(&dir, diags));
     let env = Env::load(&dir).map_err(|d| fail(vec![d]))?;
     let (project, mut errors) = project::load_all(&dir);
+    for w in shown(&dir, project.warnings.clone()) {
+        eprintln!("warning: {w}");
+    }
     let target = resolve_target(opts, dag, &dir, Some(&project), &env).map_err(|d| errors.push(d)).ok();
     let Some((mut target, attachments)) = target else {
         return Err(fail(errors));
@@ -332,6 +337,12 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     let plan = nodes::plan(&project, &target, &templates).map_err(fail)?;
     for w in shown(&dir, plan.warnings.clone()) {
         eprintln!("warning: {w}");
+    }
+    // dbt-duckdb accepts `grants` and applies none; say so once, not per node.
+    let grants =
+        |n: &nodes::Node| n.config.get("grants").is_some_and(|g| g.as_mapping().is_some_and(|m| !m.is_empty()));
+    if plan.nodes.iter().any(grants) {
+        eprintln!("note: `grants` are accepted and not applied: DuckDB has no grants");
     }
     Ok(Prepared { project, target, attachments, templates, plan })
 }

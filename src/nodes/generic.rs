@@ -281,6 +281,7 @@ impl Planner<'_> {
             relation: None,
             config: cfg,
             kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
+            hooks: Default::default(),
         })))
     }
 

@@ -15,6 +15,7 @@ mod listing;
 pub mod packages;
 pub mod profile;
 pub mod properties;
+mod settings;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
@@ -98,6 +99,14 @@ pub struct Project {
     pub packages: Vec<packages::Package>,
     /// The root project's `dispatch:` search orders.
     pub dispatch: Vec<packages::Dispatch>,
+    /// `on-run-start` / `on-run-end` of `dbt_project.yml`, in order.
+    pub on_run_start: Vec<crate::hooks::RunHook>,
+    pub on_run_end: Vec<crate::hooks::RunHook>,
+    /// `flags: skip_nodes_if_on_run_start_fails` (runner's default: true).
+    pub skip_nodes_if_on_run_start_fails: bool,
+    /// What loads but does nothing dbt would do (an unsupported flag, unit
+    /// tests), to print before the run.
+    pub warnings: Vec<Diagnostic>,
 }
 
 struct Walk {
@@ -185,6 +194,23 @@ impl Walk {
     }
 }
 
+/// Files dbt would run that runner cannot yet: each is a load error naming
+/// it, so nothing a project holds is skipped without a word.
+fn unsupported_files(w: &mut Walk, model_paths: &[String], snapshot_paths: &[String]) {
+    for (p, _) in w.files(model_paths, &["py"], &[]) {
+        w.errors.push(
+            Diagnostic::in_file(w.rel(&p), format!("`{}` is a Python model; runner runs SQL models only", stem(&p)))
+                .hint("rewrite it as a `.sql` model, or keep building it with dbt for now"),
+        );
+    }
+    for (p, _) in w.files(snapshot_paths, &["sql"], &[]) {
+        w.errors.push(
+            Diagnostic::in_file(w.rel(&p), "snapshots are not supported yet: runner would not take this snapshot")
+                .hint("take snapshots with `dbt snapshot` for now, or move the file out of the snapshot path"),
+        );
+    }
+}
+
 /// dbt's error for a second property entry of one model or seed, in the
 /// same file or another ("dbt found two schema.yml entries for the same resource").
 fn described_twice(kind: &str, name: &str, (file, line): (&Path, Option<usize>), first: &NodeProps) -> Diagnostic {
@@ -224,12 +250,14 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let mut w = Walk { root: root.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
     let dbt_path = root.join("dbt_project.yml");
     let mut dbt_text = String::new();
+    let mut project_settings = settings::Settings::default();
     let raw = if dbt_path.exists() {
         dbt_text = w.read_yaml(&dbt_path).unwrap_or_default();
         let text = &dbt_text;
         match crate::yaml::from_str::<Option<RawDbtProject>>(text) {
             Ok(r) => {
                 let r = r.unwrap_or_default();
+                project_settings = settings::read(&r, &text, &mut w.errors);
                 // The name names `target/compiled/<name>/`: checked once, here.
                 if let Some(Err(e)) = r.name.as_deref().map(ids::check_project_name) {
                     w.errors.push(
@@ -255,6 +283,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let macro_paths = paths(&raw.macro_paths, "macros");
 
     let models = w.sql_files(&model_paths, &[]);
+    unsupported_files(&mut w, &model_paths, &paths(&raw.snapshot_paths, "snapshots"));
     // `tests/generic/` holds custom generic test definitions, not data tests.
     let singular_tests = w.sql_files(&test_paths, &["generic"]);
     let generic_dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/generic")).collect();
@@ -298,6 +327,10 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
         packages: Vec::new(),
         dispatch: Vec::new(),
+        on_run_start: project_settings.on_run_start,
+        on_run_end: project_settings.on_run_end,
+        skip_nodes_if_on_run_start_fails: project_settings.skip_nodes_if_on_run_start_fails,
+        warnings: project_settings.warnings,
     };
     load_packages(&mut w, &mut project, &raw, &dbt_text);
     let prop_dirs: Vec<String> = model_paths.iter().chain(seed_paths.iter()).cloned().collect();
@@ -316,6 +349,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     });
     for declared in parsed {
         w.errors.extend(declared.errors);
+        project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
         for (kind, entries, props) in
             [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]

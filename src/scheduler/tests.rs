@@ -22,6 +22,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         relation: (resource != Resource::Test).then(|| Relation::new("db", "main", name)),
         config: Default::default(),
         kind,
+        hooks: Default::default(),
     }
 }
 
@@ -36,6 +37,7 @@ pub(super) fn plan(nodes: Vec<Node>) -> Plan {
         ephemeral: Default::default(),
         written: Default::default(),
         warnings: Vec::new(),
+        run_hooks: Default::default(),
     }
 }
 

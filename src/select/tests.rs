@@ -22,6 +22,7 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
         relation: None,
         config,
         kind,
+        hooks: Default::default(),
     }
 }
 
@@ -44,6 +45,7 @@ fn plan() -> Plan {
         ephemeral: Default::default(),
         written: Default::default(),
         warnings: Vec::new(),
+        run_hooks: Default::default(),
     }
 }
 
@@ -172,6 +174,7 @@ fn sources_select_their_tests_and_descendants() {
         ephemeral: Default::default(),
         written: Default::default(),
         warnings: Vec::new(),
+        run_hooks: Default::default(),
     };
     assert_eq!(names(&p, &["source:raw"], &[]), vec!["source_not_null_raw_orders_id"]);
     assert_eq!(names(&p, &["source:raw.orders+"], &[]), vec!["mart", "source_not_null_raw_orders_id", "stg"]);
@@ -205,6 +208,7 @@ fn edges_from_the_graph_select_as_edges_built_from_dependencies() {
         ephemeral: Default::default(),
         written: Default::default(),
         warnings: Vec::new(),
+        run_hooks: Default::default(),
     };
     let selectors = ["raw+", "+mart", "@stg", "source:raw+", "+from_src", "1+report", "stg+1", "resource_type:test"];
     for sel in selectors {
@@ -258,6 +262,7 @@ fn plan_with_ephemeral() -> Plan {
         ephemeral: crate::nodes::Ephemerals { nodes: vec![eph], declared },
         written: Default::default(),
         warnings: Vec::new(),
+        run_hooks: Default::default(),
     }
 }
 

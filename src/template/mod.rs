@@ -18,6 +18,7 @@ mod diagnostics;
 pub mod docs;
 mod env_var;
 pub mod ephemeral;
+mod hooks;
 pub(crate) mod limits;
 pub mod macros;
 pub(crate) mod namespaces;
@@ -155,6 +156,7 @@ impl Templates {
         jinja.add_function(macros::LOCAL_WRAPPER, |inner: Value, name: String| {
             Value::from_object(macros::LocalMacro { name, inner })
         });
+        hooks::install(&mut jinja);
         let macro_index = load_macros(&mut jinja, &mut files, &mut errors, project);
         let adapter = adapter::Adapter { macros: macro_index.clone() };
         let macro_index = macro_index.clone();

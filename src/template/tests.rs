@@ -28,6 +28,10 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
         target_dir: PathBuf::from("/p/target"),
         packages: vec![],
         dispatch: vec![],
+        on_run_start: vec![],
+        on_run_end: vec![],
+        skip_nodes_if_on_run_start_fails: true,
+        warnings: vec![],
     }
 }
 
