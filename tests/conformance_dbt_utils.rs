@@ -293,8 +293,6 @@ fn head(text: &str, n: usize) -> String {
 }
 
 #[test]
-#[ignore = "runner cannot load dbt-utils' suite yet (exit 2 at load: dbt's cross-database macros, \
-            api.Relation, mutable lists; issue #21): run with `--ignored`, and drop this once it loads"]
 fn dbt_utils_integration_suite() {
     let suite = root().join("..").join("shared").join("conformance").join("dbt-utils");
     if !suite.join("integration_tests").join("dbt_project.yml").exists() {
