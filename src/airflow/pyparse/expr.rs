@@ -206,11 +206,12 @@ impl Parser<'_> {
                 Ok(if fmt { Expr::FStr(self.text(start, self.pos)) } else { Expr::Str(text) })
             }
             Kind::Op => match t.text.as_str() {
-                "(" => self.display(")", start).map(|(items, trailing)| match items.len() {
-                    1 if !trailing => items.into_iter().next().unwrap_or(Expr::None),
-                    _ => Expr::List(items),
+                "(" => self.display(")", start).map(|d| match d {
+                    Ok((items, false)) if items.len() == 1 => items.into_iter().next().unwrap_or(Expr::None),
+                    Ok((items, _)) => Expr::List(items),
+                    Err(comprehension) => comprehension,
                 }),
-                "[" => self.display("]", start).map(|(items, _)| Expr::List(items)),
+                "[" => self.display("]", start).map(|d| d.map_or_else(|c| c, |(items, _)| Expr::List(items))),
                 "{" => self.dict_or_set(start),
                 other => Err(format!("unexpected `{other}`")),
             },
@@ -218,15 +219,15 @@ impl Parser<'_> {
     }
 
     /// The items of a `(…)` or `[…]` display, and whether a comma trails the
-    /// last one; a comprehension is opaque.
-    fn display(&mut self, close: &str, start: usize) -> PResult<(Vec<Expr>, bool)> {
+    /// last one; or, for a comprehension, `Err` with it as an opaque value.
+    fn display(&mut self, close: &str, start: usize) -> PResult<Result<(Vec<Expr>, bool), Expr>> {
         let mut items = Vec::new();
         let mut trailing = false;
         while !self.eat_op(close) {
             let e = self.expr_or_opaque(&[",", close], &["for"]);
             if self.at_name("for") {
                 self.skip_to(close);
-                return Ok((vec![Expr::Opaque(self.text(start, self.pos))], false));
+                return Ok(Err(Expr::Opaque(self.text(start, self.pos))));
             }
             items.push(e);
             trailing = self.eat_op(",");
@@ -235,7 +236,7 @@ impl Parser<'_> {
                 break;
             }
         }
-        Ok((items, trailing))
+        Ok(Ok((items, trailing)))
     }
 
     fn dict_or_set(&mut self, start: usize) -> PResult<Expr> {
