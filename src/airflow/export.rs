@@ -47,8 +47,12 @@ pub(crate) struct Context<'a> {
 pub(crate) fn export(cx: &Context, mode: Mode) -> Result<(String, Vec<Diagnostic>), Diagnostic> {
     let dag = cx.dag;
     let mut warnings = Vec::new();
-    let mut warn = |key: &str, msg: String| {
-        warnings.push(Diagnostic::in_file(&dag.file, format!("`{key}`: {msg}")).at(key_line(cx.dag_text, key), None));
+    let mut warn = |key: &str, msg: String, hint: Option<&str>| {
+        let d = Diagnostic::in_file(&dag.file, format!("`{key}`: {msg}")).at(key_line(cx.dag_text, key), None);
+        warnings.push(match hint {
+            Some(h) => d.hint(h),
+            None => d,
+        });
     };
     let mut kept = Vec::new();
     if mode == Mode::Cosmos {
@@ -65,10 +69,14 @@ pub(crate) fn export(cx: &Context, mode: Mode) -> Result<(String, Vec<Diagnostic
         }
         for (key, _) in &kept {
             debug_assert!(is_kept(key));
-            warn(key, "no Airflow equivalent (Airflow has no database lock to wait for); written as a comment".into());
+            warn(key, "no Airflow equivalent (Airflow has no database lock to wait for); written as a comment".into(), None);
         }
         if !dag.params.is_empty() {
-            warn("params", "set on the Airflow DAG, but dbt models under cosmos do not see `params` (hint: use `--mode runner` if a model reads `{{ params.… }}`)".into());
+            warn(
+                "params",
+                "set on the Airflow DAG, but dbt models under cosmos do not see `params`".into(),
+                Some("use `--mode runner` if a model reads `{{ params.… }}`"),
+            );
         }
     }
     let mut args: Vec<(&str, String)> = vec![("dag_id", string(&dag.id))];

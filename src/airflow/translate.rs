@@ -96,6 +96,10 @@ impl<'a> Dag<'a> {
         self.warnings.push(Diagnostic::in_file(self.shown, msg).at(Some(line), None));
     }
 
+    fn warn_hint(&mut self, line: usize, msg: String, hint: &str) {
+        self.warnings.push(Diagnostic::in_file(self.shown, msg).at(Some(line), None).hint(hint));
+    }
+
     fn error(&mut self, line: usize, key: &str, msg: String, hint: &str) {
         self.errors.push(Diagnostic::in_file(self.shown, format!("`{key}`: {msg}")).at(Some(line), None).hint(hint));
     }

@@ -18,7 +18,7 @@ impl Dag<'_> {
                 ("env_vars", Value::Dict(pairs)) => {
                     for (name, _) in pairs {
                         let name = what(name);
-                        self.warn(line, format!("`env_vars` {name} not translated: runner reads environment variables from the process and the project's `.env` (hint: add it to `.env`)"));
+                        self.warn_hint(line, format!("`env_vars` {name} not translated: runner reads environment variables from the process and the project's `.env`"), "add it to `.env` if the profile or a model reads it");
                     }
                 }
                 (k, _) if HARMLESS.contains(&k) => {}
@@ -35,7 +35,7 @@ impl Dag<'_> {
         };
         let path = if path.is_relative() { self.dir.join(path) } else { path };
         if !path.join("dbt_project.yml").exists() {
-            self.warn(line, format!("`dbt_project_path` `{}` holds no `dbt_project.yml` on this machine (hint: set `project_dir` in the DAG file to where the project is here)", path.display()));
+            self.warn_hint(line, format!("`dbt_project_path` `{}` holds no `dbt_project.yml` on this machine", path.display()), "set `project_dir` in the DAG file to where the project is here");
         }
         self.set("project_dir", Y::String(path.display().to_string()));
     }
@@ -45,10 +45,10 @@ impl Dag<'_> {
             // The profile is built by cosmos from an Airflow connection: naming it
             // would point runner at a profile that no profiles.yml holds.
             let msg = format!(
-                "`profile_mapping` {} not translated: runner reads `profiles.yml`, and without `profile` the DAG uses the project's profile (hint: write the connection as a profile in `profiles.yml`, then set `profile:` and `target:`)",
+                "`profile_mapping` {} not translated: runner reads `profiles.yml`, and without `profile` the DAG uses the project's profile",
                 what(mapping)
             );
-            self.warn(*line, msg);
+            self.warn_hint(*line, msg, "write the connection as a profile in `profiles.yml`, then set `profile:` and `target:`");
             return;
         }
         for (k, v, line) in kwargs(c) {
@@ -67,7 +67,8 @@ impl Dag<'_> {
                         .and_then(Y::as_str)
                         .is_some_and(|d| Path::new(d).join("profiles.yml") == Path::new(&path));
                     if !beside {
-                        self.warn(line, format!("`profiles_yml_filepath` `{path}`: runner finds `profiles.yml` in the project, `--profiles-dir` or `DBT_PROFILES_DIR` (hint: run with `--profiles-dir {}`)", Path::new(&path).parent().map(|p| p.display().to_string()).unwrap_or_default()));
+                        let dir = Path::new(&path).parent().map(|p| p.display().to_string()).unwrap_or_default();
+                        self.warn_hint(line, format!("`profiles_yml_filepath` `{path}`: runner finds `profiles.yml` in the project, `--profiles-dir` or `DBT_PROFILES_DIR`"), &format!("run with `--profiles-dir {dir}`"));
                     }
                 }
                 (k, v) => self.nested_key(c, k, v, line),
