@@ -67,7 +67,6 @@ fn ok(r: &Run) {
 #[test]
 fn cosmos_export_maps_every_key_and_comments_the_rest() {
     let f = Fixture::shop();
-    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
     f.write("dags/shop_hourly.yml", EVERY_KEY);
     let out = f.path().join("airflow");
     let r = f.run(&["export", "airflow", "shop_hourly", "--out", out.to_str().expect("utf-8")]);
@@ -76,7 +75,6 @@ fn cosmos_export_maps_every_key_and_comments_the_rest() {
     for line in [
         "    dag_id=\"shop_hourly\",\n",
         "    description=\"Shop \\\"hourly\\\" load\\nsecond line\",\n",
-        "        project_name=\"shop\",\n",
         "        dbt_vars={\"days\": [1, 2], \"nested\": {\"a\": None, \"b\": 1.5}, \"region\": \"eu\"},\n",
         "        profile_name=\"shop\",\n        target_name=\"dev\",\n",
         "        select=[\"tag:daily\", \"staging\"],\n        exclude=[\"stg_x\"],\n        test_behavior=TestBehavior.AFTER_EACH,\n",
@@ -91,11 +89,18 @@ fn cosmos_export_maps_every_key_and_comments_the_rest() {
         assert!(py.contains(line), "missing {line:?} in:\n{py}");
     }
     let db = f.path().canonicalize().expect("dir").join("warehouse.duckdb");
-    assert!(py.contains(&format!("DUCKDB_DATABASE_PATH = os.getenv(\"DUCKDB_DATABASE_PATH\", \"{}\")", db.display())), "{py}");
+    assert!(
+        py.contains(&format!("DUCKDB_DATABASE_PATH = os.getenv(\"DUCKDB_DATABASE_PATH\", \"{}\")", db.display())),
+        "{py}"
+    );
     // What has no Airflow equivalent is a warning naming the DAG file and the key's line.
     assert!(r.stderr.contains("dags/shop_hourly.yml:25: `lock_timeout`: no Airflow equivalent"), "{}", r.stderr);
     assert!(r.stderr.contains("dags/shop_hourly.yml:26: `lock_policy`: no Airflow equivalent"), "{}", r.stderr);
-    assert!(r.stderr.contains("dags/shop_hourly.yml:22: `params`: set on the Airflow DAG, but dbt models"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("dags/shop_hourly.yml:22: `params`: set on the Airflow DAG, but dbt models"),
+        "{}",
+        r.stderr
+    );
     py_compile(&out.join("shop_hourly.py"));
 }
 
@@ -120,7 +125,16 @@ fn export_then_import_gives_back_every_key() {
 fn the_example_dag_round_trips() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().expect("tempdir");
-    let run = |args: &[&str]| Run::from(Command::new(env!("CARGO_BIN_EXE_runner")).args(args).current_dir(root).env_remove("DUCKDB_DATABASE_PATH").output().expect("runs"));
+    let run = |args: &[&str]| {
+        Run::from(
+            Command::new(env!("CARGO_BIN_EXE_runner"))
+                .args(args)
+                .current_dir(root)
+                .env_remove("DUCKDB_DATABASE_PATH")
+                .output()
+                .expect("runs"),
+        )
+    };
     let dir = out.path().to_str().expect("utf-8");
     ok(&run(&["export", "airflow", "my_dag", "--out", dir]));
     ok(&run(&["import", "cosmos", &format!("{dir}/my_dag.py"), "--out", &format!("{dir}/back")]));
@@ -135,7 +149,17 @@ fn runner_mode_runs_runner_and_leaves_its_keys_to_it() {
     let f = Fixture::shop();
     f.write("dags/shop_hourly.yml", EVERY_KEY);
     let out = f.path().join("airflow");
-    let r = f.run(&["export", "airflow", "shop_hourly", "--out", out.to_str().expect("utf-8"), "--mode", "runner", "--runner-bin", "/opt/runner/bin/runner"]);
+    let r = f.run(&[
+        "export",
+        "airflow",
+        "shop_hourly",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--mode",
+        "runner",
+        "--runner-bin",
+        "/opt/runner/bin/runner",
+    ]);
     ok(&r);
     assert!(r.stderr.is_empty(), "runner applies every key itself: {}", r.stderr);
     let py = read(&out.join("shop_hourly.py"));
@@ -144,6 +168,7 @@ fn runner_mode_runs_runner_and_leaves_its_keys_to_it() {
         "RUNNER_BIN = os.getenv(\"RUNNER_BIN\", \"/opt/runner/bin/runner\")\n".to_string(),
         format!("RUNNER_PROJECT_DIR = os.getenv(\"RUNNER_PROJECT_DIR\", \"{}\")\n", base.display()),
         "with DAG(\n    dag_id=\"shop_hourly\",\n".into(),
+        "    is_paused_upon_creation=True,\n) as dag:\n".into(),
         "    schedule=CronDataIntervalTimetable(\"15 */2 * * 1-5\", timezone=\"Europe/Paris\"),\n".into(),
         "\"run\", \"shop_hourly\", \"--project-dir\", shlex.quote(RUNNER_PROJECT_DIR), \"--logical-date\", \"{{ (logical_date or data_interval_start).isoformat() }}\"".into(),
     ] {
@@ -168,7 +193,11 @@ fn the_cosmos_fixture_becomes_its_expected_dag() {
     let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("differential/cosmos");
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/cosmos/my_dag.py");
     if shared.exists() {
-        assert_eq!(read(&case.join("my_dag.py")), read(&shared), "differential/cosmos/my_dag.py is a copy of the shared fixture");
+        assert_eq!(
+            read(&case.join("my_dag.py")),
+            read(&shared),
+            "differential/cosmos/my_dag.py is a copy of the shared fixture"
+        );
     }
     let out = tempfile::tempdir().expect("tempdir");
     let r = Run::from(
@@ -182,8 +211,18 @@ fn the_cosmos_fixture_becomes_its_expected_dag() {
     ok(&r);
     assert_eq!(read(&out.path().join("my_dag.yml")), read(&case.join("my_dag.expected.yml")));
     // What the fixture does that a YAML DAG cannot say is reported, with its line.
-    assert!(r.stderr.contains("my_dag.py:19: `dbt_project_path` `/usr/local/airflow/dbt/jaffle_shop_duckdb` holds no `dbt_project.yml`"), "{}", r.stderr);
-    assert!(r.stderr.contains("my_dag.py:24: `profile_mapping` `DuckDBUserPasswordProfileMapping(…)` not translated"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "my_dag.py:19: `dbt_project_path` `/usr/local/airflow/dbt/jaffle_shop_duckdb` holds no `dbt_project.yml`"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("my_dag.py:24: `profile_mapping` `DuckDBUserPasswordProfileMapping(…)` not translated"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.stderr.lines().filter(|l| l.starts_with("warning:")).count(), 2, "{}", r.stderr);
 
     // Semantically the repository's dags/my_dag.yml, but for what the fixture sets
@@ -216,11 +255,23 @@ fn bad_dags_are_refused_naming_file_and_key() {
     f.write("dags/my_dag.yml", &format!("{}timezone: Mars/Base\n", common::DAG));
     common::rejects(&f, &export, &["dags/my_dag.yml:9", "`timezone`", "unknown timezone `Mars/Base`"]);
     f.write("dags/my_dag.yml", &common::DAG.replace("dag_id: my_dag", "dag_id: \"my dag\""));
-    common::rejects(&f, &["export", "airflow", "my dag", "--out", "airflow"], &["dags/my_dag.yml:1", "`dag_id`", "letters, digits"]);
+    common::rejects(
+        &f,
+        &["export", "airflow", "my dag", "--out", "airflow"],
+        &["dags/my_dag.yml:1", "`dag_id`", "letters, digits"],
+    );
     assert!(!f.path().join("airflow").exists(), "nothing written");
     let f = Fixture::shop();
-    common::rejects(&f, &["export", "airflow", "my_dag", "--out", "x", "--mode", "dagster"], &["unknown `--mode` `dagster`"]);
-    common::rejects(&f, &["export", "airflow", "my_dag", "--out", "x", "--runner-bin", "r"], &["`--runner-bin` is for `--mode runner`"]);
+    common::rejects(
+        &f,
+        &["export", "airflow", "my_dag", "--out", "x", "--mode", "dagster"],
+        &["unknown `--mode` `dagster`"],
+    );
+    common::rejects(
+        &f,
+        &["export", "airflow", "my_dag", "--out", "x", "--runner-bin", "r"],
+        &["`--runner-bin` is for `--mode runner`"],
+    );
 }
 
 #[test]
@@ -234,7 +285,10 @@ fn bad_python_files_are_refused_naming_the_file() {
     let r = f.run(&["import", "cosmos", &f.path().join("flows/bad_id.py").display().to_string()]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("flows/bad_id.py:2: `dag_id`: `nightly load` holds the character ' '"), "{}", r.stderr);
-    f.write("flows/cron.py", "d = DbtDag(dag_id='c',\n    schedule=CronDataIntervalTimetable('0 0 * *', timezone='UTC'))\n");
+    f.write(
+        "flows/cron.py",
+        "d = DbtDag(dag_id='c',\n    schedule=CronDataIntervalTimetable('0 0 * *', timezone='UTC'))\n",
+    );
     let r = f.run(&["import", "cosmos", &f.path().join("flows/cron.py").display().to_string()]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("flows/cron.py:2: `schedule`:"), "{}", r.stderr);

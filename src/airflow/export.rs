@@ -31,8 +31,6 @@ pub(crate) struct Context<'a> {
     pub base: PathBuf,
     /// The dbt project, absolute.
     pub project_dir: PathBuf,
-    /// The dbt project's name (cosmos names the `after_all` test task after it).
-    pub project_name: String,
     /// `profiles.yml`, absolute, and the profile and target runner chose.
     pub profiles_yml: PathBuf,
     pub profile: String,
@@ -69,7 +67,11 @@ pub(crate) fn export(cx: &Context, mode: Mode) -> Result<(String, Vec<Diagnostic
         }
         for (key, _) in &kept {
             debug_assert!(is_kept(key));
-            warn(key, "no Airflow equivalent (Airflow has no database lock to wait for); written as a comment".into(), None);
+            warn(
+                key,
+                "no Airflow equivalent (Airflow has no database lock to wait for); written as a comment".into(),
+                None,
+            );
         }
         if !dag.params.is_empty() {
             warn(
@@ -101,7 +103,6 @@ pub(crate) fn export(cx: &Context, mode: Mode) -> Result<(String, Vec<Diagnostic
             ));
             let mut project = vec![
                 "dbt_project_path=DBT_PROJECT_PATH".to_string(),
-                format!("project_name={}", string(&cx.project_name)),
                 "env_vars={\"DUCKDB_DATABASE_PATH\": DUCKDB_DATABASE_PATH}".to_string(),
             ];
             if !dag.vars.is_empty() {
@@ -252,7 +253,7 @@ pub(crate) fn export(cx: &Context, mode: Mode) -> Result<(String, Vec<Diagnostic
     match mode {
         Mode::Cosmos => py.push_str(&format!("{} = DbtDag(\n{body})\n", identifier(&dag.id))),
         Mode::Runner => {
-            py.push_str(&format!("with DAG(\n{body}):\n"));
+            py.push_str(&format!("with DAG(\n{body}) as dag:\n"));
             // `logical_date` is None for a manual run triggered without one (Airflow 3);
             // the data interval's start is then the date runner's run covers.
             let command = format!(

@@ -89,8 +89,14 @@ fn every_cosmos_keyword_lands_on_its_runner_key() {
     let expected = "dag_id: shop_daily\ndescription: Shop, daily\nschedule: 30 2 * * *\ntimezone: Europe/Paris\nstart_date: 2025-03-01T06:00:00\nend_date: 2025-12-31T00:00:00+00:00\ncatchup: true\nmax_active_runs: 2\nmax_active_tasks: 4\nproject_dir: /srv/shop\nprofile: shop\ntarget: prod\nselect:\n- tag:daily\n- staging\nexclude:\n- stg_x\ntest_behavior: build\nvars:\n  region: eu\n  days:\n  - 1\n  - 2\nretries: 3\nretry_delay: 90s\nretry_exponential_backoff: true\nmax_retry_delay: 1h\nexecution_timeout: 10m\nparams:\n  limit: 10\ntags:\n- shop\npaused: true\n";
     assert_eq!(yaml.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n", expected);
     // The naive end date is UTC, as Airflow reads it, so it is written as an instant.
-    assert!(warnings.iter().any(|w| w.contains("x.py:20: `default_args[\"owner\"]` has no runner equivalent")), "{warnings:#?}");
-    assert!(warnings.iter().any(|w| w.contains("`dbt_project_path` `/srv/shop` holds no `dbt_project.yml`")), "{warnings:#?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("x.py:20: `default_args[\"owner\"]` has no runner equivalent")),
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("`dbt_project_path` `/srv/shop` holds no `dbt_project.yml`")),
+        "{warnings:#?}"
+    );
     assert_eq!(warnings.len(), 2, "{warnings:#?}");
 }
 
@@ -115,7 +121,8 @@ fn runner_only_keys_come_back_from_their_comments() {
 
 #[test]
 fn computed_values_are_reported_and_left_out() {
-    let (yaml, warnings) = imported("d = DbtDag(dag_id='d', start_date=days_ago(1), tags=[os.environ['T']], max_active_runs=N)\n");
+    let (yaml, warnings) =
+        imported("d = DbtDag(dag_id='d', start_date=days_ago(1), tags=[os.environ['T']], max_active_runs=N)\n");
     assert_eq!(yaml.lines().skip(1).collect::<Vec<_>>(), vec!["dag_id: d"]);
     let all = warnings.join("\n");
     assert!(all.contains("`start_date` not translated: `days_ago()` is the time when the file is imported"), "{all}");
@@ -133,4 +140,14 @@ fn bad_values_stop_the_import_with_file_line_and_key() {
     assert!(refused("print('hello')\n").contains("x.py: not a cosmos DAG"));
     assert!(refused("x = (1,\n").contains("x.py:2: not a Python file runner can read"));
     assert!(refused("g = DbtTaskGroup(group_id='g')\n").contains("x.py:1: a `DbtTaskGroup` outside any `DAG`"));
+}
+
+#[test]
+fn an_airflow_3_backoff_multiplier_is_runners_doubling() {
+    let (yaml, warnings) = imported("d = DbtDag(dag_id='d', default_args={'retry_exponential_backoff': 2.0})\n");
+    assert!(yaml.ends_with("retry_exponential_backoff: true\n") && warnings.is_empty(), "{yaml}{warnings:?}");
+    let (yaml, warnings) = imported("d = DbtDag(dag_id='d', default_args={'retry_exponential_backoff': 0})\n");
+    assert!(yaml.ends_with("retry_exponential_backoff: false\n") && warnings.is_empty(), "{yaml}{warnings:?}");
+    let (_, warnings) = imported("d = DbtDag(dag_id='d', default_args={'retry_exponential_backoff': 5})\n");
+    assert!(warnings[0].contains("the multiplier 5 is read as 2"), "{warnings:?}");
 }

@@ -259,6 +259,18 @@ impl<'a> Dag<'a> {
             match (k.as_str(), v) {
                 ("retries", Value::Int(n)) => self.set("retries", (*n).into()),
                 ("retry_exponential_backoff", Value::Bool(b)) => self.set("retry_exponential_backoff", Y::Bool(*b)),
+                // Airflow 3.3 takes a multiplier (0: off); runner doubles, as `True` does.
+                ("retry_exponential_backoff", Value::Int(_) | Value::Float(_)) => {
+                    let m = match v {
+                        Value::Int(i) => *i as f64,
+                        Value::Float(f) => *f,
+                        _ => 0.0,
+                    };
+                    if m != 0.0 && m != 2.0 {
+                        self.warn(line, format!("`default_args[\"retry_exponential_backoff\"]`: runner doubles the delay; the multiplier {m} is read as 2"));
+                    }
+                    self.set("retry_exponential_backoff", Y::Bool(m != 0.0));
+                }
                 ("retry_delay", _) => self.duration("retry_delay", v, line),
                 ("max_retry_delay", _) => self.duration("max_retry_delay", v, line),
                 ("execution_timeout", _) => self.duration("execution_timeout", v, line),

@@ -39,7 +39,6 @@ pub(super) fn export(
         dag_text: &dag_text,
         base,
         project_dir,
-        project_name: project.name.clone(),
         profiles_yml: profiles_yml.clone(),
         profile: target.profile_name.clone(),
         target: target.name.clone(),

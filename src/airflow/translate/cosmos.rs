@@ -35,7 +35,11 @@ impl Dag<'_> {
         };
         let path = if path.is_relative() { self.dir.join(path) } else { path };
         if !path.join("dbt_project.yml").exists() {
-            self.warn_hint(line, format!("`dbt_project_path` `{}` holds no `dbt_project.yml` on this machine", path.display()), "set `project_dir` in the DAG file to where the project is here");
+            self.warn_hint(
+                line,
+                format!("`dbt_project_path` `{}` holds no `dbt_project.yml` on this machine", path.display()),
+                "set `project_dir` in the DAG file to where the project is here",
+            );
         }
         self.set("project_dir", Y::String(path.display().to_string()));
     }
@@ -48,7 +52,11 @@ impl Dag<'_> {
                 "`profile_mapping` {} not translated: runner reads `profiles.yml`, and without `profile` the DAG uses the project's profile",
                 what(mapping)
             );
-            self.warn_hint(*line, msg, "write the connection as a profile in `profiles.yml`, then set `profile:` and `target:`");
+            self.warn_hint(
+                *line,
+                msg,
+                "write the connection as a profile in `profiles.yml`, then set `profile:` and `target:`",
+            );
             return;
         }
         for (k, v, line) in kwargs(c) {
