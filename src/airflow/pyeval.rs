@@ -83,7 +83,11 @@ pub(crate) fn evaluate(file: &Path, stmts: &[Statement]) -> Module {
         }
         let skipped = stack.iter().find_map(|(_, b)| b.as_ref().err().cloned());
         let contexts: Vec<Value> = stack.iter().filter_map(|(_, b)| b.as_ref().ok().cloned()).collect();
+        // Names assigned in a function or class body are its own, not the module's.
+        let local =
+            skipped.as_deref().is_some_and(|why| why.starts_with("inside `def`") || why.starts_with("inside `class`"));
         match (&s.stmt, skipped) {
+            (Stmt::Assign { .. }, Some(_)) if local => {}
             (Stmt::Assign { targets, .. }, Some(why)) => {
                 for t in targets {
                     m.names.insert(t.clone(), Value::Unknown(format!("`{t}` is assigned {why}")));

@@ -151,3 +151,25 @@ fn an_airflow_3_backoff_multiplier_is_runners_doubling() {
     let (_, warnings) = imported("d = DbtDag(dag_id='d', default_args={'retry_exponential_backoff': 5})\n");
     assert!(warnings[0].contains("the multiplier 5 is read as 2"), "{warnings:?}");
 }
+
+#[test]
+fn statements_bind_names_only_where_the_file_surely_runs_them() {
+    let m = module(
+        "A: str = 'typed'\nB = C = 2\nD = 1\nD += 1\nE, F = 1, 2\n@dag(schedule=None)\ndef build():\n    G = 'inside'\nwith DAG(dag_id='x') as dag:\n    H = 'in with'\nif x:\n    I = 1\nelse:\n    I = 2\nJ = {**base, 'k': 1}\nK = {'a': [1, (2, 3)], 'b': None}\n",
+    );
+    assert_eq!(m.names["A"], Value::Str("typed".into()));
+    assert_eq!((&m.names["B"], &m.names["C"]), (&Value::Int(2), &Value::Int(2)));
+    assert!(matches!(&m.names["D"], Value::Unknown(w) if w.contains("changed in place")), "{:?}", m.names["D"]);
+    assert!(!m.names.contains_key("E"), "a tuple target is not bound");
+    assert!(matches!(&m.names["build"], Value::Unknown(w) if w.contains("inside `def`")), "{:?}", m.names["build"]);
+    assert!(!m.names.contains_key("G"), "a function body does not run on import");
+    assert_eq!(m.names["H"], Value::Str("in with".into()));
+    assert!(matches!(&m.names["dag"], Value::Call(c) if c.name() == "DAG"));
+    assert!(matches!(&m.names["I"], Value::Unknown(w) if w.contains("inside `else` (line 13)")), "{:?}", m.names["I"]);
+    assert!(matches!(&m.names["J"], Value::Unknown(_)));
+    let k = Value::Dict(vec![
+        (Value::Str("a".into()), Value::List(vec![Value::Int(1), Value::List(vec![Value::Int(2), Value::Int(3)])])),
+        (Value::Str("b".into()), Value::None),
+    ]);
+    assert_eq!(m.names["K"], k);
+}
