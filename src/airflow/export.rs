@@ -223,11 +223,11 @@ pub(crate) fn export(cx: &Context, mode: Mode) -> Result<(String, Vec<Diagnostic
     }
     let mut py = String::new();
     let what = match mode {
-        Mode::Cosmos => "a cosmos `DbtDag`: each seed and model is an Airflow task running dbt",
-        Mode::Runner => "one task running `runner run`, which applies every other key of the YAML DAG itself",
+        Mode::Cosmos => "(cosmos mode): a `DbtDag`, each seed and model an Airflow task running dbt",
+        Mode::Runner => "(runner mode): one task runs `runner run`, which applies the YAML DAG's other keys itself",
     };
     py.push_str(&format!(
-        "\"\"\"`{}`, exported from `{}` by `runner export airflow`: {what}.\n\n",
+        "\"\"\"`{}`, exported from `{}` by `runner export airflow` {what}.\n\n",
         dag.id,
         dag.file.display().to_string().replace('\\', "/").replace('"', "'")
     ));

@@ -103,10 +103,8 @@ fn every_cosmos_keyword_lands_on_its_runner_key() {
 #[test]
 fn a_task_group_takes_its_dag_from_the_with_block() {
     let src = "with DAG('grouped', schedule='@hourly', start_date=datetime(2025, 1, 1)) as dag:\n    start = EmptyOperator(task_id='start')\n    g = DbtTaskGroup(group_id='dbt', project_config=ProjectConfig('/p'), render_config=RenderConfig(test_behavior='after_each'))\n";
-    let err = refused(src);
-    assert!(err.contains("x.py:1: no `dag_id`"), "a positional id is read too? {err}");
-    let src = src.replace("DAG('grouped'", "DAG(dag_id='grouped'");
-    let (yaml, _) = imported(&src);
+    let (yaml, _) = imported(src);
+    assert_eq!(yaml, imported(&src.replace("DAG('grouped'", "DAG(dag_id='grouped'")).0, "a positional id is the id");
     assert!(yaml.contains("dag_id: grouped\nschedule: '@hourly'\nstart_date: 2025-01-01\n"), "{yaml}");
     assert!(yaml.contains("test_behavior: after_each"), "{yaml}");
 }
@@ -140,6 +138,7 @@ fn bad_values_stop_the_import_with_file_line_and_key() {
     assert!(refused("print('hello')\n").contains("x.py: not a cosmos DAG"));
     assert!(refused("x = (1,\n").contains("x.py:2: not a Python file runner can read"));
     assert!(refused("g = DbtTaskGroup(group_id='g')\n").contains("x.py:1: a `DbtTaskGroup` outside any `DAG`"));
+    assert!(refused("d = DbtDag(schedule='@daily')\n").contains("x.py:1: no `dag_id`"));
 }
 
 #[test]

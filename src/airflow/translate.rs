@@ -118,6 +118,10 @@ impl<'a> Dag<'a> {
 
     /// Reads the DAG's keyword arguments, its task group's, and the `# runner:` comments.
     pub fn read(&mut self, dag: &Call, group: Option<&Call>, kept: &[(usize, String, Y)]) {
+        // `DAG("id", …)`: the id is the first positional argument.
+        if let (Some(id), None) = (dag.args.first(), dag.kwarg("dag_id")) {
+            self.dag_kwarg("dag_id", id, dag.line);
+        }
         for (key, v, line) in kwargs(dag) {
             self.dag_kwarg(key, v, line);
         }
