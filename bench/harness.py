@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark harness of issue #6: measures P1-P6 side by side and prints one table.
+"""Benchmark harness of issues #6 and #21: measures P1-P7 side by side and prints one table.
 
 Run through `bench/run.sh` (which builds the binaries first); standard library only.
 Every measurement runs tool A and tool B alternately, so a ratio's min/median/max come
@@ -22,6 +22,7 @@ import threading
 import time
 
 import gen_project
+import utils_suite
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 1800  # seconds; one command taking longer than this fails its measurement
@@ -41,8 +42,8 @@ class TimedOut(Failed):
         self.limit = limit
 
 
-def run_timed(cmd, cwd, log, env=None, timeout=TIMEOUT):
-    """Runs `cmd` to completion; returns (wall seconds, peak RSS in MiB). Non-zero exit fails."""
+def run_timed(cmd, cwd, log, env=None, timeout=TIMEOUT, ok=(0,)):
+    """Runs `cmd` to completion; returns (wall seconds, peak RSS in MiB). An exit code not in `ok` fails."""
     with open(log, "ab") as out:
         out.write(f"$ {' '.join(cmd)}\n".encode())
         out.flush()
@@ -57,7 +58,7 @@ def run_timed(cmd, cwd, log, env=None, timeout=TIMEOUT):
     proc.returncode = os.waitstatus_to_exitcode(status)
     if elapsed >= timeout:
         raise TimedOut(f"`{' '.join(cmd)}` took more than {timeout} s (in {cwd})", timeout)
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         with open(log, "rb") as f:
             tail = f.read()[-800:].decode(errors="replace")
         raise Failed(f"`{' '.join(cmd)}` exited {proc.returncode} (in {cwd}); end of {log}:\n{tail}")
@@ -199,6 +200,10 @@ class Bench:
         self.rows.append((pid, measure, unit, values, target or "", ok, runs))
         lo, mid, hi = spread(values)
         print(f"  {pid} {measure}: min {num(lo)} / median {num(mid)} / max {num(hi)} {unit} ({runs} runs)", flush=True)
+
+    def skip(self, pid, why):
+        self.notes.append(f"{pid} skipped: {why}")
+        print(f"  {pid} SKIPPED: {why}", flush=True)
 
     def measure(self, pid, fn):
         try:
@@ -394,6 +399,8 @@ class Bench:
         self.measure("P4", lambda: self.floor_pairs("P4", views, "≤ 1.2×", 1.2))
         print("== P5: lock handoff between two processes", flush=True)
         self.measure("P5", self.p5)
+        print("== P7: dbt-utils' integration suite, dbt seed+run+test ÷ runner seed+run+test", flush=True)
+        self.measure("P7", lambda: utils_suite.measure(self, run_timed))
         print()
         print(self.table(versions))
         for n in self.notes:

@@ -10,7 +10,7 @@ pub mod layout;
 pub mod manifest;
 
 use crate::error::{io_at, io_message};
-use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
+use crate::events::{Event, HookLabel, NodeLabel, NodeResult, Sink, Status};
 use crate::nodes::Resource;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -206,6 +206,36 @@ impl RunResults {
         }
     }
 
+    /// A run hook's result as dbt writes it: run on the `main` thread, one
+    /// failure when it did not succeed, and a message naming it.
+    fn push_hook(&mut self, hook: &HookLabel, r: &NodeResult) {
+        let ran = r.status != Status::Skipped;
+        let timing = if ran {
+            json!([
+                { "name": "compile", "started_at": self.at(r.started), "completed_at": self.at(r.started) },
+                { "name": "execute", "started_at": self.at(r.started), "completed_at": self.at(r.finished) },
+            ])
+        } else {
+            json!([])
+        };
+        let sql = crate::artifacts::statements_text(&r.sql);
+        self.results.push(json!({
+            "unique_id": hook.id,
+            "status": status_text(Resource::Model, r.status),
+            "timing": timing,
+            "thread_id": "main",
+            "execution_time": r.duration.as_secs_f64(),
+            "adapter_response": {},
+            "message": r.message,
+            "failures": u64::from(r.status != Status::Success),
+            "compiled": ran,
+            "compiled_code": ran.then_some(sql),
+            "relation_name": null,
+            "batch_results": null,
+            "attempts": u32::from(ran),
+        }));
+    }
+
     fn write(&self, elapsed: f64) -> std::io::Result<()> {
         let doc = json!({
             "metadata": {
@@ -234,7 +264,8 @@ impl Sink for RunResults {
                     self.write_error = Some(io_message("cannot write the run's results", &err));
                 }
             }
-            Event::NodeStarted { .. } | Event::NodeRetrying { .. } => {}
+            Event::HookFinished { hook, result, .. } => self.push_hook(hook, result),
+            Event::NodeStarted { .. } | Event::NodeRetrying { .. } | Event::HookStarted { .. } => {}
         }
     }
 }

@@ -46,10 +46,17 @@ fn apply_level(out: &mut ConfigMap, level: &serde_yaml::Mapping) {
 }
 
 /// Merges `over` onto `base` the way dbt does: tags accumulate, meta merges,
-/// everything else is replaced.
+/// hooks append (each level's after the levels above it), everything else is
+/// replaced.
 pub fn merge(base: &mut ConfigMap, over: ConfigMap) {
     for (k, v) in over {
+        let k = crate::hooks::canonical_key(&k).to_string();
         match k.as_str() {
+            crate::hooks::PRE | crate::hooks::POST => {
+                let mut hooks = base.get(&k).map(crate::hooks::as_list).unwrap_or_default();
+                hooks.extend(crate::hooks::as_list(&v));
+                base.insert(k, Value::Sequence(hooks));
+            }
             "tags" => {
                 let mut tags = as_strings(base.get("tags"));
                 for t in as_strings(Some(&v)) {
@@ -118,5 +125,16 @@ mod tests {
         let mut c = from_tree(Some(&t), &path(&["shop", "m"]));
         merge(&mut c, ConfigMap::from([("meta".to_string(), tree("{owner: b}"))]));
         assert_eq!(c.get("meta"), Some(&tree("{owner: b, team: x}")));
+    }
+
+    #[test]
+    fn hooks_append_from_the_project_down_then_yaml_then_config() {
+        let t = tree("shop:\n  +pre-hook: a\n  marts:\n    +pre-hook: [b]\n    +post_hook: p\n");
+        let mut c = from_tree(Some(&t), &path(&["shop", "marts", "orders"]));
+        merge(&mut c, ConfigMap::from([("pre-hook".to_string(), tree("c"))]));
+        merge(&mut c, ConfigMap::from([("pre_hook".to_string(), tree("[d]"))]));
+        assert_eq!(c.get("pre-hook"), Some(&tree("[a, b, c, d]")));
+        assert_eq!(c.get("post-hook"), Some(&tree("[p]")));
+        assert!(!c.contains_key("pre_hook") && !c.contains_key("post_hook"));
     }
 }

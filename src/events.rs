@@ -34,6 +34,18 @@ pub struct NodeLabel {
     pub file: String,
 }
 
+/// An `on-run-start` / `on-run-end` hook, with the names dbt gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookLabel {
+    /// `operation.<project>.<project>-on-run-start-0`.
+    pub id: String,
+    /// `<project>.on-run-start.0`, as the console shows it.
+    pub name: String,
+    /// `<project>-on-run-start-0`, the operation's node name.
+    pub node_name: String,
+    pub phase: crate::hooks::Phase,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeResult {
     pub status: Status,
@@ -84,6 +96,19 @@ pub enum Event {
         attempt: u32,
         max_attempts: u32,
         delay: std::time::Duration,
+    },
+    /// An `on-run-start` / `on-run-end` hook began; `index` of `total` in its phase.
+    HookStarted {
+        index: usize,
+        total: usize,
+        hook: HookLabel,
+    },
+    /// A run hook ended: `Success`, `Error`, or `Skipped` after an earlier one failed.
+    HookFinished {
+        index: usize,
+        total: usize,
+        hook: HookLabel,
+        result: NodeResult,
     },
     RunFinished {
         elapsed: Duration,

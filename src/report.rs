@@ -4,7 +4,8 @@
 //! Line shape follows dbt: `N of M <message> ....... [STATUS in 0.05s]`,
 //! padded with dots to 80 columns.
 
-use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
+use crate::events::{Event, HookLabel, NodeLabel, NodeResult, Sink, Status};
+use crate::hooks::Phase;
 use crate::nodes::Resource;
 use std::io::Write;
 
@@ -87,6 +88,16 @@ pub fn finished_line(index: usize, total: usize, n: &NodeLabel, r: &NodeResult) 
     line(index, total, &msg, &status)
 }
 
+/// A run hook's finished line, as dbt prints it: `OK hook: shop.on-run-start.0`.
+pub fn hook_line(index: usize, total: usize, h: &HookLabel, r: &NodeResult) -> String {
+    let word = match r.status {
+        Status::Error | Status::Fail => "ERROR",
+        Status::Skipped => "SKIP",
+        _ => "OK",
+    };
+    line(index, total, &format!("{word} hook: {}", h.name), &format!("{word} {}", secs(r)))
+}
+
 /// Writes the report to any writer (stdout in the binary, a buffer in tests).
 pub struct Report<W: Write> {
     out: W,
@@ -166,6 +177,27 @@ impl<W: Write> Sink for Report<W> {
                 };
                 let text = line(*index, *total, &what, "SKIP");
                 self.say(&text);
+            }
+            Event::HookStarted { index, total, hook } => {
+                // dbt sets the run's last hooks apart from the nodes above them.
+                if hook.phase == Phase::End && *index == 1 {
+                    self.say("");
+                }
+                self.say(&line(*index, *total, &format!("START hook: {}", hook.name), "RUN"));
+            }
+            Event::HookFinished { index, total, hook, result } => {
+                self.counts.add(result.status);
+                self.say(&hook_line(*index, *total, hook, result));
+                if result.status == Status::Error {
+                    self.problems.push(format!(
+                        "Error in operation {} (dbt_project.yml)\n  {}",
+                        hook.node_name,
+                        result.message.as_deref().unwrap_or("").replace('\n', "\n  ")
+                    ));
+                }
+                if hook.phase == Phase::Start && index == total {
+                    self.say("");
+                }
             }
             Event::RunFinished { elapsed } => {
                 self.say("");
@@ -265,6 +297,50 @@ mod tests {
             err.starts_with("1 of 5 ERROR creating sql view model main.m ...") && err.ends_with("[ERROR in 0.05s]"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn run_hooks_print_as_dbt_prints_them_and_count() {
+        let hook = |phase, i| HookLabel {
+            id: format!(
+                "operation.shop.shop-{}-{i}",
+                if phase == Phase::Start { "on-run-start" } else { "on-run-end" }
+            ),
+            name: format!("shop.{}.{i}", if phase == Phase::Start { "on-run-start" } else { "on-run-end" }),
+            node_name: format!("shop-on-run-start-{i}"),
+            phase,
+        };
+        let mut buf = Vec::new();
+        {
+            let mut r = Report::new(&mut buf);
+            r.event(&Event::HookStarted { index: 1, total: 2, hook: hook(Phase::Start, 0) });
+            r.event(&Event::HookFinished {
+                index: 1,
+                total: 2,
+                hook: hook(Phase::Start, 0),
+                result: result(Status::Error, Some(1)),
+            });
+            r.event(&Event::HookFinished {
+                index: 2,
+                total: 2,
+                hook: hook(Phase::Start, 1),
+                result: result(Status::Skipped, Some(1)),
+            });
+            r.event(&Event::RunFinished { elapsed: Duration::from_millis(10) });
+            assert!(r.counts.failed());
+        }
+        let text = String::from_utf8(buf).expect("utf8");
+        assert!(text.starts_with("1 of 2 START hook: shop.on-run-start.0 ..."), "{text}");
+        assert!(
+            text.contains("1 of 2 ERROR hook: shop.on-run-start.0 ") && text.contains("[ERROR in 0.05s]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 of 2 SKIP hook: shop.on-run-start.1 ") && text.contains("[SKIP in 0.05s]\n\n"),
+            "{text}"
+        );
+        assert!(text.contains("Error in operation shop-on-run-start-0 (dbt_project.yml)\n  boom"), "{text}");
+        assert!(text.ends_with("Done. PASS=0 WARN=0 ERROR=1 SKIP=1 TOTAL=2\n"), "{text}");
     }
 
     #[test]

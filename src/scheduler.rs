@@ -15,6 +15,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod around;
+pub use around::{Around, NoHooks};
+
 /// The caps that bound how many nodes of one run execute at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
@@ -221,6 +224,9 @@ fn blocking(s: State) -> bool {
     matches!(s, State::Done(Status::Error | Status::Fail | Status::Skipped))
 }
 
+/// The `because` of nodes skipped because an `on-run-start` hook failed.
+pub const RUN_START_FAILED: &str = "an on-run-start hook failed";
+
 /// Runs a plan: `work(worker_id)` builds each worker's executor, which turns a
 /// node into a result. `stop()` true means start nothing more (an interrupt);
 /// running nodes finish or fail on their own. Returns the final status of
@@ -237,9 +243,42 @@ pub fn execute<F>(
 where
     F: Fn(usize) -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> + Sync,
 {
+    execute_around(plan, rp, caps, work, writers, stop, sink, &mut NoHooks)
+}
+
+/// [`execute`] with `around`'s hooks before the first node and after the
+/// last. When `around.before` fails, every node is skipped.
+#[allow(clippy::too_many_arguments)]
+pub fn execute_around<F>(
+    plan: &Plan,
+    rp: &RunPlan,
+    caps: Caps,
+    work: F,
+    writers: &AtomicUsize,
+    stop: &dyn Fn() -> bool,
+    sink: &mut dyn Sink,
+    around: &mut dyn Around,
+) -> BTreeMap<usize, Status>
+where
+    F: Fn(usize) -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> + Sync,
+{
     let total = rp.nodes.len();
     let started = Instant::now();
     sink.event(&Event::RunStarted { total, at: chrono::Utc::now() });
+    if !around.before(started, sink) {
+        let mut state = BTreeMap::new();
+        // In the order they would have started, as dbt lists them.
+        let mut order: Vec<usize> = rp.nodes.iter().copied().collect();
+        order.sort_by_key(|&i| (plan.graph.depth(i), i));
+        for (position, i) in order.into_iter().enumerate() {
+            state.insert(i, Status::Skipped);
+            let because = RUN_START_FAILED.to_string();
+            sink.event(&Event::NodeSkipped { index: position + 1, total, node: label(plan.node(i)), because });
+        }
+        around.after(started, sink);
+        sink.event(&Event::RunFinished { elapsed: started.elapsed() });
+        return state;
+    }
     let mut state: BTreeMap<usize, State> = rp.nodes.iter().map(|&i| (i, State::Pending)).collect();
     // How many of each node's waits are not done yet, and who waits on whom,
     // kept as nodes finish: re-checking every wait list at each admission made
@@ -432,6 +471,7 @@ where
             });
         }
     });
+    around.after(started, sink);
     sink.event(&Event::RunFinished { elapsed: started.elapsed() });
     state
         .into_iter()

@@ -136,6 +136,15 @@ impl Sink for InvocationLog {
                 self.line(&t);
             }
             Event::NodeSkipped { node, because, .. } => self.line(&format!("skip {} ({because})", node.id)),
+            Event::HookStarted { hook, .. } => self.line(&format!("start {}", hook.id)),
+            Event::HookFinished { hook, result, .. } => {
+                let mut t = format!("{:?} {} in {:.3}s", result.status, hook.id, result.duration.as_secs_f64());
+                push_sql(&mut t, &result.sql);
+                if let Some(m) = &result.message {
+                    t.push_str(&format!("\n-- message\n{m}"));
+                }
+                self.line(&t);
+            }
             Event::RunFinished { elapsed } => self.line(&format!("done in {:.3}s", elapsed.as_secs_f64())),
         }
     }

@@ -1,4 +1,4 @@
-//! The dbt commands users reach for (`seed`, `build`, `compile`, `ls`,
+//! The dbt commands users reach for (`seed`, `run` without a DAG, `build`, `compile`, `ls`,
 //! `debug`) and the artifacts they leave in `target/`, run through the real
 //! binary on projects written into temp dirs. Expected names and layouts
 //! were checked against dbt-core 1.10 + dbt-duckdb 1.9 on the same project.
@@ -52,6 +52,53 @@ fn seed_loads_only_the_seeds() {
     assert_eq!(rr["results"].as_array().expect("results").len(), 2);
     assert_eq!(result(&rr, "seed.shop.raw_orders")["status"], "success");
     assert_eq!(rr["args"]["which"], "seed");
+}
+
+/// `runner run` without a DAG is dbt's `run`: the models, nothing else.
+#[test]
+fn run_without_a_dag_builds_only_the_models() {
+    let f = shop();
+    // Seeds are not loaded: on an empty database the view cannot bind, and
+    // the table that reads it is skipped.
+    let r = f.run(&["run"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("seed file"), "{}", r.stdout);
+    assert!(r.stdout.contains("Done. PASS=0 WARN=0 ERROR=1 SKIP=1 TOTAL=2"), "{}", r.stdout);
+    assert!(relations(&f).is_empty(), "{:?}", relations(&f));
+
+    assert_eq!(f.run(&["seed"]).code, 0);
+    let r = f.run(&["run"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let pos = |needle: &str| r.stdout.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{}", r.stdout));
+    assert!(pos("OK created sql view model main.stg_orders") < pos("OK created sql table model main.customers"));
+    // No test runs, not even the singular one reading `customers`.
+    assert!(!r.stdout.contains("PASS not_null") && !r.stdout.contains("assert_totals_positive"), "{}", r.stdout);
+    assert!(r.stdout.contains("Done. PASS=2 WARN=0 ERROR=0 SKIP=0 TOTAL=2"), "{}", r.stdout);
+    assert_eq!(relations(&f), ["customers", "raw_customers", "raw_orders", "stg_orders"]);
+    let rr = json(&f.path().join("target/run_results.json"));
+    let ids: Vec<&str> =
+        rr["results"].as_array().expect("results").iter().filter_map(|r| r["unique_id"].as_str()).collect();
+    assert_eq!(ids, ["model.shop.stg_orders", "model.shop.customers"]);
+    assert_eq!(rr["args"]["which"], "run");
+}
+
+#[test]
+fn run_without_a_dag_takes_the_selection_flags() {
+    let f = shop();
+    assert_eq!(f.run(&["seed"]).code, 0);
+    // `+stg_orders` selects the seed it reads too; `run` leaves seeds alone.
+    let r = f.run(&["run", "--select", "+stg_orders"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Done. PASS=1 WARN=0 ERROR=0 SKIP=0 TOTAL=1"), "{}", r.stdout);
+    assert_eq!(relations(&f), ["raw_customers", "raw_orders", "stg_orders"]);
+    let r = f.run(&["run", "--exclude", "stg_orders"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let rr = json(&f.path().join("target/run_results.json"));
+    assert_eq!(rr["results"].as_array().expect("results").len(), 1);
+    assert_eq!(result(&rr, "model.shop.customers")["status"], "success");
+    // Nothing to run is no error, as in dbt.
+    let r = f.run(&["run", "--select", "resource_type:seed"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
 
 #[test]

@@ -8,18 +8,19 @@
 //! dbt project whose `tests/` holds singular tests: their `.sql` files would
 //! become the example project's tests.
 //!
-//! The dump below must stay in step with `differential/dump.py`.
-//! dbt commands map onto runner's: `seed`, `test` and `build` are the same;
-//! dbt's `run` (models only) is `runner run diff --exclude resource_type:seed`
-//! with a DAG `diff` (test_behavior `none`) written into the copy.
+//! The dump (`common::dump`) must stay in step with `differential/dump.py`.
+//! dbt's commands are runner's: `seed`, `run` (no DAG: models only), `test`
+//! and `build`.
 
+mod common;
+
+use common::dump::{dump_db, dump_results};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const CASES: &[&str] = &["config_tree", "data_tests", "ephemeral", "files", "incremental", "seeds", "selection"];
-
-const DAG: &str = "dag_id: diff\nschedule: null\nprofile: diff\ntest_behavior: none\n";
+const CASES: &[&str] =
+    &["builtin_macros", "config_tree", "data_tests", "ephemeral", "files", "hooks", "incremental", "seeds", "selection"];
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("differential")
@@ -72,101 +73,11 @@ fn runner_args(step: &str) -> Vec<String> {
     let words = shell_words(step);
     let (cmd, rest) = words.split_first().expect("a step names a command");
     let mut args: Vec<String> = match cmd.as_str() {
-        "run" => vec!["run".into(), "diff".into()],
-        "seed" | "test" | "build" => vec![cmd.clone()],
+        "seed" | "run" | "test" | "build" => vec![cmd.clone()],
         other => panic!("step `{step}`: no runner mapping for `dbt {other}`"),
     };
     args.extend(rest.iter().cloned());
-    if cmd == "run" {
-        args.extend(["--exclude".into(), "resource_type:seed".into()]);
-    }
     args
-}
-
-fn text(v: duckdb::types::Value) -> Value {
-    use duckdb::types::Value as V;
-    match v {
-        V::Null => Value::Null,
-        V::Text(s) => Value::String(s),
-        other => panic!("cast to varchar gave {other:?}"),
-    }
-}
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The same dump as dump.py's `dump_db`.
-fn dump_db(path: &Path) -> Value {
-    if !path.exists() {
-        return json!([]);
-    }
-    let conn = duckdb::Connection::open_with_flags(
-        path,
-        duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).expect("config"),
-    )
-    .expect("open warehouse");
-    let mut rels = Vec::new();
-    let listed: Vec<(String, String, String)> = {
-        let mut stmt = conn
-            .prepare(
-                "select table_schema, table_name, table_type from information_schema.tables \
-                 where table_catalog = current_database() and table_schema not in ('information_schema', 'pg_catalog') \
-                 order by table_schema, table_name",
-            )
-            .expect("prepare");
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("query");
-        rows.map(|r| r.expect("row")).collect()
-    };
-    for (schema, name, kind) in listed {
-        let columns: Vec<String> = {
-            let mut stmt = conn
-                .prepare(
-                    "select column_name from information_schema.columns where table_catalog = current_database() \
-                     and table_schema = ? and table_name = ? order by ordinal_position",
-                )
-                .expect("prepare");
-            let rows = stmt.query_map([&schema, &name], |r| r.get(0)).expect("query");
-            rows.map(|r| r.expect("row")).collect()
-        };
-        let casts: Vec<String> =
-            columns.iter().enumerate().map(|(i, c)| format!("cast({} as varchar) as c{i}", quote(c))).collect();
-        let sql = format!(
-            "select * from (select {} from {}.{}) order by all nulls last",
-            casts.join(", "),
-            quote(&schema),
-            quote(&name)
-        );
-        let mut stmt = conn.prepare(&sql).expect("prepare rows");
-        let mut rows = stmt.query([]).expect("rows");
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().expect("row") {
-            out.push(Value::Array(
-                (0..columns.len()).map(|i| text(row.get::<_, duckdb::types::Value>(i).expect("value"))).collect(),
-            ));
-        }
-        rels.push(json!({
-            "schema": schema,
-            "name": name,
-            "type": if kind == "VIEW" { "view" } else { "table" },
-            "columns": columns,
-            "rows": out,
-        }));
-    }
-    Value::Array(rels)
-}
-
-fn dump_results(path: &Path) -> Value {
-    let Ok(text) = std::fs::read_to_string(path) else { return json!([]) };
-    let doc: Value = serde_json::from_str(&text).expect("run_results.json is json");
-    let mut results: Vec<Value> = doc["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| json!({"unique_id": r["unique_id"], "status": r["status"], "failures": r["failures"]}))
-        .collect();
-    results.sort_by(|a, b| a["unique_id"].as_str().cmp(&b["unique_id"].as_str()));
-    Value::Array(results)
 }
 
 /// Readable differences between dbt's and runner's dumps of one step.
@@ -243,8 +154,6 @@ fn run_case(case: &str) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let work = tmp.path().join("project");
     copy_dir(&src, &work);
-    std::fs::create_dir_all(work.join("dags")).expect("mkdir dags");
-    std::fs::write(work.join("dags").join("diff.yml"), DAG).expect("write dag");
     let steps = expected["steps"].as_array().expect("steps");
     let mut problems = Vec::new();
     let mut logs = String::new();
@@ -308,9 +217,17 @@ fn steps_map_onto_runner_commands() {
     );
     assert_eq!(
         runner_args("run --select +joined --exclude stg_b"),
-        vec!["run", "diff", "--select", "+joined", "--exclude", "stg_b", "--exclude", "resource_type:seed"]
+        vec!["run", "--select", "+joined", "--exclude", "stg_b"]
     );
     assert_eq!(runner_args("build --select 1+report"), vec!["build", "--select", "1+report"]);
+}
+
+/// dbt's built-in macros (dates, strings, types, aggregates, sets, series,
+/// a project's `default__hash` override): rows and, through a view over
+/// `information_schema.columns`, column types.
+#[test]
+fn builtin_macros() {
+    run_case("builtin_macros");
 }
 
 #[test]
@@ -332,6 +249,12 @@ fn ephemeral() {
 #[test]
 fn files() {
     run_case("files");
+}
+
+/// Every kind of hook fills an audit table, in dbt's order; a failing post-hook.
+#[test]
+fn hooks() {
+    run_case("hooks");
 }
 
 #[test]

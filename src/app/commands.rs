@@ -1,7 +1,9 @@
-//! The commands dbt users reach for: `seed`, `build`, `compile`, `ls` (and
-//! `debug`, in its own module). Each takes an optional DAG for its project,
-//! profile, target, vars and selection, and otherwise works on the project in
-//! `--project-dir`, honouring the common selection flags.
+//! The commands dbt users reach for: `seed`, `run` without a DAG, `build`,
+//! `compile`, `ls` (and `debug`, in its own module). Each but `run` takes an
+//! optional DAG for its project, profile, target, vars and selection, and
+//! otherwise works on the project in `--project-dir`, honouring the common
+//! selection flags. (`run` with a DAG is a DAG run, recorded in the history:
+//! not this module's.)
 //!
 //! Owns which nodes each command runs and in which order (by calling the
 //! scheduler's `run_plan`); `compile` and `ls` never open or lock the
@@ -20,6 +22,7 @@ use std::collections::BTreeSet;
 
 pub(super) fn run(opts: &Options) -> Result<i32, Error> {
     let dag_name = match &opts.command {
+        Command::Run { dag: None } => None,
         Command::Seed { dag }
         | Command::Build { dag }
         | Command::Compile { dag }
@@ -41,6 +44,12 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
         Command::Seed { .. } => {
             let seeds = only(&prep, &selected, |r| r == Resource::Seed);
             let rp = scheduler::run_plan(&prep.plan, &seeds, TestBehavior::None, TaskRetry::NONE);
+            execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
+        }
+        Command::Run { .. } => {
+            // dbt's `run`: models only; seeds and tests the selection matched are left out.
+            let models = only(&prep, &selected, |r| r == Resource::Model);
+            let rp = scheduler::run_plan(&prep.plan, &models, TestBehavior::None, TaskRetry::NONE);
             execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
         }
         Command::Build { .. } => {

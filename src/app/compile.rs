@@ -16,6 +16,7 @@ use crate::template::relation::Relation;
 use crate::template::RenderCtx;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A node's compiled SQL as the executor renders it (ephemeral CTEs
 /// included), or why it could not be rendered. Seeds have none.
@@ -24,12 +25,12 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
     let relations = prep.plan.relations.clone();
     let (template, this) = match &node.kind {
         NodeKind::Seed { .. } => return None,
-        NodeKind::GenericTest { sql, .. } => return Some(prep.templates.inject_ctes(sql, &relations)),
+        NodeKind::GenericTest { sql, .. } => return Some(prep.templates.test_sql(sql, &relations, &node.config)),
         NodeKind::Model { template, .. } => (template, node.relation.clone()?),
         // The executor renders singular tests with this `this`; so do we.
         NodeKind::SingularTest { template, .. } => (template, Relation::new("", "", &node.name)),
     };
-    let ctx = RenderCtx { this, relations, is_incremental: false };
+    let ctx = RenderCtx { this, relations, is_incremental: false, config: Arc::new(node.config.clone()) };
     Some(prep.templates.render_sql(template, &ctx))
 }
 

@@ -8,6 +8,7 @@ use crate::cli::Options;
 use crate::db::{self, Holder, LockError, LockMode, LockRequest};
 use crate::error::{io_failure, Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::events::{self, Fanout, NodeResult, Sink, Status};
+use crate::executor::run_hooks::ProjectHooks;
 use crate::executor::Executor;
 use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{Node, Plan};
@@ -240,10 +241,29 @@ pub(super) fn execute(
     if let Some(h) = history.as_mut() {
         files.sinks.push(h);
     }
+    // `on-run-start` / `on-run-end`, on a connection of their own; none when
+    // nothing is selected (dbt runs no hooks then either).
+    let mut around = (!prep.plan.run_hooks.is_empty() && !rp.nodes.is_empty()).then(|| {
+        let conn = database.connect().map_err(|e| e.to_string());
+        if let Ok(c) = &conn {
+            crate::interrupt::register(db::raw::Interrupter::new(c, None));
+        }
+        ProjectHooks::new(&prep.plan, prep.templates.clone(), conn)
+    });
+    let mut seen = around.as_ref().map(ProjectHooks::seen_sink);
     let mut open = Some(database);
     events::in_background(&mut files, |behind| {
         let mut sinks: Fanout = Fanout { sinks: vec![&mut report, behind] };
-        scheduler::execute(&prep.plan, rp, caps, worker, &writers, &crate::interrupt::requested, &mut sinks);
+        if let Some(s) = seen.as_mut() {
+            sinks.sinks.push(s);
+        }
+        let stop = &crate::interrupt::requested;
+        match around.as_mut() {
+            Some(hooks) => scheduler::execute_around(&prep.plan, rp, caps, worker, &writers, stop, &mut sinks, hooks),
+            None => scheduler::execute(&prep.plan, rp, caps, worker, &writers, stop, &mut sinks),
+        };
+        // The hooks' connection holds the database open: it goes first.
+        drop(around.take());
         // DuckDB closes (a checkpoint: about 20 ms for the example project) while the
         // file-writing sinks catch up on the last events, not after them.
         drop(open.take());
@@ -326,7 +346,10 @@ struct DiskFull(bool);
 
 impl Sink for DiskFull {
     fn event(&mut self, e: &events::Event) {
-        if let events::Event::NodeFinished { result, .. } | events::Event::NodeRetrying { result, .. } = e {
+        if let events::Event::NodeFinished { result, .. }
+        | events::Event::NodeRetrying { result, .. }
+        | events::Event::HookFinished { result, .. } = e
+        {
             self.0 |= result.message.as_deref().is_some_and(crate::error::says_disk_full);
         }
     }

@@ -42,7 +42,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         crate::db::prestart();
     }
     match opts.command.clone() {
-        Command::Run { dag } => {
+        Command::Run { dag: Some(dag) } => {
             let dag = find_dag(&opts, &dag)?;
             let triggered = chrono::Utc::now();
             let mut run = manual_run(&opts, Some(&dag), triggered)?;
@@ -105,7 +105,20 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             crate::inspect::runs(&History::new(&dag.project_dir), &dag.id, json);
             Ok(EXIT_OK)
         }
-        Command::Seed { .. }
+        Command::Deps { dag } => {
+            let dag = dag.map(|n| find_dag(&opts, &n)).transpose()?;
+            let dir = dag.map(|d| d.project_dir).unwrap_or_else(|| opts.project_dir.clone());
+            let installed = crate::deps::install(&dir).map_err(|d| Error::Load(shown(&dir, d)))?;
+            if installed.is_empty() {
+                println!("no packages to install");
+            }
+            for i in installed {
+                println!("installed `{}`", i.name);
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Run { dag: None }
+        | Command::Seed { .. }
         | Command::Build { .. }
         | Command::Compile { .. }
         | Command::Ls { .. }
@@ -133,7 +146,9 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 }
                 _ => false,
             });
-            let mode = if stores { LockMode::Exclusive } else { LockMode::Shared };
+            // `on-run-start` / `on-run-end` run in `dbt test` too, and they write.
+            let hooks = !prep.plan.run_hooks.is_empty() && !rp.nodes.is_empty();
+            let mode = if stores || hooks { LockMode::Exclusive } else { LockMode::Shared };
             execute(&opts, &prep, dag.as_ref(), None, &rp, mode, None)
         }
     }
@@ -300,6 +315,9 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     let fail = |diags: Vec<Diagnostic>| Error::Load(shown(&dir, diags));
     let env = Env::load(&dir).map_err(|d| fail(vec![d]))?;
     let (project, mut errors) = project::load_all(&dir);
+    for w in shown(&dir, project.warnings.clone()) {
+        eprintln!("warning: {w}");
+    }
     let target = resolve_target(opts, dag, &dir, Some(&project), &env).map_err(|d| errors.push(d)).ok();
     let Some((mut target, attachments)) = target else {
         return Err(fail(errors));
@@ -315,13 +333,42 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     if let Some(d) = dag {
         values.push(("params", minijinja::Value::from(minijinja::value::Serde(d.params.clone()))));
     }
+    values.push(("flags", flags(opts)));
     let templates = Templates::build(&project, &target, &env, vars, &values).map_err(|e| errors.extend(e)).ok();
     let (Some(templates), true) = (templates, errors.is_empty()) else {
         return Err(fail(errors));
     };
     let templates = Arc::new(templates);
     let plan = nodes::plan(&project, &target, &templates).map_err(fail)?;
+    for w in shown(&dir, plan.warnings.clone()) {
+        eprintln!("warning: {w}");
+    }
+    // dbt-duckdb accepts `grants` and applies none; say so once, not per node.
+    let grants =
+        |n: &nodes::Node| n.config.get("grants").is_some_and(|g| g.as_mapping().is_some_and(|m| !m.is_empty()));
+    if plan.nodes.iter().any(grants) {
+        eprintln!("note: `grants` are accepted and not applied: DuckDB has no grants");
+    }
     Ok(Prepared { project, target, attachments, templates, plan })
+}
+
+/// dbt's `flags` in Jinja: what this invocation was asked to do.
+fn flags(opts: &Options) -> minijinja::Value {
+    // A DAG run is dbt's `build` when tests run between models, else `run`.
+    let which = match opts.command.name() {
+        "scheduler" | "backfill" | "clear" => "run",
+        other => other,
+    };
+    minijinja::Value::from_pairs([
+        ("WHICH", minijinja::Value::from(which)),
+        ("FULL_REFRESH", minijinja::Value::from(opts.full_refresh)),
+        ("STORE_FAILURES", minijinja::Value::from(false)),
+        ("EMPTY", minijinja::Value::from(false)),
+        ("WARN_ERROR", minijinja::Value::from(false)),
+        ("FAIL_FAST", minijinja::Value::from(false)),
+        ("STORE_FAILURES_AS", minijinja::Value::from(())),
+        ("INTROSPECT", minijinja::Value::from(true)),
+    ])
 }
 
 fn resolve_target(

@@ -24,8 +24,10 @@ pub struct RunRef {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// With a DAG, one run of it (recorded in the history); without, dbt's
+    /// `run`: only the selected models of the project.
     Run {
-        dag: String,
+        dag: Option<String>,
     },
     Test {
         dag: Option<String>,
@@ -100,6 +102,10 @@ pub enum Command {
         file: PathBuf,
         /// `None`: the project's `dags/`.
         out: Option<PathBuf>,
+    },
+    /// dbt's `deps`: install the packages `packages.yml` lists.
+    Deps {
+        dag: Option<String>,
     },
 }
 
@@ -188,6 +194,7 @@ impl Command {
             Command::Debug { .. } => "debug",
             Command::ExportAirflow { .. } => "export",
             Command::ImportCosmos { .. } => "import",
+            Command::Deps { .. } => "deps",
         }
     }
 }
@@ -223,6 +230,7 @@ impl Options {
             RawCommand::Build { dag, common } => (Command::Build { dag }, common),
             RawCommand::Compile { dag, common } => (Command::Compile { dag }, common),
             RawCommand::Debug { dag, common } => (Command::Debug { dag }, common),
+            RawCommand::Deps { dag, common } => (Command::Deps { dag }, common),
             RawCommand::Ls { dag, resource_type, output, output_keys, common } => {
                 (Command::Ls { dag, list: list_options(resource_type, &output, output_keys)? }, common)
             }

@@ -15,10 +15,10 @@ pub struct RawCli {
 
 #[derive(Debug, Subcommand)]
 pub enum RawCommand {
-    /// Run a DAG now: seeds, models and tests per its `test_behavior`.
+    /// Run a DAG now (seeds, models, tests per its `test_behavior`); without one, dbt's `run`: models only.
     Run {
-        /// The DAG's `dag_id`.
-        dag: String,
+        /// The DAG's `dag_id`; without it, the project's models run as `dbt run` runs them.
+        dag: Option<String>,
         #[command(flatten)]
         common: RawCommon,
     },
@@ -183,6 +183,13 @@ pub enum RawCommand {
     Import {
         #[command(subcommand)]
         from: RawImport,
+    },
+    /// Install the packages `packages.yml` lists into `dbt_packages/` (dbt's `deps`)
+    Deps {
+        /// Take the project from this DAG.
+        dag: Option<String>,
+        #[command(flatten)]
+        common: RawCommon,
     },
     /// Check the project, the profile and the connection to the database.
     Debug {

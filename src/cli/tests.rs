@@ -28,7 +28,7 @@ fn run_with_every_common_flag() {
         "--full-refresh",
     ])
     .expect("valid");
-    assert_eq!(o.command, Command::Run { dag: "my_dag".into() });
+    assert_eq!(o.command, Command::Run { dag: Some("my_dag".into()) });
     assert_eq!(o.project_dir, PathBuf::from("/p"));
     assert_eq!(o.vars.get("a"), Some(&serde_yaml::Value::from(1)));
     assert_eq!(o.select, Some(vec!["a".to_string(), "b".to_string()]));
@@ -72,4 +72,6 @@ fn dbt_commands_take_an_optional_dag() {
     assert_eq!(parse(&["build", "d"]).expect("valid").command, Command::Build { dag: Some("d".into()) });
     assert_eq!(parse(&["compile", "-s", "m"]).expect("valid").select, Some(vec!["m".to_string()]));
     assert_eq!(parse(&["debug"]).expect("valid").command.name(), "debug");
+    assert_eq!(parse(&["run"]).expect("valid").command, Command::Run { dag: None });
+    assert_eq!(parse(&["run", "-s", "m"]).expect("valid").select, Some(vec!["m".to_string()]));
 }

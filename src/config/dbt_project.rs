@@ -52,7 +52,10 @@ pub struct RawDbtProject {
     pub unit_tests: Option<serde_yaml::Value>,
     pub metrics: Option<serde_yaml::Value>,
     pub exposures: Option<serde_yaml::Value>,
+    // dbt's own spelling is `semantic-models` / `saved-queries`.
+    #[serde(alias = "semantic-models")]
     pub semantic_models: Option<serde_yaml::Value>,
+    #[serde(alias = "saved-queries")]
     pub saved_queries: Option<serde_yaml::Value>,
     #[serde(rename = "on-run-start")]
     pub on_run_start: Option<serde_yaml::Value>,

@@ -9,8 +9,10 @@
 //! graph, the caps or the console; it returns an [`Execution`].
 
 pub mod catalog;
+mod hooks;
 mod incremental;
 mod infer;
+pub mod run_hooks;
 mod seed;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
@@ -48,8 +50,42 @@ pub fn retry_conflicts<T>(
     }
 }
 
+thread_local! {
+    /// Set while a node with hooks holds its transaction open on this
+    /// worker's connection (DuckDB's client does not say: its
+    /// `is_autocommit` is always true).
+    static NODE_TRANSACTION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this worker's connection is inside a node's hooks' transaction:
+/// then builds join it instead of beginning their own.
+pub(crate) fn in_node_transaction() -> bool {
+    NODE_TRANSACTION.with(std::cell::Cell::get)
+}
+
+/// Marks the worker's connection as inside a node's transaction until dropped.
+pub(crate) struct NodeTransaction;
+
+impl NodeTransaction {
+    pub(crate) fn open() -> NodeTransaction {
+        NODE_TRANSACTION.with(|c| c.set(true));
+        NodeTransaction
+    }
+}
+
+impl Drop for NodeTransaction {
+    fn drop(&mut self) {
+        NODE_TRANSACTION.with(|c| c.set(false));
+    }
+}
+
 /// Runs `stmts` in one transaction; any failure rolls all of them back.
+/// Inside a transaction already open (a node with hooks, see [`hooks`]) they
+/// join it, and its owner commits or rolls back.
 pub fn transaction(conn: &Connection, stmts: &[String]) -> Result<(), duckdb::Error> {
+    if in_node_transaction() {
+        return stmts.iter().try_for_each(|s| conn.execute_batch(s));
+    }
     // One statement is already its own transaction (autocommit); BEGIN and
     // COMMIT around it would only add two round trips per node.
     if let [only] = stmts {
@@ -150,6 +186,15 @@ impl Executor {
     }
 
     fn run_once(&mut self, node: &Node) -> Result<Execution, (duckdb::Error, Vec<String>)> {
+        if node.hooks.is_empty() {
+            self.build_once(node)
+        } else {
+            self.build_with_hooks(node)
+        }
+    }
+
+    /// The node's own work: a seed loaded, a model built, a test queried.
+    fn build_once(&mut self, node: &Node) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         match &node.kind {
             NodeKind::Seed { csv, column_types, delimiter } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
@@ -175,7 +220,8 @@ impl Executor {
                 // exists, outside a full refresh.
                 let is_incremental =
                     *materialized == Materialized::Incremental && existing == Existing::Table && !full_refresh;
-                let ctx = RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental };
+                let config = Arc::new(node.config.clone());
+                let ctx = RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental, config };
                 let sql = match self.templates.render_sql(template, &ctx) {
                     Ok(sql) => sql,
                     Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
@@ -188,13 +234,14 @@ impl Executor {
                     Err(e) => Ok(error(e.message, Vec::new(), 1)),
                 }
             }
-            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.inject_ctes(sql, &self.relations) {
+            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config) {
                 Ok(sql) => self.test(&sql, cfg),
                 Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
             },
             NodeKind::SingularTest { template, cfg } => {
                 let this = Relation::new("", "", &node.name);
-                let ctx = RenderCtx { this, relations: self.relations.clone(), is_incremental: false };
+                let config = Arc::new(node.config.clone());
+                let ctx = RenderCtx { this, relations: self.relations.clone(), is_incremental: false, config };
                 match self.templates.render_sql(template, &ctx) {
                     Ok(sql) => self.test(&sql, cfg),
                     Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
@@ -219,10 +266,14 @@ impl Executor {
     fn model(&self, rel: &Relation, sql: &str, m: Materialized) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         let kind = if m == Materialized::View { "view" } else { "table" };
         let create = format!("create or replace {kind} {rel} as (\n{sql}\n)");
-        match self.conn.execute_batch(&create) {
-            Ok(()) => return Ok(built(vec![create])),
-            Err(e) if !e.to_string().contains("trying to replace with type") => return Err((e, vec![create])),
-            Err(_) => {}
+        // Inside a node's hooks' transaction a failed statement would abort
+        // it, so the relation is looked up first instead.
+        if !in_node_transaction() {
+            match self.conn.execute_batch(&create) {
+                Ok(()) => return Ok(built(vec![create])),
+                Err(e) if !e.to_string().contains("trying to replace with type") => return Err((e, vec![create])),
+                Err(_) => {}
+            }
         }
         // The catalog may remember this relation as it was; read it again.
         self.catalog.forget();

@@ -17,6 +17,9 @@ pub struct HistorySink {
     pub write_error: Option<String>,
     /// The run's journal, opened at its first task event.
     journal: Option<std::fs::File>,
+    /// An `on-run-start` / `on-run-end` hook failed: the run failed, though
+    /// hooks are not tasks.
+    hook_failed: bool,
 }
 
 impl HistorySink {
@@ -29,6 +32,7 @@ impl HistorySink {
             failed_attempts: Default::default(),
             write_error: None,
             journal: None,
+            hook_failed: false,
         }
     }
 
@@ -135,7 +139,7 @@ impl crate::events::Sink for HistorySink {
             }
             Event::RunFinished { .. } => {
                 close_unfinished(&mut self.run.tasks);
-                self.run.state = final_state(&self.run.tasks);
+                self.run.state = if self.hook_failed { RunState::Failed } else { final_state(&self.run.tasks) };
                 self.run.end = Some(Utc::now());
                 match self.history.update(&self.run) {
                     Ok(()) => {
@@ -153,6 +157,14 @@ impl crate::events::Sink for HistorySink {
             Event::NodeStarted { node, .. } => {
                 self.replace_task(TaskRecord { node: node.id.clone(), state: RUNNING.into(), attempts: vec![] });
             }
+            Event::HookFinished { hook, result, .. } if result.status == crate::events::Status::Error => {
+                self.hook_failed = true;
+                if self.run.message.is_none() {
+                    let why = result.message.as_deref().unwrap_or("").lines().next().unwrap_or("");
+                    self.run.message = Some(format!("hook `{}` failed: {why}", hook.name));
+                }
+            }
+            Event::HookStarted { .. } | Event::HookFinished { .. } => {}
         }
     }
 }

@@ -5,7 +5,7 @@
 //! Part of the planner; no I/O.
 
 use super::fqn::{fqn_folders, source_id};
-use super::{enabled, test_config, Node, NodeKind, Planner, Resource, BUILTIN_TESTS};
+use super::{enabled, test_config, Node, NodeKind, Planner, Resource, TestSql, BUILTIN_TESTS};
 use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
 use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
@@ -13,7 +13,7 @@ use crate::error::Diagnostic;
 use crate::par;
 use crate::project::{Attached, TestDecl};
 use crate::template::relation::Relation;
-use crate::template::{macros, Relations};
+use crate::template::Relations;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -85,30 +85,29 @@ pub(super) fn store_failures(
     })
 }
 
-impl Planner<'_> {
-    /// Names of the project's `test_<name>` macros (from `{% test %}` blocks too).
-    fn custom_test_macros(&self) -> BTreeSet<String> {
-        self.project
-            .macros
-            .iter()
-            .flat_map(|m| macros::macro_names(&macros::rewrite_test_blocks(&m.text)))
-            .filter_map(|n| n.strip_prefix("test_").map(str::to_string))
-            .collect()
-    }
+/// What one test declaration plans to.
+enum Planned {
+    Node(Box<Node>),
+    /// Disabled, or testing a disabled node.
+    Nothing,
+    /// Testing a node that does not exist: dbt warns and plans no test.
+    Warning(Diagnostic),
+}
 
+impl Planner<'_> {
     /// Plans every generic test of the project. Each declaration is planned
     /// on its own (names, config, SQL), so they are planned on every core;
     /// nodes and errors are kept in declaration order either way.
     pub(super) fn generic_tests(&mut self, relations: &Arc<Relations>) {
-        let custom = self.custom_test_macros();
         let decls: Vec<(usize, &TestDecl)> = self.project.tests.iter().enumerate().collect();
         let this = &*self;
-        let planned = par::map(&decls, |&(i, decl)| this.generic_test(i, decl, relations, &custom));
+        let planned = par::map(&decls, |&(i, decl)| this.generic_test(i, decl, relations));
         self.nodes.reserve(planned.len());
         for outcome in planned {
             match outcome {
-                Ok(Some(node)) => self.nodes.push(node),
-                Ok(None) => {}
+                Ok(Planned::Node(node)) => self.nodes.push(*node),
+                Ok(Planned::Nothing) => {}
+                Ok(Planned::Warning(d)) => self.warnings.push(d),
                 Err(d) => self.errors.push(d),
             }
         }
@@ -121,8 +120,7 @@ impl Planner<'_> {
         index: usize,
         decl: &TestDecl,
         relations: &Arc<Relations>,
-        custom: &BTreeSet<String>,
-    ) -> Result<Option<Node>, Diagnostic> {
+    ) -> Result<Planned, Diagnostic> {
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let project = self.project.name.clone();
         let (target, tested, parent) = match &decl.attached {
@@ -133,16 +131,21 @@ impl Planner<'_> {
                     if self.project.models.iter().any(|f| &f.name == m)
                         || self.project.seeds.iter().any(|s| &s.name == m)
                     {
-                        return Ok(None);
+                        return Ok(Planned::Nothing);
                     }
-                    return Err(err(format!("tests reference `{m}`, which is not a model or seed")));
+                    // dbt warns and drops the test (it may belong to a model
+                    // that was removed), and so do we.
+                    return Ok(Planned::Warning(err(format!(
+                        "test `{}` depends on a node named `{m}`, which was not found",
+                        decl.test
+                    ))));
                 }
             },
             Attached::Source(s, t) => match relations.sources.get(&(s.clone(), t.clone())) {
                 Some(r) => {
                     (TestTarget::Source { source: s.clone(), table: t.clone() }, r.clone(), source_id(&project, s, t))
                 }
-                None => return Ok(None),
+                None => return Ok(Planned::Nothing),
             },
         };
         let mut name_args = decl.args.clone();
@@ -189,7 +192,7 @@ impl Planner<'_> {
             cfg.insert("alias".into(), Value::String(names.alias.clone()));
         }
         if !enabled(&cfg) {
-            return Ok(None);
+            return Ok(Planned::Nothing);
         }
         // The alias names the test's SQL file (`target/compiled/…/schema.yml/<alias>.sql`).
         let file_alias = config_tree::get_str(&cfg, "alias").unwrap_or(&names.name);
@@ -205,14 +208,15 @@ impl Planner<'_> {
         tcfg.store_failures = store_failures(&cfg, &self.target.database, &self.target.schema, &names.alias);
         let relation_expr = data_tests::tested_relation(&tested.to_string(), tcfg.where_clause.as_deref());
         let mut deps = BTreeSet::from([parent]);
-        let sql = if custom.contains(&decl.test) {
+        let custom = self.templates.generic_test_macro(decl.namespace.as_deref(), &decl.test);
+        let sql = if let Some(callee) = custom {
             let used_where = tcfg.where_clause.clone().filter(|w| !w.trim().is_empty());
             let model = match (&used_where, &decl.attached) {
                 (Some(_), _) => json_string(&relation_expr),
                 (_, Attached::Model(m)) => format!("ref({})", json_string(m)),
                 (_, Attached::Source(s, t)) => format!("source({}, {})", json_string(s), json_string(t)),
             };
-            match self.render_custom(decl, &model, &tested, relations, &mut deps) {
+            match self.render_custom(decl, &callee, &model, &tested, &mut deps) {
                 Ok((sql, macro_config)) if macro_config.is_empty() => sql,
                 Ok((sql, macro_config)) => {
                     // The macro's own `config()` gives defaults; the project tree
@@ -236,7 +240,7 @@ impl Planner<'_> {
                         sql
                     } else {
                         let expr = data_tests::tested_relation(&tested.to_string(), new_where.as_deref());
-                        match self.render_custom(decl, &json_string(&expr), &tested, relations, &mut deps) {
+                        match self.render_custom(decl, &callee, &json_string(&expr), &tested, &mut deps) {
                             Ok((sql, _)) => sql,
                             Err(d) => {
                                 return Err(d);
@@ -251,7 +255,7 @@ impl Planner<'_> {
         } else if BUILTIN_TESTS.contains(&decl.test.as_str()) {
             match self.builtin(decl, &tested, relations, &mut deps) {
                 Ok(test) => match &decl.column {
-                    Some(column) => data_tests::failing_rows_sql(&test, &relation_expr, column),
+                    Some(column) => TestSql::Ready(data_tests::failing_rows_sql(&test, &relation_expr, column)),
                     None => {
                         return Err(err(format!("test `{}` needs a column (put it under `columns:`)", decl.test)));
                     }
@@ -268,7 +272,7 @@ impl Planner<'_> {
                 ),
             ));
         };
-        Ok(Some(Node {
+        Ok(Planned::Node(Box::new(Node {
             id: names.unique_id,
             name: names.name,
             resource: Resource::Test,
@@ -277,7 +281,8 @@ impl Planner<'_> {
             relation: None,
             config: cfg,
             kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
-        }))
+            hooks: Default::default(),
+        })))
     }
 
     /// Adds the ids of `refs` to `deps`; an unknown name is an error at the test.
@@ -297,15 +302,17 @@ impl Planner<'_> {
     }
 
     /// A custom generic test: its macro called as dbt calls it, with `model`,
-    /// `column_name` and the YAML arguments as keyword arguments.
+    /// `column_name` and the YAML arguments as keyword arguments. This is
+    /// dbt's parse of the test (`execute` false: its refs, sources and
+    /// `config()`); the SQL is rendered when the test runs.
     fn render_custom(
         &self,
         decl: &TestDecl,
+        callee: &str,
         model: &str,
         tested: &Relation,
-        relations: &Arc<Relations>,
         deps: &mut BTreeSet<String>,
-    ) -> Result<(String, BTreeMap<String, Value>), Diagnostic> {
+    ) -> Result<(TestSql, BTreeMap<String, Value>), Diagnostic> {
         let mut kwargs: BTreeMap<String, String> = BTreeMap::new();
         kwargs.insert("model".into(), model.to_string());
         if let Some(c) = &decl.column {
@@ -326,8 +333,7 @@ impl Planner<'_> {
             kwargs.insert(k.clone(), jinja_literal(&rendered));
         }
         let call = format!(
-            "test_{}({})",
-            decl.test,
+            "{callee}({})",
             kwargs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
         );
         let (_, rec) = self.templates.eval_arg(&call, tested, None).map_err(fail)?;
@@ -335,8 +341,7 @@ impl Planner<'_> {
         for (s, t) in &rec.sources {
             deps.insert(source_id(&self.project.name, s, t));
         }
-        let (sql, _) = self.templates.eval_arg(&call, tested, Some(relations)).map_err(fail)?;
-        Ok((sql, rec.config))
+        Ok((TestSql::Call { call, this: tested.clone() }, rec.config))
     }
 
     /// One of dbt's four built-in tests with its arguments checked.

@@ -220,6 +220,24 @@ pub(super) fn materialization(
     })
 }
 
+/// A model's `pre-hook` / `post-hook`, or the error pointing at where the bad
+/// one was set.
+pub(super) fn hooks(
+    project: &Project,
+    m: &SqlFile,
+    rec: &Recorded,
+    cfg: &mut ConfigMap,
+) -> Result<crate::hooks::NodeHooks, Diagnostic> {
+    crate::hooks::node_hooks(cfg).map_err(|(key, message)| {
+        // `config(pre_hook=…)` records the key as written.
+        let written = if rec.config.contains_key(key) { key } else { &key.replace('-', "_") };
+        let (file, line) = config_origin(project, written, m, rec);
+        Diagnostic::in_file(file, format!("model `{}`: {message}", m.name))
+            .at(line, None)
+            .hint("a hook is SQL text, or a map with `sql` and `transaction: false`")
+    })
+}
+
 fn checked_materialization(cfg: &ConfigMap) -> Result<Materialized, ConfigError> {
     let name = match cfg.get("materialized") {
         None | Some(Value::Null) => "view",

@@ -14,6 +14,8 @@ use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::{Severity, TestConfig};
 use crate::error::Diagnostic;
 use crate::graph::{cycle_text, Graph};
+use crate::hooks::NodeHooks;
+pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
 use crate::project::Project;
 use crate::template::relation::Relation;
@@ -53,9 +55,10 @@ pub enum NodeKind {
         template: String,
         materialized: Materialized,
     },
-    /// A generic test's failing-rows SQL is fully known at plan time.
+    /// A generic test: one of dbt's four, whose SQL is known at plan time,
+    /// or a test macro called when the test runs (it may read the database).
     GenericTest {
-        sql: String,
+        sql: TestSql,
         cfg: TestConfig,
         /// Index of the declaration it was planned from in `Project::tests`.
         decl: usize,
@@ -64,6 +67,17 @@ pub enum NodeKind {
         template: String,
         cfg: TestConfig,
     },
+}
+
+/// How a generic test gets its failing-rows SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestSql {
+    /// dbt's `not_null`, `unique`, `accepted_values`, `relationships`.
+    Ready(String),
+    /// A `test_<name>` macro call (`dbt_utils.test_equality(model=…)`),
+    /// rendered at run time with `this` the tested relation, as dbt compiles
+    /// a test right before it runs.
+    Call { call: String, this: Relation },
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +91,8 @@ pub struct Node {
     pub relation: Option<Relation>,
     pub config: ConfigMap,
     pub kind: NodeKind,
+    /// `pre-hook` / `post-hook`, decided at plan time (seeds and models; tests have none).
+    pub hooks: NodeHooks,
 }
 
 #[derive(Debug)]
@@ -90,6 +106,10 @@ pub struct Plan {
     /// Unique id → what a model's or singular test's SQL names, in the order
     /// it names them; the manifest lists them so, as dbt does.
     pub written: BTreeMap<String, AsWritten>,
+    /// What dbt warns about while parsing, in declaration order.
+    pub warnings: Vec<Diagnostic>,
+    /// `on-run-start` / `on-run-end`, run around the nodes of a run.
+    pub run_hooks: RunHooks,
 }
 
 /// A node's parents in dbt's manifest order: sources first, then refs, each
@@ -190,6 +210,8 @@ struct Planner<'a> {
     target: &'a Target,
     templates: &'a Templates,
     errors: Vec<Diagnostic>,
+    /// What dbt warns about while parsing (a test of a node that does not exist).
+    warnings: Vec<Diagnostic>,
     nodes: Vec<Node>,
     written: BTreeMap<String, AsWritten>,
     /// Model or seed name → unique id.
@@ -205,6 +227,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         target,
         templates,
         errors: Vec::new(),
+        warnings: Vec::new(),
         nodes: Vec::new(),
         written: BTreeMap::new(),
         names: BTreeMap::new(),
@@ -273,7 +296,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral, written })
+    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings: p.warnings, run_hooks: RunHooks::of(project) })
 }
 
 impl<'a> Planner<'a> {
@@ -291,10 +314,13 @@ impl<'a> Planner<'a> {
 
     fn seeds(&mut self) {
         for s in &self.project.seeds {
-            let cfg = self.project.seed_config(s);
+            let mut cfg = self.project.seed_config(s);
             if !enabled(&cfg) {
                 continue;
             }
+            let hooks = crate::hooks::node_hooks(&mut cfg);
+            let bad = |(_, e)| Diagnostic::in_file(&s.path, format!("seed `{}`: {e}", s.name));
+            let Ok(hooks) = hooks.map_err(|e| self.errors.push(bad(e))) else { continue };
             let id = format!("seed.{}.{}", self.project.name, s.name);
             if !self.claim_name(&s.name, &id, &s.path) {
                 continue;
@@ -315,6 +341,7 @@ impl<'a> Planner<'a> {
                 relation: Some(relation_for(self.target, &cfg, &s.name)),
                 config: cfg,
                 kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
+                hooks,
             });
         }
     }
@@ -337,10 +364,11 @@ impl<'a> Planner<'a> {
                 return Ok(None);
             }
             let materialized = materialize::materialization(project, m, &rec, &cfg)?;
-            Ok(Some((rec, cfg, materialized)))
+            let hooks = materialize::hooks(project, m, &rec, &mut cfg)?;
+            Ok(Some((rec, cfg, materialized, hooks)))
         });
         for (m, resolved) in project.models.iter().zip(resolved) {
-            let (rec, cfg, materialized) = match resolved {
+            let (rec, cfg, materialized, hooks) = match resolved {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
                 Err(d) => {
@@ -369,6 +397,7 @@ impl<'a> Planner<'a> {
                 }),
                 config: cfg,
                 kind: NodeKind::Model { template: m.path.display().to_string(), materialized },
+                hooks,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
         }
@@ -476,6 +505,7 @@ impl<'a> Planner<'a> {
                 relation: None,
                 config: cfg,
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
+                hooks: NodeHooks::default(),
             });
             self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());
         }

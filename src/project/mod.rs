@@ -12,8 +12,10 @@ mod external;
 pub(crate) mod ids;
 mod lines;
 mod listing;
+pub mod packages;
 pub mod profile;
 pub mod properties;
+mod settings;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
@@ -93,6 +95,18 @@ pub struct Project {
     pub seed_tree: Option<Value>,
     pub test_tree: Option<Value>,
     pub target_dir: PathBuf,
+    /// Installed packages (`dbt_packages/`), in folder order.
+    pub packages: Vec<packages::Package>,
+    /// The root project's `dispatch:` search orders.
+    pub dispatch: Vec<packages::Dispatch>,
+    /// `on-run-start` / `on-run-end` of `dbt_project.yml`, in order.
+    pub on_run_start: Vec<crate::hooks::RunHook>,
+    pub on_run_end: Vec<crate::hooks::RunHook>,
+    /// `flags: skip_nodes_if_on_run_start_fails` (runner's default: true).
+    pub skip_nodes_if_on_run_start_fails: bool,
+    /// What loads but does nothing dbt would do (an unsupported flag, unit
+    /// tests), to print before the run.
+    pub warnings: Vec<Diagnostic>,
 }
 
 struct Walk {
@@ -180,6 +194,23 @@ impl Walk {
     }
 }
 
+/// Files dbt would run that runner cannot yet: each is a load error naming
+/// it, so nothing a project holds is skipped without a word.
+fn unsupported_files(w: &mut Walk, model_paths: &[String], snapshot_paths: &[String]) {
+    for (p, _) in w.files(model_paths, &["py"], &[]) {
+        w.errors.push(
+            Diagnostic::in_file(w.rel(&p), format!("`{}` is a Python model; runner runs SQL models only", stem(&p)))
+                .hint("rewrite it as a `.sql` model, or keep building it with dbt for now"),
+        );
+    }
+    for (p, _) in w.files(snapshot_paths, &["sql"], &[]) {
+        w.errors.push(
+            Diagnostic::in_file(w.rel(&p), "snapshots are not supported yet: runner would not take this snapshot")
+                .hint("take snapshots with `dbt snapshot` for now, or move the file out of the snapshot path"),
+        );
+    }
+}
+
 /// dbt's error for a second property entry of one model or seed, in the
 /// same file or another ("dbt found two schema.yml entries for the same resource").
 fn described_twice(kind: &str, name: &str, (file, line): (&Path, Option<usize>), first: &NodeProps) -> Diagnostic {
@@ -218,16 +249,20 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
 pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let mut w = Walk { root: root.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
     let dbt_path = root.join("dbt_project.yml");
+    let mut dbt_text = String::new();
+    let mut project_settings = settings::Settings::default();
     let raw = if dbt_path.exists() {
-        let text = w.read_yaml(&dbt_path).unwrap_or_default();
-        match crate::yaml::from_str::<Option<RawDbtProject>>(&text) {
+        dbt_text = w.read_yaml(&dbt_path).unwrap_or_default();
+        let text = &dbt_text;
+        match crate::yaml::from_str::<Option<RawDbtProject>>(text) {
             Ok(r) => {
                 let r = r.unwrap_or_default();
+                project_settings = settings::read(&r, &text, &mut w.errors);
                 // The name names `target/compiled/<name>/`: checked once, here.
                 if let Some(Err(e)) = r.name.as_deref().map(ids::check_project_name) {
                     w.errors.push(
                         Diagnostic::in_file("dbt_project.yml", format!("`name`: {e}"))
-                            .at(crate::config::key_line(&text, "name"), None)
+                            .at(crate::config::key_line(text, "name"), None)
                             .hint("rename the project, e.g. `my_project`"),
                     );
                 }
@@ -248,6 +283,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let macro_paths = paths(&raw.macro_paths, "macros");
 
     let models = w.sql_files(&model_paths, &[]);
+    unsupported_files(&mut w, &model_paths, &paths(&raw.snapshot_paths, "snapshots"));
     // `tests/generic/` holds custom generic test definitions, not data tests.
     let singular_tests = w.sql_files(&test_paths, &["generic"]);
     let generic_dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/generic")).collect();
@@ -289,7 +325,14 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         seed_tree: raw.seeds.clone(),
         test_tree: raw.data_tests.clone().or(raw.tests.clone()),
         target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
+        packages: Vec::new(),
+        dispatch: Vec::new(),
+        on_run_start: project_settings.on_run_start,
+        on_run_end: project_settings.on_run_end,
+        skip_nodes_if_on_run_start_fails: project_settings.skip_nodes_if_on_run_start_fails,
+        warnings: project_settings.warnings,
     };
+    load_packages(&mut w, &mut project, &raw, &dbt_text);
     let prop_dirs: Vec<String> = model_paths.iter().chain(seed_paths.iter()).cloned().collect();
     let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
     // Parsed on several threads, merged in path order: a second entry for a
@@ -306,6 +349,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     });
     for declared in parsed {
         w.errors.extend(declared.errors);
+        project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
         for (kind, entries, props) in
             [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]
@@ -339,6 +383,61 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     });
     w.errors.extend(checked.into_iter().filter_map(Result::err));
     (project, w.errors)
+}
+
+/// The installed packages and the root project's `dispatch:`, whose search
+/// orders may name only the project, its packages and `dbt`.
+fn load_packages(w: &mut Walk, project: &mut Project, raw: &RawDbtProject, dbt_text: &str) {
+    let specs = match packages::spec_file(&w.root) {
+        Ok(Some(file)) => match packages::specs(&w.root, &file) {
+            Ok(s) => Some((file, s.len())),
+            Err(errors) => {
+                w.errors.extend(errors);
+                Some((file, 0))
+            }
+        },
+        Ok(None) => None,
+        Err(d) => {
+            w.errors.push(d);
+            None
+        }
+    };
+    let install = raw.packages_install_path.as_deref().unwrap_or("dbt_packages");
+    let (file, count) = specs.map(|(f, n)| (Some(f), n)).unwrap_or((None, 0));
+    project.packages = packages::load(w, install, file.as_deref(), count);
+    // Until `runner deps` has run, its error is the one to read.
+    let missing = project.packages.len() < count;
+    match packages::dispatch(raw, dbt_text) {
+        Ok(d) => project.dispatch = d,
+        Err(e) => w.errors.push(e),
+    }
+    for d in &project.dispatch {
+        for name in d.search_order.iter().filter(|_| !missing) {
+            let known = name == &project.name || name == "dbt" || project.packages.iter().any(|p| &p.name == name);
+            if !known {
+                let installed: Vec<String> = project.packages.iter().map(|p| format!("`{}`", p.name)).collect();
+                w.errors.push(
+                    Diagnostic::in_file(
+                        "dbt_project.yml",
+                        format!("`dispatch` for `{}` searches `{name}`, which is not this project or an installed package", d.namespace),
+                    )
+                    .at(dispatch_line(dbt_text, name), None)
+                    .hint(format!(
+                        "search `{}`{}{} or `dbt`, or run `runner deps` if `{name}` is in packages.yml",
+                        project.name,
+                        if installed.is_empty() { "" } else { ", " },
+                        installed.join(", ")
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// The line of `name` in the `dispatch:` block (after its key).
+fn dispatch_line(text: &str, name: &str) -> Option<usize> {
+    let start = crate::config::key_line(text, "dispatch")?;
+    text.lines().skip(start).position(|l| l.contains(name)).map(|i| start + i + 1)
 }
 
 impl Project {

@@ -22,6 +22,8 @@ pub struct Declared {
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
     pub errors: Vec<Diagnostic>,
+    /// Declarations runner loads but does not act on yet (unit tests).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Parses one property file; a file that is not valid YAML of the expected
@@ -36,6 +38,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         }
     };
     let file = rel.to_path_buf();
+    unsupported_sections(&props, &file, text, &mut out);
     // Each entry's line is searched from its owner's line: one pass per file.
     let lines = Lines::new(text);
     let push_tests =
@@ -127,6 +130,39 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         }
     }
     out
+}
+
+/// Snapshots defined in YAML (dbt 1.9+: an entry with `relation:`) are load
+/// errors until runner takes snapshots; unit tests a warning, as nothing
+/// built depends on them. Both name the file and line.
+fn unsupported_sections(props: &RawProperties, file: &Path, text: &str, out: &mut Declared) {
+    let entries = |v: &Option<Value>| match v {
+        Some(Value::Sequence(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    for s in entries(&props.snapshots) {
+        if s.get("relation").is_none() {
+            // Properties of a snapshot file: that file is reported itself.
+            continue;
+        }
+        let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
+        out.errors.push(
+            Diagnostic::in_file(file, format!("snapshot `{name}`: snapshots are not supported yet"))
+                .at(crate::config::find_line(text, name), None)
+                .hint("take snapshots with `dbt snapshot` for now, or remove the entry"),
+        );
+    }
+    let unit = entries(&props.unit_tests);
+    if let Some(first) = unit.first() {
+        let name = first.get("name").and_then(Value::as_str).unwrap_or("unit_tests");
+        out.warnings.push(
+            Diagnostic::in_file(
+                file,
+                format!("{} unit test(s) here are not run: runner does not run unit tests yet", unit.len()),
+            )
+            .at(crate::config::find_line(text, name).or_else(|| crate::config::key_line(text, "unit_tests")), None),
+        );
+    }
 }
 
 fn column_tests(c: &RawColumn) -> Option<&Vec<Value>> {

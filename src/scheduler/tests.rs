@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
     let kind = match resource {
-        Resource::Test => NodeKind::GenericTest { sql: String::new(), cfg: TestConfig::default(), decl: 0 },
+        Resource::Test => NodeKind::GenericTest { sql: crate::nodes::TestSql::Ready(String::new()), cfg: TestConfig::default(), decl: 0 },
         _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table },
     };
     Node {
@@ -22,6 +22,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         relation: (resource != Resource::Test).then(|| Relation::new("db", "main", name)),
         config: Default::default(),
         kind,
+        hooks: Default::default(),
     }
 }
 
@@ -35,6 +36,8 @@ pub(super) fn plan(nodes: Vec<Node>) -> Plan {
         relations: Default::default(),
         ephemeral: Default::default(),
         written: Default::default(),
+        warnings: Vec::new(),
+        run_hooks: Default::default(),
     }
 }
 

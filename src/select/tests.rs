@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str], mat: &str) -> Node {
     let kind = match resource {
-        Resource::Test => NodeKind::GenericTest { sql: String::new(), cfg: TestConfig::default(), decl: 0 },
+        Resource::Test => NodeKind::GenericTest { sql: crate::nodes::TestSql::Ready(String::new()), cfg: TestConfig::default(), decl: 0 },
         _ => NodeKind::Model { template: String::new(), materialized: Materialized::View },
     };
     let mut config = crate::config_tree::ConfigMap::new();
@@ -22,6 +22,7 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
         relation: None,
         config,
         kind,
+        hooks: Default::default(),
     }
 }
 
@@ -43,6 +44,8 @@ fn plan() -> Plan {
         relations: Default::default(),
         ephemeral: Default::default(),
         written: Default::default(),
+        warnings: Vec::new(),
+        run_hooks: Default::default(),
     }
 }
 
@@ -170,6 +173,8 @@ fn sources_select_their_tests_and_descendants() {
         relations: Default::default(),
         ephemeral: Default::default(),
         written: Default::default(),
+        warnings: Vec::new(),
+        run_hooks: Default::default(),
     };
     assert_eq!(names(&p, &["source:raw"], &[]), vec!["source_not_null_raw_orders_id"]);
     assert_eq!(names(&p, &["source:raw.orders+"], &[]), vec!["mart", "source_not_null_raw_orders_id", "stg"]);
@@ -202,6 +207,8 @@ fn edges_from_the_graph_select_as_edges_built_from_dependencies() {
         relations: Default::default(),
         ephemeral: Default::default(),
         written: Default::default(),
+        warnings: Vec::new(),
+        run_hooks: Default::default(),
     };
     let selectors = ["raw+", "+mart", "@stg", "source:raw+", "+from_src", "1+report", "stg+1", "resource_type:test"];
     for sel in selectors {
@@ -254,6 +261,8 @@ fn plan_with_ephemeral() -> Plan {
         relations: Default::default(),
         ephemeral: crate::nodes::Ephemerals { nodes: vec![eph], declared },
         written: Default::default(),
+        warnings: Vec::new(),
+        run_hooks: Default::default(),
     }
 }
 

@@ -5,19 +5,23 @@
 //! `adapter.get_relation`, `adapter.get_columns_in_relation` and
 //! `load_relation` ask the node's connection through `run_query`'s callback
 //! and answer `None` / `[]` outside the execute pass, as dbt does while
-//! parsing. `api.Relation.create` builds a relation.
+//! parsing. `api.Relation.create` builds a relation; `api.Column` and the
+//! columns `get_columns_in_relation` returns are dbt-duckdb's `Column`
+//! ([`column`]).
+
+mod column;
 
 use super::context::{invalid, query};
 use super::relation::Relation;
+use column::{Column, ColumnApi};
 use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct Adapter {
-    /// Every macro name the project defines, to pick a dispatch candidate.
-    pub macros: Arc<BTreeSet<String>>,
+    /// Every macro of the run, by package: where dispatch looks.
+    pub(crate) macros: Arc<super::namespaces::MacroIndex>,
 }
 
 fn literal(s: &str) -> String {
@@ -37,22 +41,23 @@ fn relation_arg(v: &Value) -> Result<Relation, Error> {
 }
 
 impl Adapter {
-    fn dispatch(&self, state: &State, args: &[Value]) -> Result<Value, Error> {
+    /// dbt's `adapter.dispatch(name, macro_namespace)`: see [`super::namespaces`].
+    fn dispatch(&self, args: &[Value]) -> Result<Value, Error> {
         let (name, namespace, kwargs): (&str, Option<&str>, Kwargs) = from_args(args)?;
         let namespace = namespace.map(str::to_string).or(kwargs.get::<Option<String>>("macro_namespace")?);
         kwargs.assert_all_used()?;
-        for candidate in [format!("duckdb__{name}"), format!("default__{name}")] {
-            if self.macros.contains(&candidate) {
-                return state.lookup(&candidate).ok_or_else(|| invalid(format!("macro `{candidate}` is not loaded")));
-            }
+        if let Some((ns, short)) = name.split_once('.') {
+            return Err(invalid(format!(
+                "`adapter.dispatch('{name}')`: `.` is not part of a macro name (hint: write `adapter.dispatch('{short}', macro_namespace='{ns}')`)"
+            )));
         }
-        let hint = match namespace {
-            Some(ns) if ns != "dbt" => format!(
-                " (hint: define `default__{name}` in `macros/`; packages such as `{ns}` are not installed by runner)"
-            ),
-            _ => format!(" (hint: define `duckdb__{name}` or `default__{name}` in `macros/`)"),
-        };
-        Err(invalid(format!("`adapter.dispatch('{name}')` found no `duckdb__{name}` or `default__{name}` macro{hint}")))
+        self.macros.dispatch(name, namespace.as_deref()).map_err(|tried| {
+            let searched = tried.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+            let ns = namespace.as_deref().unwrap_or("None");
+            invalid(format!(
+                "in dispatch: no macro named `{name}` found within namespace `{ns}`; searched {searched} (hint: define `default__{name}` in `macros/`, or install the package that has it and run `runner deps`)"
+            ))
+        })
     }
 
     /// The relation as it exists in the database, matched case-insensitively as DuckDB does.
@@ -77,9 +82,12 @@ impl Adapter {
         self.get_relation(state, &r.database, &r.schema, &r.identifier)
     }
 
+    /// dbt-duckdb's `get_columns_in_relation`: the catalog's columns, with
+    /// their sizes, as `Column` objects (`[]` outside the execute pass).
     fn columns(&self, state: &State, rel: &Relation) -> Result<Value, Error> {
         let sql = format!(
-            "select column_name, data_type from information_schema.columns \
+            "select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale \
+             from information_schema.columns \
              where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({}) \
              order by ordinal_position",
             literal(&rel.database),
@@ -92,15 +100,18 @@ impl Adapter {
         let cols: Vec<Value> = t
             .rows
             .iter()
-            .map(|r| {
-                let (name, ty) = (r[0].to_string(), r[1].to_string());
-                Value::from_pairs([
-                    ("name", Value::from(name.clone())),
-                    ("column", Value::from(name.clone())),
-                    ("quoted", Value::from(quote(&name))),
-                    ("data_type", Value::from(ty.clone())),
-                    ("dtype", Value::from(ty)),
-                ])
+            .filter_map(|r| match r.as_slice() {
+                [name, ty, size, precision, scale] => Some(
+                    Column::with_sizes(
+                        &name.to_string(),
+                        &ty.to_string(),
+                        size.clone(),
+                        precision.clone(),
+                        scale.clone(),
+                    )
+                    .to_value(),
+                ),
+                _ => None,
             })
             .collect();
         Ok(Value::from(cols))
@@ -118,7 +129,7 @@ impl Object for Adapter {
 
     fn call_method(self: &Arc<Self>, state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         match method {
-            "dispatch" => self.dispatch(state, args),
+            "dispatch" => self.dispatch(args),
             "quote" => {
                 let (s,): (&str,) = from_args(args)?;
                 Ok(Value::from(quote(s)))
@@ -142,6 +153,14 @@ impl Object for Adapter {
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }
+}
+
+/// dbt's `api` global: `api.Relation` and `api.Column`.
+pub(crate) fn api(database: &str) -> Value {
+    Value::from_pairs([
+        ("Relation", Value::from_object(RelationApi { database: database.to_string() })),
+        ("Column", Value::from_object(ColumnApi)),
+    ])
 }
 
 /// `api.Relation.create(database=…, schema=…, identifier=…)`.

@@ -20,6 +20,25 @@ impl Templates {
         self.inject_ctes(trim_sql(&sql), &rc.relations)
     }
 
+    /// A generic test's failing-rows SQL: rendered now if it is a macro call
+    /// (with the caller's `run_query` connection), with ephemeral CTEs.
+    pub fn test_sql(
+        &self,
+        sql: &crate::nodes::TestSql,
+        relations: &Arc<Relations>,
+        config: &crate::config_tree::ConfigMap,
+    ) -> Result<String, Diagnostic> {
+        match sql {
+            crate::nodes::TestSql::Ready(sql) => self.inject_ctes(sql, relations),
+            crate::nodes::TestSql::Call { call, this } => {
+                let config = Arc::new(config.clone());
+                let (sql, _) =
+                    self.eval_with_config(call, this, Some(relations), config).map_err(Diagnostic::new)?;
+                self.inject_ctes(&sql, relations)
+            }
+        }
+    }
+
     /// Prepends the CTE of every ephemeral model that `sql` mentions.
     pub fn inject_ctes(&self, sql: &str, relations: &Arc<Relations>) -> Result<String, Diagnostic> {
         let mut ctes = Vec::new();
@@ -44,7 +63,7 @@ impl Templates {
         }
         let Some(template) = relations.ephemerals.get(name) else { return Ok(()) };
         let this = Relation::cte(name.strip_prefix(CTE_PREFIX).unwrap_or(name));
-        let rc = RenderCtx { this, relations: relations.clone(), is_incremental: false };
+        let rc = RenderCtx { this, relations: relations.clone(), is_incremental: false, config: Default::default() };
         let body = trim_sql(&self.render(template, &rc)?).to_string();
         for dep in mentioned(&body, &relations.ephemerals) {
             self.collect_cte(&dep, relations, ctes, visiting)?;

@@ -14,6 +14,8 @@
 
 use super::context::{returned, RUNTIME};
 use super::limits;
+use super::signature::Signature;
+use std::collections::BTreeMap;
 use minijinja::value::{from_args, Kwargs, Object, Rest, Value};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
@@ -81,18 +83,29 @@ fn macro_defs(text: &str) -> Vec<(usize, String)> {
     defs
 }
 
-/// Renames every `{% macro name(` to `{% macro name__runner_impl(`.
-pub fn rename_definitions(text: &str) -> String {
+/// Renames every `{% macro name(` to `{% macro name__runner_impl(`, and
+/// gives a macro that mentions `kwargs` or `varargs` those parameters (see
+/// [`super::signature`]); returns the text and those macros' signatures.
+pub fn rename_definitions(text: &str) -> (String, BTreeMap<String, Signature>) {
+    let defs = macro_defs(text);
     let mut out = String::with_capacity(text.len() + 64);
+    let mut signatures = BTreeMap::new();
     let mut last = 0;
-    for (at, name) in macro_defs(text) {
+    for (i, (at, name)) in defs.iter().enumerate() {
         let end = at + name.len();
         out.push_str(&text[last..end]);
         out.push_str(IMPL_SUFFIX);
         last = end;
+        let body_end = defs.get(i + 1).map(|(next, _)| *next).unwrap_or(text.len());
+        if let Some((close, insert, sig)) = super::signature::implicit(text, end, &text[end..body_end]) {
+            out.push_str(&text[last..close]);
+            out.push_str(&insert);
+            last = close;
+            signatures.insert(name.clone(), sig);
+        }
     }
     out.push_str(&text[last..]);
-    out
+    (out, signatures)
 }
 
 /// Name of the global that wraps a macro defined in a model or singular test file.
@@ -196,6 +209,8 @@ impl std::error::Error for InMacro {
 pub struct MacroRef {
     pub file: String,
     pub name: String,
+    /// Set when the macro takes Jinja2's implicit `kwargs` / `varargs`.
+    pub signature: Option<Arc<Signature>>,
 }
 
 impl Object for MacroRef {
@@ -222,7 +237,10 @@ impl MacroRef {
     /// minijinja's own recursion limit and fuel start afresh: [`limits::Call`]
     /// carries both across the calls.
     fn invoke(&self, state: &mut State<'_, '_>, args: &[Value], call: limits::Call) -> Result<Value, Error> {
-        let args = with_rendered_caller(state, args)?;
+        let mut args = with_rendered_caller(state, args)?;
+        if let Some(sig) = &self.signature {
+            args = sig.pack(&args)?;
+        }
         let args = args.as_slice();
         let template = state.env().get_template(&self.file)?;
         let ctx = Value::from_pairs(FORWARDED.iter().filter_map(|k| state.lookup(k).map(|v| (*k, v))));
@@ -315,8 +333,16 @@ mod tests {
     fn renames_definitions_only() {
         let src = "{% macro a(x) %}{{ a(1) }}{% endmacro %}\n{%- macro  b() -%}{% endmacro %}";
         assert_eq!(
-            rename_definitions(src),
+            rename_definitions(src).0,
             "{% macro a__runner_impl(x) %}{{ a(1) }}{% endmacro %}\n{%- macro  b__runner_impl() -%}{% endmacro %}"
         );
+        let src = "{% macro a(x) %}{{ kwargs }}{% endmacro %}{% macro b() %}{{ varargs }}{% endmacro %}";
+        let (text, sigs) = rename_definitions(src);
+        assert_eq!(
+            text,
+            "{% macro a__runner_impl(x, kwargs={}) %}{{ kwargs }}{% endmacro %}\
+             {% macro b__runner_impl(varargs=[]) %}{{ varargs }}{% endmacro %}"
+        );
+        assert_eq!(sigs.len(), 2);
     }
 }

@@ -11,13 +11,18 @@
 //! ([`docs`]). This module orders and runs nothing.
 
 pub mod adapter;
+mod builtins;
 pub mod context;
+mod config_obj;
 mod diagnostics;
 pub mod docs;
 mod env_var;
 pub mod ephemeral;
+mod hooks;
 pub(crate) mod limits;
 pub mod macros;
+pub(crate) mod namespaces;
+mod signature;
 mod pydelta;
 mod pyitertools;
 mod pyobj;
@@ -31,7 +36,7 @@ use crate::error::Diagnostic;
 use crate::project::{env::Env, profile::Target, Project};
 use chrono::{DateTime, Utc};
 pub use diagnostics::describe;
-use minijinja::value::{Kwargs, Serde, Value};
+use minijinja::value::{Serde, Value};
 use minijinja::{Environment, Error, ErrorKind};
 use relation::Relation;
 use std::collections::BTreeMap;
@@ -75,6 +80,8 @@ pub struct RenderCtx {
     pub this: Relation,
     pub relations: Arc<Relations>,
     pub is_incremental: bool,
+    /// The node's config, for `config.get` / `config.require`.
+    pub config: Arc<crate::config_tree::ConfigMap>,
 }
 
 pub struct Templates {
@@ -92,6 +99,8 @@ pub struct Templates {
     /// the template it compiled anyway, with the planner's placeholder `this`;
     /// taken by [`Templates::resolve_file`].
     resolved: Mutex<BTreeMap<String, (Relation, Result<Recorded, Diagnostic>)>>,
+    /// Every macro by package, for generic tests and `adapter.dispatch`.
+    macros: Arc<namespaces::MacroIndex>,
 }
 
 fn jinja_error(kind: ErrorKind, msg: String) -> Error {
@@ -115,6 +124,11 @@ impl Templates {
         let mut jinja = Environment::new();
         // A run without a DAG still renders `params`, as an empty map.
         jinja.add_global("params", Value::from(BTreeMap::<String, Value>::new()));
+        // dbt's `flags`; the invocation passes its own among `run_values`.
+        jinja.add_global(
+            "flags",
+            Value::from_pairs([("WHICH", Value::from("run")), ("FULL_REFRESH", Value::from(false)), ("STORE_FAILURES", Value::from(false))]),
+        );
         for (k, v) in run_values {
             jinja.add_global(*k, v.clone());
         }
@@ -142,19 +156,15 @@ impl Templates {
         jinja.add_function(macros::LOCAL_WRAPPER, |inner: Value, name: String| {
             Value::from_object(macros::LocalMacro { name, inner })
         });
-        let macro_names = load_macros(&mut jinja, &mut files, &mut errors, project);
-        let adapter = adapter::Adapter { macros: Arc::new(macro_names) };
+        hooks::install(&mut jinja);
+        let macro_index = load_macros(&mut jinja, &mut files, &mut errors, project);
+        let adapter = adapter::Adapter { macros: macro_index.clone() };
+        let macro_index = macro_index.clone();
         jinja.add_global("adapter", Value::from_object(adapter.clone()));
         jinja.add_function("load_relation", move |state: &minijinja::State, rel: Value| {
             adapter.load_relation(state, &rel)
         });
-        jinja.add_global(
-            "api",
-            Value::from_pairs([(
-                "Relation",
-                Value::from_object(adapter::RelationApi { database: target.database.clone() }),
-            )]),
-        );
+        jinja.add_global("api", adapter::api(&target.database));
         // Model and singular test templates are compiled here on every core,
         // for their syntax errors and the planner's resolve pass, and again at
         // each render. minijinja gives every compiled template 12 KB of
@@ -181,6 +191,7 @@ impl Templates {
             run_started_at,
             texts,
             resolved: Mutex::default(),
+            macros: macro_index,
         };
         let this = &templates;
         let checked = crate::par::map(&sources, |f| {
@@ -220,6 +231,15 @@ impl Templates {
         let mut d = Diagnostic::new(describe(e)).at(e.line(), None);
         d.file = file;
         d
+    }
+
+    /// The macro a generic test `namespace.test` (or plain `test`) calls, as
+    /// an expression (`dbt_utils.test_equality`), or none when no package
+    /// defines `test_<test>`.
+    pub fn generic_test_macro(&self, namespace: Option<&str>, test: &str) -> Option<String> {
+        let package = self.macros.generic_test(namespace, test)?;
+        let unqualified = package == self.macros.root || package == namespaces::BUILTIN;
+        Some(if unqualified { format!("test_{test}") } else { format!("{package}.test_{test}") })
     }
 
     /// dbt's `invocation_id` of this run (a UUID unless the run supplied one).
@@ -307,7 +327,7 @@ impl Templates {
                 Ok(rel.to_value())
             }),
         ));
-        ctx.push(("config", recording_config(r3)));
+        ctx.push(("config", config_obj::ConfigObj::value(Some(r3), Arc::default())));
         (ctx, rec)
     }
 
@@ -315,7 +335,7 @@ impl Templates {
     pub fn render(&self, template: &str, rc: &RenderCtx) -> Result<String, Diagnostic> {
         let mut ctx = self.base_ctx(&rc.this, true, rc.is_incremental);
         self.push_resolving(&mut ctx, &rc.relations);
-        ctx.push(("config", Value::from_function(|_kwargs: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
+        ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
         self.render_with(template, ctx)
     }
 
@@ -366,17 +386,28 @@ impl Templates {
         this: &Relation,
         relations: Option<&Arc<Relations>>,
     ) -> Result<(String, Recorded), String> {
+        self.eval_with_config(expr, this, relations, Arc::default())
+    }
+
+    /// [`Templates::eval_arg`] with the node's config behind `config.get`.
+    pub fn eval_with_config(
+        &self,
+        expr: &str,
+        this: &Relation,
+        relations: Option<&Arc<Relations>>,
+        config: Arc<crate::config_tree::ConfigMap>,
+    ) -> Result<(String, Recorded), String> {
         let rec = Arc::new(Mutex::new(Recorded::default()));
         let mut ctx = self.base_ctx(this, relations.is_some(), false);
         match relations {
             Some(r) => {
                 self.push_resolving(&mut ctx, r);
-                ctx.push(("config", Value::from_function(|_: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
+                ctx.push(("config", config_obj::ConfigObj::value(None, config)));
             }
             None => {
                 let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
                 // A test macro's `{{ config(severity='warn') }}` is recorded like a model's.
-                ctx.push(("config", recording_config(r3)));
+                ctx.push(("config", config_obj::ConfigObj::value(Some(r3), config)));
                 let db = this.database.clone();
                 let db2 = this.database.clone();
                 let schema = this.schema.clone();
@@ -407,53 +438,53 @@ impl Templates {
     }
 }
 
-/// A `config(...)` that records its keyword arguments (the resolve pass).
-fn recording_config(rec: Arc<Mutex<Recorded>>) -> Value {
-    Value::from_function(move |kwargs: Kwargs| -> Result<String, Error> {
-        let mut r = lock(&rec);
-        for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
-            let v: Value = kwargs.get(&key)?;
-            r.config.insert(key, to_yaml(&v));
-        }
-        Ok(String::new())
-    })
-}
-
-/// Compiles the macro files and registers each macro as a global by name;
-/// a name defined twice is an error naming both files. Returns every name.
+/// Compiles every macro file (runner's built-ins, the project's, each
+/// package's) and registers the globals [`namespaces::MacroIndex`] decides;
+/// a name defined twice in one package is an error naming both files.
 fn load_macros(
     jinja: &mut Environment<'static>,
     files: &mut BTreeMap<String, PathBuf>,
     errors: &mut Vec<Diagnostic>,
     project: &Project,
-) -> std::collections::BTreeSet<String> {
-    let mut owners: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for m in &project.macros {
-        let name = m.path.display().to_string();
-        let text =
-            pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(&pyops::rewrite_datetime_arithmetic(&m.text)));
-        for macro_name in macros::macro_names(&text) {
-            if let Some(prev) = owners.get(&macro_name) {
-                let line = crate::config::find_line(&text, &macro_name);
-                errors.push(
-                    Diagnostic::in_file(
-                        &m.path,
-                        format!("macro `{macro_name}` is also defined in `{}`", prev.display()),
-                    )
-                    .at(line, None)
-                    .hint("macro names must be unique across the project"),
-                );
-                continue;
+) -> Arc<namespaces::MacroIndex> {
+    let mut index = namespaces::MacroIndex {
+        root: project.name.clone(),
+        dispatch: project.dispatch.clone(),
+        ..Default::default()
+    };
+    let builtins: Vec<crate::project::SqlFile> = builtins::files();
+    let sets = std::iter::once((namespaces::BUILTIN, &builtins))
+        .chain(std::iter::once((project.name.as_str(), &project.macros)))
+        .chain(project.packages.iter().map(|p| (p.name.as_str(), &p.macros)));
+    for (package, macro_files) in sets {
+        let owners = index.packages.entry(package.to_string()).or_default();
+        for m in macro_files {
+            let name = m.path.display().to_string();
+            let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(
+                &pyops::rewrite_datetime_arithmetic(&m.text),
+            ));
+            let (renamed, mut signatures) = macros::rename_definitions(&text);
+            for macro_name in macros::macro_names(&text) {
+                if let Some((prev, _)) = owners.get(&macro_name) {
+                    let line = crate::config::find_line(&text, &macro_name);
+                    errors.push(
+                        Diagnostic::in_file(&m.path, format!("macro `{macro_name}` is also defined in `{prev}`"))
+                            .at(line, None)
+                            .hint("macro names must be unique within a project or package"),
+                    );
+                    continue;
+                }
+                let signature = signatures.remove(&macro_name).map(Arc::new);
+                owners.insert(macro_name, (name.clone(), signature));
             }
-            owners.insert(macro_name.clone(), m.path.clone());
-            jinja.add_global(
-                macro_name.clone(),
-                Value::from_object(macros::MacroRef { file: name.clone(), name: macro_name }),
-            );
+            add(jinja, files, errors, name, renamed, m.path.clone());
         }
-        add(jinja, files, errors, name, macros::rename_definitions(&text), m.path.clone());
     }
-    owners.into_keys().collect()
+    let index = Arc::new(index);
+    for (name, value) in index.globals() {
+        jinja.add_global(name, value);
+    }
+    index
 }
 
 fn add(

@@ -179,6 +179,14 @@ impl Object for MutDict {
 
 /// `__runner_mut(value)`: a changeable copy of a list or dict literal.
 pub fn make_mut(v: Value) -> Result<Value, Error> {
+    // Already changeable: keep the one object, so `set b = a` aliases as in Python.
+    // Only plain lists and dicts: a relation or a query table is a mapping
+    // too, and stays the object it is.
+    let plain = v.downcast_object_ref::<Vec<Value>>().is_some()
+        || v.downcast_object_ref::<std::collections::BTreeMap<Value, Value>>().is_some();
+    if !plain {
+        return Ok(v);
+    }
     Ok(match v.kind() {
         ValueKind::Seq => Value::from_object(MutList(Mutex::new(v.try_iter()?.collect()))),
         ValueKind::Map => {
@@ -194,8 +202,10 @@ pub fn make_mut(v: Value) -> Result<Value, Error> {
 }
 
 /// Wraps the right side of `{% set name = [ … ] %}` and `{% set name = { … } %}`
-/// in [`MUT_FN`]. Only a right side that is one whole literal is wrapped; the
-/// text keeps its newlines, so error lines stay right.
+/// in [`MUT_FN`], and of `{% set name = other %}` (a plain or dotted name, such
+/// as a macro argument that a package then `.append`s to). Only a right side
+/// that is one whole literal or name is wrapped; the text keeps its newlines,
+/// so error lines stay right.
 pub fn rewrite_mutable_literals(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 64);
     let mut rest = text;
@@ -232,13 +242,25 @@ fn wrap_set(tag: &str) -> Option<(String, usize)> {
     }
     let literal = after_set[name_len..].trim_start().strip_prefix('=')?.trim_start();
     let literal_start = tag.len() - literal.len();
-    let literal_end = literal_start + matching_close(literal)?;
+    let literal_end = literal_start + matching_close(literal).or_else(|| plain_name(literal))?;
     let close = tag[literal_end..].trim_start();
     if !(close.starts_with("%}") || close.starts_with("-%}") || close.starts_with("+%}")) {
         return None;
     }
     let rewritten = format!("{}{MUT_FN}({})", &tag[..literal_start], &tag[literal_start..literal_end]);
     Some((rewritten, literal_end))
+}
+
+/// Byte length of a (dotted) name at the start of `s`: `cols`, `model.columns`;
+/// keywords that are values stay as they are.
+fn plain_name(s: &str) -> Option<usize> {
+    if !s.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        return None;
+    }
+    let len = s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).unwrap_or(s.len());
+    let name = &s[..len];
+    let literal = ["true", "false", "none", "True", "False", "None"].contains(&name);
+    (!literal && !name.ends_with('.')).then_some(len)
 }
 
 /// Byte length of a bracketed literal at the start of `s` (`[…]` or `{…}`),

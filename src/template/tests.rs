@@ -26,6 +26,12 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
         seed_tree: None,
         test_tree: None,
         target_dir: PathBuf::from("/p/target"),
+        packages: vec![],
+        dispatch: vec![],
+        on_run_start: vec![],
+        on_run_end: vec![],
+        skip_nodes_if_on_run_start_fails: true,
+        warnings: vec![],
     }
 }
 
@@ -102,7 +108,7 @@ fn render_resolves_relations_vars_and_macros() {
     .expect("builds");
     let mut rels = Relations::default();
     rels.by_name.insert("a".into(), Relation::new("shop", "main", "a"));
-    let rc = RenderCtx { this: Relation::new("shop", "main", "m"), relations: Arc::new(rels), is_incremental: false };
+    let rc = RenderCtx { this: Relation::new("shop", "main", "m"), relations: Arc::new(rels), is_incremental: false, config: Default::default() };
     let sql = t.render("models/m.sql", &rc).expect("renders");
     assert_eq!(sql, "select amount / 100, 'eu', 'gold' from \"shop\".\"main\".\"a\" -- m 2025-01-01");
 }
@@ -120,7 +126,7 @@ fn macros_see_the_callers_this_and_call_each_other() {
     let rc = RenderCtx {
         this: Relation::new("shop", "main", "m"),
         relations: Arc::new(Relations::default()),
-        is_incremental: false,
+        is_incremental: false, config: Default::default(),
     };
     assert_eq!(t.render("models/m.sql", &rc).expect("renders"), "[m]");
 }

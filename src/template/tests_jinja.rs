@@ -12,7 +12,7 @@ fn templates(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Templates {
 fn ctx() -> RenderCtx {
     let mut rels = Relations::default();
     rels.by_name.insert("raw".into(), Relation::new("shop", "main", "raw"));
-    RenderCtx { this: Relation::new("shop", "main", "m"), relations: Arc::new(rels), is_incremental: false }
+    RenderCtx { this: Relation::new("shop", "main", "m"), relations: Arc::new(rels), is_incremental: false, config: Default::default() }
 }
 
 fn render(model: &str, macros: &[(&str, &str)]) -> Result<String, Diagnostic> {
@@ -105,7 +105,7 @@ fn dispatch_prefers_duckdb_then_default() {
         "duck 3 / only default / \"a\"\"b\""
     );
     let d = render("{{ adapter.dispatch('missing')() }}", &[]).expect_err("no candidate");
-    assert!(d.message.contains("`duckdb__missing` or `default__missing`"), "{}", d.message);
+    assert!(d.message.contains("searched `duckdb__missing`, `default__missing`"), "{}", d.message);
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn adapter_reads_the_catalog_only_when_executing() {
     c.relations = Arc::new(rels);
     let t = templates(&[("models/m.sql", model)], &[]);
     let out = t.render_with_query("models/m.sql", &c, conn()).expect("renders");
-    assert_eq!(out, "id:INTEGER name:VARCHAR d:DATE |\"memory\".\"main\".\"raw\"|True");
+    assert_eq!(out, "id:INTEGER name:character varying(256) d:DATE |\"memory\".\"main\".\"raw\"|True");
     let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m"));
     assert!(rec.is_ok(), "{rec:?}");
 }
@@ -285,4 +285,26 @@ fn an_unknown_doc_in_yaml_stops_the_build_naming_the_file() {
     let errs = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).err().expect("unknown doc");
     assert_eq!(errs[0].file, Some(PathBuf::from("models/schema.yml")));
     assert!(errs[0].message.contains("`missing`"), "{}", errs[0].message);
+}
+
+#[test]
+fn a_list_from_an_argument_can_be_appended_to_after_a_set() {
+    let t = templates(
+        &[("models/m.sql", "{{ grow(['a']) }}|{% set r = this %}{{ r is mapping }}")],
+        &[("macros/g.sql", "{% macro grow(cols) %}{% set c = cols %}{% do c.append('b') %}{{ c | join(',') }}{% endmacro %}")],
+    );
+    assert_eq!(t.render("models/m.sql", &ctx()).expect("renders"), "a,b|True");
+}
+
+#[test]
+fn implicit_kwargs_and_varargs_catch_undeclared_arguments() {
+    let t = templates(
+        &[("models/m.sql", "{{ k(1, at_least=0.5) }}|{{ v(1, 2, 3) }}")],
+        &[(
+            "macros/k.sql",
+            "{% macro k(model) %}{{ model }} {{ kwargs.get('at_least') }}{% endmacro %}\
+             {% macro v(a) %}{{ a }} {{ varargs | join('+') }}{% endmacro %}",
+        )],
+    );
+    assert_eq!(t.render("models/m.sql", &ctx()).expect("renders"), "1 0.5|1 2+3");
 }

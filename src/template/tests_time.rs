@@ -18,7 +18,7 @@ fn ctx() -> RenderCtx {
     RenderCtx {
         this: Relation::new("shop", "main", "m"),
         relations: Arc::new(Relations::default()),
-        is_incremental: false,
+        is_incremental: false, config: Default::default(),
     }
 }
 

@@ -28,17 +28,22 @@ fn quoted_csv(cols: &[String]) -> String {
 }
 
 /// One transaction whose statements are kept for logs and artifacts. Dropped
-/// before `commit`, it rolls back.
+/// before `commit`, it rolls back. Begun inside a transaction already open
+/// (a node with hooks), it joins it: that one's owner commits or rolls back.
 struct Tx<'c> {
     conn: &'c Connection,
     sql: Vec<String>,
+    /// Begun here, and not yet committed: only then is it ours to end.
     open: bool,
 }
 
 impl<'c> Tx<'c> {
     fn begin(conn: &'c Connection) -> Result<Tx<'c>, duckdb::Error> {
-        conn.execute_batch("BEGIN TRANSACTION")?;
-        Ok(Tx { conn, sql: Vec::new(), open: true })
+        let own = !super::in_node_transaction();
+        if own {
+            conn.execute_batch("BEGIN TRANSACTION")?;
+        }
+        Ok(Tx { conn, sql: Vec::new(), open: own })
     }
 
     fn exec(&mut self, stmt: String) -> Result<(), duckdb::Error> {
@@ -59,7 +64,9 @@ impl<'c> Tx<'c> {
     }
 
     fn commit(mut self) -> Result<Vec<String>, duckdb::Error> {
-        self.open = false;
+        if !std::mem::replace(&mut self.open, false) {
+            return Ok(std::mem::take(&mut self.sql));
+        }
         if let Err(e) = self.conn.execute_batch("COMMIT") {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(e);

@@ -1,0 +1,6 @@
+{{ config(materialized='table') }}
+select id from {{ ref('events') }}
+{{ except() }}
+select 2
+{{ except() }}
+(select 1 {{ intersect() }} select id from {{ ref('events') }})

@@ -1,0 +1,26 @@
+{{ config(materialized='table') }}
+select
+  id,
+  {{ concat(['name', "'/'", 'grp']) }} as joined,
+  {{ hash('name') }} as name_hash,
+  {{ dbt.hash('id') }} as id_hash,
+  {{ split_part('name', "'-'", 2) }} as second_part,
+  {{ split_part('name', "'-'", -1) }} as last_part,
+  {{ length('name') }} as name_length,
+  {{ position("'o'", 'name') }} as o_at,
+  {{ replace('name', "'-'", "'_'") }} as underscored,
+  {{ right('name', 2) }} as last_two,
+  {{ string_literal(escape_single_quotes("it's")) }} as literal,
+  {{ cast_bool_to_text('flag') }} as flag_text,
+  {{ safe_cast('id', type_string()) }} as id_text,
+  {{ cast("'12.5'", type_numeric()) }} as numeric_value,
+  {{ cast('id', type_bigint()) }} as id_bigint,
+  {{ cast('id', type_int()) }} as id_int,
+  {{ cast('id', type_float()) }} as id_float,
+  {{ cast('flag', type_boolean()) }} as flag_bool,
+  {{ cast('ts', type_timestamp()) }} as ts_value,
+  {{ equals('grp', "'a'") }} as is_a,
+  typeof({{ current_timestamp() }}) as now_type,
+  typeof({{ current_timestamp_backcompat() }}) as backcompat_type,
+  typeof({{ snapshot_get_time() }}) as snapshot_time_type
+from {{ ref('events') }}

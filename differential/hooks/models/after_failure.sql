@@ -1,0 +1,1 @@
+select * from {{ ref('failing_post_hook') }}

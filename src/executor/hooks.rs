@@ -1,0 +1,139 @@
+//! A seed or model with `pre-hook` / `post-hook`, run as dbt's
+//! materializations run them: hooks with `transaction: false` before the
+//! transaction begins, then in one transaction the other pre-hooks, the
+//! build and the other post-hooks, then after the commit the post-hooks with
+//! `transaction: false`. A hook that fails fails the node; inside the
+//! transaction it rolls back the build and every hook before it.
+//!
+//! Each hook is rendered right before it runs, in the node's context, as dbt
+//! renders it. `run_query` inside a hook runs on the worker's second
+//! connection, so it sees what is committed, not this node's open
+//! transaction (a known difference, see README). Owns only this order; the
+//! build itself is [`Executor::build_once`]'s.
+
+use super::{error, Execution, Executor, Existing};
+use crate::events::Status;
+use crate::hooks::Hook;
+use crate::nodes::{Materialized, Node, NodeKind};
+use crate::template::relation::Relation;
+use crate::template::RenderCtx;
+
+/// Which list a hook came from, for messages.
+#[derive(Clone, Copy)]
+enum Kind {
+    Pre,
+    Post,
+}
+
+impl Kind {
+    fn key(self) -> &'static str {
+        match self {
+            Kind::Pre => crate::hooks::PRE,
+            Kind::Post => crate::hooks::POST,
+        }
+    }
+}
+
+/// A hook that could not run: the node's error message.
+struct Failed(String);
+
+impl Executor {
+    pub(super) fn build_with_hooks(&mut self, node: &Node) -> Result<Execution, (duckdb::Error, Vec<String>)> {
+        let rc = self.hook_ctx(node).map_err(|e| (e, Vec::new()))?;
+        let mut sql = Vec::new();
+        let file = node.file.display().to_string();
+        if let Err(Failed(m)) = self.hooks(&file, node.hooks.before_begin(), Kind::Pre, &rc, &mut sql) {
+            return Ok(error(m, sql, 1));
+        }
+        self.conn.execute_batch("BEGIN TRANSACTION").map_err(|e| (e, sql.clone()))?;
+        let open = super::NodeTransaction::open();
+        let outcome = self.in_transaction(node, &file, &rc, &mut sql);
+        drop(open);
+        let built = match outcome {
+            Ok(Ok(e)) if e.status == Status::Success => e,
+            other => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return match other {
+                    Ok(Ok(e)) => Ok(Execution { sql, ..e }),
+                    Ok(Err(Failed(m))) => Ok(error(m, sql, 1)),
+                    Err(e) => Err((e, sql)),
+                };
+            }
+        };
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err((e, sql));
+        }
+        if let Err(Failed(m)) = self.hooks(&file, node.hooks.after_commit(), Kind::Post, &rc, &mut sql) {
+            return Ok(error(m, sql, 1));
+        }
+        Ok(Execution { sql, ..built })
+    }
+
+    /// Pre-hooks, the build and post-hooks inside the open transaction. The
+    /// outer error is DuckDB's (a write-write conflict is retried whole).
+    fn in_transaction(
+        &mut self,
+        node: &Node,
+        file: &str,
+        rc: &RenderCtx,
+        sql: &mut Vec<String>,
+    ) -> Result<Result<Execution, Failed>, duckdb::Error> {
+        if let Err(f) = self.hooks(file, node.hooks.pre_in_transaction(), Kind::Pre, rc, sql) {
+            return Ok(Err(f));
+        }
+        let built = match self.build_once(node) {
+            Ok(e) => e,
+            Err((e, stmts)) => {
+                sql.extend(stmts);
+                return Err(e);
+            }
+        };
+        sql.extend(built.sql.iter().cloned());
+        if built.status != Status::Success {
+            return Ok(Ok(built));
+        }
+        if let Err(f) = self.hooks(file, node.hooks.post_in_transaction(), Kind::Post, rc, sql) {
+            return Ok(Err(f));
+        }
+        Ok(Ok(built))
+    }
+
+    /// Renders and runs `hooks` in order; stops at the first that fails.
+    /// A hook that renders to nothing is skipped, as dbt skips it.
+    fn hooks<'h>(
+        &self,
+        file: &str,
+        hooks: impl Iterator<Item = &'h Hook>,
+        kind: Kind,
+        rc: &RenderCtx,
+        sql: &mut Vec<String>,
+    ) -> Result<(), Failed> {
+        for hook in hooks {
+            let rendered = self
+                .templates
+                .render_hook(file, &hook.sql, rc, Vec::new())
+                .map_err(|d| Failed(format!("{} failed to render: {}", kind.key(), d.message)))?;
+            if rendered.is_empty() {
+                continue;
+            }
+            sql.push(rendered);
+            let last = sql.last().map_or("", String::as_str);
+            self.conn.execute_batch(last).map_err(|e| Failed(format!("{} failed: {e}", kind.key())))?;
+        }
+        Ok(())
+    }
+
+    /// The context hooks render in: the node's `this`, and `is_incremental()`
+    /// as the model's own render sees it.
+    fn hook_ctx(&self, node: &Node) -> Result<RenderCtx, duckdb::Error> {
+        let this = node.relation.clone().unwrap_or_else(|| Relation::new("", "", &node.name));
+        let is_incremental = match (&node.kind, &node.relation) {
+            (NodeKind::Model { materialized: Materialized::Incremental, .. }, Some(rel)) => {
+                self.existing(rel)? == Existing::Table && !self.full_refresh_for(node)
+            }
+            _ => false,
+        };
+        Ok(RenderCtx { this, relations: self.relations.clone(), is_incremental, config: std::sync::Arc::new(node.config.clone()) })
+    }
+}

@@ -1,0 +1,288 @@
+//! dbt packages as dbt loads them: what `packages.yml` (or
+//! `dependencies.yml`) asks for, what is installed under `dbt_packages/`
+//! (the project's `packages-install-path`), and the root project's
+//! `dispatch:` search orders.
+//!
+//! Every folder of the install path that holds a `dbt_project.yml` is a
+//! package, named by that file's `name` (as `dbt deps` names the folder).
+//! A package contributes its macros and its custom generic tests. It owns
+//! only reading these files: installing is `crate::deps`, and what a macro
+//! name resolves to is `crate::template`.
+
+use super::{SqlFile, Walk};
+use crate::config::dbt_project::RawDbtProject;
+use crate::error::Diagnostic;
+use serde_yaml::Value;
+use std::path::{Path, PathBuf};
+
+/// An installed package.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// The `name` of its `dbt_project.yml`: its macro namespace.
+    pub name: String,
+    /// Its folder, relative to the root project (`dbt_packages/dbt_utils`).
+    pub dir: PathBuf,
+    /// Its macro files, custom generic tests (`tests/generic/`) included.
+    pub macros: Vec<SqlFile>,
+}
+
+/// One entry of the root project's `dispatch:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispatch {
+    pub namespace: String,
+    pub search_order: Vec<String>,
+}
+
+/// One entry of `packages.yml`, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spec {
+    Local { path: String },
+    Git { url: String, revision: Option<String>, subdirectory: Option<String> },
+    Hub { package: String, version: Vec<String> },
+    Tarball { url: String, name: Option<String> },
+}
+
+/// `packages.yml` or `dependencies.yml` (dbt refuses both), relative to `root`.
+pub(crate) fn spec_file(root: &Path) -> Result<Option<PathBuf>, Diagnostic> {
+    let found: Vec<&str> = ["packages.yml", "dependencies.yml"].into_iter().filter(|f| root.join(f).is_file()).collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(PathBuf::from(one))),
+        _ => Err(Diagnostic::in_file("dependencies.yml", "both `packages.yml` and `dependencies.yml` list packages")
+            .hint("dbt reads only one of them: move every entry into `packages.yml`")),
+    }
+}
+
+/// The package entries of `file` (relative to `root`), each with its line.
+pub(crate) fn specs(root: &Path, file: &Path) -> Result<Vec<(Spec, Option<usize>)>, Vec<Diagnostic>> {
+    let text = crate::yaml::read(&root.join(file))
+        .map_err(|e| vec![Diagnostic::in_file(file, format!("cannot read: {e}"))])?;
+    let doc: Value = crate::yaml::from_str(&text).map_err(|e| vec![e.in_file(file)])?;
+    let entries = match doc.get("packages") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Sequence(s)) => s.clone(),
+        Some(_) => {
+            return Err(vec![Diagnostic::in_file(file, "`packages` must be a list")
+                .at(crate::config::key_line(&text, "packages"), None)
+                .hint("write `packages:` then one `- local: …`, `- git: …` or `- package: …` entry per line")])
+        }
+    };
+    let lines = entry_lines(&text);
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let line = lines.get(i).copied();
+        match spec(entry) {
+            Ok(s) => out.push((s, line)),
+            Err(msg) => errors.push(Diagnostic::in_file(file, msg).at(line, None).hint(
+                "an entry is `local: <path>`, `git: <url>` (with `revision:`), `package: <org>/<name>` (with `version:`) or `tarball: <url>` (with `name:`)",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Lines of the top-level `packages:` list's items (`- ` at the list's indent).
+fn entry_lines(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut indent: Option<usize> = None;
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let at = line.len() - trimmed.len();
+        if at == 0 && !trimmed.starts_with('-') {
+            inside = trimmed.starts_with("packages:");
+            indent = None;
+            continue;
+        }
+        if inside && trimmed.starts_with('-') && *indent.get_or_insert(at) == at {
+            out.push(i + 1);
+        }
+    }
+    out
+}
+
+fn spec(entry: &Value) -> Result<Spec, String> {
+    let Value::Mapping(m) = entry else { return Err(format!("a package entry must be a mapping, got `{}`", show(entry))) };
+    let get = |k: &str| m.get(k).map(show);
+    let known = ["local", "git", "revision", "subdirectory", "warn-unpinned", "package", "version", "install-prerelease", "tarball", "name", "private"];
+    if let Some(k) = m.keys().filter_map(Value::as_str).find(|k| !known.contains(k)) {
+        return Err(format!("unknown key `{k}` in a package entry"));
+    }
+    let kinds: Vec<&str> = ["local", "git", "package", "tarball", "private"].into_iter().filter(|k| m.contains_key(*k)).collect();
+    match kinds.as_slice() {
+        ["local"] => Ok(Spec::Local { path: get("local").unwrap_or_default() }),
+        ["git"] => Ok(Spec::Git { url: get("git").unwrap_or_default(), revision: get("revision"), subdirectory: get("subdirectory") }),
+        ["package"] => {
+            let version = match m.get("version") {
+                None => Vec::new(),
+                Some(Value::Sequence(s)) => s.iter().map(show).collect(),
+                Some(v) => vec![show(v)],
+            };
+            Ok(Spec::Hub { package: get("package").unwrap_or_default(), version })
+        }
+        ["tarball"] => Ok(Spec::Tarball { url: get("tarball").unwrap_or_default(), name: get("name") }),
+        ["private"] => Err("`private:` packages need dbt Cloud's git integration, which runner does not have".into()),
+        [] => Err("a package entry needs one of `local`, `git`, `package` or `tarball`".into()),
+        many => Err(format!("a package entry has both `{}` and `{}`", many[0], many[1])),
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other).map(|s| s.trim().to_string()).unwrap_or_default(),
+    }
+}
+
+/// The root project's `dispatch:` entries.
+pub(super) fn dispatch(raw: &RawDbtProject, text: &str) -> Result<Vec<Dispatch>, Diagnostic> {
+    let bad = |msg: &str| {
+        Diagnostic::in_file("dbt_project.yml", msg.to_string())
+            .at(crate::config::key_line(text, "dispatch"), None)
+            .hint("write `dispatch: [{macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}]`")
+    };
+    let Some(v) = &raw.dispatch else { return Ok(Vec::new()) };
+    let Value::Sequence(entries) = v else { return Err(bad("`dispatch` must be a list")) };
+    let mut out = Vec::new();
+    for e in entries {
+        let namespace = e.get("macro_namespace").and_then(Value::as_str);
+        let order = e.get("search_order").and_then(Value::as_sequence);
+        let extra = e.as_mapping().and_then(|m| {
+            m.keys().filter_map(Value::as_str).find(|k| !["macro_namespace", "search_order"].contains(k)).map(str::to_string)
+        });
+        match (namespace, order, extra) {
+            (_, _, Some(k)) => return Err(bad(&format!("unknown key `{k}` in a `dispatch` entry"))),
+            (Some(ns), Some(order), None) if order.iter().all(Value::is_string) => out.push(Dispatch {
+                namespace: ns.to_string(),
+                search_order: order.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            }),
+            _ => return Err(bad("a `dispatch` entry needs `macro_namespace` (a name) and `search_order` (a list of names)")),
+        }
+    }
+    Ok(out)
+}
+
+/// The installed packages, with every problem collected in `w`. `specs` is
+/// what `packages.yml` asks for: fewer packages installed than listed is
+/// dbt's "run `dbt deps`" error.
+pub(super) fn load(w: &mut Walk, install: &str, spec_file: Option<&Path>, specs: usize) -> Vec<Package> {
+    let base = w.root.join(install);
+    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&base) {
+        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("dbt_project.yml").is_file()).collect(),
+        Err(_) => Vec::new(),
+    };
+    dirs.sort();
+    if dirs.len() < specs {
+        let file = spec_file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("packages.yml"));
+        w.errors.push(
+            Diagnostic::in_file(
+                file,
+                format!("{specs} package(s) are listed, but only {} are installed in `{install}/`", dirs.len()),
+            )
+            .hint("run `runner deps` to install them"),
+        );
+    }
+    let mut out: Vec<Package> = Vec::new();
+    for dir in dirs {
+        if let Some(p) = load_one(w, &dir) {
+            if let Some(first) = out.iter().find(|q| q.name == p.name) {
+                let msg = format!("package `{}` is installed twice: `{}` and `{}`", p.name, first.dir.display(), p.dir.display());
+                w.errors.push(Diagnostic::in_file(&p.dir, msg).hint("remove one of the folders and run `runner deps`"));
+                continue;
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// One package folder: its `dbt_project.yml`, macros and generic tests.
+fn load_one(w: &mut Walk, dir: &Path) -> Option<Package> {
+    let rel = w.rel(dir);
+    let yml = rel.join("dbt_project.yml");
+    let text = w.read_yaml(&dir.join("dbt_project.yml"))?;
+    let raw = match crate::yaml::from_str::<Option<RawDbtProject>>(&text) {
+        Ok(r) => r.unwrap_or_default(),
+        Err(e) => {
+            w.errors.push(e.in_file(&yml));
+            return None;
+        }
+    };
+    let name = match raw.name.clone() {
+        Some(n) if super::ids::check_project_name(&n).is_ok() => n,
+        _ => {
+            w.errors.push(
+                Diagnostic::in_file(&yml, "a package needs a `name` that is a dbt identifier")
+                    .at(crate::config::key_line(&text, "name"), None)
+                    .hint("reinstall the package with `runner deps`"),
+            );
+            return None;
+        }
+    };
+    let under = |v: &Option<Vec<String>>, d: &str| -> Vec<String> {
+        v.clone().unwrap_or_else(|| vec![d.to_string()]).iter().map(|p| rel.join(p).display().to_string()).collect()
+    };
+    let mut macros = w.sql_files(&under(&raw.macro_paths, "macros"), &[]);
+    let generic: Vec<String> = under(&raw.test_paths, "tests").iter().map(|t| format!("{t}/generic")).collect();
+    macros.extend(w.sql_files(&generic, &[]));
+    // Nodes of packages (models, seeds, snapshots, singular tests) are not
+    // run yet: saying so beats a package whose models silently never build.
+    let nodes = [
+        (w.files(&under(&raw.model_paths, "models"), &["sql", "py"], &[]), "models"),
+        (w.files(&under(&raw.seed_paths, "seeds"), &["csv"], &[]), "seeds"),
+        (w.files(&under(&raw.snapshot_paths, "snapshots"), &["sql"], &[]), "snapshots"),
+        (w.files(&under(&raw.test_paths, "tests"), &["sql"], &["generic"]), "data tests"),
+    ];
+    for (files, what) in nodes {
+        if let Some((first, _)) = files.first() {
+            w.errors.push(
+                Diagnostic::in_file(w.rel(first), format!("package `{name}` has {what}, and runner runs only the macros of packages"))
+                    .hint("remove the package, or run this project with dbt until runner runs package nodes"),
+            );
+        }
+    }
+    Some(Package { name, dir: rel, macros })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(yaml: &str) -> Result<Spec, String> {
+        spec(&serde_yaml::from_str(yaml).expect("yaml"))
+    }
+
+    #[test]
+    fn entries_of_each_kind() {
+        assert_eq!(one("local: ../"), Ok(Spec::Local { path: "../".into() }));
+        assert_eq!(
+            one("git: https://x/y.git\nrevision: 1.2.0"),
+            Ok(Spec::Git { url: "https://x/y.git".into(), revision: Some("1.2.0".into()), subdirectory: None })
+        );
+        assert_eq!(
+            one("package: dbt-labs/dbt_utils\nversion: ['>=1.0.0', '<2.0.0']"),
+            Ok(Spec::Hub { package: "dbt-labs/dbt_utils".into(), version: vec![">=1.0.0".into(), "<2.0.0".into()] })
+        );
+        assert_eq!(
+            one("package: a/b\nversion: 1.3.0"),
+            Ok(Spec::Hub { package: "a/b".into(), version: vec!["1.3.0".into()] })
+        );
+        assert!(one("local: a\ngit: b").unwrap_err().contains("both `local` and `git`"));
+        assert!(one("revision: x").unwrap_err().contains("needs one of"));
+        assert!(one("local: a\nversoin: 1").unwrap_err().contains("unknown key `versoin`"));
+    }
+
+    #[test]
+    fn entry_lines_are_the_list_items() {
+        let text = "# deps\npackages:\n  - local: ../\n  - package: a/b\n    version: 1.0.0\n\n  - git: x\n";
+        assert_eq!(entry_lines(text), vec![3, 4, 7]);
+    }
+}

@@ -1,0 +1,32 @@
+{#- Macros that read a node's config, as tests and materializations ask:
+    `where:` of a data test, `store_failures`, `full_refresh` (the config
+    wins; else the command-line flag). -#}
+
+{% macro get_where_subquery(relation) -%}
+  {%- do return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) -%}
+{%- endmacro %}
+
+{% macro default__get_where_subquery(relation) -%}
+  {%- set where = config.get('where', '') -%}
+  {%- if where -%}
+    {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+  {%- else -%}
+    {%- do return(relation) -%}
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro should_store_failures() -%}
+  {%- set configured = config.get('store_failures') -%}
+  {%- if configured is none -%}
+    {%- set configured = flags.STORE_FAILURES -%}
+  {%- endif -%}
+  {%- do return(configured) -%}
+{%- endmacro %}
+
+{% macro should_full_refresh() -%}
+  {%- set configured = config.get('full_refresh') -%}
+  {%- if configured is none -%}
+    {%- set configured = flags.FULL_REFRESH -%}
+  {%- endif -%}
+  {%- do return(configured) -%}
+{%- endmacro %}

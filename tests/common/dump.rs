@@ -1,0 +1,97 @@
+//! The warehouse and result dumps the differential tests compare with dbt's:
+//! every relation (schema, name, view or table, column names, all rows cast
+//! to text and sorted by DuckDB) and every result of `run_results.json`
+//! (unique id, status, failures). They must stay in step with
+//! `differential/dump.py`, which dumps dbt's side with the same queries.
+//! Read-only: nothing here writes to a warehouse or an artifact.
+
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn text(v: duckdb::types::Value) -> Value {
+    use duckdb::types::Value as V;
+    match v {
+        V::Null => Value::Null,
+        V::Text(s) => Value::String(s),
+        other => panic!("cast to varchar gave {other:?}"),
+    }
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The same dump as dump.py's `dump_db`; `[]` when the file does not exist.
+pub fn dump_db(path: &Path) -> Value {
+    if !path.exists() {
+        return json!([]);
+    }
+    let conn = duckdb::Connection::open_with_flags(
+        path,
+        duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).expect("config"),
+    )
+    .expect("open warehouse");
+    let mut rels = Vec::new();
+    let listed: Vec<(String, String, String)> = {
+        let mut stmt = conn
+            .prepare(
+                "select table_schema, table_name, table_type from information_schema.tables \
+                 where table_catalog = current_database() and table_schema not in ('information_schema', 'pg_catalog') \
+                 order by table_schema, table_name",
+            )
+            .expect("prepare");
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    };
+    for (schema, name, kind) in listed {
+        let columns: Vec<String> = {
+            let mut stmt = conn
+                .prepare(
+                    "select column_name from information_schema.columns where table_catalog = current_database() \
+                     and table_schema = ? and table_name = ? order by ordinal_position",
+                )
+                .expect("prepare");
+            let rows = stmt.query_map([&schema, &name], |r| r.get(0)).expect("query");
+            rows.map(|r| r.expect("row")).collect()
+        };
+        let casts: Vec<String> =
+            columns.iter().enumerate().map(|(i, c)| format!("cast({} as varchar) as c{i}", quote(c))).collect();
+        let sql = format!(
+            "select * from (select {} from {}.{}) order by all nulls last",
+            casts.join(", "),
+            quote(&schema),
+            quote(&name)
+        );
+        let mut stmt = conn.prepare(&sql).expect("prepare rows");
+        let mut rows = stmt.query([]).expect("rows");
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().expect("row") {
+            out.push(Value::Array(
+                (0..columns.len()).map(|i| text(row.get::<_, duckdb::types::Value>(i).expect("value"))).collect(),
+            ));
+        }
+        rels.push(json!({
+            "schema": schema,
+            "name": name,
+            "type": if kind == "VIEW" { "view" } else { "table" },
+            "columns": columns,
+            "rows": out,
+        }));
+    }
+    Value::Array(rels)
+}
+
+/// The same dump as dump.py's `dump_results`, sorted by unique id; `[]` when
+/// the file does not exist (a command that stopped before running anything).
+pub fn dump_results(path: &Path) -> Value {
+    let Ok(text) = std::fs::read_to_string(path) else { return json!([]) };
+    let doc: Value = serde_json::from_str(&text).expect("run_results.json is json");
+    let mut results: Vec<Value> = doc["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| json!({"unique_id": r["unique_id"], "status": r["status"], "failures": r["failures"]}))
+        .collect();
+    results.sort_by(|a, b| a["unique_id"].as_str().cmp(&b["unique_id"].as_str()));
+    Value::Array(results)
+}
