@@ -6,6 +6,7 @@
 //! `db` is the only module that opens a database file or takes the
 //! cross-process lock. See `../shared/docs/architecture.md`.
 
+pub mod airflow;
 pub mod app;
 pub mod artifacts;
 pub mod cli;

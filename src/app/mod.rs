@@ -5,6 +5,7 @@
 //! Holds no SQL, no scheduling policy and no formatting of its own beyond the
 //! lock-wait lines.
 
+mod airflow;
 mod commands;
 mod compile;
 mod debug;
@@ -122,6 +123,10 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         | Command::Compile { .. }
         | Command::Ls { .. }
         | Command::Debug { .. } => commands::run(&opts),
+        Command::ExportAirflow { dag, out, mode, runner_bin } => {
+            airflow::export(&opts, &dag, &out, mode, runner_bin.as_deref())
+        }
+        Command::ImportCosmos { file, out } => airflow::import(&opts, &file, out.as_deref()),
         Command::Test { dag } => {
             let dag = match dag {
                 Some(name) => Some(find_dag(&opts, &name)?),

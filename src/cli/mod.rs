@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod raw;
 
-pub use raw::{RawCli, RawCommand, RawCommon};
+pub use raw::{RawCli, RawCommand, RawCommon, RawExport, RawImport};
 
 /// A run named on the command line: Airflow names a run by DAG and run id,
 /// and run ids repeat across DAGs, so the DAG is taken when given.
@@ -88,6 +88,20 @@ pub enum Command {
     /// dbt's `debug`: project, profile and connection check.
     Debug {
         dag: Option<String>,
+    },
+    /// `export airflow`: the DAG as an Airflow DAG file in `out`.
+    ExportAirflow {
+        dag: String,
+        out: PathBuf,
+        mode: crate::airflow::Mode,
+        /// The runner binary the exported task runs (runner mode).
+        runner_bin: Option<String>,
+    },
+    /// `import cosmos`: a cosmos DAG file into YAML DAGs in `out`.
+    ImportCosmos {
+        file: PathBuf,
+        /// `None`: the project's `dags/`.
+        out: Option<PathBuf>,
     },
     /// dbt's `deps`: install the packages `packages.yml` lists.
     Deps {
@@ -178,6 +192,8 @@ impl Command {
             Command::Compile { .. } => "compile",
             Command::Ls { .. } => "ls",
             Command::Debug { .. } => "debug",
+            Command::ExportAirflow { .. } => "export",
+            Command::ImportCosmos { .. } => "import",
             Command::Deps { .. } => "deps",
         }
     }
@@ -272,6 +288,23 @@ impl Options {
             }
             RawCommand::Clear { run_id, dag, failed_only, common } => {
                 (Command::Clear { run: RunRef { run_id, dag }, failed_only }, common)
+            }
+            RawCommand::Export { to: RawExport::Airflow { dag, out, mode, runner_bin, common } } => {
+                let mode = match mode.as_str() {
+                    "cosmos" => crate::airflow::Mode::Cosmos,
+                    "runner" => crate::airflow::Mode::Runner,
+                    other => return Err(usage(format!("unknown `--mode` `{other}`"), "use `cosmos` or `runner`")),
+                };
+                if runner_bin.is_some() && mode != crate::airflow::Mode::Runner {
+                    return Err(usage(
+                        "`--runner-bin` is for `--mode runner`".into(),
+                        "add `--mode runner`, or drop `--runner-bin`",
+                    ));
+                }
+                (Command::ExportAirflow { dag, out, mode, runner_bin }, common)
+            }
+            RawCommand::Import { from: RawImport::Cosmos { file, out, common } } => {
+                (Command::ImportCosmos { file, out }, common)
             }
             RawCommand::Pause { dag, common } => (Command::Pause { dag, paused: true }, common),
             RawCommand::Unpause { dag, common } => (Command::Pause { dag, paused: false }, common),

@@ -174,6 +174,16 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
+    /// Write a DAG for another scheduler: `export airflow <DAG> --out DIR`.
+    Export {
+        #[command(subcommand)]
+        to: RawExport,
+    },
+    /// Read another tool's DAG into a YAML DAG: `import cosmos <FILE.py>`.
+    Import {
+        #[command(subcommand)]
+        from: RawImport,
+    },
     /// Install the packages `packages.yml` lists into `dbt_packages/` (dbt's `deps`)
     Deps {
         /// Take the project from this DAG.
@@ -185,6 +195,42 @@ pub enum RawCommand {
     Debug {
         /// Take project, profile and target from this DAG.
         dag: Option<String>,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RawExport {
+    /// An Airflow 3 DAG file `<OUT>/<dag_id>.py`: a cosmos `DbtDag`, or one task running `runner run`.
+    Airflow {
+        /// The DAG's `dag_id`.
+        dag: String,
+        /// The folder to write `<dag_id>.py` into (Airflow's DAGs folder).
+        #[arg(long)]
+        out: PathBuf,
+        /// `cosmos` (default: a `DbtDag`, one task per seed and model) or `runner`
+        /// (one task running `runner run`, for workers that have runner installed).
+        #[arg(long, default_value = "cosmos")]
+        mode: String,
+        /// In `runner` mode, the runner binary the task runs (default: `runner` on the
+        /// worker's PATH; the `RUNNER_BIN` environment variable overrides it on the worker).
+        #[arg(long)]
+        runner_bin: Option<String>,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RawImport {
+    /// A cosmos `DbtDag` (or a `DAG` with a `DbtTaskGroup`), read without running it.
+    Cosmos {
+        /// The Python file.
+        file: PathBuf,
+        /// The folder to write `<dag_id>.yml` into (default: `dags/` of `--project-dir`).
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         common: RawCommon,
     },

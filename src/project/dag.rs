@@ -107,6 +107,8 @@ pub struct Dag {
     /// Per attempt of a node; `None` lets it run as long as it needs.
     pub execution_timeout: Option<Duration>,
     pub params: BTreeMap<String, serde_yaml::Value>,
+    /// Airflow's DAG tags: runner only carries them (to `export airflow`).
+    pub tags: Vec<String>,
     pub paused: bool,
     pub lock_timeout: Option<Duration>,
     pub lock_policy: LockPolicy,
@@ -323,6 +325,7 @@ pub fn parse(file: &Path, shown: &Path, text: &str, base: &Path) -> Result<Dag, 
         max_retry_delay,
         execution_timeout,
         params: raw.params.unwrap_or_default(),
+        tags: raw.tags.unwrap_or_default(),
         paused: raw.paused.unwrap_or(false),
         lock_timeout,
         lock_policy,
