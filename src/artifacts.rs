@@ -190,7 +190,12 @@ impl RunResults {
             "execution_time": result.map(|r| r.duration.as_secs_f64()).unwrap_or(0.0),
             "adapter_response": result.map(|r| adapter_response(node, r, &self.command)).unwrap_or(json!({})),
             "message": result.and_then(|r| r.message.clone()),
-            "failures": result.filter(|_| node.resource == Resource::Test).and_then(|r| r.count),
+            // dbt reports a passing test's failures as 0, even when thresholds
+            // (`error_if`, `warn_if`) let rows through.
+            "failures": result
+                .filter(|_| node.resource == Resource::Test)
+                .and_then(|r| r.count)
+                .map(|n| if matches!(status, Status::Pass | Status::Success) { 0 } else { n }),
             "compiled": compiled,
             "compiled_code": compiled_code,
             "relation_name": relation_name,

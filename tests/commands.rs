@@ -132,6 +132,17 @@ fn build_runs_in_dbt_order_and_a_failing_test_skips_what_is_downstream() {
 }
 
 #[test]
+fn a_test_that_thresholds_let_pass_reports_no_failures_as_dbt_does() {
+    let f = shop();
+    f.write("tests/one_row.sql", "{{ config(error_if='>1', warn_if='>1') }}\nselect 1 as x\n");
+    let r = f.run(&["build", "--select", "one_row"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let rr = json(&f.path().join("target/run_results.json"));
+    let t = result(&rr, "test.shop.one_row");
+    assert_eq!((t["status"].as_str(), t["failures"].as_u64()), (Some("pass"), Some(0)));
+}
+
+#[test]
 fn build_writes_run_results_manifest_and_the_executed_sql() {
     let f = shop();
     let r = f.run(&["build"]);

@@ -5,11 +5,14 @@
 //! `adapter.get_relation`, `adapter.get_columns_in_relation` and
 //! `load_relation` ask the node's connection through `run_query`'s callback
 //! and answer `None` / `[]` outside the execute pass, as dbt does while
-//! parsing. `api.Relation.create` builds a relation; `api.Column` and the
+//! parsing. The few adapter methods that change the database
+//! (`drop_relation`, `create_schema`, …) are in [`ddl`].
+//! `api.Relation.create` builds a relation; `api.Column` and the
 //! columns `get_columns_in_relation` returns are dbt-duckdb's `Column`
 //! ([`column`]).
 
 mod column;
+mod ddl;
 
 use super::context::{invalid, query};
 use super::relation::Relation;
@@ -24,7 +27,7 @@ pub struct Adapter {
     pub(crate) macros: Arc<super::namespaces::MacroIndex>,
 }
 
-fn literal(s: &str) -> String {
+pub(super) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
@@ -33,7 +36,7 @@ fn quote(s: &str) -> String {
 }
 
 /// A relation argument: a relation object or its parts.
-fn relation_arg(v: &Value) -> Result<Relation, Error> {
+pub(super) fn relation_arg(v: &Value) -> Result<Relation, Error> {
     if let Some(r) = v.downcast_object_ref::<Relation>() {
         return Ok(r.clone());
     }
@@ -150,6 +153,10 @@ impl Object for Adapter {
                 let (rel,): (Value,) = from_args(args)?;
                 self.columns(state, &relation_arg(&rel)?)
             }
+            "drop_relation" | "truncate_relation" | "rename_relation" | "create_schema" | "drop_schema" => {
+                ddl::call(state, method, args)
+            }
+            "check_schema_exists" => ddl::check_schema_exists(state, args),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }

@@ -285,13 +285,13 @@ pub fn install(env: &mut Environment<'static>, invocation_id: &str, run_started_
             (0..n).map(|i| Value::from(iters.iter().map(|l| l[i].clone()).collect::<Vec<_>>())).collect::<Vec<_>>(),
         ))
     });
+    // dbt's `set()` is a Python set: no order of its own, so two sets with
+    // the same items are equal (`set(a) != set(b)` in dbt_utils' `equality`).
+    // A sorted list without duplicates behaves so.
     let set = |v: Value| -> Result<Value, Error> {
-        let mut out: Vec<Value> = Vec::new();
-        for item in v.try_iter()? {
-            if !out.contains(&item) {
-                out.push(item);
-            }
-        }
+        let mut out: Vec<Value> = v.try_iter()?.collect();
+        out.sort();
+        out.dedup();
         Ok(Value::from(out))
     };
     env.add_function("set", set);

@@ -60,16 +60,16 @@ impl Object for MutList {
         match method {
             "append" => {
                 let (v,): (Value,) = from_args(args)?;
-                items.push(v);
+                items.push(stored(v));
             }
             "extend" => {
                 let (v,): (Value,) = from_args(args)?;
-                items.extend(v.try_iter()?);
+                items.extend(v.try_iter()?.map(stored));
             }
             "insert" => {
                 let (i, v): (i64, Value) = from_args(args)?;
                 let at = if i < 0 { (items.len() as i64 + i).max(0) } else { i.min(items.len() as i64) };
-                items.insert(at as usize, v);
+                items.insert(at as usize, stored(v));
             }
             "pop" => {
                 let (i,): (Option<i64>,) = from_args(args)?;
@@ -102,6 +102,7 @@ impl Object for MutList {
 
 impl MutDict {
     fn set(items: &mut Vec<(Value, Value)>, k: Value, v: Value) {
+        let v = stored(v);
         match items.iter_mut().find(|(key, _)| *key == k) {
             Some(slot) => slot.1 = v,
             None => items.push((k, v)),
@@ -154,7 +155,7 @@ impl Object for MutDict {
                 if let Some((_, v)) = items.iter().find(|(key, _)| *key == k) {
                     return Ok(v.clone());
                 }
-                let v = default.unwrap_or(Value::from(()));
+                let v = stored(default.unwrap_or(Value::from(())));
                 items.push((k, v.clone()));
                 return Ok(v);
             }
@@ -175,6 +176,13 @@ impl Object for MutDict {
         }
         Ok(Value::from(()))
     }
+}
+
+/// A plain list or dict put into a changeable one becomes changeable itself, as
+/// in Python: `{% do d.update({k: []}) %}{% do d[k].append(x) %}` (dbt_utils'
+/// `union_relations`) changes the list that `d` holds.
+fn stored(v: Value) -> Value {
+    make_mut(v.clone()).unwrap_or(v)
 }
 
 /// `__runner_mut(value)`: a changeable copy of a list or dict literal.

@@ -152,7 +152,31 @@ impl Object for Columns {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values((0..self.0.columns.len()).map(|i| Value::from_object(Column(self.0.clone(), i))).collect())
+        Enumerator::Values(self.all())
+    }
+
+    /// agate's `MappedSequence`: `keys()`, `values()`, `items()`, `get(name)`
+    /// (dbt_utils' `get_query_results_as_dict` walks `columns.items()`).
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let names = || self.0.columns.iter().cloned().map(Value::from);
+        match method {
+            "keys" => Ok(Value::from(names().collect::<Vec<_>>())),
+            "values" => Ok(Value::from(self.all())),
+            "items" => Ok(Value::from(
+                names().zip(self.all()).map(|(k, v)| Value::from(vec![k, v])).collect::<Vec<_>>(),
+            )),
+            "get" => {
+                let (key, default): (Value, Option<Value>) = minijinja::value::from_args(args)?;
+                Ok(self.get_value(&key).or(default).unwrap_or(Value::from(())))
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
+impl Columns {
+    fn all(self: &Arc<Self>) -> Vec<Value> {
+        (0..self.0.columns.len()).map(|i| Value::from_object(Column(self.0.clone(), i))).collect()
     }
 }
 

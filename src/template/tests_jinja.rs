@@ -84,6 +84,22 @@ fn set_literals_accept_append_and_update() {
 }
 
 #[test]
+fn lists_put_into_a_dict_or_list_stay_changeable() {
+    // dbt_utils.union_relations: `relation_columns.update({relation: []})`, then
+    // `relation_columns[relation].append(col)`.
+    let model = "{% set d = {} %}{% do d.update({'k': []}) %}{% do d['k'].append(1) %}{% do d['k'].append(2) %}\
+                 {% set l = [] %}{% do l.append([]) %}{% do l[0].append('x') %}{% do d.setdefault('s', []).append(3) %}\
+                 {{ d['k'] | join(',') }} {{ l[0] | join(',') }} {{ d['s'] | join(',') }}";
+    assert_eq!(ok(model, &[]), "1,2 x 3");
+}
+
+#[test]
+fn sets_are_equal_whatever_the_order_of_their_items() {
+    let model = "{{ set(['b', 'a', 'b']) == set(['a', 'b']) }} {{ set(['a']) != set(['a', 'c']) }} {{ 'a' in set(['a']) }}";
+    assert_eq!(ok(model, &[]), "True True True");
+}
+
+#[test]
 fn changing_a_literal_that_was_not_set_says_how_to_fix_it() {
     let d = render("{% do (ns or [1]).append(2) %}", &[]).expect_err("immutable");
     assert!(d.message.contains("cannot `append`"), "{}", d.message);
@@ -152,6 +168,17 @@ fn run_query_returns_an_agate_like_table() {
     let t = templates(&[("models/m.sql", model)], &[]);
     let out = t.render_with_query("models/m.sql", &ctx(), conn()).expect("renders");
     assert_eq!(out, "1,2|id,name|b|a|12|['a', 'b']|2");
+}
+
+#[test]
+fn a_tables_columns_are_a_mapping_as_agates_are() {
+    // dbt_utils.get_query_results_as_dict: `for name, column in table.columns.items()`.
+    let model = "{% set t = run_query('select id, name from raw order by id') %}\
+                 {% for k, c in t.columns.items() %}{{ k }}={{ c.values() | join(',') }};{% endfor %}\
+                 {{ t.columns.keys() | join(',') }}|{{ t.columns.get('name').values() | list }}|{{ t.columns.get('nope', 'none') }}";
+    let t = templates(&[("models/m.sql", model)], &[]);
+    let out = t.render_with_query("models/m.sql", &ctx(), conn()).expect("renders");
+    assert_eq!(out, "id=1,2;name=a,b;id,name|['a', 'b']|none");
 }
 
 #[test]
