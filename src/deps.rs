@@ -1,64 +1,167 @@
-//! `runner deps`: installs what `packages.yml` lists into the project's
-//! install path (`dbt_packages/`), as `dbt deps` does, and writes
-//! `package-lock.yml`.
+//! `runner deps`: installs what `packages.yml` lists, and what those
+//! packages depend on, into the project's install path (`dbt_packages/`),
+//! as `dbt deps` does, and writes `package-lock.yml`.
 //!
-//! A `local:` package becomes a symlink to its folder; a `git:` package is
-//! cloned with the `git` command at its `revision` (a branch, tag or commit),
-//! from its `subdirectory` if given. Each package lands in a folder named by
-//! its own `dbt_project.yml`. Reads and writes only the install path and the
-//! lock file; loading what is installed is `project::packages`.
+//! Two phases, as dbt's: *resolve* every entry to one pinned package (a hub
+//! version chosen from the registry, a git commit, a local folder, a
+//! tarball), following each package's own dependencies and merging the
+//! version ranges asked for the same hub package; then *place* each pinned
+//! package into the install path (emptied first, as dbt empties it). When
+//! `package-lock.yml` was written for the same entries (its `sha1_hash`),
+//! its pins are installed as they are and nothing is resolved again, unless
+//! `--upgrade`. Reads and writes only the install path, a download folder
+//! and the lock file; loading what is installed is `project::packages`.
+
+mod fetch;
+mod hub;
+mod lock;
+mod semver;
+mod sources;
 
 use crate::config::dbt_project::RawDbtProject;
 use crate::error::Diagnostic;
 use crate::project::packages::{self, Spec};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+/// A failure and its hint.
+type Failure = (String, String);
 
 /// What one package became.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Installed {
     pub name: String,
-    /// The lock file's entry: the spec with what it resolved to.
+    /// The lock file's entry, in dbt's key order.
     pub lock: Vec<(String, String)>,
 }
 
+/// `runner deps` flags, as `dbt deps` has them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Resolve again even when the lock answers `packages.yml`.
+    pub upgrade: bool,
+    /// Only resolve and write the lock; install nothing.
+    pub lock_only: bool,
+}
+
+/// One package asked for: by the root project (with its line) or by a package.
+#[derive(Debug, Clone)]
+struct Want {
+    spec: Spec,
+    line: Option<usize>,
+    /// The packages that asked for it (none: only the root project).
+    via: Vec<String>,
+}
+
 /// Installs every package of the project at `root`; the first error stops
-/// (a half-installed package folder is removed, the rest stay as they were).
-pub(crate) fn install(root: &Path) -> Result<Vec<Installed>, Vec<Diagnostic>> {
+/// and nothing of a half-placed package stays.
+pub(crate) fn install(root: &Path, opts: Options) -> Result<Vec<Installed>, Vec<Diagnostic>> {
     let Some(file) = packages::spec_file(root).map_err(|d| vec![d])? else { return Ok(Vec::new()) };
-    let specs = packages::specs(root, &file)?;
+    let entries = packages::specs(root, &file)?;
+    let hash = lock::hash(&entries.iter().map(|e| e.raw.clone()).collect::<Vec<_>>())
+        .map_err(|e| vec![Diagnostic::in_file(&file, format!("cannot hash the entries: {e}"))])?;
     let install = install_path(root).map_err(|d| vec![d])?;
-    std::fs::create_dir_all(&install).map_err(|e| {
-        vec![Diagnostic::in_file(rel(root, &install), format!("cannot create the folder: {e}"))
-            .hint("make the project folder writable")]
-    })?;
-    let mut done = Vec::new();
-    for (spec, line) in specs {
-        let at = |msg: String, hint: &str| vec![Diagnostic::in_file(&file, msg).at(line, None).hint(hint.to_string())];
-        let installed = match &spec {
-            Spec::Local { path } => local(root, &install, path),
-            Spec::Git { url, revision, subdirectory } => git(&install, url, revision.as_deref(), subdirectory.as_deref()),
-            Spec::Hub { package, .. } => Err((
-                format!("hub package `{package}`: runner installs only `local:` and `git:` packages so far"),
-                "list the package by its git repository instead, e.g. `git: https://github.com/dbt-labs/dbt-utils.git` with `revision: 1.3.0`".into(),
-            )),
-            Spec::Tarball { url, .. } => Err((
-                format!("tarball package `{url}`: runner installs only `local:` and `git:` packages so far"),
-                "download and unpack it, then list it as `local: <folder>`".into(),
-            )),
-        };
-        match installed {
-            Ok(i) => {
-                if let Some(prev) = done.iter().find(|d: &&Installed| d.name == i.name) {
-                    return Err(at(format!("package `{}` is listed twice", prev.name), "remove one of the entries"));
-                }
-                done.push(i)
+    // Beside the install path, so that placing a package is a rename on one file system.
+    let downloads = install.parent().unwrap_or(root).join(format!(".runner-deps-{}", std::process::id()));
+    let fail = |(msg, hint): Failure, line: Option<usize>, f: &Path| vec![Diagnostic::in_file(f, msg).at(line, None).hint(hint)];
+    std::fs::create_dir_all(&downloads).map_err(|e| fail((format!("cannot create `{}`: {e}", downloads.display()), "check the temporary folder".into()), None, &file))?;
+    let mut hub = hub::Hub::from_env();
+    let outcome = (|| {
+        let locked = if opts.upgrade { None } else { lock::read_matching(root, &hash) };
+        let pins = match locked {
+            Some(entries) => from_lock(root, &downloads, &mut hub, &entries).map_err(|f| fail(f, None, Path::new(lock::FILE)))?,
+            None => {
+                let wants = entries.iter().map(|e| Want { spec: e.spec.clone(), line: e.line, via: Vec::new() }).collect();
+                let pins = resolve(root, &downloads, &mut hub, wants).map_err(|(f, line)| fail(f, line, &file))?;
+                let lock_entries: Vec<Vec<(String, String)>> = pins.iter().map(sources::Pin::lock).collect();
+                lock::write(root, &lock_entries, &hash).map_err(|e| {
+                    fail((format!("cannot write: {e}"), "make the project folder writable".into()), None, Path::new(lock::FILE))
+                })?;
+                pins
             }
-            Err((msg, hint)) => return Err(at(msg, &hint)),
+        };
+        check_names(root, &pins).map_err(|f| fail(f, None, &file))?;
+        if !opts.lock_only {
+            sources::empty(&install).map_err(|f| fail(f, None, &file))?;
+            for pin in &pins {
+                pin.place(&install, &downloads, &mut hub).map_err(|f| fail(f, None, &file))?;
+            }
+        }
+        Ok(pins.iter().map(|p| Installed { name: p.name().to_string(), lock: p.lock() }).collect())
+    })();
+    let _ = std::fs::remove_dir_all(&downloads);
+    outcome
+}
+
+/// dbt's resolver: each wanted package is merged into what is already
+/// wanted under the same key (hub version ranges add up), pinned, and its
+/// own dependencies are wanted next, until nothing new is asked for.
+fn resolve(root: &Path, downloads: &Path, hub: &mut hub::Hub, wants: Vec<Want>) -> Result<Vec<sources::Pin>, (Failure, Option<usize>)> {
+    let mut wanted: Vec<(String, Want)> = Vec::new();
+    let mut pins: Vec<(String, sources::Pin)> = Vec::new();
+    let mut expanded: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut pending = wants;
+    while !pending.is_empty() {
+        let mut next = Vec::new();
+        for want in pending {
+            let key = sources::key(&want.spec);
+            let line = want.line;
+            let merged = match wanted.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, have)) => {
+                    have.spec = sources::merge(&have.spec, &want.spec).map_err(|f| (f, line))?;
+                    have.via.extend(want.via.iter().filter(|v| !have.via.contains(v)).cloned().collect::<Vec<_>>());
+                    have.clone()
+                }
+                None => {
+                    wanted.push((key.clone(), want.clone()));
+                    want
+                }
+            };
+            let pin = sources::pin(root, downloads, hub, &merged.spec).map_err(|(m, h)| {
+                let m = match merged.via.as_slice() {
+                    [] => m,
+                    via => format!("{m} (asked for by package {})", via.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
+                };
+                ((m, h), merged.line)
+            })?;
+            if expanded.insert((key.clone(), pin.version())) {
+                let via = vec![pin.name().to_string()];
+                next.extend(pin.dependencies().iter().map(|spec| Want { spec: spec.clone(), line, via: via.clone() }));
+            }
+            match pins.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = pin,
+                None => pins.push((key, pin)),
+            }
+        }
+        pending = next;
+    }
+    Ok(pins.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The lock's entries, pinned as they are (their dependencies are in the lock too).
+fn from_lock(root: &Path, downloads: &Path, hub: &mut hub::Hub, entries: &[serde_yaml::Value]) -> Result<Vec<sources::Pin>, Failure> {
+    let mut pins = Vec::new();
+    for entry in entries {
+        let spec = packages::spec(entry).map_err(|e| (e, "run `runner deps --upgrade` to write the lock again".to_string()))?;
+        pins.push(sources::pin(root, downloads, hub, &spec)?);
+    }
+    Ok(pins)
+}
+
+/// dbt refuses two packages with one project name, or one named as the root project.
+fn check_names(root: &Path, pins: &[sources::Pin]) -> Result<(), Failure> {
+    let own = sources::project_name(root, "this project").ok();
+    let mut seen = BTreeSet::new();
+    for pin in pins {
+        let name = pin.name();
+        if own.as_deref() == Some(name) || !seen.insert(name.to_string()) {
+            return Err((
+                format!("found duplicate project `{name}`: a package has the same project name as another package or as this project"),
+                "remove one of them from `packages.yml`".into(),
+            ));
         }
     }
-    write_lock(root, &done).map_err(|d| vec![d])?;
-    Ok(done)
+    Ok(())
 }
 
 /// The project's `packages-install-path`, absolute.
@@ -73,113 +176,4 @@ fn install_path(root: &Path) -> Result<PathBuf, Diagnostic> {
         RawDbtProject::default()
     };
     Ok(root.join(raw.packages_install_path.as_deref().unwrap_or("dbt_packages")))
-}
-
-fn rel(root: &Path, p: &Path) -> PathBuf {
-    p.strip_prefix(root).unwrap_or(p).to_path_buf()
-}
-
-type Failure = (String, String);
-
-/// The `name` in `dir/dbt_project.yml`.
-fn project_name(dir: &Path, what: &str) -> Result<String, Failure> {
-    let text = crate::yaml::read(&dir.join("dbt_project.yml")).map_err(|e| {
-        (format!("{what} has no readable `dbt_project.yml` ({e})"), "a package is a dbt project: check the path".into())
-    })?;
-    let raw: RawDbtProject = crate::yaml::from_str::<Option<RawDbtProject>>(&text)
-        .map_err(|e| (format!("{what}: `dbt_project.yml`: {}", e.message), "fix the package's dbt_project.yml".into()))?
-        .unwrap_or_default();
-    raw.name.filter(|n| crate::project::ids::check_project_name(n).is_ok()).ok_or_else(|| {
-        (format!("{what}: `dbt_project.yml` has no valid `name`"), "a package needs a `name` that is a dbt identifier".into())
-    })
-}
-
-/// Replaces whatever `dest` is (a symlink, a folder) with nothing.
-fn clear(dest: &Path) -> Result<(), Failure> {
-    let meta = match std::fs::symlink_metadata(dest) {
-        Ok(m) => m,
-        Err(_) => return Ok(()),
-    };
-    let removed = if meta.is_dir() { std::fs::remove_dir_all(dest) } else { std::fs::remove_file(dest) };
-    removed.map_err(|e| (format!("cannot replace `{}`: {e}", dest.display()), "remove it by hand".into()))
-}
-
-fn local(root: &Path, install: &Path, path: &str) -> Result<Installed, Failure> {
-    let dir = root.join(path);
-    let canonical = dir.canonicalize().map_err(|e| {
-        (format!("local package `{path}` is not a folder ({e})"), "the path is relative to the project root".into())
-    })?;
-    if root.canonicalize().ok().as_deref() == Some(canonical.as_path()) {
-        return Err((format!("local package `{path}` is this project itself"), "a project cannot depend on itself".into()));
-    }
-    let name = project_name(&canonical, &format!("local package `{path}`"))?;
-    let dest = install.join(&name);
-    clear(&dest)?;
-    symlink(&canonical, &dest)
-        .map_err(|e| (format!("cannot link `{}`: {e}", dest.display()), "make the install folder writable".into()))?;
-    Ok(Installed { name: name.clone(), lock: vec![("local".into(), path.into()), ("name".into(), name)] })
-}
-
-#[cfg(unix)]
-fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(target, link)
-}
-
-#[cfg(not(unix))]
-fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::windows::fs::symlink_dir(target, link)
-}
-
-/// Runs `git args…` in `dir`; its stderr is the error.
-fn run_git(dir: &Path, args: &[&str]) -> Result<String, Failure> {
-    let out = Command::new("git").args(args).current_dir(dir).env("GIT_TERMINAL_PROMPT", "0").output().map_err(|e| {
-        (format!("cannot run `git` ({e})"), "install git, or list the package as `local:` after cloning it yourself".into())
-    })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Err((format!("`git {}` failed: {err}", args.join(" ")), "check the url and the revision".into()));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn git(install: &Path, url: &str, revision: Option<&str>, subdirectory: Option<&str>) -> Result<Installed, Failure> {
-    let staging = install.join(format!(".runner-clone-{}", std::process::id()));
-    clear(&staging)?;
-    let outcome = (|| {
-        let staging_str = staging.display().to_string();
-        run_git(install, &["clone", "--quiet", url, &staging_str])?;
-        if let Some(rev) = revision {
-            run_git(&staging, &["checkout", "--quiet", rev])?;
-        }
-        let sha = run_git(&staging, &["rev-parse", "HEAD"])?;
-        let from = match subdirectory {
-            Some(sub) => staging.join(sub),
-            None => staging.clone(),
-        };
-        let name = project_name(&from, &format!("git package `{url}`"))?;
-        let dest = install.join(&name);
-        clear(&dest)?;
-        std::fs::rename(&from, &dest)
-            .map_err(|e| (format!("cannot move the clone to `{}`: {e}", dest.display()), "make the install folder writable".into()))?;
-        let mut lock = vec![("git".into(), url.to_string()), ("name".into(), name.clone()), ("revision".into(), sha)];
-        if let Some(sub) = subdirectory {
-            lock.push(("subdirectory".into(), sub.to_string()));
-        }
-        Ok(Installed { name, lock })
-    })();
-    let _ = clear(&staging);
-    outcome
-}
-
-/// `package-lock.yml`: each package as installed, in `packages.yml` order.
-fn write_lock(root: &Path, done: &[Installed]) -> Result<(), Diagnostic> {
-    let entries: Vec<serde_yaml::Mapping> = done
-        .iter()
-        .map(|i| i.lock.iter().map(|(k, v)| (k.clone().into(), v.clone().into())).collect())
-        .collect();
-    let mut doc = serde_yaml::Mapping::new();
-    doc.insert("packages".into(), serde_yaml::to_value(entries).unwrap_or_default());
-    let text = serde_yaml::to_string(&doc).unwrap_or_default();
-    std::fs::write(root.join("package-lock.yml"), text)
-        .map_err(|e| Diagnostic::in_file("package-lock.yml", format!("cannot write: {e}")).hint("make the project folder writable"))
 }

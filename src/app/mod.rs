@@ -105,15 +105,17 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             crate::inspect::runs(&History::new(&dag.project_dir), &dag.id, json);
             Ok(EXIT_OK)
         }
-        Command::Deps { dag } => {
+        Command::Deps { dag, opts: deps } => {
             let dag = dag.map(|n| find_dag(&opts, &n)).transpose()?;
             let dir = dag.map(|d| d.project_dir).unwrap_or_else(|| opts.project_dir.clone());
-            let installed = crate::deps::install(&dir).map_err(|d| Error::Load(shown(&dir, d)))?;
+            let installed = crate::deps::install(&dir, deps).map_err(|d| Error::Load(shown(&dir, d)))?;
             if installed.is_empty() {
                 println!("no packages to install");
             }
             for i in installed {
-                println!("installed `{}`", i.name);
+                let version = i.lock.iter().find(|(k, _)| k == "version" || k == "revision").map(|(_, v)| format!(" {v}"));
+                let verb = if deps.lock_only { "locked" } else { "installed" };
+                println!("{verb} `{}`{}", i.name, version.unwrap_or_default());
             }
             Ok(EXIT_OK)
         }

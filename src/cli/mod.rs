@@ -106,6 +106,7 @@ pub enum Command {
     /// dbt's `deps`: install the packages `packages.yml` lists.
     Deps {
         dag: Option<String>,
+        opts: crate::deps::Options,
     },
 }
 
@@ -230,7 +231,9 @@ impl Options {
             RawCommand::Build { dag, common } => (Command::Build { dag }, common),
             RawCommand::Compile { dag, common } => (Command::Compile { dag }, common),
             RawCommand::Debug { dag, common } => (Command::Debug { dag }, common),
-            RawCommand::Deps { dag, common } => (Command::Deps { dag }, common),
+            RawCommand::Deps { dag, upgrade, lock, common } => {
+                (Command::Deps { dag, opts: crate::deps::Options { upgrade, lock_only: lock } }, common)
+            }
             RawCommand::Ls { dag, resource_type, output, output_keys, common } => {
                 (Command::Ls { dag, list: list_options(resource_type, &output, output_keys)? }, common)
             }

@@ -188,6 +188,12 @@ pub enum RawCommand {
     Deps {
         /// Take the project from this DAG.
         dag: Option<String>,
+        /// Choose versions again even when `package-lock.yml` answers `packages.yml`.
+        #[arg(long)]
+        upgrade: bool,
+        /// Only choose versions and write `package-lock.yml`; install nothing.
+        #[arg(long)]
+        lock: bool,
         #[command(flatten)]
         common: RawCommon,
     },

@@ -38,8 +38,8 @@ pub struct Dispatch {
 pub enum Spec {
     Local { path: String },
     Git { url: String, revision: Option<String>, subdirectory: Option<String> },
-    Hub { package: String, version: Vec<String> },
-    Tarball { url: String, name: Option<String> },
+    Hub { package: String, version: Vec<String>, prerelease: bool },
+    Tarball { url: String, name: String },
 }
 
 /// `packages.yml` or `dependencies.yml` (dbt refuses both), relative to `root`.
@@ -53,8 +53,17 @@ pub(crate) fn spec_file(root: &Path) -> Result<Option<PathBuf>, Diagnostic> {
     }
 }
 
-/// The package entries of `file` (relative to `root`), each with its line.
-pub(crate) fn specs(root: &Path, file: &Path) -> Result<Vec<(Spec, Option<usize>)>, Vec<Diagnostic>> {
+/// One entry of `packages.yml`: what it asks for, its line, and the entry as
+/// written (dbt's lock file hashes that).
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub spec: Spec,
+    pub line: Option<usize>,
+    pub raw: Value,
+}
+
+/// The package entries of `file` (relative to `root`).
+pub(crate) fn specs(root: &Path, file: &Path) -> Result<Vec<Entry>, Vec<Diagnostic>> {
     let text = crate::yaml::read(&root.join(file))
         .map_err(|e| vec![Diagnostic::in_file(file, format!("cannot read: {e}"))])?;
     let doc: Value = crate::yaml::from_str(&text).map_err(|e| vec![e.in_file(file)])?;
@@ -73,7 +82,7 @@ pub(crate) fn specs(root: &Path, file: &Path) -> Result<Vec<(Spec, Option<usize>
     for (i, entry) in entries.iter().enumerate() {
         let line = lines.get(i).copied();
         match spec(entry) {
-            Ok(s) => out.push((s, line)),
+            Ok(spec) => out.push(Entry { spec, line, raw: entry.clone() }),
             Err(msg) => errors.push(Diagnostic::in_file(file, msg).at(line, None).hint(
                 "an entry is `local: <path>`, `git: <url>` (with `revision:`), `package: <org>/<name>` (with `version:`) or `tarball: <url>` (with `name:`)",
             )),
@@ -109,26 +118,40 @@ fn entry_lines(text: &str) -> Vec<usize> {
     out
 }
 
-fn spec(entry: &Value) -> Result<Spec, String> {
+/// One entry, checked as dbt's package contract checks it (the keys each
+/// kind takes, `version` for hub packages, `name` for tarballs).
+pub(crate) fn spec(entry: &Value) -> Result<Spec, String> {
     let Value::Mapping(m) = entry else { return Err(format!("a package entry must be a mapping, got `{}`", show(entry))) };
     let get = |k: &str| m.get(k).map(show);
-    let known = ["local", "git", "revision", "subdirectory", "warn-unpinned", "package", "version", "install-prerelease", "tarball", "name", "private"];
-    if let Some(k) = m.keys().filter_map(Value::as_str).find(|k| !known.contains(k)) {
-        return Err(format!("unknown key `{k}` in a package entry"));
-    }
     let kinds: Vec<&str> = ["local", "git", "package", "tarball", "private"].into_iter().filter(|k| m.contains_key(*k)).collect();
+    let takes: &[&str] = match kinds.as_slice() {
+        ["local"] => &["local", "name"],
+        ["git"] => &["git", "revision", "subdirectory", "warn-unpinned", "name"],
+        ["package"] => &["package", "version", "install_prerelease", "name"],
+        ["tarball"] => &["tarball", "name"],
+        _ => &[],
+    };
+    let unknown = m.keys().filter_map(Value::as_str).find(|k| !takes.contains(k));
+    if let ([kind], Some(k)) = (kinds.as_slice(), unknown) {
+        let hint = if k == "install-prerelease" { " (dbt spells it `install_prerelease`)" } else { "" };
+        return Err(format!("a `{kind}` package entry takes no key `{k}`{hint}"));
+    }
     match kinds.as_slice() {
         ["local"] => Ok(Spec::Local { path: get("local").unwrap_or_default() }),
         ["git"] => Ok(Spec::Git { url: get("git").unwrap_or_default(), revision: get("revision"), subdirectory: get("subdirectory") }),
         ["package"] => {
             let version = match m.get("version") {
-                None => Vec::new(),
+                None => return Err(format!("hub package `{}` needs a `version:`", get("package").unwrap_or_default())),
                 Some(Value::Sequence(s)) => s.iter().map(show).collect(),
                 Some(v) => vec![show(v)],
             };
-            Ok(Spec::Hub { package: get("package").unwrap_or_default(), version })
+            let prerelease = matches!(m.get("install_prerelease"), Some(Value::Bool(true)));
+            Ok(Spec::Hub { package: get("package").unwrap_or_default(), version, prerelease })
         }
-        ["tarball"] => Ok(Spec::Tarball { url: get("tarball").unwrap_or_default(), name: get("name") }),
+        ["tarball"] => match get("name") {
+            Some(name) => Ok(Spec::Tarball { url: get("tarball").unwrap_or_default(), name }),
+            None => Err("a `tarball` package entry needs a `name:` (the folder it is installed into)".into()),
+        },
         ["private"] => Err("`private:` packages need dbt Cloud's git integration, which runner does not have".into()),
         [] => Err("a package entry needs one of `local`, `git`, `package` or `tarball`".into()),
         many => Err(format!("a package entry has both `{}` and `{}`", many[0], many[1])),
@@ -269,15 +292,27 @@ mod tests {
         );
         assert_eq!(
             one("package: dbt-labs/dbt_utils\nversion: ['>=1.0.0', '<2.0.0']"),
-            Ok(Spec::Hub { package: "dbt-labs/dbt_utils".into(), version: vec![">=1.0.0".into(), "<2.0.0".into()] })
+            Ok(Spec::Hub {
+                package: "dbt-labs/dbt_utils".into(),
+                version: vec![">=1.0.0".into(), "<2.0.0".into()],
+                prerelease: false
+            })
         );
         assert_eq!(
             one("package: a/b\nversion: 1.3.0"),
-            Ok(Spec::Hub { package: "a/b".into(), version: vec!["1.3.0".into()] })
+            Ok(Spec::Hub { package: "a/b".into(), version: vec!["1.3.0".into()], prerelease: false })
         );
+        assert_eq!(
+            one("package: a/b\nversion: 1.3.0\ninstall_prerelease: true"),
+            Ok(Spec::Hub { package: "a/b".into(), version: vec!["1.3.0".into()], prerelease: true })
+        );
+        assert!(one("package: a/b").unwrap_err().contains("needs a `version:`"));
+        assert!(one("tarball: http://x/y.tgz").unwrap_err().contains("needs a `name:`"));
+        assert!(one("package: a/b\nversion: 1.0.0\ninstall-prerelease: true").unwrap_err().contains("`install_prerelease`"));
+        assert!(one("package: a/b\nversion: 1.0.0\nrevision: x").unwrap_err().contains("takes no key `revision`"));
         assert!(one("local: a\ngit: b").unwrap_err().contains("both `local` and `git`"));
         assert!(one("revision: x").unwrap_err().contains("needs one of"));
-        assert!(one("local: a\nversoin: 1").unwrap_err().contains("unknown key `versoin`"));
+        assert!(one("local: a\nversoin: 1").unwrap_err().contains("takes no key `versoin`"));
     }
 
     #[test]
