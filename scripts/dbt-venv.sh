@@ -11,4 +11,8 @@ if [ ! -x "$venv/bin/dbt" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check \
     'dbt-core>=1.10,<1.11' 'dbt-duckdb>=1.9,<1.10' >&2
 fi
+# The published artifact schemas (tests/artifacts_schema.rs), added to venvs made before it.
+if ! "$venv/bin/python" -c 'import dbt_artifacts_parser' 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check 'dbt-artifacts-parser==0.15.0' >&2
+fi
 echo "$venv/bin"

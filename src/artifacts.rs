@@ -200,7 +200,6 @@ impl RunResults {
             "compiled_code": compiled_code,
             "relation_name": relation_name,
             "batch_results": null,
-            "attempts": result.map(|r| r.attempts).unwrap_or(0),
         }));
         if let (Some(dir), Some(r)) = (&self.run_dir, result) {
             if let (Some(f), false) = (self.files.get(&node.id), r.sql.is_empty()) {
@@ -237,7 +236,6 @@ impl RunResults {
             "compiled_code": ran.then_some(sql),
             "relation_name": null,
             "batch_results": null,
-            "attempts": u32::from(ran),
         }));
     }
 

@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+mod checksum;
 mod entry;
 mod write;
 
@@ -114,6 +115,7 @@ pub struct Manifest<'a> {
     inputs: Inputs<'a>,
     layout: Layout<'a>,
     texts: Texts<'a>,
+    checksums: checksum::Checksums<'a>,
     /// Plan nodes and ephemerals together, sorted by unique id.
     nodes: Vec<&'a Node>,
     sources: Map<String, Value>,
@@ -123,11 +125,12 @@ impl<'a> Manifest<'a> {
     pub fn new(inputs: Inputs<'a>) -> Manifest<'a> {
         let layout = Layout::new(inputs.project);
         let texts = texts(inputs.project);
+        let checksums = checksum::of_project(inputs.project);
         // Ephemeral models never run but are nodes in dbt's manifest.
         let mut nodes: Vec<&'a Node> = inputs.plan.nodes.iter().chain(&inputs.plan.ephemeral.nodes).collect();
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
         let sources = sources_json(&inputs, &layout);
-        Manifest { inputs, layout, texts, nodes, sources }
+        Manifest { inputs, layout, texts, checksums, nodes, sources }
     }
 
     /// The entry of one node or source, and whether it is a source.
@@ -151,7 +154,7 @@ impl<'a> Manifest<'a> {
     }
 
     fn node_fields<'s>(&'s self, node: &'a Node) -> entry::Fields<'s> {
-        entry::node(node, &self.inputs, &self.layout, &self.texts)
+        entry::node(node, &self.inputs, &self.layout, &self.texts, &self.checksums)
     }
 
     /// `parent_map` and `child_map`: every node and source in id order, each

@@ -281,8 +281,24 @@ fn columns<'a>(inputs: &Inputs<'a>, node: &Node) -> F<'a> {
     F::Obj(cols)
 }
 
+/// dbt's `FileHash` of the node's file; a generic test has none.
+fn checksum<'a>(node: &Node, checksums: &'a super::checksum::Checksums<'a>) -> F<'a> {
+    let found = match node.kind {
+        NodeKind::GenericTest { .. } => None,
+        _ => checksums.get(node.file.as_path()),
+    };
+    let (name, sum) = found.map_or(("none", ""), |(n, c)| (*n, c.as_str()));
+    F::Obj(Fields::from([("name", s(name)), ("checksum", s(sum))]))
+}
+
 /// A node's whole entry.
-pub(super) fn node<'a>(node: &'a Node, inputs: &Inputs<'a>, layout: &Layout<'a>, texts: &Texts<'a>) -> Fields<'a> {
+pub(super) fn node<'a>(
+    node: &'a Node,
+    inputs: &Inputs<'a>,
+    layout: &Layout<'a>,
+    texts: &Texts<'a>,
+    checksums: &'a super::checksum::Checksums<'a>,
+) -> Fields<'a> {
     let project = inputs.project;
     let alias = layout.alias(node);
     // An ephemeral is a CTE: dbt still names the database and schema it
@@ -340,6 +356,7 @@ pub(super) fn node<'a>(node: &'a Node, inputs: &Inputs<'a>, layout: &Layout<'a>,
         ("docs", DOCS),
         ("relation_name", opt(node.relation.as_ref().filter(|r| !r.cte).map(|r| r.to_string()))),
         ("raw_code", s(raw_code)),
+        ("checksum", checksum(node, checksums)),
     ]);
     m.insert("config", F::Obj(config));
     let target = target_rel(project);

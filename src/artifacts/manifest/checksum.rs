@@ -1,0 +1,74 @@
+//! dbt's `checksum` of each node's file, which manifest readers require:
+//! `{"name": "sha256", "checksum": <hex>}` of the file's text with the
+//! whitespace around it stripped (dbt strips before hashing); a seed over
+//! 1 MiB is named by its path instead (`"name": "path"`), as dbt does not
+//! read big seeds; a generic test has no file of its own (`"none"`).
+//!
+//! SHA-256 comes from DuckDB's `sha256()` on an in-memory connection (never
+//! the warehouse): one query for every file of the project. A SHA-256 crate
+//! would change the features of crates that DuckDB's build script shares,
+//! which recompiles DuckDB on every machine. Owns no other manifest field.
+
+use crate::project::Project;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// dbt's `MAXIMUM_SEED_SIZE`: bigger seeds are hashed by path.
+const MAXIMUM_SEED_SIZE: u64 = 1024 * 1024;
+
+/// `(name, checksum)` by file, relative to the project root.
+pub(crate) type Checksums<'p> = BTreeMap<&'p Path, (&'static str, String)>;
+
+/// The checksums of every model, singular test and seed file. A file that
+/// cannot be read or hashed gets none (the manifest then says `"none"`).
+pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
+    let mut texts: Vec<(&Path, String)> =
+        project.models.iter().chain(&project.singular_tests).map(|f| (f.path.as_path(), f.text.trim().to_string())).collect();
+    let mut out = Checksums::new();
+    for seed in &project.seeds {
+        match std::fs::metadata(&seed.abs_path).map(|m| m.len()) {
+            Ok(size) if size > MAXIMUM_SEED_SIZE => {
+                out.insert(seed.path.as_path(), ("path", seed.path.display().to_string()));
+            }
+            Ok(_) => {
+                if let Ok(bytes) = std::fs::read(&seed.abs_path) {
+                    texts.push((seed.path.as_path(), String::from_utf8_lossy(&bytes).trim().to_string()));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    if let Ok(hashes) = sha256_all(texts.iter().map(|(_, t)| t.as_str())) {
+        out.extend(texts.iter().zip(hashes).map(|((p, _), h)| (*p, ("sha256", h))));
+    }
+    out
+}
+
+/// SHA-256 (hex) of each text, in order.
+fn sha256_all<'t>(texts: impl Iterator<Item = &'t str>) -> Result<Vec<String>, duckdb::Error> {
+    let conn = duckdb::Connection::open_in_memory()?;
+    conn.execute_batch("create table texts (i bigint, t varchar)")?;
+    let mut n = 0i64;
+    {
+        let mut app = conn.appender("texts")?;
+        for t in texts {
+            app.append_row(duckdb::params![n, t])?;
+            n += 1;
+        }
+    }
+    let mut stmt = conn.prepare("select sha256(t) from texts order by i")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_is_sha256() {
+        let h = sha256_all(["abc", ""].into_iter()).expect("hashes");
+        assert_eq!(h[0], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(h[1], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+}
