@@ -28,6 +28,27 @@ fn invalid_profiles_yaml() {
     rejects(&f, &["profiles.yml:", "invalid yaml"]);
 }
 
+/// dbt renders only the profile and target it uses: another adapter's target
+/// with unset env vars, and another profile, do not stop a run; choosing
+/// that target does, naming it.
+#[test]
+fn only_the_selected_profile_and_target_are_read() {
+    let f = Fixture::shop();
+    let prod = "    prod:\n      type: snowflake\n      account: \"{{ env_var('RUNNER_TEST_UNSET_ACCOUNT') }}\"\n      warehouse: w\n";
+    let other = "other:\n  target: a\n  outputs:\n    a:\n      type: postgres\n      host: \"{{ env_var('RUNNER_TEST_UNSET_HOST') }}\"\n";
+    f.write("profiles.yml", &format!("{}{prod}{other}", common::PROFILES));
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    std::fs::remove_file(f.db()).expect("the run made the database");
+    f.write("dags/my_dag.yml", &format!("{}target: prod\n", common::DAG));
+    let err = common::rejects(&f, &["run", "my_dag"], &["profiles.yml:10:", "RUNNER_TEST_UNSET_ACCOUNT"]);
+    assert!(!err.contains("RUNNER_TEST_UNSET_HOST"), "{err}");
+    let r = f.command(&["run", "my_dag"]).env("RUNNER_TEST_UNSET_ACCOUNT", "acct").output().expect("runs");
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("target `prod` has type `snowflake`; runner runs only `duckdb`"), "{err}");
+}
+
 #[test]
 fn unknown_profile_and_target() {
     let f = Fixture::shop();
