@@ -179,3 +179,13 @@ fn a_bad_duckdb_setting_or_extension_is_reported_before_the_file_exists() {
     f.write("profiles.yml", &format!("{}      extensions: [no_such_extension_xyz]\n", common::PROFILES));
     rejects(&f, &["profiles.yml", "cannot load `no_such_extension_xyz`"]);
 }
+
+#[test]
+fn a_naming_macro_that_fails_is_a_load_error_naming_the_node() {
+    let f = Fixture::shop();
+    f.write(
+        "macros/naming.sql",
+        "{% macro generate_schema_name(custom, node) %}{{ exceptions.raise_compiler_error('no schema for ' ~ node.name) }}{% endmacro %}\n",
+    );
+    rejects(&f, &["seeds/raw_customers.csv", "seed `raw_customers`", "`generate_schema_name` failed", "no schema for raw_customers"]);
+}

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const CASES: &[&str] =
-    &["builtin_macros", "config_tree", "data_tests", "ephemeral", "files", "hooks", "incremental", "seeds", "selection"];
+    &["builtin_macros", "config_tree", "data_tests", "ephemeral", "files", "hooks", "incremental", "naming", "seeds", "selection"];
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("differential")
@@ -255,6 +255,11 @@ fn files() {
 #[test]
 fn hooks() {
     run_case("hooks");
+}
+
+#[test]
+fn naming() {
+    run_case("naming");
 }
 
 #[test]

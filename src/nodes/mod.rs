@@ -148,18 +148,10 @@ impl Plan {
 
 const BUILTIN_TESTS: &[&str] = &["not_null", "unique", "accepted_values", "relationships"];
 
-fn schema_for(target: &Target, cfg: &ConfigMap) -> String {
-    match get_str(cfg, "schema") {
-        Some(custom) => format!("{}_{}", target.schema, custom.trim()),
-        None => target.schema.clone(),
-    }
-}
-
-/// Where a seed or model is built; for an ephemeral, where it would be
-/// (the manifest's `database` and `schema`).
+/// Where an ephemeral would be built by dbt's default naming (the
+/// manifest's `database` and `schema` for it).
 pub(crate) fn relation_for(target: &Target, cfg: &ConfigMap, name: &str) -> Relation {
-    let database = get_str(cfg, "database").unwrap_or(&target.database);
-    Relation::new(database, &schema_for(target, cfg), get_str(cfg, "alias").unwrap_or(name))
+    naming::defaults(target, cfg, name)
 }
 
 fn enabled(cfg: &ConfigMap) -> bool {
@@ -209,6 +201,7 @@ struct Planner<'a> {
     project: &'a Project,
     target: &'a Target,
     templates: &'a Templates,
+    naming: naming::Naming<'a>,
     errors: Vec<Diagnostic>,
     /// What dbt warns about while parsing (a test of a node that does not exist).
     warnings: Vec<Diagnostic>,
@@ -226,6 +219,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         project,
         target,
         templates,
+        naming: naming::Naming::new(templates, target),
         errors: Vec::new(),
         warnings: Vec::new(),
         nodes: Vec::new(),
@@ -300,6 +294,23 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
 }
 
 impl<'a> Planner<'a> {
+    /// The node as the naming macros see it.
+    fn view<'v>(&self, resource: Resource, name: &'v str, file: &'v std::path::Path, folders: &[String]) -> naming::NodeView<'v>
+    where
+        'a: 'v,
+    {
+        let mut path: Vec<String> = folders.to_vec();
+        path.push(file.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default());
+        naming::NodeView {
+            resource,
+            name,
+            package: &self.project.name,
+            fqn: tree_path(self.project, folders, name),
+            path: path.join("/"),
+            original_file_path: file.display().to_string(),
+        }
+    }
+
     fn claim_name(&mut self, name: &str, id: &str, file: &PathBuf) -> bool {
         if let Some(prev) = self.names.get(name) {
             self.errors.push(
@@ -332,13 +343,21 @@ impl<'a> Planner<'a> {
                 _ => BTreeMap::new(),
             };
             let delimiter = get_str(&cfg, "delimiter").unwrap_or(",").to_string();
+            let view = self.view(Resource::Seed, &s.name, &s.path, &s.folders);
+            let relation = match self.naming.relation(&view, &cfg) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.errors.push(Diagnostic::in_file(&s.path, format!("seed `{}`: {e}", s.name)));
+                    continue;
+                }
+            };
             self.nodes.push(Node {
                 id,
                 name: s.name.clone(),
                 resource: Resource::Seed,
                 file: s.path.clone(),
                 depends_on: BTreeSet::new(),
-                relation: Some(relation_for(self.target, &cfg, &s.name)),
+                relation: Some(relation),
                 config: cfg,
                 kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
                 hooks,
@@ -380,6 +399,16 @@ impl<'a> Planner<'a> {
             if !self.claim_name(&m.name, &id, &m.path) {
                 continue;
             }
+            let relation = match materialized {
+                Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&m.name)),
+                _ => match self.naming.relation(&self.view(Resource::Model, &m.name, &m.path, &m.folders), &cfg) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.errors.push(Diagnostic::in_file(&m.path, format!("model `{}`: {e}", m.name)));
+                        continue;
+                    }
+                },
+            };
             for (s, t) in &rec.sources {
                 self.check_source(s, t, &m.path, &m.text);
             }
@@ -391,10 +420,7 @@ impl<'a> Planner<'a> {
                 resource: Resource::Model,
                 file: m.path.clone(),
                 depends_on: source_deps,
-                relation: Some(match materialized {
-                    Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&m.name)),
-                    _ => relation_for(target, &cfg, &m.name),
-                }),
+                relation: Some(relation),
                 config: cfg,
                 kind: NodeKind::Model { template: m.path.display().to_string(), materialized },
                 hooks,
@@ -515,3 +541,4 @@ impl<'a> Planner<'a> {
 pub mod fqn;
 mod generic;
 pub mod materialize;
+mod naming;

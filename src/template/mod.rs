@@ -372,6 +372,28 @@ impl Templates {
         limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| self.diagnostic(template, &e))
     }
 
+    /// Whether the root project names relations itself: it defines
+    /// `generate_database_name`, `generate_schema_name` or
+    /// `generate_alias_name` (or their `default__` / `duckdb__` versions).
+    pub fn names_relations_itself(&self) -> bool {
+        let Some(root) = self.macros.packages.get(&self.macros.root) else { return false };
+        ["database", "schema", "alias"]
+            .iter()
+            .any(|w| ["", "default__", "duckdb__"].iter().any(|p| root.contains_key(&format!("{p}generate_{w}_name"))))
+    }
+
+    /// `generate_<which>_name(custom, node)`, called as dbt calls it while
+    /// parsing a node (`execute` false); the result with whitespace trimmed.
+    pub fn generate_name(&self, which: &str, custom: Option<&str>, node: Value) -> Result<String, String> {
+        let mut ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
+        ctx.push(("__runner_custom", custom.map(Value::from).unwrap_or(Value::from(()))));
+        ctx.push(("__runner_node", node));
+        let text = format!("{{{{ generate_{which}_name(__runner_custom, __runner_node) }}}}");
+        limits::render(|| self.env.render_str(&text, Value::from_pairs(ctx)))
+            .map(|s| s.trim().to_string())
+            .map_err(|e| describe(&e))
+    }
+
     /// Renders a YAML config value written as Jinja, such as
     /// `where: "day >= '{{ var('since') }}'"`, with `var`, `env_var` and `target`.
     pub fn render_config_str(&self, text: &str) -> Result<String, String> {

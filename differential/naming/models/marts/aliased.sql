@@ -1,0 +1,2 @@
+{{ config(alias='explicit_alias') }}
+select * from {{ ref('people_summary') }}
