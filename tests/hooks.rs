@@ -173,3 +173,20 @@ fn every_accepted_but_inert_key_loads_without_a_word() {
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
     assert_eq!(r.stderr.matches("note: `grants` are accepted and not applied").count(), 1, "{}", r.stderr);
 }
+
+/// A config dbt acts on and runner does not yet is named once per key, with
+/// how many nodes set it, and the run goes on.
+#[test]
+fn configs_runner_does_not_act_on_yet_are_named_once_per_key() {
+    let f = Fixture::shop();
+    f.write(
+        "dbt_project.yml",
+        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +persist_docs: {relation: true, columns: true}\n    marts:\n      +contract: {enforced: true}\n",
+    );
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let persist: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("warning:") && l.contains("`persist_docs`")).collect();
+    assert_eq!(persist.len(), 1, "{}", r.stderr);
+    assert!(persist[0].contains("and 1 other node) is not supported yet: no `COMMENT ON` is written"), "{}", r.stderr);
+    assert!(r.stderr.contains("models/marts/customers.sql: `contract` (set on `customers`) is not supported yet"), "{}", r.stderr);
+}
