@@ -45,9 +45,9 @@ pub fn status_text(resource: Resource, status: Status) -> &'static str {
     match (resource, status) {
         (_, Status::Skipped) => "skipped",
         (_, Status::Error) => "error",
-        (Resource::Test, Status::Pass) => "pass",
-        (Resource::Test, Status::Warn) => "warn",
-        (Resource::Test, Status::Fail) => "fail",
+        (Resource::Test | Resource::UnitTest, Status::Pass) => "pass",
+        (Resource::Test | Resource::UnitTest, Status::Warn) => "warn",
+        (Resource::Test | Resource::UnitTest, Status::Fail) => "fail",
         _ => "success",
     }
 }
@@ -190,7 +190,7 @@ impl RunResults {
             "execution_time": result.map(|r| r.duration.as_secs_f64()).unwrap_or(0.0),
             "adapter_response": result.map(|r| adapter_response(node, r, &self.command)).unwrap_or(json!({})),
             "message": result.and_then(|r| r.message.clone()),
-            "failures": result.filter(|_| node.resource == Resource::Test).and_then(|r| r.count),
+            "failures": result.filter(|_| node.resource.is_test()).and_then(|r| r.count),
             "compiled": compiled,
             "compiled_code": compiled_code,
             "relation_name": relation_name,

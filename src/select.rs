@@ -293,7 +293,7 @@ impl<'a> Universe<'a> {
     /// Adds tests any of whose parents (nodes or sources) is in `set` (eager).
     fn with_tests(&self, mut set: BTreeSet<usize>) -> BTreeSet<usize> {
         let tests: Vec<usize> = (0..self.plan.nodes.len())
-            .filter(|&i| self.plan.node(i).resource == Resource::Test)
+            .filter(|&i| self.plan.node(i).resource.is_test())
             .filter(|&i| self.edges(i, true).any(|p| set.contains(&p)))
             .collect();
         set.extend(tests);

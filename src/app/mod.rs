@@ -136,7 +136,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             let prep = prepare(&opts, dag.as_ref(), &run)?;
             let selected: BTreeSet<usize> = selection(&opts, dag.as_ref(), &prep.plan)?
                 .into_iter()
-                .filter(|&i| prep.plan.node(i).resource == Resource::Test)
+                .filter(|&i| prep.plan.node(i).resource.is_test())
                 .collect();
             let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll, TaskRetry::NONE);
             // Tests only read, unless one keeps its failing rows (`store_failures`).

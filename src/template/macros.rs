@@ -25,8 +25,9 @@ use std::sync::Arc;
 pub const IMPL_SUFFIX: &str = "__runner_impl";
 
 /// Names a node's context defines and a macro call must carry along.
+/// `env_var` is a global, forwarded so a unit test's `env_vars` override reaches macros.
 pub const FORWARDED: &[&str] =
-    &["ref", "source", "config", "this", "var", "is_incremental", "execute", "model", RUNTIME];
+    &["ref", "source", "config", "this", "var", "is_incremental", "execute", "model", "env_var", RUNTIME];
 
 /// Rewrites `{% test x(...) %}…{% endtest %}` into `{% macro test_x(...) %}…{% endmacro %}`.
 pub fn rewrite_test_blocks(text: &str) -> String {
