@@ -7,7 +7,9 @@
 //! closure the caller gives.
 
 use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
-use crate::nodes::{Node, NodeKind, Plan, Resource};
+use crate::nodes::{Node, NodeKind, Plan};
+#[cfg(test)]
+use crate::nodes::Resource;
 use crate::project::dag::TestBehavior;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};

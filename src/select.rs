@@ -17,7 +17,7 @@ mod methods;
 
 use crate::graph::Graph;
 use crate::nodes::fqn::parse_source_id;
-use crate::nodes::{Node, Plan, Resource};
+use crate::nodes::{Node, Plan};
 use methods::{matches, Member};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -16,7 +16,7 @@ use crate::cli::{Command, Options, RunRef};
 use crate::db::{Holder, LockMode};
 use crate::error::{io_failure, Diagnostic, Error, EXIT_OK};
 use crate::history::{History, HistorySink, RunRecord, RunState};
-use crate::nodes::{self, Plan, Resource};
+use crate::nodes::{self, Plan};
 use crate::project::dag::{self, Dag, TestBehavior};
 use crate::project::{self, env::Env, profile, profile::Target};
 use crate::schedule::{RunContext, Timetable};

@@ -59,9 +59,9 @@ impl Executor {
         let mut ctes = Vec::new();
         for cte in used {
             let Some(input) = ut.inputs.iter().find(|i| i.cte == cte) else { continue };
-            let fixture = self.fixture_sql(input, &mut ran).map_err(|e| {
-                (format!("Compilation Error in model {} ({file})\n  {e}", input.name), ran.clone())
-            })?;
+            let fixture = self
+                .fixture_sql(input, &mut ran)
+                .map_err(|e| (format!("Compilation Error in model {} ({file})\n  {e}", input.name), ran.clone()))?;
             ctes.push((cte, fixture));
         }
         let main = with_ctes(&body, &ctes);

@@ -113,6 +113,7 @@ impl Planner<'_> {
             description: decl.description.clone(),
             given: decl.given.clone(),
             expect_rows: decl.expect.clone(),
+            expect_format: decl.expect_format,
         };
         Ok(Some(Node {
             id: format!("unit_test.{}.{}.{}", project.name, decl.model, decl.name),

@@ -71,6 +71,7 @@ mod tests {
             description: String::new(),
             given: Vec::new(),
             expect_rows: Rows::Given(Vec::new()),
+            expect_format: crate::unit_tests::Format::Dict,
         }));
         n
     }

@@ -89,6 +89,7 @@ pub struct Given {
     pub input: Input,
     /// `ref('stg_orders')`, as written: how messages name the input.
     pub written: String,
+    pub format: Format,
     pub rows: Rows,
 }
 
@@ -112,6 +113,7 @@ pub struct UnitTestDecl {
     pub description: String,
     pub given: Vec<Given>,
     pub expect: Rows,
+    pub expect_format: Format,
     pub overrides: Overrides,
     /// `config:` as written (`tags`, `meta`, `enabled`).
     pub config: BTreeMap<String, Value>,
@@ -177,6 +179,7 @@ pub struct Planned {
     /// The declaration, for the manifest.
     pub given: Vec<Given>,
     pub expect_rows: Rows,
+    pub expect_format: Format,
 }
 
 /// One `given` entry as planned.

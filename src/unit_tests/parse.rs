@@ -96,6 +96,7 @@ fn decl(raw: RawUnitTest, file: &Path, line: Option<usize>) -> Result<UnitTestDe
         description: raw.description.unwrap_or_default(),
         given,
         expect,
+        expect_format: format,
         overrides,
         config,
         file: file.to_path_buf(),
@@ -112,7 +113,7 @@ fn given_entry(test: &str, g: &RawInput) -> Result<Given, String> {
     if rows == Rows::Seed && !matches!(input, Input::Ref(_)) {
         return Err(format!("unit test `{test}` has input rows which do not match format dict"));
     }
-    Ok(Given { input, written: g.input.trim().to_string(), rows })
+    Ok(Given { input, written: g.input.trim().to_string(), format, rows })
 }
 
 fn format_of(text: Option<&str>) -> Result<Format, String> {

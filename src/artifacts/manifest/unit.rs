@@ -35,14 +35,6 @@ fn fixture(rows: &Rows, declared_format: Format) -> (Value, &'static str, Value)
     }
 }
 
-fn format_of(rows: &Rows) -> Format {
-    match rows {
-        Rows::Sql(_) => Format::Sql,
-        Rows::Fixture { format, .. } => *format,
-        _ => Format::Dict,
-    }
-}
-
 /// The entry of unit test `node`.
 pub(super) fn entry(node: &Node, inputs: &Inputs) -> Value {
     let NodeKind::UnitTest(ut) = &node.kind else { return Value::Null };
@@ -50,11 +42,11 @@ pub(super) fn entry(node: &Node, inputs: &Inputs) -> Value {
         .given
         .iter()
         .map(|g| {
-            let (rows, format, fixture_name) = fixture(&g.rows, format_of(&g.rows));
+            let (rows, format, fixture_name) = fixture(&g.rows, g.format);
             json!({"input": g.written, "rows": rows, "format": format, "fixture": fixture_name})
         })
         .collect();
-    let (rows, format, fixture_name) = fixture(&ut.expect_rows, format_of(&ut.expect_rows));
+    let (rows, format, fixture_name) = fixture(&ut.expect_rows, ut.expect_format);
     let o = &ut.overrides;
     let to_json = |m: &std::collections::BTreeMap<String, serde_yaml::Value>| -> Map<String, Value> {
         m.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null))).collect()
