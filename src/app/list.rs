@@ -130,7 +130,15 @@ fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
             };
             py_object(keys.iter().filter_map(|k| {
                 let v = entry.get(*k)?;
-                Some((*k, if *k == "config" { config_json(v) } else { py_json(v) }))
+                // A unit test's config is dbt's `UnitTestConfig`: its own three keys, in its order.
+                let config = |v: &Value| {
+                    if defaults == UNIT_TEST_KEYS {
+                        py_object(["tags", "meta", "enabled"].into_iter().filter_map(|k| Some((k, py_json(v.get(k)?)))))
+                    } else {
+                        config_json(v)
+                    }
+                };
+                Some((*k, if *k == "config" { config(v) } else { py_json(v) }))
             }))
         }
     }

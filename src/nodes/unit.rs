@@ -201,3 +201,129 @@ fn fixture_error(decl: &UnitTestDecl, e: String) -> Diagnostic {
         .at(decl.line, None)
         .hint("fixture files are `<test-path>/fixtures/<name>.csv` or `.sql`, named without the extension")
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::nodes::{self, NodeKind, Resource};
+    use crate::project::{self, env::Env, profile::Target};
+    use crate::template::{Templates, Vars};
+    use crate::unit_tests::{Cell, Fixture, Input};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    fn plan(files: &[(&str, &str)]) -> Result<nodes::Plan, Vec<crate::error::Diagnostic>> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = dir.path();
+        write(r, "dbt_project.yml", "name: shop\nprofile: shop\nunit_tests:\n  shop:\n    +tags: [unit]\n    unit:\n      orders:\n        off:\n          +enabled: false\n");
+        write(r, "seeds/raw.csv", "id,status\n1,placed\n");
+        write(r, "models/stg.sql", "select id, status from {{ ref('raw') }}");
+        write(r, "models/orders.sql", "select * from {{ ref('stg') }} where {{ var('v', 1) }} = 1");
+        write(r, "tests/fixtures/rows.csv", "id,status\n2,shipped\n");
+        for (rel, text) in files {
+            write(r, rel, text);
+        }
+        let project = project::load(r).map_err(|e| e.clone())?;
+        let target = Target {
+            profile_name: "shop".into(),
+            name: "dev".into(),
+            kind: "duckdb".into(),
+            path: r.join("w.duckdb"),
+            database: "w".into(),
+            schema: "main".into(),
+            threads: 1,
+            settings: BTreeMap::new(),
+            extensions: Vec::new(),
+            secrets: Vec::new(),
+        };
+        let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
+        nodes::plan(&project, &target, &templates)
+    }
+
+    const TESTS: &str = "version: 2
+unit_tests:
+  - name: keeps_rows
+    model: orders
+    config: {tags: [mine]}
+    given:
+      - input: ref('stg')
+        format: csv
+        fixture: rows
+      - input: ref('raw')
+    expect:
+      rows: [{id: 2}]
+  - name: off
+    model: orders
+    given: []
+    expect: {rows: []}
+";
+
+    #[test]
+    fn a_unit_test_is_a_node_under_its_model_with_its_inputs_resolved() {
+        let plan = plan(&[("models/unit/tests.yml", TESTS)]).expect("plans");
+        let units: Vec<&nodes::Node> = plan.nodes.iter().filter(|n| n.resource == Resource::UnitTest).collect();
+        // `off` is disabled by the project's `unit_tests:` tree.
+        assert_eq!(units.len(), 1);
+        let u = units[0];
+        assert_eq!(u.id, "unit_test.shop.orders.keeps_rows");
+        assert_eq!(u.fqn(), vec!["shop", "unit", "orders", "keeps_rows"]);
+        assert_eq!(u.depends_on.iter().collect::<Vec<_>>(), ["model.shop.orders"]);
+        assert_eq!(crate::config_tree::as_strings(u.config.get("tags")), vec!["unit", "mine"]);
+        let NodeKind::UnitTest(p) = &u.kind else { panic!("a unit test") };
+        assert_eq!(p.inputs[0].input, Input::Ref("stg".into()));
+        assert_eq!(p.inputs[0].cte, "__dbt__cte__stg");
+        assert_eq!(p.inputs[0].relation.to_string(), "\"w\".\"main\".\"stg\"");
+        let Fixture::Rows(rows) = &p.inputs[0].fixture else { panic!("csv rows") };
+        assert_eq!(rows[0][1], ("status".to_string(), Cell::Text("shipped".into())));
+        // A seed input without rows reads the seed's file when the test runs.
+        assert!(matches!(&p.inputs[1].fixture, Fixture::SeedFile(f) if f.ends_with("seeds/raw.csv")));
+        // `orders` does not read `raw`: dbt accepts it, runner says so.
+        assert!(
+            plan.warnings.iter().any(|w| w.message.contains("does not read input `ref('raw')`")),
+            "{:?}",
+            plan.warnings
+        );
+    }
+
+    #[test]
+    fn what_a_unit_test_names_must_exist() {
+        let bad = |yaml: &str| {
+            let errs = plan(&[("models/u.yml", yaml)]).err().expect("refused");
+            errs.iter().map(|e| format!("{}:{}", e.line.unwrap_or(0), e.message)).collect::<Vec<_>>().join("\n")
+        };
+        let e = bad("unit_tests:\n  - name: t\n    model: nope\n    given: []\n    expect: {rows: []}\n");
+        assert!(e.contains("2:unable to find model `shop.nope`"), "{e}");
+        let e = bad("unit_tests:\n  - name: t\n    model: orders\n    given:\n      - input: source('a', 'b')\n        rows: []\n    expect: {rows: []}\n");
+        assert!(e.contains("(`source('a', 'b')`) which was not found"), "{e}");
+        let e = bad(
+            "unit_tests:\n  - name: t\n    model: orders\n    given: []\n    expect: {format: csv, fixture: nope}\n",
+        );
+        assert!(e.contains("fixture file `nope` not found"), "{e}");
+    }
+
+    #[test]
+    fn incremental_models_need_dbts_overrides() {
+        let model = ("models/inc.sql", "select 1 as id {% if is_incremental() %} from {{ this }} {% endif %}");
+        let errs = plan(&[
+            model,
+            ("models/u.yml", "unit_tests:\n  - name: t\n    model: inc\n    given: []\n    expect: {rows: []}\n"),
+        ])
+        .err()
+        .expect("refused");
+        assert!(errs[0].message.contains("boolean override for `is_incremental`"), "{errs:?}");
+        let yaml = "unit_tests:\n  - name: t\n    model: inc\n    overrides: {macros: {is_incremental: true}}\n    given: []\n    expect: {rows: []}\n";
+        let errs = plan(&[model, ("models/u.yml", yaml)]).err().expect("refused");
+        assert!(errs[0].message.contains("must have a 'this' input"), "{errs:?}");
+        let yaml = "unit_tests:\n  - name: t\n    model: inc\n    overrides: {macros: {is_incremental: true}}\n    given:\n      - input: this\n        rows: []\n    expect: {rows: []}\n";
+        let plan = plan(&[model, ("models/u.yml", yaml)]).expect("plans");
+        let u = plan.nodes.iter().find(|n| n.resource == Resource::UnitTest).expect("unit test");
+        let NodeKind::UnitTest(p) = &u.kind else { panic!("a unit test") };
+        assert!(p.is_incremental);
+        assert_eq!(p.inputs[0].cte, "__dbt__cte__inc");
+    }
+}
