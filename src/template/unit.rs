@@ -118,17 +118,20 @@ impl Templates {
                 }
             }),
         );
+        let mut overrides = Vec::new();
         for (name, value) in &u.overrides.macros {
             let name = name.strip_prefix("dbt.").unwrap_or(name);
             if name == "is_incremental" || name.contains('.') {
                 continue;
             }
             let value = Value::from(Serde(value.clone()));
-            set(
-                &mut ctx,
-                name,
-                Value::from_function(move |_args: Rest<Value>| -> Result<Value, Error> { Ok(value.clone()) }),
-            );
+            let f = Value::from_function(move |_args: Rest<Value>| -> Result<Value, Error> { Ok(value.clone()) });
+            set(&mut ctx, name, f.clone());
+            overrides.push((name.to_string(), f));
+        }
+        // Forwarded into every macro the model calls (see `macros::MACRO_OVERRIDES`).
+        if !overrides.is_empty() {
+            set(&mut ctx, super::macros::MACRO_OVERRIDES, Value::from_pairs(overrides));
         }
         set(&mut ctx, context::RUNTIME, context::Runtime::new(None, false));
         let t = match self.texts.get(template) {
