@@ -45,9 +45,9 @@ pub fn status_text(resource: Resource, status: Status) -> &'static str {
     match (resource, status) {
         (_, Status::Skipped) => "skipped",
         (_, Status::Error) => "error",
-        (Resource::Test, Status::Pass) => "pass",
-        (Resource::Test, Status::Warn) => "warn",
-        (Resource::Test, Status::Fail) => "fail",
+        (Resource::Test | Resource::UnitTest, Status::Pass) => "pass",
+        (Resource::Test | Resource::UnitTest, Status::Warn) => "warn",
+        (Resource::Test | Resource::UnitTest, Status::Fail) => "fail",
         _ => "success",
     }
 }
@@ -193,7 +193,7 @@ impl RunResults {
             // dbt reports a passing test's failures as 0, even when thresholds
             // (`error_if`, `warn_if`) let rows through.
             "failures": result
-                .filter(|_| node.resource == Resource::Test)
+                .filter(|_| node.resource.is_test())
                 .and_then(|r| r.count)
                 .map(|n| if matches!(status, Status::Pass | Status::Success) { 0 } else { n }),
             "compiled": compiled,

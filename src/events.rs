@@ -25,6 +25,8 @@ pub struct NodeLabel {
     pub id: String,
     pub name: String,
     pub resource: Resource,
+    /// A unit test's model: dbt shows the test as `<model>::<name>`.
+    pub tested_model: Option<String>,
     /// `view`, `table`, or empty for seeds and tests.
     pub materialized: String,
     /// `schema.identifier` for seeds and models.

@@ -54,6 +54,15 @@ fn kind_text(n: &NodeLabel) -> String {
         Resource::Seed => format!("seed file {}", n.relation.as_deref().unwrap_or(&n.name)),
         Resource::Model => format!("sql {} model {}", n.materialized, n.relation.as_deref().unwrap_or(&n.name)),
         Resource::Test => format!("test {}", n.name),
+        Resource::UnitTest => format!("unit_test {}", unit_name(n)),
+    }
+}
+
+/// dbt's name for a unit test in its lines: `<model>::<test>`.
+fn unit_name(n: &NodeLabel) -> String {
+    match &n.tested_model {
+        Some(m) => format!("{m}::{}", n.name),
+        None => n.name.clone(),
     }
 }
 
@@ -84,6 +93,12 @@ pub fn finished_line(index: usize, total: usize, n: &NodeLabel, r: &NodeResult) 
             (format!("FAIL {c} {}", n.name), format!("FAIL {c} {}", secs(r)))
         }
         (Resource::Test, _) => (format!("ERROR {}", n.name), format!("ERROR {}", secs(r))),
+        (Resource::UnitTest, Status::Pass) => (format!("PASS {}", unit_name(n)), format!("PASS {}", secs(r))),
+        (Resource::UnitTest, Status::Fail | Status::Warn) => {
+            let c = r.count.unwrap_or(1);
+            (format!("FAIL {c} {}", unit_name(n)), format!("FAIL {c} {}", secs(r)))
+        }
+        (Resource::UnitTest, _) => (format!("ERROR {}", unit_name(n)), format!("ERROR {}", secs(r))),
     };
     line(index, total, &msg, &status)
 }
@@ -142,6 +157,16 @@ impl<W: Write> Sink for Report<W> {
                     ));
                 }
                 match result.status {
+                    // dbt words every unit test problem as a failure, and
+                    // its message (the difference table) starts on its own line.
+                    Status::Error | Status::Fail if node.resource == Resource::UnitTest => {
+                        let message = result.message.as_deref().unwrap_or("").replace("\r\n", "\n");
+                        let message = match result.status {
+                            Status::Fail => message.trim().to_string(),
+                            _ => format!("  {}", message.replace('\n', "\n  ")),
+                        };
+                        self.problems.push(format!("Failure in unit_test {} ({})\n{message}", node.name, node.file));
+                    }
                     Status::Error => self.problems.push(format!(
                         "Error in {} {} ({})\n  {}",
                         node.resource.as_str(),
@@ -173,6 +198,7 @@ impl<W: Write> Sink for Report<W> {
                 self.counts.add(Status::Skipped);
                 let what = match node.resource {
                     Resource::Test => format!("SKIP test {}", node.name),
+                    Resource::UnitTest => format!("SKIP unit_test {}", node.name),
                     _ => format!("SKIP relation {}", node.relation.as_deref().unwrap_or(&node.name)),
                 };
                 let text = line(*index, *total, &what, "SKIP");
@@ -250,6 +276,7 @@ mod tests {
             id: format!("x.{name}"),
             name: name.into(),
             resource,
+            tested_model: None,
             materialized: if resource == Resource::Model { "view".into() } else { String::new() },
             relation: (resource != Resource::Test).then(|| format!("main.{name}")),
             relation_name: None,

@@ -7,7 +7,9 @@
 //! closure the caller gives.
 
 use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
-use crate::nodes::{Node, NodeKind, Plan, Resource};
+use crate::nodes::{Node, NodeKind, Plan};
+#[cfg(test)]
+use crate::nodes::Resource;
 use crate::project::dag::TestBehavior;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod around;
+mod units;
+use units::{before_their_models, unit_tested_model};
 pub use around::{Around, NoHooks};
 
 /// The caps that bound how many nodes of one run execute at once.
@@ -56,7 +60,7 @@ fn take_writer_slot(caps: &Caps, running: usize, writers: &AtomicUsize) -> bool 
 }
 
 fn is_writer(n: &Node) -> bool {
-    n.resource != Resource::Test
+    !n.resource.is_test()
 }
 
 /// R11: how a failing task is retried; the same backoff rule as conflict retries.
@@ -132,9 +136,19 @@ impl RunPlan {
 /// its failing tests.
 pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior, retry: TaskRetry) -> RunPlan {
     let g = &plan.graph;
-    let is_test = |i: usize| plan.node(i).resource == Resource::Test;
-    let nodes: BTreeSet<usize> =
+    let is_test = |i: usize| plan.node(i).resource.is_test();
+    let mut nodes: BTreeSet<usize> =
         selected.iter().copied().filter(|&i| behavior != TestBehavior::None || !is_test(i)).collect();
+    // dbt's build runs a unit test only right before its model: without the
+    // model in the run, it does not run.
+    let tested = |i: usize| unit_tested_model(plan, i);
+    if behavior == TestBehavior::Build {
+        let dropped: Vec<usize> =
+            nodes.iter().copied().filter(|&i| tested(i).is_some_and(|m| !nodes.contains(&m))).collect();
+        for i in dropped {
+            nodes.remove(&i);
+        }
+    }
     let mut waits: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     let mut blocks: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     let (mut gate, mut gated) = (BTreeSet::new(), BTreeSet::new());
@@ -154,7 +168,8 @@ pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior,
             // test (sources included) is upstream of it. The test's ancestors are
             // then a subset of the node's, so these edges can never close a loop.
             let sources = |i: usize| plan.node(i).source_deps().map(str::to_string).collect::<BTreeSet<String>>();
-            for &t in nodes.iter().filter(|&&i| is_test(i)) {
+            let unit_in_build = |i: usize| behavior == TestBehavior::Build && tested(i).is_some();
+            for &t in nodes.iter().filter(|&&i| is_test(i) && !unit_in_build(i)) {
                 let t_sources = sources(t);
                 // Children of the test's parents: nodes that ref a parent, or read a source it tests.
                 let mut candidates: BTreeSet<usize> =
@@ -177,6 +192,9 @@ pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior,
             }
         }
     }
+    if behavior == TestBehavior::Build {
+        before_their_models(plan, &nodes, &mut waits, &mut blocks);
+    }
     let retry = nodes.iter().map(|&i| (i, retry.for_node(plan.node(i)))).collect();
     RunPlan { nodes, waits, blocks, gate, gated, retry }
 }
@@ -190,6 +208,10 @@ pub fn label(n: &Node) -> NodeLabel {
         id: n.id.clone(),
         name: n.name.clone(),
         resource: n.resource,
+        tested_model: match &n.kind {
+            NodeKind::UnitTest(ut) => Some(ut.model_name.clone()),
+            _ => None,
+        },
         materialized: materialized.to_string(),
         relation: n.relation.as_ref().map(|r| r.short()),
         relation_name: n.relation.as_ref().map(|r| r.to_string()),

@@ -17,7 +17,7 @@ mod methods;
 
 use crate::graph::Graph;
 use crate::nodes::fqn::parse_source_id;
-use crate::nodes::{Node, Plan, Resource};
+use crate::nodes::{Node, Plan};
 use methods::{matches, Member};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -293,7 +293,7 @@ impl<'a> Universe<'a> {
     /// Adds tests any of whose parents (nodes or sources) is in `set` (eager).
     fn with_tests(&self, mut set: BTreeSet<usize>) -> BTreeSet<usize> {
         let tests: Vec<usize> = (0..self.plan.nodes.len())
-            .filter(|&i| self.plan.node(i).resource == Resource::Test)
+            .filter(|&i| self.plan.node(i).resource.is_test())
             .filter(|&i| self.edges(i, true).any(|p| set.contains(&p)))
             .collect();
         set.extend(tests);

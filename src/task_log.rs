@@ -210,6 +210,7 @@ mod tests {
                 id: "model.p.t".into(),
                 name: "t".into(),
                 resource: crate::nodes::Resource::Model,
+                tested_model: None,
                 materialized: "table".into(),
                 relation: None,
                 relation_name: None,

@@ -19,8 +19,19 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const CASES: &[&str] =
-    &["builtin_macros", "config_tree", "data_tests", "ephemeral", "files", "hooks", "incremental", "naming", "seeds", "selection"];
+const CASES: &[&str] = &[
+    "builtin_macros",
+    "config_tree",
+    "data_tests",
+    "ephemeral",
+    "files",
+    "hooks",
+    "incremental",
+    "naming",
+    "seeds",
+    "selection",
+    "unit_tests",
+];
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("differential")
@@ -275,4 +286,13 @@ fn seeds() {
 #[test]
 fn selection() {
     run_case("selection");
+}
+
+/// Unit tests in each format (dict, csv inline and from a fixture file,
+/// sql), passing and failing, with `vars`/`env_vars`/`is_incremental`
+/// overrides and a `this` input; before their inputs exist, in `test`, and
+/// in `build` before their models (a failing one skips its model).
+#[test]
+fn unit_tests() {
+    run_case("unit_tests");
 }

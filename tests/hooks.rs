@@ -129,17 +129,12 @@ fn python_models_and_snapshots_are_refused_by_name() {
 }
 
 #[test]
-fn unit_tests_and_unsupported_flags_are_named_in_a_warning() {
+fn unsupported_flags_are_named_in_a_warning() {
     let f = Fixture::shop();
     f.write("dbt_project.yml", "name: shop\nprofile: shop\nflags:\n  fail_fast: true\n");
-    f.write(
-        "models/unit.yml",
-        "version: 2\nunit_tests:\n  - name: test_customers\n    model: customers\n    given: []\n    expect: {rows: []}\n",
-    );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("dbt_project.yml:4: flag `fail_fast` has no effect"), "{}", r.stderr);
-    assert!(r.stderr.contains("models/unit.yml:3: 1 unit test(s) here are not run"), "{}", r.stderr);
 }
 
 /// Every key dbt accepts and that changes nothing a run builds: the project

@@ -24,7 +24,8 @@ use std::sync::Arc;
 fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
     let relations = prep.plan.relations.clone();
     let (template, this) = match &node.kind {
-        NodeKind::Seed { .. } => return None,
+        // A unit test's SQL needs its inputs' column types from the database.
+        NodeKind::Seed { .. } | NodeKind::UnitTest(_) => return None,
         NodeKind::GenericTest { sql, .. } => return Some(prep.templates.test_sql(sql, &relations, &node.config)),
         NodeKind::Model { template, .. } => (template, node.relation.clone()?),
         // The executor renders singular tests with this `this`; so do we.

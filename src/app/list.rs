@@ -19,6 +19,8 @@ const NODE_KEYS: &[&str] = &[
     "tags",
     "depends_on",
 ];
+const UNIT_TEST_KEYS: &[&str] =
+    &["name", "resource_type", "package_name", "original_file_path", "unique_id", "depends_on", "config"];
 const SOURCE_KEYS: &[&str] =
     &["name", "resource_type", "package_name", "original_file_path", "unique_id", "source_name", "tags", "config"];
 
@@ -101,6 +103,9 @@ fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
         ListOutput::Selector if is_source => {
             format!("source:{}.{}.{}", text("package_name"), text("source_name"), text("name"))
         }
+        ListOutput::Selector if text("resource_type") == "unit_test" => {
+            format!("unit_test:{}.{}", text("package_name"), text("name"))
+        }
         ListOutput::Selector => {
             let fqn: Vec<&str> = entry["fqn"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             fqn.join(".")
@@ -109,7 +114,11 @@ fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
         ListOutput::Name => text("name"),
         ListOutput::Path => text("original_file_path"),
         ListOutput::Json => {
-            let defaults = if is_source { SOURCE_KEYS } else { NODE_KEYS };
+            let defaults = match (is_source, text("resource_type").as_str()) {
+                (true, _) => SOURCE_KEYS,
+                (false, "unit_test") => UNIT_TEST_KEYS,
+                _ => NODE_KEYS,
+            };
             let keys: Vec<&str> = if list.output_keys.is_empty() {
                 defaults.to_vec()
             } else {
@@ -121,7 +130,15 @@ fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
             };
             py_object(keys.iter().filter_map(|k| {
                 let v = entry.get(*k)?;
-                Some((*k, if *k == "config" { config_json(v) } else { py_json(v) }))
+                // A unit test's config is dbt's `UnitTestConfig`: its own three keys, in its order.
+                let config = |v: &Value| {
+                    if defaults == UNIT_TEST_KEYS {
+                        py_object(["tags", "meta", "enabled"].into_iter().filter_map(|k| Some((k, py_json(v.get(k)?)))))
+                    } else {
+                        config_json(v)
+                    }
+                };
+                Some((*k, if *k == "config" { config(v) } else { py_json(v) }))
             }))
         }
     }

@@ -16,7 +16,7 @@ use crate::cli::{Command, Options, RunRef};
 use crate::db::{Holder, LockMode};
 use crate::error::{io_failure, Diagnostic, Error, EXIT_OK};
 use crate::history::{History, HistorySink, RunRecord, RunState};
-use crate::nodes::{self, Plan, Resource};
+use crate::nodes::{self, Plan};
 use crate::project::dag::{self, Dag, TestBehavior};
 use crate::project::{self, env::Env, profile, profile::Target};
 use crate::schedule::{RunContext, Timetable};
@@ -138,7 +138,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             let prep = prepare(&opts, dag.as_ref(), &run)?;
             let selected: BTreeSet<usize> = selection(&opts, dag.as_ref(), &prep.plan)?
                 .into_iter()
-                .filter(|&i| prep.plan.node(i).resource == Resource::Test)
+                .filter(|&i| prep.plan.node(i).resource.is_test())
                 .collect();
             let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll, TaskRetry::NONE);
             // Tests only read, unless one keeps its failing rows (`store_failures`).

@@ -65,6 +65,10 @@ impl<'a> Layout<'a> {
     /// `target/run/<project>/`: its own file, or for a generic test
     /// `<property file>/<alias>.sql`. Seeds keep their `.csv` name, as dbt does.
     pub fn sql_path(&self, node: &Node) -> PathBuf {
+        if node.resource == crate::nodes::Resource::UnitTest {
+            // dbt's pseudo path of a unit test: `<yml>/models/<name>.sql`.
+            return node.file.join("models").join(format!("{}.sql", node.name));
+        }
         if is_generic(node) {
             node.file.join(format!("{}.sql", self.alias(node)))
         } else {

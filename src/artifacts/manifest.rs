@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 mod checksum;
 mod entry;
+mod unit;
 mod write;
 
 pub const SCHEMA_VERSION: &str = "https://schemas.getdbt.com/dbt/manifest/v12.json";
@@ -47,7 +48,7 @@ fn props<'p>(project: &'p Project, node: &Node) -> Option<&'p crate::project::No
     match node.resource {
         Resource::Model => project.model_props.get(&node.name),
         Resource::Seed => project.seed_props.get(&node.name),
-        Resource::Test => None,
+        Resource::Test | Resource::UnitTest => None,
     }
 }
 
@@ -116,8 +117,10 @@ pub struct Manifest<'a> {
     layout: Layout<'a>,
     texts: Texts<'a>,
     checksums: checksum::Checksums<'a>,
-    /// Plan nodes and ephemerals together, sorted by unique id.
+    /// Plan nodes and ephemerals together, sorted by unique id (unit tests apart).
     nodes: Vec<&'a Node>,
+    /// Unit tests, sorted by unique id: the `unit_tests` section.
+    units: Vec<&'a Node>,
     sources: Map<String, Value>,
 }
 
@@ -127,10 +130,15 @@ impl<'a> Manifest<'a> {
         let texts = texts(inputs.project);
         let checksums = checksum::of_project(inputs.project);
         // Ephemeral models never run but are nodes in dbt's manifest.
-        let mut nodes: Vec<&'a Node> = inputs.plan.nodes.iter().chain(&inputs.plan.ephemeral.nodes).collect();
+        let (units, mut nodes): (Vec<&'a Node>, Vec<&'a Node>) = inputs
+            .plan
+            .nodes
+            .iter()
+            .chain(&inputs.plan.ephemeral.nodes)
+            .partition(|n| n.resource == Resource::UnitTest);
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
         let sources = sources_json(&inputs, &layout);
-        Manifest { inputs, layout, texts, checksums, nodes, sources }
+        Manifest { inputs, layout, texts, checksums, nodes, units, sources }
     }
 
     /// The entry of one node or source, and whether it is a source.
@@ -149,8 +157,15 @@ impl<'a> Manifest<'a> {
     fn lookup(&self, id: &str, of_node: impl Fn(&Node) -> Value) -> Option<(Value, bool)> {
         match self.nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
             Ok(i) => Some((of_node(self.nodes[i]), false)),
-            Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+            Err(_) => match self.units.binary_search_by(|n| n.id.as_str().cmp(id)) {
+                Ok(i) => Some((self.unit_entry(self.units[i]), false)),
+                Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+            },
         }
+    }
+
+    fn unit_entry(&self, node: &Node) -> Value {
+        unit::entry(node, &self.inputs)
     }
 
     fn node_fields<'s>(&'s self, node: &'a Node) -> entry::Fields<'s> {
@@ -164,7 +179,8 @@ impl<'a> Manifest<'a> {
     /// models those took a tenth of `runner ls`).
     fn maps(&self) -> Maps<'_> {
         let plan = self.inputs.plan;
-        let mut members: Vec<(&str, Option<&Node>)> = self.nodes.iter().map(|n| (n.id.as_str(), Some(*n))).collect();
+        let mut members: Vec<(&str, Option<&Node>)> =
+            self.nodes.iter().chain(&self.units).map(|n| (n.id.as_str(), Some(*n))).collect();
         members.extend(self.sources.keys().map(|s| (s.as_str(), None)));
         // Two sorted runs: the sort merges them in one pass.
         members.sort_by(|a, b| a.0.cmp(b.0));

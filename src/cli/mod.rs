@@ -131,9 +131,8 @@ pub struct ListOptions {
 }
 
 /// Resource types `runner` plans; dbt's other types are accepted and list nothing.
-const RESOURCE_TYPES: &[&str] = &["model", "seed", "test", "source"];
-const OTHER_DBT_TYPES: &[&str] =
-    &["snapshot", "analysis", "exposure", "metric", "semantic_model", "saved_query", "unit_test"];
+const RESOURCE_TYPES: &[&str] = &["model", "seed", "test", "source", "unit_test"];
+const OTHER_DBT_TYPES: &[&str] = &["snapshot", "analysis", "exposure", "metric", "semantic_model", "saved_query"];
 
 fn list_options(resource_type: Vec<String>, output: &str, output_keys: Vec<String>) -> Result<ListOptions, Error> {
     let mut types = std::collections::BTreeSet::new();

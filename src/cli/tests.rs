@@ -57,7 +57,7 @@ fn ls_options_are_validated() {
     assert_eq!(list.output_keys, ["name"]);
     let all = parse(&["list", "--resource-type", "all"]).expect("`list` is an alias");
     let Command::Ls { list, .. } = all.command else { panic!("not ls") };
-    assert_eq!(list.resource_types.len(), 4);
+    assert_eq!(list.resource_types.len(), 5, "model, seed, test, source, unit_test");
     assert_eq!(list.output, ListOutput::Selector);
     for args in [&["ls", "--output", "yaml"][..], &["ls", "--resource-type", "modle"], &["ls", "--output-keys", "name"]]
     {

@@ -9,6 +9,7 @@ pub mod dag;
 pub mod dbt_project;
 pub mod profile;
 pub mod properties;
+pub mod unit_tests;
 
 /// 1-based line of a top-level `key:` in a YAML text, for errors found after
 /// parsing (serde only locates syntax and unknown-key errors).

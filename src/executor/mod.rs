@@ -1,5 +1,5 @@
 //! Running one node on one DuckDB connection: seeds (in [`seed`]), the view, table and
-//! incremental materializations (in [`incremental`]), and data tests.
+//! incremental materializations (in [`incremental`]), data tests, and unit tests (in [`unit`]).
 //! Ephemeral models never reach here: the planner folds them into the
 //! queries that use them.
 //!
@@ -14,6 +14,7 @@ mod incremental;
 mod infer;
 pub mod run_hooks;
 mod seed;
+mod unit;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::db::raw::RawConn;
@@ -238,6 +239,7 @@ impl Executor {
                 Ok(sql) => self.test(&sql, cfg),
                 Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
             },
+            NodeKind::UnitTest(ut) => self.unit_test(node, ut),
             NodeKind::SingularTest { template, cfg } => {
                 let this = Relation::new("", "", &node.name);
                 let config = Arc::new(node.config.clone());

@@ -57,7 +57,7 @@ impl Sink for SeenSink {
         seen.results.push(json!({
             "status": status_text(resource, status),
             "message": result.and_then(|r| r.message.clone()),
-            "failures": result.filter(|_| resource == Resource::Test).and_then(|r| r.count),
+            "failures": result.filter(|_| resource.is_test()).and_then(|r| r.count),
             "execution_time": result.map(|r| r.duration.as_secs_f64()).unwrap_or(0.0),
             "thread_id": format!("Thread-{} (worker)", result.map(|r| r.worker).unwrap_or(0) + 1),
             "adapter_response": {},
@@ -229,7 +229,7 @@ fn node_json(project: &str, n: &crate::nodes::Node) -> serde_json::Value {
         "database": rel.map(|r| r.database.clone()),
         "schema": rel.map(|r| r.schema.clone()),
         "alias": rel.map(|r| r.identifier.clone()),
-        "relation_name": rel.filter(|_| n.resource != Resource::Test).map(|r| r.to_string()),
+        "relation_name": rel.filter(|_| !n.resource.is_test()).map(|r| r.to_string()),
         "config": serde_json::to_value(&n.config).unwrap_or_default(),
         "tags": crate::config_tree::as_strings(n.config.get("tags")),
     })

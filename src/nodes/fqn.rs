@@ -40,6 +40,10 @@ impl Node {
     pub fn fqn(&self) -> Vec<String> {
         let mut fqn = vec![self.project().to_string()];
         fqn.extend(fqn_folders(&self.file));
+        // A unit test sits under its model: `[project, folders…, model, test]`.
+        if let super::NodeKind::UnitTest(ut) = &self.kind {
+            fqn.push(ut.model_name.clone());
+        }
         fqn.push(self.name.clone());
         fqn
     }

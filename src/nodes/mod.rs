@@ -32,6 +32,8 @@ pub enum Resource {
     Seed,
     Model,
     Test,
+    /// dbt's `unit_test`: a model's SQL run on fixed rows (see `crate::unit_tests`).
+    UnitTest,
 }
 
 impl Resource {
@@ -40,7 +42,13 @@ impl Resource {
             Resource::Seed => "seed",
             Resource::Model => "model",
             Resource::Test => "test",
+            Resource::UnitTest => "unit_test",
         }
+    }
+
+    /// A data test or a unit test: it reads, builds nothing, and runs with the tests.
+    pub fn is_test(self) -> bool {
+        matches!(self, Resource::Test | Resource::UnitTest)
     }
 }
 
@@ -67,6 +75,8 @@ pub enum NodeKind {
         template: String,
         cfg: TestConfig,
     },
+    /// A unit test of a model (planned in [`unit`]).
+    UnitTest(Arc<crate::unit_tests::Planned>),
 }
 
 /// How a generic test gets its failing-rows SQL.
@@ -247,6 +257,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     }
     let relations = Arc::new(relations);
     p.link(model_refs);
+    p.unit_tests();
     p.singular_tests();
     p.generic_tests(&relations);
     if !p.errors.is_empty() {
@@ -550,3 +561,4 @@ mod generic;
 pub mod materialize;
 mod naming;
 mod unsupported;
+mod unit;

@@ -88,12 +88,18 @@ pub struct Project {
     pub seed_props: BTreeMap<String, NodeProps>,
     pub sources: BTreeMap<(String, String), SourceTable>,
     pub tests: Vec<TestDecl>,
+    /// `unit_tests:` entries of every property file, in path order.
+    pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
+    /// Unit test fixture files (`<test-path>/fixtures/**.{csv,sql}`) by name.
+    pub fixtures: BTreeMap<String, crate::unit_tests::FixtureFile>,
     /// `{% docs %}` blocks by name, for `{{ doc('name') }}` in descriptions.
     pub docs: BTreeMap<String, docs::DocBlock>,
     /// `models:` / `seeds:` / `data_tests:` trees of `dbt_project.yml`.
     pub model_tree: Option<Value>,
     pub seed_tree: Option<Value>,
     pub test_tree: Option<Value>,
+    /// `unit_tests:` tree of `dbt_project.yml` (`+enabled`, `+tags`, `+meta`).
+    pub unit_test_tree: Option<Value>,
     pub target_dir: PathBuf,
     /// Installed packages (`dbt_packages/`), in folder order.
     pub packages: Vec<packages::Package>,
@@ -211,6 +217,31 @@ fn unsupported_files(w: &mut Walk, model_paths: &[String], snapshot_paths: &[Str
     }
 }
 
+/// Unit test fixtures under each `<test-path>/fixtures/`, by file stem as
+/// dbt names them; one name in two files is an error naming both.
+fn fixture_files(w: &mut Walk, test_paths: &[String]) -> BTreeMap<String, crate::unit_tests::FixtureFile> {
+    use crate::unit_tests::{FixtureFile, Format};
+    let dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/fixtures")).collect();
+    let mut out: BTreeMap<String, FixtureFile> = BTreeMap::new();
+    for (p, _) in w.files(&dirs, &["csv", "sql"], &[]) {
+        let Some(text) = w.read(&p) else { continue };
+        let format = if p.extension().is_some_and(|e| e == "sql") { Format::Sql } else { Format::Csv };
+        let file = FixtureFile { path: w.rel(&p), text, format };
+        if let Some(first) = out.get(&stem(&p)) {
+            w.errors.push(
+                Diagnostic::in_file(
+                    &file.path,
+                    format!("unit test fixture `{}` is also `{}`", stem(&p), first.path.display()),
+                )
+                .hint("fixture names are file names without the extension: rename one"),
+            );
+            continue;
+        }
+        out.insert(stem(&p), file);
+    }
+    out
+}
+
 /// dbt's error for a second property entry of one model or seed, in the
 /// same file or another ("dbt found two schema.yml entries for the same resource").
 fn described_twice(kind: &str, name: &str, (file, line): (&Path, Option<usize>), first: &NodeProps) -> Diagnostic {
@@ -284,8 +315,10 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
 
     let models = w.sql_files(&model_paths, &[]);
     unsupported_files(&mut w, &model_paths, &paths(&raw.snapshot_paths, "snapshots"));
-    // `tests/generic/` holds custom generic test definitions, not data tests.
-    let singular_tests = w.sql_files(&test_paths, &["generic"]);
+    // `tests/generic/` holds custom generic test definitions and
+    // `tests/fixtures/` unit test fixtures, not data tests.
+    let singular_tests = w.sql_files(&test_paths, &["generic", "fixtures"]);
+    let fixtures = fixture_files(&mut w, &test_paths);
     let generic_dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/generic")).collect();
     let mut macros = w.sql_files(&macro_paths, &[]);
     macros.extend(w.sql_files(&generic_dirs, &[]));
@@ -320,10 +353,13 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         seed_props: BTreeMap::new(),
         sources: BTreeMap::new(),
         tests: Vec::new(),
+        unit_tests: Vec::new(),
+        fixtures,
         docs,
         model_tree: raw.models.clone(),
         seed_tree: raw.seeds.clone(),
         test_tree: raw.data_tests.clone().or(raw.tests.clone()),
+        unit_test_tree: raw.unit_tests.clone(),
         target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
         packages: Vec::new(),
         dispatch: Vec::new(),
@@ -351,6 +387,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         w.errors.extend(declared.errors);
         project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
+        project.unit_tests.extend(declared.unit_tests);
         for (kind, entries, props) in
             [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]
         {
@@ -419,7 +456,10 @@ fn load_packages(w: &mut Walk, project: &mut Project, raw: &RawDbtProject, dbt_t
                 w.errors.push(
                     Diagnostic::in_file(
                         "dbt_project.yml",
-                        format!("`dispatch` for `{}` searches `{name}`, which is not this project or an installed package", d.namespace),
+                        format!(
+                            "`dispatch` for `{}` searches `{name}`, which is not this project or an installed package",
+                            d.namespace
+                        ),
                     )
                     .at(dispatch_line(dbt_text, name), None)
                     .hint(format!(

@@ -1,5 +1,6 @@
 //! Property files (`models/**/*.yml`, `seeds/**/*.yml`): what one file
-//! declares — model and seed properties, sources, generic test declarations —
+//! declares — model and seed properties, sources, generic test and unit test
+//! declarations —
 //! with the line of each test entry for messages.
 //!
 //! Parsing is a pure function of one file's path and text, so
@@ -21,8 +22,9 @@ pub struct Declared {
     pub seeds: Vec<(String, NodeProps)>,
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
+    pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
     pub errors: Vec<Diagnostic>,
-    /// Declarations runner loads but does not act on yet (unit tests).
+    /// Declarations runner loads but does not act on.
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -39,6 +41,11 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
     };
     let file = rel.to_path_buf();
     unsupported_sections(&props, &file, text, &mut out);
+    if let Some(section) = &props.unit_tests {
+        let (decls, errors) = crate::unit_tests::parse::declarations(&file, text, section);
+        out.unit_tests = decls;
+        out.errors.extend(errors);
+    }
     // Each entry's line is searched from its owner's line: one pass per file.
     let lines = Lines::new(text);
     let push_tests =
@@ -133,8 +140,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
 }
 
 /// Snapshots defined in YAML (dbt 1.9+: an entry with `relation:`) are load
-/// errors until runner takes snapshots; unit tests a warning, as nothing
-/// built depends on them. Both name the file and line.
+/// errors until runner takes snapshots, naming the file and line.
 fn unsupported_sections(props: &RawProperties, file: &Path, text: &str, out: &mut Declared) {
     let entries = |v: &Option<Value>| match v {
         Some(Value::Sequence(items)) => items.clone(),
@@ -150,17 +156,6 @@ fn unsupported_sections(props: &RawProperties, file: &Path, text: &str, out: &mu
             Diagnostic::in_file(file, format!("snapshot `{name}`: snapshots are not supported yet"))
                 .at(crate::config::find_line(text, name), None)
                 .hint("take snapshots with `dbt snapshot` for now, or remove the entry"),
-        );
-    }
-    let unit = entries(&props.unit_tests);
-    if let Some(first) = unit.first() {
-        let name = first.get("name").and_then(Value::as_str).unwrap_or("unit_tests");
-        out.warnings.push(
-            Diagnostic::in_file(
-                file,
-                format!("{} unit test(s) here are not run: runner does not run unit tests yet", unit.len()),
-            )
-            .at(crate::config::find_line(text, name).or_else(|| crate::config::key_line(text, "unit_tests")), None),
         );
     }
 }

@@ -35,7 +35,7 @@ const RESOURCE_TYPES: &[&str] = &[
 pub fn check(method: &str, value: &str) -> Result<(), String> {
     let base = method.split('.').next().unwrap_or(method);
     match base {
-        "fqn" | "tag" | "path" | "file" | "package" => Ok(()),
+        "fqn" | "tag" | "path" | "file" | "package" | "unit_test" => Ok(()),
         "config" if method.len() > "config.".len() => Ok(()),
         "config" => Err("`config` needs a key, like `config.materialized:table`".into()),
         "resource_type" if RESOURCE_TYPES.contains(&value) => Ok(()),
@@ -45,7 +45,7 @@ pub fn check(method: &str, value: &str) -> Result<(), String> {
         "source" if value.split('.').count() <= 3 => Ok(()),
         "source" => Err(format!("`{value}` is not `source_name`, `source_name.table_name` or `package.source_name.table_name`")),
         _ => Err(format!(
-            "unknown selector method `{base}` (runner has `fqn`, `tag`, `path`, `file`, `resource_type`, `config.<key>`, `source`, `test_type`, `package`)"
+            "unknown selector method `{base}` (runner has `fqn`, `tag`, `path`, `file`, `resource_type`, `config.<key>`, `source`, `test_type`, `unit_test`, `package`)"
         )),
     }
 }
@@ -76,8 +76,17 @@ pub fn matches(m: &Member, method: &str, value: &str) -> bool {
         "test_type" => match &node.kind {
             NodeKind::GenericTest { .. } => matches!(value, "generic" | "schema" | "data"),
             NodeKind::SingularTest { .. } => matches!(value, "singular" | "data"),
+            NodeKind::UnitTest(_) => value == "unit",
             _ => false,
         },
+        // dbt's `unit_test:name` or `unit_test:package.name`, globs allowed.
+        "unit_test" => {
+            node.resource == Resource::UnitTest
+                && match value.split_once('.') {
+                    Some((package, name)) => fnmatch(node.project(), package) && fnmatch(&node.name, name),
+                    None => fnmatch(&node.name, value),
+                }
+        }
         "source" => false,
         m => match m.strip_prefix("config.") {
             Some(key) => config_matches(node, key, value),

@@ -1,7 +1,7 @@
 use super::*;
 use crate::data_tests::TestConfig;
 use crate::graph::Graph;
-use crate::nodes::{Materialized, Node, NodeKind};
+use crate::nodes::{Materialized, Node, NodeKind, Resource};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 

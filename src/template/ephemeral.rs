@@ -103,7 +103,7 @@ fn mentioned(sql: &str, ephemerals: &BTreeMap<String, String>) -> Vec<String> {
 }
 
 /// Puts `ctes` in front of `sql`, merging with its own leading `with`.
-fn prepend(sql: &str, ctes: &[(String, String)]) -> String {
+pub(super) fn prepend(sql: &str, ctes: &[(String, String)]) -> String {
     if ctes.is_empty() {
         return sql.to_string();
     }

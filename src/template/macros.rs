@@ -24,9 +24,13 @@ use std::sync::Arc;
 /// Suffix of the renamed definitions; users call the plain name.
 pub const IMPL_SUFFIX: &str = "__runner_impl";
 
+/// Context key of a unit test's macro overrides (name → what each call returns).
+pub const MACRO_OVERRIDES: &str = "__runner_macro_overrides";
+
 /// Names a node's context defines and a macro call must carry along.
+/// `env_var` is a global, forwarded so a unit test's `env_vars` override reaches macros.
 pub const FORWARDED: &[&str] =
-    &["ref", "source", "config", "this", "var", "is_incremental", "execute", "model", RUNTIME];
+    &["ref", "source", "config", "this", "var", "is_incremental", "execute", "model", "env_var", RUNTIME];
 
 /// Rewrites `{% test x(...) %}…{% endtest %}` into `{% macro test_x(...) %}…{% endmacro %}`.
 pub fn rewrite_test_blocks(text: &str) -> String {
@@ -243,7 +247,16 @@ impl MacroRef {
         }
         let args = args.as_slice();
         let template = state.env().get_template(&self.file)?;
-        let ctx = Value::from_pairs(FORWARDED.iter().filter_map(|k| state.lookup(k).map(|v| (*k, v))));
+        let mut pairs: Vec<(Value, Value)> =
+            FORWARDED.iter().filter_map(|k| state.lookup(k).map(|v| (Value::from(*k), v))).collect();
+        // A unit test's macro overrides reach every macro it calls, as in dbt.
+        if let Some(overrides) = state.lookup(MACRO_OVERRIDES) {
+            for name in overrides.try_iter()? {
+                pairs.push((name.clone(), overrides.get_item(&name)?));
+            }
+            pairs.push((Value::from(MACRO_OVERRIDES), overrides));
+        }
+        let ctx = Value::from_pairs(pairs);
         let mut captured = template.render_captured(ctx)?;
         let name = format!("{}{IMPL_SUFFIX}", self.name);
         let (result, used) = captured.with_state_mut(|s| {

@@ -31,6 +31,7 @@ pub mod pyre;
 pub mod pytime;
 pub mod query;
 pub mod relation;
+pub mod unit;
 
 use crate::error::Diagnostic;
 use crate::project::{env::Env, profile::Target, Project};
@@ -264,7 +265,17 @@ impl Templates {
     }
 
     fn base_ctx(&self, this: &Relation, execute: bool, is_incremental: bool) -> Vec<(&'static str, Value)> {
-        let vars = self.vars.clone();
+        self.base_ctx_with(this, execute, is_incremental, self.vars.clone())
+    }
+
+    /// [`Templates::base_ctx`] with `vars` in place of the run's (a unit test's overrides).
+    fn base_ctx_with(
+        &self,
+        this: &Relation,
+        execute: bool,
+        is_incremental: bool,
+        vars: Arc<Vars>,
+    ) -> Vec<(&'static str, Value)> {
         vec![
             ("this", this.to_value()),
             ("execute", Value::from(execute)),
@@ -469,11 +480,8 @@ fn load_macros(
     errors: &mut Vec<Diagnostic>,
     project: &Project,
 ) -> Arc<namespaces::MacroIndex> {
-    let mut index = namespaces::MacroIndex {
-        root: project.name.clone(),
-        dispatch: project.dispatch.clone(),
-        ..Default::default()
-    };
+    let mut index =
+        namespaces::MacroIndex { root: project.name.clone(), dispatch: project.dispatch.clone(), ..Default::default() };
     let builtins: Vec<crate::project::SqlFile> = builtins::files();
     let sets = std::iter::once((namespaces::BUILTIN, &builtins))
         .chain(std::iter::once((project.name.as_str(), &project.macros)))

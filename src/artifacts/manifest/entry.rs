@@ -219,7 +219,7 @@ fn config_defaults(resource: Resource) -> &'static Fields<'static> {
     match resource {
         Resource::Seed => seed,
         Resource::Model => model,
-        Resource::Test => test,
+        Resource::Test | Resource::UnitTest => test,
     }
 }
 

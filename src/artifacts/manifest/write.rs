@@ -78,6 +78,10 @@ pub(super) fn windowed(m: &Manifest, w: &mut dyn Write, window: usize) -> std::i
     }
     w.write_all(b",\"sources\":")?;
     json(w, &m.sources)?;
-    w.write_all(b",\"unit_tests\":{}}")?;
+    w.write_all(b",\"unit_tests\":")?;
+    let units: serde_json::Map<String, serde_json::Value> =
+        m.units.iter().map(|n| (n.id.clone(), m.unit_entry(n))).collect();
+    json(w, &units)?;
+    w.write_all(b"}")?;
     Ok(())
 }

@@ -6,6 +6,7 @@ fn label(id: &str, resource: Resource) -> NodeLabel {
         id: id.into(),
         name: id.rsplit('.').next().unwrap_or(id).into(),
         resource,
+        tested_model: None,
         materialized: String::new(),
         relation: None,
         relation_name: None,

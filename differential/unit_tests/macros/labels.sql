@@ -1,0 +1,3 @@
+{% macro source_label() %}'web'{% endmacro %}
+
+{% macro order_source() %}{{ source_label() }}{% endmacro %}

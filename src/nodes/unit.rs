@@ -1,0 +1,329 @@
+//! Planning unit tests: each `unit_tests:` declaration checked against the
+//! project as dbt checks it when parsing (the model exists, an incremental
+//! model gets a boolean `is_incremental` override and a `this` input), its
+//! inputs resolved to the relations they stand in for, fixture files read
+//! by name, and its config from the `unit_tests:` tree of `dbt_project.yml`.
+//! A unit test is a node that depends on its model, as in dbt's graph; the
+//! run plan puts it before the model in `build`. Part of the planner; no I/O.
+
+use super::fqn::{fqn_folders, source_id};
+use super::{enabled, Node, NodeKind, Planner, Resource};
+use crate::config_tree::{self, ConfigMap};
+use crate::error::Diagnostic;
+use crate::hooks::NodeHooks;
+use crate::template::relation::Relation;
+use crate::unit_tests::{self, Input, Planned, PlannedInput, UnitTestDecl};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The parts of a planned model a unit test of it needs.
+struct Tested {
+    id: String,
+    template: String,
+    config: ConfigMap,
+    relation: Relation,
+    text: String,
+}
+
+impl Planner<'_> {
+    /// Plans every enabled unit test after models are linked (their refs are known).
+    pub(super) fn unit_tests(&mut self) {
+        let project = self.project;
+        for decl in &project.unit_tests {
+            match self.unit_test(decl) {
+                Ok(Some(node)) => {
+                    let deps: Vec<String> = node.depends_on.iter().cloned().collect();
+                    let id = node.id.clone();
+                    self.nodes.push(node);
+                    self.written.insert(id, super::AsWritten { depends_on: deps, ..Default::default() });
+                }
+                Ok(None) => {}
+                Err(d) => self.errors.push(d),
+            }
+        }
+    }
+
+    fn unit_test(&mut self, decl: &UnitTestDecl) -> Result<Option<Node>, Diagnostic> {
+        let project = self.project;
+        let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
+        let mut fqn_path = vec![project.name.clone()];
+        fqn_path.extend(fqn_folders(&decl.file));
+        fqn_path.push(decl.model.clone());
+        fqn_path.push(decl.name.clone());
+        let mut cfg = config_tree::from_tree(project.unit_test_tree.as_ref(), &fqn_path);
+        config_tree::merge(&mut cfg, decl.config.clone().into_iter().collect());
+        if !enabled(&cfg) {
+            return Ok(None);
+        }
+        let Some(tested) = self.tested(&decl.model) else {
+            // A disabled model's unit tests are left out, as dbt leaves them (#10540).
+            if project.models.iter().any(|m| m.name == decl.model) {
+                return Ok(None);
+            }
+            return Err(err(format!(
+                "unable to find model `{}.{}` for unit test `{}`",
+                project.name, decl.model, decl.name
+            ))
+            .hint("`model:` names a model of this project"));
+        };
+        // dbt asks for the override when the model calls `is_incremental()`.
+        let calls_is_incremental = tested.text.contains("is_incremental");
+        let over = decl.overrides.macros.get("is_incremental");
+        let is_incremental = match over {
+            Some(serde_yaml::Value::Bool(b)) => *b,
+            _ if calls_is_incremental => {
+                return Err(err(format!(
+                    "boolean override for `is_incremental` must be provided for unit test `{}` in model `{}`",
+                    decl.name, decl.model
+                ))
+                .hint("add `overrides: {macros: {is_incremental: true}}` (or false)"));
+            }
+            _ => false,
+        };
+        let has_this = decl.given.iter().any(|g| g.input == Input::This);
+        if calls_is_incremental && is_incremental && !has_this {
+            return Err(err(format!(
+                "unit test `{}` for incremental model `{}` must have a 'this' input",
+                decl.name, decl.model
+            )));
+        }
+        for name in decl.overrides.macros.keys().filter(|k| k.contains('.') && !k.starts_with("dbt.")) {
+            self.warnings.push(err(format!(
+                "unit test `{}`: the override of macro `{name}` is not applied (runner overrides macros by their unqualified name)",
+                decl.name
+            )));
+        }
+        let written = self.written.get(&tested.id).cloned().unwrap_or_default();
+        let mut inputs = Vec::new();
+        for g in &decl.given {
+            let input = self.input(decl, g, &tested, &written)?;
+            inputs.push(input);
+        }
+        let expect = unit_tests::resolve(&decl.expect, &project.fixtures, None).map_err(|e| fixture_error(decl, e))?;
+        let planned = Planned {
+            model_id: tested.id.clone(),
+            model_name: decl.model.clone(),
+            template: tested.template,
+            model_config: tested.config,
+            model_relation: tested.relation,
+            inputs,
+            expect,
+            overrides: decl.overrides.clone(),
+            is_incremental,
+            description: decl.description.clone(),
+            given: decl.given.clone(),
+            expect_rows: decl.expect.clone(),
+            expect_format: decl.expect_format,
+        };
+        Ok(Some(Node {
+            id: format!("unit_test.{}.{}.{}", project.name, decl.model, decl.name),
+            name: decl.name.clone(),
+            resource: Resource::UnitTest,
+            file: decl.file.clone(),
+            depends_on: BTreeSet::from([tested.id]),
+            relation: None,
+            config: cfg,
+            kind: NodeKind::UnitTest(Arc::new(planned)),
+            hooks: NodeHooks::default(),
+        }))
+    }
+
+    /// The planned model named `name`, if it is one.
+    fn tested(&self, name: &str) -> Option<Tested> {
+        let id = self.names.get(name).filter(|id| id.starts_with("model."))?;
+        let node = self.nodes.iter().find(|n| &n.id == id)?;
+        let NodeKind::Model { template, .. } = &node.kind else { return None };
+        let text = self.project.models.iter().find(|m| m.name == name).map(|m| m.text.clone()).unwrap_or_default();
+        Some(Tested {
+            id: id.clone(),
+            template: template.clone(),
+            config: node.config.clone(),
+            relation: self.real_relation(node),
+            text,
+        })
+    }
+
+    /// Where a node is (or would be) built: an ephemeral's would-be relation.
+    fn real_relation(&self, node: &Node) -> Relation {
+        match &node.relation {
+            Some(r) if !r.cte => r.clone(),
+            _ => super::relation_for(self.target, &node.config, &node.name),
+        }
+    }
+
+    fn input(
+        &mut self,
+        decl: &UnitTestDecl,
+        g: &unit_tests::Given,
+        tested: &Tested,
+        written: &super::AsWritten,
+    ) -> Result<PlannedInput, Diagnostic> {
+        let project = self.project;
+        let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
+        let not_found = || {
+            err(format!("unit test `{}` had an input (`{}`) which was not found in the project", decl.name, g.written))
+                .hint("an input is `ref('<model or seed>')`, `source('<source>', '<table>')` or `this`")
+        };
+        let (name, relation, seed_file, read) = match &g.input {
+            Input::This => (decl.model.clone(), tested.relation.clone(), None, true),
+            Input::Ref(r) => {
+                let id = self.names.get(r).cloned().ok_or_else(not_found)?;
+                let node = self.nodes.iter().find(|n| n.id == id).ok_or_else(not_found)?;
+                let seed = match &node.kind {
+                    NodeKind::Seed { csv, .. } => Some(csv.clone()),
+                    _ => None,
+                };
+                (r.clone(), self.real_relation(node), seed, written.refs.contains(r))
+            }
+            Input::Source(s, t) => {
+                let src = project.sources.get(&(s.clone(), t.clone())).ok_or_else(not_found)?;
+                let db = src.database.clone().unwrap_or_else(|| self.target.database.clone());
+                let read = written.depends_on.contains(&source_id(&project.name, s, t));
+                (t.clone(), Relation::new(&db, &src.schema, &src.identifier), None, read)
+            }
+        };
+        if !read {
+            // dbt accepts an input the model does not read, and uses it nowhere.
+            self.warnings.push(err(format!(
+                "unit test `{}`: model `{}` does not read input `{}`; its rows are not used",
+                decl.name, decl.model, g.written
+            )));
+        }
+        let fixture = unit_tests::resolve(&g.rows, &project.fixtures, seed_file.as_deref())
+            .map_err(|e| fixture_error(decl, e))?;
+        let cte = unit_tests::sql::cte_name(&relation.identifier);
+        Ok(PlannedInput { input: g.input.clone(), name, relation, cte, fixture })
+    }
+}
+
+fn fixture_error(decl: &UnitTestDecl, e: String) -> Diagnostic {
+    Diagnostic::in_file(&decl.file, format!("unit test `{}`: {e}", decl.name))
+        .at(decl.line, None)
+        .hint("fixture files are `<test-path>/fixtures/<name>.csv` or `.sql`, named without the extension")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nodes::{self, NodeKind, Resource};
+    use crate::project::{self, env::Env, profile::Target};
+    use crate::template::{Templates, Vars};
+    use crate::unit_tests::{Cell, Fixture, Input};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    fn plan(files: &[(&str, &str)]) -> Result<nodes::Plan, Vec<crate::error::Diagnostic>> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = dir.path();
+        write(r, "dbt_project.yml", "name: shop\nprofile: shop\nunit_tests:\n  shop:\n    +tags: [unit]\n    unit:\n      orders:\n        off:\n          +enabled: false\n");
+        write(r, "seeds/raw.csv", "id,status\n1,placed\n");
+        write(r, "models/stg.sql", "select id, status from {{ ref('raw') }}");
+        write(r, "models/orders.sql", "select * from {{ ref('stg') }} where {{ var('v', 1) }} = 1");
+        write(r, "tests/fixtures/rows.csv", "id,status\n2,shipped\n");
+        for (rel, text) in files {
+            write(r, rel, text);
+        }
+        let project = project::load(r).map_err(|e| e.clone())?;
+        let target = Target {
+            profile_name: "shop".into(),
+            name: "dev".into(),
+            kind: "duckdb".into(),
+            path: r.join("w.duckdb"),
+            database: "w".into(),
+            schema: "main".into(),
+            threads: 1,
+            settings: BTreeMap::new(),
+            extensions: Vec::new(),
+            secrets: Vec::new(),
+        };
+        let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
+        nodes::plan(&project, &target, &templates)
+    }
+
+    const TESTS: &str = "version: 2
+unit_tests:
+  - name: keeps_rows
+    model: orders
+    config: {tags: [mine]}
+    given:
+      - input: ref('stg')
+        format: csv
+        fixture: rows
+      - input: ref('raw')
+    expect:
+      rows: [{id: 2}]
+  - name: off
+    model: orders
+    given: []
+    expect: {rows: []}
+";
+
+    #[test]
+    fn a_unit_test_is_a_node_under_its_model_with_its_inputs_resolved() {
+        let plan = plan(&[("models/unit/tests.yml", TESTS)]).expect("plans");
+        let units: Vec<&nodes::Node> = plan.nodes.iter().filter(|n| n.resource == Resource::UnitTest).collect();
+        // `off` is disabled by the project's `unit_tests:` tree.
+        assert_eq!(units.len(), 1);
+        let u = units[0];
+        assert_eq!(u.id, "unit_test.shop.orders.keeps_rows");
+        assert_eq!(u.fqn(), vec!["shop", "unit", "orders", "keeps_rows"]);
+        assert_eq!(u.depends_on.iter().collect::<Vec<_>>(), ["model.shop.orders"]);
+        assert_eq!(crate::config_tree::as_strings(u.config.get("tags")), vec!["unit", "mine"]);
+        let NodeKind::UnitTest(p) = &u.kind else { panic!("a unit test") };
+        assert_eq!(p.inputs[0].input, Input::Ref("stg".into()));
+        assert_eq!(p.inputs[0].cte, "__dbt__cte__stg");
+        assert_eq!(p.inputs[0].relation.to_string(), "\"w\".\"main\".\"stg\"");
+        let Fixture::Rows(rows) = &p.inputs[0].fixture else { panic!("csv rows") };
+        assert_eq!(rows[0][1], ("status".to_string(), Cell::Text("shipped".into())));
+        // A seed input without rows reads the seed's file when the test runs.
+        assert!(matches!(&p.inputs[1].fixture, Fixture::SeedFile(f) if f.ends_with("seeds/raw.csv")));
+        // `orders` does not read `raw`: dbt accepts it, runner says so.
+        assert!(
+            plan.warnings.iter().any(|w| w.message.contains("does not read input `ref('raw')`")),
+            "{:?}",
+            plan.warnings
+        );
+    }
+
+    #[test]
+    fn what_a_unit_test_names_must_exist() {
+        let bad = |yaml: &str| {
+            let errs = plan(&[("models/u.yml", yaml)]).err().expect("refused");
+            errs.iter().map(|e| format!("{}:{}", e.line.unwrap_or(0), e.message)).collect::<Vec<_>>().join("\n")
+        };
+        let e = bad("unit_tests:\n  - name: t\n    model: nope\n    given: []\n    expect: {rows: []}\n");
+        assert!(e.contains("2:unable to find model `shop.nope`"), "{e}");
+        let e = bad("unit_tests:\n  - name: t\n    model: orders\n    given:\n      - input: source('a', 'b')\n        rows: []\n    expect: {rows: []}\n");
+        assert!(e.contains("(`source('a', 'b')`) which was not found"), "{e}");
+        let e = bad(
+            "unit_tests:\n  - name: t\n    model: orders\n    given: []\n    expect: {format: csv, fixture: nope}\n",
+        );
+        assert!(e.contains("fixture file `nope` not found"), "{e}");
+    }
+
+    #[test]
+    fn incremental_models_need_dbts_overrides() {
+        let model = ("models/inc.sql", "select 1 as id {% if is_incremental() %} from {{ this }} {% endif %}");
+        let errs = plan(&[
+            model,
+            ("models/u.yml", "unit_tests:\n  - name: t\n    model: inc\n    given: []\n    expect: {rows: []}\n"),
+        ])
+        .err()
+        .expect("refused");
+        assert!(errs[0].message.contains("boolean override for `is_incremental`"), "{errs:?}");
+        let yaml = "unit_tests:\n  - name: t\n    model: inc\n    overrides: {macros: {is_incremental: true}}\n    given: []\n    expect: {rows: []}\n";
+        let errs = plan(&[model, ("models/u.yml", yaml)]).err().expect("refused");
+        assert!(errs[0].message.contains("must have a 'this' input"), "{errs:?}");
+        let yaml = "unit_tests:\n  - name: t\n    model: inc\n    overrides: {macros: {is_incremental: true}}\n    given:\n      - input: this\n        rows: []\n    expect: {rows: []}\n";
+        let plan = plan(&[model, ("models/u.yml", yaml)]).expect("plans");
+        let u = plan.nodes.iter().find(|n| n.resource == Resource::UnitTest).expect("unit test");
+        let NodeKind::UnitTest(p) = &u.kind else { panic!("a unit test") };
+        assert!(p.is_incremental);
+        assert_eq!(p.inputs[0].cte, "__dbt__cte__inc");
+    }
+}
