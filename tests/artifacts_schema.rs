@@ -1,7 +1,7 @@
 //! runner's `target/manifest.json` (v12) and `target/run_results.json` (v6)
 //! pass dbt's published schemas as dbt-artifacts-parser holds them (extra
 //! fields forbidden), so dbt's tools read them: each resource type, each
-//! status (success, error, skipped, pass, fail) and a run hook. Needs the
+//! status (success, error, skipped, pass, fail), a unit test and a run hook. Needs the
 //! pinned dbt venv (scripts/dbt-venv.sh); without it the test says so and
 //! skips, unless `RUNNER_REQUIRE_DBT_VENV` is set (`.ci/run` sets it).
 
@@ -45,6 +45,10 @@ fn artifacts_of_a_build_pass_dbts_published_schemas() {
     f.write("models/marts/from_source.sql", "select * from {{ source('raw', 'raw_orders') }}\n");
     f.write("tests/always_fails.sql", "select 1 as x\n");
     f.write("macros/m.sql", "{% macro twice(x) %}({{ x }}) * 2{% endmacro %}\n");
+    f.write(
+        "models/unit.yml",
+        "unit_tests:\n  - name: counts_orders\n    model: customers\n    given:\n      - input: ref('raw_customers')\n        rows: [{id: 1, name: Ann}]\n      - input: ref('stg_orders')\n        rows: [{order_id: 10, customer_id: 1, amount: 5}]\n    expect:\n      rows: [{customer_id: 1, orders: 1}]\n",
+    );
     let r = f.run(&["build"]);
     assert_eq!(r.code, 1, "a model errors and a test fails: {}\n{}", r.stdout, r.stderr);
     for status in ["ERROR", "SKIP", "PASS", "FAIL", "OK"] {
