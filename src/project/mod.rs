@@ -1,6 +1,6 @@
 //! Loading a dbt-style project from disk into an immutable [`Project`].
 //!
-//! Owns the walk over model, seed, test and macro paths, the parsing of
+//! Owns the walk over model, seed, snapshot, test and macro paths, the parsing of
 //! property YAML and `dbt_project.yml`, and the checks that need only one file
 //! (ragged CSV rows, invalid YAML). Every problem is collected, none stops the
 //! walk early. It never renders Jinja and never touches the database.
@@ -16,6 +16,7 @@ pub mod packages;
 pub mod profile;
 pub mod properties;
 mod settings;
+pub mod snapshots;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
@@ -86,6 +87,10 @@ pub struct Project {
     pub macros: Vec<SqlFile>,
     pub model_props: BTreeMap<String, NodeProps>,
     pub seed_props: BTreeMap<String, NodeProps>,
+    /// `{% snapshot %}` blocks and YAML-defined snapshots, in path order.
+    pub snapshots: Vec<snapshots::Snapshot>,
+    /// `snapshots:` property entries by name (a YAML snapshot's own included).
+    pub snapshot_props: BTreeMap<String, NodeProps>,
     pub sources: BTreeMap<(String, String), SourceTable>,
     pub tests: Vec<TestDecl>,
     /// `{% docs %}` blocks by name, for `{{ doc('name') }}` in descriptions.
@@ -93,6 +98,7 @@ pub struct Project {
     /// `models:` / `seeds:` / `data_tests:` trees of `dbt_project.yml`.
     pub model_tree: Option<Value>,
     pub seed_tree: Option<Value>,
+    pub snapshot_tree: Option<Value>,
     pub test_tree: Option<Value>,
     pub target_dir: PathBuf,
     /// Installed packages (`dbt_packages/`), in folder order.
@@ -196,19 +202,25 @@ impl Walk {
 
 /// Files dbt would run that runner cannot yet: each is a load error naming
 /// it, so nothing a project holds is skipped without a word.
-fn unsupported_files(w: &mut Walk, model_paths: &[String], snapshot_paths: &[String]) {
+fn unsupported_files(w: &mut Walk, model_paths: &[String]) {
     for (p, _) in w.files(model_paths, &["py"], &[]) {
         w.errors.push(
             Diagnostic::in_file(w.rel(&p), format!("`{}` is a Python model; runner runs SQL models only", stem(&p)))
                 .hint("rewrite it as a `.sql` model, or keep building it with dbt for now"),
         );
     }
-    for (p, _) in w.files(snapshot_paths, &["sql"], &[]) {
-        w.errors.push(
-            Diagnostic::in_file(w.rel(&p), "snapshots are not supported yet: runner would not take this snapshot")
-                .hint("take snapshots with `dbt snapshot` for now, or move the file out of the snapshot path"),
-        );
+}
+
+/// The `{% snapshot %}` blocks of every `.sql` file under `snapshot_paths`.
+fn snapshot_blocks(w: &mut Walk, snapshot_paths: &[String]) -> Vec<snapshots::Snapshot> {
+    let mut out = Vec::new();
+    for f in w.sql_files(snapshot_paths, &[]) {
+        match snapshots::blocks(&f.path, &f.folders, &f.text) {
+            Ok(found) => out.extend(found),
+            Err(d) => w.errors.push(d),
+        }
     }
+    out
 }
 
 /// dbt's error for a second property entry of one model or seed, in the
@@ -282,8 +294,10 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let test_paths = paths(&raw.test_paths, "tests");
     let macro_paths = paths(&raw.macro_paths, "macros");
 
+    let snapshot_paths = paths(&raw.snapshot_paths, "snapshots");
     let models = w.sql_files(&model_paths, &[]);
-    unsupported_files(&mut w, &model_paths, &paths(&raw.snapshot_paths, "snapshots"));
+    unsupported_files(&mut w, &model_paths);
+    let snapshot_files = snapshot_blocks(&mut w, &snapshot_paths);
     // `tests/generic/` holds custom generic test definitions, not data tests.
     let singular_tests = w.sql_files(&test_paths, &["generic"]);
     let generic_dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/generic")).collect();
@@ -296,7 +310,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     }
 
     let doc_dirs = raw.docs_paths.clone().unwrap_or_else(|| {
-        let extra = [paths(&raw.analysis_paths, "analyses"), paths(&raw.snapshot_paths, "snapshots")];
+        let extra = [paths(&raw.analysis_paths, "analyses"), snapshot_paths.clone()];
         [&model_paths, &seed_paths, &test_paths, &macro_paths]
             .into_iter()
             .chain(extra.iter())
@@ -318,11 +332,14 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         macros,
         model_props: BTreeMap::new(),
         seed_props: BTreeMap::new(),
+        snapshots: snapshot_files,
+        snapshot_props: BTreeMap::new(),
         sources: BTreeMap::new(),
         tests: Vec::new(),
         docs,
         model_tree: raw.models.clone(),
         seed_tree: raw.seeds.clone(),
+        snapshot_tree: raw.snapshots.clone(),
         test_tree: raw.data_tests.clone().or(raw.tests.clone()),
         target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
         packages: Vec::new(),
@@ -333,7 +350,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         warnings: project_settings.warnings,
     };
     load_packages(&mut w, &mut project, &raw, &dbt_text);
-    let prop_dirs: Vec<String> = model_paths.iter().chain(seed_paths.iter()).cloned().collect();
+    let prop_dirs: Vec<String> = model_paths.iter().chain(&seed_paths).chain(&snapshot_paths).cloned().collect();
     let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
     // Parsed on several threads, merged in path order: a second entry for a
     // resource is reported in the later file, naming the first.
@@ -347,8 +364,22 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
             },
         }
     });
-    for declared in parsed {
+    for (declared, (_, folders)) in parsed.into_iter().zip(&prop_files) {
         w.errors.extend(declared.errors);
+        for (name, entry, relation) in declared.snapshots {
+            if let Some(first) = project.snapshot_props.get(&name) {
+                w.errors.push(described_twice("snapshot", &name, (&entry.file, entry.line), first));
+                continue;
+            }
+            if let Some(relation) = &relation {
+                let line = entry.line.unwrap_or(1);
+                match snapshots::from_yaml(&entry.file, folders.clone(), &name, relation, line) {
+                    Ok(s) => project.snapshots.push(s),
+                    Err(d) => w.errors.push(d),
+                }
+            }
+            project.snapshot_props.insert(name, entry);
+        }
         project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
         for (kind, entries, props) in

@@ -1,6 +1,7 @@
-//! Property files (`models/**/*.yml`, `seeds/**/*.yml`): what one file
-//! declares — model and seed properties, sources, generic test declarations —
-//! with the line of each test entry for messages.
+//! Property files (`models/**/*.yml`, `seeds/**/*.yml`, `snapshots/**/*.yml`):
+//! what one file declares — model, seed and snapshot properties, YAML-defined
+//! snapshots, sources, generic test declarations — with the line of each
+//! entry for messages.
 //!
 //! Parsing is a pure function of one file's path and text, so
 //! [`super::load_all`] parses files on several threads and merges what they
@@ -19,6 +20,8 @@ use std::path::Path;
 pub struct Declared {
     pub models: Vec<(String, NodeProps)>,
     pub seeds: Vec<(String, NodeProps)>,
+    /// `snapshots:` entries; one with `relation:` defines a snapshot.
+    pub snapshots: Vec<(String, NodeProps, Option<String>)>,
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
     pub errors: Vec<Diagnostic>,
@@ -79,6 +82,30 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         }
     }
     let mut cursor = 0;
+    for s in &props.snapshots {
+        let attached = Attached::Model(s.name.clone());
+        let line = lines.entry(cursor, &s.name).unwrap_or(1);
+        cursor = line;
+        push_tests(&mut out, s.data_tests.as_ref().or(s.tests.as_ref()), &attached, None, line);
+        for c in &s.columns {
+            let col = lines.entry(line, &c.name).unwrap_or(line);
+            push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
+        }
+        let entry = NodeProps {
+            config: s.config.clone().unwrap_or_default(),
+            columns: s.columns.iter().map(|c| c.name.clone()).collect(),
+            description: s.description.clone(),
+            column_descriptions: s
+                .columns
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), c.description.clone()?)))
+                .collect(),
+            file: file.clone(),
+            line: Some(line),
+        };
+        out.snapshots.push((s.name.clone(), entry, s.relation.clone()));
+    }
+    let mut cursor = 0;
     for s in &props.sources {
         let source_line = lines.entry(cursor, &s.name).unwrap_or(1);
         cursor = source_line;
@@ -132,26 +159,13 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
     out
 }
 
-/// Snapshots defined in YAML (dbt 1.9+: an entry with `relation:`) are load
-/// errors until runner takes snapshots; unit tests a warning, as nothing
-/// built depends on them. Both name the file and line.
+/// Unit tests are a warning naming the file and line, as nothing built
+/// depends on them.
 fn unsupported_sections(props: &RawProperties, file: &Path, text: &str, out: &mut Declared) {
     let entries = |v: &Option<Value>| match v {
         Some(Value::Sequence(items)) => items.clone(),
         _ => Vec::new(),
     };
-    for s in entries(&props.snapshots) {
-        if s.get("relation").is_none() {
-            // Properties of a snapshot file: that file is reported itself.
-            continue;
-        }
-        let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
-        out.errors.push(
-            Diagnostic::in_file(file, format!("snapshot `{name}`: snapshots are not supported yet"))
-                .at(crate::config::find_line(text, name), None)
-                .hint("take snapshots with `dbt snapshot` for now, or remove the entry"),
-        );
-    }
     let unit = entries(&props.unit_tests);
     if let Some(first) = unit.first() {
         let name = first.get("name").and_then(Value::as_str).unwrap_or("unit_tests");
