@@ -65,6 +65,12 @@ impl<'a> Layout<'a> {
     /// `target/run/<project>/`: its own file, or for a generic test
     /// `<property file>/<alias>.sql`. Seeds keep their `.csv` name, as dbt does.
     pub fn sql_path(&self, node: &Node) -> PathBuf {
+        // A YAML-defined snapshot's SQL goes below its property file, as dbt puts it.
+        let yaml_snapshot = matches!(node.kind, NodeKind::Snapshot { .. })
+            && node.file.extension().is_some_and(|e| e == "yml" || e == "yaml");
+        if yaml_snapshot {
+            return node.file.join(format!("{}.sql", node.name));
+        }
         if is_generic(node) {
             node.file.join(format!("{}.sql", self.alias(node)))
         } else {

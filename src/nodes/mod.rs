@@ -31,6 +31,7 @@ pub use materialize::Materialized;
 pub enum Resource {
     Seed,
     Model,
+    Snapshot,
     Test,
 }
 
@@ -39,6 +40,7 @@ impl Resource {
         match self {
             Resource::Seed => "seed",
             Resource::Model => "model",
+            Resource::Snapshot => "snapshot",
             Resource::Test => "test",
         }
     }
@@ -54,6 +56,11 @@ pub enum NodeKind {
     Model {
         template: String,
         materialized: Materialized,
+    },
+    /// A snapshot: its template (`Snapshot::template`) and settings.
+    Snapshot {
+        template: String,
+        snapshot: snapshot::SnapshotConfig,
     },
     /// A generic test: one of dbt's four, whose SQL is known at plan time,
     /// or a test macro called when the test runs (it may read the database).
@@ -233,7 +240,8 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         names: BTreeMap::new(),
     };
     p.seeds();
-    let model_refs = p.models();
+    let mut model_refs = p.models();
+    model_refs.extend(p.snapshots());
     let mut relations = Relations::default();
     for n in &p.nodes {
         let Some(r) = &n.relation else { continue };
@@ -304,7 +312,7 @@ impl<'a> Planner<'a> {
         if let Some(prev) = self.names.get(name) {
             self.errors.push(
                 Diagnostic::in_file(file, format!("duplicate node name `{name}`: `{prev}` already uses it"))
-                    .hint("model and seed names must be unique across the project"),
+                    .hint("model, seed and snapshot names must be unique across the project"),
             );
             return false;
         }
@@ -456,7 +464,8 @@ impl<'a> Planner<'a> {
         let line =
             crate::config::find_line(text, &format!("'{name}'")).or_else(|| crate::config::find_line(text, name));
         let mut d =
-            Diagnostic::in_file(file, format!("unknown ref `{name}`: no model or seed has that name")).at(line, None);
+            Diagnostic::in_file(file, format!("unknown ref `{name}`: no model, seed or snapshot has that name"))
+                .at(line, None);
         if let Some((_, k)) = best {
             d = d.hint(format!("did you mean `{k}`?"));
         }
@@ -515,3 +524,4 @@ impl<'a> Planner<'a> {
 pub mod fqn;
 mod generic;
 pub mod materialize;
+pub mod snapshot;
