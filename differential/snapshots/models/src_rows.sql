@@ -2,9 +2,9 @@
 {#- Day 1: ids 1-4. Day 2: 2 updated (updated_at moves), 3 changed in place
     (same updated_at), 4 deleted, 5 new. Day 3: 1 deleted, 4 back, 5 updated.
     Day 2 again after day 3: 1 back, 4 deleted again, 5 as on day 2 (older
-    updated_at, other status). -#}
+    updated_at, other status). Day 4: day 2's rows with a new column. -#}
 {%- set day = var('day') | int %}
-select * from (values
+select *{% if day == 4 %}, upper(name) as shout{% endif %} from (values
   (1, 'eu', 'ann', 'new', timestamp '2024-01-01 00:00:00')
   {%- if day == 1 %}
   , (2, 'eu', 'bob', 'new', timestamp '2024-01-01 00:00:00')

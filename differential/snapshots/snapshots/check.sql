@@ -5,5 +5,5 @@ select id, name, status, updated_at from {{ ref('src_rows') }}
 
 {% snapshot snap_check_all %}
 {{ config(strategy='check', check_cols='all', unique_key=['id', 'region'], schema='hist', hard_deletes='new_record') }}
-select id, region, status from {{ ref('src_rows') }}
+select * exclude (name, updated_at) from {{ ref('src_rows') }}
 {% endsnapshot %}
