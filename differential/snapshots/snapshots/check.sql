@@ -7,3 +7,8 @@ select id, name, status, updated_at from {{ ref('src_rows') }}
 {{ config(strategy='check', check_cols='all', unique_key=['id', 'region'], schema='hist', hard_deletes='new_record') }}
 select * exclude (name, updated_at) from {{ ref('src_rows') }}
 {% endsnapshot %}
+
+{% snapshot snap_check_ignore %}
+{{ config(strategy='check', check_cols=['status', 'region']) }}
+select id, region, status from {{ ref('src_rows') }}
+{% endsnapshot %}
