@@ -230,6 +230,9 @@ fn build_orders_snapshots_between_parents_and_children_and_ls_lists_them() {
     assert_eq!(node["config"]["strategy"], "timestamp");
     assert_eq!(node["config"]["materialized"], "snapshot");
     assert_eq!(node["depends_on"]["nodes"], serde_json::json!(["model.snap.src"]));
+    // dbt's `raw_code` is the block's body as written.
+    let body = SNAPSHOT.trim_start_matches("{% snapshot hist %}").trim_end().trim_end_matches("{% endsnapshot %}");
+    assert_eq!(node["raw_code"], body);
     assert_eq!(doc["child_map"]["snapshot.snap.hist"], serde_json::json!(["model.snap.current"]));
     // `run` runs models only: the snapshot is not taken again.
     let run = f.run(&["run"]);

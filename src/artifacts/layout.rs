@@ -21,6 +21,11 @@ pub fn is_generic(node: &Node) -> bool {
     matches!(node.kind, NodeKind::GenericTest { .. })
 }
 
+/// A snapshot defined in a property file (`relation:`), not by a `{% snapshot %}` block.
+fn is_yaml_snapshot(node: &Node) -> bool {
+    matches!(node.kind, NodeKind::Snapshot { .. }) && node.file.extension().is_some_and(|e| e == "yml" || e == "yaml")
+}
+
 /// A file's path below its resource folder (`models/marts/x.sql` → `marts/x.sql`).
 fn below_resource_folder(file: &Path) -> String {
     let mut parts = fqn_folders(file);
@@ -45,6 +50,9 @@ impl<'a> Layout<'a> {
     /// The manifest's `path`: relative to the resource folder; a generic
     /// test's is its SQL file name.
     pub fn path(&self, node: &Node) -> String {
+        if is_yaml_snapshot(node) {
+            return format!("{}/{}.sql", below_resource_folder(&node.file), node.name);
+        }
         if is_generic(node) {
             format!("{}.sql", self.alias(node))
         } else {
@@ -66,9 +74,7 @@ impl<'a> Layout<'a> {
     /// `<property file>/<alias>.sql`. Seeds keep their `.csv` name, as dbt does.
     pub fn sql_path(&self, node: &Node) -> PathBuf {
         // A YAML-defined snapshot's SQL goes below its property file, as dbt puts it.
-        let yaml_snapshot = matches!(node.kind, NodeKind::Snapshot { .. })
-            && node.file.extension().is_some_and(|e| e == "yml" || e == "yaml");
-        if yaml_snapshot {
+        if is_yaml_snapshot(node) {
             return node.file.join(format!("{}.sql", node.name));
         }
         if is_generic(node) {

@@ -361,6 +361,14 @@ impl<'a> Planner<'a> {
                 self.check_source(src, t, &s.path, &s.text);
             }
             cfg.insert("materialized".into(), Value::from("snapshot"));
+            // dbt's config lists every meta column, renamed or not (null).
+            if let Some(Value::Mapping(names)) = cfg.get_mut("snapshot_meta_column_names") {
+                for k in ["dbt_valid_to", "dbt_valid_from", "dbt_scd_id", "dbt_updated_at", "dbt_is_deleted"] {
+                    if !names.contains_key(k) {
+                        names.insert(Value::from(k), Value::Null);
+                    }
+                }
+            }
             let relation = relation_for(target, &cfg, &s.name);
             self.nodes.push(Node {
                 id,

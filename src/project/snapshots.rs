@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub line: usize,
     /// The template: see the module doc.
     pub text: String,
+    /// The block's body as written (the manifest's `raw_code`).
+    pub raw_code: String,
     /// Set for a YAML snapshot: `ref('x')` or `source('s', 't')` as written.
     pub relation: Option<String>,
 }
@@ -94,6 +96,7 @@ pub(crate) fn blocks(rel: &Path, folders: &[String], text: &str) -> Result<Vec<S
                     folders: stem_folders.clone(),
                     line,
                     text: format!("{padding}{body}"),
+                    raw_code: body.to_string(),
                     relation: None,
                 });
                 at = close.end;
@@ -128,12 +131,14 @@ pub(crate) fn from_yaml(
             .at(Some(line), None)
             .hint("`relation` is a `ref('model')` or `source('source', 'table')` call"));
     }
+    let text = format!("select * from {{{{ {r} }}}}");
     Ok(Snapshot {
         name: name.to_string(),
         path: file.to_path_buf(),
         folders,
         line,
-        text: format!("select * from {{{{ {r} }}}}"),
+        raw_code: text.clone(),
+        text,
         relation: Some(r.to_string()),
     })
 }
@@ -151,6 +156,7 @@ mod tests {
         // Line 3 of the file is line 3 of the template.
         assert_eq!(found[0].text.lines().nth(2), Some("{{ config(strategy='check') }}"));
         assert_eq!(found[1].text.trim(), "select 2");
+        assert_eq!(found[0].raw_code, "\n{{ config(strategy='check') }}\nselect 1\n");
         assert_eq!(found[0].folders, vec!["sub".to_string(), "s".to_string()]);
         assert_eq!(found[1].template(), "snapshots/s.sql#b");
     }

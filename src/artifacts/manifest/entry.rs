@@ -339,7 +339,7 @@ pub(super) fn node<'a>(node: &'a Node, inputs: &Inputs<'a>, layout: &Layout<'a>,
             .snapshots
             .iter()
             .find(|s| s.name == node.name)
-            .map(|s| s.text.trim().to_string())
+            .map(|s| s.raw_code.clone())
             .unwrap_or_default(),
         _ => texts.get(node.file.as_path()).map(|t| t.trim_end().to_string()).unwrap_or_default(),
     };
@@ -396,6 +396,9 @@ pub(super) fn node<'a>(node: &'a Node, inputs: &Inputs<'a>, layout: &Layout<'a>,
     };
     let compiled = inputs.compiled.get(&node.id);
     m.insert("language", s("sql"));
+    if node.resource == Resource::Snapshot {
+        m.insert("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#));
+    }
     if node.resource == Resource::Model {
         // dbt's defaults for what runner does not model: no contracts, no versions.
         m.extend([
