@@ -283,6 +283,7 @@ pub(crate) fn relation_for(target: &Target, cfg: &ConfigMap, name: &str) -> Rela
 /// property entry, or `dbt_project.yml`; a missing key points at the snapshot.
 fn origin(
     s: &Snapshot,
+    dbt_project: &str,
     props: Option<&crate::project::NodeProps>,
     from_block: bool,
     key: &str,
@@ -297,8 +298,16 @@ fn origin(
     }
     match props {
         Some(p) if p.config.contains_key(key) => (p.file.clone(), p.line),
-        _ => (PathBuf::from("dbt_project.yml"), None),
+        _ => (PathBuf::from("dbt_project.yml"), tree_line(dbt_project, key)),
     }
+}
+
+/// The line of `key:` (or `+key:`) in `dbt_project.yml`'s `snapshots:` tree.
+fn tree_line(text: &str, key: &str) -> Option<usize> {
+    let start = crate::config::key_line(text, "snapshots")?;
+    let wanted = format!("{key}:");
+    let found = text.lines().skip(start).position(|l| l.trim_start().trim_start_matches('+').starts_with(&wanted));
+    found.map(|i| start + i + 1)
 }
 
 impl<'a> Planner<'a> {
@@ -330,7 +339,8 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let located = |key: &str, message: String, hint: Option<String>, missing: bool| {
-                let (file, line) = origin(s, props, rec.config.contains_key(key), key, missing);
+                let from_block = rec.config.contains_key(key);
+                let (file, line) = origin(s, &project.dbt_project_text, props, from_block, key, missing);
                 let d = Diagnostic::in_file(file, format!("snapshot `{}`: {message}", s.name)).at(line, None);
                 match hint {
                     Some(h) => d.hint(h),

@@ -99,6 +99,8 @@ pub struct Project {
     pub model_tree: Option<Value>,
     pub seed_tree: Option<Value>,
     pub snapshot_tree: Option<Value>,
+    /// `dbt_project.yml` as read, to point at a bad key of its trees.
+    pub dbt_project_text: String,
     pub test_tree: Option<Value>,
     pub target_dir: PathBuf,
     /// Installed packages (`dbt_packages/`), in folder order.
@@ -348,8 +350,10 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         on_run_end: project_settings.on_run_end,
         skip_nodes_if_on_run_start_fails: project_settings.skip_nodes_if_on_run_start_fails,
         warnings: project_settings.warnings,
+        dbt_project_text: String::new(),
     };
     load_packages(&mut w, &mut project, &raw, &dbt_text);
+    project.dbt_project_text = dbt_text;
     let prop_dirs: Vec<String> = model_paths.iter().chain(&seed_paths).chain(&snapshot_paths).cloned().collect();
     let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
     // Parsed on several threads, merged in path order: a second entry for a

@@ -27,6 +27,7 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
         model_tree: None,
         seed_tree: None,
         snapshot_tree: None,
+        dbt_project_text: String::new(),
         test_tree: None,
         target_dir: PathBuf::from("/p/target"),
         packages: vec![],

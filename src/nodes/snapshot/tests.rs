@@ -95,6 +95,18 @@ fn bad_configs_name_the_file_and_line() {
     assert!(errors.iter().any(|d| d.message.contains("unknown snapshot strategy `newest`")), "{errors:?}");
 }
 
+#[test]
+fn a_bad_value_from_the_project_tree_points_at_its_line() {
+    let project =
+        "name: p\nprofile: p\nvars:\n  strategy: x\nsnapshots:\n  p:\n    +unique_key: id\n    +strategy: newest\n";
+    let errors =
+        plan(&[("dbt_project.yml", project), ("snapshots/s.sql", "{% snapshot s %}select 1 as id{% endsnapshot %}")])
+            .expect_err("refused");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].file.as_deref(), Some(Path::new("dbt_project.yml")));
+    assert_eq!(errors[0].line, Some(8));
+}
+
 fn cfg(yaml: &str) -> ConfigMap {
     serde_yaml::from_str(yaml).expect("yaml")
 }
