@@ -213,19 +213,7 @@ fn unsupported_files(w: &mut Walk, model_paths: &[String]) {
     }
 }
 
-/// The `{% snapshot %}` blocks of every `.sql` file under `snapshot_paths`.
-fn snapshot_blocks(w: &mut Walk, snapshot_paths: &[String]) -> Vec<snapshots::Snapshot> {
-    let mut out = Vec::new();
-    for f in w.sql_files(snapshot_paths, &[]) {
-        match snapshots::blocks(&f.path, &f.folders, &f.text) {
-            Ok(found) => out.extend(found),
-            Err(d) => w.errors.push(d),
-        }
-    }
-    out
-}
-
-/// dbt's error for a second property entry of one model or seed, in the
+/// dbt's error for a second property entry of one model, seed or snapshot, in the
 /// same file or another ("dbt found two schema.yml entries for the same resource").
 fn described_twice(kind: &str, name: &str, (file, line): (&Path, Option<usize>), first: &NodeProps) -> Diagnostic {
     Diagnostic::in_file(file, format!("dbt found two schema.yml entries for the same resource named `{name}`"))
@@ -299,7 +287,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let snapshot_paths = paths(&raw.snapshot_paths, "snapshots");
     let models = w.sql_files(&model_paths, &[]);
     unsupported_files(&mut w, &model_paths);
-    let snapshot_files = snapshot_blocks(&mut w, &snapshot_paths);
+    let snapshot_files = snapshots::in_files(&mut w, &snapshot_paths);
     // `tests/generic/` holds custom generic test definitions, not data tests.
     let singular_tests = w.sql_files(&test_paths, &["generic"]);
     let generic_dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/generic")).collect();
@@ -370,20 +358,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     });
     for (declared, (_, folders)) in parsed.into_iter().zip(&prop_files) {
         w.errors.extend(declared.errors);
-        for (name, entry, relation) in declared.snapshots {
-            if let Some(first) = project.snapshot_props.get(&name) {
-                w.errors.push(described_twice("snapshot", &name, (&entry.file, entry.line), first));
-                continue;
-            }
-            if let Some(relation) = &relation {
-                let line = entry.line.unwrap_or(1);
-                match snapshots::from_yaml(&entry.file, folders.clone(), &name, relation, line) {
-                    Ok(s) => project.snapshots.push(s),
-                    Err(d) => w.errors.push(d),
-                }
-            }
-            project.snapshot_props.insert(name, entry);
-        }
+        snapshots::declare(&mut w, &mut project, declared.snapshots, folders);
         project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
         for (kind, entries, props) in

@@ -7,8 +7,10 @@
 //! error in it points at the file's own line; a YAML snapshot's text is
 //! dbt's `select * from {{ <relation> }}`. Owns only finding the blocks;
 //! config, naming and SQL belong to `nodes::snapshot` and `executor::snapshot`.
-//! Renders nothing and touches no database.
+//! Reads files only through the project walk; renders nothing and touches no
+//! database.
 
+use super::{described_twice, NodeProps, Project, Walk};
 use crate::error::Diagnostic;
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,42 @@ impl Snapshot {
     /// one file may hold several.
     pub fn template(&self) -> String {
         format!("{}#{}", self.path.display(), self.name)
+    }
+}
+
+/// The `{% snapshot %}` blocks of every `.sql` file under `snapshot_paths`.
+pub(super) fn in_files(w: &mut Walk, snapshot_paths: &[String]) -> Vec<Snapshot> {
+    let mut out = Vec::new();
+    for f in w.sql_files(snapshot_paths, &[]) {
+        match blocks(&f.path, &f.folders, &f.text) {
+            Ok(found) => out.extend(found),
+            Err(d) => w.errors.push(d),
+        }
+    }
+    out
+}
+
+/// One property file's `snapshots:` entries (`folders`: the file's, below its
+/// resource path): each is a snapshot's properties, and one with `relation:`
+/// a snapshot too. A second entry for a name is an error naming the first.
+pub(super) fn declare(
+    w: &mut Walk,
+    project: &mut Project,
+    entries: Vec<(String, NodeProps, Option<String>)>,
+    folders: &[String],
+) {
+    for (name, entry, relation) in entries {
+        if let Some(first) = project.snapshot_props.get(&name) {
+            w.errors.push(described_twice("snapshot", &name, (&entry.file, entry.line), first));
+            continue;
+        }
+        if let Some(relation) = &relation {
+            match from_yaml(&entry.file, folders.to_vec(), &name, relation, entry.line.unwrap_or(1)) {
+                Ok(s) => project.snapshots.push(s),
+                Err(d) => w.errors.push(d),
+            }
+        }
+        project.snapshot_props.insert(name, entry);
     }
 }
 
