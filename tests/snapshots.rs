@@ -62,7 +62,12 @@ fn runner_snapshot_twice_keeps_the_history_and_adds_changes() {
     ok(&f.run(&["snapshot"]));
     assert_eq!(history(&f), day1);
     ok(&f.run(&["run", "--vars", "{v: 2}"]));
-    ok(&f.run(&["snapshot", "--vars", "{v: 2}"]));
+    // Excluded, it is not taken: the history stays as it was.
+    let excluded = f.run(&["snapshot", "--vars", "{v: 2}", "--exclude", "resource_type:snapshot"]);
+    ok(&excluded);
+    assert!(!excluded.stdout.contains("snapshotted"), "{}", excluded.stdout);
+    assert_eq!(history(&f), day1);
+    ok(&f.run(&["snapshot", "--vars", "{v: 2}", "--select", "hist"]));
     assert_eq!(
         history(&f),
         vec![
@@ -210,9 +215,15 @@ fn a_dag_run_takes_the_snapshot_it_selects_and_tests_it() {
 #[test]
 fn build_orders_snapshots_between_parents_and_children_and_ls_lists_them() {
     let f = project();
+    // A post-hook from the project's `snapshots:` tree runs with the snapshot's `this`.
+    f.write(
+        "dbt_project.yml",
+        "name: snap\nprofile: shop\nvars:\n  v: 1\nsnapshots:\n  snap:\n    +post-hook: \"create or replace table main.audit as select count(*) as n from {{ this }}\"\n",
+    );
     f.write("models/current.sql", "select id, name from {{ ref('hist') }} where dbt_valid_to is null\n");
     let r = f.run(&["build"]);
     ok(&r);
+    assert_eq!(select(&f, "select n from main.audit"), vec!["2"]);
     let at = |needle: &str| r.stdout.find(needle).unwrap_or_else(|| panic!("`{needle}` in:\n{}", r.stdout));
     assert!(at("OK created sql view model main.src") < at("OK snapshotted main.hist"));
     assert!(at("OK snapshotted main.hist") < at("OK created sql view model main.current"));
