@@ -5,7 +5,10 @@ case is copied to a temporary directory, each line of its `steps` file is run
 as `dbt <line>` there, and after every step the warehouse and
 target/run_results.json are dumped: every relation (schema, name, view or
 table, column names, all rows cast to text and sorted by DuckDB) and every
-result (unique_id, status, failures). tests/differential.rs dumps runner's
+result (unique_id, status, failures). A case's optional `clock_columns` file
+lists `table.column`s whose values come from dbt's clock (a snapshot's time):
+their non-null values are dumped as `<time>`, so only what does not depend on
+the clock is compared; every other column of every case is compared whole. tests/differential.rs dumps runner's
 side with the same queries, so the two must stay in step. Run through
 regen.sh, which provides the pinned dbt venv; never edit expected.json by hand.
 """
@@ -21,7 +24,7 @@ import duckdb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DBT = os.path.join(os.path.dirname(sys.executable), "dbt")
-SKIP = {"expected.json", "target", "logs", "dbt_packages"}
+SKIP = {"expected.json", "target", "logs", "dbt_packages", "clock_columns"}
 
 RELATIONS_SQL = """
 select table_schema, table_name, table_type
@@ -43,14 +46,30 @@ def quote(name):
     return '"' + name.replace('"', '""') + '"'
 
 
-def dump_db(path):
+def read_clock_columns(case_dir):
+    """The case's `table.column`s filled from the clock (none when the file is absent)."""
+    path = os.path.join(case_dir, "clock_columns")
+    if not os.path.exists(path):
+        return set()
+    with open(path) as f:
+        return {l.strip() for l in f if l.strip() and not l.startswith("#")}
+
+
+def column_text(table, column, i, clock):
+    """A column cast to text, or `<time>` for a clock-filled value."""
+    if f"{table}.{column}" in clock:
+        return f"case when {quote(column)} is null then null else '<time>' end as c{i}"
+    return f"cast({quote(column)} as varchar) as c{i}"
+
+
+def dump_db(path, clock=frozenset()):
     if not os.path.exists(path):
         return []
     conn = duckdb.connect(path, read_only=True)
     out = []
     for schema, name, kind in conn.execute(RELATIONS_SQL).fetchall():
         columns = [r[0] for r in conn.execute(COLUMNS_SQL, [schema, name]).fetchall()]
-        casts = ", ".join(f"cast({quote(c)} as varchar) as c{i}" for i, c in enumerate(columns))
+        casts = ", ".join(column_text(name, c, i, clock) for i, c in enumerate(columns))
         rows = conn.execute(
             f"select * from (select {casts} from {quote(schema)}.{quote(name)}) order by all nulls last"
         ).fetchall()
@@ -83,6 +102,7 @@ def run_case(case_dir):
         shutil.copytree(case_dir, work, ignore=lambda d, names: [n for n in names if n in SKIP])
         with open(os.path.join(case_dir, "steps")) as f:
             steps = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        clock = read_clock_columns(case_dir)
         dumped = []
         for step in steps:
             results = os.path.join(work, "target", "run_results.json")
@@ -94,7 +114,7 @@ def run_case(case_dir):
             dumped.append({
                 "step": step,
                 "exit_code": proc.returncode,
-                "relations": dump_db(os.path.join(work, "warehouse.duckdb")),
+                "relations": dump_db(os.path.join(work, "warehouse.duckdb"), clock),
                 "results": dump_results(results),
             })
         return dumped

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 pub type ConfigMap = BTreeMap<String, Value>;
 
 /// Config keys whose value is itself a map, so a mapping under them is not a folder.
-const MAP_CONFIGS: &[&str] = &["meta", "column_types", "docs", "persist_docs", "grants", "quoting", "contract"];
+const MAP_CONFIGS: &[&str] =
+    &["meta", "column_types", "docs", "persist_docs", "grants", "quoting", "contract", "snapshot_meta_column_names"];
 
 /// Configs from the tree along `path` (`[project, folder…, file stem]`).
 pub fn from_tree(tree: Option<&Value>, path: &[String]) -> ConfigMap {

@@ -53,6 +53,7 @@ fn kind_text(n: &NodeLabel) -> String {
     match n.resource {
         Resource::Seed => format!("seed file {}", n.relation.as_deref().unwrap_or(&n.name)),
         Resource::Model => format!("sql {} model {}", n.materialized, n.relation.as_deref().unwrap_or(&n.name)),
+        Resource::Snapshot => format!("snapshot {}", n.relation.as_deref().unwrap_or(&n.name)),
         Resource::Test => format!("test {}", n.name),
         Resource::UnitTest => format!("unit_test {}", unit_name(n)),
     }
@@ -79,7 +80,9 @@ pub fn finished_line(index: usize, total: usize, n: &NodeLabel, r: &NodeResult) 
         (Resource::Model, Status::Success) => {
             (format!("OK created sql {} model {rel}", n.materialized), format!("OK {}", secs(r)))
         }
+        (Resource::Snapshot, Status::Success) => (format!("OK snapshotted {rel}"), format!("OK {}", secs(r))),
         (Resource::Seed, _) => (format!("ERROR loading seed file {rel}"), format!("ERROR {}", secs(r))),
+        (Resource::Snapshot, _) => (format!("ERROR snapshotting {rel}"), format!("ERROR {}", secs(r))),
         (Resource::Model, _) => {
             (format!("ERROR creating sql {} model {rel}", n.materialized), format!("ERROR {}", secs(r)))
         }
@@ -322,6 +325,16 @@ mod tests {
         let err = finished_line(1, 5, &label(Resource::Model, "m"), &result(Status::Error, None));
         assert!(
             err.starts_with("1 of 5 ERROR creating sql view model main.m ...") && err.ends_with("[ERROR in 0.05s]"),
+            "{err}"
+        );
+        // dbt's words for snapshots: `START snapshot`, `OK snapshotted`, `ERROR snapshotting`.
+        let snap = label(Resource::Snapshot, "hist");
+        assert_eq!(kind_text(&snap), "snapshot main.hist");
+        let ok = finished_line(3, 5, &snap, &result(Status::Success, None));
+        assert!(ok.starts_with("3 of 5 OK snapshotted main.hist ...") && ok.ends_with("[OK in 0.05s]"), "{ok}");
+        let err = finished_line(3, 5, &snap, &result(Status::Error, None));
+        assert!(
+            err.starts_with("3 of 5 ERROR snapshotting main.hist ...") && err.ends_with("[ERROR in 0.05s]"),
             "{err}"
         );
     }

@@ -202,6 +202,7 @@ pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior,
 pub fn label(n: &Node) -> NodeLabel {
     let materialized = match &n.kind {
         NodeKind::Model { materialized, .. } => materialized.as_str(),
+        NodeKind::Snapshot { .. } => "snapshot",
         _ => "",
     };
     NodeLabel {

@@ -1,7 +1,7 @@
 //! Hooks through the real binary: a failing post-hook fails its model (its
 //! old table stays, what depends on it is skipped), a failing `on-run-start`
 //! runs no node, `runner test` runs the run hooks, and what runner cannot do
-//! yet (Python models, snapshots) is refused by name while every key dbt
+//! yet (Python models) is refused by name while every key dbt
 //! accepts without effect loads without a word. The order of every kind of
 //! hook against real dbt is in the differential case `differential/hooks`.
 
@@ -113,19 +113,27 @@ fn a_bad_hook_is_a_load_error_at_its_file() {
 }
 
 #[test]
-fn python_models_and_snapshots_are_refused_by_name() {
+fn python_models_are_refused_by_name_and_snapshots_checked_as_dbt_checks_them() {
     let f = Fixture::shop();
     f.write("models/marts/scores.py", "def model(dbt, session):\n    return dbt.ref('customers')\n");
     rejects(&f, &["run", "my_dag"], &["models/marts/scores.py", "Python model"]);
+    // A snapshot is taken now (tests/snapshots.rs); one without a strategy
+    // is refused with dbt's message.
     let f = Fixture::shop();
     f.write("snapshots/orders_snapshot.sql", "{% snapshot orders_snapshot %}select 1{% endsnapshot %}\n");
-    rejects(&f, &["build"], &["snapshots/orders_snapshot.sql", "snapshots are not supported yet"]);
+    rejects(
+        &f,
+        &["build"],
+        &["snapshots/orders_snapshot.sql:1", "Snapshots must be configured with a 'strategy' and 'unique_key'"],
+    );
     let f = Fixture::shop();
     f.write(
         "models/snapshots.yml",
         "version: 2\nsnapshots:\n  - name: orders_history\n    relation: ref('stg_orders')\n    config: {unique_key: order_id, strategy: check, check_cols: all}\n",
     );
-    rejects(&f, &["build"], &["models/snapshots.yml:3", "snapshot `orders_history`"]);
+    let r = f.run(&["build"]);
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("OK snapshotted main.orders_history"), "{}", r.stdout);
 }
 
 #[test]

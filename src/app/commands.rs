@@ -1,4 +1,4 @@
-//! The commands dbt users reach for: `seed`, `run` without a DAG, `build`,
+//! The commands dbt users reach for: `seed`, `snapshot`, `run` without a DAG, `build`,
 //! `compile`, `ls` (and `debug`, in its own module). Each but `run` takes an
 //! optional DAG for its project, profile, target, vars and selection, and
 //! otherwise works on the project in `--project-dir`, honouring the common
@@ -24,6 +24,7 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
     let dag_name = match &opts.command {
         Command::Run { dag: None } => None,
         Command::Seed { dag }
+        | Command::Snapshot { dag }
         | Command::Build { dag }
         | Command::Compile { dag }
         | Command::Ls { dag, .. }
@@ -44,6 +45,12 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
         Command::Seed { .. } => {
             let seeds = only(&prep, &selected, |r| r == Resource::Seed);
             let rp = scheduler::run_plan(&prep.plan, &seeds, TestBehavior::None, TaskRetry::NONE);
+            execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
+        }
+        Command::Snapshot { .. } => {
+            // dbt's `snapshot`: snapshots only, after their parents among them.
+            let snapshots = only(&prep, &selected, |r| r == Resource::Snapshot);
+            let rp = scheduler::run_plan(&prep.plan, &snapshots, TestBehavior::None, TaskRetry::NONE);
             execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
         }
         Command::Run { .. } => {

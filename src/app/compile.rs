@@ -27,7 +27,7 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
         // A unit test's SQL needs its inputs' column types from the database.
         NodeKind::Seed { .. } | NodeKind::UnitTest(_) => return None,
         NodeKind::GenericTest { sql, .. } => return Some(prep.templates.test_sql(sql, &relations, &node.config)),
-        NodeKind::Model { template, .. } => (template, node.relation.clone()?),
+        NodeKind::Model { template, .. } | NodeKind::Snapshot { template, .. } => (template, node.relation.clone()?),
         // The executor renders singular tests with this `this`; so do we.
         NodeKind::SingularTest { template, .. } => (template, Relation::new("", "", &node.name)),
     };

@@ -25,7 +25,8 @@ const SOURCE_KEYS: &[&str] =
     &["name", "resource_type", "package_name", "original_file_path", "unique_id", "source_name", "tags", "config"];
 
 /// The keys of a node's `config`, in the order dbt prints them (models,
-/// then what only seeds or tests have); keys a project adds come after, sorted.
+/// then what only seeds, snapshots or tests have); keys a project adds come
+/// after, sorted.
 const CONFIG_KEYS: &[&str] = &[
     "enabled",
     "alias",
@@ -58,6 +59,13 @@ const CONFIG_KEYS: &[&str] = &[
     "freshness",
     "delimiter",
     "quote_columns",
+    "strategy",
+    "target_schema",
+    "target_database",
+    "updated_at",
+    "check_cols",
+    "snapshot_meta_column_names",
+    "dbt_valid_to_current",
     "severity",
     "store_failures",
     "store_failures_as",

@@ -35,6 +35,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         Command::Run { .. }
             | Command::Test { .. }
             | Command::Seed { .. }
+            | Command::Snapshot { .. }
             | Command::Build { .. }
             | Command::Backfill { .. }
             | Command::Clear { .. }
@@ -121,6 +122,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         }
         Command::Run { dag: None }
         | Command::Seed { .. }
+        | Command::Snapshot { .. }
         | Command::Build { .. }
         | Command::Compile { .. }
         | Command::Ls { .. }

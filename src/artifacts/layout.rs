@@ -21,6 +21,11 @@ pub fn is_generic(node: &Node) -> bool {
     matches!(node.kind, NodeKind::GenericTest { .. })
 }
 
+/// A snapshot defined in a property file (`relation:`), not by a `{% snapshot %}` block.
+fn is_yaml_snapshot(node: &Node) -> bool {
+    matches!(node.kind, NodeKind::Snapshot { .. }) && node.file.extension().is_some_and(|e| e == "yml" || e == "yaml")
+}
+
 /// A file's path below its resource folder (`models/marts/x.sql` → `marts/x.sql`).
 fn below_resource_folder(file: &Path) -> String {
     let mut parts = fqn_folders(file);
@@ -45,6 +50,9 @@ impl<'a> Layout<'a> {
     /// The manifest's `path`: relative to the resource folder; a generic
     /// test's is its SQL file name.
     pub fn path(&self, node: &Node) -> String {
+        if is_yaml_snapshot(node) {
+            return format!("{}/{}.sql", below_resource_folder(&node.file), node.name);
+        }
         if is_generic(node) {
             format!("{}.sql", self.alias(node))
         } else {
@@ -68,6 +76,10 @@ impl<'a> Layout<'a> {
         if node.resource == crate::nodes::Resource::UnitTest {
             // dbt's pseudo path of a unit test: `<yml>/models/<name>.sql`.
             return node.file.join("models").join(format!("{}.sql", node.name));
+        }
+        // A YAML-defined snapshot's SQL goes below its property file, as dbt puts it.
+        if is_yaml_snapshot(node) {
+            return node.file.join(format!("{}.sql", node.name));
         }
         if is_generic(node) {
             node.file.join(format!("{}.sql", self.alias(node)))

@@ -48,6 +48,7 @@ fn props<'p>(project: &'p Project, node: &Node) -> Option<&'p crate::project::No
     match node.resource {
         Resource::Model => project.model_props.get(&node.name),
         Resource::Seed => project.seed_props.get(&node.name),
+        Resource::Snapshot => project.snapshot_props.get(&node.name),
         Resource::Test | Resource::UnitTest => None,
     }
 }

@@ -72,7 +72,11 @@ pub enum Command {
     Seed {
         dag: Option<String>,
     },
-    /// dbt's `build`: seeds, models and tests in build order.
+    /// dbt's `snapshot`: only the snapshots.
+    Snapshot {
+        dag: Option<String>,
+    },
+    /// dbt's `build`: seeds, models, snapshots and tests in build order.
     Build {
         dag: Option<String>,
     },
@@ -131,8 +135,8 @@ pub struct ListOptions {
 }
 
 /// Resource types `runner` plans; dbt's other types are accepted and list nothing.
-const RESOURCE_TYPES: &[&str] = &["model", "seed", "test", "source", "unit_test"];
-const OTHER_DBT_TYPES: &[&str] = &["snapshot", "analysis", "exposure", "metric", "semantic_model", "saved_query"];
+const RESOURCE_TYPES: &[&str] = &["model", "seed", "snapshot", "test", "source", "unit_test"];
+const OTHER_DBT_TYPES: &[&str] = &["analysis", "exposure", "metric", "semantic_model", "saved_query"];
 
 fn list_options(resource_type: Vec<String>, output: &str, output_keys: Vec<String>) -> Result<ListOptions, Error> {
     let mut types = std::collections::BTreeSet::new();
@@ -145,7 +149,7 @@ fn list_options(resource_type: Vec<String>, output: &str, output_keys: Vec<Strin
             other => {
                 return Err(usage(
                     format!("unknown `--resource-type` `{other}`"),
-                    "use `model`, `seed`, `test`, `source` or `all`",
+                    "use `model`, `seed`, `snapshot`, `test`, `source` or `all`",
                 ))
             }
         }
@@ -188,6 +192,7 @@ impl Command {
             Command::Backfill { .. } => "backfill",
             Command::Clear { .. } => "clear",
             Command::Seed { .. } => "seed",
+            Command::Snapshot { .. } => "snapshot",
             Command::Build { .. } => "build",
             Command::Compile { .. } => "compile",
             Command::Ls { .. } => "ls",
@@ -227,6 +232,7 @@ impl Options {
             RawCommand::Run { dag, common } => (Command::Run { dag }, common),
             RawCommand::Test { dag, common } => (Command::Test { dag }, common),
             RawCommand::Seed { dag, common } => (Command::Seed { dag }, common),
+            RawCommand::Snapshot { dag, common } => (Command::Snapshot { dag }, common),
             RawCommand::Build { dag, common } => (Command::Build { dag }, common),
             RawCommand::Compile { dag, common } => (Command::Compile { dag }, common),
             RawCommand::Debug { dag, common } => (Command::Debug { dag }, common),

@@ -143,7 +143,14 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
-    /// Seeds, models and tests in dbt's build order: a failing test skips what is downstream.
+    /// Take the snapshots (dbt's `snapshot`): only snapshots, nothing else.
+    Snapshot {
+        /// Take project, profile, target, vars and selection from this DAG.
+        dag: Option<String>,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+    /// Seeds, models, snapshots and tests in dbt's build order: a failing test skips what is downstream.
     Build {
         /// Take project, profile, target, vars and selection from this DAG.
         dag: Option<String>,

@@ -57,7 +57,7 @@ fn ls_options_are_validated() {
     assert_eq!(list.output_keys, ["name"]);
     let all = parse(&["list", "--resource-type", "all"]).expect("`list` is an alias");
     let Command::Ls { list, .. } = all.command else { panic!("not ls") };
-    assert_eq!(list.resource_types.len(), 5, "model, seed, test, source, unit_test");
+    assert_eq!(list.resource_types.len(), 6, "model, seed, snapshot, test, source, unit_test");
     assert_eq!(list.output, ListOutput::Selector);
     for args in [&["ls", "--output", "yaml"][..], &["ls", "--resource-type", "modle"], &["ls", "--output-keys", "name"]]
     {
@@ -69,6 +69,10 @@ fn ls_options_are_validated() {
 #[test]
 fn dbt_commands_take_an_optional_dag() {
     assert_eq!(parse(&["seed"]).expect("valid").command, Command::Seed { dag: None });
+    assert_eq!(
+        parse(&["snapshot", "my_dag"]).expect("valid").command,
+        Command::Snapshot { dag: Some("my_dag".into()) }
+    );
     assert_eq!(parse(&["build", "d"]).expect("valid").command, Command::Build { dag: Some("d".into()) });
     assert_eq!(parse(&["compile", "-s", "m"]).expect("valid").select, Some(vec!["m".to_string()]));
     assert_eq!(parse(&["debug"]).expect("valid").command.name(), "debug");

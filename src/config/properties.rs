@@ -19,7 +19,8 @@ pub struct RawProperties {
     pub seeds: Vec<RawModelProps>,
     #[serde(default)]
     pub sources: Vec<RawSource>,
-    pub snapshots: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub snapshots: Vec<RawSnapshotProps>,
     pub macros: Option<serde_yaml::Value>,
     pub analyses: Option<serde_yaml::Value>,
     pub exposures: Option<serde_yaml::Value>,
@@ -51,6 +52,25 @@ pub struct RawModelProps {
     pub versions: Option<serde_yaml::Value>,
     pub deprecation_date: Option<serde_yaml::Value>,
     pub time_spine: Option<serde_yaml::Value>,
+}
+
+/// A snapshot entry: properties of a `{% snapshot %}` block, or with
+/// `relation:` a snapshot of its own (dbt 1.9+).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSnapshotProps {
+    pub name: String,
+    pub relation: Option<String>,
+    pub description: Option<String>,
+    pub config: Option<BTreeMap<String, serde_yaml::Value>>,
+    #[serde(default)]
+    pub columns: Vec<RawColumn>,
+    pub data_tests: Option<Vec<serde_yaml::Value>>,
+    pub tests: Option<Vec<serde_yaml::Value>>,
+    pub meta: Option<serde_yaml::Value>,
+    pub docs: Option<serde_yaml::Value>,
+    pub tags: Option<serde_yaml::Value>,
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

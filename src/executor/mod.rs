@@ -1,5 +1,6 @@
 //! Running one node on one DuckDB connection: seeds (in [`seed`]), the view, table and
-//! incremental materializations (in [`incremental`]), data tests, and unit tests (in [`unit`]).
+//! incremental materializations (in [`incremental`]), snapshots (in [`snapshot`]),
+//! data tests, and unit tests (in [`unit`]).
 //! Ephemeral models never reach here: the planner folds them into the
 //! queries that use them.
 //!
@@ -15,6 +16,8 @@ mod infer;
 pub mod run_hooks;
 mod seed;
 mod unit;
+mod snapshot;
+mod tx;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::db::raw::RawConn;
@@ -178,6 +181,7 @@ impl Executor {
             NodeKind::Seed { .. } => Existing::Table,
             NodeKind::Model { materialized: Materialized::View, .. } => Existing::View,
             NodeKind::Model { materialized: Materialized::Table | Materialized::Incremental, .. } => Existing::Table,
+            NodeKind::Snapshot { .. } => Existing::Table,
             _ => return,
         };
         match (result, &node.relation) {
@@ -233,6 +237,17 @@ impl Executor {
                 match Incremental::from_config(&node.config) {
                     Ok(cfg) => incremental::build(&self.conn, rel, &sql, existing, full_refresh, &cfg),
                     Err(e) => Ok(error(e.message, Vec::new(), 1)),
+                }
+            }
+            NodeKind::Snapshot { template, snapshot: cfg } => {
+                let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
+                let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
+                let config = Arc::new(node.config.clone());
+                let ctx =
+                    RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental: false, config };
+                match self.templates.render_sql(template, &ctx) {
+                    Ok(sql) => snapshot::build(&self.conn, rel, &sql, existing, cfg),
+                    Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
                 }
             }
             NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config) {

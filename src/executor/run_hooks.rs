@@ -46,7 +46,7 @@ impl Sink for SeenSink {
         };
         let node = self.nodes.get(id).cloned().unwrap_or_else(|| json!({"unique_id": id}));
         let mut seen = lock(&self.seen);
-        let built = matches!(resource, Resource::Seed | Resource::Model)
+        let built = matches!(resource, Resource::Seed | Resource::Model | Resource::Snapshot)
             && !matches!(status, Status::Error | Status::Fail | Status::Skipped);
         if built {
             let (db, schema) = (node["database"].as_str(), node["schema"].as_str());

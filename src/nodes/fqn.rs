@@ -36,13 +36,18 @@ impl Node {
         self.id.split('.').nth(1).unwrap_or("")
     }
 
-    /// dbt's fqn: `["shop", "staging", "stg_orders"]`.
+    /// dbt's fqn: `["shop", "staging", "stg_orders"]`. A snapshot block's
+    /// holds its file's stem too (`snapshots/orders.sql` → `["shop", "orders",
+    /// "orders_history"]`); a YAML snapshot's only the folders.
     pub fn fqn(&self) -> Vec<String> {
         let mut fqn = vec![self.project().to_string()];
         fqn.extend(fqn_folders(&self.file));
         // A unit test sits under its model: `[project, folders…, model, test]`.
         if let super::NodeKind::UnitTest(ut) = &self.kind {
             fqn.push(ut.model_name.clone());
+        }
+        if self.resource == super::Resource::Snapshot && self.file.extension().is_some_and(|e| e == "sql") {
+            fqn.extend(self.file.file_stem().map(|s| s.to_string_lossy().to_string()));
         }
         fqn.push(self.name.clone());
         fqn

@@ -90,7 +90,7 @@ pub struct ConfigError {
     pub hint: Option<String>,
 }
 
-fn bad(key: &'static str, message: String, hint: &str) -> ConfigError {
+pub(super) fn bad(key: &'static str, message: String, hint: &str) -> ConfigError {
     ConfigError { key, message, hint: (!hint.is_empty()).then(|| hint.to_string()) }
 }
 

@@ -31,6 +31,7 @@ pub use materialize::Materialized;
 pub enum Resource {
     Seed,
     Model,
+    Snapshot,
     Test,
     /// dbt's `unit_test`: a model's SQL run on fixed rows (see `crate::unit_tests`).
     UnitTest,
@@ -41,6 +42,7 @@ impl Resource {
         match self {
             Resource::Seed => "seed",
             Resource::Model => "model",
+            Resource::Snapshot => "snapshot",
             Resource::Test => "test",
             Resource::UnitTest => "unit_test",
         }
@@ -62,6 +64,11 @@ pub enum NodeKind {
     Model {
         template: String,
         materialized: Materialized,
+    },
+    /// A snapshot: its template (`Snapshot::template`) and settings.
+    Snapshot {
+        template: String,
+        snapshot: snapshot::SnapshotConfig,
     },
     /// A generic test: one of dbt's four, whose SQL is known at plan time,
     /// or a test macro called when the test runs (it may read the database).
@@ -240,7 +247,8 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         names: BTreeMap::new(),
     };
     p.seeds();
-    let model_refs = p.models();
+    let mut model_refs = p.models();
+    model_refs.extend(p.snapshots());
     let mut relations = Relations::default();
     for n in &p.nodes {
         let Some(r) = &n.relation else { continue };
@@ -331,7 +339,7 @@ impl<'a> Planner<'a> {
         if let Some(prev) = self.names.get(name) {
             self.errors.push(
                 Diagnostic::in_file(file, format!("duplicate node name `{name}`: `{prev}` already uses it"))
-                    .hint("model and seed names must be unique across the project"),
+                    .hint("model, seed and snapshot names must be unique across the project"),
             );
             return false;
         }
@@ -500,7 +508,8 @@ impl<'a> Planner<'a> {
         let line =
             crate::config::find_line(text, &format!("'{name}'")).or_else(|| crate::config::find_line(text, name));
         let mut d =
-            Diagnostic::in_file(file, format!("unknown ref `{name}`: no model or seed has that name")).at(line, None);
+            Diagnostic::in_file(file, format!("unknown ref `{name}`: no model, seed or snapshot has that name"))
+                .at(line, None);
         if let Some((_, k)) = best {
             d = d.hint(format!("did you mean `{k}`?"));
         }
@@ -562,3 +571,4 @@ pub mod materialize;
 mod naming;
 mod unsupported;
 mod unit;
+pub mod snapshot;

@@ -1,6 +1,6 @@
 //! Loading a dbt-style project from disk into an immutable [`Project`].
 //!
-//! Owns the walk over model, seed, test and macro paths, the parsing of
+//! Owns the walk over model, seed, snapshot, test and macro paths, the parsing of
 //! property YAML and `dbt_project.yml`, and the checks that need only one file
 //! (ragged CSV rows, invalid YAML). Every problem is collected, none stops the
 //! walk early. It never renders Jinja and never touches the database.
@@ -16,6 +16,7 @@ pub mod packages;
 pub mod profile;
 pub mod properties;
 mod settings;
+pub mod snapshots;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
@@ -86,6 +87,10 @@ pub struct Project {
     pub macros: Vec<SqlFile>,
     pub model_props: BTreeMap<String, NodeProps>,
     pub seed_props: BTreeMap<String, NodeProps>,
+    /// `{% snapshot %}` blocks and YAML-defined snapshots, in path order.
+    pub snapshots: Vec<snapshots::Snapshot>,
+    /// `snapshots:` property entries by name (a YAML snapshot's own included).
+    pub snapshot_props: BTreeMap<String, NodeProps>,
     pub sources: BTreeMap<(String, String), SourceTable>,
     pub tests: Vec<TestDecl>,
     /// `unit_tests:` entries of every property file, in path order.
@@ -97,6 +102,9 @@ pub struct Project {
     /// `models:` / `seeds:` / `data_tests:` trees of `dbt_project.yml`.
     pub model_tree: Option<Value>,
     pub seed_tree: Option<Value>,
+    pub snapshot_tree: Option<Value>,
+    /// `dbt_project.yml` as read, to point at a bad key of its trees.
+    pub dbt_project_text: String,
     pub test_tree: Option<Value>,
     /// `unit_tests:` tree of `dbt_project.yml` (`+enabled`, `+tags`, `+meta`).
     pub unit_test_tree: Option<Value>,
@@ -202,17 +210,11 @@ impl Walk {
 
 /// Files dbt would run that runner cannot yet: each is a load error naming
 /// it, so nothing a project holds is skipped without a word.
-fn unsupported_files(w: &mut Walk, model_paths: &[String], snapshot_paths: &[String]) {
+fn unsupported_files(w: &mut Walk, model_paths: &[String]) {
     for (p, _) in w.files(model_paths, &["py"], &[]) {
         w.errors.push(
             Diagnostic::in_file(w.rel(&p), format!("`{}` is a Python model; runner runs SQL models only", stem(&p)))
                 .hint("rewrite it as a `.sql` model, or keep building it with dbt for now"),
-        );
-    }
-    for (p, _) in w.files(snapshot_paths, &["sql"], &[]) {
-        w.errors.push(
-            Diagnostic::in_file(w.rel(&p), "snapshots are not supported yet: runner would not take this snapshot")
-                .hint("take snapshots with `dbt snapshot` for now, or move the file out of the snapshot path"),
         );
     }
 }
@@ -242,7 +244,7 @@ fn fixture_files(w: &mut Walk, test_paths: &[String]) -> BTreeMap<String, crate:
     out
 }
 
-/// dbt's error for a second property entry of one model or seed, in the
+/// dbt's error for a second property entry of one model, seed or snapshot, in the
 /// same file or another ("dbt found two schema.yml entries for the same resource").
 fn described_twice(kind: &str, name: &str, (file, line): (&Path, Option<usize>), first: &NodeProps) -> Diagnostic {
     Diagnostic::in_file(file, format!("dbt found two schema.yml entries for the same resource named `{name}`"))
@@ -313,8 +315,10 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let test_paths = paths(&raw.test_paths, "tests");
     let macro_paths = paths(&raw.macro_paths, "macros");
 
+    let snapshot_paths = paths(&raw.snapshot_paths, "snapshots");
     let models = w.sql_files(&model_paths, &[]);
-    unsupported_files(&mut w, &model_paths, &paths(&raw.snapshot_paths, "snapshots"));
+    unsupported_files(&mut w, &model_paths);
+    let snapshot_files = snapshots::in_files(&mut w, &snapshot_paths);
     // `tests/generic/` holds custom generic test definitions and
     // `tests/fixtures/` unit test fixtures, not data tests.
     let singular_tests = w.sql_files(&test_paths, &["generic", "fixtures"]);
@@ -329,7 +333,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     }
 
     let doc_dirs = raw.docs_paths.clone().unwrap_or_else(|| {
-        let extra = [paths(&raw.analysis_paths, "analyses"), paths(&raw.snapshot_paths, "snapshots")];
+        let extra = [paths(&raw.analysis_paths, "analyses"), snapshot_paths.clone()];
         [&model_paths, &seed_paths, &test_paths, &macro_paths]
             .into_iter()
             .chain(extra.iter())
@@ -351,6 +355,8 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         macros,
         model_props: BTreeMap::new(),
         seed_props: BTreeMap::new(),
+        snapshots: snapshot_files,
+        snapshot_props: BTreeMap::new(),
         sources: BTreeMap::new(),
         tests: Vec::new(),
         unit_tests: Vec::new(),
@@ -358,6 +364,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         docs,
         model_tree: raw.models.clone(),
         seed_tree: raw.seeds.clone(),
+        snapshot_tree: raw.snapshots.clone(),
         test_tree: raw.data_tests.clone().or(raw.tests.clone()),
         unit_test_tree: raw.unit_tests.clone(),
         target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
@@ -367,9 +374,11 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         on_run_end: project_settings.on_run_end,
         skip_nodes_if_on_run_start_fails: project_settings.skip_nodes_if_on_run_start_fails,
         warnings: project_settings.warnings,
+        dbt_project_text: String::new(),
     };
     load_packages(&mut w, &mut project, &raw, &dbt_text);
-    let prop_dirs: Vec<String> = model_paths.iter().chain(seed_paths.iter()).cloned().collect();
+    project.dbt_project_text = dbt_text;
+    let prop_dirs: Vec<String> = model_paths.iter().chain(&seed_paths).chain(&snapshot_paths).cloned().collect();
     let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
     // Parsed on several threads, merged in path order: a second entry for a
     // resource is reported in the later file, naming the first.
@@ -383,8 +392,9 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
             },
         }
     });
-    for declared in parsed {
+    for (declared, (_, folders)) in parsed.into_iter().zip(&prop_files) {
         w.errors.extend(declared.errors);
+        snapshots::declare(&mut w, &mut project, declared.snapshots, folders);
         project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
         project.unit_tests.extend(declared.unit_tests);

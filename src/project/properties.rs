@@ -1,7 +1,7 @@
-//! Property files (`models/**/*.yml`, `seeds/**/*.yml`): what one file
-//! declares — model and seed properties, sources, generic test and unit test
-//! declarations —
-//! with the line of each test entry for messages.
+//! Property files (`models/**/*.yml`, `seeds/**/*.yml`, `snapshots/**/*.yml`):
+//! what one file declares — model, seed and snapshot properties, YAML-defined
+//! snapshots, sources, generic test and unit test declarations — with the
+//! line of each entry for messages.
 //!
 //! Parsing is a pure function of one file's path and text, so
 //! [`super::load_all`] parses files on several threads and merges what they
@@ -20,6 +20,8 @@ use std::path::Path;
 pub struct Declared {
     pub models: Vec<(String, NodeProps)>,
     pub seeds: Vec<(String, NodeProps)>,
+    /// `snapshots:` entries; one with `relation:` defines a snapshot.
+    pub snapshots: Vec<(String, NodeProps, Option<String>)>,
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
     pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
@@ -40,7 +42,6 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         }
     };
     let file = rel.to_path_buf();
-    unsupported_sections(&props, &file, text, &mut out);
     if let Some(section) = &props.unit_tests {
         let (decls, errors) = crate::unit_tests::parse::declarations(&file, text, section);
         out.unit_tests = decls;
@@ -84,6 +85,30 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
             let list = if is_seed { &mut out.seeds } else { &mut out.models };
             list.push((m.name.clone(), entry));
         }
+    }
+    let mut cursor = 0;
+    for s in &props.snapshots {
+        let attached = Attached::Model(s.name.clone());
+        let line = lines.entry(cursor, &s.name).unwrap_or(1);
+        cursor = line;
+        push_tests(&mut out, s.data_tests.as_ref().or(s.tests.as_ref()), &attached, None, line);
+        for c in &s.columns {
+            let col = lines.entry(line, &c.name).unwrap_or(line);
+            push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
+        }
+        let entry = NodeProps {
+            config: s.config.clone().unwrap_or_default(),
+            columns: s.columns.iter().map(|c| c.name.clone()).collect(),
+            description: s.description.clone(),
+            column_descriptions: s
+                .columns
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), c.description.clone()?)))
+                .collect(),
+            file: file.clone(),
+            line: Some(line),
+        };
+        out.snapshots.push((s.name.clone(), entry, s.relation.clone()));
     }
     let mut cursor = 0;
     for s in &props.sources {
@@ -137,27 +162,6 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         }
     }
     out
-}
-
-/// Snapshots defined in YAML (dbt 1.9+: an entry with `relation:`) are load
-/// errors until runner takes snapshots, naming the file and line.
-fn unsupported_sections(props: &RawProperties, file: &Path, text: &str, out: &mut Declared) {
-    let entries = |v: &Option<Value>| match v {
-        Some(Value::Sequence(items)) => items.clone(),
-        _ => Vec::new(),
-    };
-    for s in entries(&props.snapshots) {
-        if s.get("relation").is_none() {
-            // Properties of a snapshot file: that file is reported itself.
-            continue;
-        }
-        let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
-        out.errors.push(
-            Diagnostic::in_file(file, format!("snapshot `{name}`: snapshots are not supported yet"))
-                .at(crate::config::find_line(text, name), None)
-                .hint("take snapshots with `dbt snapshot` for now, or remove the entry"),
-        );
-    }
 }
 
 fn column_tests(c: &RawColumn) -> Option<&Vec<Value>> {

@@ -39,7 +39,7 @@ pub fn check(method: &str, value: &str) -> Result<(), String> {
         "config" if method.len() > "config.".len() => Ok(()),
         "config" => Err("`config` needs a key, like `config.materialized:table`".into()),
         "resource_type" if RESOURCE_TYPES.contains(&value) => Ok(()),
-        "resource_type" => Err(format!("unknown resource type `{value}` (use `model`, `seed`, `test` or `source`)")),
+        "resource_type" => Err(format!("unknown resource type `{value}` (use `model`, `seed`, `snapshot`, `test` or `source`)")),
         "test_type" if matches!(value, "generic" | "schema" | "singular" | "data" | "unit") => Ok(()),
         "test_type" => Err(format!("unknown test type `{value}` (use `generic`, `singular`, `data` or `unit`)")),
         "source" if value.split('.').count() <= 3 => Ok(()),
@@ -162,6 +162,7 @@ fn config_matches(node: &Node, key: &str, value: &str) -> bool {
     let default = match (key, node.resource) {
         ("materialized", Resource::Model) => Some("view"),
         ("materialized", Resource::Seed) => Some("seed"),
+        ("materialized", Resource::Snapshot) => Some("snapshot"),
         ("materialized", Resource::Test) => Some("test"),
         ("severity", Resource::Test) => Some("ERROR"),
         ("enabled", _) => Some("true"),

@@ -104,6 +104,15 @@ pub struct Templates {
     macros: Arc<namespaces::MacroIndex>,
 }
 
+/// A model, singular test or snapshot template to compile and resolve.
+struct Source<'a> {
+    /// Its template name.
+    key: String,
+    path: &'a PathBuf,
+    text: &'a str,
+    name: &'a str,
+}
+
 fn jinja_error(kind: ErrorKind, msg: String) -> Error {
     Error::new(kind, msg)
 }
@@ -172,13 +181,29 @@ impl Templates {
         // instruction buffers whatever its size, so keeping them (as
         // `add_template` or a loader does) held 118 MB at 10k models; a compile
         // costs less than the memory did.
-        let sources: Vec<&crate::project::SqlFile> = project.models.iter().chain(&project.singular_tests).collect();
-        for f in sources.iter().copied().chain(&project.macros) {
+        // Models, singular tests and snapshots: each with its template name
+        // (a model's is its path; a snapshot's is unique within its file).
+        let sources: Vec<Source<'_>> = project
+            .models
+            .iter()
+            .chain(&project.singular_tests)
+            .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
+            .chain(project.snapshots.iter().map(|s| Source {
+                key: s.template(),
+                path: &s.path,
+                text: &s.text,
+                name: &s.name,
+            }))
+            .collect();
+        for f in &sources {
+            errors.extend(env_var::secret_uses(f.text, f.path));
+        }
+        for f in &project.macros {
             errors.extend(env_var::secret_uses(&f.text, &f.path));
         }
         let texts = crate::par::map(&sources, |f| {
-            let text = pyops::rewrite_datetime_arithmetic(&f.text);
-            (f.path.display().to_string(), macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text)))
+            let text = pyops::rewrite_datetime_arithmetic(f.text);
+            (f.key.clone(), macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text)))
         });
         for ((name, _), f) in texts.iter().zip(&sources) {
             files.insert(name.clone(), f.path.clone());
@@ -196,12 +221,12 @@ impl Templates {
         };
         let this = &templates;
         let checked = crate::par::map(&sources, |f| {
-            let name = f.path.display().to_string();
+            let name = f.key.clone();
             let text = this.texts.get(&name).map(String::as_str).unwrap_or_default();
             match this.env.template_from_named_str(&name, text) {
-                Err(e) => (name, Err(compile_error(&e, &f.path))),
+                Err(e) => (name, Err(compile_error(&e, f.path))),
                 Ok(t) => {
-                    let placeholder = Relation::new(&target.database, &target.schema, &f.name);
+                    let placeholder = Relation::new(&target.database, &target.schema, f.name);
                     let (ctx, rec) = this.resolve_ctx(&placeholder);
                     let outcome =
                         limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| this.diagnostic(&name, &e));

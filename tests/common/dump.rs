@@ -2,10 +2,13 @@
 //! every relation (schema, name, view or table, column names, all rows cast
 //! to text and sorted by DuckDB) and every result of `run_results.json`
 //! (unique id, status, failures). They must stay in step with
-//! `differential/dump.py`, which dumps dbt's side with the same queries.
+//! `differential/dump.py`, which dumps dbt's side with the same queries. A
+//! case's `clock_columns` (`table.column`s dbt fills from its clock, such as
+//! a snapshot's time) are dumped as `<time>` when not null, on both sides.
 //! Read-only: nothing here writes to a warehouse or an artifact.
 
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 fn text(v: duckdb::types::Value) -> Value {
@@ -21,8 +24,28 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// dump.py's `read_clock_columns`: the case's clock-filled `table.column`s.
+pub fn clock_columns(case_dir: &Path) -> BTreeSet<String> {
+    let Ok(text) = std::fs::read_to_string(case_dir.join("clock_columns")) else { return BTreeSet::new() };
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
+}
+
+/// dump.py's `column_text`: a column cast to text, or `<time>` for a clock-filled value.
+fn column_text(table: &str, column: &str, i: usize, clock: &BTreeSet<String>) -> String {
+    if clock.contains(&format!("{table}.{column}")) {
+        format!("case when {} is null then null else '<time>' end as c{i}", quote(column))
+    } else {
+        format!("cast({} as varchar) as c{i}", quote(column))
+    }
+}
+
 /// The same dump as dump.py's `dump_db`; `[]` when the file does not exist.
 pub fn dump_db(path: &Path) -> Value {
+    dump_db_masked(path, &BTreeSet::new())
+}
+
+/// [`dump_db`] with the case's clock-filled columns masked.
+pub fn dump_db_masked(path: &Path, clock: &BTreeSet<String>) -> Value {
     if !path.exists() {
         return json!([]);
     }
@@ -54,8 +77,7 @@ pub fn dump_db(path: &Path) -> Value {
             let rows = stmt.query_map([&schema, &name], |r| r.get(0)).expect("query");
             rows.map(|r| r.expect("row")).collect()
         };
-        let casts: Vec<String> =
-            columns.iter().enumerate().map(|(i, c)| format!("cast({} as varchar) as c{i}", quote(c))).collect();
+        let casts: Vec<String> = columns.iter().enumerate().map(|(i, c)| column_text(&name, c, i, clock)).collect();
         let sql = format!(
             "select * from (select {} from {}.{}) order by all nulls last",
             casts.join(", "),

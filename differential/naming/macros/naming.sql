@@ -1,7 +1,7 @@
 {% macro generate_schema_name(custom_schema_name, node) -%}
   {%- if custom_schema_name is none -%}
     {{ target.schema }}
-  {%- elif node.resource_type == 'seed' -%}
+  {%- elif node.resource_type in ('seed', 'snapshot') -%}
     {{ custom_schema_name | trim }}
   {%- else -%}
     {{ default__generate_schema_name(custom_schema_name, node) }}

@@ -162,8 +162,8 @@ pub(super) fn write_object(fields: &Fields, out: &mut Vec<u8>) -> serde_json::Re
 /// without `materialized`: built once, cloned per node, as inserting them one
 /// by one was most of the cost of a node's config.
 fn config_defaults(resource: Resource) -> &'static Fields<'static> {
-    static DEFAULTS: std::sync::OnceLock<[Fields<'static>; 3]> = std::sync::OnceLock::new();
-    let [seed, model, test] = DEFAULTS.get_or_init(|| {
+    static DEFAULTS: std::sync::OnceLock<[Fields<'static>; 4]> = std::sync::OnceLock::new();
+    let [seed, model, snapshot, test] = DEFAULTS.get_or_init(|| {
         let common = [
             ("enabled", F::Raw("true")),
             ("alias", NULL),
@@ -207,18 +207,32 @@ fn config_defaults(resource: Resource) -> &'static Fields<'static> {
         ];
         let seed = [("delimiter", s(",")), ("quote_columns", NULL)];
         let model = [("access", s("protected")), ("freshness", NULL)];
+        let snapshot = [
+            ("strategy", NULL),
+            ("target_schema", NULL),
+            ("target_database", NULL),
+            ("updated_at", NULL),
+            ("check_cols", NULL),
+            ("dbt_valid_to_current", NULL),
+            (
+                "snapshot_meta_column_names",
+                F::Raw(r#"{"dbt_is_deleted":null,"dbt_scd_id":null,"dbt_updated_at":null,"dbt_valid_from":null,"dbt_valid_to":null}"#),
+            ),
+        ];
         // In key order, as written: a node's few own keys then sort fast.
         let sorted =
             |fields: Vec<(&'static str, F<'static>)>| Fields(Fields(fields).sorted().into_iter().cloned().collect());
         [
             sorted(common.iter().chain(&built).chain(&seed).cloned().collect()),
             sorted(common.iter().chain(&built).chain(&model).cloned().collect()),
+            sorted(common.iter().chain(&built).chain(&snapshot).cloned().collect()),
             sorted(common.iter().chain(&test).cloned().collect()),
         ]
     });
     match resource {
         Resource::Seed => seed,
         Resource::Model => model,
+        Resource::Snapshot => snapshot,
         Resource::Test | Resource::UnitTest => test,
     }
 }
@@ -228,6 +242,7 @@ fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
     let materialized = match &node.kind {
         NodeKind::Model { materialized, .. } => materialized.as_str(),
         NodeKind::Seed { .. } => "seed",
+        NodeKind::Snapshot { .. } => "snapshot",
         _ => "test",
     };
     let mut base: Fields = config_defaults(node.resource).clone();
@@ -335,6 +350,13 @@ pub(super) fn node<'a>(
             Some(d) => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", d.test),
             None => String::new(),
         },
+        // One file may hold several snapshots: each has its own block's body.
+        NodeKind::Snapshot { .. } => project
+            .snapshots
+            .iter()
+            .find(|s| s.name == node.name)
+            .map(|s| s.raw_code.clone())
+            .unwrap_or_default(),
         _ => texts.get(node.file.as_path()).map(|t| t.trim_end().to_string()).unwrap_or_default(),
     };
     let node_props = props(project, node);
@@ -391,6 +413,9 @@ pub(super) fn node<'a>(
     };
     let compiled = inputs.compiled.get(&node.id);
     m.insert("language", s("sql"));
+    if node.resource == Resource::Snapshot {
+        m.insert("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#));
+    }
     if node.resource == Resource::Model {
         // dbt's defaults for what runner does not model: no contracts, no versions.
         m.extend([

@@ -7,81 +7,11 @@
 //! so any failure leaves the old table as it was. Owns the SQL of those steps;
 //! knows nothing of the graph, the console or how configs were merged.
 
+use super::tx::{quote, quoted_csv, Column, Tx};
 use super::{built, error, is_conflict, transaction, Execution, Existing};
 use crate::nodes::materialize::{Incremental, OnSchemaChange, Strategy, UniqueKey};
 use crate::template::relation::Relation;
 use duckdb::Connection;
-
-/// A column as DuckDB's `information_schema` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Column {
-    pub name: String,
-    pub data_type: String,
-}
-
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn quoted_csv(cols: &[String]) -> String {
-    cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
-}
-
-/// One transaction whose statements are kept for logs and artifacts. Dropped
-/// before `commit`, it rolls back. Begun inside a transaction already open
-/// (a node with hooks), it joins it: that one's owner commits or rolls back.
-struct Tx<'c> {
-    conn: &'c Connection,
-    sql: Vec<String>,
-    /// Begun here, and not yet committed: only then is it ours to end.
-    open: bool,
-}
-
-impl<'c> Tx<'c> {
-    fn begin(conn: &'c Connection) -> Result<Tx<'c>, duckdb::Error> {
-        let own = !super::in_node_transaction();
-        if own {
-            conn.execute_batch("BEGIN TRANSACTION")?;
-        }
-        Ok(Tx { conn, sql: Vec::new(), open: own })
-    }
-
-    fn exec(&mut self, stmt: String) -> Result<(), duckdb::Error> {
-        self.sql.push(stmt);
-        self.conn.execute_batch(self.sql.last().map_or("", String::as_str))
-    }
-
-    fn columns(&self, catalog: &str, schema: &str, table: &str) -> Result<Vec<Column>, duckdb::Error> {
-        let mut stmt = self.conn.prepare(
-            // Case-insensitive, as DuckDB resolves names (and as the run's catalog compares them).
-            "select column_name, data_type from information_schema.columns \
-             where lower(table_catalog) = lower(?) and lower(table_schema) = lower(?) \
-             and lower(table_name) = lower(?) order by ordinal_position",
-        )?;
-        let rows =
-            stmt.query_map([catalog, schema, table], |r| Ok(Column { name: r.get(0)?, data_type: r.get(1)? }))?;
-        rows.collect()
-    }
-
-    fn commit(mut self) -> Result<Vec<String>, duckdb::Error> {
-        if !std::mem::replace(&mut self.open, false) {
-            return Ok(std::mem::take(&mut self.sql));
-        }
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(e);
-        }
-        Ok(std::mem::take(&mut self.sql))
-    }
-}
-
-impl Drop for Tx<'_> {
-    fn drop(&mut self) {
-        if self.open {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
-}
 
 /// Builds incremental model `rel` from its rendered `sql`.
 pub(super) fn build(
