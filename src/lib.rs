@@ -36,4 +36,5 @@ pub mod select;
 pub mod task_log;
 pub mod template;
 pub mod timeout;
+pub mod ui;
 pub mod yaml;
