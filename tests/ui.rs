@@ -13,6 +13,7 @@ const SECRET: &str = "hunter2-ui-s3cr3t";
 /// The shop with a model that fails, and a profile that reads a secret.
 fn project() -> (Fixture, Vec<(&'static str, String)>) {
     let f = Fixture::shop();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
     f.write("models/bad.sql", "select * from missing_table_xyz\n");
     f.write(
         "profiles.yml",
@@ -74,7 +75,10 @@ fn pages_actions_security_and_report_over_http() {
     assert_eq!(home.status, 200);
     assert!(home.header("Content-Security-Policy").is_some_and(|c| c.contains("default-src 'none'")));
     let home = home.text();
-    assert!(home.contains("data-dag=\"my_dag\"") && home.contains("@daily") && home.contains("sq st-failed"), "{home}");
+    assert!(
+        home.contains("data-dag=\"my_dag\"") && home.contains("0 0 * * *") && home.contains("sq st-failed"),
+        "{home}"
+    );
     let run_id = runs_json(&f, &env)[0]["run_id"].as_str().expect("run id").to_string();
     let grid = get(addr, "/dags/my_dag").text();
     assert!(grid.contains("cell st-failed") && grid.contains("data-node=\"model.shop.bad\""), "{grid}");

@@ -194,13 +194,23 @@ fn the_ui_and_the_report_in_headless_chromium() {
         eprintln!("skipped: chromium or chromedriver not found (apt-get install chromium chromium-driver; RUNNER_REQUIRE_BROWSER=1 makes this fail)");
         return;
     };
+    let started = Instant::now();
+    let step = |what: &str| eprintln!("ui_browser: {:>6.1}s {what}", started.elapsed().as_secs_f64());
     let f = Fixture::shop();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
     f.write("models/bad.sql", "select * from missing_table_xyz\n");
+    // Slow enough (a few seconds) that the run page is seen running first.
+    f.write(
+        "models/slow.sql",
+        "{{ config(materialized='table') }}\nselect count(*) as n from range(9000) a, range(9000) b where (a.range * 7 + b.range) % 1013 = 5\n",
+    );
     assert_eq!(f.run(&["run", "my_dag"]).code, 1, "the bad model fails the first run");
     let ui = Ui::start(&f, &[]);
+    step("runner ui started");
     let base = format!("http://{}", ui.addr);
     let driver = start(&chromium, &chromedriver);
     let s = session(&driver, &chromium);
+    step("browser session");
 
     // The DAG list shows the example DAG.
     s.go(&format!("{base}/"));
@@ -209,10 +219,12 @@ fn the_ui_and_the_report_in_headless_chromium() {
     let (colours, ink) = s.screenshot_ink();
     assert!(colours >= 8 && ink > 0.02, "the DAG list renders ({colours} colours, {ink:.3} ink)");
 
+    step("DAG list checked");
     // Trigger a run from the page; it appears and finishes without a reload.
     s.click("tr.dag[data-dag='my_dag'] button.trigger");
     s.wait_js("return location.pathname.indexOf('/runs/manual__') > 0", "the new run's page");
     s.js("window.__notReloaded = true; return true");
+    assert_eq!(s.text("#run-state"), "running", "the run is seen running first");
     s.wait_js(
         "var e = document.getElementById('run-state'); return !!e && e.textContent !== 'running' && e.textContent !== 'queued'",
         "the run to finish",
@@ -225,12 +237,14 @@ fn the_ui_and_the_report_in_headless_chromium() {
     assert!(colours >= 8 && ink > 0.02, "the run page renders ({colours} colours, {ink:.3} ink)");
     let run_id = s.url().rsplit('/').next().map(|id| id.replace("%3A", ":").replace("%2B", "+")).expect("run id");
 
+    step("triggered run finished");
     // Open a failed cell of the grid and read its error.
     s.go(&format!("{base}/dags/my_dag"));
     s.click("a.cell.st-failed[data-node='model.shop.bad']");
     s.wait_js("return !!document.getElementById('task-state')", "the task page");
     assert!(s.text("pre.error").contains("missing_table_xyz"), "the error is readable");
 
+    step("failed cell read");
     // Pause and unpause from the list.
     s.go(&format!("{base}/"));
     s.click("tr.dag[data-dag='my_dag'] button.pause-toggle");
@@ -240,6 +254,7 @@ fn the_ui_and_the_report_in_headless_chromium() {
     s.click("tr.dag[data-dag='my_dag'] button.pause-toggle");
     s.wait_js("var e = document.querySelector(\"tr.dag[data-dag='my_dag'] .paused-state\"); return !!e && e.textContent === 'active'", "active");
 
+    step("paused and unpaused");
     // The report opens from a file, shows every node, and fetches nothing.
     drop(ui);
     let out = f.path().join("report.html");

@@ -48,9 +48,16 @@ pub(crate) fn task_href(dag: &str, run: &str, node: &str) -> String {
     format!("/dags/{}/runs/{}/tasks/{}", encode(dag), encode(run), encode(node))
 }
 
-/// A node's short name: the last part of its unique id.
-fn name_of(id: &str) -> &str {
-    id.rsplit('.').next().unwrap_or(id)
+/// A node's short name: the last part of its unique id, or for a generic
+/// test (`test.<project>.<name>.<hash>`) the part before the hash.
+pub(crate) fn name_of(id: &str) -> &str {
+    let mut parts = id.rsplit('.');
+    let last = parts.next().unwrap_or(id);
+    let hashed = last.len() == 10 && last.bytes().all(|b| b.is_ascii_hexdigit());
+    match parts.next() {
+        Some(name) if hashed && id.starts_with("test.") && id.matches('.').count() >= 3 => name,
+        _ => last,
+    }
 }
 
 /// Seeds, then models, then tests, then anything else; by id within each.
@@ -427,6 +434,14 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("logs/link.log")).expect("symlink");
         let e = read_inside(&root, Path::new("logs/link.log")).expect_err("a symlink out is refused");
         assert!(e.contains("outside the project"), "{e}");
+    }
+
+    #[test]
+    fn short_names_skip_a_generic_tests_hash() {
+        assert_eq!(name_of("test.shop.not_null_orders_id.81cfe2fe64"), "not_null_orders_id");
+        assert_eq!(name_of("test.shop.assert_totals_positive"), "assert_totals_positive");
+        assert_eq!(name_of("model.shop.customers"), "customers");
+        assert_eq!(name_of("model.shop.abcdef1234"), "abcdef1234", "only tests carry a hash");
     }
 
     #[test]

@@ -237,7 +237,12 @@ impl Site {
         };
         match outcome {
             None => self.not_found("such DAG or run"),
-            Some(Ok(to)) => Reply::redirect(&to),
+            Some(Ok(to)) => {
+                // Back to the page the form was on, when it says so: only a
+                // path on this server (`//host` would leave it).
+                let back = form.get("next").filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'));
+                Reply::redirect(back.map_or(to.as_str(), String::as_str))
+            }
             Some(Err(message)) => self.error(400, &message),
         }
     }
@@ -284,10 +289,17 @@ pub fn serve(opts: &Options, host: &str, port: u16) -> Result<i32, Error> {
             "use at least 16 characters, e.g. from `openssl rand -hex 16`",
         ));
     }
-    let addr = if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-    let listener = std::net::TcpListener::bind(&addr)
-        .map_err(|e| usage(format!("cannot listen on `{addr}`: {e}"), "pick another `--port`, or `--port 0` for any free one"))?;
-    let bound = listener.local_addr().map_err(|e| usage(format!("cannot listen on `{addr}`: {e}"), "use e.g. `--host 127.0.0.1`"))?;
+    let addr = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let listener = std::net::TcpListener::bind(&addr).map_err(|e| {
+        usage(format!("cannot listen on `{addr}`: {e}"), "pick another `--port`, or `--port 0` for any free one")
+    })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| usage(format!("cannot listen on `{addr}`: {e}"), "use e.g. `--host 127.0.0.1`"))?;
     let secrets = crate::project::env::Env::load(&opts.project_dir)
         .map(|e| e.values_with_prefix(crate::secrets::PREFIX))
         .unwrap_or_default();

@@ -108,7 +108,8 @@ pub(crate) fn write_response(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n", reason(status), body.len());
+    let mut head =
+        format!("HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n", reason(status), body.len());
     for (k, v) in headers {
         // Header values come from this program, but never let one split the head.
         if !v.contains(['\r', '\n']) {

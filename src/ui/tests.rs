@@ -171,6 +171,11 @@ fn actions_need_the_csrf_token_and_the_right_to_act() {
     assert_eq!(ok.status, 303);
     assert!(h.is_paused("shop"));
     assert!(text(&get(&s, "/")).contains(">Unpause<"));
+    let back = post(&s, "/dags/shop/pause", &format!("paused=true&next=%2F&csrf={}", "c".repeat(32)), None);
+    assert_eq!(back.headers, [("Location", "/".to_string())], "back to the list");
+    let away =
+        post(&s, "/dags/shop/pause", &format!("paused=true&next=%2F%2Fevil.example&csrf={}", "c".repeat(32)), None);
+    assert_eq!(away.headers, [("Location", "/dags/shop".to_string())], "never to another host");
     post(&s, "/dags/shop/pause", &format!("paused=false&csrf={}", "c".repeat(32)), None);
     assert!(!h.is_paused("shop"));
     // A bad trigger form is a message, and nothing runs.

@@ -61,18 +61,50 @@ pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], b
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).expect("write");
     s.write_all(body).expect("write body");
+    // Read the head, then exactly the body it announces: a server may keep
+    // the connection open (chromedriver does) despite `Connection: close`.
     let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let split =
-        raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no response head from {addr}{path}"));
+    let mut buf = [0u8; 8192];
+    let split = loop {
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = s.read(&mut buf).unwrap_or(0);
+        assert!(n > 0, "no response head from {addr}{path}");
+        raw.extend_from_slice(&buf[..n]);
+    };
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).expect("status");
     let headers: Vec<(String, String)> =
         lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
-        body = dechunk(&body);
+    let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
+    match header("content-length").and_then(|n| n.parse::<usize>().ok()) {
+        Some(len) if !chunked => {
+            while body.len() < len {
+                let n = s.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&buf[..n]);
+            }
+            body.truncate(len);
+        }
+        _ => {
+            // Chunked: until the last chunk; otherwise until the server closes.
+            while !(chunked && body.windows(5).any(|w| w == b"0\r\n\r\n")) {
+                let n = s.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&buf[..n]);
+            }
+            if chunked {
+                body = dechunk(&body);
+            }
+        }
     }
     Response { status, headers, body }
 }
