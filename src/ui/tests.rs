@@ -72,6 +72,14 @@ fn project() -> tempfile::TempDir {
                 attempts: vec![attempt("success", "2025-01-02T00:00:00Z", "2025-01-02T00:00:01Z", None)],
             },
             TaskRecord {
+                node: "test.shop.not_null_orders_id.81cfe2fe64".into(),
+                state: "success".into(),
+                attempts: vec![Attempt {
+                    count: Some(3),
+                    ..attempt("success", "2025-01-02T00:00:01Z", "2025-01-02T00:00:02Z", None)
+                }],
+            },
+            TaskRecord {
                 node: "model.shop.orders".into(),
                 state: "failed".into(),
                 attempts: vec![attempt(
@@ -120,6 +128,12 @@ fn pages_show_dags_runs_tasks_and_load_errors() {
     assert_eq!(run.status, 200, "{}", text(&run));
     let run = text(&run);
     assert!(run.contains("<svg class=\"gantt\"") && run.contains("<svg class=\"lineage\""), "{run}");
+    assert!(
+        run.contains(
+            "not_null_orders_id</a></td><td><span class=\"state st-warn\">warn</span></td><td class=\"num\">3</td>"
+        ),
+        "a passing test with failing rows warned: {run}"
+    );
     let task =
         text(&get(&s, "/dags/shop/runs/manual__2025-01-02T00%3A00%3A00.000000%2B00%3A00/tasks/model.shop.orders"));
     assert!(task.contains("boom"), "the error is shown: {task}");
