@@ -123,8 +123,8 @@ pub(crate) fn dags_context(project_dir: &Path) -> Value {
         .values()
         .map(|d| {
             let history = History::new(&d.project_dir);
-            let mut row = crate::inspect::dag_row(d, &history, now);
             let runs = history.runs(&d.id);
+            let mut row = crate::inspect::dag_row_of(d, &runs, history.is_paused(&d.id), now);
             live |= runs.iter().any(|r| matches!(r.state, RunState::Running | RunState::Queued));
             row["tags"] = json!(d.tags);
             row["description"] = json!(d.description);
@@ -167,7 +167,7 @@ pub(crate) fn grid_context(dag: &Dag, limit: usize) -> Value {
         .collect();
     let live = runs.iter().any(|r| matches!(r.state, RunState::Running | RunState::Queued));
     json!({
-        "dag": dag_summary(dag, &history),
+        "dag": dag_summary(dag, &history, &all),
         "runs": recent(dag, runs, runs.len()),
         "rows": rows,
         "total_runs": all.len(),
@@ -175,8 +175,8 @@ pub(crate) fn grid_context(dag: &Dag, limit: usize) -> Value {
     })
 }
 
-fn dag_summary(dag: &Dag, history: &History) -> Value {
-    let row = crate::inspect::dag_row(dag, history, chrono::Utc::now());
+fn dag_summary(dag: &Dag, history: &History, runs: &[RunRecord]) -> Value {
+    let row = crate::inspect::dag_row_of(dag, runs, history.is_paused(&dag.id), chrono::Utc::now());
     json!({
         "id": dag.id,
         "href": dag_href(&dag.id),
