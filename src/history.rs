@@ -38,6 +38,13 @@ pub struct Attempt {
     /// `task_log`); absent in records written before logs existed.
     #[serde(default)]
     pub log: Option<PathBuf>,
+    /// The worker thread that ran it (the run page's timeline lanes); absent
+    /// in records written before workers were recorded.
+    #[serde(default)]
+    pub worker: Option<usize>,
+    /// Rows loaded (a seed) or failing rows (a test), when the attempt said.
+    #[serde(default)]
+    pub count: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

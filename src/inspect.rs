@@ -76,7 +76,11 @@ fn schedule_text(s: &Schedule) -> String {
 
 /// One row of `runner dags`.
 pub fn dag_row(dag: &Dag, history: &History, now: DateTime<Utc>) -> serde_json::Value {
-    let runs = history.runs(&dag.id);
+    dag_row_of(dag, &history.runs(&dag.id), history.is_paused(&dag.id), now)
+}
+
+/// [`dag_row`] from runs already read (the UI reads them once per page).
+pub fn dag_row_of(dag: &Dag, runs: &[RunRecord], paused_marker: bool, now: DateTime<Utc>) -> serde_json::Value {
     let last = runs.iter().max_by_key(|r| (r.start, r.logical_date));
     let tt = Timetable::new(&dag.schedule, dag.timezone).ok();
     let next = tt.as_ref().and_then(|tt| schedule::next_interval(dag, tt, now));
@@ -84,7 +88,7 @@ pub fn dag_row(dag: &Dag, history: &History, now: DateTime<Utc>) -> serde_json::
     json!({
         "dag_id": dag.id,
         "schedule": schedule_text(&dag.schedule),
-        "paused": dag.paused || history.is_paused(&dag.id),
+        "paused": dag.paused || paused_marker,
         "last_run_id": last.map(|r| r.run_id.clone()),
         "last_run_state": last.map(|r| state(r.state)),
         "next_run_logical_date": next_logical,

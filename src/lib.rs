@@ -36,5 +36,6 @@ pub mod select;
 pub mod task_log;
 pub mod template;
 pub mod timeout;
+pub mod ui;
 pub mod unit_tests;
 pub mod yaml;

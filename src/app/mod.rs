@@ -87,9 +87,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         }
         Command::Pause { dag, paused } => {
             let dag = find_dag(&opts, &dag)?;
-            History::new(&dag.project_dir)
-                .set_paused(&dag.id, paused)
-                .map_err(|e| Error::Database(io_failure(&format!("cannot record the pause of `{}`", dag.id), &e)))?;
+            set_paused(&dag, paused)?;
             let verb = if paused { "paused" } else { "unpaused" };
             println!("`{}` {verb}", dag.id);
             if !paused && dag.paused {
@@ -100,6 +98,12 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 );
             }
             Ok(EXIT_OK)
+        }
+        Command::Ui { host, port } => crate::ui::serve(&opts, &host, port),
+        Command::Report { run, out } => {
+            let (record, _) = find_run_in(&opts, &run)?;
+            let dag = find_dag(&opts, &record.dag_id)?;
+            crate::ui::report(&dag, &record, &out)
         }
         Command::Runs { dag, json } => {
             let dag = find_dag(&opts, &dag)?;
@@ -156,6 +160,14 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             execute(&opts, &prep, dag.as_ref(), None, &rp, mode, None)
         }
     }
+}
+
+/// `runner pause` / `unpause` (and the UI's switch): a marker beside the
+/// run history, read by the scheduler each round.
+pub(crate) fn set_paused(dag: &Dag, paused: bool) -> Result<(), Error> {
+    History::new(&dag.project_dir)
+        .set_paused(&dag.id, paused)
+        .map_err(|e| Error::Database(io_failure(&format!("cannot record the pause of `{}`", dag.id), &e)))
 }
 
 /// Paths in messages: relative to where the user pointed `runner`.

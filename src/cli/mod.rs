@@ -112,6 +112,16 @@ pub enum Command {
         dag: Option<String>,
         opts: crate::deps::Options,
     },
+    /// `ui`: the web view of DAGs, runs and tasks.
+    Ui {
+        host: String,
+        port: u16,
+    },
+    /// `report`: one run's page as a self-contained HTML file.
+    Report {
+        run: RunRef,
+        out: PathBuf,
+    },
 }
 
 /// How `ls` prints each resource (dbt's `--output`).
@@ -200,6 +210,8 @@ impl Command {
             Command::ExportAirflow { .. } => "export",
             Command::ImportCosmos { .. } => "import",
             Command::Deps { .. } => "deps",
+            Command::Ui { .. } => "ui",
+            Command::Report { .. } => "report",
         }
     }
 }
@@ -314,6 +326,10 @@ impl Options {
             RawCommand::Import { from: RawImport::Cosmos { file, out, common } } => {
                 (Command::ImportCosmos { file, out }, common)
             }
+            RawCommand::Ui { host, port, common } => (Command::Ui { host, port }, common),
+            RawCommand::Report { run_id, dag, out, common } => {
+                (Command::Report { run: RunRef { run_id, dag }, out }, common)
+            }
             RawCommand::Pause { dag, common } => (Command::Pause { dag, paused: true }, common),
             RawCommand::Unpause { dag, common } => (Command::Pause { dag, paused: false }, common),
         };
@@ -384,7 +400,7 @@ fn output_json(output: &str) -> Result<bool, Error> {
     }
 }
 
-fn parse_logical_date(t: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn parse_logical_date(t: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     use chrono::TimeZone;
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
         return Some(d.with_timezone(&chrono::Utc));

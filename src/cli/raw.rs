@@ -204,6 +204,30 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
+    /// Serve a web view of the DAGs, their runs and tasks (with trigger, clear and pause).
+    Ui {
+        /// The address to listen on; anything but loopback is read-only
+        /// unless `RUNNER_UI_TOKEN` is set.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// The port (`0`: any free one; the address is printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[command(flatten)]
+        common: RawCommon,
+    },
+    /// Write one run's page as a single self-contained HTML file.
+    Report {
+        run_id: String,
+        /// The run's DAG; needed when DAGs share a run id.
+        #[arg(long)]
+        dag: Option<String>,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        common: RawCommon,
+    },
     /// Check the project, the profile and the connection to the database.
     Debug {
         /// Take project, profile and target from this DAG.

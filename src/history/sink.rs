@@ -110,6 +110,8 @@ impl HistorySink {
             duration: result.duration.as_secs_f64(),
             error: result.message.clone().filter(|_| state != "success"),
             log: written,
+            worker: Some(result.worker),
+            count: result.count,
         }
     }
 }
@@ -193,7 +195,17 @@ mod state_tests {
     }
 
     fn attempt(n: u32, state: &str) -> Attempt {
-        Attempt { try_number: n, state: state.into(), start: None, end: None, duration: 0.0, error: None, log: None }
+        Attempt {
+            try_number: n,
+            state: state.into(),
+            start: None,
+            end: None,
+            duration: 0.0,
+            error: None,
+            log: None,
+            worker: None,
+            count: None,
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dump;
+pub mod http;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

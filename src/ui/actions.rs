@@ -1,0 +1,146 @@
+//! What the UI's buttons do: trigger a run, clear a run, pause or unpause a
+//! DAG, each through the CLI's own path. Trigger and clear run this binary
+//! as `runner run` / `runner clear` in a child process, so the warehouse
+//! lock, the caps, the run-id rules and the history's create-once files hold
+//! exactly as on the command line, and the server never holds the lock;
+//! pause calls the same function `runner pause` does.
+//!
+//! Validates the form first (a bad date or vars is a message, not a failed
+//! run). Each child's output goes to `.runner/ui/<dag>-<time>.log`.
+
+use super::data::{dag_href, run_href};
+use super::Site;
+use crate::history::{History, RunRecord, RunState};
+use crate::project::dag::Dag;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long an action waits to see its run appear (or start) before it
+/// sends the browser on anyway; the page then updates itself.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// A child `runner` with the server's project, profile and target.
+fn command(site: &Site, args: &[&str]) -> Command {
+    let mut c = Command::new(&site.exe);
+    c.args(args).arg("--project-dir").arg(&site.opts.project_dir);
+    if let Some(p) = &site.opts.profiles_dir {
+        c.arg("--profiles-dir").arg(p);
+    }
+    if let Some(t) = &site.opts.target {
+        c.arg("--target").arg(t);
+    }
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Starts the child with its output in a log file under `.runner/ui/`.
+fn spawn(site: &Site, dag: &Dag, mut c: Command) -> Result<(Child, PathBuf), String> {
+    let dir = dag.project_dir.join(".runner").join("ui");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f");
+    let log = dir.join(format!("{}-{stamp}.log", dag.id));
+    let file = std::fs::File::create(&log).map_err(|e| format!("cannot create `{}`: {e}", log.display()))?;
+    let err = file.try_clone().map_err(|e| format!("cannot write `{}`: {e}", log.display()))?;
+    let child =
+        c.stdout(file).stderr(err).spawn().map_err(|e| format!("cannot start `{}`: {e}", site.exe.display()))?;
+    Ok((child, log))
+}
+
+/// Waits (up to [`SETTLE`]) until `ready` says the run is visible or the
+/// child ends; the child is then left to a thread that reaps it.
+fn settle(mut child: Child, log: &Path, mut ready: impl FnMut() -> Option<String>) -> Result<Option<String>, String> {
+    let deadline = Instant::now() + SETTLE;
+    let outcome = loop {
+        if let Some(to) = ready() {
+            break Ok(Some(to));
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                // It may have finished its run already.
+                if let Some(to) = ready() {
+                    break Ok(Some(to));
+                }
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+                break Err(format!(
+                    "runner exited with {} before the run started:\n{}",
+                    status.code().unwrap_or(-1),
+                    tail.join("\n")
+                ));
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            _ => break Ok(None),
+        }
+    };
+    std::thread::spawn(move || child.wait());
+    outcome
+}
+
+/// `runner run <DAG> [--logical-date D] [--vars V]`, from the trigger form.
+pub(crate) fn trigger(site: &Site, dag: &Dag, form: &BTreeMap<String, String>) -> Result<String, String> {
+    let date = form.get("logical_date").map(|s| s.trim()).filter(|s| !s.is_empty());
+    if let Some(d) = date {
+        if crate::cli::parse_logical_date(d).is_none() {
+            return Err(format!(
+                "`{d}` is not a logical date (hint: use `2025-01-31` or RFC 3339 like `2025-01-31T06:00:00Z`)"
+            ));
+        }
+    }
+    let vars = form.get("vars").map(|s| s.trim()).filter(|s| !s.is_empty());
+    if let Some(v) = vars {
+        match crate::yaml::from_str::<serde_yaml::Value>(v) {
+            Ok(serde_yaml::Value::Mapping(_)) | Ok(serde_yaml::Value::Null) => {}
+            Ok(_) => {
+                return Err(format!("vars `{v}` are not a YAML map (hint: write them like `{{region: eu, days: 3}}`)"))
+            }
+            Err(e) => return Err(format!("vars: {e}")),
+        }
+    }
+    let mut args = vec!["run", dag.id.as_str()];
+    if let Some(d) = date {
+        args.extend(["--logical-date", d]);
+    }
+    if let Some(v) = vars {
+        args.extend(["--vars", v]);
+    }
+    let history = History::new(&dag.project_dir);
+    let before: BTreeSet<String> = history.runs(&dag.id).into_iter().map(|r| r.run_id).collect();
+    let (child, log) = spawn(site, dag, command(site, &args))?;
+    let found = settle(child, &log, || {
+        history
+            .runs(&dag.id)
+            .into_iter()
+            .find(|r| r.run_type == "manual" && !before.contains(&r.run_id))
+            .map(|r| run_href(&dag.id, &r.run_id))
+    })?;
+    Ok(found.unwrap_or_else(|| dag_href(&dag.id)))
+}
+
+/// `runner clear <RUN> --dag <DAG> [--failed-only]`.
+pub(crate) fn clear(site: &Site, dag: &Dag, run: &RunRecord, failed_only: bool) -> Result<String, String> {
+    if matches!(run.state, RunState::Running | RunState::Queued) {
+        return Err(format!("run `{}` is still running (hint: wait for it to finish, then clear it)", run.run_id));
+    }
+    let mut args = vec!["clear", run.run_id.as_str(), "--dag", dag.id.as_str()];
+    if failed_only {
+        args.push("--failed-only");
+    }
+    let history = History::new(&dag.project_dir);
+    let before = (run.start, run.end);
+    let (child, log) = spawn(site, dag, command(site, &args))?;
+    let href = run_href(&dag.id, &run.run_id);
+    // Cleared once the run was taken over: it is running, or ran again.
+    settle(child, &log, || {
+        let now = history.runs(&dag.id).into_iter().find(|r| r.run_id == run.run_id)?;
+        (now.state == RunState::Running || (now.start, now.end) != before).then(|| href.clone())
+    })?;
+    Ok(href)
+}
+
+/// `runner pause` / `runner unpause`.
+pub(crate) fn pause(dag: &Dag, paused: bool) -> Result<String, String> {
+    crate::app::set_paused(dag, paused).map_err(|e| e.to_string())?;
+    Ok(dag_href(&dag.id))
+}
