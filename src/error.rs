@@ -250,3 +250,13 @@ mod tests {
         assert!(!d.message.contains(" at line "));
     }
 }
+
+/// The candidate closest to a misspelt `name` (Levenshtein distance at most
+/// half the longer name, and at least 2), for a `did you mean` hint.
+pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|k| (strsim::levenshtein(k, name), k))
+        .filter(|(d, k)| *d <= (k.len().max(name.len()) / 2).max(2))
+        .min()
+        .map(|(_, k)| k)
+}

@@ -193,3 +193,15 @@ fn configs_runner_does_not_act_on_yet_are_named_once_per_key() {
     assert!(persist[0].contains("and 1 other node) is not supported yet: no `COMMENT ON` is written"), "{}", r.stderr);
     assert!(r.stderr.contains("models/marts/customers.sql: `contract` (set on `customers`) is not supported yet"), "{}", r.stderr);
 }
+
+/// A property entry naming no node is dbt's "did not find matching node"
+/// warning at its line, with the closest name: its tests would apply to nothing.
+#[test]
+fn a_property_entry_for_no_node_is_named_with_the_closest_name() {
+    let f = Fixture::shop();
+    f.write("models/typo.yml", "version: 2\nmodels:\n  - name: custmers\n    columns:\n      - name: id\n        data_tests: [not_null]\n");
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("models/typo.yml:3: did not find a node named `custmers` for this entry of `models`"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `customers`?"), "{}", r.stderr);
+}

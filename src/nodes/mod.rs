@@ -499,18 +499,13 @@ impl<'a> Planner<'a> {
         if let Some(id) = self.names.get(name) {
             return Some(id.clone());
         }
-        let best = self
-            .names
-            .keys()
-            .map(|k| (strsim::levenshtein(k, name), k))
-            .filter(|(d, k)| *d <= (k.len().max(name.len()) / 2).max(2))
-            .min();
+        let best = crate::error::closest(name, self.names.keys().map(String::as_str));
         let line =
             crate::config::find_line(text, &format!("'{name}'")).or_else(|| crate::config::find_line(text, name));
         let mut d =
             Diagnostic::in_file(file, format!("unknown ref `{name}`: no model, seed or snapshot has that name"))
                 .at(line, None);
-        if let Some((_, k)) = best {
+        if let Some(k) = best {
             d = d.hint(format!("did you mean `{k}`?"));
         }
         self.errors.push(d);

@@ -429,7 +429,37 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         check_csv(&s.abs_path, &s.path, config_tree::get_str(&cfg, "delimiter").unwrap_or(","))
     });
     w.errors.extend(checked.into_iter().filter_map(Result::err));
+    let unmatched = unmatched_entries(&project);
+    project.warnings.extend(unmatched);
     (project, w.errors)
+}
+
+/// dbt's warning for a property entry that names no model, seed or snapshot
+/// ("Did not find matching node for patch with name …"): a typo there would
+/// otherwise drop its tests and config without a word.
+fn unmatched_entries(project: &Project) -> Vec<Diagnostic> {
+    use std::collections::BTreeSet;
+    let models: BTreeSet<&str> = project.models.iter().map(|m| m.name.as_str()).collect();
+    let seeds: BTreeSet<&str> = project.seeds.iter().map(|s| s.name.as_str()).collect();
+    let snapshots: BTreeSet<&str> = project.snapshots.iter().map(|s| s.name.as_str()).collect();
+    let sections = [
+        ("models", &project.model_props, models),
+        ("seeds", &project.seed_props, seeds),
+        ("snapshots", &project.snapshot_props, snapshots),
+    ];
+    let mut out = Vec::new();
+    for (section, props, known) in sections {
+        for (name, entry) in props.iter().filter(|(name, _)| !known.contains(name.as_str())) {
+            let close = crate::error::closest(name, known.iter().copied());
+            let what = format!("did not find a node named `{name}` for this entry of `{section}`");
+            let d = Diagnostic::in_file(&entry.file, what).at(entry.line, None);
+            out.push(match close {
+                Some(c) => d.hint(format!("did you mean `{c}`? its tests and config apply to nothing")),
+                None => d.hint("its tests and config apply to nothing: fix the name or remove the entry"),
+            });
+        }
+    }
+    out
 }
 
 /// The installed packages and the root project's `dispatch:`, whose search
