@@ -63,19 +63,34 @@ pub(crate) fn install(root: &Path, opts: Options) -> Result<Vec<Installed>, Vec<
     let install = install_path(root).map_err(|d| vec![d])?;
     // Beside the install path, so that placing a package is a rename on one file system.
     let downloads = install.parent().unwrap_or(root).join(format!(".runner-deps-{}", std::process::id()));
-    let fail = |(msg, hint): Failure, line: Option<usize>, f: &Path| vec![Diagnostic::in_file(f, msg).at(line, None).hint(hint)];
-    std::fs::create_dir_all(&downloads).map_err(|e| fail((format!("cannot create `{}`: {e}", downloads.display()), "check the temporary folder".into()), None, &file))?;
+    let fail = |(msg, hint): Failure, line: Option<usize>, f: &Path| {
+        vec![Diagnostic::in_file(f, msg).at(line, None).hint(hint)]
+    };
+    std::fs::create_dir_all(&downloads).map_err(|e| {
+        fail(
+            (format!("cannot create `{}`: {e}", downloads.display()), "check the temporary folder".into()),
+            None,
+            &file,
+        )
+    })?;
     let mut hub = hub::Hub::from_env();
     let outcome = (|| {
         let locked = if opts.upgrade { None } else { lock::read_matching(root, &hash) };
         let pins = match locked {
-            Some(entries) => from_lock(root, &downloads, &mut hub, &entries).map_err(|f| fail(f, None, Path::new(lock::FILE)))?,
+            Some(entries) => {
+                from_lock(root, &downloads, &mut hub, &entries).map_err(|f| fail(f, None, Path::new(lock::FILE)))?
+            }
             None => {
-                let wants = entries.iter().map(|e| Want { spec: e.spec.clone(), line: e.line, via: Vec::new() }).collect();
+                let wants =
+                    entries.iter().map(|e| Want { spec: e.spec.clone(), line: e.line, via: Vec::new() }).collect();
                 let pins = resolve(root, &downloads, &mut hub, wants).map_err(|(f, line)| fail(f, line, &file))?;
                 let lock_entries: Vec<Vec<(String, String)>> = pins.iter().map(sources::Pin::lock).collect();
                 lock::write(root, &lock_entries, &hash).map_err(|e| {
-                    fail((format!("cannot write: {e}"), "make the project folder writable".into()), None, Path::new(lock::FILE))
+                    fail(
+                        (format!("cannot write: {e}"), "make the project folder writable".into()),
+                        None,
+                        Path::new(lock::FILE),
+                    )
                 })?;
                 pins
             }
@@ -96,7 +111,12 @@ pub(crate) fn install(root: &Path, opts: Options) -> Result<Vec<Installed>, Vec<
 /// dbt's resolver: each wanted package is merged into what is already
 /// wanted under the same key (hub version ranges add up), pinned, and its
 /// own dependencies are wanted next, until nothing new is asked for.
-fn resolve(root: &Path, downloads: &Path, hub: &mut hub::Hub, wants: Vec<Want>) -> Result<Vec<sources::Pin>, (Failure, Option<usize>)> {
+fn resolve(
+    root: &Path,
+    downloads: &Path,
+    hub: &mut hub::Hub,
+    wants: Vec<Want>,
+) -> Result<Vec<sources::Pin>, (Failure, Option<usize>)> {
     let mut wanted: Vec<(String, Want)> = Vec::new();
     let mut pins: Vec<(String, sources::Pin)> = Vec::new();
     let mut expanded: BTreeSet<(String, String)> = BTreeSet::new();
@@ -120,7 +140,10 @@ fn resolve(root: &Path, downloads: &Path, hub: &mut hub::Hub, wants: Vec<Want>) 
             let pin = sources::pin(root, downloads, hub, &merged.spec).map_err(|(m, h)| {
                 let m = match merged.via.as_slice() {
                     [] => m,
-                    via => format!("{m} (asked for by package {})", via.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
+                    via => format!(
+                        "{m} (asked for by package {})",
+                        via.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+                    ),
                 };
                 ((m, h), merged.line)
             })?;
@@ -139,10 +162,16 @@ fn resolve(root: &Path, downloads: &Path, hub: &mut hub::Hub, wants: Vec<Want>) 
 }
 
 /// The lock's entries, pinned as they are (their dependencies are in the lock too).
-fn from_lock(root: &Path, downloads: &Path, hub: &mut hub::Hub, entries: &[serde_yaml::Value]) -> Result<Vec<sources::Pin>, Failure> {
+fn from_lock(
+    root: &Path,
+    downloads: &Path,
+    hub: &mut hub::Hub,
+    entries: &[serde_yaml::Value],
+) -> Result<Vec<sources::Pin>, Failure> {
     let mut pins = Vec::new();
     for entry in entries {
-        let spec = packages::spec(entry).map_err(|e| (e, "run `runner deps --upgrade` to write the lock again".to_string()))?;
+        let spec = packages::spec(entry)
+            .map_err(|e| (e, "run `runner deps --upgrade` to write the lock again".to_string()))?;
         pins.push(sources::pin(root, downloads, hub, &spec)?);
     }
     Ok(pins)
@@ -168,7 +197,8 @@ fn check_names(root: &Path, pins: &[sources::Pin]) -> Result<(), Failure> {
 fn install_path(root: &Path) -> Result<PathBuf, Diagnostic> {
     let path = root.join("dbt_project.yml");
     let raw = if path.is_file() {
-        let text = crate::yaml::read(&path).map_err(|e| Diagnostic::in_file("dbt_project.yml", format!("cannot read: {e}")))?;
+        let text = crate::yaml::read(&path)
+            .map_err(|e| Diagnostic::in_file("dbt_project.yml", format!("cannot read: {e}")))?;
         crate::yaml::from_str::<Option<RawDbtProject>>(&text)
             .map_err(|e| e.in_file(Path::new("dbt_project.yml")))?
             .unwrap_or_default()

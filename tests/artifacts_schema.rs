@@ -16,7 +16,8 @@ fn venv_python() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/runner-dbt-venv"));
     let python = venv.join("bin/python");
-    let ok = Command::new(&python).args(["-c", "import dbt_artifacts_parser"]).output().is_ok_and(|o| o.status.success());
+    let ok =
+        Command::new(&python).args(["-c", "import dbt_artifacts_parser"]).output().is_ok_and(|o| o.status.success());
     if !ok {
         let why = format!("no dbt venv with dbt-artifacts-parser at `{}` (run scripts/dbt-venv.sh)", venv.display());
         assert!(std::env::var_os("RUNNER_REQUIRE_DBT_VENV").is_none(), "RUNNER_REQUIRE_DBT_VENV is set: {why}");
@@ -38,10 +39,16 @@ fn artifacts_of_a_build_pass_dbts_published_schemas() {
     let Some(python) = venv_python() else { return };
     let f = Fixture::shop();
     f.write("dbt_project.yml", "name: shop\nprofile: shop\non-run-end: [\"select 1\"]\n");
-    f.write("models/staging/eph.sql", "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('stg_orders') }}\n");
+    f.write(
+        "models/staging/eph.sql",
+        "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('stg_orders') }}\n",
+    );
     f.write("models/marts/broken.sql", "{{ config(materialized='table') }}\nselect nope from {{ ref('eph') }}\n");
     f.write("models/marts/after_broken.sql", "select * from {{ ref('broken') }}\n");
-    f.write("models/sources.yml", "version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: raw_orders\n");
+    f.write(
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: raw_orders\n",
+    );
     f.write("models/marts/from_source.sql", "select * from {{ source('raw', 'raw_orders') }}\n");
     f.write("tests/always_fails.sql", "select 1 as x\n");
     f.write("macros/m.sql", "{% macro twice(x) %}({{ x }}) * 2{% endmacro %}\n");

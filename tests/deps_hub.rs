@@ -41,7 +41,8 @@ impl Hub {
                 let mut out = stream;
                 let _ = match body {
                     Some(b) => {
-                        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", b.len());
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", b.len());
                         out.write_all(head.as_bytes()).and_then(|_| out.write_all(&b))
                     }
                     None => out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
@@ -103,7 +104,14 @@ fn package_tarball(name: &str, version: &str, deps: &str) -> Vec<u8> {
         w("packages.yml", &serde_yaml::to_string(&serde_json::json!({ "packages": deps })).expect("yaml"));
     }
     let out = scratch.path().join("out.tar.gz");
-    let ok = std::process::Command::new("tar").arg("-czf").arg(&out).arg("-C").arg(scratch.path()).arg(&top).status().expect("tar");
+    let ok = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&out)
+        .arg("-C")
+        .arg(scratch.path())
+        .arg(&top)
+        .status()
+        .expect("tar");
     assert!(ok.success());
     std::fs::read(out).expect("tarball")
 }
@@ -192,7 +200,12 @@ fn ranges_that_cannot_meet_and_unknown_packages_are_errors_naming_the_entry() {
     f.write("packages.yml", "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n  - package: dbt-labs/dbt_utilz\n    version: 1.0.0\n");
     let r = deps(&f, &hub, &[]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("packages.yml:4:") && r.stderr.contains("`dbt-labs/dbt_utilz` was not found in the package index"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("packages.yml:4:")
+            && r.stderr.contains("`dbt-labs/dbt_utilz` was not found in the package index"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -21,11 +21,17 @@ fn curl(url: &str, out: Option<&Path>) -> Result<Vec<u8>, Failure> {
         cmd.arg("--output").arg(out);
     }
     let output = cmd.arg(url).output().map_err(|e| {
-        (format!("cannot run `curl` ({e})"), "install curl, or download the package yourself and list it as `local:`".into())
+        (
+            format!("cannot run `curl` ({e})"),
+            "install curl, or download the package yourself and list it as `local:`".into(),
+        )
     })?;
     if !output.status.success() {
         let err = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        return Err((format!("cannot download `{url}`: {err}"), "check the network, or the hub's address in `DBT_PACKAGE_HUB_URL`".into()));
+        return Err((
+            format!("cannot download `{url}`: {err}"),
+            "check the network, or the hub's address in `DBT_PACKAGE_HUB_URL`".into(),
+        ));
     }
     Ok(output.stdout)
 }
@@ -33,9 +39,8 @@ fn curl(url: &str, out: Option<&Path>) -> Result<Vec<u8>, Failure> {
 /// The JSON document at `url`.
 pub(super) fn json(url: &str) -> Result<serde_json::Value, Failure> {
     let body = curl(url, None)?;
-    serde_json::from_slice(&body).map_err(|e| {
-        (format!("`{url}` is not JSON ({e})"), "check the hub's address in `DBT_PACKAGE_HUB_URL`".into())
-    })
+    serde_json::from_slice(&body)
+        .map_err(|e| (format!("`{url}` is not JSON ({e})"), "check the hub's address in `DBT_PACKAGE_HUB_URL`".into()))
 }
 
 /// Downloads the `.tar.gz` at `url` and unpacks it into `into/<name>`:
@@ -45,8 +50,10 @@ pub(super) fn tarball(url: &str, downloads: &Path, name: &str) -> Result<PathBuf
     curl(url, Some(&archive))?;
     let unpacked = downloads.join(format!("{name}.unpacked"));
     let _ = std::fs::remove_dir_all(&unpacked);
-    unpack(&archive, &unpacked).map_err(|e| (format!("cannot unpack `{url}`: {e}"), "the download is not a .tar.gz archive".into()))?;
-    let top = single_top(&unpacked).map_err(|e| (format!("cannot unpack `{url}`: {e}"), "a package archive holds one top folder".into()))?;
+    unpack(&archive, &unpacked)
+        .map_err(|e| (format!("cannot unpack `{url}`: {e}"), "the download is not a .tar.gz archive".into()))?;
+    let top = single_top(&unpacked)
+        .map_err(|e| (format!("cannot unpack `{url}`: {e}"), "a package archive holds one top folder".into()))?;
     Ok(top)
 }
 
@@ -91,7 +98,10 @@ mod tests {
     #[test]
     fn the_one_top_folder_is_the_package() {
         let tmp = tempfile::tempdir().expect("tmp");
-        let a = archive(tmp.path(), &[("dbt-utils-1.3.0/dbt_project.yml", "name: dbt_utils\n"), ("dbt-utils-1.3.0/macros/m.sql", "")]);
+        let a = archive(
+            tmp.path(),
+            &[("dbt-utils-1.3.0/dbt_project.yml", "name: dbt_utils\n"), ("dbt-utils-1.3.0/macros/m.sql", "")],
+        );
         let into = tmp.path().join("out");
         unpack(&a, &into).expect("unpack");
         let top = single_top(&into).expect("top");
@@ -107,7 +117,8 @@ mod tests {
         std::fs::write(tmp.path().join("a/evil.sql"), "x").expect("write");
         let path = tmp.path().join("evil.tar.gz");
         // -P keeps the `../` in the member name, as a hostile archive would have it.
-        let ok = Command::new("tar").current_dir(&inner).arg("-czPf").arg(&path).arg("../evil.sql").status().expect("tar");
+        let ok =
+            Command::new("tar").current_dir(&inner).arg("-czPf").arg(&path).arg("../evil.sql").status().expect("tar");
         assert!(ok.success());
         std::fs::remove_file(tmp.path().join("a/evil.sql")).expect("rm");
         let into = inner.join("out");

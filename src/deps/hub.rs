@@ -52,7 +52,9 @@ impl Hub {
         if self.index.is_none() {
             let url = self.url("index");
             let doc = fetch::json(&url)?;
-            let list = doc.as_array().ok_or_else(|| (format!("the hub index `{url}` is not a list"), "check `DBT_PACKAGE_HUB_URL`".to_string()))?;
+            let list = doc.as_array().ok_or_else(|| {
+                (format!("the hub index `{url}` is not a list"), "check `DBT_PACKAGE_HUB_URL`".to_string())
+            })?;
             self.index = Some(list.iter().filter_map(Value::as_str).map(str::to_string).collect());
         }
         match &self.index {
@@ -83,7 +85,8 @@ impl Hub {
 
     /// The newest version of `package` that every specifier accepts.
     pub(super) fn resolve(&mut self, package: &str, raw: &[String], prerelease: bool) -> Result<Release, Failure> {
-        let specs = Specifier::parse_all(raw).map_err(|e| (format!("package `{package}`: {e}"), "fix `version:`".to_string()))?;
+        let specs = Specifier::parse_all(raw)
+            .map_err(|e| (format!("package `{package}`: {e}"), "fix `version:`".to_string()))?;
         self.check_listed(package)?;
         let doc = self.document(package)?;
         let versions = doc["versions"].as_object().cloned().unwrap_or_default();
@@ -95,7 +98,8 @@ impl Hub {
             let have = semver::installable(compatible.iter().copied(), prerelease).join(", ");
             (
                 format!("no version of `{package}` matches `{wanted}` (versions for dbt {DBT_VERSION}: {have})"),
-                "widen the `version:` range; when several packages ask for this one, their ranges must overlap".to_string(),
+                "widen the `version:` range; when several packages ask for this one, their ranges must overlap"
+                    .to_string(),
             )
         })?;
         release(package, chosen, &versions[chosen])
@@ -116,13 +120,21 @@ fn dbt_compatible(info: &Value) -> bool {
 }
 
 fn release(package: &str, version: &str, info: &Value) -> Result<Release, Failure> {
-    let bad = |what: &str| (format!("the hub's entry for `{package}` {version} has no {what}"), "check `DBT_PACKAGE_HUB_URL`".to_string());
+    let bad = |what: &str| {
+        (format!("the hub's entry for `{package}` {version} has no {what}"), "check `DBT_PACKAGE_HUB_URL`".to_string())
+    };
     let name = info.get("name").and_then(Value::as_str).ok_or_else(|| bad("`name`"))?.to_string();
-    let tarball = info.pointer("/downloads/tarball").and_then(Value::as_str).ok_or_else(|| bad("`downloads.tarball`"))?.to_string();
+    let tarball = info
+        .pointer("/downloads/tarball")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("`downloads.tarball`"))?
+        .to_string();
     let mut packages = Vec::new();
     for entry in info.get("packages").and_then(Value::as_array).into_iter().flatten() {
         let yaml: serde_yaml::Value = serde_json::from_value(entry.clone()).map_err(|_| bad("readable `packages`"))?;
-        let spec = crate::project::packages::spec(&yaml).map_err(|e| (format!("`{package}` {version} depends on: {e}"), "report it to the package's authors".to_string()))?;
+        let spec = crate::project::packages::spec(&yaml).map_err(|e| {
+            (format!("`{package}` {version} depends on: {e}"), "report it to the package's authors".to_string())
+        })?;
         packages.push(spec);
     }
     Ok(Release { name, version: version.to_string(), tarball, packages })

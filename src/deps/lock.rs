@@ -68,8 +68,10 @@ fn py_json(v: &Value) -> String {
         Value::String(s) => py_str(s),
         Value::Sequence(items) => format!("[{}]", items.iter().map(py_json).collect::<Vec<_>>().join(", ")),
         Value::Mapping(m) => {
-            let mut pairs: Vec<(String, String)> =
-                m.iter().map(|(k, v)| (k.as_str().map(str::to_string).unwrap_or_else(|| py_json(k)), py_json(v))).collect();
+            let mut pairs: Vec<(String, String)> = m
+                .iter()
+                .map(|(k, v)| (k.as_str().map(str::to_string).unwrap_or_else(|| py_json(k)), py_json(v)))
+                .collect();
             pairs.sort();
             let body: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{}: {v}", py_str(&k))).collect();
             format!("{{{}}}", body.join(", "))

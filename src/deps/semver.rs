@@ -111,10 +111,11 @@ impl Specifier {
     /// One specifier; `None` when dbt would refuse it.
     pub(crate) fn parse(text: &str) -> Option<Specifier> {
         let t = text.trim();
-        let (matcher, rest) = [(">=", Matcher::Ge), ("<=", Matcher::Le), (">", Matcher::Gt), ("<", Matcher::Lt), ("=", Matcher::Exact)]
-            .into_iter()
-            .find_map(|(p, m)| t.strip_prefix(p).map(|rest| (m, rest)))
-            .unwrap_or((Matcher::Exact, t));
+        let (matcher, rest) =
+            [(">=", Matcher::Ge), ("<=", Matcher::Le), (">", Matcher::Gt), ("<", Matcher::Lt), ("=", Matcher::Exact)]
+                .into_iter()
+                .find_map(|(p, m)| t.strip_prefix(p).map(|rest| (m, rest)))
+                .unwrap_or((Matcher::Exact, t));
         Some(Specifier { matcher, version: Version::parse(rest)? })
     }
 
@@ -123,7 +124,11 @@ impl Specifier {
     pub(crate) fn parse_all(raw: &[String]) -> Result<Vec<Specifier>, String> {
         raw.iter()
             .flat_map(|r| r.split(','))
-            .map(|s| Specifier::parse(s).ok_or_else(|| format!("`{}` is not a version (dbt takes e.g. `1.3.0`, `>=1.0.0` or `<2.0.0`)", s.trim())))
+            .map(|s| {
+                Specifier::parse(s).ok_or_else(|| {
+                    format!("`{}` is not a version (dbt takes e.g. `1.3.0`, `>=1.0.0` or `<2.0.0`)", s.trim())
+                })
+            })
             .collect()
     }
 
@@ -158,7 +163,11 @@ impl fmt::Display for Specifier {
 
 /// The newest of `available` (as the index spells them) that every specifier
 /// accepts. Versions the index lists that are not semver are passed over.
-pub(crate) fn choose<'a>(specs: &[Specifier], available: impl IntoIterator<Item = &'a str>, prerelease: bool) -> Option<&'a str> {
+pub(crate) fn choose<'a>(
+    specs: &[Specifier],
+    available: impl IntoIterator<Item = &'a str>,
+    prerelease: bool,
+) -> Option<&'a str> {
     let prerelease = prerelease || specs.iter().any(Specifier::names_prerelease);
     available
         .into_iter()

@@ -65,10 +65,16 @@ pub(super) fn pin(root: &Path, downloads: &Path, hub: &mut Hub, spec: &Spec) -> 
         }
         Spec::Local { path } => {
             let dir = root.join(path).canonicalize().map_err(|e| {
-                (format!("local package `{path}` is not a folder ({e})"), "the path is relative to the project root".to_string())
+                (
+                    format!("local package `{path}` is not a folder ({e})"),
+                    "the path is relative to the project root".to_string(),
+                )
             })?;
             if root.canonicalize().ok().as_deref() == Some(dir.as_path()) {
-                return Err((format!("local package `{path}` is this project itself"), "a project cannot depend on itself".into()));
+                return Err((
+                    format!("local package `{path}` is this project itself"),
+                    "a project cannot depend on itself".into(),
+                ));
             }
             let name = project_name(&dir, &format!("local package `{path}`"))?;
             let deps = dependencies_of(&dir, &name)?;
@@ -130,7 +136,9 @@ impl Pin {
     /// The lock file's entry, keys in the order dbt writes them.
     pub(super) fn lock(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = match self {
-            Pin::Hub { package, release } => vec![("package".into(), package.clone()), ("version".into(), release.version.clone())],
+            Pin::Hub { package, release } => {
+                vec![("package".into(), package.clone()), ("version".into(), release.version.clone())]
+            }
             Pin::Git { url, sha, subdirectory, .. } => {
                 let mut e = vec![("git".into(), url.clone()), ("revision".into(), sha.clone())];
                 if let Some(sub) = subdirectory {
@@ -148,7 +156,9 @@ impl Pin {
     /// Puts the package into `install/<name>`.
     pub(super) fn place(&self, install: &Path, downloads: &Path, _hub: &mut Hub) -> Result<(), Failure> {
         let dest = install.join(self.name());
-        let writable = |e: std::io::Error| (format!("cannot create `{}`: {e}", dest.display()), "make the install folder writable".to_string());
+        let writable = |e: std::io::Error| {
+            (format!("cannot create `{}`: {e}", dest.display()), "make the install folder writable".to_string())
+        };
         match self {
             Pin::Hub { release, .. } => {
                 let dir = fetch::tarball(&release.tarball, downloads, &release.name)?;
@@ -162,7 +172,9 @@ impl Pin {
 
 /// The install path, emptied (dbt removes it and creates it again).
 pub(super) fn empty(install: &Path) -> Result<(), Failure> {
-    let failed = |e: std::io::Error| (format!("cannot empty `{}`: {e}", install.display()), "make the install folder writable".to_string());
+    let failed = |e: std::io::Error| {
+        (format!("cannot empty `{}`: {e}", install.display()), "make the install folder writable".to_string())
+    };
     if std::fs::symlink_metadata(install).is_ok() {
         // Does not follow symlinks: a linked local package's files stay.
         std::fs::remove_dir_all(install).map_err(failed)?;
@@ -173,13 +185,21 @@ pub(super) fn empty(install: &Path) -> Result<(), Failure> {
 /// The `name` in `dir/dbt_project.yml`.
 pub(super) fn project_name(dir: &Path, what: &str) -> Result<String, Failure> {
     let text = crate::yaml::read(&dir.join("dbt_project.yml")).map_err(|e| {
-        (format!("{what} has no readable `dbt_project.yml` ({e})"), "a package is a dbt project: check the path".to_string())
+        (
+            format!("{what} has no readable `dbt_project.yml` ({e})"),
+            "a package is a dbt project: check the path".to_string(),
+        )
     })?;
     let raw: RawDbtProject = crate::yaml::from_str::<Option<RawDbtProject>>(&text)
-        .map_err(|e| (format!("{what}: `dbt_project.yml`: {}", e.message), "fix the package's dbt_project.yml".to_string()))?
+        .map_err(|e| {
+            (format!("{what}: `dbt_project.yml`: {}", e.message), "fix the package's dbt_project.yml".to_string())
+        })?
         .unwrap_or_default();
     raw.name.filter(|n| crate::project::ids::check_project_name(n).is_ok()).ok_or_else(|| {
-        (format!("{what}: `dbt_project.yml` has no valid `name`"), "a package needs a `name` that is a dbt identifier".to_string())
+        (
+            format!("{what}: `dbt_project.yml` has no valid `name`"),
+            "a package needs a `name` that is a dbt identifier".to_string(),
+        )
     })
 }
 
@@ -187,15 +207,20 @@ pub(super) fn project_name(dir: &Path, what: &str) -> Result<String, Failure> {
 fn dependencies_of(dir: &Path, name: &str) -> Result<Vec<Spec>, Failure> {
     let broken = |what: String| (format!("package `{name}`: {what}"), "report it to the package's authors".to_string());
     let Some(file) = packages::spec_file(dir).map_err(|d| broken(d.message))? else { return Ok(Vec::new()) };
-    let entries = packages::specs(dir, &file).map_err(|ds| broken(ds.into_iter().map(|d| d.message).collect::<Vec<_>>().join("; ")))?;
+    let entries = packages::specs(dir, &file)
+        .map_err(|ds| broken(ds.into_iter().map(|d| d.message).collect::<Vec<_>>().join("; ")))?;
     Ok(entries.into_iter().map(|e| e.spec).collect())
 }
 
 /// Runs `git args…` in `dir`; its stderr is the error.
 fn run_git(dir: &Path, args: &[&str]) -> Result<String, Failure> {
-    let out = Command::new("git").args(args).current_dir(dir).env("GIT_TERMINAL_PROMPT", "0").output().map_err(|e| {
-        (format!("cannot run `git` ({e})"), "install git, or list the package as `local:` after cloning it yourself".to_string())
-    })?;
+    let out =
+        Command::new("git").args(args).current_dir(dir).env("GIT_TERMINAL_PROMPT", "0").output().map_err(|e| {
+            (
+                format!("cannot run `git` ({e})"),
+                "install git, or list the package as `local:` after cloning it yourself".to_string(),
+            )
+        })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
         return Err((format!("`git {}` failed: {err}", args.join(" ")), "check the url and the revision".into()));
@@ -218,7 +243,11 @@ mod tests {
     use super::*;
 
     fn hub(v: &[&str]) -> Spec {
-        Spec::Hub { package: "dbt-labs/dbt_utils".into(), version: v.iter().map(|s| s.to_string()).collect(), prerelease: false }
+        Spec::Hub {
+            package: "dbt-labs/dbt_utils".into(),
+            version: v.iter().map(|s| s.to_string()).collect(),
+            prerelease: false,
+        }
     }
 
     #[test]
@@ -229,6 +258,9 @@ mod tests {
         assert_eq!(merge(&git(Some("v1")), &git(Some("v1"))).expect("merge"), git(Some("v1")));
         let (msg, _) = merge(&git(Some("v1")), &git(Some("v2"))).expect_err("two revisions");
         assert!(msg.contains("`v1` and `v2`"), "{msg}");
-        assert_eq!(key(&hub(&[])), key(&Spec::Hub { package: "DBT-LABS/dbt_utils".into(), version: vec![], prerelease: true }));
+        assert_eq!(
+            key(&hub(&[])),
+            key(&Spec::Hub { package: "DBT-LABS/dbt_utils".into(), version: vec![], prerelease: true })
+        );
     }
 }

@@ -57,8 +57,13 @@ impl Found {
                     n => format!(" and {n} other nodes"),
                 };
                 Some(
-                    Diagnostic::in_file(file, format!("`{key}` (set on `{first}`{others}) is not supported yet: {what}"))
-                        .hint(format!("remove `{key}` to silence this, or run these nodes with dbt until runner supports it")),
+                    Diagnostic::in_file(
+                        file,
+                        format!("`{key}` (set on `{first}`{others}) is not supported yet: {what}"),
+                    )
+                    .hint(format!(
+                        "remove `{key}` to silence this, or run these nodes with dbt until runner supports it"
+                    )),
                 )
             })
             .collect()
@@ -90,7 +95,11 @@ mod tests {
         }
         let w = found.warnings();
         assert_eq!(w.len(), 1);
-        assert!(w[0].message.contains("`persist_docs` (set on `a` and 2 other nodes) is not supported yet"), "{}", w[0].message);
+        assert!(
+            w[0].message.contains("`persist_docs` (set on `a` and 2 other nodes) is not supported yet"),
+            "{}",
+            w[0].message
+        );
         assert_eq!(w[0].file.as_deref(), Some(std::path::Path::new("models/a.sql")));
     }
 }

@@ -22,8 +22,12 @@ pub(crate) type Checksums<'p> = BTreeMap<&'p Path, (&'static str, String)>;
 /// The checksums of every model, singular test and seed file. A file that
 /// cannot be read or hashed gets none (the manifest then says `"none"`).
 pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
-    let mut texts: Vec<(&Path, String)> =
-        project.models.iter().chain(&project.singular_tests).map(|f| (f.path.as_path(), f.text.trim().to_string())).collect();
+    let mut texts: Vec<(&Path, String)> = project
+        .models
+        .iter()
+        .chain(&project.singular_tests)
+        .map(|f| (f.path.as_path(), f.text.trim().to_string()))
+        .collect();
     let mut out = Checksums::new();
     for seed in &project.seeds {
         match std::fs::metadata(&seed.abs_path).map(|m| m.len()) {
