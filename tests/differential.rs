@@ -24,6 +24,7 @@ use std::process::{Command, Stdio};
 const CASES: &[&str] = &[
     "builtin_macros",
     "config_tree",
+    "custom_strategy",
     "data_tests",
     "ephemeral",
     "files",
@@ -271,6 +272,11 @@ fn files() {
 #[test]
 fn hooks() {
     run_case("hooks");
+}
+
+#[test]
+fn custom_strategy() {
+    run_case("custom_strategy");
 }
 
 #[test]

@@ -360,17 +360,19 @@ fn unknown_materialization_is_a_load_error_with_file_and_line() {
     assert!(r.stdout.is_empty() && !f.db().exists(), "nothing ran");
 }
 
+/// A strategy name that cannot name a macro is a load error at its line;
+/// any other unknown name is a custom strategy (see below).
 #[test]
-fn unknown_strategy_is_a_load_error_naming_the_file() {
+fn a_strategy_that_cannot_name_a_macro_is_a_load_error_naming_the_file() {
     let f = Fixture::new();
     f.write(
         "models/up.sql",
-        "{{ config(materialized='incremental',\n    incremental_strategy='upsert') }}\nselect 1 as x\n",
+        "{{ config(materialized='incremental',\n    incremental_strategy='up-sert') }}\nselect 1 as x\n",
     );
     let r = run(&f, 1, &[]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     assert!(
-        r.stderr.contains("models/up.sql:2") && r.stderr.contains("unknown incremental strategy `upsert`"),
+        r.stderr.contains("models/up.sql:2") && r.stderr.contains("incremental strategy `up-sert` cannot name a macro"),
         "{}",
         r.stderr
     );
@@ -379,11 +381,11 @@ fn unknown_strategy_is_a_load_error_naming_the_file() {
     f.write("models/up.sql", "{{ config(materialized='incremental') }}\nselect 1 as x\n");
     f.write(
         "models/props.yml",
-        "version: 2\nmodels:\n  - name: up\n    config:\n      incremental_strategy: insert_overwrite\n",
+        "version: 2\nmodels:\n  - name: up\n    config:\n      incremental_strategy: insert overwrite\n",
     );
     let r = run(&f, 1, &[]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("models/props.yml") && r.stderr.contains("`insert_overwrite`"), "{}", r.stderr);
+    assert!(r.stderr.contains("models/props.yml") && r.stderr.contains("`insert overwrite`"), "{}", r.stderr);
     assert!(!f.db().exists());
 }
 
@@ -404,4 +406,37 @@ fn a_missing_unique_key_column_is_a_node_error() {
     assert!(r.stdout.contains("`unique_key`"), "{}", r.stdout);
     assert_eq!(rows(&f, "m_badkey"), vec!["0", "1"], "left as it was");
     assert_eq!(rows(&f, "fine"), vec!["2"], "other nodes go on");
+}
+
+/// A custom strategy: the project's `get_incremental_<name>_sql(arg_dict)`
+/// writes the statement when the incremental path runs; a strategy with no
+/// macro fails only its model, and only then (the first run needs none).
+#[test]
+fn a_custom_strategy_macro_writes_the_incremental_statement() {
+    let f = Fixture::new();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
+    f.write(
+        "macros/insert_only.sql",
+        "{% macro get_incremental_insert_only_sql(arg_dict) %}\n\
+         {%- set cols = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}\n\
+         insert into {{ arg_dict['target_relation'] }} ({{ cols }})\n\
+         select {{ cols }} from {{ arg_dict['temp_relation'] }}\n\
+         where id > (select max(id) from {{ arg_dict['target_relation'] }}) -- key {{ arg_dict['unique_key'] }}\n\
+         {% endmacro %}\n",
+    );
+    let model = |strategy: &str| {
+        format!("{{{{ config(materialized='incremental', incremental_strategy='{strategy}', unique_key='id') }}}}\nselect range as id, 'v{{{{ var(\"v\") }}}}' as seen from range({{{{ var('v') }}}} * 2)\n")
+    };
+    f.write("models/custom.sql", &model("insert_only"));
+    f.write("models/missing.sql", &model("no_such_strategy"));
+    ok(&run(&f, 1, &[]));
+    let r = run(&f, 2, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(rows(&f, "custom"), vec!["0|v1", "1|v1", "2|v2", "3|v2"]);
+    assert!(
+        r.stdout.contains("could not find an incremental strategy macro with the name `get_incremental_no_such_strategy_sql`"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(rows(&f, "missing"), vec!["0|v1", "1|v1"], "the failed model keeps its table");
 }

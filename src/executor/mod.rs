@@ -235,7 +235,12 @@ impl Executor {
                     return self.model(rel, &sql, *materialized);
                 }
                 match Incremental::from_config(&node.config) {
-                    Ok(cfg) => incremental::build(&self.conn, rel, &sql, existing, full_refresh, &cfg),
+                    Ok(cfg) => {
+                        let custom = |name: &str, args: incremental::CustomArgs| {
+                            self.templates.incremental_strategy_sql(name, args.target, custom_arg_dict(&args))
+                        };
+                        incremental::build(&self.conn, rel, &sql, existing, full_refresh, &cfg, &custom)
+                    }
                     Err(e) => Ok(error(e.message, Vec::new(), 1)),
                 }
             }
@@ -327,6 +332,39 @@ impl Executor {
         };
         Ok(Execution { status, count: Some(failures), message, sql: vec![sql], attempts: 1 })
     }
+}
+
+/// dbt's `arg_dict` for a custom strategy macro: the relations, the key
+/// as written (a string, a list or none), the columns to write (each with
+/// `name`, `quoted`, `data_type`) and no `incremental_predicates`.
+fn custom_arg_dict(args: &incremental::CustomArgs) -> minijinja::Value {
+    use crate::nodes::materialize::UniqueKey;
+    use minijinja::Value;
+    let key = match args.unique_key {
+        UniqueKey::None => Value::from(()),
+        UniqueKey::One(k) => Value::from(k.as_str()),
+        UniqueKey::Many(keys) => Value::from(keys.iter().map(|k| Value::from(k.as_str())).collect::<Vec<_>>()),
+    };
+    let columns: Vec<Value> = args
+        .dest_columns
+        .iter()
+        .map(|c| {
+            Value::from_pairs([
+                ("name", Value::from(c.name.as_str())),
+                ("column", Value::from(c.name.as_str())),
+                ("quoted", Value::from(tx::quote(&c.name))),
+                ("data_type", Value::from(c.data_type.as_str())),
+                ("dtype", Value::from(c.data_type.as_str())),
+            ])
+        })
+        .collect();
+    Value::from_pairs([
+        ("target_relation", args.target.to_value()),
+        ("temp_relation", args.temp.to_value()),
+        ("unique_key", key),
+        ("dest_columns", Value::from(columns)),
+        ("incremental_predicates", Value::from(())),
+    ])
 }
 
 fn plural(n: u64) -> &'static str {

@@ -47,13 +47,16 @@ impl Materialized {
 }
 
 /// How new rows reach an existing incremental table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Strategy {
     /// dbt-duckdb's default: delete target rows matching a new row's key, then insert.
     DeleteInsert,
     Append,
     /// `MERGE INTO`: update matching rows, insert the others.
     Merge,
+    /// Any other name: the project's (or a package's) `get_incremental_<name>_sql`
+    /// macro writes the statement, looked up when the incremental path runs, as dbt does.
+    Custom(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +114,14 @@ impl Incremental {
                 "delete+insert" | "default" => Strategy::DeleteInsert,
                 "append" => Strategy::Append,
                 "merge" => Strategy::Merge,
+                other if other.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !other.is_empty() => {
+                    Strategy::Custom(other.to_string())
+                }
                 other => {
                     return Err(bad(
                         "incremental_strategy",
-                        format!("unknown incremental strategy `{other}`"),
-                        "use `delete+insert` (the default), `append` or `merge`",
+                        format!("incremental strategy `{other}` cannot name a macro `get_incremental_{other}_sql`"),
+                        "use `delete+insert` (the default), `append`, `merge`, or the name of your own strategy macro",
                     ))
                 }
             },
@@ -321,9 +327,11 @@ mod tests {
 
     #[test]
     fn bad_incremental_configs_name_their_key() {
-        let e = Incremental::from_config(&cfg("incremental_strategy: upsert")).expect_err("unknown");
+        let custom = Incremental::from_config(&cfg("incremental_strategy: upsert")).expect("a custom strategy");
+        assert_eq!(custom.strategy, Strategy::Custom("upsert".into()));
+        let e = Incremental::from_config(&cfg("incremental_strategy: up sert")).expect_err("not a macro name");
         assert_eq!(e.key, "incremental_strategy");
-        assert!(e.message.contains("`upsert`"), "{}", e.message);
+        assert!(e.message.contains("`up sert`"), "{}", e.message);
         assert_eq!(Incremental::from_config(&cfg("unique_key: {a: 1}")).expect_err("map").key, "unique_key");
         assert_eq!(Incremental::from_config(&cfg("unique_key: [a, 3]")).expect_err("number").key, "unique_key");
         let both = cfg("merge_update_columns: [a]\nmerge_exclude_columns: [b]");

@@ -418,6 +418,22 @@ impl Templates {
             .any(|w| ["", "default__", "duckdb__"].iter().any(|p| root.contains_key(&format!("{p}generate_{w}_name"))))
     }
 
+    /// A custom incremental strategy's statement: the project's (or a
+    /// package's) `get_incremental_<strategy>_sql(arg_dict)`, rendered at run
+    /// time with `this` the target; a missing macro is dbt's error.
+    pub fn incremental_strategy_sql(&self, strategy: &str, this: &Relation, arg_dict: Value) -> Result<String, String> {
+        let name = format!("get_incremental_{strategy}_sql");
+        if self.macros.unqualified(&name).is_none() {
+            return Err(format!(
+                "could not find an incremental strategy macro with the name `{name}` (hint: define `{name}(arg_dict)` in `macros/`, or use `append`, `delete+insert` or `merge`)"
+            ));
+        }
+        let mut ctx = self.base_ctx(this, true, true);
+        ctx.push(("__runner_arg_dict", arg_dict));
+        let text = format!("{{{{ {name}(__runner_arg_dict) }}}}");
+        limits::render(|| self.env.render_str(&text, Value::from_pairs(ctx))).map_err(|e| describe(&e))
+    }
+
     /// `generate_<which>_name(custom, node)`, called as dbt calls it while
     /// parsing a node (`execute` false); the result with whitespace trimmed.
     pub fn generate_name(&self, which: &str, custom: Option<&str>, node: Value) -> Result<String, String> {

@@ -3,7 +3,7 @@
 //! First run, full refresh, or a view in the way: build the table whole.
 //! Otherwise build the new rows into a temporary table, reconcile the target's
 //! columns per `on_schema_change`, then apply the strategy (`delete+insert`,
-//! `append`, `merge`) and drop the temporary table — all in one transaction,
+//! `append`, `merge`, or a project's `get_incremental_<name>_sql` macro) and drop the temporary table — all in one transaction,
 //! so any failure leaves the old table as it was. Owns the SQL of those steps;
 //! knows nothing of the graph, the console or how configs were merged.
 
@@ -13,6 +13,17 @@ use crate::nodes::materialize::{Incremental, OnSchemaChange, Strategy, UniqueKey
 use crate::template::relation::Relation;
 use duckdb::Connection;
 
+/// What a custom strategy's macro is given (dbt's `arg_dict`), and what
+/// renders it: the strategy name, then its arguments, to the statement.
+pub(crate) struct CustomArgs<'a> {
+    pub target: &'a Relation,
+    pub temp: Relation,
+    pub unique_key: &'a UniqueKey,
+    pub dest_columns: Vec<Column>,
+}
+
+pub(crate) type CustomSql<'a> = &'a dyn Fn(&str, CustomArgs) -> Result<String, String>;
+
 /// Builds incremental model `rel` from its rendered `sql`.
 pub(super) fn build(
     conn: &Connection,
@@ -21,6 +32,7 @@ pub(super) fn build(
     existing: Existing,
     full_refresh: bool,
     cfg: &Incremental,
+    custom: CustomSql,
 ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
     let create = format!("create table {rel} as (\n{sql}\n)");
     let whole = match existing {
@@ -34,7 +46,7 @@ pub(super) fn build(
         return Ok(built(stmts));
     }
     let mut tx = Tx::begin(conn).map_err(|e| (e, Vec::new()))?;
-    match add_new_rows(&mut tx, rel, sql, cfg) {
+    match add_new_rows(&mut tx, rel, sql, cfg, custom) {
         Ok(Ok(())) => {
             let sql = tx.sql.clone();
             tx.commit().map(built).map_err(|e| (e, sql))
@@ -70,6 +82,7 @@ fn add_new_rows(
     rel: &Relation,
     sql: &str,
     cfg: &Incremental,
+    custom: CustomSql,
 ) -> Result<Result<(), String>, duckdb::Error> {
     // Temporary tables belong to this connection, so workers never collide.
     let tmp_name = format!("{}__dbt_tmp", rel.identifier);
@@ -81,7 +94,19 @@ fn add_new_rows(
         Ok(plan) => plan,
         Err(diff) => return Ok(Err(diff.refusal(rel))),
     };
-    for stmt in alters.into_iter().chain(strategy_sql(cfg, &rel.to_string(), &tmp, &dest)) {
+    let statements = match &cfg.strategy {
+        Strategy::Custom(name) => {
+            let dest_columns = source.iter().filter(|c| dest.contains(&c.name)).cloned().collect();
+            let temp = Relation::new("temp", "main", &tmp_name);
+            let args = CustomArgs { target: rel, temp, unique_key: &cfg.unique_key, dest_columns };
+            match custom(name, args) {
+                Ok(sql) => vec![sql],
+                Err(message) => return Ok(Err(message)),
+            }
+        }
+        _ => strategy_sql(cfg, &rel.to_string(), &tmp, &dest),
+    };
+    for stmt in alters.into_iter().chain(statements) {
         tx.exec(stmt)?;
     }
     tx.exec(format!("drop table {tmp}"))?;
@@ -194,8 +219,8 @@ pub(super) fn schema_change(
 pub(super) fn strategy_sql(cfg: &Incremental, target: &str, tmp: &str, dest: &[String]) -> Vec<String> {
     let cols = quoted_csv(dest);
     let insert = format!("insert into {target} ({cols})\n(\n    select {cols}\n    from {tmp}\n)");
-    match (cfg.strategy, &cfg.unique_key) {
-        (Strategy::Append, _) | (Strategy::DeleteInsert, UniqueKey::None) => vec![insert],
+    match (&cfg.strategy, &cfg.unique_key) {
+        (Strategy::Append | Strategy::Custom(_), _) | (Strategy::DeleteInsert, UniqueKey::None) => vec![insert],
         // A string key is one SQL expression, as in dbt-duckdb.
         (Strategy::DeleteInsert, UniqueKey::One(key)) => {
             vec![format!("delete from {target}\nwhere ({key}) in (\n    select ({key})\n    from {tmp}\n)"), insert]
