@@ -5,7 +5,8 @@
 //! Part of the planner; no I/O.
 
 use super::fqn::{fqn_folders, source_id};
-use super::{enabled, test_config, Node, NodeKind, Planner, Resource, TestSql, BUILTIN_TESTS};
+use super::{enabled, yaml_scalar, Node, NodeKind, Planner, Resource, TestSql, BUILTIN_TESTS};
+use crate::data_tests::{Severity, TestConfig};
 use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
 use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
@@ -401,6 +402,32 @@ fn plain_ref(expr: &str) -> Option<&str> {
     let quote = inner.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let name = inner.strip_prefix(quote)?.strip_suffix(quote)?;
     (!name.is_empty() && !name.contains(['\'', '"', '\\'])).then_some(name)
+}
+
+
+/// A test's `severity`, `warn_if`, `error_if`, `fail_calc`, `where` and `limit`.
+pub(super) fn test_config(cfg: &ConfigMap) -> Result<TestConfig, String> {
+    let mut t = TestConfig::default();
+    if let Some(s) = get_str(cfg, "severity") {
+        t.severity = match s.to_ascii_lowercase().as_str() {
+            "warn" => Severity::Warn,
+            "error" => Severity::Error,
+            _ => return Err(format!("unknown severity `{s}` (use `warn` or `error`)")),
+        };
+    }
+    let text = |k: &str| cfg.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| yaml_scalar(v)));
+    if let Some(v) = text("warn_if") {
+        t.warn_if = v;
+    }
+    if let Some(v) = text("error_if") {
+        t.error_if = v;
+    }
+    if let Some(v) = text("fail_calc") {
+        t.fail_calc = v;
+    }
+    t.where_clause = text("where");
+    t.limit = cfg.get("limit").and_then(Value::as_u64);
+    Ok(t)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! SQL and never touches the database.
 
 use crate::config_tree::{self, get_str, ConfigMap};
-use crate::data_tests::{Severity, TestConfig};
+use crate::data_tests::TestConfig;
 use crate::error::Diagnostic;
 use crate::graph::{cycle_text, Graph};
 use crate::hooks::NodeHooks;
@@ -175,30 +175,6 @@ fn enabled(cfg: &ConfigMap) -> bool {
     cfg.get("enabled").and_then(Value::as_bool).unwrap_or(true)
 }
 
-fn test_config(cfg: &ConfigMap) -> Result<TestConfig, String> {
-    let mut t = TestConfig::default();
-    if let Some(s) = get_str(cfg, "severity") {
-        t.severity = match s.to_ascii_lowercase().as_str() {
-            "warn" => Severity::Warn,
-            "error" => Severity::Error,
-            _ => return Err(format!("unknown severity `{s}` (use `warn` or `error`)")),
-        };
-    }
-    let text = |k: &str| cfg.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| yaml_scalar(v)));
-    if let Some(v) = text("warn_if") {
-        t.warn_if = v;
-    }
-    if let Some(v) = text("error_if") {
-        t.error_if = v;
-    }
-    if let Some(v) = text("fail_calc") {
-        t.fail_calc = v;
-    }
-    t.where_clause = text("where");
-    t.limit = cfg.get("limit").and_then(Value::as_u64);
-    Ok(t)
-}
-
 fn yaml_scalar(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap_or_default().trim().to_string()
 }
@@ -318,23 +294,6 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
 }
 
 impl<'a> Planner<'a> {
-    /// The node as the naming macros see it.
-    fn view<'v>(&self, resource: Resource, name: &'v str, file: &'v std::path::Path, folders: &[String]) -> naming::NodeView<'v>
-    where
-        'a: 'v,
-    {
-        let mut path: Vec<String> = folders.to_vec();
-        path.push(file.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default());
-        naming::NodeView {
-            resource,
-            name,
-            package: &self.project.name,
-            fqn: tree_path(self.project, folders, name),
-            path: path.join("/"),
-            original_file_path: file.display().to_string(),
-        }
-    }
-
     fn claim_name(&mut self, name: &str, id: &str, file: &PathBuf) -> bool {
         if let Some(prev) = self.names.get(name) {
             self.errors.push(
@@ -345,49 +304,6 @@ impl<'a> Planner<'a> {
         }
         self.names.insert(name.to_string(), id.to_string());
         true
-    }
-
-    fn seeds(&mut self) {
-        for s in &self.project.seeds {
-            let mut cfg = self.project.seed_config(s);
-            if !enabled(&cfg) {
-                continue;
-            }
-            let hooks = crate::hooks::node_hooks(&mut cfg);
-            let bad = |(_, e)| Diagnostic::in_file(&s.path, format!("seed `{}`: {e}", s.name));
-            let Ok(hooks) = hooks.map_err(|e| self.errors.push(bad(e))) else { continue };
-            let id = format!("seed.{}.{}", self.project.name, s.name);
-            if !self.claim_name(&s.name, &id, &s.path) {
-                continue;
-            }
-            let column_types = match cfg.get("column_types") {
-                Some(Value::Mapping(m)) => {
-                    m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string()))).collect()
-                }
-                _ => BTreeMap::new(),
-            };
-            let delimiter = get_str(&cfg, "delimiter").unwrap_or(",").to_string();
-            self.unsupported.note(&cfg, &s.name, &s.path);
-            let view = self.view(Resource::Seed, &s.name, &s.path, &s.folders);
-            let relation = match self.naming.relation(&view, &cfg) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.errors.push(Diagnostic::in_file(&s.path, format!("seed `{}`: {e}", s.name)));
-                    continue;
-                }
-            };
-            self.nodes.push(Node {
-                id,
-                name: s.name.clone(),
-                resource: Resource::Seed,
-                file: s.path.clone(),
-                depends_on: BTreeSet::new(),
-                relation: Some(relation),
-                config: cfg,
-                kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
-                hooks,
-            });
-        }
     }
 
     /// Resolve pass over models; returns each model's recorded refs by node index.
@@ -529,7 +445,7 @@ impl<'a> Planner<'a> {
             if !enabled(&cfg) {
                 continue;
             }
-            let mut tcfg = match test_config(&cfg) {
+            let mut tcfg = match generic::test_config(&cfg) {
                 Ok(c) => c,
                 Err(e) => {
                     self.errors.push(Diagnostic::in_file(&t.path, e));
@@ -564,6 +480,7 @@ pub mod fqn;
 mod generic;
 pub mod materialize;
 mod naming;
+mod seeds;
 mod unsupported;
 mod unit;
 pub mod snapshot;

@@ -77,3 +77,28 @@ fn node_value(node: &NodeView, cfg: &ConfigMap) -> Value {
         "version": null,
     })))
 }
+
+impl<'a> super::Planner<'a> {
+    /// The node as the naming macros see it.
+    pub(super) fn view<'v>(
+        &self,
+        resource: Resource,
+        name: &'v str,
+        file: &'v std::path::Path,
+        folders: &[String],
+    ) -> NodeView<'v>
+    where
+        'a: 'v,
+    {
+        let mut path: Vec<String> = folders.to_vec();
+        path.push(file.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default());
+        NodeView {
+            resource,
+            name,
+            package: &self.project.name,
+            fqn: super::tree_path(self.project, folders, name),
+            path: path.join("/"),
+            original_file_path: file.display().to_string(),
+        }
+    }
+}

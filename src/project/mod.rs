@@ -7,6 +7,7 @@
 
 pub mod dag;
 pub mod docs;
+mod entries;
 pub mod env;
 mod external;
 pub(crate) mod ids;
@@ -219,31 +220,6 @@ fn unsupported_files(w: &mut Walk, model_paths: &[String]) {
     }
 }
 
-/// Unit test fixtures under each `<test-path>/fixtures/`, by file stem as
-/// dbt names them; one name in two files is an error naming both.
-fn fixture_files(w: &mut Walk, test_paths: &[String]) -> BTreeMap<String, crate::unit_tests::FixtureFile> {
-    use crate::unit_tests::{FixtureFile, Format};
-    let dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/fixtures")).collect();
-    let mut out: BTreeMap<String, FixtureFile> = BTreeMap::new();
-    for (p, _) in w.files(&dirs, &["csv", "sql"], &[]) {
-        let Some(text) = w.read(&p) else { continue };
-        let format = if p.extension().is_some_and(|e| e == "sql") { Format::Sql } else { Format::Csv };
-        let file = FixtureFile { path: w.rel(&p), text, format };
-        if let Some(first) = out.get(&stem(&p)) {
-            w.errors.push(
-                Diagnostic::in_file(
-                    &file.path,
-                    format!("unit test fixture `{}` is also `{}`", stem(&p), first.path.display()),
-                )
-                .hint("fixture names are file names without the extension: rename one"),
-            );
-            continue;
-        }
-        out.insert(stem(&p), file);
-    }
-    out
-}
-
 /// dbt's error for a second property entry of one model, seed or snapshot, in the
 /// same file or another ("dbt found two schema.yml entries for the same resource").
 fn described_twice(kind: &str, name: &str, (file, line): (&Path, Option<usize>), first: &NodeProps) -> Diagnostic {
@@ -322,7 +298,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     // `tests/generic/` holds custom generic test definitions and
     // `tests/fixtures/` unit test fixtures, not data tests.
     let singular_tests = w.sql_files(&test_paths, &["generic", "fixtures"]);
-    let fixtures = fixture_files(&mut w, &test_paths);
+    let fixtures = entries::fixture_files(&mut w, &test_paths);
     let generic_dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/generic")).collect();
     let mut macros = w.sql_files(&macro_paths, &[]);
     macros.extend(w.sql_files(&generic_dirs, &[]));
@@ -376,7 +352,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         warnings: project_settings.warnings,
         dbt_project_text: String::new(),
     };
-    load_packages(&mut w, &mut project, &raw, &dbt_text);
+    packages::load_into(&mut w, &mut project, &raw, &dbt_text);
     project.dbt_project_text = dbt_text;
     let prop_dirs: Vec<String> = model_paths.iter().chain(&seed_paths).chain(&snapshot_paths).cloned().collect();
     let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
@@ -429,96 +405,11 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         check_csv(&s.abs_path, &s.path, config_tree::get_str(&cfg, "delimiter").unwrap_or(","))
     });
     w.errors.extend(checked.into_iter().filter_map(Result::err));
-    let unmatched = unmatched_entries(&project);
+    let unmatched = entries::unmatched(&project);
     project.warnings.extend(unmatched);
     (project, w.errors)
 }
 
-/// dbt's warning for a property entry that names no model, seed or snapshot
-/// ("Did not find matching node for patch with name …"): a typo there would
-/// otherwise drop its tests and config without a word.
-fn unmatched_entries(project: &Project) -> Vec<Diagnostic> {
-    use std::collections::BTreeSet;
-    let models: BTreeSet<&str> = project.models.iter().map(|m| m.name.as_str()).collect();
-    let seeds: BTreeSet<&str> = project.seeds.iter().map(|s| s.name.as_str()).collect();
-    let snapshots: BTreeSet<&str> = project.snapshots.iter().map(|s| s.name.as_str()).collect();
-    let sections = [
-        ("models", &project.model_props, models),
-        ("seeds", &project.seed_props, seeds),
-        ("snapshots", &project.snapshot_props, snapshots),
-    ];
-    let mut out = Vec::new();
-    for (section, props, known) in sections {
-        for (name, entry) in props.iter().filter(|(name, _)| !known.contains(name.as_str())) {
-            let close = crate::error::closest(name, known.iter().copied());
-            let what = format!("did not find a node named `{name}` for this entry of `{section}`");
-            let d = Diagnostic::in_file(&entry.file, what).at(entry.line, None);
-            out.push(match close {
-                Some(c) => d.hint(format!("did you mean `{c}`? its tests and config apply to nothing")),
-                None => d.hint("its tests and config apply to nothing: fix the name or remove the entry"),
-            });
-        }
-    }
-    out
-}
-
-/// The installed packages and the root project's `dispatch:`, whose search
-/// orders may name only the project, its packages and `dbt`.
-fn load_packages(w: &mut Walk, project: &mut Project, raw: &RawDbtProject, dbt_text: &str) {
-    let specs = match packages::spec_file(&w.root) {
-        Ok(Some(file)) => match packages::specs(&w.root, &file) {
-            Ok(s) => Some((file, s.len())),
-            Err(errors) => {
-                w.errors.extend(errors);
-                Some((file, 0))
-            }
-        },
-        Ok(None) => None,
-        Err(d) => {
-            w.errors.push(d);
-            None
-        }
-    };
-    let install = raw.packages_install_path.as_deref().unwrap_or("dbt_packages");
-    let (file, count) = specs.map(|(f, n)| (Some(f), n)).unwrap_or((None, 0));
-    project.packages = packages::load(w, install, file.as_deref(), count);
-    // Until `runner deps` has run, its error is the one to read.
-    let missing = project.packages.len() < count;
-    match packages::dispatch(raw, dbt_text) {
-        Ok(d) => project.dispatch = d,
-        Err(e) => w.errors.push(e),
-    }
-    for d in &project.dispatch {
-        for name in d.search_order.iter().filter(|_| !missing) {
-            let known = name == &project.name || name == "dbt" || project.packages.iter().any(|p| &p.name == name);
-            if !known {
-                let installed: Vec<String> = project.packages.iter().map(|p| format!("`{}`", p.name)).collect();
-                w.errors.push(
-                    Diagnostic::in_file(
-                        "dbt_project.yml",
-                        format!(
-                            "`dispatch` for `{}` searches `{name}`, which is not this project or an installed package",
-                            d.namespace
-                        ),
-                    )
-                    .at(dispatch_line(dbt_text, name), None)
-                    .hint(format!(
-                        "search `{}`{}{} or `dbt`, or run `runner deps` if `{name}` is in packages.yml",
-                        project.name,
-                        if installed.is_empty() { "" } else { ", " },
-                        installed.join(", ")
-                    )),
-                );
-            }
-        }
-    }
-}
-
-/// The line of `name` in the `dispatch:` block (after its key).
-fn dispatch_line(text: &str, name: &str) -> Option<usize> {
-    let start = crate::config::key_line(text, "dispatch")?;
-    text.lines().skip(start).position(|l| l.contains(name)).map(|i| start + i + 1)
-}
 
 impl Project {
     /// A seed's config: `dbt_project.yml`'s `seeds:` tree along its folders,

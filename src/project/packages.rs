@@ -9,7 +9,7 @@
 //! only reading these files: installing is `crate::deps`, and what a macro
 //! name resolves to is `crate::template`.
 
-use super::{SqlFile, Walk};
+use super::{Project, SqlFile, Walk};
 use crate::config::dbt_project::RawDbtProject;
 use crate::error::Diagnostic;
 use serde_yaml::Value;
@@ -273,6 +273,64 @@ fn load_one(w: &mut Walk, dir: &Path) -> Option<Package> {
         }
     }
     Some(Package { name, dir: rel, macros })
+}
+
+/// The installed packages and the root project's `dispatch:`, whose search
+/// orders may name only the project, its packages and `dbt`.
+pub(super) fn load_into(w: &mut Walk, project: &mut Project, raw: &RawDbtProject, dbt_text: &str) {
+    let specs = match spec_file(&w.root) {
+        Ok(Some(file)) => match specs(&w.root, &file) {
+            Ok(s) => Some((file, s.len())),
+            Err(errors) => {
+                w.errors.extend(errors);
+                Some((file, 0))
+            }
+        },
+        Ok(None) => None,
+        Err(d) => {
+            w.errors.push(d);
+            None
+        }
+    };
+    let install = raw.packages_install_path.as_deref().unwrap_or("dbt_packages");
+    let (file, count) = specs.map(|(f, n)| (Some(f), n)).unwrap_or((None, 0));
+    project.packages = load(w, install, file.as_deref(), count);
+    // Until `runner deps` has run, its error is the one to read.
+    let missing = project.packages.len() < count;
+    match dispatch(raw, dbt_text) {
+        Ok(d) => project.dispatch = d,
+        Err(e) => w.errors.push(e),
+    }
+    for d in &project.dispatch {
+        for name in d.search_order.iter().filter(|_| !missing) {
+            let known = name == &project.name || name == "dbt" || project.packages.iter().any(|p| &p.name == name);
+            if !known {
+                let installed: Vec<String> = project.packages.iter().map(|p| format!("`{}`", p.name)).collect();
+                w.errors.push(
+                    Diagnostic::in_file(
+                        "dbt_project.yml",
+                        format!(
+                            "`dispatch` for `{}` searches `{name}`, which is not this project or an installed package",
+                            d.namespace
+                        ),
+                    )
+                    .at(dispatch_line(dbt_text, name), None)
+                    .hint(format!(
+                        "search `{}`{}{} or `dbt`, or run `runner deps` if `{name}` is in packages.yml",
+                        project.name,
+                        if installed.is_empty() { "" } else { ", " },
+                        installed.join(", ")
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// The line of `name` in the `dispatch:` block (after its key).
+fn dispatch_line(text: &str, name: &str) -> Option<usize> {
+    let start = crate::config::key_line(text, "dispatch")?;
+    text.lines().skip(start).position(|l| l.contains(name)).map(|i| start + i + 1)
 }
 
 #[cfg(test)]

@@ -1,0 +1,112 @@
+//! The renders dbt makes outside a node's own SQL, on the same templates:
+//! the naming macros (`generate_*_name`) while planning, a custom incremental
+//! strategy's macro at run time, Jinja in YAML config values, and generic
+//! test arguments. Each starts from the shared base context; the node
+//! renders themselves are in the parent module.
+
+use super::*;
+
+impl Templates {
+    /// Whether the root project names relations itself: it defines
+    /// `generate_database_name`, `generate_schema_name` or
+    /// `generate_alias_name` (or their `default__` / `duckdb__` versions).
+    pub fn names_relations_itself(&self) -> bool {
+        let Some(root) = self.macros.packages.get(&self.macros.root) else { return false };
+        ["database", "schema", "alias"]
+            .iter()
+            .any(|w| ["", "default__", "duckdb__"].iter().any(|p| root.contains_key(&format!("{p}generate_{w}_name"))))
+    }
+
+    /// A custom incremental strategy's statement: the project's (or a
+    /// package's) `get_incremental_<strategy>_sql(arg_dict)`, rendered at run
+    /// time with `this` the target; a missing macro is dbt's error.
+    pub fn incremental_strategy_sql(&self, strategy: &str, this: &Relation, arg_dict: Value) -> Result<String, String> {
+        let name = format!("get_incremental_{strategy}_sql");
+        if self.macros.unqualified(&name).is_none() {
+            return Err(format!(
+                "could not find an incremental strategy macro with the name `{name}` (hint: define `{name}(arg_dict)` in `macros/`, or use `append`, `delete+insert` or `merge`)"
+            ));
+        }
+        let mut ctx = self.base_ctx(this, true, true);
+        ctx.push(("__runner_arg_dict", arg_dict));
+        let text = format!("{{{{ {name}(__runner_arg_dict) }}}}");
+        limits::render(|| self.env.render_str(&text, Value::from_pairs(ctx))).map_err(|e| describe(&e))
+    }
+
+    /// `generate_<which>_name(custom, node)`, called as dbt calls it while
+    /// parsing a node (`execute` false); the result with whitespace trimmed.
+    pub fn generate_name(&self, which: &str, custom: Option<&str>, node: Value) -> Result<String, String> {
+        let mut ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
+        ctx.push(("__runner_custom", custom.map(Value::from).unwrap_or(Value::from(()))));
+        ctx.push(("__runner_node", node));
+        let text = format!("{{{{ generate_{which}_name(__runner_custom, __runner_node) }}}}");
+        limits::render(|| self.env.render_str(&text, Value::from_pairs(ctx)))
+            .map(|s| s.trim().to_string())
+            .map_err(|e| describe(&e))
+    }
+
+    /// Renders a YAML config value written as Jinja, such as
+    /// `where: "day >= '{{ var('since') }}'"`, with `var`, `env_var` and `target`.
+    pub fn render_config_str(&self, text: &str) -> Result<String, String> {
+        let ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
+        limits::render(|| self.env.render_str(text, Value::from_pairs(ctx))).map_err(|e| describe(&e))
+    }
+
+    /// Evaluates a YAML test argument such as `ref('customers')`, recording its refs.
+    pub fn eval_arg(
+        &self,
+        expr: &str,
+        this: &Relation,
+        relations: Option<&Arc<Relations>>,
+    ) -> Result<(String, Recorded), String> {
+        self.eval_with_config(expr, this, relations, Arc::default())
+    }
+
+    /// [`Templates::eval_arg`] with the node's config behind `config.get`.
+    pub fn eval_with_config(
+        &self,
+        expr: &str,
+        this: &Relation,
+        relations: Option<&Arc<Relations>>,
+        config: Arc<crate::config_tree::ConfigMap>,
+    ) -> Result<(String, Recorded), String> {
+        let rec = Arc::new(Mutex::new(Recorded::default()));
+        let mut ctx = self.base_ctx(this, relations.is_some(), false);
+        match relations {
+            Some(r) => {
+                self.push_resolving(&mut ctx, r);
+                ctx.push(("config", config_obj::ConfigObj::value(None, config)));
+            }
+            None => {
+                let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
+                // A test macro's `{{ config(severity='warn') }}` is recorded like a model's.
+                ctx.push(("config", config_obj::ConfigObj::value(Some(r3), config)));
+                let db = this.database.clone();
+                let db2 = this.database.clone();
+                let schema = this.schema.clone();
+                ctx.push((
+                    "ref",
+                    Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
+                        let name = b.unwrap_or(a);
+                        lock(&r1).refs.push(name.clone());
+                        Ok(Relation::new(&db, &schema, &name).to_value())
+                    }),
+                ));
+                ctx.push((
+                    "source",
+                    Value::from_function(move |s: String, t: String| -> Result<Value, Error> {
+                        let rel = Relation::new(&db2, &s, &t);
+                        lock(&r2).sources.push((s, t));
+                        Ok(rel.to_value())
+                    }),
+                ));
+            }
+        }
+        // Arguments are evaluated while planning: a `log()` in a test macro waits for the run.
+        ctx.push((context::RUNTIME, context::Runtime::new(None, true)));
+        let compiled = self.env.compile_expression_owned(expr.to_string()).map_err(|e| describe(&e))?;
+        let v = limits::render(|| compiled.eval(Value::from_pairs(ctx))).map_err(|e| describe(&e))?;
+        let out = lock(&rec).clone();
+        Ok((v.to_string(), out))
+    }
+}
