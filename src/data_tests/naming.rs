@@ -217,7 +217,7 @@ fn py_text(v: &Value) -> std::borrow::Cow<'_, str> {
 }
 
 /// Python's `repr()` of a YAML value as PyYAML loads it.
-fn py_repr(v: &Value) -> String {
+pub(crate) fn py_repr(v: &Value) -> String {
     match v {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),

@@ -6,6 +6,7 @@
 
 use super::{Cell, Format, Given, Input, Overrides, Row, Rows, UnitTestDecl};
 use crate::config::unit_tests::{RawInput, RawUnitTest};
+use crate::data_tests::naming::py_repr;
 use crate::error::Diagnostic;
 use serde_yaml::Value;
 use std::path::Path;
@@ -209,29 +210,6 @@ pub fn py_str(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => py_repr(other),
-    }
-}
-
-/// `repr`-like text of a YAML value as Python would print it inside Jinja.
-fn py_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 => format!("{f:.1}"),
-            (_, _, Some(f)) => f.to_string(),
-            _ => n.to_string(),
-        },
-        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Sequence(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
-        Value::Mapping(m) => format!(
-            "{{{}}}",
-            m.iter().map(|(k, v)| format!("{}: {}", py_repr(k), py_repr(v))).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Tagged(t) => py_repr(&t.value),
     }
 }
 
