@@ -13,6 +13,7 @@ use super::{NodeProps, SourceTable};
 use crate::config::properties::{RawColumn, RawProperties};
 use crate::error::Diagnostic;
 use serde_yaml::Value;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Everything one property file declares, in file order.
@@ -70,18 +71,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
                 let col = lines.entry(line, &c.name).unwrap_or(line);
                 push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
             }
-            let entry = NodeProps {
-                config: m.config.clone().unwrap_or_default(),
-                columns: m.columns.iter().map(|c| c.name.clone()).collect(),
-                description: m.description.clone(),
-                column_descriptions: m
-                    .columns
-                    .iter()
-                    .filter_map(|c| Some((c.name.clone(), c.description.clone()?)))
-                    .collect(),
-                file: file.clone(),
-                line: Some(line),
-            };
+            let entry = node_props(&file, line, &m.config, &m.columns, &m.description);
             let list = if is_seed { &mut out.seeds } else { &mut out.models };
             list.push((m.name.clone(), entry));
         }
@@ -96,18 +86,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
             let col = lines.entry(line, &c.name).unwrap_or(line);
             push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
         }
-        let entry = NodeProps {
-            config: s.config.clone().unwrap_or_default(),
-            columns: s.columns.iter().map(|c| c.name.clone()).collect(),
-            description: s.description.clone(),
-            column_descriptions: s
-                .columns
-                .iter()
-                .filter_map(|c| Some((c.name.clone(), c.description.clone()?)))
-                .collect(),
-            file: file.clone(),
-            line: Some(line),
-        };
+        let entry = node_props(&file, line, &s.config, &s.columns, &s.description);
         out.snapshots.push((s.name.clone(), entry, s.relation.clone()));
     }
     let mut cursor = 0;
@@ -162,6 +141,24 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         }
     }
     out
+}
+
+/// A model's, seed's or snapshot's property entry: its config, columns and descriptions.
+fn node_props(
+    file: &Path,
+    line: usize,
+    config: &Option<BTreeMap<String, Value>>,
+    columns: &[RawColumn],
+    description: &Option<String>,
+) -> NodeProps {
+    NodeProps {
+        config: config.clone().unwrap_or_default(),
+        columns: columns.iter().map(|c| c.name.clone()).collect(),
+        description: description.clone(),
+        column_descriptions: columns.iter().filter_map(|c| Some((c.name.clone(), c.description.clone()?))).collect(),
+        file: file.to_path_buf(),
+        line: Some(line),
+    }
 }
 
 fn column_tests(c: &RawColumn) -> Option<&Vec<Value>> {
