@@ -67,16 +67,14 @@ fn is_writer(n: &Node) -> bool {
 pub use crate::retry::Backoff as TaskRetry;
 
 impl TaskRetry {
-    /// A node's own `config(retries=…, retry_delay=…)` (or the same keys under
-    /// `meta:`) over the DAG's policy.
+    /// A node's own `retries` / `retry_delay` (its [`RunSettings`](crate::nodes::RunSettings),
+    /// checked at plan time) over the DAG's policy.
     pub fn for_node(&self, n: &Node) -> TaskRetry {
-        let meta = n.config.get("meta");
-        let get = |k: &str| n.config.get(k).or_else(|| meta.and_then(|m| m.get(k)));
         let mut r = *self;
-        if let Some(v) = get("retries").and_then(serde_yaml::Value::as_u64) {
-            r.retries = v.min(u32::MAX as u64) as u32;
+        if let Some(v) = n.run.retries {
+            r.retries = v;
         }
-        if let Some(d) = get("retry_delay").and_then(config_duration) {
+        if let Some(d) = n.run.retry_delay {
             r.delay = d;
             r.max_delay = r.max_delay.max(d);
         }
@@ -84,20 +82,9 @@ impl TaskRetry {
     }
 }
 
-/// A node's `execution_timeout` (from `config(...)` or `meta:`) over the DAG's.
+/// A node's own `execution_timeout` over the DAG's.
 pub fn timeout_for(dag_default: Option<Duration>, n: &Node) -> Option<Duration> {
-    let meta = n.config.get("meta");
-    let own = n.config.get("execution_timeout").or_else(|| meta.and_then(|m| m.get("execution_timeout")));
-    own.and_then(config_duration).filter(|d| !d.is_zero()).or(dag_default)
-}
-
-/// A duration in a model's config: seconds as a number, or `30s`, `5m`, …
-fn config_duration(v: &serde_yaml::Value) -> Option<Duration> {
-    match v {
-        serde_yaml::Value::Number(n) => n.as_f64().and_then(|f| Duration::try_from_secs_f64(f).ok()),
-        serde_yaml::Value::String(s) => crate::project::dag::parse_duration(s).ok(),
-        _ => None,
-    }
+    n.run.execution_timeout.or(dag_default)
 }
 
 /// Ordering and failure edges for one run over the selected nodes.

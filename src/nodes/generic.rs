@@ -283,6 +283,7 @@ impl Planner<'_> {
             config: cfg,
             kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
             hooks: Default::default(),
+            run: Default::default(),
         })))
     }
 

@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use materialize::Materialized;
+pub use run_settings::RunSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Resource {
@@ -110,6 +111,8 @@ pub struct Node {
     pub kind: NodeKind,
     /// `pre-hook` / `post-hook`, decided at plan time (seeds and models; tests have none).
     pub hooks: NodeHooks,
+    /// Its own retries and timeout, checked once at plan time ([`run_settings`]).
+    pub run: RunSettings,
 }
 
 #[derive(Debug)]
@@ -244,6 +247,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     p.unit_tests();
     p.singular_tests();
     p.generic_tests(&relations);
+    p.run_settings();
     if !p.errors.is_empty() {
         return Err(p.errors);
     }
@@ -366,6 +370,7 @@ impl<'a> Planner<'a> {
                 config: cfg,
                 kind: NodeKind::Model { template: m.path.display().to_string(), materialized },
                 hooks,
+                run: Default::default(),
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
         }
@@ -470,6 +475,7 @@ impl<'a> Planner<'a> {
                 config: cfg,
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
                 hooks: NodeHooks::default(),
+                run: Default::default(),
             });
             self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());
         }
@@ -480,6 +486,7 @@ pub mod fqn;
 mod generic;
 pub mod materialize;
 mod naming;
+mod run_settings;
 mod seeds;
 mod unsupported;
 mod unit;

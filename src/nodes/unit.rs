@@ -125,6 +125,7 @@ impl Planner<'_> {
             config: cfg,
             kind: NodeKind::UnitTest(Arc::new(planned)),
             hooks: NodeHooks::default(),
+            run: Default::default(),
         }))
     }
 

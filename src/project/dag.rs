@@ -168,7 +168,7 @@ fn string_list(v: &serde_yaml::Value) -> Result<Vec<String>, String> {
     }
 }
 
-fn duration_value(v: &serde_yaml::Value) -> Result<Duration, String> {
+pub(crate) fn duration_value(v: &serde_yaml::Value) -> Result<Duration, String> {
     match v {
         serde_yaml::Value::Number(n) => n
             .as_f64()

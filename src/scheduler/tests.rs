@@ -23,6 +23,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         config: Default::default(),
         kind,
         hooks: Default::default(),
+        run: Default::default(),
     }
 }
 

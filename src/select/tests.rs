@@ -23,6 +23,7 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
         config,
         kind,
         hooks: Default::default(),
+        run: Default::default(),
     }
 }
 
