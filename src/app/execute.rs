@@ -163,7 +163,7 @@ pub(super) fn execute(
     // The workers hold their own handle, so the run's own can be dropped
     // (closing DuckDB) as soon as they are done.
     let workers_db = Arc::clone(&database);
-    let worker = move |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
+    let worker = move |_w: usize| -> scheduler::WorkFn {
         match workers_db.connect().and_then(|conn| Ok((workers_db.reader()?, conn))) {
             Ok((reader, conn)) => {
                 let handle = db::raw::Interrupter::new(&conn, Some(&reader));
@@ -252,13 +252,13 @@ pub(super) fn execute(
     });
     let mut seen = around.as_ref().map(ProjectHooks::seen_sink);
     let mut open = Some(database);
-    events::in_background(&mut files, |behind| {
+    let outcome = events::in_background(&mut files, |behind| {
         let mut sinks: Fanout = Fanout { sinks: vec![&mut report, behind] };
         if let Some(s) = seen.as_mut() {
             sinks.sinks.push(s);
         }
         let stop = &crate::interrupt::requested;
-        match around.as_mut() {
+        let outcome = match around.as_mut() {
             Some(hooks) => scheduler::execute_around(&prep.plan, rp, caps, worker, &writers, stop, &mut sinks, hooks),
             None => scheduler::execute(&prep.plan, rp, caps, worker, &writers, stop, &mut sinks),
         };
@@ -267,8 +267,8 @@ pub(super) fn execute(
         // DuckDB closes (a checkpoint: about 20 ms for the example project) while the
         // file-writing sinks catch up on the last events, not after them.
         drop(open.take());
+        outcome
     });
-    let failed = report.counts.failed();
     drop(report);
     let errors =
         [results.write_error.as_ref(), log.write_error.as_ref(), history.as_ref().and_then(|h| h.write_error.as_ref())];
@@ -285,7 +285,7 @@ pub(super) fn execute(
     if crate::interrupt::requested() {
         return Err(Error::Interrupted);
     }
-    Ok(if failed { EXIT_NODE_FAILURE } else { EXIT_OK })
+    Ok(if outcome.failed() { EXIT_NODE_FAILURE } else { EXIT_OK })
 }
 
 /// Creates the run's history record, state `running`; `None` when that run

@@ -50,7 +50,8 @@ fn run_flaky(failures: usize, retries: u32) -> (Collector, BTreeMap<usize, Statu
         &AtomicUsize::new(0),
         &|| false,
         &mut sink,
-    );
+    )
+    .statuses;
     (sink, statuses, p)
 }
 
