@@ -327,17 +327,13 @@ impl<'a> Planner<'a> {
             if let Some(props) = props {
                 config_tree::merge(&mut cfg, props.config.clone());
             }
-            if python.is_some() {
-                python::default_materialization(&mut cfg, props);
-            }
+            python::default_materialization(python.is_some(), &mut cfg, props);
             config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
             if !enabled(&cfg) {
                 return Ok(None);
             }
             let materialized = materialize::materialization(project, m, &rec, &cfg).map_err(|d| vec![d])?;
-            if python.is_some() {
-                python::check_materialization(project, m, &rec, materialized).map_err(|d| vec![d])?;
-            }
+            python::check_materialization(python.is_some(), project, m, &rec, materialized).map_err(|d| vec![d])?;
             let hooks = materialize::hooks(project, m, &rec, &mut cfg).map_err(|d| vec![d])?;
             Ok(Some((rec, cfg, materialized, hooks, python)))
         });

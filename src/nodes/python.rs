@@ -27,23 +27,24 @@ pub(super) fn resolve(m: &SqlFile) -> Result<(Recorded, Arc<PyModel>), Vec<Diagn
 
 /// dbt makes a Python model a `table` at the level of its property file, so
 /// `dbt_project.yml`'s `+materialized` does not reach it; its property
-/// entry and its own `dbt.config(…)` still do.
-pub(super) fn default_materialization(cfg: &mut ConfigMap, props: Option<&NodeProps>) {
-    if !props.is_some_and(|p| p.config.contains_key("materialized")) {
+/// entry and its own `dbt.config(…)` still do. Nothing for a SQL model.
+pub(super) fn default_materialization(python: bool, cfg: &mut ConfigMap, props: Option<&NodeProps>) {
+    if python && !props.is_some_and(|p| p.config.contains_key("materialized")) {
         cfg.insert("materialized".into(), Value::String("table".into()));
     }
 }
 
 /// dbt-duckdb runs Python only in its `table` and `incremental`
 /// materializations; dbt refuses the others when the model runs, runner
-/// when it loads.
+/// when it loads. Any is fine for a SQL model.
 pub(super) fn check_materialization(
+    python: bool,
     project: &Project,
     m: &SqlFile,
     rec: &Recorded,
     materialized: Materialized,
 ) -> Result<(), Diagnostic> {
-    if matches!(materialized, Materialized::Table | Materialized::Incremental) {
+    if !python || matches!(materialized, Materialized::Table | Materialized::Incremental) {
         return Ok(());
     }
     let (file, line) = config_origin(project, "materialized", m, rec);
