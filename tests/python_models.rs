@@ -157,7 +157,13 @@ fn execution_timeout_and_ctrl_c_stop_a_python_model() {
     );
     assert_eq!(f.run(&["seed"]).code, 0);
     let started = Instant::now();
-    let r = Run::from(f.command(&["run", "--select", "slow"]).env("RUNNER_PYTHON", &python).current_dir(f.path()).output().expect("runs"));
+    let r = Run::from(
+        f.command(&["run", "--select", "slow"])
+            .env("RUNNER_PYTHON", &python)
+            .current_dir(f.path())
+            .output()
+            .expect("runs"),
+    );
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(started.elapsed() < Duration::from_secs(60), "stopped at the limit, not after the sleep");
     assert!(r.stdout.contains("execution timed out after 2s"), "{}", r.stdout);

@@ -53,7 +53,7 @@ impl PyModel {
                 sources.push(s.clone());
             }
         }
-        PyModel { code: code.to_string(), refs, sources }
+        PyModel { code: parse::without_bom(code).to_string(), refs, sources }
     }
 }
 

@@ -51,6 +51,7 @@ const HINT_LITERAL: &str =
 
 /// Parses a Python model's text; every problem is a diagnostic naming `path` and the line.
 pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
+    let text = without_bom(text);
     let at = |line: usize, msg: String| Diagnostic::in_file(path, msg).at(Some(line), None);
     // dbt renders the file as Jinja and refuses it when that changes anything.
     if let Some(pos) = ["{{", "{%", "{#"].iter().filter_map(|m| text.find(m)).min() {
@@ -76,6 +77,11 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> 
     } else {
         Err(errors)
     }
+}
+
+/// `text` without a leading byte order mark, which Python skips in a file.
+pub(crate) fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// dbt's checks of `def model`: (line, message) for each problem.

@@ -73,6 +73,7 @@ fn the_model_function_is_checked_as_dbt_checks_it() {
         ok(&format!("def model(dbt, session):\n    {single}\n"));
     }
     ok("def model(dbt, session): return dbt.ref('a')\n");
+    ok("\u{feff}def model(dbt, session):\n    return 1\n");
     ok("@decorated\ndef model(dbt, session) -> object:\n    if x:\n        pass\n    return y\n");
     assert_eq!(errors("def model(dbt, session):\n    if x:\n        return a\n    else:\n        return b\n").len(), 1);
     // `*args` and keyword-only arguments are not among the two.
