@@ -44,10 +44,22 @@ pub fn line(index: usize, total: usize, message: &str, status: &str) -> String {
     format!("{justified} [{status}]")
 }
 
+/// A model's language as dbt names it in its lines: `python` for a `.py`
+/// file (dbt decides by the ending too), else `sql`.
+fn language(n: &NodeLabel) -> &'static str {
+    if n.file.ends_with(".py") {
+        "python"
+    } else {
+        "sql"
+    }
+}
+
 fn kind_text(n: &NodeLabel) -> String {
     match n.resource {
         Resource::Seed => format!("seed file {}", n.relation.as_deref().unwrap_or(&n.name)),
-        Resource::Model => format!("sql {} model {}", n.materialized, n.relation.as_deref().unwrap_or(&n.name)),
+        Resource::Model => {
+            format!("{} {} model {}", language(n), n.materialized, n.relation.as_deref().unwrap_or(&n.name))
+        }
         Resource::Snapshot => format!("snapshot {}", n.relation.as_deref().unwrap_or(&n.name)),
         Resource::Test => format!("test {}", n.name),
         Resource::UnitTest => format!("unit_test {}", unit_name(n)),
@@ -73,13 +85,13 @@ pub fn finished_line(index: usize, total: usize, n: &NodeLabel, r: &NodeResult) 
             (format!("OK loaded seed file {rel}"), format!("INSERT {} {}", r.count.unwrap_or(0), secs(r)))
         }
         (Resource::Model, Status::Success) => {
-            (format!("OK created sql {} model {rel}", n.materialized), format!("OK {}", secs(r)))
+            (format!("OK created {} {} model {rel}", language(n), n.materialized), format!("OK {}", secs(r)))
         }
         (Resource::Snapshot, Status::Success) => (format!("OK snapshotted {rel}"), format!("OK {}", secs(r))),
         (Resource::Seed, _) => (format!("ERROR loading seed file {rel}"), format!("ERROR {}", secs(r))),
         (Resource::Snapshot, _) => (format!("ERROR snapshotting {rel}"), format!("ERROR {}", secs(r))),
         (Resource::Model, _) => {
-            (format!("ERROR creating sql {} model {rel}", n.materialized), format!("ERROR {}", secs(r)))
+            (format!("ERROR creating {} {} model {rel}", language(n), n.materialized), format!("ERROR {}", secs(r)))
         }
         (Resource::Test, Status::Pass) => (format!("PASS {}", n.name), format!("PASS {}", secs(r))),
         (Resource::Test, Status::Warn) => {

@@ -31,6 +31,7 @@ const CASES: &[&str] = &[
     "hooks",
     "incremental",
     "naming",
+    "python_models",
     "seeds",
     "selection",
     "snapshots",
@@ -102,13 +103,21 @@ fn diff_step(step: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
     }
     let key = |r: &Value| format!("{}.{}", r["schema"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""));
     // dbt-duckdb 1.9.6 leaves `<name>__dbt_backup` tables behind after a full
-    // refresh or a view replaced by a table; runner drops what it replaces. A
+    // refresh or a view replaced by a table, and a Python incremental model's
+    // `<name>__dbt_tmp<timestamp>` table after its incremental run; runner
+    // drops what it replaces and keeps its new rows in a temporary table. A
     // deliberate difference (see README), so those leftovers are not compared.
+    let leftover = |name: &str| {
+        name.ends_with("__dbt_backup")
+            || name
+                .rsplit_once("__dbt_tmp")
+                .is_some_and(|(_, t)| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+    };
     let index = |v: &Value| -> std::collections::BTreeMap<String, Value> {
         v.as_array()
             .into_iter()
             .flatten()
-            .filter(|r| !r["name"].as_str().unwrap_or("").ends_with("__dbt_backup"))
+            .filter(|r| !leftover(r["name"].as_str().unwrap_or("")))
             .map(|r| (key(r), r.clone()))
             .collect()
     };
@@ -160,7 +169,31 @@ fn diff_step(step: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// The Python that runs a case's Python models: the pinned dbt venv's, which
+/// has the duckdb and pandas that dbt-duckdb ran them with. `None` (the case
+/// is skipped, saying so) when it is missing, unless `RUNNER_REQUIRE_DBT_VENV`
+/// is set (`.ci/run` sets it).
+fn models_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("RUNNER_DBT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/runner-dbt-venv"));
+    let python = venv.join("bin/python");
+    let ok = Command::new(&python).args(["-c", "import duckdb, pandas"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        let why = format!("no dbt venv with duckdb and pandas at `{}` (run scripts/dbt-venv.sh)", venv.display());
+        assert!(std::env::var_os("RUNNER_REQUIRE_DBT_VENV").is_none(), "RUNNER_REQUIRE_DBT_VENV is set: {why}");
+        println!("skipped: {why}");
+        return None;
+    }
+    Some(python)
+}
+
 fn run_case(case: &str) {
+    run_case_with(case, None);
+}
+
+/// [`run_case`], with `RUNNER_PYTHON` set to `python` for its Python models.
+fn run_case_with(case: &str, python: Option<&Path>) {
     let src = cases_dir().join(case);
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(src.join("expected.json")).expect("expected.json (run differential/regen.sh)"),
@@ -180,7 +213,11 @@ fn run_case(case: &str) {
         let step = step.as_str();
         let _ = std::fs::remove_file(work.join("target").join("run_results.json"));
         let args = runner_args(text);
-        let out = Command::new(env!("CARGO_BIN_EXE_runner"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
+        if let Some(p) = python {
+            cmd.env("RUNNER_PYTHON", p);
+        }
+        let out = cmd
             .args(&args)
             .arg("--project-dir")
             .arg(&work)
@@ -297,6 +334,17 @@ fn incremental() {
 #[test]
 fn snapshots() {
     run_case("snapshots");
+}
+
+/// Python models as dbt-duckdb runs them: a table from a ref and a source
+/// returned as a pandas DataFrame, one returning a DuckDB relation with
+/// `dbt.config.get` from a property file, an incremental one over two runs
+/// reading `dbt.this` when `dbt.is_incremental`, SQL downstream of them, and
+/// the column types their tables get.
+#[test]
+fn python_models() {
+    let Some(python) = models_python() else { return };
+    run_case_with("python_models", Some(&python));
 }
 
 #[test]

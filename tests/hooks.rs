@@ -1,7 +1,7 @@
 //! Hooks through the real binary: a failing post-hook fails its model (its
 //! old table stays, what depends on it is skipped), a failing `on-run-start`
-//! runs no node, `runner test` runs the run hooks, and what runner cannot do
-//! yet (Python models) is refused by name while every key dbt
+//! runs no node, `runner test` runs the run hooks, and a Python model dbt's
+//! parser refuses is refused by name while every key dbt
 //! accepts without effect loads without a word. The order of every kind of
 //! hook against real dbt is in the differential case `differential/hooks`.
 
@@ -113,10 +113,10 @@ fn a_bad_hook_is_a_load_error_at_its_file() {
 }
 
 #[test]
-fn python_models_are_refused_by_name_and_snapshots_checked_as_dbt_checks_them() {
+fn bad_python_models_are_refused_by_name_and_snapshots_checked_as_dbt_checks_them() {
     let f = Fixture::shop();
-    f.write("models/marts/scores.py", "def model(dbt, session):\n    return dbt.ref('customers')\n");
-    rejects(&f, &["run", "my_dag"], &["models/marts/scores.py", "Python model"]);
+    f.write("models/marts/scores.py", "def scores(dbt, session):\n    return dbt.ref('customers')\n");
+    rejects(&f, &["run", "my_dag"], &["models/marts/scores.py:1", "exactly one function `model(dbt, session)`"]);
     // A snapshot is taken now (tests/snapshots.rs); one without a strategy
     // is refused with dbt's message.
     let f = Fixture::shop();

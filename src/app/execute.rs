@@ -160,13 +160,17 @@ pub(super) fn execute(
     let relations = prep.plan.relations.clone();
     let catalog = Arc::new(crate::executor::catalog::Catalog::default());
     let dag_timeout = dag.and_then(|d| d.execution_timeout);
+    let python_runtime = Arc::new(crate::pymodel::process::Runtime::from_env());
+    let python_scratch = prep.project.target_dir.join("python");
     // The workers hold their own handle, so the run's own can be dropped
     // (closing DuckDB) as soon as they are done.
     let workers_db = Arc::clone(&database);
     let worker = move |_w: usize| -> scheduler::WorkFn {
         match workers_db.connect().and_then(|conn| Ok((workers_db.reader()?, conn))) {
             Ok((reader, conn)) => {
-                let handle = db::raw::Interrupter::new(&conn, Some(&reader));
+                // A Python model's process is stopped through this flag.
+                let stop = Arc::new(AtomicBool::new(false));
+                let handle = db::raw::Interrupter::new(&conn, Some(&reader)).with_stop(stop.clone());
                 crate::interrupt::register(handle.clone());
                 // `run_query` in a model's Jinja runs on a second connection of the
                 // worker's; a failed clone leaves it erroring at render time.
@@ -189,9 +193,19 @@ pub(super) fn execute(
                     relations: relations.clone(),
                     full_refresh: opts.full_refresh,
                     catalog: catalog.clone(),
+                    python: crate::pymodel::Worker {
+                        runtime: python_runtime.clone(),
+                        scratch: python_scratch.clone(),
+                        stop: stop.clone(),
+                    },
                 };
                 Box::new(move |node: &Node, start: Instant, w: usize| {
                     let began = start.elapsed();
+                    // A stop meant for an earlier node (its timeout) must not stop
+                    // this one; one asked for by a signal still stands.
+                    if !crate::interrupt::requested() {
+                        stop.store(false, Ordering::SeqCst);
+                    }
                     let limit = scheduler::timeout_for(dag_timeout, node);
                     let watchdog = limit.map(|l| crate::timeout::Watchdog::start(l, handle.clone()));
                     let mut e = match &query {

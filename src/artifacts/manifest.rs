@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 mod checksum;
 mod entry;
+pub(crate) use entry::model_config_default;
 mod unit;
 mod write;
 

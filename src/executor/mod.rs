@@ -1,6 +1,6 @@
 //! Running one node on one DuckDB connection: seeds (in [`seed`]), the view, table and
-//! incremental materializations (in [`incremental`]), snapshots (in [`snapshot`]),
-//! data tests, and unit tests (in [`unit`]).
+//! incremental materializations (in [`incremental`]), Python models (in [`python`]),
+//! snapshots (in [`snapshot`]), data tests, and unit tests (in [`unit`]).
 //! Ephemeral models never reach here: the planner folds them into the
 //! queries that use them.
 //!
@@ -13,6 +13,7 @@ pub mod catalog;
 mod hooks;
 mod incremental;
 mod infer;
+mod python;
 pub mod run_hooks;
 mod seed;
 mod unit;
@@ -129,6 +130,8 @@ pub struct Executor {
     pub full_refresh: bool,
     /// What the database holds; one per run, shared by its workers.
     pub catalog: Arc<catalog::Catalog>,
+    /// How this worker runs Python models.
+    pub python: crate::pymodel::Worker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,7 +215,11 @@ impl Executor {
                 sql: Vec::new(),
                 attempts: 1,
             }),
-            NodeKind::Model { template, materialized } => {
+            NodeKind::Model { python: Some(py), materialized, .. } => {
+                let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
+                self.python_model(node, rel, py, *materialized)
+            }
+            NodeKind::Model { template, materialized, python: None } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 let full_refresh = self.full_refresh_for(node);
                 // Only an incremental model needs to know what exists before

@@ -197,7 +197,7 @@ fn fold(deps: &BTreeSet<String>, ephemeral: &BTreeMap<String, BTreeSet<String>>)
 
 /// The file (and line) a config key came from: the model's own `config()`,
 /// its property YAML, or `dbt_project.yml`.
-fn config_origin(project: &Project, key: &str, m: &SqlFile, rec: &Recorded) -> (PathBuf, Option<usize>) {
+pub(super) fn config_origin(project: &Project, key: &str, m: &SqlFile, rec: &Recorded) -> (PathBuf, Option<usize>) {
     if rec.config.contains_key(key) {
         return (m.path.clone(), crate::config::find_line(&m.text, key));
     }

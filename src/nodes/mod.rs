@@ -65,6 +65,8 @@ pub enum NodeKind {
     Model {
         template: String,
         materialized: Materialized,
+        /// A Python model (`.py`): what runs instead of the template.
+        python: Option<Arc<crate::pymodel::PyModel>>,
     },
     /// A snapshot: its template (`Snapshot::template`) and settings.
     Snapshot {
@@ -232,7 +234,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     for n in &p.nodes {
         let Some(r) = &n.relation else { continue };
         relations.by_name.insert(n.name.clone(), r.clone());
-        if let NodeKind::Model { template, materialized: Materialized::Ephemeral } = &n.kind {
+        if let NodeKind::Model { template, materialized: Materialized::Ephemeral, .. } = &n.kind {
             relations.ephemerals.insert(r.identifier.clone(), template.clone());
         }
     }
@@ -316,27 +318,35 @@ impl<'a> Planner<'a> {
     fn models(&mut self) -> Vec<ModelRefs<'a>> {
         let mut refs = Vec::new();
         let (project, templates, target) = (self.project, self.templates, self.target);
-        let resolved = crate::par::map(&project.models, |m| {
-            let placeholder = Relation::new(&target.database, &target.schema, &m.name);
-            let rec = templates.resolve_file(&m.path.display().to_string(), &placeholder)?;
+        let resolved = crate::par::map(&project.models, |m| -> Result<_, Vec<Diagnostic>> {
+            let (rec, python) = if crate::pymodel::is_python(&m.path) {
+                let (rec, model) = python::resolve(m)?;
+                (rec, Some(model))
+            } else {
+                let placeholder = Relation::new(&target.database, &target.schema, &m.name);
+                (templates.resolve_file(&m.path.display().to_string(), &placeholder).map_err(|d| vec![d])?, None)
+            };
             let mut cfg = config_tree::from_tree(project.model_tree.as_ref(), &tree_path(project, &m.folders, &m.name));
-            if let Some(props) = project.model_props.get(&m.name) {
+            let props = project.model_props.get(&m.name);
+            if let Some(props) = props {
                 config_tree::merge(&mut cfg, props.config.clone());
             }
+            python::default_materialization(python.is_some(), &mut cfg, props);
             config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
             if !enabled(&cfg) {
                 return Ok(None);
             }
-            let materialized = materialize::materialization(project, m, &rec, &cfg)?;
-            let hooks = materialize::hooks(project, m, &rec, &mut cfg)?;
-            Ok(Some((rec, cfg, materialized, hooks)))
+            let materialized = materialize::materialization(project, m, &rec, &cfg).map_err(|d| vec![d])?;
+            python::check_materialization(python.is_some(), project, m, &rec, materialized).map_err(|d| vec![d])?;
+            let hooks = materialize::hooks(project, m, &rec, &mut cfg).map_err(|d| vec![d])?;
+            Ok(Some((rec, cfg, materialized, hooks, python)))
         });
         for (m, resolved) in project.models.iter().zip(resolved) {
-            let (rec, cfg, materialized, hooks) = match resolved {
+            let (rec, cfg, materialized, hooks, python) = match resolved {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
                 Err(d) => {
-                    self.errors.push(d);
+                    self.errors.extend(d);
                     continue;
                 }
             };
@@ -368,7 +378,7 @@ impl<'a> Planner<'a> {
                 depends_on: source_deps,
                 relation: Some(relation),
                 config: cfg,
-                kind: NodeKind::Model { template: m.path.display().to_string(), materialized },
+                kind: NodeKind::Model { template: m.path.display().to_string(), materialized, python },
                 hooks,
                 run: Default::default(),
             });
@@ -486,6 +496,7 @@ pub mod fqn;
 mod generic;
 pub mod materialize;
 mod naming;
+mod python;
 mod run_settings;
 mod seeds;
 mod unsupported;

@@ -23,6 +23,7 @@ struct Tested {
     config: ConfigMap,
     relation: Relation,
     text: String,
+    python: bool,
 }
 
 impl Planner<'_> {
@@ -66,6 +67,16 @@ impl Planner<'_> {
             ))
             .hint("`model:` names a model of this project"));
         };
+        // dbt compiles a unit test by putting its rows in place of the
+        // model's refs in its SQL; a Python model has none (dbt then fails
+        // with a parser error when the test runs).
+        if tested.python {
+            return Err(err(format!(
+                "unit test `{}`: `{}` is a Python model, and unit tests test SQL models only",
+                decl.name, decl.model
+            ))
+            .hint("test the Python model with data tests, or unit-test the SQL models around it"));
+        }
         // dbt asks for the override when the model calls `is_incremental()`.
         let calls_is_incremental = tested.text.contains("is_incremental");
         let over = decl.overrides.macros.get("is_incremental");
@@ -133,7 +144,7 @@ impl Planner<'_> {
     fn tested(&self, name: &str) -> Option<Tested> {
         let id = self.names.get(name).filter(|id| id.starts_with("model."))?;
         let node = self.nodes.iter().find(|n| &n.id == id)?;
-        let NodeKind::Model { template, .. } = &node.kind else { return None };
+        let NodeKind::Model { template, python, .. } = &node.kind else { return None };
         let text = self.project.models.iter().find(|m| m.name == name).map(|m| m.text.clone()).unwrap_or_default();
         Some(Tested {
             id: id.clone(),
@@ -141,6 +152,7 @@ impl Planner<'_> {
             config: node.config.clone(),
             relation: self.real_relation(node),
             text,
+            python: python.is_some(),
         })
     }
 

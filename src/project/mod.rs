@@ -30,7 +30,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 pub use yaml_tests::{Attached, TestDecl};
 
-/// A `.sql` file: a model, a singular test or a macro file.
+/// A `.sql` file (a model, a singular test or a macro file) or a Python
+/// model's `.py` file.
 #[derive(Debug, Clone)]
 pub struct SqlFile {
     pub name: String,
@@ -155,7 +156,12 @@ impl Walk {
     /// `.sql` files under `dirs` (skipping `skip` folders), read on several
     /// threads; in path order, with read errors collected in that order.
     fn sql_files(&mut self, dirs: &[String], skip: &[&str]) -> Vec<SqlFile> {
-        let files = self.files(dirs, &["sql"], skip);
+        self.source_files(dirs, &["sql"], skip)
+    }
+
+    /// [`Self::sql_files`] for any of `exts` (models are `.sql` and `.py`).
+    fn source_files(&mut self, dirs: &[String], exts: &[&str], skip: &[&str]) -> Vec<SqlFile> {
+        let files = self.files(dirs, exts, skip);
         let texts = par::map(&files, |(p, _)| std::fs::read_to_string(p));
         let mut out = Vec::with_capacity(files.len());
         for ((p, folders), read) in files.into_iter().zip(texts) {
@@ -206,17 +212,6 @@ impl Walk {
             out.sort();
         }
         out
-    }
-}
-
-/// Files dbt would run that runner cannot yet: each is a load error naming
-/// it, so nothing a project holds is skipped without a word.
-fn unsupported_files(w: &mut Walk, model_paths: &[String]) {
-    for (p, _) in w.files(model_paths, &["py"], &[]) {
-        w.errors.push(
-            Diagnostic::in_file(w.rel(&p), format!("`{}` is a Python model; runner runs SQL models only", stem(&p)))
-                .hint("rewrite it as a `.sql` model, or keep building it with dbt for now"),
-        );
     }
 }
 
@@ -292,8 +287,8 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let macro_paths = paths(&raw.macro_paths, "macros");
 
     let snapshot_paths = paths(&raw.snapshot_paths, "snapshots");
-    let models = w.sql_files(&model_paths, &[]);
-    unsupported_files(&mut w, &model_paths);
+    // Python models (`.py`) are models too: planned from their `dbt.*` calls.
+    let models = w.source_files(&model_paths, &["sql", "py"], &[]);
     let snapshot_files = snapshots::in_files(&mut w, &snapshot_paths);
     // `tests/generic/` holds custom generic test definitions and
     // `tests/fixtures/` unit test fixtures, not data tests.

@@ -15,7 +15,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
             cfg: TestConfig::default(),
             decl: 0,
         },
-        _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table },
+        _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table, python: None },
     };
     Node {
         id: name.to_string(),
@@ -476,7 +476,7 @@ fn labels_name_every_materialization_as_dbt_prints_it() {
         [(Materialized::View, "view"), (Materialized::Table, "table"), (Materialized::Incremental, "incremental")]
     {
         let mut n = node("m", Resource::Model, &[]);
-        n.kind = NodeKind::Model { template: String::new(), materialized: m };
+        n.kind = NodeKind::Model { template: String::new(), materialized: m, python: None };
         assert_eq!(label(&n).materialized, text);
     }
     assert_eq!(label(&node("t", Resource::Test, &[])).materialized, "");

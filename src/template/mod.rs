@@ -184,9 +184,11 @@ impl Templates {
         // costs less than the memory did.
         // Models, singular tests and snapshots: each with its template name
         // (a model's is its path; a snapshot's is unique within its file).
+        // A Python model is no template (dbt refuses Jinja in one).
         let sources: Vec<Source<'_>> = project
             .models
             .iter()
+            .filter(|m| !crate::pymodel::is_python(&m.path))
             .chain(&project.singular_tests)
             .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
             .chain(project.snapshots.iter().map(|s| Source {

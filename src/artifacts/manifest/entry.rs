@@ -237,6 +237,13 @@ fn config_defaults(resource: Resource) -> &'static Fields<'static> {
     }
 }
 
+/// dbt's default of a model config field (`on_schema_change` → `"ignore"`),
+/// or `None` for a key that is no field of dbt's `ModelConfig`: what a
+/// Python model's `dbt.config.get(key)` returns when the key is unset.
+pub(crate) fn model_config_default(key: &str) -> Option<Value> {
+    config_defaults(Resource::Model).get(key).map(F::to_value)
+}
+
 /// dbt's config of a node: its defaults, then what the project set.
 fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
     let materialized = match &node.kind {
@@ -412,7 +419,8 @@ pub(super) fn node<'a>(
         }
     };
     let compiled = inputs.compiled.get(&node.id);
-    m.insert("language", s("sql"));
+    let python = matches!(&node.kind, NodeKind::Model { python: Some(_), .. });
+    m.insert("language", s(if python { "python" } else { "sql" }));
     if node.resource == Resource::Snapshot {
         m.insert("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#));
     }
