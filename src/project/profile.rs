@@ -35,6 +35,9 @@ pub struct Target {
     pub extensions: Vec<String>,
     /// `secrets:` as `CREATE SECRET` statements; never shown to templates.
     pub secrets: Vec<SecretSql>,
+    /// dbt-duckdb's `external_root` (default `.`): where external models'
+    /// files go when they set no `location`.
+    pub external_root: String,
 }
 
 pub fn find_profiles(cli_dir: Option<&Path>, project_dir: &Path) -> Option<PathBuf> {
@@ -305,6 +308,7 @@ pub fn resolve(
         settings,
         extensions,
         secrets,
+        external_root: out.external_root.clone().unwrap_or_else(|| ".".into()),
     };
     Ok((target, attachments))
 }

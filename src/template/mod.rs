@@ -13,8 +13,8 @@
 pub mod adapter;
 mod builtins;
 mod calls;
-pub mod context;
 mod config_obj;
+pub mod context;
 mod diagnostics;
 pub mod docs;
 mod env_var;
@@ -23,7 +23,6 @@ mod hooks;
 pub(crate) mod limits;
 pub mod macros;
 pub(crate) mod namespaces;
-mod signature;
 mod pydelta;
 mod pyitertools;
 mod pyobj;
@@ -32,6 +31,7 @@ pub mod pyre;
 pub mod pytime;
 pub mod query;
 pub mod relation;
+mod signature;
 pub mod unit;
 
 use crate::error::Diagnostic;
@@ -103,6 +103,8 @@ pub struct Templates {
     resolved: Mutex<BTreeMap<String, (Relation, Result<Recorded, Diagnostic>)>>,
     /// Every macro by package, for generic tests and `adapter.dispatch`.
     macros: Arc<namespaces::MacroIndex>,
+    /// The profile's `external_root`, where external models write by default.
+    external_root: String,
 }
 
 /// A model, singular test or snapshot template to compile and resolve.
@@ -138,7 +140,11 @@ impl Templates {
         // dbt's `flags`; the invocation passes its own among `run_values`.
         jinja.add_global(
             "flags",
-            Value::from_pairs([("WHICH", Value::from("run")), ("FULL_REFRESH", Value::from(false)), ("STORE_FAILURES", Value::from(false))]),
+            Value::from_pairs([
+                ("WHICH", Value::from("run")),
+                ("FULL_REFRESH", Value::from(false)),
+                ("STORE_FAILURES", Value::from(false)),
+            ]),
         );
         for (k, v) in run_values {
             jinja.add_global(*k, v.clone());
@@ -169,7 +175,7 @@ impl Templates {
         });
         hooks::install(&mut jinja);
         let macro_index = load_macros(&mut jinja, &mut files, &mut errors, project);
-        let adapter = adapter::Adapter { macros: macro_index.clone() };
+        let adapter = adapter::Adapter { macros: macro_index.clone(), external_root: target.external_root.clone() };
         let macro_index = macro_index.clone();
         jinja.add_global("adapter", Value::from_object(adapter.clone()));
         jinja.add_function("load_relation", move |state: &minijinja::State, rel: Value| {
@@ -219,6 +225,7 @@ impl Templates {
             texts,
             resolved: Mutex::default(),
             macros: macro_index,
+            external_root: target.external_root.clone(),
         };
         let this = &templates;
         let checked = crate::par::map(&sources, |f| {
@@ -267,6 +274,11 @@ impl Templates {
         let package = self.macros.generic_test(namespace, test)?;
         let unqualified = package == self.macros.root || package == namespaces::BUILTIN;
         Some(if unqualified { format!("test_{test}") } else { format!("{package}.test_{test}") })
+    }
+
+    /// The profile's `external_root` (dbt-duckdb's `adapter.external_root()`).
+    pub fn external_root(&self) -> &str {
+        &self.external_root
     }
 
     /// dbt's `invocation_id` of this run (a UUID unless the run supplied one).
