@@ -8,8 +8,9 @@
 //! failure keeps the old view (the file, written outside any transaction,
 //! may already be new, as under dbt-duckdb). The settings and the text they
 //! give are [`crate::nodes::external`]'s; this module runs the statements.
-//! Deliberate difference: the staging table is a temporary table of the
-//! connection, not a `<name>__dbt_tmp` table in the schema.
+//! Deliberate differences: the staging table is a temporary table of the
+//! connection, not a `<name>__dbt_tmp` table in the schema; a relative
+//! location is the project's (see [`anchored`]), not the current directory's.
 
 use super::tx::{quote, Tx};
 use super::{built, error, is_conflict, Execution, Executor, Existing};
@@ -72,9 +73,26 @@ impl Executor {
             Some(l) => render(l)?,
             None => cfg.default_location(self.templates.external_root(), &rel.identifier),
         };
+        let location = anchored(location, self.templates.project_root());
         let options =
             cfg.options.iter().map(|(k, v)| Ok((k.clone(), render(v)?))).collect::<Result<Vec<_>, String>>()?;
         Ok(external::files(cfg, location, options))
+    }
+}
+
+/// A relative location is the project's, as the database path is: run from
+/// the project (as dbt is), it stays as written, so the view reads what
+/// dbt-duckdb's does; run from elsewhere (`--project-dir`, the scheduler), it
+/// is prefixed with the project's absolute path instead of landing wherever
+/// runner was started. URLs and absolute paths are used as written.
+fn anchored(location: String, root: &Path) -> String {
+    if location.contains("://") || Path::new(&location).is_absolute() {
+        return location;
+    }
+    let here = std::env::current_dir().and_then(|d| d.canonicalize());
+    match (root.canonicalize(), here) {
+        (Ok(root), Ok(here)) if root != here => root.join(&location).display().to_string(),
+        _ => location,
     }
 }
 
@@ -124,7 +142,7 @@ fn with_hint(message: String, copying: bool, location: &str) -> String {
     let parent = Path::new(location).parent().filter(|p| !p.as_os_str().is_empty());
     match parent {
         Some(dir) if copying && !location.contains("://") && !dir.exists() => format!(
-            "{message}\n(hint: create the folder `{}` (relative paths are from the directory runner runs in), or set the model's `location` or the profile's `external_root`)",
+            "{message}\n(hint: create the folder `{}` (relative paths are the project's), or set the model's `location` or the profile's `external_root`)",
             dir.display()
         ),
         _ => message,

@@ -105,6 +105,8 @@ pub struct Templates {
     macros: Arc<namespaces::MacroIndex>,
     /// The profile's `external_root`, where external models write by default.
     external_root: String,
+    /// The project's directory, which relative file locations are taken from.
+    project_root: PathBuf,
 }
 
 /// A model, singular test or snapshot template to compile and resolve.
@@ -226,6 +228,7 @@ impl Templates {
             resolved: Mutex::default(),
             macros: macro_index,
             external_root: target.external_root.clone(),
+            project_root: project.root.clone(),
         };
         let this = &templates;
         let checked = crate::par::map(&sources, |f| {
@@ -279,6 +282,11 @@ impl Templates {
     /// The profile's `external_root` (dbt-duckdb's `adapter.external_root()`).
     pub fn external_root(&self) -> &str {
         &self.external_root
+    }
+
+    /// The project's directory: relative external locations are its.
+    pub fn project_root(&self) -> &Path {
+        &self.project_root
     }
 
     /// dbt's `invocation_id` of this run (a UUID unless the run supplied one).
