@@ -50,6 +50,8 @@ fn external_models_write_under_the_project_and_are_read_back_downstream() {
         f.query("select table_type from information_schema.tables where table_name = 'orders_file'"),
         vec![vec!["VIEW"]]
     );
+    // The test process is elsewhere: the view reads the file by its absolute path.
+    assert_eq!(f.query("select count(*) from main.orders_file"), vec![vec!["4"]]);
     let rows = f.query("select status, amount, n from main.from_files order by status");
     assert_eq!(rows, vec![vec!["placed", "8", "2"], vec!["returned", "9", "1"], vec!["shipped", "7", "1"]]);
     assert!(r.stdout.contains("PASS unique_orders_file_order_id"), "{}", r.stdout);

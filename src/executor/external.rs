@@ -80,19 +80,23 @@ impl Executor {
     }
 }
 
-/// A relative location is the project's, as the database path is: run from
-/// the project (as dbt is), it stays as written, so the view reads what
-/// dbt-duckdb's does; run from elsewhere (`--project-dir`, the scheduler), it
-/// is prefixed with the project's absolute path instead of landing wherever
-/// runner was started. URLs and absolute paths are used as written.
+/// A relative location is the project's, as the database path is, and the
+/// view reads it by its absolute path: runner started elsewhere
+/// (`--project-dir`, the scheduler) writes under the project, and the view
+/// reads the file from any directory (a BI tool's, `runner test` run
+/// elsewhere). dbt-duckdb keeps the path as written, relative to wherever
+/// dbt runs; run from the project, both write the same file. URLs and
+/// absolute paths are used as written.
 fn anchored(location: String, root: &Path) -> String {
     if location.contains("://") || Path::new(&location).is_absolute() {
         return location;
     }
-    let here = std::env::current_dir().and_then(|d| d.canonicalize());
-    match (root.canonicalize(), here) {
-        (Ok(root), Ok(here)) if root != here => root.join(&location).display().to_string(),
-        _ => location,
+    match root.canonicalize() {
+        Ok(root) => {
+            let relative = location.strip_prefix("./").unwrap_or(&location);
+            root.join(relative).display().to_string()
+        }
+        Err(_) => location,
     }
 }
 
