@@ -69,11 +69,12 @@ impl Executor {
             }
             self.templates.render_hook(&file, text, ctx, Vec::new()).map_err(|d| d.message)
         };
+        let (external_root, project) = self.templates.external_roots();
         let location = match &cfg.location {
             Some(l) => render(l)?,
-            None => cfg.default_location(self.templates.external_root(), &rel.identifier),
+            None => cfg.default_location(external_root, &rel.identifier),
         };
-        let location = anchored(location, self.templates.project_root());
+        let location = anchored(location, project);
         let options =
             cfg.options.iter().map(|(k, v)| Ok((k.clone(), render(v)?))).collect::<Result<Vec<_>, String>>()?;
         Ok(external::files(cfg, location, options))

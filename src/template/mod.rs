@@ -103,10 +103,8 @@ pub struct Templates {
     resolved: Mutex<BTreeMap<String, (Relation, Result<Recorded, Diagnostic>)>>,
     /// Every macro by package, for generic tests and `adapter.dispatch`.
     macros: Arc<namespaces::MacroIndex>,
-    /// The profile's `external_root`, where external models write by default.
-    external_root: String,
-    /// The project's directory, which relative file locations are taken from.
-    project_root: PathBuf,
+    /// The profile's `external_root` and the project's directory: where external models write.
+    external: (String, PathBuf),
 }
 
 /// A model, singular test or snapshot template to compile and resolve.
@@ -142,11 +140,7 @@ impl Templates {
         // dbt's `flags`; the invocation passes its own among `run_values`.
         jinja.add_global(
             "flags",
-            Value::from_pairs([
-                ("WHICH", Value::from("run")),
-                ("FULL_REFRESH", Value::from(false)),
-                ("STORE_FAILURES", Value::from(false)),
-            ]),
+            Value::from_pairs([("WHICH", Value::from("run")), ("FULL_REFRESH", Value::from(false)), ("STORE_FAILURES", Value::from(false))]),
         );
         for (k, v) in run_values {
             jinja.add_global(*k, v.clone());
@@ -227,8 +221,7 @@ impl Templates {
             texts,
             resolved: Mutex::default(),
             macros: macro_index,
-            external_root: target.external_root.clone(),
-            project_root: project.root.clone(),
+            external: (target.external_root.clone(), project.root.clone()),
         };
         let this = &templates;
         let checked = crate::par::map(&sources, |f| {
@@ -279,14 +272,10 @@ impl Templates {
         Some(if unqualified { format!("test_{test}") } else { format!("{package}.test_{test}") })
     }
 
-    /// The profile's `external_root` (dbt-duckdb's `adapter.external_root()`).
-    pub fn external_root(&self) -> &str {
-        &self.external_root
-    }
-
-    /// The project's directory: relative external locations are its.
-    pub fn project_root(&self) -> &Path {
-        &self.project_root
+    /// The profile's `external_root` and the project's directory, which a
+    /// relative external location is taken from.
+    pub fn external_roots(&self) -> (&str, &Path) {
+        (&self.external.0, &self.external.1)
     }
 
     /// dbt's `invocation_id` of this run (a UUID unless the run supplied one).
