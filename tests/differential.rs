@@ -13,10 +13,12 @@
 //! `snapshot` and `build`. A case's `clock_columns` lists the columns dbt
 //! fills from its clock (a check snapshot's time): only whether they are
 //! null is compared there; every other column of every case is compared whole.
+//! A case's `file_listing` names folders whose files (relative paths) are
+//! compared too: where external models wrote.
 
 mod common;
 
-use common::dump::{clock_columns, dump_db_masked, dump_results};
+use common::dump::{clock_columns, dump_db_masked, dump_files, dump_results, file_listing};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -27,6 +29,7 @@ const CASES: &[&str] = &[
     "custom_strategy",
     "data_tests",
     "ephemeral",
+    "external",
     "files",
     "hooks",
     "incremental",
@@ -46,7 +49,9 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read case dir").flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        if ["expected.json", "target", "logs", "warehouse.duckdb", "clock_columns"].contains(&name.as_str()) {
+        if ["expected.json", "target", "logs", "warehouse.duckdb", "clock_columns", "file_listing"]
+            .contains(&name.as_str())
+        {
             continue;
         }
         let (src, dst) = (entry.path(), to.join(&name));
@@ -100,6 +105,9 @@ fn runner_args(step: &str) -> Vec<String> {
 fn diff_step(step: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
     if want["exit_code"] != got["exit_code"] {
         out.push(format!("{step}: exit code dbt {} / runner {}", want["exit_code"], got["exit_code"]));
+    }
+    if want.get("files") != got.get("files") {
+        out.push(format!("{step}: files dbt {} / runner {}", want["files"], got["files"]));
     }
     let key = |r: &Value| format!("{}.{}", r["schema"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""));
     // dbt-duckdb 1.9.6 leaves `<name>__dbt_backup` tables behind after a full
@@ -205,6 +213,7 @@ fn run_case_with(case: &str, python: Option<&Path>) {
     let steps = expected["steps"].as_array().expect("steps");
     // Compared as `<time>` on both sides: what dbt took from its clock.
     let clock = clock_columns(&src);
+    let listing = file_listing(&src);
     let mut problems = Vec::new();
     let mut logs = String::new();
     for (n, want) in steps.iter().enumerate() {
@@ -233,11 +242,14 @@ fn run_case_with(case: &str, python: Option<&Path>) {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ));
-        let got = json!({
+        let mut got = json!({
             "exit_code": out.status.code(),
             "relations": dump_db_masked(&work.join("warehouse.duckdb"), &clock),
             "results": dump_results(&work.join("target").join("run_results.json")),
         });
+        if let Some(folders) = &listing {
+            got["files"] = dump_files(&work, folders);
+        }
         diff_step(step, want, &got, &mut problems);
     }
     assert!(
@@ -297,6 +309,17 @@ fn data_tests() {
 #[test]
 fn ephemeral() {
     run_case("ephemeral");
+}
+
+/// dbt-duckdb's external materialization: parquet (by default, and
+/// partitioned), csv and json files written under the profile's
+/// `external_root` or a `location` with Jinja, read back downstream through
+/// `ref` and by tests; an empty result, a table becoming an external model,
+/// a missing folder and a partition folder written twice; the files written
+/// are compared by name.
+#[test]
+fn external() {
+    run_case("external");
 }
 
 /// Parquet and JSON read with DuckDB's built-in extensions, offline.

@@ -47,10 +47,13 @@ pub(super) fn execute(
     let in_memory = target.path == Path::new(":memory:");
     // A bad `settings:`, `extensions:`, `attach:` or `secrets:` entry fails here, before the file is created or locked.
     db::check_profile(&target.settings, &target.extensions, &prep.attachments, &target.secrets).map_err(|e| {
-        Error::Load(vec![crate::error::Diagnostic::in_file("profiles.yml", format!("target `{}`: {e}", target.name))
-            .hint(
-                "fix the profile's `settings:`, `extensions:`, `attach:` or `secrets:` (see DuckDB's documentation)",
-            )])
+        let message = format!("profile `{}`, target `{}`: {}", target.profile_name, target.name, e.message);
+        Error::Load(vec![crate::error::Diagnostic::in_file("profiles.yml", message).hint(e.hint.unwrap_or_else(
+            || {
+                "fix the profile's `settings:`, `extensions:`, `attach:` or `secrets:` (see DuckDB's documentation)"
+                    .into()
+            },
+        ))])
     })?;
     // Before the lock, which would create its file beside the database.
     if !in_memory && (write || target.path.is_dir()) {

@@ -1,6 +1,7 @@
-//! Running one node on one DuckDB connection: seeds (in [`seed`]), the view, table and
-//! incremental materializations (in [`incremental`]), Python models (in [`python`]),
-//! snapshots (in [`snapshot`]), data tests, and unit tests (in [`unit`]).
+//! Running one node on one DuckDB connection: seeds (in [`seed`]), the view, table,
+//! incremental (in [`incremental`]) and external (in [`external`]) materializations,
+//! Python models (in [`python`]), snapshots (in [`snapshot`]), data tests, and unit
+//! tests (in [`unit`]).
 //! Ephemeral models never reach here: the planner folds them into the
 //! queries that use them.
 //!
@@ -10,15 +11,16 @@
 //! graph, the caps or the console; it returns an [`Execution`].
 
 pub mod catalog;
+mod external;
 mod hooks;
 mod incremental;
 mod infer;
 mod python;
 pub mod run_hooks;
 mod seed;
-mod unit;
 mod snapshot;
 mod tx;
+mod unit;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::db::raw::RawConn;
@@ -182,7 +184,7 @@ impl Executor {
     fn note_build(&self, node: &Node, result: &Result<Execution, duckdb::Error>) {
         let now = match &node.kind {
             NodeKind::Seed { .. } => Existing::Table,
-            NodeKind::Model { materialized: Materialized::View, .. } => Existing::View,
+            NodeKind::Model { materialized: Materialized::View | Materialized::External, .. } => Existing::View,
             NodeKind::Model { materialized: Materialized::Table | Materialized::Incremental, .. } => Existing::Table,
             NodeKind::Snapshot { .. } => Existing::Table,
             _ => return,
@@ -238,6 +240,9 @@ impl Executor {
                     Ok(sql) => sql,
                     Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
                 };
+                if *materialized == Materialized::External {
+                    return self.external(node, rel, &sql, &ctx);
+                }
                 if *materialized != Materialized::Incremental {
                     return self.model(rel, &sql, *materialized);
                 }
@@ -262,7 +267,8 @@ impl Executor {
                     Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
                 }
             }
-            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config) {
+            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config)
+            {
                 Ok(sql) => self.test(&sql, cfg),
                 Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
             },

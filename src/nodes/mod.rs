@@ -493,6 +493,7 @@ impl<'a> Planner<'a> {
 }
 
 pub mod fqn;
+pub mod external;
 mod generic;
 pub mod materialize;
 mod naming;

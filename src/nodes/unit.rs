@@ -253,6 +253,7 @@ mod tests {
             settings: BTreeMap::new(),
             extensions: Vec::new(),
             secrets: Vec::new(),
+            external_root: ".".into(),
         };
         let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
         nodes::plan(&project, &target, &templates)

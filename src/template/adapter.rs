@@ -25,6 +25,8 @@ use std::sync::Arc;
 pub struct Adapter {
     /// Every macro of the run, by package: where dispatch looks.
     pub(crate) macros: Arc<super::namespaces::MacroIndex>,
+    /// dbt-duckdb's `adapter.external_root()`: the profile's `external_root`.
+    pub(crate) external_root: String,
 }
 
 pub(super) fn literal(s: &str) -> String {
@@ -166,6 +168,7 @@ impl Object for Adapter {
                 Ok(Value::from(quote(s)))
             }
             "type" => Ok(Value::from("duckdb")),
+            "external_root" => Ok(Value::from(self.external_root.as_str())),
             "get_relation" => {
                 let (db, schema, name, kwargs): (Option<String>, Option<String>, Option<String>, Kwargs) =
                     from_args(args)?;

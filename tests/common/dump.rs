@@ -5,6 +5,9 @@
 //! `differential/dump.py`, which dumps dbt's side with the same queries. A
 //! case's `clock_columns` (`table.column`s dbt fills from its clock, such as
 //! a snapshot's time) are dumped as `<time>` when not null, on both sides.
+//! Views reading files by relative paths are read with DuckDB's
+//! `file_search_path` set to the warehouse's folder (the project), and a
+//! case's `file_listing` folders are listed file by file, as dump.py does.
 //! Read-only: nothing here writes to a warehouse or an artifact.
 
 use serde_json::{json, Value};
@@ -39,6 +42,33 @@ fn column_text(table: &str, column: &str, i: usize, clock: &BTreeSet<String>) ->
     }
 }
 
+/// dump.py's `read_file_listing`: the case's folders whose files are listed.
+pub fn file_listing(case_dir: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(case_dir.join("file_listing")).ok()?;
+    Some(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect())
+}
+
+/// dump.py's `dump_files`: every file under the folders, as sorted paths relative to `work`.
+pub fn dump_files(work: &Path, folders: &[String]) -> Value {
+    fn walk(dir: &Path, work: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, work, out);
+            } else if let Ok(rel) = path.strip_prefix(work) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for folder in folders {
+        walk(&work.join(folder), work, &mut out);
+    }
+    out.sort();
+    json!(out)
+}
+
 /// The same dump as dump.py's `dump_db`; `[]` when the file does not exist.
 pub fn dump_db(path: &Path) -> Value {
     dump_db_masked(path, &BTreeSet::new())
@@ -54,6 +84,9 @@ pub fn dump_db_masked(path: &Path, clock: &BTreeSet<String>) -> Value {
         duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).expect("config"),
     )
     .expect("open warehouse");
+    // Relative paths in views (external models, sources on files) are the project's.
+    let folder = path.parent().unwrap_or(Path::new(".")).display().to_string();
+    conn.execute_batch(&format!("set file_search_path = '{}'", folder.replace('\'', "''"))).expect("search path");
     let mut rels = Vec::new();
     let listed: Vec<(String, String, String)> = {
         let mut stmt = conn
