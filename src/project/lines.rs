@@ -24,6 +24,11 @@ impl<'a> Lines<'a> {
         self.lines.iter().enumerate().skip(from).find(|(_, l)| l.contains(needle)).map(|(i, _)| i + 1)
     }
 
+    /// The first line after 1-based line `from` that contains `needle`.
+    pub fn after_line(&self, from: usize, needle: &str) -> Option<usize> {
+        self.after(from, needle)
+    }
+
     /// The line of `name: <name>` after line `from`, else anywhere in the file.
     pub fn entry(&self, from: usize, name: &str) -> Option<usize> {
         let needle = format!("name: {name}");
