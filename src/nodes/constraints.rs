@@ -226,6 +226,46 @@ pub(crate) fn incomplete_foreign_key(c: &Constraint) -> bool {
         && c.expression.as_deref().is_none_or(str::is_empty)
 }
 
+/// A `constraints:` list as dbt writes it into the manifest: every field
+/// of each entry, defaults filled in (`to` as written).
+pub(crate) fn manifest_entries(raw: Option<&Value>, model_level: bool) -> serde_json::Value {
+    use serde_json::{json, Value as J};
+    let entries = raw.and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+    let text = |m: &serde_yaml::Mapping, k: &str| match m.get(k) {
+        Some(Value::String(s)) => J::String(s.clone()),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => J::String(super::yaml_scalar(v)),
+        _ => J::Null,
+    };
+    let list = |m: &serde_yaml::Mapping, k: &str| {
+        J::Array(
+            m.get(k)
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(J::from)
+                .collect(),
+        )
+    };
+    let flag = |m: &serde_yaml::Mapping, k: &str| J::Bool(m.get(k).and_then(Value::as_bool).unwrap_or(true));
+    let out = entries.iter().filter_map(Value::as_mapping).map(|m| {
+        let mut e = json!({
+            "type": text(m, "type"),
+            "name": text(m, "name"),
+            "expression": text(m, "expression"),
+            "warn_unenforced": flag(m, "warn_unenforced"),
+            "warn_unsupported": flag(m, "warn_unsupported"),
+            "to": text(m, "to"),
+            "to_columns": list(m, "to_columns"),
+        });
+        if model_level {
+            e["columns"] = list(m, "columns");
+        }
+        e
+    });
+    J::Array(out.collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +326,17 @@ mod tests {
         let (_, unknown) =
             parse_list(&serde_yaml::from_str("[{type: check, expresion: x}]").expect("yaml"), false).expect("parses");
         assert_eq!(unknown, vec!["expresion".to_string()]);
+    }
+
+    #[test]
+    fn the_manifest_lists_every_field_with_dbts_defaults() {
+        let raw: Value = serde_yaml::from_str("[{type: unique, columns: [a]}]").expect("yaml");
+        let m = manifest_entries(Some(&raw), true);
+        assert_eq!(
+            m.to_string(),
+            r#"[{"columns":["a"],"expression":null,"name":null,"to":null,"to_columns":[],"type":"unique","warn_unenforced":true,"warn_unsupported":true}]"#
+        );
+        assert_eq!(manifest_entries(None, false).to_string(), "[]");
     }
 
     #[test]

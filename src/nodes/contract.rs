@@ -117,6 +117,11 @@ pub(crate) fn contract_config(cfg: &ConfigMap) -> Result<(bool, bool), String> {
     }
 }
 
+/// A `constraints:` list as the manifest shows it (see [`constraints`]).
+pub(crate) fn manifest_constraints(raw: Option<&Value>, model_level: bool) -> serde_json::Value {
+    constraints::manifest_entries(raw, model_level)
+}
+
 /// A column's constraints, and where they were written.
 struct Declared<'p> {
     column: Option<&'p crate::project::ColumnProps>,
