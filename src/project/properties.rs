@@ -76,7 +76,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
             let mut entry = node_props(&file, line, &m.config, &m.columns, &m.description);
             entry.column_props = column_props(&m.columns, &column_lines);
             entry.constraints =
-                m.constraints.clone().map(|c| (c, lines.after_line(line, "constraints:").unwrap_or(line)));
+                m.constraints.clone().map(|c| (c, lines.key_of_entry(line, "constraints").unwrap_or(line)));
             let list = if is_seed { &mut out.seeds } else { &mut out.models };
             list.push((m.name.clone(), entry));
         }
