@@ -4,7 +4,8 @@ For every case directory given (default: all under differential/), the
 case is copied to a temporary directory, each line of its `steps` file is run
 as `dbt <line>` there, and after every step the warehouse and
 target/run_results.json are dumped: every relation (schema, name, view or
-table, column names, all rows cast to text and sorted by DuckDB) and every
+table, column names, all rows cast to text and sorted by DuckDB, and the
+comments persist_docs wrote, when it has any) and every
 result (unique_id, status, failures). A case's optional `clock_columns` file
 lists `table.column`s whose values come from dbt's clock (a snapshot's time):
 their non-null values are dumped as `<time>`, so only what does not depend on
@@ -45,6 +46,32 @@ from information_schema.columns
 where table_catalog = current_database() and table_schema = ? and table_name = ?
 order by ordinal_position
 """
+
+
+RELATION_COMMENT_SQL = """
+select comment from duckdb_tables()
+where database_name = current_database() and schema_name = ? and table_name = ?
+union all
+select comment from duckdb_views()
+where database_name = current_database() and schema_name = ? and view_name = ?
+"""
+
+COLUMN_COMMENTS_SQL = """
+select column_name, comment
+from duckdb_columns()
+where database_name = current_database() and schema_name = ? and table_name = ?
+order by column_index
+"""
+
+
+def comments(conn, schema, name):
+    """persist_docs' comments on a relation and its columns, or None when it has none."""
+    found = conn.execute(RELATION_COMMENT_SQL, [schema, name, schema, name]).fetchall()
+    relation = found[0][0] if found else None
+    columns = {c: t for c, t in conn.execute(COLUMN_COMMENTS_SQL, [schema, name]).fetchall() if t is not None}
+    if relation is None and not columns:
+        return None
+    return {"relation": relation, "columns": columns}
 
 
 def quote(name):
@@ -100,13 +127,17 @@ def dump_db(path, clock=frozenset()):
         rows = conn.execute(
             f"select * from (select {casts} from {quote(schema)}.{quote(name)}) order by all nulls last"
         ).fetchall()
-        out.append({
+        relation = {
             "schema": schema,
             "name": name,
             "type": "view" if kind == "VIEW" else "table",
             "columns": columns,
             "rows": [list(r) for r in rows],
-        })
+        }
+        commented = comments(conn, schema, name)
+        if commented is not None:
+            relation["comments"] = commented
+        out.append(relation)
     conn.close()
     return out
 

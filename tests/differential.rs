@@ -1,7 +1,8 @@
 //! The differential suite: each fixture project under `differential/<case>/`
 //! is run step by step through the `runner` binary, and after every step the
 //! warehouse (every relation: schema, name, view or table, column names, all
-//! rows as text, sorted by DuckDB) and `target/run_results.json` (unique id,
+//! rows as text, sorted by DuckDB, and the comments `persist_docs` wrote)
+//! and `target/run_results.json` (unique id,
 //! status, failures) are compared with what dbt-core + dbt-duckdb produced for
 //! the same steps, committed as `expected.json` by `differential/regen.sh`.
 //! The fixtures live outside `tests/` because the repository root is itself a
@@ -26,6 +27,7 @@ use std::process::{Command, Stdio};
 const CASES: &[&str] = &[
     "builtin_macros",
     "config_tree",
+    "contracts",
     "custom_strategy",
     "data_tests",
     "ephemeral",
@@ -135,7 +137,7 @@ fn diff_step(step: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
             out.push(format!("{step}: relation {name} ({}) missing in runner's warehouse", wr["type"]));
             continue;
         };
-        for field in ["type", "columns"] {
+        for field in ["type", "columns", "comments"] {
             if wr[field] != gr[field] {
                 out.push(format!("{step}: {name} {field}: dbt {} / runner {}", wr[field], gr[field]));
             }
@@ -299,6 +301,16 @@ fn builtin_macros() {
 #[test]
 fn config_tree() {
     run_case("config_tree");
+}
+
+/// Enforced contracts that pass and fail (a wrong type, missing and extra
+/// columns), constraints DuckDB enforces at both levels (a null in a
+/// `not_null` column, a repeated primary key on an incremental run, a
+/// table a foreign key references), and `persist_docs` comments on a seed,
+/// a table, a view and an incremental model.
+#[test]
+fn contracts() {
+    run_case("contracts");
 }
 
 #[test]

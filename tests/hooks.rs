@@ -184,14 +184,20 @@ fn configs_runner_does_not_act_on_yet_are_named_once_per_key() {
     let f = Fixture::shop();
     f.write(
         "dbt_project.yml",
-        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +persist_docs: {relation: true, columns: true}\n    marts:\n      +contract: {enforced: true}\n",
+        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +sql_header: \"set threads = 1\"\n    marts:\n      +incremental_predicates: [\"1 = 1\"]\n",
     );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let persist: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("warning:") && l.contains("`persist_docs`")).collect();
-    assert_eq!(persist.len(), 1, "{}", r.stderr);
-    assert!(persist[0].contains("and 1 other node) is not supported yet: no `COMMENT ON` is written"), "{}", r.stderr);
-    assert!(r.stderr.contains("models/marts/customers.sql: `contract` (set on `customers`) is not supported yet"), "{}", r.stderr);
+    let header: Vec<&str> =
+        r.stderr.lines().filter(|l| l.starts_with("warning:") && l.contains("`sql_header`")).collect();
+    assert_eq!(header.len(), 1, "{}", r.stderr);
+    assert!(header[0].contains("and 1 other node) is not supported yet: the header is not run"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("models/marts/customers.sql: `incremental_predicates` (set on `customers`) is not supported yet"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// A property entry naming no node is dbt's "did not find matching node"

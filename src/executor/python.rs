@@ -70,12 +70,13 @@ impl Executor {
         };
         let select = format!("select * from read_parquet({})", sql_string(&output.display().to_string()));
         let built = match &incremental {
-            None => self.model(rel, &select, Materialized::Table),
+            None => self.model(rel, &select, Materialized::Table, node.ddl.as_deref()),
             Some(cfg) => {
                 let custom = |name: &str, args: incremental::CustomArgs| {
                     self.templates.incremental_strategy_sql(name, args.target, super::custom_arg_dict(&args))
                 };
-                incremental::build(&self.conn, rel, &select, existing, full_refresh, cfg, &custom)
+                let how = incremental::How { full_refresh, cfg, custom: &custom, ddl: node.ddl.as_deref() };
+                incremental::build(&self.conn, rel, &select, existing, how)
             }
         };
         let with_exports = |mut stmts: Vec<String>| {

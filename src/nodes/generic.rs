@@ -284,6 +284,7 @@ impl Planner<'_> {
             kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
             hooks: Default::default(),
             run: Default::default(),
+            ddl: None,
         })))
     }
 

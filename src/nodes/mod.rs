@@ -115,6 +115,9 @@ pub struct Node {
     pub hooks: NodeHooks,
     /// Its own retries and timeout, checked once at plan time ([`run_settings`]).
     pub run: RunSettings,
+    /// What its property entry adds to its DDL: an enforced contract,
+    /// `persist_docs` comments ([`contract`]). Seeds, models and snapshots.
+    pub ddl: Option<Arc<contract::Ddl>>,
 }
 
 #[derive(Debug)]
@@ -246,6 +249,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     }
     let relations = Arc::new(relations);
     p.link(model_refs);
+    p.ddl(&relations);
     p.unit_tests();
     p.singular_tests();
     p.generic_tests(&relations);
@@ -381,6 +385,7 @@ impl<'a> Planner<'a> {
                 kind: NodeKind::Model { template: m.path.display().to_string(), materialized, python },
                 hooks,
                 run: Default::default(),
+                ddl: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
         }
@@ -486,12 +491,15 @@ impl<'a> Planner<'a> {
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
                 hooks: NodeHooks::default(),
                 run: Default::default(),
+                ddl: None,
             });
             self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());
         }
     }
 }
 
+mod constraints;
+pub mod contract;
 pub mod fqn;
 pub mod external;
 mod generic;
@@ -500,6 +508,6 @@ mod naming;
 mod python;
 mod run_settings;
 mod seeds;
+pub mod snapshot;
 mod unsupported;
 mod unit;
-pub mod snapshot;

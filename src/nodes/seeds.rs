@@ -49,6 +49,7 @@ impl Planner<'_> {
                 kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
                 hooks,
                 run: Default::default(),
+                ddl: None,
             });
         }
     }

@@ -137,6 +137,7 @@ impl Planner<'_> {
             kind: NodeKind::UnitTest(Arc::new(planned)),
             hooks: NodeHooks::default(),
             run: Default::default(),
+            ddl: None,
         }))
     }
 

@@ -59,9 +59,27 @@ pub struct NodeProps {
     pub description: Option<String>,
     /// Column name → its `description:` as written.
     pub column_descriptions: BTreeMap<String, String>,
+    /// What a contract, its constraints and `persist_docs` read of each
+    /// column, in file order.
+    pub column_props: Vec<ColumnProps>,
+    /// The entry's model-level `constraints:` as written, with its line.
+    pub constraints: Option<(Value, usize)>,
     pub file: PathBuf,
     /// The entry's `name:` line, to point at a second entry for the same resource.
     pub line: Option<usize>,
+}
+
+/// A column of a property entry as a contract reads it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ColumnProps {
+    pub name: String,
+    pub data_type: Option<String>,
+    /// `quote: true`: the name is quoted in the SQL dbt writes for it.
+    pub quote: bool,
+    /// `constraints:` as written (checked at plan time).
+    pub constraints: Option<Value>,
+    /// The column's `name:` line.
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]

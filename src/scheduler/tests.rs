@@ -28,6 +28,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         kind,
         hooks: Default::default(),
         run: Default::default(),
+        ddl: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
         kind,
         hooks: Default::default(),
         run: Default::default(),
+        ddl: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The warehouse and result dumps the differential tests compare with dbt's:
 //! every relation (schema, name, view or table, column names, all rows cast
-//! to text and sorted by DuckDB) and every result of `run_results.json`
+//! to text and sorted by DuckDB, and `persist_docs`' comments when it has
+//! any) and every result of `run_results.json`
 //! (unique id, status, failures). They must stay in step with
 //! `differential/dump.py`, which dumps dbt's side with the same queries. A
 //! case's `clock_columns` (`table.column`s dbt fills from its clock, such as
@@ -125,15 +126,52 @@ pub fn dump_db_masked(path: &Path, clock: &BTreeSet<String>) -> Value {
                 (0..columns.len()).map(|i| text(row.get::<_, duckdb::types::Value>(i).expect("value"))).collect(),
             ));
         }
-        rels.push(json!({
+        let mut relation = json!({
             "schema": schema,
             "name": name,
             "type": if kind == "VIEW" { "view" } else { "table" },
             "columns": columns,
             "rows": out,
-        }));
+        });
+        if let Some(c) = comments(&conn, &schema, &name) {
+            relation["comments"] = c;
+        }
+        rels.push(relation);
     }
     Value::Array(rels)
+}
+
+/// dump.py's `comments`: what `persist_docs` wrote on a relation and its
+/// columns, or `None` when it has no comment at all.
+fn comments(conn: &duckdb::Connection, schema: &str, name: &str) -> Option<Value> {
+    let mut stmt = conn
+        .prepare(
+            "select comment from duckdb_tables() \
+             where database_name = current_database() and schema_name = ? and table_name = ? \
+             union all \
+             select comment from duckdb_views() \
+             where database_name = current_database() and schema_name = ? and view_name = ?",
+        )
+        .expect("prepare relation comment");
+    let found: Vec<Option<String>> =
+        stmt.query_map([schema, name, schema, name], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect();
+    let relation = found.into_iter().next().flatten();
+    let mut stmt = conn
+        .prepare(
+            "select column_name, comment from duckdb_columns() \
+             where database_name = current_database() and schema_name = ? and table_name = ? order by column_index",
+        )
+        .expect("prepare column comments");
+    let columns: serde_json::Map<String, Value> = stmt
+        .query_map([schema, name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .filter_map(|(c, t)| Some((c, Value::String(t?))))
+        .collect();
+    if relation.is_none() && columns.is_empty() {
+        return None;
+    }
+    Some(json!({"relation": relation, "columns": columns}))
 }
 
 /// The same dump as dump.py's `dump_results`, sorted by unique id; `[]` when

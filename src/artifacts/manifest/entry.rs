@@ -257,6 +257,13 @@ fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
     for (k, v) in &node.config {
         base.insert(k, F::Value(yaml_json(v)));
     }
+    // dbt's `contract` config always holds both of its keys.
+    if let Some(F::Value(Value::Object(c))) = base.get("contract") {
+        let mut c = c.clone();
+        c.entry("alias_types").or_insert(Value::Bool(true));
+        c.entry("enforced").or_insert(Value::Bool(false));
+        base.insert("contract", F::Value(Value::Object(c)));
+    }
     if node.resource == Resource::Test {
         if let Some(upper) = base.get("severity").and_then(F::as_str).map(str::to_ascii_uppercase) {
             base.insert("severity", s(upper));
@@ -288,13 +295,17 @@ fn columns<'a>(inputs: &Inputs<'a>, node: &Node) -> F<'a> {
     if let Some(p) = props(inputs.project, node) {
         for c in &p.columns {
             let description = p.column_descriptions.get(c).map(|d| describe(inputs, d)).unwrap_or_default();
+            let declared = p.column_props.iter().find(|d| &d.name == c);
+            let data_type = declared.and_then(|d| d.data_type.as_deref()).map_or(NULL, s);
+            let constraints = declared.and_then(|d| d.constraints.as_ref());
+            let quote = declared.filter(|d| d.quote).map_or(NULL, |_| F::Raw("true"));
             let col = Fields::from([
                 ("name", s(c.as_str())),
                 ("description", s(description)),
                 ("meta", F::Raw("{}")),
-                ("data_type", NULL),
-                ("constraints", F::Raw("[]")),
-                ("quote", NULL),
+                ("data_type", data_type),
+                ("constraints", F::Value(crate::nodes::contract::manifest_constraints(constraints, false))),
+                ("quote", quote),
                 ("tags", F::Raw("[]")),
             ]);
             cols.insert(c.as_str(), F::Obj(col));
@@ -425,11 +436,16 @@ pub(super) fn node<'a>(
         m.insert("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#));
     }
     if node.resource == Resource::Model {
-        // dbt's defaults for what runner does not model: no contracts, no versions.
+        // The contract as configured (its checksum, which only `state:`
+        // comparison reads, is not computed), the model-level constraints,
+        // and dbt's defaults for what runner does not model: no versions.
+        let (enforced, alias_types) = crate::nodes::contract::contract_config(&node.config).unwrap_or((false, true));
+        let contract = serde_json::json!({"alias_types": alias_types, "checksum": null, "enforced": enforced});
+        let constraints = node_props.and_then(|p| p.constraints.as_ref()).map(|(c, _)| c);
         m.extend([
             ("access", s("protected")),
-            ("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#)),
-            ("constraints", F::Raw("[]")),
+            ("contract", F::Value(contract)),
+            ("constraints", F::Value(crate::nodes::contract::manifest_constraints(constraints, true))),
             ("version", NULL),
             ("latest_version", NULL),
             ("deprecation_date", NULL),
