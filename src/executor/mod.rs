@@ -23,6 +23,7 @@ mod seed;
 mod snapshot;
 mod tx;
 mod unit;
+pub(crate) mod worker;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::db::raw::RawConn;
