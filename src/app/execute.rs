@@ -159,7 +159,7 @@ pub(super) fn execute(
         },
         _ => None,
     };
-    let settings = worker::RunSettings {
+    let settings = worker::Shared {
         templates: prep.templates.clone(),
         relations: prep.plan.relations.clone(),
         full_refresh: opts.full_refresh,

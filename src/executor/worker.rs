@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// What every worker of one run shares.
 #[derive(Clone)]
-pub(crate) struct RunSettings {
+pub(crate) struct Shared {
     pub templates: Arc<Templates>,
     pub relations: Arc<Relations>,
     pub full_refresh: bool,
@@ -47,7 +47,7 @@ pub(crate) struct Worker {
 
 impl Worker {
     /// Connects a worker to `database` and registers its interrupt handle.
-    pub(crate) fn open(database: &Database, run: &RunSettings) -> Result<Worker, String> {
+    pub(crate) fn open(database: &Database, run: &Shared) -> Result<Worker, String> {
         let conn = database.connect().map_err(|e| e.to_string())?;
         let reader = database.reader().map_err(|e| e.to_string())?;
         let stop = Arc::new(AtomicBool::new(false));
