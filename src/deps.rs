@@ -15,7 +15,7 @@
 mod fetch;
 mod hub;
 mod lock;
-mod semver;
+pub(crate) mod semver;
 mod sources;
 
 use crate::config::dbt_project::RawDbtProject;

@@ -341,8 +341,9 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     if let Some(t) = opts.threads {
         target.threads = t;
     }
-    let vars =
-        Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default(), project.vars.clone()] };
+    // The projects' own vars (scoped per package, as dbt scopes them) are
+    // added by the templates, under these.
+    let vars = Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default()] };
     // Template syntax errors join the load errors so one run reports them all.
     let mut values: Vec<(&str, minijinja::Value)> =
         run.template_values().into_iter().map(|(k, v)| (k, minijinja::Value::from(v))).collect();

@@ -57,11 +57,54 @@ impl Vars {
     }
 }
 
+/// One `ref()` call: `ref('name')` or `ref('package', 'name')`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RefCall {
+    pub package: Option<String>,
+    pub name: String,
+}
+
+impl RefCall {
+    /// `ref(a)` is `ref(name)`; `ref(a, b)` is `ref(package, name)`.
+    pub fn of(a: String, b: Option<String>) -> RefCall {
+        match b {
+            Some(name) => RefCall { package: Some(a), name },
+            None => RefCall { package: None, name: a },
+        }
+    }
+}
+
+impl PartialEq<&str> for RefCall {
+    fn eq(&self, other: &&str) -> bool {
+        self.package.is_none() && self.name == *other
+    }
+}
+
+impl std::fmt::Display for RefCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.package {
+            Some(p) => write!(f, "ref('{p}', '{}')", self.name),
+            None => write!(f, "ref('{}')", self.name),
+        }
+    }
+}
+
+/// The packages dbt searches for a `ref` or `source` (its
+/// `_packages_to_search`): the one named; else the root project, then the
+/// calling node's own package, then any package (`None`).
+pub fn packages_to_search<'a>(root: &'a str, target: Option<&'a str>, node: Option<&'a str>) -> Vec<Option<&'a str>> {
+    match (target, node) {
+        (Some(t), _) => vec![Some(t)],
+        (None, Some(n)) if n != root => vec![Some(root), Some(n), None],
+        _ => vec![Some(root), None],
+    }
+}
+
 /// What the resolve pass saw a template call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recorded {
-    /// `ref()` targets by name (a two-argument ref keeps the model name).
-    pub refs: Vec<String>,
+    /// `ref()` calls, in order.
+    pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub config: BTreeMap<String, serde_yaml::Value>,
 }
@@ -69,11 +112,62 @@ pub struct Recorded {
 /// Where every `ref` and `source` points at run time.
 #[derive(Debug, Clone, Default)]
 pub struct Relations {
+    /// The root project's name: `ref('<root>', 'x')` is `by_name`.
+    pub root: String,
+    /// The root project's models, seeds and snapshots by name.
     pub by_name: BTreeMap<String, Relation>,
+    /// The root project's sources.
     pub sources: BTreeMap<(String, String), Relation>,
+    /// Each installed package's nodes and sources.
+    pub packages: BTreeMap<String, PackageRelations>,
     /// Ephemeral models: CTE name (`__dbt__cte__<alias>`) → template, rendered
     /// into every query that mentions the CTE (see [`ephemeral`]).
     pub ephemerals: BTreeMap<String, String>,
+}
+
+/// One installed package's part of [`Relations`].
+#[derive(Debug, Clone, Default)]
+pub struct PackageRelations {
+    pub by_name: BTreeMap<String, Relation>,
+    pub sources: BTreeMap<(String, String), Relation>,
+}
+
+impl Relations {
+    /// The nodes and sources of package `p` (the root project's included).
+    fn of(&self, p: &str) -> Option<(&BTreeMap<String, Relation>, &BTreeMap<(String, String), Relation>)> {
+        if p == self.root {
+            return Some((&self.by_name, &self.sources));
+        }
+        self.packages.get(p).map(|r| (&r.by_name, &r.sources))
+    }
+
+    /// Every package's part, the root project first.
+    fn all(&self) -> impl Iterator<Item = (&BTreeMap<String, Relation>, &BTreeMap<(String, String), Relation>)> {
+        std::iter::once((&self.by_name, &self.sources)).chain(self.packages.values().map(|r| (&r.by_name, &r.sources)))
+    }
+
+    /// What `ref` names, called from a node of `scope` (`None`: the root
+    /// project), searched as dbt searches.
+    pub fn find_ref(&self, call: &RefCall, scope: Option<&str>) -> Option<&Relation> {
+        packages_to_search(&self.root, call.package.as_deref(), scope).into_iter().find_map(|p| match p {
+            Some(p) => self.of(p)?.0.get(&call.name),
+            None => self.all().find_map(|(nodes, _)| nodes.get(&call.name)),
+        })
+    }
+
+    /// Source `s.t` as declared by project `p` itself.
+    pub fn source_in(&self, p: &str, s: &str, t: &str) -> Option<&Relation> {
+        self.of(p)?.1.get(&(s.to_string(), t.to_string()))
+    }
+
+    /// What `source(s, t)` names, called from a node of `scope`.
+    pub fn find_source(&self, s: &str, t: &str, scope: Option<&str>) -> Option<&Relation> {
+        let key = (s.to_string(), t.to_string());
+        packages_to_search(&self.root, None, scope).into_iter().find_map(|p| match p {
+            Some(p) => self.of(p)?.1.get(&key),
+            None => self.all().find_map(|(_, sources)| sources.get(&key)),
+        })
+    }
 }
 
 /// The per-node part of the render context.
@@ -84,11 +178,20 @@ pub struct RenderCtx {
     pub is_incremental: bool,
     /// The node's config, for `config.get` / `config.require`.
     pub config: Arc<crate::config_tree::ConfigMap>,
+    /// The project (root or package) the node belongs to: its macros come
+    /// first, its vars apply, its refs and sources are searched first.
+    /// `None` (or the root project's name) is the root project.
+    pub package: Option<String>,
 }
 
 pub struct Templates {
     env: Environment<'static>,
+    /// `var()` of the root project's nodes.
     vars: Arc<Vars>,
+    /// `var()` of each package's nodes (see [`scoped_vars`]).
+    package_vars: BTreeMap<String, Arc<Vars>>,
+    /// Template name → the package it belongs to, for package templates.
+    scopes: BTreeMap<String, String>,
     /// Template name → file, for error locations.
     files: BTreeMap<String, PathBuf>,
     /// dbt's `invocation_id` and `run_started_at` for this run.
@@ -184,23 +287,32 @@ impl Templates {
         // costs less than the memory did.
         // Models, singular tests and snapshots: each with its template name
         // (a model's is its path; a snapshot's is unique within its file).
-        let sources: Vec<Source<'_>> = project
-            .models
-            .iter()
-            .chain(&project.singular_tests)
-            .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
-            .chain(project.snapshots.iter().map(|s| Source {
-                key: s.template(),
-                path: &s.path,
-                text: &s.text,
-                name: &s.name,
-            }))
-            .collect();
+        let mut scopes = BTreeMap::new();
+        let mut sources: Vec<Source<'_>> = Vec::new();
+        for owner in project.all() {
+            let before = sources.len();
+            sources.extend(
+                owner
+                    .models
+                    .iter()
+                    .chain(&owner.singular_tests)
+                    .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
+                    .chain(owner.snapshots.iter().map(|s| Source {
+                        key: s.template(),
+                        path: &s.path,
+                        text: &s.text,
+                        name: &s.name,
+                    })),
+            );
+            if owner.is_package() {
+                scopes.extend(sources[before..].iter().map(|f| (f.key.clone(), owner.name.clone())));
+            }
+            for f in &owner.macros {
+                errors.extend(env_var::secret_uses(&f.text, &f.path));
+            }
+        }
         for f in &sources {
             errors.extend(env_var::secret_uses(f.text, f.path));
-        }
-        for f in &project.macros {
-            errors.extend(env_var::secret_uses(&f.text, &f.path));
         }
         let texts = crate::par::map(&sources, |f| {
             let text = pyops::rewrite_datetime_arithmetic(f.text);
@@ -210,9 +322,16 @@ impl Templates {
             files.insert(name.clone(), f.path.clone());
         }
         let texts: BTreeMap<String, String> = texts.into_iter().collect();
+        let package_vars = project
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), Arc::new(scoped_vars(&vars, project, &p.project))))
+            .collect();
         let mut templates = Templates {
             env: jinja,
-            vars: Arc::new(vars),
+            vars: Arc::new(scoped_vars(&vars, project, project)),
+            package_vars,
+            scopes,
             files,
             invocation_id,
             run_started_at,
@@ -228,9 +347,9 @@ impl Templates {
                 Err(e) => (name, Err(compile_error(&e, f.path))),
                 Ok(t) => {
                     let placeholder = Relation::new(&target.database, &target.schema, f.name);
-                    let (ctx, rec) = this.resolve_ctx(&placeholder);
+                    let (ctx, rec) = this.resolve_ctx(this.scopes.get(&name).map(String::as_str), &placeholder);
                     let outcome =
-                        limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| this.diagnostic(&name, &e));
+                        limits::render(|| t.render(this.context(ctx))).map_err(|e| this.diagnostic(&name, &e));
                     (name, Ok((placeholder, outcome.map(|_| lock(&rec).clone()))))
                 }
             }
@@ -260,11 +379,11 @@ impl Templates {
         d
     }
 
-    /// The macro a generic test `namespace.test` (or plain `test`) calls, as
-    /// an expression (`dbt_utils.test_equality`), or none when no package
-    /// defines `test_<test>`.
-    pub fn generic_test_macro(&self, namespace: Option<&str>, test: &str) -> Option<String> {
-        let package = self.macros.generic_test(namespace, test)?;
+    /// The macro a generic test `namespace.test` (or plain `test`) of
+    /// package `scope` calls, as an expression (`dbt_utils.test_equality`),
+    /// or none when no package defines `test_<test>`.
+    pub fn generic_test_macro(&self, namespace: Option<&str>, test: &str, scope: Option<&str>) -> Option<String> {
+        let package = self.macros.generic_test(namespace, test, self.scope(scope))?;
         let unqualified = package == self.macros.root || package == namespaces::BUILTIN;
         Some(if unqualified { format!("test_{test}") } else { format!("{package}.test_{test}") })
     }
@@ -292,6 +411,39 @@ impl Templates {
 
     fn base_ctx(&self, this: &Relation, execute: bool, is_incremental: bool) -> Vec<(&'static str, Value)> {
         self.base_ctx_with(this, execute, is_incremental, self.vars.clone())
+    }
+
+    /// The package a node of `package` renders in: `None` for the root project.
+    fn scope<'a>(&self, package: Option<&'a str>) -> Option<&'a str> {
+        package.filter(|p| *p != self.macros.root && self.package_vars.contains_key(*p))
+    }
+
+    /// `var()` as a node of `scope` sees it.
+    fn vars_for(&self, scope: Option<&str>) -> Arc<Vars> {
+        scope.and_then(|p| self.package_vars.get(p)).cloned().unwrap_or_else(|| self.vars.clone())
+    }
+
+    /// [`Templates::base_ctx`] for a node of `scope`: that package's vars,
+    /// and its macros reachable by their plain names (see [`namespaces::Locals`]).
+    fn base_ctx_in(
+        &self,
+        scope: Option<&str>,
+        this: &Relation,
+        execute: bool,
+        is_incremental: bool,
+    ) -> Vec<(&'static str, Value)> {
+        let scope = self.scope(scope);
+        let mut ctx = self.base_ctx_with(this, execute, is_incremental, self.vars_for(scope));
+        if let Some(p) = scope {
+            ctx.push((namespaces::LOCALS, namespaces::Locals::value(p, &self.macros)));
+        }
+        ctx
+    }
+
+    /// The render context of `pairs`, a package's macros behind it when it
+    /// holds them.
+    fn context(&self, pairs: Vec<(&'static str, Value)>) -> Value {
+        namespaces::scoped(Value::from_pairs(pairs))
     }
 
     /// [`Templates::base_ctx`] with `vars` in place of the run's (a unit test's overrides).
@@ -334,24 +486,24 @@ impl Templates {
 
     /// The resolve pass: renders with recording `ref`/`source`/`config`.
     pub fn resolve(&self, template: &str, this: &Relation) -> Result<Recorded, Diagnostic> {
-        let (ctx, rec) = self.resolve_ctx(this);
+        let (ctx, rec) = self.resolve_ctx(self.scopes.get(template).map(String::as_str), this);
         self.render_with(template, ctx)?;
         let out = lock(&rec).clone();
         Ok(out)
     }
 
     /// The resolve pass's context, and where it records what the template calls.
-    fn resolve_ctx(&self, this: &Relation) -> (Vec<(&'static str, Value)>, Arc<Mutex<Recorded>>) {
+    fn resolve_ctx(&self, scope: Option<&str>, this: &Relation) -> (Vec<(&'static str, Value)>, Arc<Mutex<Recorded>>) {
         let rec = Arc::new(Mutex::new(Recorded::default()));
-        let mut ctx = self.base_ctx(this, false, false);
+        let mut ctx = self.base_ctx_in(scope, this, false, false);
         let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
         let placeholder = this.clone();
         ctx.push((
             "ref",
             Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                let name = b.unwrap_or(a);
-                let rel = Relation::new(&placeholder.database, &placeholder.schema, &name);
-                lock(&r1).refs.push(name);
+                let call = RefCall::of(a, b);
+                let rel = Relation::new(&placeholder.database, &placeholder.schema, &call.name);
+                lock(&r1).refs.push(call);
                 Ok(rel.to_value())
             }),
         ));
@@ -370,20 +522,24 @@ impl Templates {
 
     /// The render pass: the SQL that runs.
     pub fn render(&self, template: &str, rc: &RenderCtx) -> Result<String, Diagnostic> {
-        let mut ctx = self.base_ctx(&rc.this, true, rc.is_incremental);
-        self.push_resolving(&mut ctx, &rc.relations);
+        let scope = rc.package.as_deref().or_else(|| self.scopes.get(template).map(String::as_str));
+        let mut ctx = self.base_ctx_in(scope, &rc.this, true, rc.is_incremental);
+        self.push_resolving(&mut ctx, &rc.relations, scope);
         ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
         self.render_with(template, ctx)
     }
 
-    fn push_resolving(&self, ctx: &mut Vec<(&'static str, Value)>, relations: &Arc<Relations>) {
+    /// `ref` and `source` resolving to relations, searched from `scope` as dbt searches.
+    fn push_resolving(&self, ctx: &mut Vec<(&'static str, Value)>, relations: &Arc<Relations>, scope: Option<&str>) {
         let (rels, rels2) = (relations.clone(), relations.clone());
+        let scope = self.scope(scope).map(str::to_string);
+        let scope2 = scope.clone();
         ctx.push((
             "ref",
             Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                let name = b.unwrap_or(a);
-                rels.by_name.get(&name).map(Relation::to_value).ok_or_else(|| {
-                    jinja_error(ErrorKind::InvalidOperation, format!("`ref('{name}')` points to no model or seed"))
+                let call = RefCall::of(a, b);
+                rels.find_ref(&call, scope.as_deref()).map(Relation::to_value).ok_or_else(|| {
+                    jinja_error(ErrorKind::InvalidOperation, format!("`{call}` points to no model or seed"))
                 })
             }),
         ));
@@ -391,8 +547,7 @@ impl Templates {
             "source",
             Value::from_function(move |s: String, t: String| -> Result<Value, Error> {
                 rels2
-                    .sources
-                    .get(&(s.clone(), t.clone()))
+                    .find_source(&s, &t, scope2.as_deref())
                     .map(Relation::to_value)
                     .ok_or_else(|| jinja_error(ErrorKind::InvalidOperation, format!("source `{s}.{t}` is not defined")))
             }),
@@ -406,8 +561,33 @@ impl Templates {
             None => self.env.get_template(template),
         }
         .map_err(|e| self.diagnostic(template, &e))?;
-        limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| self.diagnostic(template, &e))
+        limits::render(|| t.render(self.context(ctx))).map_err(|e| self.diagnostic(template, &e))
     }
+}
+
+/// `var()` as dbt resolves it for a node of `owner` (`root` the root
+/// project): the command line's and the DAG's `base` layers, then the root
+/// project's vars scoped to the node's package (`vars: {<package>: {…}}`)
+/// and its global ones, then, for a package's node, the package's own
+/// scoped and global vars.
+fn scoped_vars(base: &Vars, root: &Project, owner: &Project) -> Vars {
+    let scoped = |p: &Project| -> BTreeMap<String, serde_yaml::Value> {
+        match p.vars.get(&owner.name) {
+            Some(serde_yaml::Value::Mapping(m)) => {
+                m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone()))).collect()
+            }
+            _ => BTreeMap::new(),
+        }
+    };
+    let mut layers = base.layers.clone();
+    layers.push(scoped(root));
+    layers.push(root.vars.clone());
+    if owner.is_package() {
+        layers.push(scoped(owner));
+        layers.push(owner.vars.clone());
+    }
+    layers.retain(|l| !l.is_empty());
+    Vars { layers }
 }
 
 /// Compiles every macro file (runner's built-ins, the project's, each
@@ -422,9 +602,8 @@ fn load_macros(
     let mut index =
         namespaces::MacroIndex { root: project.name.clone(), dispatch: project.dispatch.clone(), ..Default::default() };
     let builtins: Vec<crate::project::SqlFile> = builtins::files();
-    let sets = std::iter::once((namespaces::BUILTIN, &builtins))
-        .chain(std::iter::once((project.name.as_str(), &project.macros)))
-        .chain(project.packages.iter().map(|p| (p.name.as_str(), &p.macros)));
+    let sets =
+        std::iter::once((namespaces::BUILTIN, &builtins)).chain(project.all().map(|p| (p.name.as_str(), &p.macros)));
     for (package, macro_files) in sets {
         let owners = index.packages.entry(package.to_string()).or_default();
         for m in macro_files {
