@@ -57,17 +57,27 @@ pub(crate) fn spec_file(root: &Path) -> Result<Option<PathBuf>, Diagnostic> {
     }
 }
 
-/// One entry of `packages.yml`: what it asks for, its line, and the entry as
-/// written (dbt's lock file hashes that).
+/// One entry of `packages.yml`: what it asks for, its line, the entry as
+/// written and as rendered (dbt's lock file hashes both), and what the lock
+/// records of it in place of rendered values (see `deps::render`).
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub spec: Spec,
     pub line: Option<usize>,
     pub raw: Value,
+    pub rendered: Value,
+    pub written: crate::deps::render::Written,
 }
 
-/// The package entries of `file` (relative to `root`).
-pub(crate) fn specs(root: &Path, file: &Path) -> Result<Vec<Entry>, Vec<Diagnostic>> {
+/// The package entries of `file` (relative to `root`), rendered with
+/// `renderer` when it is `packages.yml` (dbt never renders
+/// `dependencies.yml`); without a renderer, as written.
+pub(crate) fn specs(
+    root: &Path,
+    file: &Path,
+    renderer: Option<&crate::deps::render::Renderer>,
+) -> Result<Vec<Entry>, Vec<Diagnostic>> {
+    let renderer = renderer.filter(|_| file != Path::new("dependencies.yml"));
     let text = crate::yaml::read(&root.join(file))
         .map_err(|e| vec![Diagnostic::in_file(file, format!("cannot read: {e}"))])?;
     let doc: Value = crate::yaml::from_str(&text).map_err(|e| vec![e.in_file(file)])?;
@@ -85,8 +95,16 @@ pub(crate) fn specs(root: &Path, file: &Path) -> Result<Vec<Entry>, Vec<Diagnost
     let mut errors = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let line = lines.get(i).copied();
-        match spec(entry) {
-            Ok(spec) => out.push(Entry { spec, line, raw: entry.clone() }),
+        let (rendered, written) = match renderer.map(|r| r.entry(entry)) {
+            None => (entry.clone(), Default::default()),
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                errors.push(Diagnostic::in_file(file, format!("cannot render this entry: {e}")).at(line, None));
+                continue;
+            }
+        };
+        match spec(&rendered) {
+            Ok(spec) => out.push(Entry { spec, line, raw: entry.clone(), rendered, written }),
             Err(msg) => errors.push(Diagnostic::in_file(file, msg).at(line, None).hint(
                 "an entry is `local: <path>`, `git: <url>` (with `revision:`), `package: <org>/<name>` (with `version:`) or `tarball: <url>` (with `name:`)",
             )),
@@ -281,7 +299,8 @@ fn load_one(w: &mut Walk, dir: &Path, root_flags: Option<&Value>) -> Option<Pack
 /// orders may name only the project, its packages and `dbt`.
 pub(super) fn load_into(w: &mut Walk, project: &mut Project, raw: &RawDbtProject, dbt_text: &str) {
     let specs = match spec_file(&w.root) {
-        Ok(Some(file)) => match specs(&w.root, &file) {
+        // Only the number of entries matters here: they are not rendered.
+        Ok(Some(file)) => match specs(&w.root, &file, None) {
             Ok(s) => Some((file, s.len())),
             Err(errors) => {
                 w.errors.extend(errors);
@@ -299,6 +318,10 @@ pub(super) fn load_into(w: &mut Walk, project: &mut Project, raw: &RawDbtProject
     project.packages = load(w, install, file.as_deref(), count, raw.flags.as_ref());
     for p in &mut project.packages {
         project.warnings.append(&mut p.project.warnings);
+        // `doc('x')` finds the root project's block first, then any package's.
+        for (name, block) in &p.project.docs {
+            project.docs.entry(name.clone()).or_insert_with(|| block.clone());
+        }
     }
     // Until `runner deps` has run, its error is the one to read.
     let missing = project.packages.len() < count;
