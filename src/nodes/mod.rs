@@ -19,7 +19,7 @@ pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
 use crate::project::Project;
 use crate::template::relation::Relation;
-use crate::template::{PackageRelations, RefCall, Relations, Templates};
+use crate::template::{RefCall, Relations, Templates};
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -308,67 +308,6 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
 }
 
 impl<'a> Planner<'a> {
-    /// Where every `ref` and `source` points at run time.
-    fn relations(&self) -> Relations {
-        let mut relations = Relations { root: self.root.name.clone(), ..Default::default() };
-        for n in &self.nodes {
-            let Some(r) = &n.relation else { continue };
-            let by_name = match n.project() == self.root.name {
-                true => &mut relations.by_name,
-                false => &mut relations.packages.entry(n.project().to_string()).or_default().by_name,
-            };
-            by_name.insert(n.name.clone(), r.clone());
-            if let NodeKind::Model { template, materialized: Materialized::Ephemeral } = &n.kind {
-                relations.ephemerals.insert(r.identifier.clone(), template.clone());
-            }
-        }
-        for owner in self.root.all() {
-            let sources = match owner.is_package() {
-                false => &mut relations.sources,
-                true => {
-                    &mut relations.packages.entry(owner.name.clone()).or_insert_with(PackageRelations::default).sources
-                }
-            };
-            for ((s, t), src) in &owner.sources {
-                let db = src.database.clone().unwrap_or_else(|| self.target.database.clone());
-                let mut relation = Relation::new(&db, &src.schema, &src.identifier);
-                relation.external = src.external.clone();
-                sources.insert((s.clone(), t.clone()), relation);
-            }
-        }
-        relations
-    }
-
-    /// dbt refuses two models, seeds or snapshots built as one relation
-    /// (its "two resources with the database representation").
-    fn unique_relations(&mut self) {
-        let mut seen: BTreeMap<String, &Node> = BTreeMap::new();
-        let mut errors = Vec::new();
-        for n in &self.nodes {
-            let Some(r) = n.relation.as_ref().filter(|r| !r.cte) else { continue };
-            let key = r.to_string().to_lowercase();
-            match seen.get(&key) {
-                Some(first) => errors.push(
-                    Diagnostic::in_file(
-                        &n.file,
-                        format!(
-                            "dbt found two resources with the database representation `{r}`: `{}` ({}) and `{}` ({})",
-                            first.id,
-                            first.file.display(),
-                            n.id,
-                            n.file.display()
-                        ),
-                    )
-                    .hint("change the schema or alias of one of them"),
-                ),
-                None => {
-                    seen.insert(key, n);
-                }
-            }
-        }
-        self.errors.extend(errors);
-    }
-
     /// `path` relative to the folder of the project being planned: dbt's
     /// `original_file_path`.
     fn original(&self, path: &std::path::Path) -> PathBuf {

@@ -4,13 +4,15 @@
 //! as dbt's `resolve_ref` / `resolve_source` search (the package named;
 //! else the root project, the calling node's package, then any package).
 //! Turns the calls a node's SQL recorded into graph edges and the manifest's
-//! parents, and reports an unknown name with a suggestion. Part of the
-//! planner; no I/O.
+//! parents, reports an unknown name with a suggestion, and gathers where
+//! every name points at run time ([`Relations`]), refusing two nodes built
+//! as one relation. Part of the planner; no I/O.
 
 use super::fqn::source_id;
-use super::{AsWritten, Planner};
+use super::{AsWritten, Materialized, Node, NodeKind, Planner};
 use crate::error::Diagnostic;
-use crate::template::{packages_to_search, RefCall};
+use crate::template::relation::Relation;
+use crate::template::{packages_to_search, PackageRelations, RefCall, Relations};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -47,6 +49,67 @@ impl Names {
 }
 
 impl Planner<'_> {
+    /// Where every `ref` and `source` points at run time.
+    pub(super) fn relations(&self) -> Relations {
+        let mut relations = Relations { root: self.root.name.clone(), ..Default::default() };
+        for n in &self.nodes {
+            let Some(r) = &n.relation else { continue };
+            let by_name = match n.project() == self.root.name {
+                true => &mut relations.by_name,
+                false => &mut relations.packages.entry(n.project().to_string()).or_default().by_name,
+            };
+            by_name.insert(n.name.clone(), r.clone());
+            if let NodeKind::Model { template, materialized: Materialized::Ephemeral } = &n.kind {
+                relations.ephemerals.insert(r.identifier.clone(), template.clone());
+            }
+        }
+        for owner in self.root.all() {
+            let sources = match owner.is_package() {
+                false => &mut relations.sources,
+                true => {
+                    &mut relations.packages.entry(owner.name.clone()).or_insert_with(PackageRelations::default).sources
+                }
+            };
+            for ((s, t), src) in &owner.sources {
+                let db = src.database.clone().unwrap_or_else(|| self.target.database.clone());
+                let mut relation = Relation::new(&db, &src.schema, &src.identifier);
+                relation.external = src.external.clone();
+                sources.insert((s.clone(), t.clone()), relation);
+            }
+        }
+        relations
+    }
+
+    /// dbt refuses two models, seeds or snapshots built as one relation
+    /// (its "two resources with the database representation").
+    pub(super) fn unique_relations(&mut self) {
+        let mut seen: BTreeMap<String, &Node> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for n in &self.nodes {
+            let Some(r) = n.relation.as_ref().filter(|r| !r.cte) else { continue };
+            let key = r.to_string().to_lowercase();
+            match seen.get(&key) {
+                Some(first) => errors.push(
+                    Diagnostic::in_file(
+                        &n.file,
+                        format!(
+                            "dbt found two resources with the database representation `{r}`: `{}` ({}) and `{}` ({})",
+                            first.id,
+                            first.file.display(),
+                            n.id,
+                            n.file.display()
+                        ),
+                    )
+                    .hint("change the schema or alias of one of them"),
+                ),
+                None => {
+                    seen.insert(key, n);
+                }
+            }
+        }
+        self.errors.extend(errors);
+    }
+
     /// Claims `name` for `id` in the current project; a second node of that
     /// name there is an error.
     pub(super) fn claim_name(&mut self, name: &str, id: &str, file: &Path) -> bool {

@@ -8,7 +8,9 @@
 //! `adapter` ([`adapter`]), `run_query` tables ([`query`]), Python-style
 //! values ([`pytime`], [`pydelta`], [`pyre`], [`pyitertools`]) and the
 //! source rewrite that gives them arithmetic ([`pyops`]), descriptions
-//! ([`docs`]). This module orders and runs nothing.
+//! ([`docs`]), what `ref` and `source` point at ([`lookup`]) and what a
+//! package's node sees of its package ([`scope`]). This module orders and
+//! runs nothing.
 
 pub mod adapter;
 mod builtins;
@@ -21,6 +23,7 @@ mod env_var;
 pub mod ephemeral;
 mod hooks;
 pub(crate) mod limits;
+mod lookup;
 pub mod macros;
 pub(crate) mod namespaces;
 mod signature;
@@ -32,73 +35,22 @@ pub mod pyre;
 pub mod pytime;
 pub mod query;
 pub mod relation;
+mod scope;
 pub mod unit;
 
 use crate::error::Diagnostic;
 use crate::project::{env::Env, profile::Target, Project};
 use chrono::{DateTime, Utc};
 pub use diagnostics::describe;
+pub use lookup::{packages_to_search, PackageRelations, RefCall, Relations};
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, Error, ErrorKind};
 use relation::Relation;
+use scope::scoped_vars;
+pub use scope::Vars;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-
-/// Variables for `var()`, highest precedence first (`--vars`, DAG, project).
-#[derive(Debug, Clone, Default)]
-pub struct Vars {
-    pub layers: Vec<BTreeMap<String, serde_yaml::Value>>,
-}
-
-impl Vars {
-    pub fn get(&self, key: &str) -> Option<&serde_yaml::Value> {
-        self.layers.iter().find_map(|l| l.get(key))
-    }
-}
-
-/// One `ref()` call: `ref('name')` or `ref('package', 'name')`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RefCall {
-    pub package: Option<String>,
-    pub name: String,
-}
-
-impl RefCall {
-    /// `ref(a)` is `ref(name)`; `ref(a, b)` is `ref(package, name)`.
-    pub fn of(a: String, b: Option<String>) -> RefCall {
-        match b {
-            Some(name) => RefCall { package: Some(a), name },
-            None => RefCall { package: None, name: a },
-        }
-    }
-}
-
-impl PartialEq<&str> for RefCall {
-    fn eq(&self, other: &&str) -> bool {
-        self.package.is_none() && self.name == *other
-    }
-}
-
-impl std::fmt::Display for RefCall {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.package {
-            Some(p) => write!(f, "ref('{p}', '{}')", self.name),
-            None => write!(f, "ref('{}')", self.name),
-        }
-    }
-}
-
-/// The packages dbt searches for a `ref` or `source` (its
-/// `_packages_to_search`): the one named; else the root project, then the
-/// calling node's own package, then any package (`None`).
-pub fn packages_to_search<'a>(root: &'a str, target: Option<&'a str>, node: Option<&'a str>) -> Vec<Option<&'a str>> {
-    match (target, node) {
-        (Some(t), _) => vec![Some(t)],
-        (None, Some(n)) if n != root => vec![Some(root), Some(n), None],
-        _ => vec![Some(root), None],
-    }
-}
 
 /// What the resolve pass saw a template call.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,67 +59,6 @@ pub struct Recorded {
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub config: BTreeMap<String, serde_yaml::Value>,
-}
-
-/// Where every `ref` and `source` points at run time.
-#[derive(Debug, Clone, Default)]
-pub struct Relations {
-    /// The root project's name: `ref('<root>', 'x')` is `by_name`.
-    pub root: String,
-    /// The root project's models, seeds and snapshots by name.
-    pub by_name: BTreeMap<String, Relation>,
-    /// The root project's sources.
-    pub sources: BTreeMap<(String, String), Relation>,
-    /// Each installed package's nodes and sources.
-    pub packages: BTreeMap<String, PackageRelations>,
-    /// Ephemeral models: CTE name (`__dbt__cte__<alias>`) → template, rendered
-    /// into every query that mentions the CTE (see [`ephemeral`]).
-    pub ephemerals: BTreeMap<String, String>,
-}
-
-/// One installed package's part of [`Relations`].
-#[derive(Debug, Clone, Default)]
-pub struct PackageRelations {
-    pub by_name: BTreeMap<String, Relation>,
-    pub sources: BTreeMap<(String, String), Relation>,
-}
-
-impl Relations {
-    /// The nodes and sources of package `p` (the root project's included).
-    fn of(&self, p: &str) -> Option<(&BTreeMap<String, Relation>, &BTreeMap<(String, String), Relation>)> {
-        if p == self.root {
-            return Some((&self.by_name, &self.sources));
-        }
-        self.packages.get(p).map(|r| (&r.by_name, &r.sources))
-    }
-
-    /// Every package's part, the root project first.
-    fn all(&self) -> impl Iterator<Item = (&BTreeMap<String, Relation>, &BTreeMap<(String, String), Relation>)> {
-        std::iter::once((&self.by_name, &self.sources)).chain(self.packages.values().map(|r| (&r.by_name, &r.sources)))
-    }
-
-    /// What `ref` names, called from a node of `scope` (`None`: the root
-    /// project), searched as dbt searches.
-    pub fn find_ref(&self, call: &RefCall, scope: Option<&str>) -> Option<&Relation> {
-        packages_to_search(&self.root, call.package.as_deref(), scope).into_iter().find_map(|p| match p {
-            Some(p) => self.of(p)?.0.get(&call.name),
-            None => self.all().find_map(|(nodes, _)| nodes.get(&call.name)),
-        })
-    }
-
-    /// Source `s.t` as declared by project `p` itself.
-    pub fn source_in(&self, p: &str, s: &str, t: &str) -> Option<&Relation> {
-        self.of(p)?.1.get(&(s.to_string(), t.to_string()))
-    }
-
-    /// What `source(s, t)` names, called from a node of `scope`.
-    pub fn find_source(&self, s: &str, t: &str, scope: Option<&str>) -> Option<&Relation> {
-        let key = (s.to_string(), t.to_string());
-        packages_to_search(&self.root, None, scope).into_iter().find_map(|p| match p {
-            Some(p) => self.of(p)?.1.get(&key),
-            None => self.all().find_map(|(_, sources)| sources.get(&key)),
-        })
-    }
 }
 
 /// The per-node part of the render context.
@@ -413,39 +304,6 @@ impl Templates {
         self.base_ctx_with(this, execute, is_incremental, self.vars.clone())
     }
 
-    /// The package a node of `package` renders in: `None` for the root project.
-    fn scope<'a>(&self, package: Option<&'a str>) -> Option<&'a str> {
-        package.filter(|p| *p != self.macros.root && self.package_vars.contains_key(*p))
-    }
-
-    /// `var()` as a node of `scope` sees it.
-    fn vars_for(&self, scope: Option<&str>) -> Arc<Vars> {
-        scope.and_then(|p| self.package_vars.get(p)).cloned().unwrap_or_else(|| self.vars.clone())
-    }
-
-    /// [`Templates::base_ctx`] for a node of `scope`: that package's vars,
-    /// and its macros reachable by their plain names (see [`namespaces::Locals`]).
-    fn base_ctx_in(
-        &self,
-        scope: Option<&str>,
-        this: &Relation,
-        execute: bool,
-        is_incremental: bool,
-    ) -> Vec<(&'static str, Value)> {
-        let scope = self.scope(scope);
-        let mut ctx = self.base_ctx_with(this, execute, is_incremental, self.vars_for(scope));
-        if let Some(p) = scope {
-            ctx.push((namespaces::LOCALS, namespaces::Locals::value(p, &self.macros)));
-        }
-        ctx
-    }
-
-    /// The render context of `pairs`, a package's macros behind it when it
-    /// holds them.
-    fn context(&self, pairs: Vec<(&'static str, Value)>) -> Value {
-        namespaces::scoped(Value::from_pairs(pairs))
-    }
-
     /// [`Templates::base_ctx`] with `vars` in place of the run's (a unit test's overrides).
     fn base_ctx_with(
         &self,
@@ -529,31 +387,6 @@ impl Templates {
         self.render_with(template, ctx)
     }
 
-    /// `ref` and `source` resolving to relations, searched from `scope` as dbt searches.
-    fn push_resolving(&self, ctx: &mut Vec<(&'static str, Value)>, relations: &Arc<Relations>, scope: Option<&str>) {
-        let (rels, rels2) = (relations.clone(), relations.clone());
-        let scope = self.scope(scope).map(str::to_string);
-        let scope2 = scope.clone();
-        ctx.push((
-            "ref",
-            Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                let call = RefCall::of(a, b);
-                rels.find_ref(&call, scope.as_deref()).map(Relation::to_value).ok_or_else(|| {
-                    jinja_error(ErrorKind::InvalidOperation, format!("`{call}` points to no model or seed"))
-                })
-            }),
-        ));
-        ctx.push((
-            "source",
-            Value::from_function(move |s: String, t: String| -> Result<Value, Error> {
-                rels2
-                    .find_source(&s, &t, scope2.as_deref())
-                    .map(Relation::to_value)
-                    .ok_or_else(|| jinja_error(ErrorKind::InvalidOperation, format!("source `{s}.{t}` is not defined")))
-            }),
-        ));
-    }
-
     fn render_with(&self, template: &str, ctx: Vec<(&'static str, Value)>) -> Result<String, Diagnostic> {
         // Macro files stay compiled in the environment; they are few.
         let t = match self.texts.get(template) {
@@ -563,31 +396,6 @@ impl Templates {
         .map_err(|e| self.diagnostic(template, &e))?;
         limits::render(|| t.render(self.context(ctx))).map_err(|e| self.diagnostic(template, &e))
     }
-}
-
-/// `var()` as dbt resolves it for a node of `owner` (`root` the root
-/// project): the command line's and the DAG's `base` layers, then the root
-/// project's vars scoped to the node's package (`vars: {<package>: {…}}`)
-/// and its global ones, then, for a package's node, the package's own
-/// scoped and global vars.
-fn scoped_vars(base: &Vars, root: &Project, owner: &Project) -> Vars {
-    let scoped = |p: &Project| -> BTreeMap<String, serde_yaml::Value> {
-        match p.vars.get(&owner.name) {
-            Some(serde_yaml::Value::Mapping(m)) => {
-                m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone()))).collect()
-            }
-            _ => BTreeMap::new(),
-        }
-    };
-    let mut layers = base.layers.clone();
-    layers.push(scoped(root));
-    layers.push(root.vars.clone());
-    if owner.is_package() {
-        layers.push(scoped(owner));
-        layers.push(owner.vars.clone());
-    }
-    layers.retain(|l| !l.is_empty());
-    Vars { layers }
 }
 
 /// Compiles every macro file (runner's built-ins, the project's, each
