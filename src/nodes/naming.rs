@@ -1,9 +1,11 @@
 //! Where a seed or model is built, as dbt names it: its database, schema
 //! and alias come from `generate_database_name`, `generate_schema_name` and
 //! `generate_alias_name`, called with the node's `database` / `schema` /
-//! `alias` config and the node. When the project overrides none of them,
-//! dbt's defaults are computed here directly (`<target.schema>_<custom>`),
-//! which is what the built-in macros would render, without a render per node.
+//! `alias` config and the node: a package's own macro for its nodes when it
+//! defines one, else the root project's, else dbt's. When none of them is
+//! overridden, dbt's defaults are computed here directly
+//! (`<target.schema>_<custom>`), which is what the built-in macros would
+//! render, without a render per node.
 //! Owns only names; the node is built by the planner.
 
 use super::Resource;

@@ -1,9 +1,12 @@
-//! Loading a dbt-style project from disk into an immutable [`Project`].
+//! Loading a dbt-style project from disk into an immutable [`Project`]: the
+//! root project and, each as a project of its own, its installed packages.
 //!
 //! Owns the walk over model, seed, snapshot, test and macro paths, the parsing of
-//! property YAML and `dbt_project.yml`, and the checks that need only one file
-//! (ragged CSV rows, invalid YAML). Every problem is collected, none stops the
-//! walk early. It never renders Jinja and never touches the database.
+//! property YAML and `dbt_project.yml`, how `dbt_project.yml` trees configure a
+//! node (the root project's over a package's), and the checks that need only
+//! one file (ragged CSV rows, invalid YAML, `require-dbt-version`). Every
+//! problem is collected, none stops the walk early. It never renders Jinja and
+//! never touches the database.
 
 pub mod dag;
 pub mod docs;
