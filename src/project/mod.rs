@@ -284,7 +284,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         RawDbtProject::default()
     };
     let name = raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
-        root.canonicalize().ok().as_deref().map(stem).filter(|s| !s.is_empty()).unwrap_or_else(|| "project".into())
+        ids::project_name_from(&root.canonicalize().ok().as_deref().map(stem).unwrap_or_default())
     });
     let mut project = resources::load(&mut w, Path::new(""), &raw, name);
     project.on_run_start = project_settings.on_run_start;
