@@ -4,7 +4,7 @@
 //! or a custom `{% test %}` macro rendered with dbt's keyword arguments.
 //! Part of the planner; no I/O.
 
-use super::fqn::{fqn_folders, source_id};
+use super::fqn::fqn_folders;
 use super::{enabled, yaml_scalar, Node, NodeKind, Planner, Resource, TestSql, BUILTIN_TESTS};
 use crate::data_tests::{Severity, TestConfig};
 use crate::config_tree::{self, get_str, ConfigMap};
@@ -125,12 +125,15 @@ impl Planner<'_> {
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let project = self.project.name.clone();
         let scope = self.scope();
-        // A property file's tests attach to its own project's nodes.
-        let own = RefCall { package: Some(project.clone()), name: String::new() };
+        // A property file's tests belong to its own project's nodes; what
+        // they read is what dbt's generated `ref('m')` / `source('s', 't')`
+        // finds from that project, the root project's first (as dbt, which
+        // tests the root's `m` when a package and the root both have one).
+        let call = |m: &String| RefCall { package: None, name: m.clone() };
         let (target, tested, parent) = match &decl.attached {
             Attached::Model(m) => match (
-                relations.find_ref(&RefCall { name: m.clone(), ..own.clone() }, None),
-                self.names.get(&project, m),
+                relations.find_ref(&call(m), scope),
+                self.names.find(&call(m), &project).filter(|_| self.names.get(&project, m).is_some()),
             ) {
                 (Some(r), Some(id)) => (TestTarget::Model(m.clone()), r.clone(), id.clone()),
                 _ => {
@@ -149,8 +152,9 @@ impl Planner<'_> {
                 }
             },
             Attached::Source(s, t) => match relations.source_in(&project, s, t) {
-                Some(r) => {
-                    (TestTarget::Source { source: s.clone(), table: t.clone() }, r.clone(), source_id(&project, s, t))
+                Some(own) => {
+                    let r = relations.find_source(s, t, scope).unwrap_or(own).clone();
+                    (TestTarget::Source { source: s.clone(), table: t.clone() }, r, self.source_dep(s, t, &project))
                 }
                 None => return Ok(Planned::Nothing),
             },
