@@ -144,12 +144,6 @@ pub struct AsWritten {
     pub sources: Vec<(String, String)>,
 }
 
-impl AsWritten {
-    /// The `refs` as written, each with the package it named (if any).
-    pub fn ref_calls(&self) -> impl Iterator<Item = &RefCall> {
-        self.refs.iter()
-    }
-}
 
 /// The ephemeral models taken out of [`Plan::nodes`], kept because dbt keeps
 /// them in its graph: selectors match them and walk through them, and the
