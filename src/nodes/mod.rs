@@ -10,7 +10,7 @@
 //! and the manifest, which see the graph as dbt does. It renders no run-time
 //! SQL and never touches the database.
 
-use crate::config_tree::{self, get_str, ConfigMap};
+use crate::config_tree::{get_str, ConfigMap};
 use crate::data_tests::TestConfig;
 use crate::error::Diagnostic;
 use crate::graph::{cycle_text, Graph};
@@ -19,7 +19,7 @@ pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
 use crate::project::Project;
 use crate::template::relation::Relation;
-use crate::template::{Relations, Templates};
+use crate::template::{RefCall, Relations, Templates};
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -96,8 +96,9 @@ pub enum TestSql {
     Ready(String),
     /// A `test_<name>` macro call (`dbt_utils.test_equality(model=…)`),
     /// rendered at run time with `this` the tested relation, as dbt compiles
-    /// a test right before it runs.
-    Call { call: String, this: Relation },
+    /// a test right before it runs; `package` is the test's own (whose
+    /// macros, vars, refs and sources come first), `None` the root project.
+    Call { call: String, this: Relation, package: Option<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -105,7 +106,11 @@ pub struct Node {
     pub id: String,
     pub name: String,
     pub resource: Resource,
+    /// Relative to the root project, as messages name it.
     pub file: PathBuf,
+    /// Relative to its own project's folder: dbt's `original_file_path`,
+    /// which places it in the fqn and `target/`; `file` for the root project.
+    pub original_file_path: PathBuf,
     pub depends_on: BTreeSet<String>,
     /// Seeds and models: where they are built. Tests: none.
     pub relation: Option<Relation>,
@@ -142,10 +147,11 @@ pub struct Plan {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct AsWritten {
     pub depends_on: Vec<String>,
-    pub refs: Vec<String>,
+    pub refs: Vec<RefCall>,
     /// Every `source()` call, repeats included.
     pub sources: Vec<(String, String)>,
 }
+
 
 /// The ephemeral models taken out of [`Plan::nodes`], kept because dbt keeps
 /// them in its graph: selectors match them and walk through them, and the
@@ -187,8 +193,8 @@ fn yaml_scalar(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap_or_default().trim().to_string()
 }
 
-/// A model's node index, its `ref()` names and source ids in order of use, and its text.
-type ModelRefs<'a> = (usize, Vec<String>, Vec<(String, String)>, &'a str);
+/// A model's node index, its `ref()` calls and sources in order of use, and its text.
+type ModelRefs<'a> = (usize, Vec<RefCall>, Vec<(String, String)>, &'a str);
 
 /// A node's path in `dbt_project.yml`'s config trees: project, folders, name.
 fn tree_path(project: &Project, folders: &[String], name: &str) -> Vec<String> {
@@ -199,6 +205,9 @@ fn tree_path(project: &Project, folders: &[String], name: &str) -> Vec<String> {
 }
 
 struct Planner<'a> {
+    /// The root project, whose packages are planned with it.
+    root: &'a Project,
+    /// The project whose nodes are being planned: the root's or a package's.
     project: &'a Project,
     target: &'a Target,
     templates: &'a Templates,
@@ -210,8 +219,8 @@ struct Planner<'a> {
     warnings: Vec<Diagnostic>,
     nodes: Vec<Node>,
     written: BTreeMap<String, AsWritten>,
-    /// Model or seed name → unique id.
-    names: BTreeMap<String, String>,
+    /// Model, seed and snapshot ids by project and name.
+    names: names::Names,
 }
 
 #[cfg(test)]
@@ -219,6 +228,7 @@ mod tests;
 
 pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Planner {
+        root: project,
         project,
         target,
         templates,
@@ -228,31 +238,29 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         warnings: Vec::new(),
         nodes: Vec::new(),
         written: BTreeMap::new(),
-        names: BTreeMap::new(),
+        names: names::Names::new(&project.name),
     };
-    p.seeds();
-    let mut model_refs = p.models();
-    model_refs.extend(p.snapshots());
-    let mut relations = Relations::default();
-    for n in &p.nodes {
-        let Some(r) = &n.relation else { continue };
-        relations.by_name.insert(n.name.clone(), r.clone());
-        if let NodeKind::Model { template, materialized: Materialized::Ephemeral, .. } = &n.kind {
-            relations.ephemerals.insert(r.identifier.clone(), template.clone());
-        }
+    // Every project's nodes claim their names before any `ref` is linked:
+    // a package's model may ref the root project's and the other way round.
+    let mut model_refs = Vec::new();
+    for owner in project.all() {
+        p.project = owner;
+        p.seeds();
+        model_refs.extend(p.models());
+        model_refs.extend(p.snapshots());
     }
-    for ((s, t), src) in &project.sources {
-        let db = src.database.clone().unwrap_or_else(|| target.database.clone());
-        let mut relation = Relation::new(&db, &src.schema, &src.identifier);
-        relation.external = src.external.clone();
-        relations.sources.insert((s.clone(), t.clone()), relation);
-    }
-    let relations = Arc::new(relations);
+    p.project = project;
+    let relations = Arc::new(p.relations());
+    p.unique_relations();
     p.link(model_refs);
     p.ddl(&relations);
-    p.unit_tests();
-    p.singular_tests();
-    p.generic_tests(&relations);
+    for owner in project.all() {
+        p.project = owner;
+        p.unit_tests();
+        p.singular_tests();
+        p.generic_tests(&relations);
+    }
+    p.project = project;
     p.run_settings();
     if !p.errors.is_empty() {
         return Err(p.errors);
@@ -304,16 +312,15 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
 }
 
 impl<'a> Planner<'a> {
-    fn claim_name(&mut self, name: &str, id: &str, file: &PathBuf) -> bool {
-        if let Some(prev) = self.names.get(name) {
-            self.errors.push(
-                Diagnostic::in_file(file, format!("duplicate node name `{name}`: `{prev}` already uses it"))
-                    .hint("model, seed and snapshot names must be unique across the project"),
-            );
-            return false;
-        }
-        self.names.insert(name.to_string(), id.to_string());
-        true
+    /// `path` relative to the folder of the project being planned: dbt's
+    /// `original_file_path`.
+    fn original(&self, path: &std::path::Path) -> PathBuf {
+        crate::project::resources::below(&self.project.dir, path)
+    }
+
+    /// Whether the project being planned is an installed package's.
+    fn scope(&self) -> Option<&'a str> {
+        self.project.is_package().then_some(self.project.name.as_str())
     }
 
     /// Resolve pass over models; returns each model's recorded refs by node index.
@@ -322,6 +329,7 @@ impl<'a> Planner<'a> {
     fn models(&mut self) -> Vec<ModelRefs<'a>> {
         let mut refs = Vec::new();
         let (project, templates, target) = (self.project, self.templates, self.target);
+        let root = self.root;
         let resolved = crate::par::map(&project.models, |m| -> Result<_, Vec<Diagnostic>> {
             let (rec, python) = if crate::pymodel::is_python(&m.path) {
                 let (rec, model) = python::resolve(m)?;
@@ -330,13 +338,13 @@ impl<'a> Planner<'a> {
                 let placeholder = Relation::new(&target.database, &target.schema, &m.name);
                 (templates.resolve_file(&m.path.display().to_string(), &placeholder).map_err(|d| vec![d])?, None)
             };
-            let mut cfg = config_tree::from_tree(project.model_tree.as_ref(), &tree_path(project, &m.folders, &m.name));
             let props = project.model_props.get(&m.name);
-            if let Some(props) = props {
-                config_tree::merge(&mut cfg, props.config.clone());
-            }
-            python::default_materialization(python.is_some(), &mut cfg, props);
-            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
+            // A Python model's default `table` sits at its property file's level.
+            let mut props_layer = props.map(|p| p.config.clone()).unwrap_or_default();
+            python::default_materialization(python.is_some(), &mut props_layer, props);
+            let call = rec.config.clone().into_iter().collect();
+            let mut cfg =
+                root.node_config(project, |p| p.model_tree.as_ref(), &m.folders, &m.name, [props_layer, call]);
             if !enabled(&cfg) {
                 return Ok(None);
             }
@@ -373,12 +381,13 @@ impl<'a> Planner<'a> {
                 self.check_source(s, t, &m.path, &m.text);
             }
             // Source ids are not nodes: the graph ignores them, `source:` selection reads them.
-            let source_deps = rec.sources.iter().map(|(s, t)| fqn::source_id(&project.name, s, t)).collect();
+            let source_deps = rec.sources.iter().map(|(s, t)| self.source_dep(s, t, &project.name)).collect();
             self.nodes.push(Node {
                 id,
                 name: m.name.clone(),
                 resource: Resource::Model,
                 file: m.path.clone(),
+                original_file_path: self.original(&m.path),
                 depends_on: source_deps,
                 relation: Some(relation),
                 config: cfg,
@@ -392,62 +401,6 @@ impl<'a> Planner<'a> {
         refs
     }
 
-    fn check_source(&mut self, s: &str, t: &str, file: &PathBuf, text: &str) {
-        if !self.project.sources.contains_key(&(s.to_string(), t.to_string())) {
-            let line = crate::config::find_line(text, t);
-            self.errors.push(
-                Diagnostic::in_file(file, format!("unknown source `{s}.{t}`"))
-                    .at(line, None)
-                    .hint("declare it under `sources:` in a property YAML file"),
-            );
-        }
-    }
-
-    /// Turns recorded ref names into edges, reporting unknown names with a suggestion.
-    fn link(&mut self, model_refs: Vec<ModelRefs<'_>>) {
-        for (i, refs, sources, text) in model_refs {
-            let file = self.nodes[i].file.clone();
-            let mut ids = Vec::new();
-            for r in &refs {
-                if let Some(id) = self.resolve_ref(r, &file, text) {
-                    self.nodes[i].depends_on.insert(id.clone());
-                    ids.push(id);
-                }
-            }
-            self.write_down(i, sources, ids, refs);
-        }
-    }
-
-    /// Records a node's parents in manifest order; `sources` and `ids` in order of use.
-    /// `sources` as called, `ids` the resolved refs, `refs` the names as called.
-    fn write_down(&mut self, i: usize, sources: Vec<(String, String)>, ids: Vec<String>, refs: Vec<String>) {
-        let mut depends_on: Vec<String> = Vec::new();
-        let source_ids = sources.iter().map(|(s, t)| fqn::source_id(&self.project.name, s, t));
-        for id in source_ids.chain(ids) {
-            if !depends_on.contains(&id) {
-                depends_on.push(id);
-            }
-        }
-        self.written.insert(self.nodes[i].id.clone(), AsWritten { depends_on, refs, sources });
-    }
-
-    fn resolve_ref(&mut self, name: &str, file: &PathBuf, text: &str) -> Option<String> {
-        if let Some(id) = self.names.get(name) {
-            return Some(id.clone());
-        }
-        let best = crate::error::closest(name, self.names.keys().map(String::as_str));
-        let line =
-            crate::config::find_line(text, &format!("'{name}'")).or_else(|| crate::config::find_line(text, name));
-        let mut d =
-            Diagnostic::in_file(file, format!("unknown ref `{name}`: no model, seed or snapshot has that name"))
-                .at(line, None);
-        if let Some(k) = best {
-            d = d.hint(format!("did you mean `{k}`?"));
-        }
-        self.errors.push(d);
-        None
-    }
-
     fn singular_tests(&mut self) {
         for t in &self.project.singular_tests {
             let template = t.path.display().to_string();
@@ -459,9 +412,8 @@ impl<'a> Planner<'a> {
                     continue;
                 }
             };
-            let mut cfg =
-                config_tree::from_tree(self.project.test_tree.as_ref(), &tree_path(self.project, &t.folders, &t.name));
-            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
+            let call = rec.config.clone().into_iter().collect();
+            let cfg = self.root.node_config(self.project, |p| p.test_tree.as_ref(), &t.folders, &t.name, [call]);
             if !enabled(&cfg) {
                 continue;
             }
@@ -473,11 +425,13 @@ impl<'a> Planner<'a> {
                 }
             };
             tcfg.store_failures = generic::store_failures(&cfg, &self.target.database, &self.target.schema, &t.name);
-            let ids: Vec<String> = rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.path, &t.text)).collect();
+            let scope = self.project.name.clone();
+            let ids: Vec<String> =
+                rec.refs.iter().filter_map(|r| self.resolve_ref(r, &scope, &t.path, &t.text)).collect();
             let mut sources = Vec::new();
             for (s, tb) in &rec.sources {
                 self.check_source(s, tb, &t.path, &t.text);
-                sources.push(fqn::source_id(&self.project.name, s, tb));
+                sources.push(self.source_dep(s, tb, &scope));
             }
             let deps: BTreeSet<String> = ids.iter().chain(&sources).cloned().collect();
             self.nodes.push(Node {
@@ -485,6 +439,7 @@ impl<'a> Planner<'a> {
                 name: t.name.clone(),
                 resource: Resource::Test,
                 file: t.path.clone(),
+                original_file_path: self.original(&t.path),
                 depends_on: deps,
                 relation: None,
                 config: cfg,
@@ -504,6 +459,7 @@ pub mod fqn;
 pub mod external;
 mod generic;
 pub mod materialize;
+mod names;
 mod naming;
 mod python;
 mod run_settings;

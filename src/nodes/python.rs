@@ -18,7 +18,11 @@ use std::sync::Arc;
 pub(super) fn resolve(m: &SqlFile) -> Result<(Recorded, Arc<PyModel>), Vec<Diagnostic>> {
     let parsed = pymodel::parse::parse(&m.path, &m.text)?;
     let rec = Recorded {
-        refs: parsed.refs.iter().map(|r| r.name.clone()).collect(),
+        refs: parsed
+            .refs
+            .iter()
+            .map(|r| crate::template::RefCall { package: r.package.clone(), name: r.name.clone() })
+            .collect(),
         sources: parsed.sources.clone(),
         config: pymodel::own_config(&parsed),
     };

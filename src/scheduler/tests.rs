@@ -22,6 +22,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         name: name.to_string(),
         resource,
         file: PathBuf::from(format!("{name}.sql")),
+        original_file_path: PathBuf::from(format!("{name}.sql")),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         relation: (resource != Resource::Test).then(|| Relation::new("db", "main", name)),
         config: Default::default(),

@@ -42,7 +42,8 @@ impl Templates {
     /// Renders every model and seed description once; each failure names its YAML file.
     pub(super) fn check_descriptions(&self, project: &Project) -> Vec<Diagnostic> {
         let mut errors = Vec::new();
-        for (name, props) in project.model_props.iter().chain(project.seed_props.iter()) {
+        let props = project.all().flat_map(|p| p.model_props.iter().chain(p.seed_props.iter()));
+        for (name, props) in props {
             let texts = props
                 .description
                 .iter()
