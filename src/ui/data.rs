@@ -8,6 +8,7 @@
 //! paths the history or the manifest recorded, and only inside the project
 //! (see [`read_inside`]). Builds template contexts; renders no HTML itself.
 
+use super::cache::{RunCache, RunHead};
 use super::http::encode;
 use super::lineage::GraphNode;
 use super::timeline::Bar;
@@ -16,6 +17,7 @@ use crate::project::dag::{self, Dag};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path};
+use std::sync::Arc;
 
 /// How many runs the DAG list and the grid show.
 pub(crate) const LIST_RUNS: usize = 10;
@@ -61,7 +63,7 @@ pub(crate) fn name_of(id: &str) -> &str {
 }
 
 /// Seeds, then models, then tests, then anything else; by id within each.
-fn node_order(id: &str) -> (u8, &str) {
+pub(crate) fn node_order(id: &str) -> (u8, &str) {
     let kind = match id.split('.').next() {
         Some("seed") => 0,
         Some("model") => 1,
@@ -98,11 +100,12 @@ pub(crate) fn load_dags(project_dir: &Path) -> (BTreeMap<String, Dag>, Vec<Strin
     (dags, errors.iter().map(ToString::to_string).collect())
 }
 
-fn recent(dag: &Dag, runs: &[RunRecord], n: usize) -> Vec<Value> {
+pub(crate) fn recent(dag: &Dag, runs: &[Arc<RunHead>], n: usize) -> Vec<Value> {
     let start = runs.len().saturating_sub(n);
     runs[start..]
         .iter()
-        .map(|r| {
+        .map(|h| {
+            let r = &h.run;
             json!({
                 "run_id": r.run_id,
                 "state": run_state(r.state),
@@ -115,7 +118,7 @@ fn recent(dag: &Dag, runs: &[RunRecord], n: usize) -> Vec<Value> {
 
 /// The DAG list: one row per DAG (as `runner dags` computes it), with its
 /// last runs, and every DAG file that failed to load.
-pub(crate) fn dags_context(project_dir: &Path) -> Value {
+pub(crate) fn dags_context(project_dir: &Path, cache: &RunCache) -> Value {
     let (dags, errors) = load_dags(project_dir);
     let now = chrono::Utc::now();
     let mut live = false;
@@ -123,9 +126,10 @@ pub(crate) fn dags_context(project_dir: &Path) -> Value {
         .values()
         .map(|d| {
             let history = History::new(&d.project_dir);
-            let runs = history.runs(&d.id);
-            let mut row = crate::inspect::dag_row_of(d, &runs, history.is_paused(&d.id), now);
-            live |= runs.iter().any(|r| matches!(r.state, RunState::Running | RunState::Queued));
+            let runs = cache.runs(&history, &d.id);
+            let records: Vec<&RunRecord> = runs.iter().map(|h| &h.run).collect();
+            let mut row = crate::inspect::dag_row_of(d, &records, history.is_paused(&d.id), now);
+            live |= records.iter().any(|r| matches!(r.state, RunState::Running | RunState::Queued));
             row["tags"] = json!(d.tags);
             row["description"] = json!(d.description);
             row["recent"] = json!(recent(d, &runs, LIST_RUNS));
@@ -137,46 +141,9 @@ pub(crate) fn dags_context(project_dir: &Path) -> Value {
     json!({"dags": rows, "errors": errors, "live": live})
 }
 
-/// A DAG's grid: its last runs as columns, every node they ran as rows.
-pub(crate) fn grid_context(dag: &Dag, limit: usize) -> Value {
-    let history = History::new(&dag.project_dir);
-    let all = history.runs(&dag.id);
-    let runs = &all[all.len().saturating_sub(limit)..];
-    let mut nodes: Vec<&str> = runs
-        .iter()
-        .flat_map(|r| r.tasks.iter().map(|t| t.node.as_str()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    nodes.sort_by(|a, b| node_order(a).cmp(&node_order(b)));
-    let states: Vec<HashMap<&str, &str>> =
-        runs.iter().map(|r| r.tasks.iter().map(|t| (t.node.as_str(), t.state.as_str())).collect()).collect();
-    let rows: Vec<Value> = nodes
-        .iter()
-        .map(|id| {
-            let cells: Vec<Value> = runs
-                .iter()
-                .zip(&states)
-                .map(|(r, st)| match st.get(id) {
-                    Some(s) => json!({"state": s, "href": task_href(&dag.id, &r.run_id, id), "run_id": r.run_id}),
-                    None => json!({"state": "", "href": null, "run_id": r.run_id}),
-                })
-                .collect();
-            json!({"id": id, "name": name_of(id), "cells": cells})
-        })
-        .collect();
-    let live = runs.iter().any(|r| matches!(r.state, RunState::Running | RunState::Queued));
-    json!({
-        "dag": dag_summary(dag, &history, &all),
-        "runs": recent(dag, runs, runs.len()),
-        "rows": rows,
-        "total_runs": all.len(),
-        "live": live,
-    })
-}
-
-fn dag_summary(dag: &Dag, history: &History, runs: &[RunRecord]) -> Value {
-    let row = crate::inspect::dag_row_of(dag, runs, history.is_paused(&dag.id), chrono::Utc::now());
+pub(crate) fn dag_summary(dag: &Dag, history: &History, runs: &[Arc<RunHead>]) -> Value {
+    let records: Vec<&RunRecord> = runs.iter().map(|h| &h.run).collect();
+    let row = crate::inspect::dag_row_of(dag, &records, history.is_paused(&dag.id), chrono::Utc::now());
     json!({
         "id": dag.id,
         "href": dag_href(&dag.id),

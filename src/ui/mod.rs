@@ -12,7 +12,9 @@
 //! nothing a CLI command would not.
 
 mod actions;
+mod cache;
 mod data;
+mod grid;
 mod http;
 mod lineage;
 mod pages;
@@ -90,6 +92,8 @@ pub(crate) struct Site {
     /// Values of secret env vars, masked in every page as a last guard.
     secrets: Vec<String>,
     pages: Pages,
+    /// Finished runs kept parsed between requests.
+    runs: cache::RunCache,
 }
 
 /// What the request proved about who is asking.
@@ -107,8 +111,14 @@ impl Site {
         data::load_dags(self.project_dir()).0.remove(id)
     }
 
+    fn runs(&self, dag: &Dag) -> Vec<Arc<cache::RunHead>> {
+        self.runs.runs(&History::new(&dag.project_dir), &dag.id)
+    }
+
+    /// One run's whole record: found among the DAG's runs, read from its file.
     fn run(&self, dag: &Dag, run_id: &str) -> Option<RunRecord> {
-        History::new(&dag.project_dir).runs(&dag.id).into_iter().find(|r| r.run_id == run_id)
+        let head = self.runs(dag).into_iter().find(|r| r.run.run_id == run_id)?;
+        head.full(&History::new(&dag.project_dir))
     }
 
     /// The values every page's template sees.
@@ -166,7 +176,9 @@ impl Site {
         let fragment = query.get("fragment").is_some_and(|v| v == "1");
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         match (method, segs.as_slice()) {
-            ("GET", []) => self.page(&caller, "dags.html", data::dags_context(self.project_dir()), fragment),
+            ("GET", []) => {
+                self.page(&caller, "dags.html", data::dags_context(self.project_dir(), &self.runs), fragment)
+            }
             ("GET", ["static", name]) => match pages::asset(name) {
                 Some((content_type, text)) => Reply {
                     status: 200,
@@ -180,7 +192,7 @@ impl Site {
                 Some(d) => {
                     let limit =
                         query.get("runs").and_then(|n| n.parse().ok()).unwrap_or(data::GRID_RUNS).clamp(1, 1000);
-                    self.page(&caller, "grid.html", data::grid_context(&d, limit), fragment)
+                    self.page(&caller, "grid.html", grid::context(&d, &self.runs(&d), limit), fragment)
                 }
                 None => self.not_found("such DAG"),
             },
@@ -314,6 +326,7 @@ pub fn serve(opts: &Options, host: &str, port: u16) -> Result<i32, Error> {
         port: bound.port(),
         secrets,
         pages: Pages::new(),
+        runs: Default::default(),
     });
     let shown_host = if bound.is_ipv6() { format!("[{}]", bound.ip()) } else { bound.ip().to_string() };
     println!("runner ui: serving http://{shown_host}:{}/ (Ctrl-C stops)", bound.port());

@@ -31,6 +31,7 @@ fn site(dir: &Path, loopback: bool, token: Option<&str>) -> Site {
         port: 8080,
         secrets: vec!["hunter2-secret".into()],
         pages: Pages::new(),
+        runs: Default::default(),
     }
 }
 
