@@ -55,6 +55,16 @@ fn wait_finished(addr: &str, path: &str) -> String {
     }
 }
 
+/// The node ids of a page's lineage graph (the JSON after its SVG), and
+/// how many boxes the SVG draws.
+fn graph_nodes(page: &str) -> (Vec<String>, usize) {
+    let data =
+        page.split("class=\"graph-data\">").nth(1).and_then(|s| s.split("</script>").next()).expect("graph data");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(data).expect("graph data is JSON");
+    let ids = rows.iter().filter_map(|r| r[0].as_str().map(str::to_string)).collect();
+    (ids, page.matches("h180v26h-180z").count())
+}
+
 fn assert_no_secret(what: &str, page: &str) {
     assert!(!page.contains(SECRET), "{what} shows the secret");
     assert!(!page.contains("temp_directory"), "{what} shows the profile");
@@ -89,9 +99,11 @@ fn pages_actions_security_and_report_over_http() {
     let tasks = runner(&f, &env, &["tasks", &run_id, "--output", "json"]);
     let tasks: Vec<serde_json::Value> = serde_json::from_str(&tasks.stdout).expect("tasks json");
     assert!(tasks.len() >= 8, "{tasks:?}");
+    let (ids, boxes) = graph_nodes(&run);
+    assert_eq!(boxes, tasks.len(), "one box a node");
     for t in &tasks {
         let node = t["node"].as_str().expect("node");
-        assert!(run.contains(&format!("data-id=\"{node}\"")), "{node} in the lineage graph");
+        assert!(ids.iter().any(|id| id == node), "{node} in the lineage graph");
     }
     assert!(run.contains("<svg class=\"gantt\"") && run.contains("thread "), "the timeline has worker lanes");
     assert!(run.contains("not_null_stg_orders_order_id"), "tests are listed");
@@ -184,9 +196,11 @@ fn pages_actions_security_and_report_over_http() {
     let r = runner(&f, &env, &["report", &new_id, "--out", out.to_str().expect("utf-8")]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let html = std::fs::read_to_string(&out).expect("report");
+    let (ids, boxes) = graph_nodes(&html);
+    assert_eq!(boxes, tasks.len(), "one box a node");
     for t in &tasks {
         let node = t["node"].as_str().expect("node");
-        assert!(html.contains(&format!("data-id=\"{node}\"")), "{node} in the report");
+        assert!(ids.iter().any(|id| id == node), "{node} in the report");
     }
     assert!(html.contains("missing_table_xyz"), "errors are in the report");
     assert!(!html.contains("src=\"") && !html.contains("<link"), "nothing is loaded from elsewhere");

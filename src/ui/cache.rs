@@ -17,7 +17,7 @@
 
 use crate::history::{read_run, run_order, History, RunRecord, RunState};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -139,6 +139,34 @@ impl RunCache {
     }
 }
 
+/// The project's `target/manifest.json`, parsed once per version of the
+/// file (a 10,000-node manifest takes longer to parse than a page to render).
+#[derive(Default)]
+pub(crate) struct ManifestCache {
+    parsed: Mutex<Option<(PathBuf, Stamp, Arc<serde_json::Value>)>>,
+}
+
+impl ManifestCache {
+    /// The manifest of `project_dir`, or `None` while there is none (or it
+    /// does not parse).
+    pub(crate) fn get(&self, project_dir: &Path) -> Option<Arc<serde_json::Value>> {
+        let stamp = std::fs::metadata(project_dir.join(super::data::MANIFEST)).ok().map(|m| Stamp::of(&m))?;
+        if let Ok(parsed) = self.parsed.lock() {
+            if let Some((dir, s, m)) = parsed.as_ref() {
+                if dir == project_dir && *s == stamp {
+                    return Some(m.clone());
+                }
+            }
+        }
+        // Stamped before reading, as runs are: a newer file is read again next time.
+        let fresh = Arc::new(super::data::manifest(project_dir)?);
+        if let Ok(mut parsed) = self.parsed.lock() {
+            *parsed = Some((project_dir.to_path_buf(), stamp, fresh.clone()));
+        }
+        Some(fresh)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +237,22 @@ mod tests {
         let runs = cache.runs(&h, "d");
         assert_eq!(runs[0].run.state, RunState::Failed);
         assert_eq!(h.runs("d")[0].state, RunState::Failed, "persisted");
+    }
+
+    #[test]
+    fn the_manifest_is_parsed_once_per_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = ManifestCache::default();
+        assert!(cache.get(dir.path()).is_none(), "no manifest yet");
+        std::fs::create_dir_all(dir.path().join("target")).expect("mkdir");
+        let path = dir.path().join("target/manifest.json");
+        std::fs::write(&path, r#"{"nodes": {"model.p.a": {}}}"#).expect("write");
+        let first = cache.get(dir.path()).expect("parsed");
+        assert!(Arc::ptr_eq(&first, &cache.get(dir.path()).expect("again")), "not parsed again");
+        // Commands write the manifest aside and rename it into place.
+        let tmp = dir.path().join("target/manifest.json.tmp");
+        std::fs::write(&tmp, r#"{"nodes": {"model.p.b": {}}}"#).expect("write");
+        std::fs::rename(&tmp, &path).expect("rename");
+        assert!(cache.get(dir.path()).expect("new")["nodes"].get("model.p.b").is_some());
     }
 }

@@ -19,6 +19,7 @@ mod http;
 mod lineage;
 mod pages;
 mod project;
+mod run;
 mod server;
 mod timeline;
 
@@ -94,6 +95,8 @@ pub(crate) struct Site {
     pages: Pages,
     /// Finished runs kept parsed between requests.
     runs: cache::RunCache,
+    /// The project's manifest, parsed once per version.
+    manifest: cache::ManifestCache,
 }
 
 /// What the request proved about who is asking.
@@ -197,23 +200,37 @@ impl Site {
                 None => self.not_found("such DAG"),
             },
             ("GET", ["dags", dag, "runs", run]) => match self.dag(dag).and_then(|d| Some((self.run(&d, run)?, d))) {
-                Some((r, d)) => self.page(&caller, "run.html", data::run_context(&d, &r, true), fragment),
+                Some((r, d)) => {
+                    let manifest = self.manifest.get(&d.project_dir);
+                    let all = query.get("all").is_some_and(|v| v == "1");
+                    self.page(&caller, "run.html", run::run_context(&d, &r, manifest.as_deref(), true, all), fragment)
+                }
                 None => self.not_found("such run"),
             },
             ("GET", ["dags", dag, "runs", run, "tasks", node]) => {
                 match self
                     .dag(dag)
                     .and_then(|d| Some((self.run(&d, run)?, d)))
-                    .and_then(|(r, d)| data::task_context(&d, &r, node))
+                    .and_then(|(r, d)| data::task_context(&d, &r, node, self.manifest.get(&d.project_dir).as_deref()))
                 {
                     Some(ctx) => self.page(&caller, "task.html", ctx, fragment),
                     None => self.not_found("such task"),
                 }
             }
             ("GET", ["project"]) => {
-                self.page(&caller, "project.html", project::context(self.project_dir(), None), false)
+                let manifest = self.manifest.get(self.project_dir());
+                self.page(
+                    &caller,
+                    "project.html",
+                    project::context(self.project_dir(), manifest.as_deref(), None),
+                    false,
+                )
             }
-            ("GET", ["project", node]) => match project::context(self.project_dir(), Some(*node)) {
+            ("GET", ["project", node]) => match project::context(
+                self.project_dir(),
+                self.manifest.get(self.project_dir()).as_deref(),
+                Some(*node),
+            ) {
                 ctx if ctx["node"].is_null() => self.not_found("such node"),
                 ctx => self.page(&caller, "project.html", ctx, false),
             },
@@ -327,6 +344,7 @@ pub fn serve(opts: &Options, host: &str, port: u16) -> Result<i32, Error> {
         secrets,
         pages: Pages::new(),
         runs: Default::default(),
+        manifest: Default::default(),
     });
     let shown_host = if bound.is_ipv6() { format!("[{}]", bound.ip()) } else { bound.ip().to_string() };
     println!("runner ui: serving http://{shown_host}:{}/ (Ctrl-C stops)", bound.port());
@@ -354,8 +372,9 @@ pub fn serve(opts: &Options, host: &str, port: u16) -> Result<i32, Error> {
 /// SVG inline and no link that needs a server or the network.
 pub fn report(dag: &Dag, run: &RunRecord, out: &Path) -> Result<i32, Error> {
     let pages = Pages::new();
-    let mut ctx = data::run_context(dag, run, false);
-    ctx["details"] = json!(data::report_details(dag, run));
+    let manifest = data::manifest(&dag.project_dir);
+    let mut ctx = run::run_context(dag, run, manifest.as_ref(), false, true);
+    ctx["details"] = json!(data::report_details(dag, run, manifest.as_ref()));
     ctx["g"] = json!({"inline": true, "css": pages::CSS, "js": pages::JS, "can_act": false, "read_only": true, "report": true});
     ctx["fragment"] = json!(false);
     let html =

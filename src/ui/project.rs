@@ -5,7 +5,7 @@
 //! Reads the manifest only (inside the project); never plans, renders or
 //! opens the database.
 
-use super::data::{compiled_sql, manifest};
+use super::data::compiled_sql;
 use super::http::encode;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -21,8 +21,8 @@ fn ids(v: &Value) -> Vec<Value> {
 }
 
 /// Every node by resource type, and the chosen node's details.
-pub(crate) fn context(project_dir: &Path, node: Option<&str>) -> Value {
-    let Some(m) = manifest(project_dir) else {
+pub(crate) fn context(project_dir: &Path, manifest: Option<&Value>, node: Option<&str>) -> Value {
+    let Some(m) = manifest else {
         return json!({"missing": true, "groups": [], "node": null});
     };
     let mut groups: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
