@@ -218,3 +218,42 @@ fn a_busy_port_is_a_usage_error() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("cannot listen on"), "{}", r.stderr);
 }
+
+#[test]
+fn the_project_page_shows_snapshots_and_unit_tests() {
+    let f = Fixture::shop();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
+    f.write(
+        "snapshots/snap_customers.sql",
+        "{% snapshot snap_customers %}\n{{ config(strategy='check', check_cols='all', unique_key='id', target_schema='snaps') }}\nselect * from {{ ref('raw_customers') }}\n{% endsnapshot %}\n",
+    );
+    f.write(
+        "snapshots/props.yml",
+        "version: 2\nsnapshots:\n  - name: snap_customers\n    description: every customer through time\n",
+    );
+    f.write(
+        "models/unit.yml",
+        "unit_tests:\n  - name: customers_count_orders\n    description: each customer's orders are counted\n    model: customers\n    given:\n      - input: ref('raw_customers')\n        rows:\n          - {id: 1, name: Ann}\n      - input: ref('stg_orders')\n        rows:\n          - {order_id: 10, customer_id: 1, amount: 5}\n    expect:\n      rows:\n        - {customer_id: 1, orders: 1}\n",
+    );
+    let ls = f.run(&["ls"]);
+    assert_eq!(ls.code, 0, "{}\n{}", ls.stdout, ls.stderr);
+    let ui = Ui::start(&f, &[]);
+    let addr = ui.addr.as_str();
+
+    let project = get(addr, "/project").text();
+    for shown in ["snapshots", "snap_customers", "unit tests", "customers_count_orders", "data tests"] {
+        assert!(project.contains(shown), "{shown}: {project}");
+    }
+    let unit = get(addr, "/project/unit_test.shop.customers.customers_count_orders");
+    assert_eq!(unit.status, 200);
+    let unit = unit.text();
+    for shown in ["unit test", "each customer's orders are counted", "Given", "input: ref('raw_customers')", "Expect"] {
+        assert!(unit.contains(shown), "{shown}: {unit}");
+    }
+    assert!(unit.contains("model.shop.customers"), "its model is its parent: {unit}");
+    let snap = get(addr, "/project/snapshot.shop.snap_customers").text();
+    for shown in ["every customer through time", "select * from {{ ref('raw_customers') }}", "\"strategy\": \"check\""]
+    {
+        assert!(snap.contains(shown), "{shown}: {snap}");
+    }
+}
