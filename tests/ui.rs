@@ -257,3 +257,24 @@ fn the_project_page_shows_snapshots_and_unit_tests() {
         assert!(snap.contains(shown), "{shown}: {snap}");
     }
 }
+
+#[test]
+fn child_logs_of_earlier_actions_are_pruned_to_the_newest_fifty() {
+    let f = Fixture::shop();
+    let logs = f.path().join(".runner/ui");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let base = std::time::SystemTime::now() - Duration::from_secs(86_400);
+    for i in 0..60u64 {
+        let file = std::fs::File::create(logs.join(format!("my_dag-{i:02}.log"))).expect("log");
+        file.set_modified(base + Duration::from_secs(i)).expect("mtime");
+    }
+    std::fs::write(logs.join("README.txt"), "not a child log").expect("write");
+    let ui = Ui::start(&f, &[]);
+    let mut left: Vec<String> =
+        std::fs::read_dir(&logs).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    left.sort();
+    let mut expected: Vec<String> = (10..60).map(|i| format!("my_dag-{i:02}.log")).collect();
+    expected.insert(0, "README.txt".into());
+    assert_eq!(left, expected, "the newest 50 logs stay, other files too");
+    drop(ui);
+}

@@ -346,6 +346,8 @@ pub fn serve(opts: &Options, host: &str, port: u16) -> Result<i32, Error> {
         runs: Default::default(),
         manifest: Default::default(),
     });
+    // Child logs of actions from earlier servers (see `actions::prune_logs`).
+    actions::prune_logs(&actions::logs_dir(&opts.project_dir));
     let shown_host = if bound.is_ipv6() { format!("[{}]", bound.ip()) } else { bound.ip().to_string() };
     println!("runner ui: serving http://{shown_host}:{}/ (Ctrl-C stops)", bound.port());
     if !loopback {
