@@ -293,7 +293,7 @@ fn the_ui_and_the_report_in_headless_chromium() {
     step("lineage search and click");
     // Open a failed cell of the grid and read its error.
     s.go(&format!("{base}/dags/my_dag"));
-    s.click("a.cell.st-failed[data-node='model.shop.bad']");
+    s.click("tr[data-node='model.shop.bad'] a.cell.st-failed");
     s.wait_js("return !!document.getElementById('task-state')", "the task page");
     assert!(s.text("pre.error").contains("missing_table_xyz"), "the error is readable");
 

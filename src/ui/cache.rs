@@ -66,7 +66,7 @@ struct Cached {
 /// The finished runs of every DAG folder read so far, by file.
 #[derive(Default)]
 pub(crate) struct RunCache {
-    dags: Mutex<HashMap<PathBuf, HashMap<PathBuf, Cached>>>,
+    dags: Mutex<HashMap<PathBuf, Arc<HashMap<PathBuf, Cached>>>>,
     /// Node ids and states, one copy each however many runs name them.
     names: Mutex<HashSet<Arc<str>>>,
 }
@@ -95,8 +95,8 @@ impl RunCache {
     /// Every run of `dag_id`, in the order of [`History::runs`].
     pub(crate) fn runs(&self, history: &History, dag_id: &str) -> Vec<Arc<RunHead>> {
         let dir = history.runs_dir(dag_id);
-        // A copy of this folder's entries (reference counts only), so
-        // reading happens outside the lock and requests do not queue on it.
+        // This folder's entries as they were (shared, not copied), so reading
+        // happens outside the lock and requests do not queue on it.
         let known = self.dags.lock().map(|d| d.get(&dir).cloned().unwrap_or_default()).unwrap_or_default();
         let files: Vec<(PathBuf, Option<Stamp>)> = history
             .run_files(dag_id)
@@ -106,27 +106,35 @@ impl RunCache {
         // The stamp is taken before the file is read: a file replaced in
         // between is kept under its old stamp and read again next time.
         let read = crate::par::map(&files, |(file, stamp)| match known.get(file) {
-            Some(c) if Some(c.stamp) == *stamp => Some((c.head.clone(), true)),
+            // (the run, found kept, to keep)
+            Some(c) if Some(c.stamp) == *stamp => Some((c.head.clone(), true, true)),
             _ => {
                 let mut run = read_run(file)?;
                 let keep = finished(run.state) && stamp.is_some();
                 if !keep {
                     history.settle(&mut run);
                 }
-                Some((Arc::new(self.head(run, file.clone())), keep))
+                Some((Arc::new(self.head(run, file.clone())), false, keep))
             }
         });
+        // Unchanged when every kept run was found as it was and none is new:
+        // the common case, which then builds no new map.
+        let hits = read.iter().flatten().filter(|(_, hit, _)| *hit).count();
+        let fresh = read.iter().flatten().any(|(_, hit, keep)| !hit && *keep);
+        let changed = fresh || hits != known.len();
         let mut kept = HashMap::new();
         let mut runs = Vec::with_capacity(read.len());
         for ((file, stamp), found) in files.into_iter().zip(read) {
-            let Some((head, keep)) = found else { continue };
-            if let (true, Some(stamp)) = (keep, stamp) {
+            let Some((head, _, keep)) = found else { continue };
+            if let (true, true, Some(stamp)) = (changed, keep, stamp) {
                 kept.insert(file, Cached { stamp, head: head.clone() });
             }
             runs.push(head);
         }
-        if let Ok(mut d) = self.dags.lock() {
-            d.insert(dir, kept);
+        if changed {
+            if let Ok(mut d) = self.dags.lock() {
+                d.insert(dir, Arc::new(kept));
+            }
         }
         runs.sort_by(|a, b| run_order(&a.run, &b.run));
         runs
@@ -135,7 +143,7 @@ impl RunCache {
     /// How many runs are kept (for tests).
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.dags.lock().map(|d| d.values().map(HashMap::len).sum()).unwrap_or(0)
+        self.dags.lock().map(|d| d.values().map(|m| m.len()).sum()).unwrap_or(0)
     }
 }
 

@@ -40,8 +40,10 @@ fn rows_html(dag: &Dag, runs: &[Arc<RunHead>]) -> (usize, String) {
     let mut out = String::with_capacity(nodes.len() * runs.len() * 200);
     for id in &nodes {
         let (linked, shown) = (escape(&super::http::encode(id)), escape(id));
+        // The row names the node (`data-node`, and its id as the header's
+        // tooltip); a cell says only its run and state.
         out.push_str(&format!(
-            "<tr><th class=\"node-name\" title=\"{shown}\">{}</th>",
+            "<tr data-node=\"{shown}\"><th class=\"node-name\" title=\"{shown}\">{}</th>",
             escape(super::data::name_of(id))
         ));
         for ((prefix, run_id), st) in columns.iter().zip(&states) {
@@ -50,7 +52,7 @@ fn rows_html(dag: &Dag, runs: &[Arc<RunHead>]) -> (usize, String) {
                     let class = state_class(state);
                     let state = escape(state);
                     out.push_str(&format!(
-                        "<td><a class=\"cell st-{class}\" href=\"{prefix}{linked}\" title=\"{shown} · {run_id} · {state}\" data-node=\"{shown}\"></a></td>"
+                        "<td><a class=\"cell st-{class}\" href=\"{prefix}{linked}\" title=\"{run_id} · {state}\"></a></td>"
                     ));
                 }
                 None => out.push_str("<td><span class=\"cell none\"></span></td>"),
@@ -120,11 +122,11 @@ mod tests {
         assert_eq!(count, 2);
         assert_eq!(
             html,
-            "<tr><th class=\"node-name\" title=\"seed.p.a\">a</th>\
-             <td><a class=\"cell st-success\" href=\"/dags/d/runs/manual__1/tasks/seed.p.a\" title=\"seed.p.a · manual__1 · success\" data-node=\"seed.p.a\"></a></td>\
-             <td><a class=\"cell st-success\" href=\"/dags/d/runs/manual__2%2B0/tasks/seed.p.a\" title=\"seed.p.a · manual__2+0 · success\" data-node=\"seed.p.a\"></a></td></tr>\n\
-             <tr><th class=\"node-name\" title=\"model.p.b&lt;x&gt;\">b&lt;x&gt;</th>\
-             <td><a class=\"cell st-failed\" href=\"/dags/d/runs/manual__1/tasks/model.p.b%3Cx%3E\" title=\"model.p.b&lt;x&gt; · manual__1 · failed\" data-node=\"model.p.b&lt;x&gt;\"></a></td>\
+            "<tr data-node=\"seed.p.a\"><th class=\"node-name\" title=\"seed.p.a\">a</th>\
+             <td><a class=\"cell st-success\" href=\"/dags/d/runs/manual__1/tasks/seed.p.a\" title=\"manual__1 · success\"></a></td>\
+             <td><a class=\"cell st-success\" href=\"/dags/d/runs/manual__2%2B0/tasks/seed.p.a\" title=\"manual__2+0 · success\"></a></td></tr>\n\
+             <tr data-node=\"model.p.b&lt;x&gt;\"><th class=\"node-name\" title=\"model.p.b&lt;x&gt;\">b&lt;x&gt;</th>\
+             <td><a class=\"cell st-failed\" href=\"/dags/d/runs/manual__1/tasks/model.p.b%3Cx%3E\" title=\"manual__1 · failed\"></a></td>\
              <td><span class=\"cell none\"></span></td></tr>\n"
         );
     }
