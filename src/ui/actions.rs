@@ -15,7 +15,7 @@
 
 use super::data::{dag_href, run_href};
 use super::Site;
-use crate::history::{History, RunRecord, RunState};
+use crate::history::{RunRecord, RunState};
 use crate::project::dag::Dag;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -143,15 +143,15 @@ pub(crate) fn trigger(site: &Site, dag: &Dag, form: &BTreeMap<String, String>) -
     if let Some(v) = vars {
         args.extend(["--vars", v]);
     }
-    let history = History::new(&dag.project_dir);
-    let before: BTreeSet<String> = history.runs(&dag.id).into_iter().map(|r| r.run_id).collect();
+    // Read through the server's cache of runs: a poll every 100 ms must not
+    // parse a long history each time.
+    let before: BTreeSet<String> = site.runs(dag).iter().map(|h| h.run.run_id.clone()).collect();
     let (child, log) = spawn(site, dag, command(site, &args))?;
     let found = settle(child, &log, || {
-        history
-            .runs(&dag.id)
-            .into_iter()
-            .find(|r| r.run_type == "manual" && !before.contains(&r.run_id))
-            .map(|r| run_href(&dag.id, &r.run_id))
+        site.runs(dag)
+            .iter()
+            .find(|h| h.run.run_type == "manual" && !before.contains(&h.run.run_id))
+            .map(|h| run_href(&dag.id, &h.run.run_id))
     })?;
     Ok(found.unwrap_or_else(|| dag_href(&dag.id)))
 }
@@ -165,13 +165,13 @@ pub(crate) fn clear(site: &Site, dag: &Dag, run: &RunRecord, failed_only: bool) 
     if failed_only {
         args.push("--failed-only");
     }
-    let history = History::new(&dag.project_dir);
     let before = (run.start, run.end);
     let (child, log) = spawn(site, dag, command(site, &args))?;
     let href = run_href(&dag.id, &run.run_id);
     // Cleared once the run was taken over: it is running, or ran again.
     settle(child, &log, || {
-        let now = history.runs(&dag.id).into_iter().find(|r| r.run_id == run.run_id)?;
+        let heads = site.runs(dag);
+        let now = &heads.iter().find(|h| h.run.run_id == run.run_id)?.run;
         (now.state == RunState::Running || (now.start, now.end) != before).then(|| href.clone())
     })?;
     Ok(href)
