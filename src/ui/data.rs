@@ -1,8 +1,10 @@
 //! What the pages show, read through the same code the CLI reads with:
-//! `dag::load_all` for DAGs and their load errors, `History` for runs (so a
-//! run whose process died is marked failed here as in `runner runs`),
-//! `inspect::dag_row` for schedule, pause and next run, and the project's
-//! `target/manifest.json` for lineage and compiled SQL.
+//! `dag::load_all` for DAGs and their load errors, `History`'s reader for
+//! runs, through the server's `cache` (so a run whose process died is marked
+//! failed here as in `runner runs`), `inspect::dag_row` for schedule, pause
+//! and next run, and the project's `target/manifest.json` for lineage and
+//! compiled SQL. The grid and run pages build their contexts in `grid` and
+//! `run` from these.
 //!
 //! Reads only: never the warehouse, never its lock. Files are read only at
 //! paths the history or the manifest recorded, and only inside the project
