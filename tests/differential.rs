@@ -185,18 +185,7 @@ fn diff_step(step: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
 /// is skipped, saying so) when it is missing, unless `RUNNER_REQUIRE_DBT_VENV`
 /// is set (`.ci/run` sets it).
 fn models_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("RUNNER_DBT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/runner-dbt-venv"));
-    let python = venv.join("bin/python");
-    let ok = Command::new(&python).args(["-c", "import duckdb, pandas"]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        let why = format!("no dbt venv with duckdb and pandas at `{}` (run scripts/dbt-venv.sh)", venv.display());
-        assert!(std::env::var_os("RUNNER_REQUIRE_DBT_VENV").is_none(), "RUNNER_REQUIRE_DBT_VENV is set: {why}");
-        println!("skipped: {why}");
-        return None;
-    }
-    Some(python)
+    common::venv_python()
 }
 
 fn run_case(case: &str) {

@@ -262,3 +262,23 @@ pub fn rejects(f: &Fixture, args: &[&str], needles: &[&str]) -> String {
     assert!(!f.db().exists(), "the database must not be created");
     r.stderr
 }
+
+/// The dbt venv's Python when it has duckdb and pandas; `None` (the test
+/// is skipped, saying so) when missing, unless `RUNNER_REQUIRE_DBT_VENV` is set.
+#[allow(dead_code)]
+pub fn venv_python() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    use std::process::Command;
+    let venv = std::env::var_os("RUNNER_DBT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/runner-dbt-venv"));
+    let python = venv.join("bin/python");
+    let ok = Command::new(&python).args(["-c", "import duckdb, pandas"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        let why = format!("no dbt venv with duckdb and pandas at `{}` (run scripts/dbt-venv.sh)", venv.display());
+        assert!(std::env::var_os("RUNNER_REQUIRE_DBT_VENV").is_none(), "RUNNER_REQUIRE_DBT_VENV is set: {why}");
+        println!("skipped: {why}");
+        return None;
+    }
+    Some(python)
+}
