@@ -119,7 +119,12 @@ fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
             fqn.join(".")
         }
         ListOutput::Name if is_source => format!("{}.{}", text("source_name"), text("name")),
-        ListOutput::Name => text("name"),
+        // dbt's `search_name`: a model version is `<name>.v<v>`.
+        ListOutput::Name => match entry.get("version").filter(|v| !v.is_null()) {
+            Some(serde_json::Value::String(v)) => format!("{}.v{v}", text("name")),
+            Some(v) => format!("{}.v{v}", text("name")),
+            None => text("name"),
+        },
         ListOutput::Path => text("original_file_path"),
         ListOutput::Json => {
             let defaults = match (is_source, text("resource_type").as_str()) {

@@ -46,10 +46,21 @@ fn describe(inputs: &Inputs, raw: &str) -> String {
 
 fn props<'p>(project: &'p Project, node: &Node) -> Option<&'p crate::project::NodeProps> {
     match node.resource {
-        Resource::Model => project.model_props.get(&node.name),
+        Resource::Model => {
+            let stem = node.file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+            project.model_props_of(&stem)
+        }
         Resource::Seed => project.seed_props.get(&node.name),
         Resource::Snapshot => project.snapshot_props.get(&node.name),
         Resource::Test | Resource::UnitTest => None,
+    }
+}
+
+/// The plan node (an ephemeral model included) with this unique id.
+fn node_by_id<'p>(plan: &'p Plan, id: &str) -> Option<&'p Node> {
+    match plan.nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
+        Ok(i) => Some(&plan.nodes[i]),
+        Err(_) => plan.ephemeral.nodes.iter().find(|n| n.id == id),
     }
 }
 

@@ -36,7 +36,8 @@ impl Node {
         self.id.split('.').nth(1).unwrap_or("")
     }
 
-    /// dbt's fqn: `["shop", "staging", "stg_orders"]`. A snapshot block's
+    /// dbt's fqn: `["shop", "staging", "stg_orders"]`; a model version's ends
+    /// in `v<v>`. A snapshot block's
     /// holds its file's stem too (`snapshots/orders.sql` → `["shop", "orders",
     /// "orders_history"]`); a YAML snapshot's only the folders.
     pub fn fqn(&self) -> Vec<String> {
@@ -50,6 +51,10 @@ impl Node {
             fqn.extend(self.file.file_stem().map(|s| s.to_string_lossy().to_string()));
         }
         fqn.push(self.name.clone());
+        // A model version's fqn ends in its version: `["shop", "orders", "v2"]`.
+        if let Some(v) = &self.version {
+            fqn.push(v.v.formatted());
+        }
         fqn
     }
 

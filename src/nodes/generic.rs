@@ -13,6 +13,7 @@ use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
 use crate::error::Diagnostic;
 use crate::par;
 use crate::project::{Attached, TestDecl};
+use crate::template::refs::RefCall;
 use crate::template::relation::Relation;
 use crate::template::Relations;
 use serde_yaml::Value;
@@ -125,23 +126,43 @@ impl Planner<'_> {
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let project = self.project.name.clone();
         let (target, tested, parent) = match &decl.attached {
-            Attached::Model(m) => match (relations.by_name.get(m), self.names.get(m)) {
-                (Some(r), Some(id)) => (TestTarget::Model(m.clone()), r.clone(), id.clone()),
-                _ => {
-                    // A test on a disabled model is dropped, as dbt does.
-                    if self.project.models.iter().any(|f| &f.name == m)
-                        || self.project.seeds.iter().any(|s| &s.name == m)
-                    {
-                        return Ok(Planned::Nothing);
+            Attached::Model(m) => {
+                // A version's tests test that version's node (`<model>.v<v>` in the ref lookup).
+                let key = match &decl.version {
+                    Some(v) => format!("{m}.{}", v.formatted()),
+                    None => m.clone(),
+                };
+                let target =
+                    TestTarget::Model { name: m.clone(), version: decl.version.as_ref().map(|v| v.text.clone()) };
+                match (relations.by_name.get(&key), self.names.get(&key)) {
+                    (Some(r), Some(id)) => (target, r.clone(), id.clone()),
+                    _ => {
+                        // A test on a disabled model is dropped, as dbt does.
+                        let file = match &decl.version {
+                            Some(_) => self
+                                .project
+                                .versions
+                                .declared
+                                .iter()
+                                .find(|d| &d.model == m && decl.version.as_ref().is_some_and(|v| v.same(&d.version.v)))
+                                .and_then(|d| self.project.versions.file_of(d)),
+                            None => Some(m.as_str()),
+                        };
+                        if file.is_some_and(|f| {
+                            self.project.models.iter().any(|x| x.name == f)
+                                || self.project.seeds.iter().any(|s| s.name == f)
+                        }) {
+                            return Ok(Planned::Nothing);
+                        }
+                        // dbt warns and drops the test (it may belong to a model
+                        // that was removed, or a version with no file), and so do we.
+                        return Ok(Planned::Warning(err(format!(
+                            "test `{}` depends on a node named `{key}`, which was not found",
+                            decl.test
+                        ))));
                     }
-                    // dbt warns and drops the test (it may belong to a model
-                    // that was removed), and so do we.
-                    return Ok(Planned::Warning(err(format!(
-                        "test `{}` depends on a node named `{m}`, which was not found",
-                        decl.test
-                    ))));
                 }
-            },
+            }
             Attached::Source(s, t) => match relations.sources.get(&(s.clone(), t.clone())) {
                 Some(r) => {
                     (TestTarget::Source { source: s.clone(), table: t.clone() }, r.clone(), source_id(&project, s, t))
@@ -214,7 +235,11 @@ impl Planner<'_> {
             let used_where = tcfg.where_clause.clone().filter(|w| !w.trim().is_empty());
             let model = match (&used_where, &decl.attached) {
                 (Some(_), _) => json_string(&relation_expr),
-                (_, Attached::Model(m)) => format!("ref({})", json_string(m)),
+                (_, Attached::Model(m)) => match &decl.version {
+                    // dbt's own `model` argument of a version's test: `ref('m', version='2')`.
+                    Some(v) => format!("ref({}, version={})", json_string(m), json_string(&v.text)),
+                    None => format!("ref({})", json_string(m)),
+                },
                 (_, Attached::Source(s, t)) => format!("source({}, {})", json_string(s), json_string(t)),
             };
             match self.render_custom(decl, &callee, &model, &tested, &mut deps) {
@@ -283,19 +308,23 @@ impl Planner<'_> {
             config: cfg,
             kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
             hooks: Default::default(),
+            version: None,
         })))
     }
 
     /// Adds the ids of `refs` to `deps`; an unknown name is an error at the test.
-    fn ref_deps(&self, decl: &TestDecl, refs: &[String], deps: &mut BTreeSet<String>) -> Result<(), Diagnostic> {
+    fn ref_deps(&self, decl: &TestDecl, refs: &[RefCall], deps: &mut BTreeSet<String>) -> Result<(), Diagnostic> {
         for r in refs {
-            match self.names.get(r) {
+            match self.names.get(&r.key()) {
                 Some(id) => {
                     deps.insert(id.clone());
                 }
                 None => {
-                    return Err(Diagnostic::in_file(&decl.file, format!("unknown ref `{r}` in test `{}`", decl.test))
-                        .at(decl.line, None))
+                    return Err(Diagnostic::in_file(
+                        &decl.file,
+                        format!("unknown ref `{}` in test `{}`", r.written(), decl.test),
+                    )
+                    .at(decl.line, None))
                 }
             }
         }
@@ -373,7 +402,7 @@ impl Planner<'_> {
                 // The usual `to: ref('customers')` needs no Jinja: evaluating it
                 // was most of planning a relationships test.
                 if let Some(name) = plain_ref(&to) {
-                    self.ref_deps(decl, &[name.to_string()], deps)?;
+                    self.ref_deps(decl, &[RefCall::named(name)], deps)?;
                     if let Some(rel) = relations.by_name.get(name) {
                         return Ok(GenericTest::Relationships { to: rel.to_string(), field });
                     }

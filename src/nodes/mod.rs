@@ -18,6 +18,7 @@ use crate::hooks::NodeHooks;
 pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
 use crate::project::Project;
+use crate::template::refs::RefCall;
 use crate::template::relation::Relation;
 use crate::template::{Relations, Templates};
 use serde_yaml::Value;
@@ -110,6 +111,8 @@ pub struct Node {
     pub kind: NodeKind,
     /// `pre-hook` / `post-hook`, decided at plan time (seeds and models; tests have none).
     pub hooks: NodeHooks,
+    /// A versioned model's version (its unique id ends in `.v<v>`; `name` is the model's).
+    pub version: Option<crate::project::versions::ModelVersion>,
 }
 
 #[derive(Debug)]
@@ -125,6 +128,9 @@ pub struct Plan {
     pub written: BTreeMap<String, AsWritten>,
     /// What dbt warns about while parsing, in declaration order.
     pub warnings: Vec<Diagnostic>,
+    /// What dbt logs as information while compiling (an unpinned `ref` of a
+    /// versioned model with a prerelease), printed as `note:`s.
+    pub notes: Vec<Diagnostic>,
     /// `on-run-start` / `on-run-end`, run around the nodes of a run.
     pub run_hooks: RunHooks,
 }
@@ -134,7 +140,7 @@ pub struct Plan {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct AsWritten {
     pub depends_on: Vec<String>,
-    pub refs: Vec<String>,
+    pub refs: Vec<RefCall>,
     /// Every `source()` call, repeats included.
     pub sources: Vec<(String, String)>,
 }
@@ -179,8 +185,8 @@ fn yaml_scalar(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap_or_default().trim().to_string()
 }
 
-/// A model's node index, its `ref()` names and source ids in order of use, and its text.
-type ModelRefs<'a> = (usize, Vec<String>, Vec<(String, String)>, &'a str);
+/// A model's node index, its `ref()` calls and source ids in order of use, and its text.
+type ModelRefs<'a> = (usize, Vec<RefCall>, Vec<(String, String)>, &'a str);
 
 /// A node's path in `dbt_project.yml`'s config trees: project, folders, name.
 fn tree_path(project: &Project, folders: &[String], name: &str) -> Vec<String> {
@@ -202,8 +208,12 @@ struct Planner<'a> {
     warnings: Vec<Diagnostic>,
     nodes: Vec<Node>,
     written: BTreeMap<String, AsWritten>,
-    /// Model or seed name → unique id.
+    /// dbt's ref lookup: a model, seed or snapshot name → unique id; a
+    /// versioned model's `<name>.v<v>` for each version, and its name for
+    /// the latest one.
     names: BTreeMap<String, String>,
+    /// `note:`s dbt logs while compiling (an unpinned ref with a newer prerelease).
+    notes: Vec<Diagnostic>,
 }
 
 #[cfg(test)]
@@ -221,6 +231,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         nodes: Vec::new(),
         written: BTreeMap::new(),
         names: BTreeMap::new(),
+        notes: Vec::new(),
     };
     p.seeds();
     let mut model_refs = p.models();
@@ -228,7 +239,9 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     let mut relations = Relations::default();
     for n in &p.nodes {
         let Some(r) = &n.relation else { continue };
-        relations.by_name.insert(n.name.clone(), r.clone());
+        for key in n.ref_keys() {
+            relations.by_name.insert(key, r.clone());
+        }
         if let NodeKind::Model { template, materialized: Materialized::Ephemeral } = &n.kind {
             relations.ephemerals.insert(r.identifier.clone(), template.clone());
         }
@@ -241,6 +254,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     }
     let relations = Arc::new(relations);
     p.link(model_refs);
+    p.deprecations();
     p.unit_tests();
     p.singular_tests();
     p.generic_tests(&relations);
@@ -249,7 +263,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     }
     let mut warnings = p.warnings;
     warnings.extend(p.unsupported.warnings());
-    let (mut nodes, written) = (p.nodes, p.written);
+    let (mut nodes, written, notes) = (p.nodes, p.written, p.notes);
     // Unstable: it moves the large nodes fewer times (40,000 at 10k models;
     // planning 2% faster). Ties are duplicates, refused below; ordering them
     // by file keeps the order they were found in.
@@ -290,33 +304,28 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, run_hooks: RunHooks::of(project) })
+    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, notes, run_hooks: RunHooks::of(project) })
 }
 
 impl<'a> Planner<'a> {
-    fn claim_name(&mut self, name: &str, id: &str, file: &PathBuf) -> bool {
-        if let Some(prev) = self.names.get(name) {
-            self.errors.push(
-                Diagnostic::in_file(file, format!("duplicate node name `{name}`: `{prev}` already uses it"))
-                    .hint("model, seed and snapshot names must be unique across the project"),
-            );
-            return false;
-        }
-        self.names.insert(name.to_string(), id.to_string());
-        true
-    }
-
     /// Resolve pass over models; returns each model's recorded refs by node index.
     /// A model's render, config and materialization are its own, so they are
     /// worked out on every core; names are claimed and nodes made in file order.
+    /// A file that defines a model version is that version's node
+    /// (`model.<project>.<model>.v<v>`, its fqn ending in `v<v>`), configured
+    /// by the version's merged property entry.
     fn models(&mut self) -> Vec<ModelRefs<'a>> {
         let mut refs = Vec::new();
         let (project, templates, target) = (self.project, self.templates, self.target);
         let resolved = crate::par::map(&project.models, |m| {
             let placeholder = Relation::new(&target.database, &target.schema, &m.name);
             let rec = templates.resolve_file(&m.path.display().to_string(), &placeholder)?;
-            let mut cfg = config_tree::from_tree(project.model_tree.as_ref(), &tree_path(project, &m.folders, &m.name));
-            if let Some(props) = project.model_props.get(&m.name) {
+            let version = project.versions.of_file(&m.name);
+            let name = version.map_or(m.name.as_str(), |v| v.model.as_str());
+            let mut path = tree_path(project, &m.folders, name);
+            path.extend(version.map(|v| v.version.v.formatted()));
+            let mut cfg = config_tree::from_tree(project.model_tree.as_ref(), &path);
+            if let Some(props) = project.model_props_of(&m.name) {
                 config_tree::merge(&mut cfg, props.config.clone());
             }
             config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
@@ -336,20 +345,31 @@ impl<'a> Planner<'a> {
                     continue;
                 }
             };
-            let id = format!("model.{}.{}", project.name, m.name);
-            if !self.claim_name(&m.name, &id, &m.path) {
+            let declared = project.versions.of_file(&m.name);
+            let version = declared.map(|d| d.version.clone());
+            let name = declared.map_or_else(|| m.name.clone(), |d| d.model.clone());
+            let id = match &version {
+                Some(v) => format!("model.{}.{name}.{}", project.name, v.v.formatted()),
+                None => format!("model.{}.{name}", project.name),
+            };
+            if !self.claim(&name, version.as_ref(), &id, &m.path) {
                 continue;
             }
-            self.unsupported.note(&cfg, &m.name, &m.path);
+            self.unsupported.note(&cfg, &name, &m.path);
+            let default_alias = naming::default_alias(&name, version.as_ref());
             let relation = match materialized {
-                Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&m.name)),
-                _ => match self.naming.relation(&self.view(Resource::Model, &m.name, &m.path, &m.folders), &cfg) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        self.errors.push(Diagnostic::in_file(&m.path, format!("model `{}`: {e}", m.name)));
-                        continue;
+                Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&default_alias)),
+                _ => {
+                    let mut view = self.view(Resource::Model, &name, &m.path, &m.folders);
+                    view.version = version.as_ref();
+                    match self.naming.relation(&view, &cfg) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            self.errors.push(Diagnostic::in_file(&m.path, format!("model `{name}`: {e}")));
+                            continue;
+                        }
                     }
-                },
+                }
             };
             for (s, t) in &rec.sources {
                 self.check_source(s, t, &m.path, &m.text);
@@ -358,7 +378,7 @@ impl<'a> Planner<'a> {
             let source_deps = rec.sources.iter().map(|(s, t)| fqn::source_id(&project.name, s, t)).collect();
             self.nodes.push(Node {
                 id,
-                name: m.name.clone(),
+                name,
                 resource: Resource::Model,
                 file: m.path.clone(),
                 depends_on: source_deps,
@@ -366,6 +386,7 @@ impl<'a> Planner<'a> {
                 config: cfg,
                 kind: NodeKind::Model { template: m.path.display().to_string(), materialized },
                 hooks,
+                version,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
         }
@@ -381,51 +402,6 @@ impl<'a> Planner<'a> {
                     .hint("declare it under `sources:` in a property YAML file"),
             );
         }
-    }
-
-    /// Turns recorded ref names into edges, reporting unknown names with a suggestion.
-    fn link(&mut self, model_refs: Vec<ModelRefs<'_>>) {
-        for (i, refs, sources, text) in model_refs {
-            let file = self.nodes[i].file.clone();
-            let mut ids = Vec::new();
-            for r in &refs {
-                if let Some(id) = self.resolve_ref(r, &file, text) {
-                    self.nodes[i].depends_on.insert(id.clone());
-                    ids.push(id);
-                }
-            }
-            self.write_down(i, sources, ids, refs);
-        }
-    }
-
-    /// Records a node's parents in manifest order; `sources` and `ids` in order of use.
-    /// `sources` as called, `ids` the resolved refs, `refs` the names as called.
-    fn write_down(&mut self, i: usize, sources: Vec<(String, String)>, ids: Vec<String>, refs: Vec<String>) {
-        let mut depends_on: Vec<String> = Vec::new();
-        let source_ids = sources.iter().map(|(s, t)| fqn::source_id(&self.project.name, s, t));
-        for id in source_ids.chain(ids) {
-            if !depends_on.contains(&id) {
-                depends_on.push(id);
-            }
-        }
-        self.written.insert(self.nodes[i].id.clone(), AsWritten { depends_on, refs, sources });
-    }
-
-    fn resolve_ref(&mut self, name: &str, file: &PathBuf, text: &str) -> Option<String> {
-        if let Some(id) = self.names.get(name) {
-            return Some(id.clone());
-        }
-        let best = crate::error::closest(name, self.names.keys().map(String::as_str));
-        let line =
-            crate::config::find_line(text, &format!("'{name}'")).or_else(|| crate::config::find_line(text, name));
-        let mut d =
-            Diagnostic::in_file(file, format!("unknown ref `{name}`: no model, seed or snapshot has that name"))
-                .at(line, None);
-        if let Some(k) = best {
-            d = d.hint(format!("did you mean `{k}`?"));
-        }
-        self.errors.push(d);
-        None
     }
 
     fn singular_tests(&mut self) {
@@ -453,7 +429,8 @@ impl<'a> Planner<'a> {
                 }
             };
             tcfg.store_failures = generic::store_failures(&cfg, &self.target.database, &self.target.schema, &t.name);
-            let ids: Vec<String> = rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.path, &t.text)).collect();
+            let ids: Vec<String> =
+                rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.name, &t.path, &t.text)).collect();
             let mut sources = Vec::new();
             for (s, tb) in &rec.sources {
                 self.check_source(s, tb, &t.path, &t.text);
@@ -470,6 +447,7 @@ impl<'a> Planner<'a> {
                 config: cfg,
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
                 hooks: NodeHooks::default(),
+                version: None,
             });
             self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());
         }
@@ -480,6 +458,7 @@ pub mod fqn;
 mod generic;
 pub mod materialize;
 mod naming;
+mod refs;
 mod seeds;
 mod unsupported;
 mod unit;

@@ -48,6 +48,7 @@ impl Planner<'_> {
                 config: cfg,
                 kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
                 hooks,
+                version: None,
             });
         }
     }

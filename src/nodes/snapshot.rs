@@ -403,6 +403,7 @@ impl<'a> Planner<'a> {
                 config: cfg,
                 kind: NodeKind::Snapshot { template, snapshot },
                 hooks,
+                version: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, s.text.as_str()));
         }

@@ -125,6 +125,7 @@ impl Planner<'_> {
             config: cfg,
             kind: NodeKind::UnitTest(Arc::new(planned)),
             hooks: NodeHooks::default(),
+            version: None,
         }))
     }
 
@@ -173,7 +174,7 @@ impl Planner<'_> {
                     NodeKind::Seed { csv, .. } => Some(csv.clone()),
                     _ => None,
                 };
-                (r.clone(), self.real_relation(node), seed, written.refs.contains(r))
+                (r.clone(), self.real_relation(node), seed, written.refs.iter().any(|c| c.key() == *r))
             }
             Input::Source(s, t) => {
                 let src = project.sources.get(&(s.clone(), t.clone())).ok_or_else(not_found)?;

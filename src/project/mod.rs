@@ -18,6 +18,7 @@ pub mod profile;
 pub mod properties;
 mod settings;
 pub mod snapshots;
+pub mod versions;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
@@ -61,6 +62,11 @@ pub struct NodeProps {
     pub file: PathBuf,
     /// The entry's `name:` line, to point at a second entry for the same resource.
     pub line: Option<usize>,
+    /// A model entry with `versions:`: its versions' own entries (in
+    /// `Project::versions`) are what apply to files.
+    pub versioned: bool,
+    /// A model's (or one version's) `deprecation_date`.
+    pub deprecation_date: Option<versions::DeprecationDate>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +93,8 @@ pub struct Project {
     pub singular_tests: Vec<SqlFile>,
     pub macros: Vec<SqlFile>,
     pub model_props: BTreeMap<String, NodeProps>,
+    /// Each version of each versioned model, and the file defining it.
+    pub versions: versions::Versions,
     pub seed_props: BTreeMap<String, NodeProps>,
     /// `{% snapshot %}` blocks and YAML-defined snapshots, in path order.
     pub snapshots: Vec<snapshots::Snapshot>,
@@ -330,6 +338,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         singular_tests,
         macros,
         model_props: BTreeMap::new(),
+        versions: versions::Versions::default(),
         seed_props: BTreeMap::new(),
         snapshots: snapshot_files,
         snapshot_props: BTreeMap::new(),
@@ -374,6 +383,7 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
         project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
         project.unit_tests.extend(declared.unit_tests);
+        project.versions.declared.extend(declared.versions);
         for (kind, entries, props) in
             [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]
         {
@@ -407,11 +417,23 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     w.errors.extend(checked.into_iter().filter_map(Result::err));
     let unmatched = entries::unmatched(&project);
     project.warnings.extend(unmatched);
+    let (warnings, errors) = project.versions.resolve(&project.models);
+    project.warnings.extend(warnings);
+    w.errors.extend(errors);
     (project, w.errors)
 }
 
 
 impl Project {
+    /// A model file's property entry: the entry of the version it defines,
+    /// else the model's own (a versioned model's entry applies to no file).
+    pub fn model_props_of(&self, file_stem: &str) -> Option<&NodeProps> {
+        match self.versions.of_file(file_stem) {
+            Some(v) => Some(&v.props),
+            None => self.model_props.get(file_stem).filter(|p| !p.versioned),
+        }
+    }
+
     /// A seed's config: `dbt_project.yml`'s `seeds:` tree along its folders,
     /// then its property-file `config:` on top.
     pub fn seed_config(&self, s: &SeedFile) -> ConfigMap {

@@ -23,6 +23,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         config: Default::default(),
         kind,
         hooks: Default::default(),
+        version: None,
     }
 }
 
@@ -38,6 +39,7 @@ pub(super) fn plan(nodes: Vec<Node>) -> Plan {
         written: Default::default(),
         warnings: Vec::new(),
         run_hooks: Default::default(),
+        notes: Vec::new(),
     }
 }
 

@@ -31,6 +31,7 @@ mod pyops;
 pub mod pyre;
 pub mod pytime;
 pub mod query;
+pub mod refs;
 pub mod relation;
 pub mod unit;
 
@@ -60,8 +61,8 @@ impl Vars {
 /// What the resolve pass saw a template call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recorded {
-    /// `ref()` targets by name (a two-argument ref keeps the model name).
-    pub refs: Vec<String>,
+    /// `ref()` calls in order, repeats included.
+    pub refs: Vec<refs::RefCall>,
     pub sources: Vec<(String, String)>,
     pub config: BTreeMap<String, serde_yaml::Value>,
 }
@@ -348,12 +349,14 @@ impl Templates {
         let placeholder = this.clone();
         ctx.push((
             "ref",
-            Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                let name = b.unwrap_or(a);
-                let rel = Relation::new(&placeholder.database, &placeholder.schema, &name);
-                lock(&r1).refs.push(name);
-                Ok(rel.to_value())
-            }),
+            Value::from_function(
+                move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
+                    let call = refs::parse(&args.into_values())?;
+                    let rel = Relation::new(&placeholder.database, &placeholder.schema, &call.name);
+                    lock(&r1).refs.push(call);
+                    Ok(rel.to_value())
+                },
+            ),
         ));
         let placeholder = this.clone();
         ctx.push((
@@ -380,12 +383,17 @@ impl Templates {
         let (rels, rels2) = (relations.clone(), relations.clone());
         ctx.push((
             "ref",
-            Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                let name = b.unwrap_or(a);
-                rels.by_name.get(&name).map(Relation::to_value).ok_or_else(|| {
-                    jinja_error(ErrorKind::InvalidOperation, format!("`ref('{name}')` points to no model or seed"))
-                })
-            }),
+            Value::from_function(
+                move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
+                    let call = refs::parse(&args.into_values())?;
+                    rels.by_name.get(&call.key()).map(Relation::to_value).ok_or_else(|| {
+                        jinja_error(
+                            ErrorKind::InvalidOperation,
+                            format!("`{}` points to no model or seed", call.written()),
+                        )
+                    })
+                },
+            ),
         ));
         ctx.push((
             "source",

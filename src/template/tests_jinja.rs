@@ -284,7 +284,7 @@ fn custom_generic_test_macro_runs_through_eval_arg() {
     let t = templates(&[], &macros);
     let call = "test_positive(model=ref(\"raw\"), column_name=\"amount\", allow_zero=true)";
     let (_, rec) = t.eval_arg(call, &Relation::new("shop", "main", "raw"), None).expect("resolves");
-    assert_eq!(rec.refs, vec!["raw"]);
+    assert_eq!(rec.refs.iter().map(|r| r.key()).collect::<Vec<_>>(), vec!["raw"]);
     let (sql, _) = t.eval_arg(call, &Relation::new("shop", "main", "raw"), Some(&ctx().relations)).expect("renders");
     assert_eq!(sql, "select * from \"shop\".\"main\".\"raw\" where amount < 0");
 }

@@ -266,14 +266,19 @@ fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
 
 /// The fields of a node's entry that name it; [`node`] starts from these.
 pub(super) fn identity<'a>(node: &'a Node, package: &'a str) -> Fields<'a> {
-    Fields::from([
+    let mut fields = Fields::from([
         ("name", s(node.name.as_str())),
         ("resource_type", s(node.resource.as_str())),
         ("package_name", s(package)),
         ("original_file_path", s(node.file.display().to_string())),
         ("unique_id", s(node.id.as_str())),
         ("fqn", F::List(node.fqn().into_iter().map(s).collect())),
-    ])
+    ]);
+    // A model's version names it too (`ls --output name` prints `<name>.v<v>`).
+    if node.resource == Resource::Model {
+        fields.insert("version", node.version.as_ref().map(|v| F::Value(v.v.json.clone())).unwrap_or(NULL));
+    }
+    fields
 }
 
 fn columns<'a>(inputs: &Inputs<'a>, node: &Node) -> F<'a> {
@@ -390,14 +395,25 @@ pub(super) fn node<'a>(
         m.insert("depends_on", F::Raw(r#"{"macros":[]}"#));
         return m;
     }
-    let ref_names: Vec<&'a str> = match written {
-        Some(w) => w.refs.iter().map(String::as_str).collect(),
-        None => parents.iter().filter(|id| !id.starts_with("source.")).filter_map(|id| id.rsplit('.').next()).collect(),
+    // `{name, package, version}` of each ref as written; a generic test's
+    // (recorded by no render) are its parents', named as dbt names them.
+    let ref_entry = |name: &'a str, package: Option<&'a str>, version: Option<&serde_json::Value>| {
+        let version = version.cloned().map(F::Value).unwrap_or(NULL);
+        F::Obj(Fields::from([("name", s(name)), ("package", opt(package)), ("version", version)]))
     };
-    let refs = ref_names
-        .into_iter()
-        .map(|name| F::Obj(Fields::from([("name", s(name)), ("package", NULL), ("version", NULL)])))
-        .collect();
+    let refs: Vec<F> = match written {
+        Some(w) => w
+            .refs
+            .iter()
+            .map(|r| ref_entry(&r.name, r.package.as_deref(), r.version.as_ref().map(|v| &v.json)))
+            .collect(),
+        None => parents
+            .iter()
+            .filter(|id| !id.starts_with("source."))
+            .filter_map(|id| super::node_by_id(inputs.plan, id))
+            .map(|p| ref_entry(&p.name, None, p.version.as_ref().map(|v| &v.v.json)))
+            .collect(),
+    };
     let source_pair = |(src, table): (&'a str, &'a str)| F::List(vec![s(src), s(table)]);
     let sources: Vec<F> = match written {
         Some(w) => w.sources.iter().map(|(a, b)| source_pair((a.as_str(), b.as_str()))).collect(),
@@ -422,20 +438,31 @@ pub(super) fn node<'a>(
             ("access", s("protected")),
             ("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#)),
             ("constraints", F::Raw("[]")),
-            ("version", NULL),
-            ("latest_version", NULL),
-            ("deprecation_date", NULL),
+            ("version", node.version.as_ref().map(|v| F::Value(v.v.json.clone())).unwrap_or(NULL)),
+            ("latest_version", node.version.as_ref().map(|v| F::Value(v.latest.json.clone())).unwrap_or(NULL)),
+            ("deprecation_date", opt(node_props.and_then(|p| p.deprecation_date.as_ref()).map(|d| d.iso.as_str()))),
             ("primary_key", F::Raw("[]")),
         ]);
     }
-    let attached = |name: &str| parents.iter().find(|id| id.rsplit('.').next() == Some(name)).map(|id| s(*id));
+    // The tested node: a parent with the test's model name (and version).
+    let attached = |name: &str, version: Option<&crate::project::versions::Version>| {
+        let found = parents.iter().filter_map(|id| super::node_by_id(inputs.plan, id)).find(|p| {
+            p.name == name
+                && match (version, p.version.as_ref()) {
+                    (Some(v), Some(pv)) => v.same(&pv.v),
+                    (None, None) => true,
+                    _ => false,
+                }
+        });
+        found.map(|p| s(p.id.as_str()))
+    };
     let generic = layout.generic_decl(node).map(|d| {
         let mut kwargs: Fields = d.args.iter().map(|(k, v)| (k.as_str(), F::Value(yaml_json(v)))).collect();
         if let Some(c) = &d.column {
             kwargs.insert("column_name", s(c.as_str()));
         }
         let (attached, key) = match &d.attached {
-            Attached::Model(name) => (attached(name), format!("models.{name}")),
+            Attached::Model(name) => (attached(name, d.version.as_ref()), format!("models.{name}")),
             Attached::Source(src, t) => (Some(s(source_id(&project.name, src, t))), format!("sources.{src}")),
         };
         let metadata = Fields::from([("name", s(d.test.as_str())), ("kwargs", F::Obj(kwargs)), ("namespace", NULL)]);
