@@ -11,6 +11,7 @@ use super::{enabled, Node, NodeKind, Planner, Resource};
 use crate::config_tree::{self, ConfigMap};
 use crate::error::Diagnostic;
 use crate::hooks::NodeHooks;
+use crate::project::versions::ModelVersion;
 use crate::template::relation::Relation;
 use crate::unit_tests::{self, Input, Planned, PlannedInput, UnitTestDecl};
 use std::collections::BTreeSet;
@@ -23,6 +24,8 @@ struct Tested {
     config: ConfigMap,
     relation: Relation,
     text: String,
+    /// The model version, when the model is versioned.
+    version: Option<ModelVersion>,
 }
 
 impl Planner<'_> {
@@ -31,19 +34,23 @@ impl Planner<'_> {
         let project = self.project;
         for decl in &project.unit_tests {
             match self.unit_test(decl) {
-                Ok(Some(node)) => {
-                    let deps: Vec<String> = node.depends_on.iter().cloned().collect();
-                    let id = node.id.clone();
-                    self.nodes.push(node);
-                    self.written.insert(id, super::AsWritten { depends_on: deps, ..Default::default() });
+                Ok(nodes) => {
+                    for node in nodes {
+                        let deps: Vec<String> = node.depends_on.iter().cloned().collect();
+                        let id = node.id.clone();
+                        self.nodes.push(node);
+                        self.written.insert(id, super::AsWritten { depends_on: deps, ..Default::default() });
+                    }
                 }
-                Ok(None) => {}
                 Err(d) => self.errors.push(d),
             }
         }
     }
 
-    fn unit_test(&mut self, decl: &UnitTestDecl) -> Result<Option<Node>, Diagnostic> {
+    /// The nodes of one declaration: none when it (or its model) is
+    /// disabled, one per tested version of a versioned model, as dbt makes
+    /// them (`unit_test.<project>.<model>.<name>_v<v>`).
+    fn unit_test(&mut self, decl: &UnitTestDecl) -> Result<Vec<Node>, Diagnostic> {
         let project = self.project;
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let mut fqn_path = vec![project.name.clone()];
@@ -53,19 +60,58 @@ impl Planner<'_> {
         let mut cfg = config_tree::from_tree(project.unit_test_tree.as_ref(), &fqn_path);
         config_tree::merge(&mut cfg, decl.config.clone().into_iter().collect());
         if !enabled(&cfg) {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        let Some(tested) = self.tested(&decl.model) else {
+        let versioned = project.versions.is_versioned(&decl.model);
+        if !versioned && decl.versions.is_some() {
+            return Err(err(format!(
+                "unit test `{}` should not have a versions include or exclude when referencing non-versioned model `{}`",
+                decl.name, decl.model
+            )));
+        }
+        let ids: Vec<String> = if versioned {
+            let chosen = |v: &ModelVersion| decl.versions.as_ref().is_none_or(|c| c.tests(&v.v));
+            let planned: Vec<String> = self
+                .nodes
+                .iter()
+                .filter(|n| n.resource == Resource::Model && n.name == decl.model)
+                .filter(|n| n.version.as_ref().is_some_and(chosen))
+                .map(|n| n.id.clone())
+                .collect();
+            if planned.is_empty() {
+                return Err(err(format!(
+                    "unit test `{}` referenced a version of `{}` which was not found",
+                    decl.name, decl.model
+                ))
+                .hint("`versions:` lists versions of the model that have a file and are enabled"));
+            }
+            planned
+        } else {
+            self.names.get(&decl.model).filter(|id| id.starts_with("model.")).cloned().into_iter().collect()
+        };
+        if ids.is_empty() {
             // A disabled model's unit tests are left out, as dbt leaves them (#10540).
             if project.models.iter().any(|m| m.name == decl.model) {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             return Err(err(format!(
                 "unable to find model `{}.{}` for unit test `{}`",
                 project.name, decl.model, decl.name
             ))
             .hint("`model:` names a model of this project"));
-        };
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(tested) = self.tested(&id) else { continue };
+            out.push(self.unit_test_of(decl, tested, cfg.clone())?);
+        }
+        Ok(out)
+    }
+
+    /// One unit test node of `decl` on the planned model (or model version) `tested`.
+    fn unit_test_of(&mut self, decl: &UnitTestDecl, tested: Tested, cfg: ConfigMap) -> Result<Node, Diagnostic> {
+        let project = self.project;
+        let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         // dbt asks for the override when the model calls `is_incremental()`.
         let calls_is_incremental = tested.text.contains("is_incremental");
         let over = decl.overrides.macros.get("is_incremental");
@@ -114,9 +160,11 @@ impl Planner<'_> {
             given: decl.given.clone(),
             expect_rows: decl.expect.clone(),
             expect_format: decl.expect_format,
+            versions: decl.versions.clone(),
         };
-        Ok(Some(Node {
-            id: format!("unit_test.{}.{}.{}", project.name, decl.model, decl.name),
+        let suffix = tested.version.as_ref().map(|v| format!("_{}", v.v.formatted())).unwrap_or_default();
+        Ok(Node {
+            id: format!("unit_test.{}.{}.{}{suffix}", project.name, decl.model, decl.name),
             name: decl.name.clone(),
             resource: Resource::UnitTest,
             file: decl.file.clone(),
@@ -125,22 +173,22 @@ impl Planner<'_> {
             config: cfg,
             kind: NodeKind::UnitTest(Arc::new(planned)),
             hooks: NodeHooks::default(),
-            version: None,
-        }))
+            version: tested.version,
+        })
     }
 
-    /// The planned model named `name`, if it is one.
-    fn tested(&self, name: &str) -> Option<Tested> {
-        let id = self.names.get(name).filter(|id| id.starts_with("model."))?;
-        let node = self.nodes.iter().find(|n| &n.id == id)?;
+    /// The planned model (or model version) with this unique id.
+    fn tested(&self, id: &str) -> Option<Tested> {
+        let node = self.nodes.iter().find(|n| n.id == id)?;
         let NodeKind::Model { template, .. } = &node.kind else { return None };
-        let text = self.project.models.iter().find(|m| m.name == name).map(|m| m.text.clone()).unwrap_or_default();
+        let text = self.project.models.iter().find(|m| m.path == node.file).map(|m| m.text.clone()).unwrap_or_default();
         Some(Tested {
-            id: id.clone(),
+            id: id.to_string(),
             template: template.clone(),
             config: node.config.clone(),
             relation: self.real_relation(node),
             text,
+            version: node.version.clone(),
         })
     }
 

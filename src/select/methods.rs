@@ -67,7 +67,10 @@ pub fn matches(m: &Member, method: &str, value: &str) -> bool {
         Member::Node(n) => n,
     };
     match method {
-        "fqn" => matches_everything(value) || fqn_matches(&node.fqn(), value, node.version.is_some()),
+        "fqn" => {
+            let versioned = node.resource == Resource::Model && node.version.is_some();
+            matches_everything(value) || fqn_matches(&node.fqn(), value, versioned)
+        }
         // dbt's `version:` method: only models, by their place among the model's versions.
         "version" => {
             node.resource == Resource::Model
