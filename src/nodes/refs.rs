@@ -116,8 +116,29 @@ impl Planner<'_> {
             .or_else(|| crate::config::find_line(text, &format!("\"{}\"", r.name)))
             .or_else(|| crate::config::find_line(text, &r.name));
         let versions = self.planned_versions(&r.name);
-        let d = match (&r.version, self.project.versions.is_versioned(&r.name)) {
-            (Some(v), true) => Diagnostic::in_file(
+        let project = self.project;
+        let declared = |v: &crate::project::versions::Version| {
+            project.versions.declared.iter().find(|d| d.model == r.name && d.version.v.same(v))
+        };
+        let found = r.version.as_ref().and_then(declared);
+        let d = match (&r.version, project.versions.is_versioned(&r.name), found) {
+            // Declared, but no file defines it (or its file is disabled).
+            (Some(v), true, Some(d)) => {
+                let (why, hint) = match project.versions.file_of(d) {
+                    Some(f) => {
+                        (format!("its file `{f}.sql` is disabled"), "enable it, or ref another version".to_string())
+                    }
+                    None => ("no file defines it".to_string(), format!("add `{}.sql`, or set `defined_in:`", d.file)),
+                };
+                let what = format!(
+                    "unknown ref `{}`: version `{}` of model `{}` is not built: {why}",
+                    r.written(),
+                    v.text,
+                    r.name
+                );
+                Diagnostic::in_file(file, what).hint(hint)
+            }
+            (Some(v), true, None) => Diagnostic::in_file(
                 file,
                 format!("unknown ref `{}`: model `{}` has no version `{}`", r.written(), r.name, v.text),
             )
@@ -125,12 +146,12 @@ impl Planner<'_> {
                 true => "none of its versions has a file: add `<model>_v<v>.sql`, or set `defined_in:`".to_string(),
                 false => format!("its versions are {}", versions.join(", ")),
             }),
-            (Some(_), false) if self.names.contains_key(&r.name) => Diagnostic::in_file(
+            (Some(_), false, _) if self.names.contains_key(&r.name) => Diagnostic::in_file(
                 file,
                 format!("unknown ref `{}`: `{}` is not a versioned model", r.written(), r.name),
             )
             .hint("remove `v=` / `version=`, or declare `versions:` for it in a property file"),
-            (None, true) => {
+            (None, true, _) => {
                 let latest = self.project.versions.declared.iter().find(|d| d.model == r.name && d.version.is_latest());
                 let file_hint = latest.map(|d| format!("`{}.sql`", d.file)).unwrap_or_default();
                 Diagnostic::in_file(
