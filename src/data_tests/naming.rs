@@ -117,10 +117,11 @@ pub fn synthesize(kind: &str, target_name: &str, args: &BTreeMap<String, Value>)
     }
 }
 
-/// dbt's `md5(name + repr(hashable test_metadata))[-10:]`, the `repr` written
-/// straight into one buffer (tens of thousands of tests per large project).
-fn unique_id_hash(name: &str, input: &NamingInput) -> String {
-    let model = match input.target {
+/// The `model` argument dbt gives a generic test (its `test_metadata.kwargs`):
+/// `{{ get_where_subquery(ref('m')) }}`, with `version='<v>'` for a model
+/// version's test, or `source('s', 't')`.
+pub fn model_arg(target: &TestTarget) -> String {
+    match target {
         TestTarget::Model { name, version: None } => format!("{{{{ get_where_subquery(ref('{name}')) }}}}"),
         TestTarget::Model { name, version: Some(v) } => {
             format!("{{{{ get_where_subquery(ref('{name}', version='{v}')) }}}}")
@@ -128,7 +129,13 @@ fn unique_id_hash(name: &str, input: &NamingInput) -> String {
         TestTarget::Source { source, table } => {
             format!("{{{{ get_where_subquery(source('{source}', '{table}')) }}}}")
         }
-    };
+    }
+}
+
+/// dbt's `md5(name + repr(hashable test_metadata))[-10:]`, the `repr` written
+/// straight into one buffer (tens of thousands of tests per large project).
+fn unique_id_hash(name: &str, input: &NamingInput) -> String {
+    let model = model_arg(input.target);
     let mut text = String::with_capacity(name.len() + 256);
     text.push_str(name);
     // `{'kwargs': {…}, 'name': …, 'namespace': …}`: keys sorted, and `model`

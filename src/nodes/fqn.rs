@@ -20,6 +20,22 @@ pub fn parse_source_id(id: &str) -> Option<(&str, &str, &str)> {
     Some((parts.next()?, parts.next()?, parts.next()?))
 }
 
+/// A node's short name from its unique id: the name (a model version's
+/// `<name>.v<v>`), a generic test's name without its hash.
+pub fn short_name(id: &str) -> &str {
+    if let Some(rest) = id.strip_prefix("model.") {
+        // `model.<project>.<name>[.v<version>]`: project names hold no dots.
+        return rest.split_once('.').map_or(rest, |(_, name)| name);
+    }
+    let mut parts = id.rsplit('.');
+    let last = parts.next().unwrap_or(id);
+    let hashed = last.len() == 10 && last.bytes().all(|b| b.is_ascii_hexdigit());
+    match parts.next() {
+        Some(name) if hashed && id.starts_with("test.") && id.matches('.').count() >= 3 => name,
+        _ => last,
+    }
+}
+
 /// The folders of a file below its top folder (`models/staging/x.yml` →
 /// `["staging"]`), as dbt puts them in an fqn.
 pub fn fqn_folders(file: &Path) -> Vec<String> {
@@ -74,6 +90,15 @@ mod tests {
         assert_eq!(fqn_folders(Path::new("models/staging/schema.yml")), vec!["staging"]);
         assert_eq!(fqn_folders(Path::new("models/schema.yml")), Vec::<String>::new());
         assert_eq!(fqn_folders(Path::new("models/a/b/s.yml")), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn short_names_keep_a_versions_suffix_and_drop_a_tests_hash() {
+        assert_eq!(short_name("model.shop.orders"), "orders");
+        assert_eq!(short_name("model.shop.orders.v2"), "orders.v2");
+        assert_eq!(short_name("model.shop.orders.v2.5"), "orders.v2.5");
+        assert_eq!(short_name("test.shop.not_null_orders_v1_id.ccb11c9411"), "not_null_orders_v1_id");
+        assert_eq!(short_name("seed.shop.raw"), "raw");
     }
 
     #[test]

@@ -115,7 +115,8 @@ fn unit_versions(name: &str, v: &Value) -> Result<Option<crate::unit_tests::Vers
             Some(_) => Err(format!("unit test `{name}`: `versions.{key}` must be a list of versions")),
         }
     };
-    if let Some(k) = v.as_mapping().and_then(|m| m.keys().find(|k| !matches!(k.as_str(), Some("include" | "exclude")))) {
+    if let Some(k) = v.as_mapping().and_then(|m| m.keys().find(|k| !matches!(k.as_str(), Some("include" | "exclude"))))
+    {
         return Err(format!("unit test `{name}`: `versions` takes `include` or `exclude`, not `{}`", py_str(k)));
     }
     match (list("include")?, list("exclude")?) {
@@ -383,7 +384,10 @@ mod tests {
     #[test]
     fn inputs_are_read_as_dbt_extracts_them() {
         assert_eq!(input("ref('pkg', 'm')"), Some(Input::Ref("m".into())));
-        assert_eq!(input(" ref(\"m\", v=2) "), Some(Input::Ref("m".into())));
+        // A pinned version is its own input: dbt's ref lookup key `<name>.v<v>`.
+        assert_eq!(input(" ref(\"m\", v=2) "), Some(Input::Ref("m.v2".into())));
+        assert_eq!(input("ref('m', version='1.5')"), Some(Input::Ref("m.v1.5".into())));
+        assert_eq!(input("ref('m', v=0)"), Some(Input::Ref("m".into())));
         assert_eq!(input("this"), Some(Input::This));
         assert_eq!(input("source('s')"), None);
         assert_eq!(input("ref(m)"), None);

@@ -461,6 +461,14 @@ pub(super) fn node<'a>(
         if let Some(c) = &d.column {
             kwargs.insert("column_name", s(c.as_str()));
         }
+        use crate::data_tests::naming::{model_arg, TestTarget};
+        let target = match &d.attached {
+            Attached::Model(name) => {
+                TestTarget::Model { name: name.clone(), version: d.version.as_ref().map(|v| v.text.clone()) }
+            }
+            Attached::Source(source, table) => TestTarget::Source { source: source.clone(), table: table.clone() },
+        };
+        kwargs.insert("model", s(model_arg(&target)));
         let (attached, key) = match &d.attached {
             Attached::Model(name) => (attached(name, d.version.as_ref()), format!("models.{name}")),
             Attached::Source(src, t) => (Some(s(source_id(&project.name, src, t))), format!("sources.{src}")),
