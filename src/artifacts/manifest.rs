@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 mod checksum;
 mod entry;
+mod fields;
 mod unit;
 mod write;
 
@@ -155,14 +156,14 @@ impl<'a> Manifest<'a> {
 
     /// The entry of one node or source, and whether it is a source.
     pub fn entry(&self, id: &str) -> Option<(Value, bool)> {
-        self.lookup(id, |node| entry::object_value(&self.node_fields(node)))
+        self.lookup(id, |node| fields::object_value(&self.node_fields(node)))
     }
 
     /// Like [`Manifest::entry`], but of a node only the fields that name it
     /// (`name`, `fqn`, `original_file_path`, …): what `ls` prints outside
     /// `--output json`, without building the whole entry.
     pub fn brief(&self, id: &str) -> Option<(Value, bool)> {
-        self.lookup(id, |node| entry::object_value(&entry::identity(node, &self.inputs.project.name)))
+        self.lookup(id, |node| fields::object_value(&entry::identity(node, &self.inputs.project.name)))
     }
 
     /// A node's value made by `of_node`, or a source's entry.
@@ -180,7 +181,7 @@ impl<'a> Manifest<'a> {
         unit::entry(node, &self.inputs)
     }
 
-    fn node_fields<'s>(&'s self, node: &'a Node) -> entry::Fields<'s> {
+    fn node_fields<'s>(&'s self, node: &'a Node) -> fields::Fields<'s> {
         entry::node(node, &self.inputs, &self.layout, &self.texts, &self.checksums)
     }
 

@@ -61,7 +61,7 @@ pub(super) fn windowed(m: &Manifest, w: &mut dyn Write, window: usize) -> std::i
         let entries = par::map(window, |node| {
             let mut text = serde_json::to_vec(&node.id)?;
             text.push(b':');
-            super::entry::write_object(&m.node_fields(node), &mut text)?;
+            super::fields::write_object(&m.node_fields(node), &mut text)?;
             Ok::<_, serde_json::Error>(text)
         });
         for entry in entries {
