@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 mod checksum;
 mod entry;
 mod fields;
+mod operation;
 mod unit;
 mod write;
 
@@ -134,6 +135,8 @@ pub struct Manifest<'a> {
     nodes: Vec<&'a Node>,
     /// Unit tests, sorted by unique id: the `unit_tests` section.
     units: Vec<&'a Node>,
+    /// Run hooks' `operation` nodes, sorted by unique id.
+    operations: Vec<(String, Value)>,
     sources: Map<String, Value>,
 }
 
@@ -151,7 +154,9 @@ impl<'a> Manifest<'a> {
             .partition(|n| n.resource == Resource::UnitTest);
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
         let sources = sources_json(&inputs, &layout);
-        Manifest { inputs, layout, texts, checksums, nodes, units, sources }
+        let project_sum = checksums.get(Path::new(checksum::DBT_PROJECT)).map(|(_, sum)| sum.as_str());
+        let operations = operation::entries(&inputs, project_sum);
+        Manifest { inputs, layout, texts, checksums, nodes, units, operations, sources }
     }
 
     /// The entry of one node or source, and whether it is a source.
@@ -172,7 +177,10 @@ impl<'a> Manifest<'a> {
             Ok(i) => Some((of_node(self.nodes[i]), false)),
             Err(_) => match self.units.binary_search_by(|n| n.id.as_str().cmp(id)) {
                 Ok(i) => Some((self.unit_entry(self.units[i]), false)),
-                Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+                Err(_) => match self.operations.binary_search_by(|(o, _)| o.as_str().cmp(id)) {
+                    Ok(i) => Some((self.operations[i].1.clone(), false)),
+                    Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+                },
             },
         }
     }
@@ -194,7 +202,9 @@ impl<'a> Manifest<'a> {
         let plan = self.inputs.plan;
         let mut members: Vec<(&str, Option<&Node>)> =
             self.nodes.iter().chain(&self.units).map(|n| (n.id.as_str(), Some(*n))).collect();
+        // Sources and run hooks' operations: no parents, and no node reads an operation.
         members.extend(self.sources.keys().map(|s| (s.as_str(), None)));
+        members.extend(self.operations.iter().map(|(o, _)| (o.as_str(), None)));
         // Two sorted runs: the sort merges them in one pass.
         members.sort_by(|a, b| a.0.cmp(b.0));
         let ids: Vec<&str> = members.iter().map(|m| m.0).collect();

@@ -13,13 +13,16 @@ use crate::project::Project;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The file run hooks are declared in, as checksums key it.
+pub(crate) const DBT_PROJECT: &str = "dbt_project.yml";
+
 /// dbt's `MAXIMUM_SEED_SIZE`: bigger seeds are hashed by path.
 const MAXIMUM_SEED_SIZE: u64 = 1024 * 1024;
 
 /// `(name, checksum)` by file, relative to the project root.
 pub(crate) type Checksums<'p> = BTreeMap<&'p Path, (&'static str, String)>;
 
-/// The checksums of every model, singular test and seed file. A file that
+/// The checksums of every model, singular test and seed file, and of `dbt_project.yml`. A file that
 /// cannot be read or hashed gets none (the manifest then says `"none"`).
 pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
     let mut texts: Vec<(&Path, String)> = project
@@ -28,6 +31,8 @@ pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
         .chain(&project.singular_tests)
         .map(|f| (f.path.as_path(), f.text.trim().to_string()))
         .collect();
+    // Run hooks' `operation` nodes carry `dbt_project.yml`'s checksum.
+    texts.push((Path::new(DBT_PROJECT), project.dbt_project_text.trim().to_string()));
     let mut out = Checksums::new();
     for seed in &project.seeds {
         match std::fs::metadata(&seed.abs_path).map(|m| m.len()) {

@@ -4,12 +4,12 @@
 //! `write`'s, the sources and maps the parent module's, run hooks'
 //! entries `operation`'s.
 
+use super::fields::{opt, s, Fields, DOCS, F, NULL};
 use super::{describe, props, target_rel, yaml_json, Inputs, Texts};
 use crate::artifacts::layout::Layout;
 use crate::nodes::fqn::source_id;
 use crate::nodes::{Node, NodeKind, Resource};
 use crate::project::Attached;
-use super::fields::{opt, s, Fields, DOCS, F, NULL};
 
 /// dbt's defaults of a node's config by resource (seed, model, test),
 /// without `materialized`: built once, cloned per node, as inserting them one
