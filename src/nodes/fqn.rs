@@ -23,9 +23,16 @@ pub fn parse_source_id(id: &str) -> Option<(&str, &str, &str)> {
 /// A node's short name from its unique id: the name (a model version's
 /// `<name>.v<v>`), a generic test's name without its hash.
 pub fn short_name(id: &str) -> &str {
-    if let Some(rest) = id.strip_prefix("model.") {
-        // `model.<project>.<name>[.v<version>]`: project names hold no dots.
-        return rest.split_once('.').map_or(rest, |(_, name)| name);
+    // `model.<project>.<name>.v<version>`: a version starts with a digit here
+    // (the id alone cannot tell `.vintage` from a version `intage`; the
+    // planner names nodes from the nodes themselves).
+    if id.starts_with("model.") {
+        if let Some((before, version)) = id.rsplit_once(".v") {
+            if version.starts_with(|c: char| c.is_ascii_digit()) {
+                let name_at = before.rfind('.').map_or(0, |i| i + 1);
+                return &id[name_at..];
+            }
+        }
     }
     let mut parts = id.rsplit('.');
     let last = parts.next().unwrap_or(id);
@@ -99,6 +106,8 @@ mod tests {
         assert_eq!(short_name("model.shop.orders.v2.5"), "orders.v2.5");
         assert_eq!(short_name("test.shop.not_null_orders_v1_id.ccb11c9411"), "not_null_orders_v1_id");
         assert_eq!(short_name("seed.shop.raw"), "raw");
+        assert_eq!(short_name("model.shop.vintage"), "vintage");
+        assert_eq!(short_name("model..tmp12.a"), "a");
     }
 
     #[test]

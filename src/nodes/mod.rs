@@ -288,7 +288,13 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     let graph_of = |nodes: &[Node]| {
         let edges: Vec<(&str, &BTreeSet<String>)> = nodes.iter().map(|n| (n.id.as_str(), &n.depends_on)).collect();
         Graph::new(&edges).map_err(|cycle| {
-            let short: Vec<String> = cycle.iter().map(|id| fqn::short_name(id).to_string()).collect();
+            let short: Vec<String> = cycle
+                .iter()
+                .map(|id| match nodes.iter().find(|n| &n.id == id) {
+                    Some(n) => n.search_name(),
+                    None => fqn::short_name(id).to_string(),
+                })
+                .collect();
             let first = nodes.iter().find(|n| n.id == cycle[0]).map(|n| n.file.clone());
             let mut d = Diagnostic::new(format!("dependency cycle: {}", cycle_text(&short)))
                 .hint("remove one of these `ref()` calls to break the loop");
