@@ -4,11 +4,17 @@ For every case directory given (default: all under differential/), the
 case is copied to a temporary directory, each line of its `steps` file is run
 as `dbt <line>` there, and after every step the warehouse and
 target/run_results.json are dumped: every relation (schema, name, view or
-table, column names, all rows cast to text and sorted by DuckDB) and every
+table, column names, all rows cast to text and sorted by DuckDB, and the
+comments persist_docs wrote, when it has any) and every
 result (unique_id, status, failures). A case's optional `clock_columns` file
 lists `table.column`s whose values come from dbt's clock (a snapshot's time):
 their non-null values are dumped as `<time>`, so only what does not depend on
-the clock is compared; every other column of every case is compared whole. tests/differential.rs dumps runner's
+the clock is compared; every other column of every case is compared whole. A
+case's optional `file_listing` file names folders of the project (one a line)
+whose files, as relative paths, are dumped after every step too: where
+external models wrote. Views that read files by relative paths are read with
+DuckDB's `file_search_path` set to the project, as dbt's own process (running
+there) reads them. tests/differential.rs dumps runner's
 side with the same queries, so the two must stay in step. Run through
 regen.sh, which provides the pinned dbt venv; never edit expected.json by hand.
 """
@@ -24,7 +30,7 @@ import duckdb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DBT = os.path.join(os.path.dirname(sys.executable), "dbt")
-SKIP = {"expected.json", "target", "logs", "dbt_packages", "clock_columns"}
+SKIP = {"expected.json", "target", "logs", "dbt_packages", "clock_columns", "file_listing"}
 
 RELATIONS_SQL = """
 select table_schema, table_name, table_type
@@ -40,6 +46,32 @@ from information_schema.columns
 where table_catalog = current_database() and table_schema = ? and table_name = ?
 order by ordinal_position
 """
+
+
+RELATION_COMMENT_SQL = """
+select comment from duckdb_tables()
+where database_name = current_database() and schema_name = ? and table_name = ?
+union all
+select comment from duckdb_views()
+where database_name = current_database() and schema_name = ? and view_name = ?
+"""
+
+COLUMN_COMMENTS_SQL = """
+select column_name, comment
+from duckdb_columns()
+where database_name = current_database() and schema_name = ? and table_name = ?
+order by column_index
+"""
+
+
+def comments(conn, schema, name):
+    """persist_docs' comments on a relation and its columns, or None when it has none."""
+    found = conn.execute(RELATION_COMMENT_SQL, [schema, name, schema, name]).fetchall()
+    relation = found[0][0] if found else None
+    columns = {c: t for c, t in conn.execute(COLUMN_COMMENTS_SQL, [schema, name]).fetchall() if t is not None}
+    if relation is None and not columns:
+        return None
+    return {"relation": relation, "columns": columns}
 
 
 def quote(name):
@@ -62,10 +94,32 @@ def column_text(table, column, i, clock):
     return f"cast({quote(column)} as varchar) as c{i}"
 
 
+def read_file_listing(case_dir):
+    """The case's folders whose files are listed (none when the file is absent)."""
+    path = os.path.join(case_dir, "file_listing")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return [l.strip() for l in f if l.strip() and not l.startswith("#")]
+
+
+def dump_files(work, folders):
+    """Every file under the listed folders, as a sorted list of relative paths."""
+    out = []
+    for folder in folders:
+        for root, _dirs, files in os.walk(os.path.join(work, folder)):
+            for name in files:
+                out.append(os.path.relpath(os.path.join(root, name), work).replace(os.sep, "/"))
+    return sorted(out)
+
+
 def dump_db(path, clock=frozenset()):
     if not os.path.exists(path):
         return []
     conn = duckdb.connect(path, read_only=True)
+    # Relative paths in views (external models, sources on files) are the project's.
+    folder = os.path.dirname(os.path.abspath(path)).replace("'", "''")
+    conn.execute(f"set file_search_path = '{folder}'")
     out = []
     for schema, name, kind in conn.execute(RELATIONS_SQL).fetchall():
         columns = [r[0] for r in conn.execute(COLUMNS_SQL, [schema, name]).fetchall()]
@@ -73,13 +127,17 @@ def dump_db(path, clock=frozenset()):
         rows = conn.execute(
             f"select * from (select {casts} from {quote(schema)}.{quote(name)}) order by all nulls last"
         ).fetchall()
-        out.append({
+        relation = {
             "schema": schema,
             "name": name,
             "type": "view" if kind == "VIEW" else "table",
             "columns": columns,
             "rows": [list(r) for r in rows],
-        })
+        }
+        commented = comments(conn, schema, name)
+        if commented is not None:
+            relation["comments"] = commented
+        out.append(relation)
     conn.close()
     return out
 
@@ -103,6 +161,7 @@ def run_case(case_dir):
         with open(os.path.join(case_dir, "steps")) as f:
             steps = [line.strip() for line in f if line.strip() and not line.startswith("#")]
         clock = read_clock_columns(case_dir)
+        listing = read_file_listing(case_dir)
         dumped = []
         for step in steps:
             results = os.path.join(work, "target", "run_results.json")
@@ -111,12 +170,15 @@ def run_case(case_dir):
             args = [DBT] + shlex.split(step) + ["--profiles-dir", work, "--project-dir", work]
             proc = subprocess.run(args, cwd=work, capture_output=True, text=True)
             print(f"  dbt {step} -> exit {proc.returncode}", file=sys.stderr)
-            dumped.append({
+            step_dump = {
                 "step": step,
                 "exit_code": proc.returncode,
                 "relations": dump_db(os.path.join(work, "warehouse.duckdb"), clock),
                 "results": dump_results(results),
-            })
+            }
+            if listing is not None:
+                step_dump["files"] = dump_files(work, listing)
+            dumped.append(step_dump)
         return dumped
 
 

@@ -7,13 +7,14 @@
 //! reading it statically (`pytoken` → `pyparse` → `pyeval` → `translate`,
 //! driven by `import`). Never runs Python, never opens the database, and
 //! writes no file: `app` resolves the project and profile and writes the
-//! results.
+//! results. `pytoken` is shared: Python models (`crate::pymodel`) are read
+//! with it too.
 
 mod export;
 mod import;
 mod pyeval;
 mod pyparse;
-mod pytoken;
+pub(crate) mod pytoken;
 mod pywrite;
 mod translate;
 

@@ -46,7 +46,7 @@ fn apply_level(out: &mut ConfigMap, level: &serde_yaml::Mapping) {
     merge(out, layer);
 }
 
-/// Merges `over` onto `base` the way dbt does: tags accumulate, meta merges,
+/// Merges `over` onto `base` the way dbt does: tags accumulate, meta and contract merge,
 /// hooks append (each level's after the levels above it), everything else is
 /// replaced.
 pub fn merge(base: &mut ConfigMap, over: ConfigMap) {
@@ -77,6 +77,15 @@ pub fn merge(base: &mut ConfigMap, over: ConfigMap) {
                 }
                 base.insert(k, Value::Mapping(m));
             }
+            // dbt updates `contract` key by key (`+contract: {enforced: true}`
+            // above, `contract: {alias_types: false}` below keeps both); a
+            // value that is not a map replaces it, to be refused as written.
+            "contract" => match (base.get_mut("contract"), v) {
+                (Some(Value::Mapping(m)), Value::Mapping(over)) => m.extend(over),
+                (_, v) => {
+                    base.insert(k, v);
+                }
+            },
             _ => {
                 base.insert(k, v);
             }

@@ -72,12 +72,6 @@ pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>) -> Result<i32
     }
 }
 
-/// A DAG's timetable; its schedule was validated on load, so an error here
-/// names the DAG file all the same.
-pub fn timetable(dag: &Dag) -> Result<Timetable, Error> {
-    Timetable::new(&dag.schedule, dag.timezone)
-        .map_err(|e| Error::Load(vec![Diagnostic::in_file(&dag.file, format!("`schedule`: {e}"))]))
-}
 
 /// Loads every DAG; a DAG whose file no longer parses keeps its last good version.
 fn reload(opts: &Options, last_good: &mut BTreeMap<String, Dag>) -> BTreeMap<String, Dag> {
@@ -98,7 +92,7 @@ fn reload(opts: &Options, last_good: &mut BTreeMap<String, Dag>) -> BTreeMap<Str
 
 /// Runs every due interval of one DAG, oldest first, while `max_active_runs` allows.
 fn run_due(opts: &Options, dag: &Dag, now: DateTime<Utc>) -> Result<i32, Error> {
-    let tt = timetable(dag)?;
+    let tt = Timetable::of(dag);
     let history = History::new(&dag.project_dir);
     let runs = history.runs(&dag.id);
     // R7: manual runs do not take a scheduled interval's place.
@@ -139,7 +133,7 @@ fn sleep_until_next(dags_dir: &Path, loaded: &DagFiles, dags: &BTreeMap<String, 
     let next = dags
         .values()
         .filter(|d| !d.paused)
-        .filter_map(|d| Timetable::new(&d.schedule, d.timezone).ok().and_then(|tt| schedule::next_wakeup(d, &tt, now)))
+        .filter_map(|d| schedule::next_wakeup(d, &Timetable::of(d), now))
         .min();
     let wait = next.and_then(|t| (t - now).to_std().ok()).unwrap_or(MAX_SLEEP).min(MAX_SLEEP);
     let deadline = std::time::Instant::now() + wait;
@@ -169,7 +163,7 @@ pub fn backfill(
     to: DateTime<Utc>,
     reprocess: Reprocess,
 ) -> Result<i32, Error> {
-    let tt = timetable(dag)?;
+    let tt = Timetable::of(dag);
     let mut t = tt.align(from).ok_or_else(|| {
         Error::Usage(
             Diagnostic::new(format!("`{}` has no schedule to backfill", dag.id)).hint("give the DAG a `schedule`"),

@@ -70,7 +70,7 @@ fn schedule_text(s: &Schedule) -> String {
     match s {
         Schedule::Manual => "none".into(),
         Schedule::Once => "@once".into(),
-        Schedule::Cron(c) => c.clone(),
+        Schedule::Cron(c) => c.text().to_string(),
     }
 }
 
@@ -82,7 +82,7 @@ pub fn dag_row(dag: &Dag, history: &History, now: DateTime<Utc>) -> serde_json::
 /// [`dag_row`] from runs already read (the UI reads them once per page).
 pub fn dag_row_of(dag: &Dag, runs: &[RunRecord], paused_marker: bool, now: DateTime<Utc>) -> serde_json::Value {
     let last = runs.iter().max_by_key(|r| (r.start, r.logical_date));
-    let tt = Timetable::new(&dag.schedule, dag.timezone).ok();
+    let tt = Some(Timetable::of(dag));
     let next = tt.as_ref().and_then(|tt| schedule::next_interval(dag, tt, now));
     let (next_logical, next_at) = (next.map(|i| i.start), next.map(|i| i.end));
     json!({
@@ -233,7 +233,7 @@ mod tests {
         // the interval that started at 02:30 EST the day before (07:30Z).
         assert_eq!(row["next_run_at"], "2025-03-09T07:30:00Z");
         assert_eq!(row["next_run_logical_date"], "2025-03-08T07:30:00Z");
-        let tt = Timetable::new(&dag.schedule, dag.timezone).expect("timetable");
+        let tt = Timetable::of(&dag);
         let due = schedule::due(
             &dag,
             &tt,

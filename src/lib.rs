@@ -27,6 +27,7 @@ pub mod interrupt;
 pub mod nodes;
 pub mod par;
 pub mod project;
+pub mod pymodel;
 pub mod report;
 pub mod retry;
 pub mod schedule;

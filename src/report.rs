@@ -33,11 +33,6 @@ impl Counts {
             Status::Skipped => self.skip += 1,
         }
     }
-
-    /// Skipped nodes count as failures, as in dbt.
-    pub fn failed(&self) -> bool {
-        self.error > 0 || self.skip > 0
-    }
 }
 
 pub fn line(index: usize, total: usize, message: &str, status: &str) -> String {
@@ -49,10 +44,22 @@ pub fn line(index: usize, total: usize, message: &str, status: &str) -> String {
     format!("{justified} [{status}]")
 }
 
+/// A model's language as dbt names it in its lines: `python` for a `.py`
+/// file (dbt decides by the ending too), else `sql`.
+fn language(n: &NodeLabel) -> &'static str {
+    if n.file.ends_with(".py") {
+        "python"
+    } else {
+        "sql"
+    }
+}
+
 fn kind_text(n: &NodeLabel) -> String {
     match n.resource {
         Resource::Seed => format!("seed file {}", n.relation.as_deref().unwrap_or(&n.name)),
-        Resource::Model => format!("sql {} model {}", n.materialized, n.relation.as_deref().unwrap_or(&n.name)),
+        Resource::Model => {
+            format!("{} {} model {}", language(n), n.materialized, n.relation.as_deref().unwrap_or(&n.name))
+        }
         Resource::Snapshot => format!("snapshot {}", n.relation.as_deref().unwrap_or(&n.name)),
         Resource::Test => format!("test {}", n.name),
         Resource::UnitTest => format!("unit_test {}", unit_name(n)),
@@ -78,13 +85,13 @@ pub fn finished_line(index: usize, total: usize, n: &NodeLabel, r: &NodeResult) 
             (format!("OK loaded seed file {rel}"), format!("INSERT {} {}", r.count.unwrap_or(0), secs(r)))
         }
         (Resource::Model, Status::Success) => {
-            (format!("OK created sql {} model {rel}", n.materialized), format!("OK {}", secs(r)))
+            (format!("OK created {} {} model {rel}", language(n), n.materialized), format!("OK {}", secs(r)))
         }
         (Resource::Snapshot, Status::Success) => (format!("OK snapshotted {rel}"), format!("OK {}", secs(r))),
         (Resource::Seed, _) => (format!("ERROR loading seed file {rel}"), format!("ERROR {}", secs(r))),
         (Resource::Snapshot, _) => (format!("ERROR snapshotting {rel}"), format!("ERROR {}", secs(r))),
         (Resource::Model, _) => {
-            (format!("ERROR creating sql {} model {rel}", n.materialized), format!("ERROR {}", secs(r)))
+            (format!("ERROR creating {} {} model {rel}", language(n), n.materialized), format!("ERROR {}", secs(r)))
         }
         (Resource::Test, Status::Pass) => (format!("PASS {}", n.name), format!("PASS {}", secs(r))),
         (Resource::Test, Status::Warn) => {
@@ -367,7 +374,7 @@ mod tests {
                 result: result(Status::Skipped, Some(1)),
             });
             r.event(&Event::RunFinished { elapsed: Duration::from_millis(10) });
-            assert!(r.counts.failed());
+            assert!(r.counts.error + r.counts.skip > 0);
         }
         let text = String::from_utf8(buf).expect("utf8");
         assert!(text.starts_with("1 of 2 START hook: shop.on-run-start.0 ..."), "{text}");
@@ -402,7 +409,7 @@ mod tests {
             });
             r.event(&Event::NodeSkipped { index: 3, total: 3, node: label(Resource::Model, "b"), because: "a".into() });
             r.event(&Event::RunFinished { elapsed: Duration::from_millis(10) });
-            assert!(r.counts.failed());
+            assert!(r.counts.error + r.counts.skip > 0);
         }
         let text = String::from_utf8(buf).expect("utf8");
         assert!(text.ends_with("Done. PASS=1 WARN=0 ERROR=1 SKIP=1 TOTAL=3\n"), "{text}");

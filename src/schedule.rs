@@ -31,12 +31,18 @@ pub enum Timetable {
 }
 
 impl Timetable {
-    pub fn new(schedule: &Schedule, tz: Tz) -> Result<Timetable, String> {
-        Ok(match schedule {
+    /// A schedule (parsed when its DAG loaded) evaluated in `tz`.
+    pub fn new(schedule: &Schedule, tz: Tz) -> Timetable {
+        match schedule {
             Schedule::Manual => Timetable::Manual,
             Schedule::Once => Timetable::Once,
-            Schedule::Cron(expr) => Timetable::Cron(Box::new(Cron::parse(expr)?), tz),
-        })
+            Schedule::Cron(c) => Timetable::Cron(c.clone(), tz),
+        }
+    }
+
+    /// The DAG's timetable: its schedule in its timezone.
+    pub fn of(dag: &Dag) -> Timetable {
+        Timetable::new(&dag.schedule, dag.timezone)
     }
 
     /// The first schedule point strictly after `t`: Airflow's `_get_next`.

@@ -7,9 +7,9 @@
 //! closure the caller gives.
 
 use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
-use crate::nodes::{Node, NodeKind, Plan};
 #[cfg(test)]
 use crate::nodes::Resource;
+use crate::nodes::{Node, NodeKind, Plan};
 use crate::project::dag::TestBehavior;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,9 +18,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod around;
+mod dispatcher;
 mod units;
+pub use around::{Around, Before, NoHooks};
+use dispatcher::Dispatcher;
 use units::{before_their_models, unit_tested_model};
-pub use around::{Around, NoHooks};
 
 /// The caps that bound how many nodes of one run execute at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,16 +69,14 @@ fn is_writer(n: &Node) -> bool {
 pub use crate::retry::Backoff as TaskRetry;
 
 impl TaskRetry {
-    /// A node's own `config(retries=…, retry_delay=…)` (or the same keys under
-    /// `meta:`) over the DAG's policy.
+    /// A node's own `retries` / `retry_delay` (its [`RunSettings`](crate::nodes::RunSettings),
+    /// checked at plan time) over the DAG's policy.
     pub fn for_node(&self, n: &Node) -> TaskRetry {
-        let meta = n.config.get("meta");
-        let get = |k: &str| n.config.get(k).or_else(|| meta.and_then(|m| m.get(k)));
         let mut r = *self;
-        if let Some(v) = get("retries").and_then(serde_yaml::Value::as_u64) {
-            r.retries = v.min(u32::MAX as u64) as u32;
+        if let Some(v) = n.run.retries {
+            r.retries = v;
         }
-        if let Some(d) = get("retry_delay").and_then(config_duration) {
+        if let Some(d) = n.run.retry_delay {
             r.delay = d;
             r.max_delay = r.max_delay.max(d);
         }
@@ -84,20 +84,9 @@ impl TaskRetry {
     }
 }
 
-/// A node's `execution_timeout` (from `config(...)` or `meta:`) over the DAG's.
+/// A node's own `execution_timeout` over the DAG's.
 pub fn timeout_for(dag_default: Option<Duration>, n: &Node) -> Option<Duration> {
-    let meta = n.config.get("meta");
-    let own = n.config.get("execution_timeout").or_else(|| meta.and_then(|m| m.get("execution_timeout")));
-    own.and_then(config_duration).filter(|d| !d.is_zero()).or(dag_default)
-}
-
-/// A duration in a model's config: seconds as a number, or `30s`, `5m`, …
-fn config_duration(v: &serde_yaml::Value) -> Option<Duration> {
-    match v {
-        serde_yaml::Value::Number(n) => n.as_f64().and_then(|f| Duration::try_from_secs_f64(f).ok()),
-        serde_yaml::Value::String(s) => crate::project::dag::parse_duration(s).ok(),
-        _ => None,
-    }
+    n.run.execution_timeout.or(dag_default)
 }
 
 /// Ordering and failure edges for one run over the selected nodes.
@@ -255,10 +244,30 @@ fn blocking(s: State) -> bool {
 /// The `because` of nodes skipped because an `on-run-start` hook failed.
 pub const RUN_START_FAILED: &str = "an on-run-start hook failed";
 
+/// What a worker runs: a node, the run's start instant and the worker's id
+/// in, its result out.
+pub type WorkFn = Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send>;
+
+/// How a run ended, decided by the dispatcher (not by what a sink counted):
+/// every node's final status and whether a project hook failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    pub statuses: BTreeMap<usize, Status>,
+    pub hooks_failed: bool,
+}
+
+impl RunOutcome {
+    /// dbt's rule for the exit code: any error, failed test or skipped node
+    /// (and any failed hook) fails the run; warnings do not.
+    pub fn failed(&self) -> bool {
+        self.hooks_failed || self.statuses.values().any(|s| matches!(s, Status::Error | Status::Fail | Status::Skipped))
+    }
+}
+
 /// Runs a plan: `work(worker_id)` builds each worker's executor, which turns a
 /// node into a result. `stop()` true means start nothing more (an interrupt);
-/// running nodes finish or fail on their own. Returns the final status of
-/// every node; nodes never started count as skipped.
+/// running nodes finish or fail on their own. Nodes never started count as
+/// skipped.
 pub fn execute<F>(
     plan: &Plan,
     rp: &RunPlan,
@@ -267,15 +276,15 @@ pub fn execute<F>(
     writers: &AtomicUsize,
     stop: &dyn Fn() -> bool,
     sink: &mut dyn Sink,
-) -> BTreeMap<usize, Status>
+) -> RunOutcome
 where
-    F: Fn(usize) -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> + Sync,
+    F: Fn(usize) -> WorkFn + Sync,
 {
     execute_around(plan, rp, caps, work, writers, stop, sink, &mut NoHooks)
 }
 
 /// [`execute`] with `around`'s hooks before the first node and after the
-/// last. When `around.before` fails, every node is skipped.
+/// last. When `around.before` says so, every node is skipped.
 #[allow(clippy::too_many_arguments)]
 pub fn execute_around<F>(
     plan: &Plan,
@@ -286,233 +295,57 @@ pub fn execute_around<F>(
     stop: &dyn Fn() -> bool,
     sink: &mut dyn Sink,
     around: &mut dyn Around,
-) -> BTreeMap<usize, Status>
+) -> RunOutcome
 where
-    F: Fn(usize) -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> + Sync,
+    F: Fn(usize) -> WorkFn + Sync,
 {
-    let total = rp.nodes.len();
     let started = Instant::now();
-    sink.event(&Event::RunStarted { total, at: chrono::Utc::now() });
-    if !around.before(started, sink) {
-        let mut state = BTreeMap::new();
-        // In the order they would have started, as dbt lists them.
-        let mut order: Vec<usize> = rp.nodes.iter().copied().collect();
-        order.sort_by_key(|&i| (plan.graph.depth(i), i));
-        for (position, i) in order.into_iter().enumerate() {
-            state.insert(i, Status::Skipped);
-            let because = RUN_START_FAILED.to_string();
-            sink.event(&Event::NodeSkipped { index: position + 1, total, node: label(plan.node(i)), because });
-        }
-        around.after(started, sink);
-        sink.event(&Event::RunFinished { elapsed: started.elapsed() });
-        return state;
+    sink.event(&Event::RunStarted { total: rp.nodes.len(), at: chrono::Utc::now() });
+    let before = around.before(started, sink);
+    let mut dispatcher = Dispatcher::new(plan, rp, caps, writers);
+    if before.skip_nodes {
+        dispatcher.skip_all(RUN_START_FAILED, sink);
+    } else {
+        let (task_tx, task_rx) = mpsc::channel::<Task>();
+        let (out_tx, out_rx) = mpsc::channel::<Outcome>();
+        std::thread::scope(|scope| {
+            spawn_workers(scope, caps.width(), plan, started, &work, task_rx, out_tx);
+            dispatcher.run(task_tx, out_rx, stop, sink);
+        });
     }
-    let mut state: BTreeMap<usize, State> = rp.nodes.iter().map(|&i| (i, State::Pending)).collect();
-    // How many of each node's waits are not done yet, and who waits on whom,
-    // kept as nodes finish: re-checking every wait list at each admission made
-    // a run cubic. A gated node counts the gate as one more wait, met when the
-    // gate's last member is done.
-    let gated = |i: usize| !rp.gate.is_empty() && rp.gated.contains(&i);
-    let mut unmet: BTreeMap<usize, usize> =
-        rp.nodes.iter().map(|&i| (i, rp.waits[&i].len() + usize::from(gated(i)))).collect();
-    let mut gate_left = rp.gate.len();
-    let mut waiters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &i in &rp.nodes {
-        for &w in &rp.waits[&i] {
-            waiters.entry(w).or_default().push(i);
-        }
-    }
-    // Pending nodes whose waits are all done, in admission order (lowest depth
-    // first); kept as nodes finish, so admitting one never re-scans the plan
-    // (that scan made a run quadratic in its nodes).
-    let mut ready: BTreeSet<(usize, usize)> =
-        rp.nodes.iter().filter(|i| unmet[i] == 0).map(|&i| (plan.graph.depth(i), i)).collect();
-    // Nodes waiting out a retry delay.
-    let mut retrying: BTreeSet<usize> = BTreeSet::new();
-    let done = |i: usize,
-                status: Status,
-                state: &mut BTreeMap<usize, State>,
-                unmet: &mut BTreeMap<usize, usize>,
-                ready: &mut BTreeSet<(usize, usize)>,
-                gate_left: &mut usize| {
-        if !matches!(state.insert(i, State::Done(status)), Some(State::Done(_))) {
-            let opened = rp.gate.contains(&i) && {
-                *gate_left = gate_left.saturating_sub(1);
-                *gate_left == 0
-            };
-            let behind_gate = opened.then_some(&rp.gated);
-            for &w in waiters.get(&i).into_iter().flatten().chain(behind_gate.into_iter().flatten()) {
-                if let Some(n) = unmet.get_mut(&w) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 && state.get(&w) == Some(&State::Pending) {
-                        ready.insert((plan.graph.depth(w), w));
-                    }
-                }
-            }
-        }
-    };
-    let (task_tx, task_rx) = mpsc::channel::<Task>();
-    let task_rx = Arc::new(Mutex::new(task_rx));
-    let (out_tx, out_rx) = mpsc::channel::<Outcome>();
-    std::thread::scope(|scope| {
-        for w in 0..caps.width() {
-            let rx = task_rx.clone();
-            let tx = out_tx.clone();
-            let mut run_node = work(w);
-            // Workers render templates: a stack for the deepest macro nesting allowed.
-            crate::par::spawn_scoped(scope, move || loop {
-                // The lock is held only while waiting for the next task.
-                let next = rx.lock().map(|r| r.recv());
-                let Ok(Ok(task)) = next else { break };
-                let result = run_node(plan.node(task.node), started, w);
-                if tx.send(Outcome { node: task.node, result }).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(out_tx);
-        let mut index = 0;
-        let mut running = 0;
-        // Position of each started node, for its finished line; attempts made.
-        let mut positions: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut attempts: BTreeMap<usize, u32> = BTreeMap::new();
-        // Events wait here until the admissions they lead to are sent: a
-        // worker starts its next node without waiting for the sinks (the
-        // console, the forward to the writer thread), and the sinks still see
-        // a node's end before the start of what it let through.
-        let mut pending: Vec<Event> = Vec::new();
-        loop {
-            // Admit ready nodes, lowest depth first, while the caps allow; a
-            // node held back by the writer cap lets a ready reader go first.
-            loop {
-                if stop() || !admit(&caps, running, 0, false) {
-                    break;
-                }
-                let now = Instant::now();
-                retrying.retain(|&i| match state[&i] {
-                    State::Retry(at) if at <= now => {
-                        ready.insert((plan.graph.depth(i), i));
-                        false
-                    }
-                    State::Retry(_) => true,
-                    _ => false,
-                });
-                let blocked = |i: usize| rp.blocks[&i].iter().any(|b| blocking(state[b]));
-                let pick = ready.iter().copied().find(|&(_, i)| {
-                    blocked(i) || !is_writer(plan.node(i)) || take_writer_slot(&caps, running, writers)
-                });
-                let Some(key) = pick else { break };
-                ready.remove(&key);
-                let i = key.1;
-                let node = plan.node(i);
-                // A retried node keeps the position it was first given.
-                let position = *positions.entry(i).or_insert_with(|| {
-                    index += 1;
-                    index
-                });
-                if let Some(&b) = rp.blocks[&i].iter().find(|b| blocking(state[b])) {
-                    // Skipped nodes never took a writer slot (see `blocked` above).
-                    done(i, Status::Skipped, &mut state, &mut unmet, &mut ready, &mut gate_left);
-                    let because = plan.node(b).name.clone();
-                    pending.push(Event::NodeSkipped { index: position, total, node: label(node), because });
-                    continue;
-                }
-                state.insert(i, State::Running);
-                running += 1;
-                *attempts.entry(i).or_insert(0) += 1;
-                if task_tx.send(Task { node: i }).is_err() {
-                    break;
-                }
-                pending.push(Event::NodeStarted { index: position, total, node: label(node) });
-            }
-            for e in pending.drain(..) {
-                sink.event(&e);
-            }
-            let next_retry =
-                retrying.iter().filter_map(|i| if let State::Retry(at) = state[i] { Some(at) } else { None }).min();
-            if running == 0 {
-                match next_retry {
-                    Some(at) if !stop() => {
-                        std::thread::sleep(at.saturating_duration_since(Instant::now()));
-                        continue;
-                    }
-                    _ => break,
-                }
-            }
-            let out = match next_retry {
-                None => match out_rx.recv() {
-                    Ok(o) => o,
-                    Err(_) => break,
-                },
-                Some(at) => match out_rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
-                    Ok(o) => o,
-                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                },
-            };
-            running -= 1;
-            if is_writer(plan.node(out.node)) {
-                writers.fetch_sub(1, Ordering::SeqCst);
-            }
-            let node = plan.node(out.node);
-            let position = positions.get(&out.node).copied().unwrap_or(0);
-            let attempt = attempts.get(&out.node).copied().unwrap_or(1);
-            let retry = rp.retry.get(&out.node).copied().unwrap_or(TaskRetry::NONE);
-            match retry.delay_after(attempt).filter(|_| out.result.status == Status::Error) {
-                Some(delay) => {
-                    state.insert(out.node, State::Retry(Instant::now() + delay));
-                    retrying.insert(out.node);
-                    pending.push(Event::NodeRetrying {
-                        index: position,
-                        total,
-                        node: label(node),
-                        result: out.result,
-                        attempt,
-                        max_attempts: retry.retries + 1,
-                        delay,
-                    });
-                }
-                None => {
-                    done(out.node, out.result.status, &mut state, &mut unmet, &mut ready, &mut gate_left);
-                    pending.push(Event::NodeFinished { index: position, total, node: label(node), result: out.result });
-                }
-            }
-        }
-        for e in pending.drain(..) {
-            sink.event(&e);
-        }
-        drop(task_tx);
-        // Nothing may end silently: a node that never ran gets a terminal event.
-        let because = if stop() { INTERRUPTED } else { "never became ready (it waits on a node that did not run)" };
-        let left: Vec<usize> = state.iter().filter(|(_, s)| !matches!(s, State::Done(_))).map(|(i, _)| *i).collect();
-        for i in left {
-            let position = *positions.entry(i).or_insert_with(|| {
-                index += 1;
-                index
-            });
-            state.insert(i, State::Done(Status::Skipped));
-            sink.event(&Event::NodeSkipped {
-                index: position,
-                total,
-                node: label(plan.node(i)),
-                because: because.into(),
-            });
-        }
-    });
-    around.after(started, sink);
+    let end_ok = around.after(started, sink);
     sink.event(&Event::RunFinished { elapsed: started.elapsed() });
-    state
-        .into_iter()
-        .map(|(i, s)| {
-            let status = match s {
-                State::Done(st) => st,
-                // Failed and stopped before its retry came due.
-                State::Retry(_) => Status::Error,
-                _ => Status::Skipped,
-            };
-            (i, status)
-        })
-        .collect()
+    RunOutcome { statuses: dispatcher.statuses(), hooks_failed: before.failed || !end_ok }
+}
+
+/// `width` worker threads, each with the executor `work` builds for it,
+/// taking tasks until the task channel closes.
+fn spawn_workers<'scope, 'env, F>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    width: usize,
+    plan: &'env Plan,
+    started: Instant,
+    work: &F,
+    tasks: mpsc::Receiver<Task>,
+    outcomes: mpsc::Sender<Outcome>,
+) where
+    F: Fn(usize) -> WorkFn + Sync,
+{
+    let tasks = Arc::new(Mutex::new(tasks));
+    for w in 0..width {
+        let (rx, tx) = (tasks.clone(), outcomes.clone());
+        let mut run_node = work(w);
+        // Workers render templates: a stack for the deepest macro nesting allowed.
+        crate::par::spawn_scoped(scope, move || loop {
+            // The lock is held only while waiting for the next task.
+            let next = rx.lock().map(|r| r.recv());
+            let Ok(Ok(task)) = next else { break };
+            let result = run_node(plan.node(task.node), started, w);
+            if tx.send(Outcome { node: task.node, result }).is_err() {
+                break;
+            }
+        });
+    }
 }
 
 #[cfg(test)]

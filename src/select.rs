@@ -26,11 +26,6 @@ pub use methods::fnmatch;
 /// dbt's wording when a selection leaves nothing to run.
 pub const NOTHING_TO_DO: &str = "Nothing to do. Try checking your model configs and model specification args";
 
-/// `*`, `?` and `[…]` glob match (Python's `fnmatch`).
-pub fn glob(pattern: &str, text: &str) -> bool {
-    fnmatch(text, pattern)
-}
-
 /// The selected plan nodes and dbt's warnings about the selection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {

@@ -89,6 +89,28 @@ fn unknown_ref_suggests_the_closest_name() {
     rejects(&f, &["models/marts/customers.sql:2", "unknown ref `stg_order`", "did you mean `stg_orders`?"]);
 }
 
+/// A node's retries and timeout are checked at load by the rule a DAG file's
+/// follow, wherever they are set: before, `30 parsecs` meant "no timeout".
+#[test]
+fn a_nodes_bad_timeout_or_retries_is_a_load_error() {
+    let f = Fixture::shop();
+    f.write(
+        "models/staging/stg_orders.sql",
+        "{{ config(execution_timeout='30 parsecs') }}\nselect 1 as order_id, 1 as customer_id",
+    );
+    f.write("models/marts/customers.yml", "models:\n  - name: customers\n    config:\n      meta: {retries: many}\n");
+    let err = rejects(
+        &f,
+        &[
+            "models/staging/stg_orders.sql",
+            "model `stg_orders`: `execution_timeout`: `30 parsecs` has an unknown unit",
+            "models/marts/customers.sql",
+            "model `customers`: `retries` must be a whole number, found `many`",
+        ],
+    );
+    assert!(err.contains("hint:"), "{err}");
+}
+
 #[test]
 fn a_cycle_prints_the_whole_loop() {
     let f = Fixture::new();

@@ -24,7 +24,7 @@ fn interval(start: &Value, end: &Value) -> Interval {
 fn timetable(case: &Value) -> Result<Timetable, String> {
     let tz: chrono_tz::Tz = case["timezone"].as_str().expect("tz").parse().expect("known zone");
     let schedule = Schedule::parse(case["schedule"].as_str().expect("schedule"))?;
-    Timetable::new(&schedule, tz)
+    Ok(Timetable::new(&schedule, tz))
 }
 
 #[test]

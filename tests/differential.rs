@@ -1,7 +1,8 @@
 //! The differential suite: each fixture project under `differential/<case>/`
 //! is run step by step through the `runner` binary, and after every step the
 //! warehouse (every relation: schema, name, view or table, column names, all
-//! rows as text, sorted by DuckDB) and `target/run_results.json` (unique id,
+//! rows as text, sorted by DuckDB, and the comments `persist_docs` wrote)
+//! and `target/run_results.json` (unique id,
 //! status, failures) are compared with what dbt-core + dbt-duckdb produced for
 //! the same steps, committed as `expected.json` by `differential/regen.sh`.
 //! The fixtures live outside `tests/` because the repository root is itself a
@@ -13,10 +14,12 @@
 //! `snapshot` and `build`. A case's `clock_columns` lists the columns dbt
 //! fills from its clock (a check snapshot's time): only whether they are
 //! null is compared there; every other column of every case is compared whole.
+//! A case's `file_listing` names folders whose files (relative paths) are
+//! compared too: where external models wrote.
 
 mod common;
 
-use common::dump::{clock_columns, dump_db_masked, dump_results};
+use common::dump::{clock_columns, dump_db_masked, dump_files, dump_results, file_listing};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,13 +27,16 @@ use std::process::{Command, Stdio};
 const CASES: &[&str] = &[
     "builtin_macros",
     "config_tree",
+    "contracts",
     "custom_strategy",
     "data_tests",
     "ephemeral",
+    "external",
     "files",
     "hooks",
     "incremental",
     "naming",
+    "python_models",
     "seeds",
     "selection",
     "snapshots",
@@ -46,7 +52,9 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read case dir").flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        if ["expected.json", "target", "logs", "warehouse.duckdb", "clock_columns"].contains(&name.as_str()) {
+        if ["expected.json", "target", "logs", "warehouse.duckdb", "clock_columns", "file_listing"]
+            .contains(&name.as_str())
+        {
             continue;
         }
         let (src, dst) = (entry.path(), to.join(&name));
@@ -101,15 +109,26 @@ fn diff_step(step: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
     if want["exit_code"] != got["exit_code"] {
         out.push(format!("{step}: exit code dbt {} / runner {}", want["exit_code"], got["exit_code"]));
     }
+    if want.get("files") != got.get("files") {
+        out.push(format!("{step}: files dbt {} / runner {}", want["files"], got["files"]));
+    }
     let key = |r: &Value| format!("{}.{}", r["schema"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""));
     // dbt-duckdb 1.9.6 leaves `<name>__dbt_backup` tables behind after a full
-    // refresh or a view replaced by a table; runner drops what it replaces. A
+    // refresh or a view replaced by a table, and a Python incremental model's
+    // `<name>__dbt_tmp<timestamp>` table after its incremental run; runner
+    // drops what it replaces and keeps its new rows in a temporary table. A
     // deliberate difference (see README), so those leftovers are not compared.
+    let leftover = |name: &str| {
+        name.ends_with("__dbt_backup")
+            || name
+                .rsplit_once("__dbt_tmp")
+                .is_some_and(|(_, t)| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+    };
     let index = |v: &Value| -> std::collections::BTreeMap<String, Value> {
         v.as_array()
             .into_iter()
             .flatten()
-            .filter(|r| !r["name"].as_str().unwrap_or("").ends_with("__dbt_backup"))
+            .filter(|r| !leftover(r["name"].as_str().unwrap_or("")))
             .map(|r| (key(r), r.clone()))
             .collect()
     };
@@ -119,7 +138,7 @@ fn diff_step(step: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
             out.push(format!("{step}: relation {name} ({}) missing in runner's warehouse", wr["type"]));
             continue;
         };
-        for field in ["type", "columns"] {
+        for field in ["type", "columns", "comments"] {
             if wr[field] != gr[field] {
                 out.push(format!("{step}: {name} {field}: dbt {} / runner {}", wr[field], gr[field]));
             }
@@ -161,7 +180,31 @@ fn diff_step(step: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// The Python that runs a case's Python models: the pinned dbt venv's, which
+/// has the duckdb and pandas that dbt-duckdb ran them with. `None` (the case
+/// is skipped, saying so) when it is missing, unless `RUNNER_REQUIRE_DBT_VENV`
+/// is set (`.ci/run` sets it).
+fn models_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("RUNNER_DBT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/runner-dbt-venv"));
+    let python = venv.join("bin/python");
+    let ok = Command::new(&python).args(["-c", "import duckdb, pandas"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        let why = format!("no dbt venv with duckdb and pandas at `{}` (run scripts/dbt-venv.sh)", venv.display());
+        assert!(std::env::var_os("RUNNER_REQUIRE_DBT_VENV").is_none(), "RUNNER_REQUIRE_DBT_VENV is set: {why}");
+        println!("skipped: {why}");
+        return None;
+    }
+    Some(python)
+}
+
 fn run_case(case: &str) {
+    run_case_with(case, None);
+}
+
+/// [`run_case`], with `RUNNER_PYTHON` set to `python` for its Python models.
+fn run_case_with(case: &str, python: Option<&Path>) {
     let src = cases_dir().join(case);
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(src.join("expected.json")).expect("expected.json (run differential/regen.sh)"),
@@ -173,6 +216,7 @@ fn run_case(case: &str) {
     let steps = expected["steps"].as_array().expect("steps");
     // Compared as `<time>` on both sides: what dbt took from its clock.
     let clock = clock_columns(&src);
+    let listing = file_listing(&src);
     let mut problems = Vec::new();
     let mut logs = String::new();
     for (n, want) in steps.iter().enumerate() {
@@ -181,7 +225,11 @@ fn run_case(case: &str) {
         let step = step.as_str();
         let _ = std::fs::remove_file(work.join("target").join("run_results.json"));
         let args = runner_args(text);
-        let out = Command::new(env!("CARGO_BIN_EXE_runner"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
+        if let Some(p) = python {
+            cmd.env("RUNNER_PYTHON", p);
+        }
+        let out = cmd
             .args(&args)
             .arg("--project-dir")
             .arg(&work)
@@ -197,11 +245,14 @@ fn run_case(case: &str) {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ));
-        let got = json!({
+        let mut got = json!({
             "exit_code": out.status.code(),
             "relations": dump_db_masked(&work.join("warehouse.duckdb"), &clock),
             "results": dump_results(&work.join("target").join("run_results.json")),
         });
+        if let Some(folders) = &listing {
+            got["files"] = dump_files(&work, folders);
+        }
         diff_step(step, want, &got, &mut problems);
     }
     assert!(
@@ -253,6 +304,16 @@ fn config_tree() {
     run_case("config_tree");
 }
 
+/// Enforced contracts that pass and fail (a wrong type, missing and extra
+/// columns), constraints DuckDB enforces at both levels (a null in a
+/// `not_null` column, a repeated primary key on an incremental run, a
+/// table a foreign key references), and `persist_docs` comments on a seed,
+/// a table, a view and an incremental model.
+#[test]
+fn contracts() {
+    run_case("contracts");
+}
+
 #[test]
 fn data_tests() {
     run_case("data_tests");
@@ -261,6 +322,17 @@ fn data_tests() {
 #[test]
 fn ephemeral() {
     run_case("ephemeral");
+}
+
+/// dbt-duckdb's external materialization: parquet (by default, and
+/// partitioned), csv and json files written under the profile's
+/// `external_root` or a `location` with Jinja, read back downstream through
+/// `ref` and by tests; an empty result, a table becoming an external model,
+/// a missing folder and a partition folder written twice; the files written
+/// are compared by name.
+#[test]
+fn external() {
+    run_case("external");
 }
 
 /// Parquet and JSON read with DuckDB's built-in extensions, offline.
@@ -298,6 +370,17 @@ fn incremental() {
 #[test]
 fn snapshots() {
     run_case("snapshots");
+}
+
+/// Python models as dbt-duckdb runs them: a table from a ref and a source
+/// returned as a pandas DataFrame, one returning a DuckDB relation with
+/// `dbt.config.get` from a property file, an incremental one over two runs
+/// reading `dbt.this` when `dbt.is_incremental`, SQL downstream of them, and
+/// the column types their tables get.
+#[test]
+fn python_models() {
+    let Some(python) = models_python() else { return };
+    run_case_with("python_models", Some(&python));
 }
 
 #[test]

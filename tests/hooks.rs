@@ -1,7 +1,7 @@
 //! Hooks through the real binary: a failing post-hook fails its model (its
 //! old table stays, what depends on it is skipped), a failing `on-run-start`
-//! runs no node, `runner test` runs the run hooks, and what runner cannot do
-//! yet (Python models) is refused by name while every key dbt
+//! runs no node, `runner test` runs the run hooks, and a Python model dbt's
+//! parser refuses is refused by name while every key dbt
 //! accepts without effect loads without a word. The order of every kind of
 //! hook against real dbt is in the differential case `differential/hooks`.
 
@@ -113,10 +113,10 @@ fn a_bad_hook_is_a_load_error_at_its_file() {
 }
 
 #[test]
-fn python_models_are_refused_by_name_and_snapshots_checked_as_dbt_checks_them() {
+fn bad_python_models_are_refused_by_name_and_snapshots_checked_as_dbt_checks_them() {
     let f = Fixture::shop();
-    f.write("models/marts/scores.py", "def model(dbt, session):\n    return dbt.ref('customers')\n");
-    rejects(&f, &["run", "my_dag"], &["models/marts/scores.py", "Python model"]);
+    f.write("models/marts/scores.py", "def scores(dbt, session):\n    return dbt.ref('customers')\n");
+    rejects(&f, &["run", "my_dag"], &["models/marts/scores.py:1", "exactly one function `model(dbt, session)`"]);
     // A snapshot is taken now (tests/snapshots.rs); one without a strategy
     // is refused with dbt's message.
     let f = Fixture::shop();
@@ -184,14 +184,20 @@ fn configs_runner_does_not_act_on_yet_are_named_once_per_key() {
     let f = Fixture::shop();
     f.write(
         "dbt_project.yml",
-        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +persist_docs: {relation: true, columns: true}\n    marts:\n      +contract: {enforced: true}\n",
+        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +sql_header: \"set threads = 1\"\n    marts:\n      +incremental_predicates: [\"1 = 1\"]\n",
     );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let persist: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("warning:") && l.contains("`persist_docs`")).collect();
-    assert_eq!(persist.len(), 1, "{}", r.stderr);
-    assert!(persist[0].contains("and 1 other node) is not supported yet: no `COMMENT ON` is written"), "{}", r.stderr);
-    assert!(r.stderr.contains("models/marts/customers.sql: `contract` (set on `customers`) is not supported yet"), "{}", r.stderr);
+    let header: Vec<&str> =
+        r.stderr.lines().filter(|l| l.starts_with("warning:") && l.contains("`sql_header`")).collect();
+    assert_eq!(header.len(), 1, "{}", r.stderr);
+    assert!(header[0].contains("and 1 other node) is not supported yet: the header is not run"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("models/marts/customers.sql: `incremental_predicates` (set on `customers`) is not supported yet"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// A property entry naming no node is dbt's "did not find matching node"

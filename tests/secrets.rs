@@ -154,19 +154,26 @@ fn the_lock_file_and_the_waiters_message_show_no_flag_values() {
 /// A profile's `secrets:` become dbt-duckdb's `CREATE SECRET` statements,
 /// checked before the database is touched; no message ever holds a value.
 /// Offline (as here) the S3 type's extension cannot be installed: exit 2,
-/// naming the secret by its place in the list. `plugins` is refused.
+/// naming the profile, the secret and the extension. `plugins` is refused.
 #[test]
 fn profile_secrets_are_created_or_refused_without_showing_a_value() {
     let f = Fixture::shop();
     let profile = "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n      secrets:\n        - type: s3\n          key_id: AKIAEXAMPLE\n          secret: hunter22hunter22\n          region: us-east-1\n";
     f.write("profiles.yml", profile);
-    let r = f.run(&["run", "my_dag"]);
-    let all = format!("{}\n{}", r.stdout, r.stderr);
-    assert!(!all.contains("hunter22"), "a secret value was shown:\n{all}");
-    if r.code != 0 {
-        assert_eq!(r.code, 2, "{all}");
-        assert!(r.stderr.contains("`secrets[0] (type s3)`"), "{all}");
-        assert!(!f.db().exists(), "nothing written before the secrets are known to work");
+    for command in ["run", "debug"] {
+        let r = f.run(&[command, "my_dag"]);
+        let all = format!("{}\n{}", r.stdout, r.stderr);
+        assert!(!all.contains("hunter22") && !all.contains("AKIAEXAMPLE"), "a secret value was shown:\n{all}");
+        if r.code != 0 {
+            assert_eq!(r.code, 2, "{all}");
+            assert!(
+                r.stderr.contains(
+                    "profile `shop`, target `dev`: secret `_dbt_secret_1` (secrets[0], type s3) needs DuckDB's `httpfs` extension"
+                ),
+                "{all}"
+            );
+            assert!(!f.db().exists(), "nothing written before the secrets are known to work");
+        }
     }
     f.write(
         "profiles.yml",
@@ -179,4 +186,76 @@ fn profile_secrets_are_created_or_refused_without_showing_a_value() {
         "{}",
         r.stderr
     );
+}
+
+const PROXY_PASSWORD: &str = "pr0xy-pa55w0rd-value";
+
+fn http_secret_profile(extra: &str) -> String {
+    format!(
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n      secrets:\n        - type: http\n          http_proxy: http://proxy.invalid:3128\n          http_proxy_password: {PROXY_PASSWORD}\n{extra}"
+    )
+}
+
+/// DuckDB's core `http` secret type needs no extension, so the whole way
+/// is checked offline: the secret is created under dbt-duckdb's name when
+/// the warehouse opens, `runner debug` shows it masked, and the value is in
+/// no file runner writes (database, artifacts, logs, history, a run's report).
+#[test]
+fn an_http_secret_is_created_on_open_and_its_value_goes_nowhere() {
+    let f = Fixture::shop();
+    f.write("profiles.yml", &http_secret_profile(""));
+    f.write("models/secret_names.sql", "{{ config(materialized='table') }}\nselect name, type from duckdb_secrets()\n");
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(f.query("select name, type from main.secret_names"), vec![vec!["_dbt_secret_1", "http"]]);
+    let debug = f.run(&["debug"]);
+    assert_eq!(debug.code, 0, "{}\n{}", debug.stdout, debug.stderr);
+    assert!(
+        debug.stdout.contains("  secrets: [_dbt_secret_1 {type: http, http_proxy: *****, http_proxy_password: *****}]"),
+        "{}",
+        debug.stdout
+    );
+    assert!(debug.stdout.contains("profile check: [OK"), "{}", debug.stdout);
+    let runs = f.run(&["runs", "my_dag", "--output", "json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs.stdout).expect("runs as json");
+    let run_id = runs[0]["run_id"].as_str().expect("a run").to_string();
+    let report = f.path().join("report.html");
+    let r = f.run(&["report", &run_id, "--out", report.to_str().expect("utf-8")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for out in [&r, &debug] {
+        assert!(!out.stdout.contains(PROXY_PASSWORD) && !out.stderr.contains(PROXY_PASSWORD));
+    }
+    let leaks: Vec<PathBuf> =
+        files_holding(f.path(), PROXY_PASSWORD).into_iter().filter(|p| !p.ends_with("profiles.yml")).collect();
+    assert!(leaks.is_empty(), "the secret was written to {leaks:?}");
+}
+
+/// A parameter DuckDB refuses names the secret, not the values; dbt-duckdb's
+/// `use_credential_provider: aws` is one more (S3) secret after the listed ones.
+#[test]
+fn a_refused_secret_is_named_by_its_name_and_never_by_its_values() {
+    let f = Fixture::shop();
+    f.write(
+        "profiles.yml",
+        &http_secret_profile(&format!("          no_such_param: {PROXY_PASSWORD}-2\n          name: corp_proxy\n")),
+    );
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("secret `corp_proxy` (secrets[0], type http)"), "{}", r.stderr);
+    assert!(!r.stderr.contains(PROXY_PASSWORD) && !r.stdout.contains(PROXY_PASSWORD), "{}", r.stderr);
+    assert!(!f.db().exists());
+    f.write("profiles.yml", &http_secret_profile("      use_credential_provider: aws\n"));
+    let r = f.run(&["run", "my_dag"]);
+    if r.code != 0 {
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("secret `_dbt_secret_2` (secrets[1], type s3) needs DuckDB's `aws`"),
+            "{}",
+            r.stderr
+        );
+    }
+    f.write("profiles.yml", &http_secret_profile("      use_credential_provider: gcp\n"));
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("Unsupported value for use_credential_provider: gcp"), "{}", r.stderr);
 }

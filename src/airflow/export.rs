@@ -155,8 +155,8 @@ pub(crate) fn export(cx: &Context, mode: Mode) -> Result<(String, Vec<Diagnostic
         match &dag.schedule {
             Schedule::Manual => "None".into(),
             Schedule::Once => "\"@once\"".into(),
-            Schedule::Cron(expr) => {
-                format!("CronDataIntervalTimetable({}, timezone={})", string(expr), string(dag.timezone.name()))
+            Schedule::Cron(c) => {
+                format!("CronDataIntervalTimetable({}, timezone={})", string(c.text()), string(dag.timezone.name()))
             }
         },
     ));

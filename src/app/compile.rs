@@ -12,6 +12,7 @@ use crate::artifacts::manifest::{self, Manifest};
 use crate::artifacts::{self, NodeFiles};
 use crate::error::Diagnostic;
 use crate::nodes::{Node, NodeKind};
+use crate::pymodel::module::ModuleCtx;
 use crate::template::relation::Relation;
 use crate::template::RenderCtx;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +20,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A node's compiled SQL as the executor renders it (ephemeral CTEs
-/// included), or why it could not be rendered. Seeds have none.
+/// included; a Python model's compiled module), or why it could not be
+/// rendered. Seeds have none.
 /// `is_incremental()` is false: compiling never looks at the database.
 fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
     let relations = prep.plan.relations.clone();
@@ -27,6 +29,12 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
         // A unit test's SQL needs its inputs' column types from the database.
         NodeKind::Seed { .. } | NodeKind::UnitTest(_) => return None,
         NodeKind::GenericTest { sql, .. } => return Some(prep.templates.test_sql(sql, &relations, &node.config)),
+        // A Python model compiles to its file and the `dbt` object it runs with.
+        NodeKind::Model { python: Some(py), .. } => {
+            let this = node.relation.clone()?;
+            let ctx = ModuleCtx { this: &this, relations: &relations, config: &node.config, is_incremental: false };
+            return Some(Ok(crate::pymodel::module::text(py, &ctx)));
+        }
         NodeKind::Model { template, .. } | NodeKind::Snapshot { template, .. } => (template, node.relation.clone()?),
         // The executor renders singular tests with this `this`; so do we.
         NodeKind::SingularTest { template, .. } => (template, Relation::new("", "", &node.name)),

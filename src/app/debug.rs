@@ -47,10 +47,13 @@ pub(super) fn run(opts: &Options, dag: Option<&Dag>) -> Result<i32, Error> {
     let (project, project_errors) = project::load_all(&dir);
     let mut problems: Vec<Diagnostic> = project_errors;
     let env = Env::load(&dir).map_err(|d| problems.push(d)).ok();
-    let target = env
+    let resolved = env
         .as_ref()
-        .and_then(|env| resolve_target(opts, dag, &dir, Some(&project), env).map_err(|d| problems.push(d)).ok())
-        .map(|(target, _)| target);
+        .and_then(|env| resolve_target(opts, dag, &dir, Some(&project), env).map_err(|d| problems.push(d)).ok());
+    let (target, attachments) = match resolved {
+        Some((target, attachments)) => (Some(target), attachments),
+        None => (None, Vec::new()),
+    };
     let profile_bad = |d: &Diagnostic| d.file.as_deref().is_some_and(|f| f.ends_with("profiles.yml"));
     let profile_ok = target.is_some() && !problems.iter().any(profile_bad);
     let (in_dbt_project, in_files): (Vec<&Diagnostic>, Vec<&Diagnostic>) = problems
@@ -81,10 +84,30 @@ pub(super) fn run(opts: &Options, dag: Option<&Dag>) -> Result<i32, Error> {
     let settings: Vec<String> =
         target.settings.iter().map(|(k, v)| format!("{k}: {}", secrets::shown_value(k, v, &secret_values))).collect();
     println!("  settings: {{{}}}", settings.join(", "));
+    // Secrets by name and type; every value masked.
+    if !target.secrets.is_empty() {
+        let shown: Vec<String> = target.secrets.iter().map(|s| masked(&s.shown)).collect();
+        println!("  secrets: [{}]", shown.join(", "));
+    }
     // What reads parquet and JSON, and works with no network: the extensions compiled in.
     match db::setup::built_in_extensions() {
         Ok(names) => println!("  extensions built in: {}", names.join(", ")),
         Err(e) => println!("  extensions built in: [ERROR {e}]"),
+    }
+    // What `run` checks before it touches the database: a secret whose
+    // extension cannot load fails here as it would there (exit 2).
+    match db::check_profile(&target.settings, &target.extensions, &attachments, &target.secrets) {
+        Ok(()) => println!("  profile check: [OK settings, extensions, attach and secrets load]"),
+        Err(e) => {
+            println!("  profile check: [ERROR]");
+            let message =
+                format!("profile `{}`, target `{}`: {}", target.profile_name, target.name, masked(&e.message));
+            let d = Diagnostic::in_file("profiles.yml", message);
+            problems.push(match e.hint {
+                Some(h) => d.hint(h),
+                None => d.hint("fix the profile's `settings:`, `extensions:`, `attach:` or `secrets:` (see DuckDB's documentation)"),
+            });
+        }
     }
     let connection = connection_test(opts, &target);
     match &connection {

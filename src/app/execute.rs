@@ -7,9 +7,9 @@ use crate::artifacts::RunResults;
 use crate::cli::Options;
 use crate::db::{self, Holder, LockError, LockMode, LockRequest};
 use crate::error::{io_failure, Error, EXIT_NODE_FAILURE, EXIT_OK};
-use crate::events::{self, Fanout, NodeResult, Sink, Status};
+use crate::events::{self, Fanout, Sink};
 use crate::executor::run_hooks::ProjectHooks;
-use crate::executor::Executor;
+use crate::executor::worker::{self, Worker};
 use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{Node, Plan};
 use crate::project::dag::{Dag, LockPolicy};
@@ -18,7 +18,6 @@ use crate::schedule::RunContext;
 use crate::scheduler::{self, Caps};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -47,10 +46,13 @@ pub(super) fn execute(
     let in_memory = target.path == Path::new(":memory:");
     // A bad `settings:`, `extensions:`, `attach:` or `secrets:` entry fails here, before the file is created or locked.
     db::check_profile(&target.settings, &target.extensions, &prep.attachments, &target.secrets).map_err(|e| {
-        Error::Load(vec![crate::error::Diagnostic::in_file("profiles.yml", format!("target `{}`: {e}", target.name))
-            .hint(
-                "fix the profile's `settings:`, `extensions:`, `attach:` or `secrets:` (see DuckDB's documentation)",
-            )])
+        let message = format!("profile `{}`, target `{}`: {}", target.profile_name, target.name, e.message);
+        Error::Load(vec![crate::error::Diagnostic::in_file("profiles.yml", message).hint(e.hint.unwrap_or_else(
+            || {
+                "fix the profile's `settings:`, `extensions:`, `attach:` or `secrets:` (see DuckDB's documentation)"
+                    .into()
+            },
+        ))])
     })?;
     // Before the lock, which would create its file beside the database.
     if !in_memory && (write || target.path.is_dir()) {
@@ -157,82 +159,22 @@ pub(super) fn execute(
         },
         _ => None,
     };
-    let relations = prep.plan.relations.clone();
-    let catalog = Arc::new(crate::executor::catalog::Catalog::default());
-    let dag_timeout = dag.and_then(|d| d.execution_timeout);
+    let settings = worker::Shared {
+        templates: prep.templates.clone(),
+        relations: prep.plan.relations.clone(),
+        full_refresh: opts.full_refresh,
+        catalog: Arc::new(crate::executor::catalog::Catalog::default()),
+        python: Arc::new(crate::pymodel::process::Runtime::from_env()),
+        python_scratch: prep.project.target_dir.join("python"),
+        dag_timeout: dag.and_then(|d| d.execution_timeout),
+    };
     // The workers hold their own handle, so the run's own can be dropped
     // (closing DuckDB) as soon as they are done.
     let workers_db = Arc::clone(&database);
-    let worker = move |_w: usize| -> Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send> {
-        match workers_db.connect().and_then(|conn| Ok((workers_db.reader()?, conn))) {
-            Ok((reader, conn)) => {
-                let handle = db::raw::Interrupter::new(&conn, Some(&reader));
-                crate::interrupt::register(handle.clone());
-                // `run_query` in a model's Jinja runs on a second connection of the
-                // worker's; a failed clone leaves it erroring at render time.
-                // What it runs may create or drop relations behind the catalog's
-                // back, so a node that ran any makes the catalog read the database again.
-                let queried = Arc::new(AtomicBool::new(false));
-                let query = conn.try_clone().ok().map(|c| {
-                    let inner = crate::template::query::from_connection(c);
-                    let queried = queried.clone();
-                    let wrapped: crate::template::query::QueryFn = Arc::new(move |sql: &str| {
-                        queried.store(true, Ordering::Relaxed);
-                        inner(sql)
-                    });
-                    wrapped
-                });
-                let mut ex = Executor {
-                    conn,
-                    reader,
-                    templates: prep.templates.clone(),
-                    relations: relations.clone(),
-                    full_refresh: opts.full_refresh,
-                    catalog: catalog.clone(),
-                };
-                Box::new(move |node: &Node, start: Instant, w: usize| {
-                    let began = start.elapsed();
-                    let limit = scheduler::timeout_for(dag_timeout, node);
-                    let watchdog = limit.map(|l| crate::timeout::Watchdog::start(l, handle.clone()));
-                    let mut e = match &query {
-                        Some(q) => crate::template::query::with_query(q.clone(), || ex.run(node)),
-                        None => ex.run(node),
-                    };
-                    if queried.swap(false, Ordering::Relaxed) {
-                        ex.catalog.forget();
-                    }
-                    let timed_out = watchdog.is_some_and(|dog| dog.finish(&ex.conn, Some(&ex.reader)));
-                    if let (true, Some(limit), Status::Error) = (timed_out, limit, e.status) {
-                        e.message = Some(crate::timeout::message(limit));
-                    }
-                    let ended = start.elapsed();
-                    NodeResult {
-                        status: e.status,
-                        duration: ended - began,
-                        count: e.count,
-                        message: e.message,
-                        started: began.as_secs_f64(),
-                        finished: ended.as_secs_f64(),
-                        worker: w,
-                        attempts: e.attempts,
-                        sql: e.sql,
-                    }
-                })
-            }
-            Err(err) => {
-                let msg = err.to_string();
-                Box::new(move |_: &Node, _: Instant, w: usize| NodeResult {
-                    status: Status::Error,
-                    duration: Default::default(),
-                    count: None,
-                    message: Some(msg.clone()),
-                    started: 0.0,
-                    finished: 0.0,
-                    worker: w,
-                    attempts: 1,
-                    sql: Vec::new(),
-                })
-            }
+    let worker = move |_w: usize| -> scheduler::WorkFn {
+        match Worker::open(&workers_db, &settings) {
+            Ok(mut worker) => Box::new(move |node: &Node, start: Instant, w: usize| worker.run(node, start, w)),
+            Err(message) => Box::new(move |_: &Node, _: Instant, w: usize| worker::unconnected(&message, w)),
         }
     };
     let mut log = crate::task_log::InvocationLog::open(&prep.project.root.join("logs"), opts.command.name(), &run_id);
@@ -252,13 +194,13 @@ pub(super) fn execute(
     });
     let mut seen = around.as_ref().map(ProjectHooks::seen_sink);
     let mut open = Some(database);
-    events::in_background(&mut files, |behind| {
+    let outcome = events::in_background(&mut files, |behind| {
         let mut sinks: Fanout = Fanout { sinks: vec![&mut report, behind] };
         if let Some(s) = seen.as_mut() {
             sinks.sinks.push(s);
         }
         let stop = &crate::interrupt::requested;
-        match around.as_mut() {
+        let outcome = match around.as_mut() {
             Some(hooks) => scheduler::execute_around(&prep.plan, rp, caps, worker, &writers, stop, &mut sinks, hooks),
             None => scheduler::execute(&prep.plan, rp, caps, worker, &writers, stop, &mut sinks),
         };
@@ -267,8 +209,8 @@ pub(super) fn execute(
         // DuckDB closes (a checkpoint: about 20 ms for the example project) while the
         // file-writing sinks catch up on the last events, not after them.
         drop(open.take());
+        outcome
     });
-    let failed = report.counts.failed();
     drop(report);
     let errors =
         [results.write_error.as_ref(), log.write_error.as_ref(), history.as_ref().and_then(|h| h.write_error.as_ref())];
@@ -285,7 +227,7 @@ pub(super) fn execute(
     if crate::interrupt::requested() {
         return Err(Error::Interrupted);
     }
-    Ok(if failed { EXIT_NODE_FAILURE } else { EXIT_OK })
+    Ok(if outcome.failed() { EXIT_NODE_FAILURE } else { EXIT_OK })
 }
 
 /// Creates the run's history record, state `running`; `None` when that run

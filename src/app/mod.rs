@@ -309,7 +309,7 @@ pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, failed_only: bool
 /// A manual run's id and data interval (R14), from the DAG's schedule.
 fn manual_run(opts: &Options, dag: Option<&Dag>, now: chrono::DateTime<chrono::Utc>) -> Result<RunContext, Error> {
     let tt = match dag {
-        Some(d) => crate::daemon::timetable(d)?,
+        Some(d) => Timetable::of(d),
         None => Timetable::Manual,
     };
     Ok(RunContext::manual(&tt, now, opts.logical_date))

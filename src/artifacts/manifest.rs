@@ -21,6 +21,7 @@ mod checksum;
 mod entry;
 mod fields;
 mod operation;
+pub(crate) use entry::model_config_default;
 mod unit;
 mod write;
 

@@ -98,6 +98,7 @@ mod project_artifacts {
             settings: BTreeMap::new(),
             extensions: Vec::new(),
             secrets: Vec::new(),
+            external_root: ".".into(),
         };
         let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
         let plan = nodes::plan(&project, &target, &templates).expect("plans");

@@ -201,19 +201,30 @@ impl RawInterrupt {
 }
 
 /// Cancels what a worker's connections are running: its `duckdb` crate
-/// connection and, when it has one, its [`RawConn`].
+/// connection and, when it has one, its [`RawConn`]; and, through a stop
+/// flag, a child process the worker waits for (a Python model's).
 #[derive(Clone)]
 pub struct Interrupter {
     conn: Arc<duckdb::InterruptHandle>,
     raw: Option<Arc<RawInterrupt>>,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Interrupter {
     pub fn new(conn: &Connection, raw: Option<&RawConn>) -> Interrupter {
-        Interrupter { conn: conn.interrupt_handle(), raw: raw.map(|r| Arc::new(r.interrupt_handle())) }
+        Interrupter { conn: conn.interrupt_handle(), raw: raw.map(|r| Arc::new(r.interrupt_handle())), stop: None }
+    }
+
+    /// Also sets `stop` when interrupting; whoever waits on a child process checks it.
+    pub fn with_stop(mut self, stop: Arc<std::sync::atomic::AtomicBool>) -> Interrupter {
+        self.stop = Some(stop);
+        self
     }
 
     pub fn interrupt(&self) {
+        if let Some(stop) = &self.stop {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         self.conn.interrupt();
         if let Some(raw) = &self.raw {
             raw.interrupt();

@@ -1,6 +1,6 @@
-//! A profile's `settings:`, `extensions:` and `attach:` checked before the
-//! warehouse file is created or locked, then extensions loaded into it and
-//! attachments attached once open.
+//! A profile's `settings:`, `extensions:`, `attach:` and `secrets:` checked
+//! before the warehouse file is created or locked, then extensions loaded
+//! into it, secrets created and attachments attached once open.
 //!
 //! dbt-duckdb installs and loads each extension of `extensions:`; so does
 //! this module (`LOAD`, then `INSTALL` + `LOAD` when it is not installed).
@@ -15,21 +15,53 @@ use duckdb::Connection;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Applies `settings` and loads `extensions` on an in-memory database, and
-/// checks that every read-only local attachment exists (DuckDB creates a
-/// missing read-write one, as under dbt); the error names the profile key at fault.
+/// What is wrong with a profile's `settings:`, `extensions:`, `attach:` or
+/// `secrets:`: the message names the key (a secret by its name, never a
+/// value); the hint, when there is a better one than DuckDB's documentation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl From<String> for ProfileError {
+    fn from(message: String) -> ProfileError {
+        ProfileError { message, hint: None }
+    }
+}
+
+impl std::fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.hint {
+            Some(h) => write!(f, "{}\n  (hint: {h})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// A secret DuckDB refused, said without its values.
+fn secret_error(s: &SecretSql, e: &duckdb::Error) -> ProfileError {
+    let (message, hint) = s.refusal(&e.to_string());
+    ProfileError { message, hint }
+}
+
+/// Applies `settings` and loads `extensions` on an in-memory database,
+/// creates the `secrets` there, and checks that every read-only local
+/// attachment exists (DuckDB creates a missing read-write one, as under dbt);
+/// the error names the profile key at fault.
 pub fn check_profile(
     settings: &BTreeMap<String, String>,
     extensions: &[String],
     attachments: &[Attachment],
     secrets: &[SecretSql],
-) -> Result<(), String> {
+) -> Result<(), ProfileError> {
     for a in attachments.iter().filter(|a| a.local && a.read_only) {
         if !Path::new(&a.path).exists() {
             return Err(format!(
                 "`attach`: `{}` (alias `{}`) does not exist, and a `read_only` attachment is never created",
                 a.path, a.alias
-            ));
+            )
+            .into());
         }
     }
     if settings.is_empty() && extensions.is_empty() && secrets.is_empty() {
@@ -43,20 +75,20 @@ pub fn check_profile(
     load_on(&conn, extensions)?;
     // Without PERSISTENT: a check must not write to DuckDB's secret store.
     for s in secrets {
-        conn.execute_batch(&s.check_sql).map_err(|e| format!("`{}`: {}", s.label, s.scrub(&e.to_string())))?;
+        conn.execute_batch(&s.check_sql).map_err(|e| secret_error(s, &e))?;
     }
     Ok(())
 }
 
 /// Creates the profile's secrets in an open database, as dbt-duckdb does at
 /// connect: they apply to every connection of it. Messages never hold a value.
-pub fn create_secrets(db: &Database, secrets: &[SecretSql]) -> Result<(), String> {
+pub fn create_secrets(db: &Database, secrets: &[SecretSql]) -> Result<(), ProfileError> {
     if secrets.is_empty() {
         return Ok(());
     }
     let conn = db.connect().map_err(|e| e.to_string())?;
     for s in secrets {
-        conn.execute_batch(&s.sql).map_err(|e| format!("`{}`: {}", s.label, s.scrub(&e.to_string())))?;
+        conn.execute_batch(&s.sql).map_err(|e| secret_error(s, &e))?;
     }
     Ok(())
 }
@@ -197,12 +229,15 @@ mod tests {
     #[test]
     fn a_bad_setting_or_extension_names_its_key() {
         let bad = BTreeMap::from([("no_such_setting".to_string(), "1".to_string())]);
-        let e = check_profile(&bad, &[], &[], &[]).expect_err("unknown setting");
+        let e = check_profile(&bad, &[], &[], &[]).expect_err("unknown setting").message;
         assert!(e.starts_with("`settings.no_such_setting`:"), "{e}");
-        let e =
-            check_profile(&BTreeMap::new(), &["httpfs; drop table x".to_string()], &[], &[]).expect_err("not a name");
+        let e = check_profile(&BTreeMap::new(), &["httpfs; drop table x".to_string()], &[], &[])
+            .expect_err("not a name")
+            .message;
         assert!(e.contains("is not an extension name"), "{e}");
-        let e = check_profile(&BTreeMap::new(), &["no_such_extension_xyz".to_string()], &[], &[]).expect_err("missing");
+        let e = check_profile(&BTreeMap::new(), &["no_such_extension_xyz".to_string()], &[], &[])
+            .expect_err("missing")
+            .message;
         assert!(e.starts_with("`extensions`: cannot load `no_such_extension_xyz`"), "{e}");
     }
 
@@ -234,7 +269,9 @@ mod tests {
     fn a_missing_read_only_file_fails_the_check_but_a_writable_one_does_not() {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("gone.duckdb").display().to_string();
-        let e = check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", true)], &[]).expect_err("missing");
+        let e = check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", true)], &[])
+            .expect_err("missing")
+            .message;
         assert!(e.contains(&format!("`{missing}`")) && e.contains("does not exist"), "{e}");
         check_profile(&BTreeMap::new(), &[], &[attachment(&missing, "gone", false)], &[]).expect("created on attach");
         assert!(!Path::new(&missing).exists(), "the check writes nothing");

@@ -1,6 +1,7 @@
-//! Running one node on one DuckDB connection: seeds (in [`seed`]), the view, table and
-//! incremental materializations (in [`incremental`]), snapshots (in [`snapshot`]),
-//! data tests, and unit tests (in [`unit`]).
+//! Running one node on one DuckDB connection: seeds (in [`seed`]), the view, table,
+//! incremental (in [`incremental`]) and external (in [`external`]) materializations,
+//! Python models (in [`python`]), snapshots (in [`snapshot`]), data tests, and unit
+//! tests (in [`unit`]).
 //! Ephemeral models never reach here: the planner folds them into the
 //! queries that use them.
 //!
@@ -10,18 +11,24 @@
 //! graph, the caps or the console; it returns an [`Execution`].
 
 pub mod catalog;
+mod contract;
+mod docs;
+mod external;
 mod hooks;
 mod incremental;
 mod infer;
+mod python;
 pub mod run_hooks;
 mod seed;
-mod unit;
 mod snapshot;
 mod tx;
+mod unit;
+pub(crate) mod worker;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::db::raw::RawConn;
 use crate::events::Status;
+use crate::nodes::contract::{Ddl, PersistDocs};
 use crate::nodes::materialize::{self, Incremental};
 use crate::nodes::{Materialized, Node, NodeKind};
 use crate::retry::Backoff;
@@ -109,6 +116,30 @@ pub fn transaction(conn: &Connection, stmts: &[String]) -> Result<(), duckdb::Er
     Ok(())
 }
 
+/// Runs `stmts` in one transaction, and `docs`' comments on `rel` (a
+/// `table` or a `view`) inside it; returns what ran.
+fn build_with_docs(
+    conn: &Connection,
+    stmts: Vec<String>,
+    rel: &Relation,
+    kind: &str,
+    docs: Option<&PersistDocs>,
+) -> Result<Vec<String>, (duckdb::Error, Vec<String>)> {
+    let Some(docs) = docs else {
+        transaction(conn, &stmts).map_err(|e| (e, stmts.clone()))?;
+        return Ok(stmts);
+    };
+    let mut tx = tx::Tx::begin(conn).map_err(|e| (e, Vec::new()))?;
+    let run = stmts.into_iter().try_for_each(|s| tx.exec(s)).and_then(|()| docs::comment(&mut tx, rel, kind, docs));
+    match run {
+        Ok(()) => {
+            let sql = tx.sql.clone();
+            tx.commit().map_err(|e| (e, sql))
+        }
+        Err(e) => Err((e, std::mem::take(&mut tx.sql))),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
     pub status: Status,
@@ -129,6 +160,8 @@ pub struct Executor {
     pub full_refresh: bool,
     /// What the database holds; one per run, shared by its workers.
     pub catalog: Arc<catalog::Catalog>,
+    /// How this worker runs Python models.
+    pub python: crate::pymodel::Worker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +212,7 @@ impl Executor {
     fn note_build(&self, node: &Node, result: &Result<Execution, duckdb::Error>) {
         let now = match &node.kind {
             NodeKind::Seed { .. } => Existing::Table,
-            NodeKind::Model { materialized: Materialized::View, .. } => Existing::View,
+            NodeKind::Model { materialized: Materialized::View | Materialized::External, .. } => Existing::View,
             NodeKind::Model { materialized: Materialized::Table | Materialized::Incremental, .. } => Existing::Table,
             NodeKind::Snapshot { .. } => Existing::Table,
             _ => return,
@@ -203,7 +236,8 @@ impl Executor {
         match &node.kind {
             NodeKind::Seed { csv, column_types, delimiter } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
-                self.seed(rel, csv, column_types, delimiter, self.full_refresh_for(node))
+                let docs = node.ddl.as_ref().and_then(|d| d.docs.as_ref());
+                self.seed(rel, csv, column_types, delimiter, self.full_refresh_for(node), docs)
             }
             NodeKind::Model { materialized: Materialized::Ephemeral, .. } => Ok(Execution {
                 status: Status::Success,
@@ -212,7 +246,11 @@ impl Executor {
                 sql: Vec::new(),
                 attempts: 1,
             }),
-            NodeKind::Model { template, materialized } => {
+            NodeKind::Model { python: Some(py), materialized, .. } => {
+                let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
+                self.python_model(node, rel, py, *materialized)
+            }
+            NodeKind::Model { template, materialized, python: None } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 let full_refresh = self.full_refresh_for(node);
                 // Only an incremental model needs to know what exists before
@@ -231,15 +269,29 @@ impl Executor {
                     Ok(sql) => sql,
                     Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
                 };
+                if *materialized == Materialized::External {
+                    return self.external(node, rel, &sql, &ctx);
+                }
+                let ddl = node.ddl.as_deref();
+                // dbt checks an enforced contract before building, on every path.
+                if let Some(c) = ddl.and_then(|d| d.contract.as_ref()) {
+                    match contract::check(&self.conn, &sql, c) {
+                        Ok(Ok(())) => {}
+                        Ok(Err(message)) => return Ok(error(message, Vec::new(), 1)),
+                        Err(e) if is_conflict(&e) => return Err((e, Vec::new())),
+                        Err(e) => return Ok(error(e.to_string(), Vec::new(), 1)),
+                    }
+                }
                 if *materialized != Materialized::Incremental {
-                    return self.model(rel, &sql, *materialized);
+                    return self.model(rel, &sql, *materialized, ddl);
                 }
                 match Incremental::from_config(&node.config) {
                     Ok(cfg) => {
                         let custom = |name: &str, args: incremental::CustomArgs| {
                             self.templates.incremental_strategy_sql(name, args.target, custom_arg_dict(&args))
                         };
-                        incremental::build(&self.conn, rel, &sql, existing, full_refresh, &cfg, &custom)
+                        let how = incremental::How { full_refresh, cfg: &cfg, custom: &custom, ddl };
+                        incremental::build(&self.conn, rel, &sql, existing, how)
                     }
                     Err(e) => Ok(error(e.message, Vec::new(), 1)),
                 }
@@ -250,12 +302,14 @@ impl Executor {
                 let config = Arc::new(node.config.clone());
                 let ctx =
                     RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental: false, config };
+                let docs = node.ddl.as_ref().and_then(|d| d.docs.as_ref());
                 match self.templates.render_sql(template, &ctx) {
-                    Ok(sql) => snapshot::build(&self.conn, rel, &sql, existing, cfg),
+                    Ok(sql) => snapshot::build(&self.conn, rel, &sql, existing, cfg, docs),
                     Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
                 }
             }
-            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config) {
+            NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config)
+            {
                 Ok(sql) => self.test(&sql, cfg),
                 Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
             },
@@ -285,12 +339,23 @@ impl Executor {
     /// the same kind, so the relation is not looked up first (a catalog lookup
     /// per model, 6% of a run of 1,000 views). Over the other kind DuckDB
     /// refuses, changing nothing; then it is dropped and built in one transaction.
-    fn model(&self, rel: &Relation, sql: &str, m: Materialized) -> Result<Execution, (duckdb::Error, Vec<String>)> {
+    /// A contracted table or `persist_docs` takes several statements: the
+    /// relation is looked up first and all of them run in one transaction.
+    fn model(
+        &self,
+        rel: &Relation,
+        sql: &str,
+        m: Materialized,
+        ddl: Option<&Ddl>,
+    ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         let kind = if m == Materialized::View { "view" } else { "table" };
         let create = format!("create or replace {kind} {rel} as (\n{sql}\n)");
+        // A view's contract is only checked: a view has no constraints.
+        let contract = ddl.and_then(|d| d.contract.as_ref()).filter(|_| m == Materialized::Table);
+        let docs = ddl.and_then(|d| d.docs.as_ref());
         // Inside a node's hooks' transaction a failed statement would abort
         // it, so the relation is looked up first instead.
-        if !in_node_transaction() {
+        if !in_node_transaction() && contract.is_none() && docs.is_none() {
             match self.conn.execute_batch(&create) {
                 Ok(()) => return Ok(built(vec![create])),
                 Err(e) if !e.to_string().contains("trying to replace with type") => return Err((e, vec![create])),
@@ -299,13 +364,16 @@ impl Executor {
         }
         // The catalog may remember this relation as it was; read it again.
         self.catalog.forget();
-        let stmts = match (m, self.existing(rel).map_err(|e| (e, Vec::new()))?) {
-            (Materialized::View, Existing::Table) => vec![format!("drop table {rel}"), create],
-            (Materialized::Table, Existing::View) => vec![format!("drop view {rel}"), create],
-            _ => vec![create],
+        let mut stmts = match (m, self.existing(rel).map_err(|e| (e, Vec::new()))?) {
+            (Materialized::View, Existing::Table) => vec![format!("drop table {rel}")],
+            (Materialized::Table, Existing::View) => vec![format!("drop view {rel}")],
+            _ => Vec::new(),
         };
-        transaction(&self.conn, &stmts).map_err(|e| (e, stmts.clone()))?;
-        Ok(built(stmts))
+        match contract {
+            Some(c) => stmts.extend(contract::create_table("create or replace table", rel, sql, c)),
+            None => stmts.push(create),
+        }
+        Ok(built(build_with_docs(&self.conn, stmts, rel, kind, docs)?))
     }
 
     fn test(&self, failing_rows: &str, cfg: &TestConfig) -> Result<Execution, (duckdb::Error, Vec<String>)> {

@@ -10,7 +10,7 @@ use crate::artifacts::status_text;
 use crate::events::{Event, HookLabel, NodeResult, Sink, Status};
 use crate::hooks::RunHook;
 use crate::nodes::{Plan, Resource, RunHooks};
-use crate::scheduler::Around;
+use crate::scheduler::{Around, Before};
 use crate::template::query::{self, QueryFn};
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
@@ -201,19 +201,19 @@ impl ProjectHooks {
 }
 
 impl Around for ProjectHooks {
-    fn before(&mut self, started: Instant, sink: &mut dyn Sink) -> bool {
+    fn before(&mut self, started: Instant, sink: &mut dyn Sink) -> Before {
         let start = std::mem::take(&mut self.hooks.start);
-        let ok = self.phase(&start, false, started, sink);
-        ok || !self.hooks.skip_nodes_on_start_failure
+        let failed = !self.phase(&start, false, started, sink);
+        Before { failed, skip_nodes: failed && self.hooks.skip_nodes_on_start_failure }
     }
 
-    fn after(&mut self, started: Instant, sink: &mut dyn Sink) {
+    fn after(&mut self, started: Instant, sink: &mut dyn Sink) -> bool {
         // A run the user stopped runs nothing more.
         if crate::interrupt::requested() {
-            return;
+            return true;
         }
         let end = std::mem::take(&mut self.hooks.end);
-        self.phase(&end, true, started, sink);
+        self.phase(&end, true, started, sink)
     }
 }
 

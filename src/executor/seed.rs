@@ -8,8 +8,9 @@
 //! executor's `mod.rs`.
 
 use super::infer::{self, Sheet};
-use super::{error, sql_string, transaction, Execution, Executor, Existing};
+use super::{build_with_docs, error, sql_string, Execution, Executor, Existing};
 use crate::events::Status;
+use crate::nodes::contract::PersistDocs;
 use crate::template::relation::Relation;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,6 +47,7 @@ impl Executor {
         overrides: &BTreeMap<String, String>,
         delimiter: &str,
         full_refresh: bool,
+        docs: Option<&PersistDocs>,
     ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         // Read first: a file that went missing or bad since planning fails
         // the node before anything in the database changes.
@@ -69,7 +71,7 @@ impl Executor {
             };
             vec![drop, create_sql(rel, &columns), copy]
         };
-        transaction(&self.conn, &stmts).map_err(|e| (e, stmts.clone()))?;
+        let stmts = build_with_docs(&self.conn, stmts, rel, "table", docs)?;
         // dbt reports the rows agate read, not a count of the table.
         Ok(Execution {
             status: Status::Success,
@@ -84,6 +86,7 @@ impl Executor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::executor::transaction;
 
     #[test]
     fn the_table_is_created_with_inferred_types_and_loaded_by_copy() {

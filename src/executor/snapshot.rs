@@ -13,7 +13,8 @@
 //! Owns only that SQL and its order; configs are typed by `nodes::snapshot`.
 
 use super::tx::{quote, Column, Tx};
-use super::{built, error, is_conflict, transaction, Execution, Existing};
+use super::{built, error, is_conflict, Execution, Existing};
+use crate::nodes::contract::PersistDocs;
 use crate::nodes::snapshot::{CheckCols, HardDeletes, Key, SnapshotConfig, Strategy};
 use crate::template::relation::Relation;
 use duckdb::Connection;
@@ -319,13 +320,13 @@ pub(super) fn build(
     sql: &str,
     existing: Existing,
     cfg: &SnapshotConfig,
+    docs: Option<&PersistDocs>,
 ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
     let q = Sql { cfg };
     match existing {
         Existing::None => {
             let stmts = vec![format!("create table {rel} as (\n{}\n)", q.build_table(sql))];
-            transaction(conn, &stmts).map_err(|e| (e, stmts.clone()))?;
-            return Ok(built(stmts));
+            return Ok(built(super::build_with_docs(conn, stmts, rel, "table", docs)?));
         }
         Existing::View => {
             let message = format!(
@@ -338,7 +339,11 @@ pub(super) fn build(
         Existing::Table => {}
     }
     let mut tx = Tx::begin(conn).map_err(|e| (e, Vec::new()))?;
-    match take(&mut tx, &q, rel, sql) {
+    let taken = take(&mut tx, &q, rel, sql).and_then(|r| match (r, docs) {
+        (Ok(()), Some(d)) => super::docs::comment(&mut tx, rel, "table", d).map(Ok),
+        (r, _) => Ok(r),
+    });
+    match taken {
         Ok(Ok(())) => {
             let sql = tx.sql.clone();
             tx.commit().map(built).map_err(|e| (e, sql))

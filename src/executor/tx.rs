@@ -44,6 +44,13 @@ impl<'c> Tx<'c> {
         self.conn.execute_batch(self.sql.last().map_or("", String::as_str))
     }
 
+    /// A `count(*)` query, kept with the statements as dbt logs its own.
+    pub(super) fn count(&mut self, sql: String) -> Result<u64, duckdb::Error> {
+        self.sql.push(sql);
+        let n: i64 = self.conn.query_row(self.sql.last().map_or("", String::as_str), [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
     pub(super) fn columns(&self, catalog: &str, schema: &str, table: &str) -> Result<Vec<Column>, duckdb::Error> {
         let mut stmt = self.conn.prepare(
             // Case-insensitive, as DuckDB resolves names (and as the run's catalog compares them).

@@ -309,6 +309,8 @@ impl Planner<'_> {
             kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
             hooks: Default::default(),
             version: None,
+            run: Default::default(),
+            ddl: None,
         })))
     }
 

@@ -1,7 +1,7 @@
 //! Materialization configs of models: `materialized`, and for incremental
 //! models `incremental_strategy`, `unique_key`, `on_schema_change`,
 //! `merge_update_columns` / `merge_exclude_columns`; `full_refresh` for any
-//! node. Parsed once at plan time (bad values are load errors, exit 2) and
+//! node; external models' settings are checked by [`super::external`]. Parsed once at plan time (bad values are load errors, exit 2) and
 //! again by the executor from the same merged config. Also folds ephemeral
 //! models out of the plan, keeping them and the edges as written aside.
 //! Pure: no I/O, no SQL.
@@ -22,6 +22,9 @@ pub enum Materialized {
     Incremental,
     /// Never built: inlined as a CTE into every query that refs it.
     Ephemeral,
+    /// dbt-duckdb's: the rows written to a file, the relation a view reading
+    /// it back (see [`super::external`]).
+    External,
 }
 
 impl Materialized {
@@ -31,6 +34,7 @@ impl Materialized {
             "table" => Materialized::Table,
             "incremental" => Materialized::Incremental,
             "ephemeral" => Materialized::Ephemeral,
+            "external" => Materialized::External,
             _ => return None,
         })
     }
@@ -42,6 +46,7 @@ impl Materialized {
             Materialized::Table => "table",
             Materialized::Incremental => "incremental",
             Materialized::Ephemeral => "ephemeral",
+            Materialized::External => "external",
         }
     }
 }
@@ -110,21 +115,21 @@ impl Incremental {
     pub fn from_config(cfg: &ConfigMap) -> Result<Incremental, ConfigError> {
         let strategy = match cfg.get("incremental_strategy") {
             None | Some(Value::Null) => Strategy::DeleteInsert,
-            Some(Value::String(s)) => match s.as_str() {
-                "delete+insert" | "default" => Strategy::DeleteInsert,
-                "append" => Strategy::Append,
-                "merge" => Strategy::Merge,
-                other if other.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !other.is_empty() => {
-                    Strategy::Custom(other.to_string())
-                }
-                other => {
-                    return Err(bad(
+            Some(Value::String(s)) => {
+                match s.as_str() {
+                    "delete+insert" | "default" => Strategy::DeleteInsert,
+                    "append" => Strategy::Append,
+                    "merge" => Strategy::Merge,
+                    other if other.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !other.is_empty() => {
+                        Strategy::Custom(other.to_string())
+                    }
+                    other => return Err(bad(
                         "incremental_strategy",
                         format!("incremental strategy `{other}` cannot name a macro `get_incremental_{other}_sql`"),
                         "use `delete+insert` (the default), `append`, `merge`, or the name of your own strategy macro",
-                    ))
+                    )),
                 }
-            },
+            }
             Some(_) => return Err(bad("incremental_strategy", "`incremental_strategy` must be a string".into(), "")),
         };
         let unique_key = match cfg.get("unique_key") {
@@ -197,7 +202,7 @@ fn fold(deps: &BTreeSet<String>, ephemeral: &BTreeMap<String, BTreeSet<String>>)
 
 /// The file (and line) a config key came from: the model's own `config()`,
 /// its property YAML, or `dbt_project.yml`.
-fn config_origin(project: &Project, key: &str, m: &SqlFile, rec: &Recorded) -> (PathBuf, Option<usize>) {
+pub(super) fn config_origin(project: &Project, key: &str, m: &SqlFile, rec: &Recorded) -> (PathBuf, Option<usize>) {
     if rec.config.contains_key(key) {
         return (m.path.clone(), crate::config::find_line(&m.text, key));
     }
@@ -254,12 +259,18 @@ fn checked_materialization(cfg: &ConfigMap) -> Result<Materialized, ConfigError>
         return Err(bad(
             "materialized",
             format!("unknown materialization `{shown}`"),
-            "runner builds `view`, `table`, `incremental` and `ephemeral` models",
+            "runner builds `view`, `table`, `incremental`, `ephemeral` and `external` models",
         ));
     };
     full_refresh(cfg)?;
-    if materialized == Materialized::Incremental {
-        Incremental::from_config(cfg)?;
+    match materialized {
+        Materialized::Incremental => {
+            Incremental::from_config(cfg)?;
+        }
+        Materialized::External => {
+            super::external::External::from_config(cfg)?;
+        }
+        _ => {}
     }
     Ok(materialized)
 }
@@ -347,7 +358,13 @@ mod tests {
 
     #[test]
     fn materializations_parse_by_dbt_name() {
-        for m in [Materialized::View, Materialized::Table, Materialized::Incremental, Materialized::Ephemeral] {
+        for m in [
+            Materialized::View,
+            Materialized::Table,
+            Materialized::Incremental,
+            Materialized::Ephemeral,
+            Materialized::External,
+        ] {
             assert_eq!(Materialized::parse(m.as_str()), Some(m));
         }
         assert_eq!(Materialized::parse("materialized_view"), None);

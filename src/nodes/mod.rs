@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use materialize::Materialized;
+pub use run_settings::RunSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Resource {
@@ -65,6 +66,8 @@ pub enum NodeKind {
     Model {
         template: String,
         materialized: Materialized,
+        /// A Python model (`.py`): what runs instead of the template.
+        python: Option<Arc<crate::pymodel::PyModel>>,
     },
     /// A snapshot: its template (`Snapshot::template`) and settings.
     Snapshot {
@@ -113,6 +116,11 @@ pub struct Node {
     pub hooks: NodeHooks,
     /// A versioned model's version (its unique id ends in `.v<v>`; `name` is the model's).
     pub version: Option<crate::project::versions::ModelVersion>,
+    /// Its own retries and timeout, checked once at plan time ([`run_settings`]).
+    pub run: RunSettings,
+    /// What its property entry adds to its DDL: an enforced contract,
+    /// `persist_docs` comments ([`contract`]). Seeds, models and snapshots.
+    pub ddl: Option<Arc<contract::Ddl>>,
 }
 
 #[derive(Debug)]
@@ -242,7 +250,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         for key in n.ref_keys() {
             relations.by_name.insert(key, r.clone());
         }
-        if let NodeKind::Model { template, materialized: Materialized::Ephemeral } = &n.kind {
+        if let NodeKind::Model { template, materialized: Materialized::Ephemeral, .. } = &n.kind {
             relations.ephemerals.insert(r.identifier.clone(), template.clone());
         }
     }
@@ -255,9 +263,11 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     let relations = Arc::new(relations);
     p.link(model_refs);
     p.deprecations();
+    p.ddl(&relations);
     p.unit_tests();
     p.singular_tests();
     p.generic_tests(&relations);
+    p.run_settings();
     if !p.errors.is_empty() {
         return Err(p.errors);
     }
@@ -323,31 +333,39 @@ impl<'a> Planner<'a> {
     fn models(&mut self) -> Vec<ModelRefs<'a>> {
         let mut refs = Vec::new();
         let (project, templates, target) = (self.project, self.templates, self.target);
-        let resolved = crate::par::map(&project.models, |m| {
-            let placeholder = Relation::new(&target.database, &target.schema, &m.name);
-            let rec = templates.resolve_file(&m.path.display().to_string(), &placeholder)?;
+        let resolved = crate::par::map(&project.models, |m| -> Result<_, Vec<Diagnostic>> {
+            let (rec, python) = if crate::pymodel::is_python(&m.path) {
+                let (rec, model) = python::resolve(m)?;
+                (rec, Some(model))
+            } else {
+                let placeholder = Relation::new(&target.database, &target.schema, &m.name);
+                (templates.resolve_file(&m.path.display().to_string(), &placeholder).map_err(|d| vec![d])?, None)
+            };
             let version = project.versions.of_file(&m.name);
             let name = version.map_or(m.name.as_str(), |v| v.model.as_str());
             let mut path = tree_path(project, &m.folders, name);
             path.extend(version.map(|v| v.version.v.formatted()));
             let mut cfg = config_tree::from_tree(project.model_tree.as_ref(), &path);
-            if let Some(props) = project.model_props_of(&m.name) {
+            let props = project.model_props_of(&m.name);
+            if let Some(props) = props {
                 config_tree::merge(&mut cfg, props.config.clone());
             }
+            python::default_materialization(python.is_some(), &mut cfg, props);
             config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
             if !enabled(&cfg) {
                 return Ok(None);
             }
-            let materialized = materialize::materialization(project, m, &rec, &cfg)?;
-            let hooks = materialize::hooks(project, m, &rec, &mut cfg)?;
-            Ok(Some((rec, cfg, materialized, hooks)))
+            let materialized = materialize::materialization(project, m, &rec, &cfg).map_err(|d| vec![d])?;
+            python::check_materialization(python.is_some(), project, m, &rec, materialized).map_err(|d| vec![d])?;
+            let hooks = materialize::hooks(project, m, &rec, &mut cfg).map_err(|d| vec![d])?;
+            Ok(Some((rec, cfg, materialized, hooks, python)))
         });
         for (m, resolved) in project.models.iter().zip(resolved) {
-            let (rec, cfg, materialized, hooks) = match resolved {
+            let (rec, cfg, materialized, hooks, python) = match resolved {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
                 Err(d) => {
-                    self.errors.push(d);
+                    self.errors.extend(d);
                     continue;
                 }
             };
@@ -390,9 +408,11 @@ impl<'a> Planner<'a> {
                 depends_on: source_deps,
                 relation: Some(relation),
                 config: cfg,
-                kind: NodeKind::Model { template: m.path.display().to_string(), materialized },
+                kind: NodeKind::Model { template: m.path.display().to_string(), materialized, python },
                 hooks,
                 version,
+                run: Default::default(),
+                ddl: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
         }
@@ -454,18 +474,25 @@ impl<'a> Planner<'a> {
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
                 hooks: NodeHooks::default(),
                 version: None,
+                run: Default::default(),
+                ddl: None,
             });
             self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());
         }
     }
 }
 
+mod constraints;
+pub mod contract;
 pub mod fqn;
+pub mod external;
 mod generic;
 pub mod materialize;
 mod naming;
+mod python;
 mod refs;
+mod run_settings;
 mod seeds;
+pub mod snapshot;
 mod unsupported;
 mod unit;
-pub mod snapshot;

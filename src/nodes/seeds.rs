@@ -49,6 +49,8 @@ impl Planner<'_> {
                 kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
                 hooks,
                 version: None,
+                run: Default::default(),
+                ddl: None,
             });
         }
     }

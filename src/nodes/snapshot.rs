@@ -404,6 +404,8 @@ impl<'a> Planner<'a> {
                 kind: NodeKind::Snapshot { template, snapshot },
                 hooks,
                 version: None,
+                run: Default::default(),
+                ddl: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, s.text.as_str()));
         }

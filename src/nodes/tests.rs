@@ -25,6 +25,7 @@ fn target(root: &Path) -> Target {
         settings: BTreeMap::new(),
         extensions: Vec::new(),
         secrets: Vec::new(),
+        external_root: ".".into(),
     }
 }
 

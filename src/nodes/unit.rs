@@ -26,6 +26,7 @@ struct Tested {
     text: String,
     /// The model version, when the model is versioned.
     version: Option<ModelVersion>,
+    python: bool,
 }
 
 impl Planner<'_> {
@@ -112,6 +113,16 @@ impl Planner<'_> {
     fn unit_test_of(&mut self, decl: &UnitTestDecl, tested: Tested, cfg: ConfigMap) -> Result<Node, Diagnostic> {
         let project = self.project;
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
+        // dbt compiles a unit test by putting its rows in place of the
+        // model's refs in its SQL; a Python model has none (dbt then fails
+        // with a parser error when the test runs).
+        if tested.python {
+            return Err(err(format!(
+                "unit test `{}`: `{}` is a Python model, and unit tests test SQL models only",
+                decl.name, decl.model
+            ))
+            .hint("test the Python model with data tests, or unit-test the SQL models around it"));
+        }
         // dbt asks for the override when the model calls `is_incremental()`.
         let calls_is_incremental = tested.text.contains("is_incremental");
         let over = decl.overrides.macros.get("is_incremental");
@@ -174,13 +185,15 @@ impl Planner<'_> {
             kind: NodeKind::UnitTest(Arc::new(planned)),
             hooks: NodeHooks::default(),
             version: tested.version,
+            run: Default::default(),
+            ddl: None,
         })
     }
 
     /// The planned model (or model version) with this unique id.
     fn tested(&self, id: &str) -> Option<Tested> {
         let node = self.nodes.iter().find(|n| n.id == id)?;
-        let NodeKind::Model { template, .. } = &node.kind else { return None };
+        let NodeKind::Model { template, python, .. } = &node.kind else { return None };
         let text = self.project.models.iter().find(|m| m.path == node.file).map(|m| m.text.clone()).unwrap_or_default();
         Some(Tested {
             id: id.to_string(),
@@ -189,6 +202,7 @@ impl Planner<'_> {
             relation: self.real_relation(node),
             text,
             version: node.version.clone(),
+            python: python.is_some(),
         })
     }
 
@@ -289,6 +303,7 @@ mod tests {
             settings: BTreeMap::new(),
             extensions: Vec::new(),
             secrets: Vec::new(),
+            external_root: ".".into(),
         };
         let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
         nodes::plan(&project, &target, &templates)

@@ -1,6 +1,6 @@
 //! Node configs that dbt acts on and runner does not yet: each becomes one
 //! warning per key naming how many nodes set it and the first of them, so
-//! that nothing is silently ignored (a project-wide `+persist_docs` warns
+//! that nothing is silently ignored (a project-wide `+sql_header` warns
 //! once, not once per model). Keys dbt accepts with no effect on a DuckDB
 //! run (`docs`, `meta`, `access`, `group`, …) are not listed. Owns only the
 //! list and the wording; the planner collects.
@@ -13,25 +13,18 @@ use std::path::PathBuf;
 
 /// A config key and what runner does instead of what dbt does.
 const KEYS: &[(&str, &str)] = &[
-    ("persist_docs", "no `COMMENT ON` is written for the relation or its columns"),
-    ("contract", "column names and data types are not checked before the model is built"),
     ("sql_header", "the header is not run before the model's statement"),
     ("incremental_predicates", "the incremental statement does not add these predicates"),
 ];
 
 /// The listed keys `cfg` sets to something dbt acts on.
 pub(super) fn keys(cfg: &ConfigMap) -> impl Iterator<Item = &'static str> + '_ {
-    KEYS.iter().map(|(k, _)| *k).filter(|k| cfg.get(*k).is_some_and(|v| acts(k, v)))
+    KEYS.iter().map(|(k, _)| *k).filter(|k| cfg.get(*k).is_some_and(acts))
 }
 
-/// Whether a value makes dbt do something (`persist_docs: {relation: false}` does not).
-fn acts(key: &str, v: &Value) -> bool {
-    let on = |field: &str| v.get(field).and_then(Value::as_bool).unwrap_or(false);
-    match key {
-        "persist_docs" => on("relation") || on("columns"),
-        "contract" => on("enforced"),
-        _ => !matches!(v, Value::Null) && v.as_sequence().is_none_or(|s| !s.is_empty()) && v.as_str() != Some(""),
-    }
+/// Whether a value makes dbt do something (`incremental_predicates: []` does not).
+fn acts(v: &Value) -> bool {
+    !matches!(v, Value::Null) && v.as_sequence().is_none_or(|s| !s.is_empty()) && v.as_str() != Some("")
 }
 
 /// Key → the nodes (name, file) that set it, as the planner finds them.
@@ -80,23 +73,23 @@ mod tests {
 
     #[test]
     fn only_values_that_make_dbt_act_are_reported() {
-        let on = cfg("persist_docs: {relation: true}\ncontract: {enforced: true}\nsql_header: set x = 1\n");
-        assert_eq!(keys(&on).collect::<Vec<_>>(), vec!["persist_docs", "contract", "sql_header"]);
-        let off = cfg("persist_docs: {relation: false, columns: false}\ncontract: {enforced: false}\nincremental_predicates: []\n");
+        let on = cfg("sql_header: set x = 1\nincremental_predicates: [a > 1]\npersist_docs: {relation: true}\n");
+        assert_eq!(keys(&on).collect::<Vec<_>>(), vec!["sql_header", "incremental_predicates"]);
+        let off = cfg("sql_header: ''\nincremental_predicates: []\n");
         assert_eq!(keys(&off).count(), 0);
     }
 
     #[test]
     fn one_warning_per_key_names_the_first_node_and_counts_the_rest() {
         let mut found = Found::default();
-        let on = cfg("persist_docs: {columns: true}\n");
+        let on = cfg("sql_header: set x = 1\n");
         for name in ["a", "b", "c"] {
             found.note(&on, name, &PathBuf::from(format!("models/{name}.sql")));
         }
         let w = found.warnings();
         assert_eq!(w.len(), 1);
         assert!(
-            w[0].message.contains("`persist_docs` (set on `a` and 2 other nodes) is not supported yet"),
+            w[0].message.contains("`sql_header` (set on `a` and 2 other nodes) is not supported yet"),
             "{}",
             w[0].message
         );

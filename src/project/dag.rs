@@ -50,8 +50,8 @@ pub enum Schedule {
     /// No schedule: manual runs only.
     Manual,
     Once,
-    /// A 5-field cron expression (presets are expanded to one).
-    Cron(String),
+    /// A 5-field cron expression (presets are expanded to one), parsed once here.
+    Cron(Box<crate::schedule::Cron>),
 }
 
 impl Schedule {
@@ -73,10 +73,9 @@ impl Schedule {
             }
             _ => text.trim(),
         };
-        // Validating through the evaluator means a schedule that loads is one
-        // the scheduler can evaluate.
-        crate::schedule::Cron::parse(expr)?;
-        Ok(Schedule::Cron(expr.to_string()))
+        // Parsed by the evaluator, once: a schedule that loads is one the
+        // scheduler can evaluate, and nothing parses it again.
+        Ok(Schedule::Cron(Box::new(crate::schedule::Cron::parse(expr)?)))
     }
 }
 
@@ -168,7 +167,7 @@ fn string_list(v: &serde_yaml::Value) -> Result<Vec<String>, String> {
     }
 }
 
-fn duration_value(v: &serde_yaml::Value) -> Result<Duration, String> {
+pub(crate) fn duration_value(v: &serde_yaml::Value) -> Result<Duration, String> {
     match v {
         serde_yaml::Value::Number(n) => n
             .as_f64()
@@ -419,7 +418,7 @@ mod tests {
         )
         .expect("valid dag");
         assert_eq!(dag.id, "my_dag");
-        assert_eq!(dag.schedule, Schedule::Cron("0 0 * * *".into()));
+        assert!(matches!(&dag.schedule, Schedule::Cron(c) if c.text() == "0 0 * * *"), "{:?}", dag.schedule);
         assert_eq!(dag.start_date.map(|d| d.to_rfc3339()), Some("2025-01-01T00:00:00+00:00".into()));
         assert_eq!((dag.max_active_runs, dag.max_active_tasks), (1, 1));
         assert_eq!(dag.select, vec!["*"]);

@@ -24,6 +24,27 @@ impl<'a> Lines<'a> {
         self.lines.iter().enumerate().skip(from).find(|(_, l)| l.contains(needle)).map(|(i, _)| i + 1)
     }
 
+    /// The line of key `key:` of the entry whose `name:` is on 1-based line
+    /// `entry`: a line at the indentation of that `name:`, before the entry
+    /// ends (a column's key of the same name is deeper, so it is passed by).
+    pub fn key_of_entry(&self, entry: usize, key: &str) -> Option<usize> {
+        let indent = self.lines.get(entry.checked_sub(1)?)?.find("name:")?;
+        let wanted = format!("{key}:");
+        for (i, l) in self.lines.iter().enumerate().skip(entry) {
+            let depth = l.len() - l.trim_start().len();
+            if l.trim().is_empty() || l.trim_start().starts_with('#') {
+                continue;
+            }
+            if depth < indent {
+                return None;
+            }
+            if depth == indent && l.trim_start().starts_with(&wanted) {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+
     /// The line of `name: <name>` after line `from`, else anywhere in the file.
     pub fn entry(&self, from: usize, name: &str) -> Option<usize> {
         let needle = format!("name: {name}");
@@ -55,6 +76,15 @@ impl<'a> Lines<'a> {
 mod tests {
     use super::Lines;
     use serde_yaml::Value;
+
+    #[test]
+    fn an_entrys_own_key_is_found_past_its_columns_keys() {
+        let text = "models:\n  - name: a\n    columns:\n      - name: id\n        constraints: []\n    constraints: []\n  - name: b\n    constraints: []\n";
+        let lines = Lines::new(text);
+        assert_eq!(lines.key_of_entry(2, "constraints"), Some(6));
+        assert_eq!(lines.key_of_entry(7, "constraints"), Some(8));
+        assert_eq!(lines.key_of_entry(7, "columns"), None);
+    }
 
     const TEXT: &str = "models:
   - name: a

@@ -31,7 +31,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 pub use yaml_tests::{Attached, TestDecl};
 
-/// A `.sql` file: a model, a singular test or a macro file.
+/// A `.sql` file (a model, a singular test or a macro file) or a Python
+/// model's `.py` file.
 #[derive(Debug, Clone)]
 pub struct SqlFile {
     pub name: String,
@@ -59,6 +60,11 @@ pub struct NodeProps {
     pub description: Option<String>,
     /// Column name → its `description:` as written.
     pub column_descriptions: BTreeMap<String, String>,
+    /// What a contract, its constraints and `persist_docs` read of each
+    /// column, in file order.
+    pub column_props: Vec<ColumnProps>,
+    /// The entry's model-level `constraints:` as written, with its line.
+    pub constraints: Option<(Value, usize)>,
     pub file: PathBuf,
     /// The entry's `name:` line, to point at a second entry for the same resource.
     pub line: Option<usize>,
@@ -67,6 +73,19 @@ pub struct NodeProps {
     pub versioned: bool,
     /// A model's (or one version's) `deprecation_date`.
     pub deprecation_date: Option<versions::DeprecationDate>,
+}
+
+/// A column of a property entry as a contract reads it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ColumnProps {
+    pub name: String,
+    pub data_type: Option<String>,
+    /// `quote: true`: the name is quoted in the SQL dbt writes for it.
+    pub quote: bool,
+    /// `constraints:` as written (checked at plan time).
+    pub constraints: Option<Value>,
+    /// The column's `name:` line.
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -163,7 +182,12 @@ impl Walk {
     /// `.sql` files under `dirs` (skipping `skip` folders), read on several
     /// threads; in path order, with read errors collected in that order.
     fn sql_files(&mut self, dirs: &[String], skip: &[&str]) -> Vec<SqlFile> {
-        let files = self.files(dirs, &["sql"], skip);
+        self.source_files(dirs, &["sql"], skip)
+    }
+
+    /// [`Self::sql_files`] for any of `exts` (models are `.sql` and `.py`).
+    fn source_files(&mut self, dirs: &[String], exts: &[&str], skip: &[&str]) -> Vec<SqlFile> {
+        let files = self.files(dirs, exts, skip);
         let texts = par::map(&files, |(p, _)| std::fs::read_to_string(p));
         let mut out = Vec::with_capacity(files.len());
         for ((p, folders), read) in files.into_iter().zip(texts) {
@@ -214,17 +238,6 @@ impl Walk {
             out.sort();
         }
         out
-    }
-}
-
-/// Files dbt would run that runner cannot yet: each is a load error naming
-/// it, so nothing a project holds is skipped without a word.
-fn unsupported_files(w: &mut Walk, model_paths: &[String]) {
-    for (p, _) in w.files(model_paths, &["py"], &[]) {
-        w.errors.push(
-            Diagnostic::in_file(w.rel(&p), format!("`{}` is a Python model; runner runs SQL models only", stem(&p)))
-                .hint("rewrite it as a `.sql` model, or keep building it with dbt for now"),
-        );
     }
 }
 
@@ -300,8 +313,8 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let macro_paths = paths(&raw.macro_paths, "macros");
 
     let snapshot_paths = paths(&raw.snapshot_paths, "snapshots");
-    let models = w.sql_files(&model_paths, &[]);
-    unsupported_files(&mut w, &model_paths);
+    // Python models (`.py`) are models too: planned from their `dbt.*` calls.
+    let models = w.source_files(&model_paths, &["sql", "py"], &[]);
     let snapshot_files = snapshots::in_files(&mut w, &snapshot_paths);
     // `tests/generic/` holds custom generic test definitions and
     // `tests/fixtures/` unit test fixtures, not data tests.

@@ -35,6 +35,9 @@ pub struct Target {
     pub extensions: Vec<String>,
     /// `secrets:` as `CREATE SECRET` statements; never shown to templates.
     pub secrets: Vec<SecretSql>,
+    /// dbt-duckdb's `external_root` (default `.`): where external models'
+    /// files go when they set no `location`.
+    pub external_root: String,
 }
 
 pub fn find_profiles(cli_dir: Option<&Path>, project_dir: &Path) -> Option<PathBuf> {
@@ -263,7 +266,6 @@ pub fn resolve(
         ("plugins", out.plugins.is_some(), "dbt-duckdb's Python plugins"),
         ("module_paths", out.module_paths.is_some(), "Python module paths for plugins"),
         ("filesystems", out.filesystems.is_some(), "fsspec filesystems"),
-        ("use_credential_provider", out.use_credential_provider.is_some(), "a Python credential provider"),
     ];
     if let Some((key, _, what)) = python_only.iter().find(|(_, set, _)| *set) {
         return Err(Diagnostic::in_file(
@@ -273,13 +275,21 @@ pub fn resolve(
         .at(find_line(source_text, &format!("{key}:")), None)
         .hint("remove it; for S3 or HTTP credentials use `secrets:`"));
     }
-    let secrets = match &out.secrets {
+    let mut secrets = match &out.secrets {
         Some(v) => secrets::parse(v).map_err(|e| {
             Diagnostic::in_file(shown, format!("target `{target_name}`: {e}"))
                 .at(find_line(source_text, "secrets:"), None)
         })?,
         None => Vec::new(),
     };
+    // dbt-duckdb's older spelling of an S3 credential-chain secret.
+    if let Some(provider) = &out.use_credential_provider {
+        let secret = secrets::credential_provider(provider, secrets.len()).map_err(|e| {
+            Diagnostic::in_file(shown, format!("target `{target_name}`: {e}"))
+                .at(find_line(source_text, "use_credential_provider:"), None)
+        })?;
+        secrets.push(secret);
+    }
     let settings = out.settings.iter().flatten().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
     let extensions = out.extensions.iter().flatten().map(scalar_text).collect();
     let attachments = out
@@ -305,6 +315,7 @@ pub fn resolve(
         settings,
         extensions,
         secrets,
+        external_root: out.external_root.clone().unwrap_or_else(|| ".".into()),
     };
     Ok((target, attachments))
 }

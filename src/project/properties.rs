@@ -9,7 +9,7 @@
 
 use super::lines::Lines;
 use super::yaml_tests::{self, Attached, TestDecl};
-use super::{NodeProps, SourceTable};
+use super::{ColumnProps, NodeProps, SourceTable};
 use crate::config::properties::{RawColumn, RawProperties};
 use crate::error::Diagnostic;
 use serde_yaml::Value;
@@ -91,7 +91,12 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
                     push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
                 }
             }
+            let column_lines: Vec<usize> =
+                m.columns.iter().map(|c| lines.entry(line, &c.name).unwrap_or(line)).collect();
             let mut entry = node_props(&file, line, &m.config, &m.columns, &m.description);
+            entry.column_props = column_props(&m.columns, &column_lines);
+            entry.constraints =
+                m.constraints.clone().map(|c| (c, lines.key_of_entry(line, "constraints").unwrap_or(line)));
             entry.versioned = versioned && !is_seed;
             if !is_seed && !entry.versioned {
                 match m.deprecation_date.as_ref().map(super::versions::DeprecationDate::parse).transpose() {
@@ -111,12 +116,15 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         let line = lines.entry(cursor, &s.name).unwrap_or(1);
         cursor = line;
         push_tests(&mut out, &lines, &file, s.data_tests.as_ref().or(s.tests.as_ref()), &attached, None, line, &None);
+        let mut column_lines = Vec::new();
         for c in &s.columns {
             let col = lines.entry(line, &c.name).unwrap_or(line);
+            column_lines.push(col);
             let sql = yaml_tests::column_sql(&c.name, c.quote);
             push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
         }
-        let entry = node_props(&file, line, &s.config, &s.columns, &s.description);
+        let mut entry = node_props(&file, line, &s.config, &s.columns, &s.description);
+        entry.column_props = column_props(&s.columns, &column_lines);
         out.snapshots.push((s.name.clone(), entry, s.relation.clone()));
     }
     let mut cursor = 0;
@@ -239,11 +247,28 @@ pub(super) fn node_props(
         columns: columns.iter().map(|c| c.name.clone()).collect(),
         description: description.clone(),
         column_descriptions: columns.iter().filter_map(|c| Some((c.name.clone(), c.description.clone()?))).collect(),
+        column_props: Vec::new(),
+        constraints: None,
         file: file.to_path_buf(),
         line: Some(line),
         versioned: false,
         deprecation_date: None,
     }
+}
+
+/// The columns' data types, quoting and constraints, each with its line.
+pub(super) fn column_props(columns: &[RawColumn], lines: &[usize]) -> Vec<ColumnProps> {
+    columns
+        .iter()
+        .zip(lines)
+        .map(|(c, line)| ColumnProps {
+            name: c.name.clone(),
+            data_type: c.data_type.clone(),
+            quote: c.quote.unwrap_or(false),
+            constraints: c.constraints.clone(),
+            line: *line,
+        })
+        .collect()
 }
 
 fn column_tests(c: &RawColumn) -> Option<&Vec<Value>> {

@@ -359,6 +359,14 @@ pub(super) fn declare(file: &Path, lines: &Lines, m: &RawModelProps, line: usize
         let raw_columns: Vec<RawColumn> = columns.iter().map(|(c, _)| clone_column(c)).collect();
         let description = rv.description.clone().filter(|d| !d.is_empty()).or_else(|| m.description.clone());
         let mut props = super::properties::node_props(file, *at, &Some(config), &raw_columns, &description);
+        let column_lines: Vec<usize> = columns.iter().map(|(_, l)| *l).collect();
+        props.column_props = super::properties::column_props(&raw_columns, &column_lines);
+        // dbt: the version's constraints, else the model's (an empty list is none).
+        let own = rv.constraints.clone().filter(|c| c.as_sequence().is_none_or(|s| !s.is_empty()));
+        props.constraints = match own {
+            Some(c) => Some((c, lines.key_of_entry(*at, "constraints").unwrap_or(*at))),
+            None => m.constraints.clone().map(|c| (c, lines.key_of_entry(line, "constraints").unwrap_or(line))),
+        };
         props.versioned = true;
         // A version's own date only: dbt does not carry the model's over.
         props.deprecation_date = deprecation_date;
@@ -385,8 +393,16 @@ fn col_tests(c: &RawColumn) -> Option<&Vec<Value>> {
     c.data_tests.as_ref().or(c.tests.as_ref())
 }
 
+/// The parts of a column entry a version's properties keep (its tests are declared per version).
 fn clone_column(c: &RawColumn) -> RawColumn {
-    RawColumn { name: c.name.clone(), description: c.description.clone(), quote: c.quote, ..RawColumn::default() }
+    RawColumn {
+        name: c.name.clone(),
+        description: c.description.clone(),
+        data_type: c.data_type.clone(),
+        quote: c.quote,
+        constraints: c.constraints.clone(),
+        ..RawColumn::default()
+    }
 }
 
 /// dbt's `deep_merge_item`: maps merge key by key, a list is the version's

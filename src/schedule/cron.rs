@@ -61,6 +61,8 @@ pub struct Cron {
     nth: BTreeMap<u32, BTreeSet<Nth>>,
     /// `15W`: the weekday nearest to each day.
     nearest: BTreeSet<u32>,
+    /// The expression as written (presets expanded), for display and export.
+    text: String,
 }
 
 /// A value of a field while expanding: a number, `L`, `*`, or a weekday with `#n`.
@@ -145,6 +147,11 @@ fn step_range(t: &str) -> Option<(&str, &str, Option<&str>)> {
 }
 
 impl Cron {
+    /// The expression as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Parses five fields as croniter does; presets are the caller's.
     pub fn parse(expr: &str) -> Result<Cron, String> {
         let lower = expr.to_ascii_lowercase();
@@ -200,7 +207,7 @@ impl Cron {
             }
         }
         let fields: [Field; 5] = fields.try_into().map_err(|_| format!("`{expr}` is not a cron expression"))?;
-        let cron = Cron { fields, nth, nearest };
+        let cron = Cron { fields, nth, nearest, text: expr.trim().to_string() };
         let from = NaiveDate::from_ymd_opt(2001, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
         if cron.search_next(from, |d| cron.day_matches(d)).is_none() {
             return Err(format!("`{expr}` never matches a date"));

@@ -9,7 +9,7 @@ fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
 
 fn dag(yaml: &str) -> (Dag, Timetable) {
     let d = parse(Path::new("/p/dags/d.yml"), Path::new("dags/d.yml"), yaml, Path::new("/p")).expect("valid dag");
-    let tt = Timetable::new(&d.schedule, d.timezone).expect("timetable");
+    let tt = Timetable::of(&d);
     (d, tt)
 }
 

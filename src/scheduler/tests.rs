@@ -10,8 +10,12 @@ use std::time::Duration;
 
 pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
     let kind = match resource {
-        Resource::Test => NodeKind::GenericTest { sql: crate::nodes::TestSql::Ready(String::new()), cfg: TestConfig::default(), decl: 0 },
-        _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table },
+        Resource::Test => NodeKind::GenericTest {
+            sql: crate::nodes::TestSql::Ready(String::new()),
+            cfg: TestConfig::default(),
+            decl: 0,
+        },
+        _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table, python: None },
     };
     Node {
         id: name.to_string(),
@@ -24,6 +28,8 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         kind,
         hooks: Default::default(),
         version: None,
+        run: Default::default(),
+        ddl: None,
     }
 }
 
@@ -202,7 +208,8 @@ fn run_fake(
         &AtomicUsize::new(0),
         &|| false,
         &mut sink,
-    );
+    )
+    .statuses;
     let peak = peak.load(Ordering::SeqCst);
     (sink, statuses, peak)
 }
@@ -235,7 +242,8 @@ fn after_all_tests_start_once_the_last_build_is_done_and_tests_alone_are_not_hel
         &AtomicUsize::new(0),
         &|| false,
         &mut sink,
-    );
+    )
+    .statuses;
     assert_eq!(started(&sink), ["t_a", "t_b"]);
     assert!(statuses.values().all(|s| *s == Status::Pass), "{statuses:?}");
 }
@@ -355,7 +363,8 @@ fn a_stop_request_starts_nothing_more() {
         &AtomicUsize::new(0),
         &|| started.load(Ordering::SeqCst) >= 2,
         &mut sink,
-    );
+    )
+    .statuses;
     assert_eq!(started.load(Ordering::SeqCst), 2);
     assert_eq!(statuses.values().filter(|s| **s == Status::Skipped).count(), 3);
     assert!(matches!(sink.events.last(), Some(Event::RunFinished { .. })));
@@ -470,10 +479,59 @@ fn labels_name_every_materialization_as_dbt_prints_it() {
         [(Materialized::View, "view"), (Materialized::Table, "table"), (Materialized::Incremental, "incremental")]
     {
         let mut n = node("m", Resource::Model, &[]);
-        n.kind = NodeKind::Model { template: String::new(), materialized: m };
+        n.kind = NodeKind::Model { template: String::new(), materialized: m, python: None };
         assert_eq!(label(&n).materialized, text);
     }
     assert_eq!(label(&node("t", Resource::Test, &[])).materialized, "");
 }
 
 mod retries;
+
+/// Hooks that fail where told to, for the run outcome.
+struct FailingHooks {
+    before: Before,
+    after_ok: bool,
+}
+
+impl Around for FailingHooks {
+    fn before(&mut self, _: Instant, _: &mut dyn Sink) -> Before {
+        self.before
+    }
+
+    fn after(&mut self, _: Instant, _: &mut dyn Sink) -> bool {
+        self.after_ok
+    }
+}
+
+/// The exit code comes from the dispatcher's outcome: node statuses and the
+/// hooks' own result, not from what a console sink counted.
+#[test]
+fn the_run_outcome_decides_failure() {
+    let p = plan(vec![node("a", Resource::Model, &[]), node("t", Resource::Test, &["a"])]);
+    let rp = run_plan(&p, &all(&p), TestBehavior::AfterAll, TaskRetry::NONE);
+    let caps = Caps { threads: 2, max_active_tasks: 2, db_writers: 1 };
+    let ok = |_w: usize| -> WorkFn {
+        Box::new(|n: &Node, _, w| done(if n.resource == Resource::Test { Status::Warn } else { Status::Success }, w))
+    };
+    let run = |hooks: &mut FailingHooks| {
+        execute_around(&p, &rp, caps, ok, &AtomicUsize::new(0), &|| false, &mut Collector::default(), hooks)
+    };
+    let clean = run(&mut FailingHooks { before: Before::default(), after_ok: true });
+    assert!(!clean.failed(), "a warning does not fail a run: {clean:?}");
+    let end_failed = run(&mut FailingHooks { before: Before::default(), after_ok: false });
+    assert!(end_failed.failed() && end_failed.statuses == clean.statuses, "{end_failed:?}");
+    let start_failed = run(&mut FailingHooks { before: Before { failed: true, skip_nodes: false }, after_ok: true });
+    assert!(start_failed.failed() && start_failed.statuses == clean.statuses, "{start_failed:?}");
+    let skipped = run(&mut FailingHooks { before: Before { failed: true, skip_nodes: true }, after_ok: true });
+    assert!(skipped.statuses.values().all(|s| *s == Status::Skipped), "{skipped:?}");
+    let errored = execute(
+        &p,
+        &rp,
+        caps,
+        |_w| -> WorkFn { Box::new(|_: &Node, _, w| done(Status::Error, w)) },
+        &AtomicUsize::new(0),
+        &|| false,
+        &mut Collector::default(),
+    );
+    assert!(errored.failed() && !errored.hooks_failed, "{errored:?}");
+}

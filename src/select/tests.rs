@@ -8,7 +8,7 @@ use std::path::PathBuf;
 fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str], mat: &str) -> Node {
     let kind = match resource {
         Resource::Test => NodeKind::GenericTest { sql: crate::nodes::TestSql::Ready(String::new()), cfg: TestConfig::default(), decl: 0 },
-        _ => NodeKind::Model { template: String::new(), materialized: Materialized::View },
+        _ => NodeKind::Model { template: String::new(), materialized: Materialized::View, python: None },
     };
     let mut config = crate::config_tree::ConfigMap::new();
     config.insert("tags".into(), serde_yaml::to_value(tags).expect("tags"));
@@ -24,6 +24,8 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
         kind,
         hooks: Default::default(),
         version: None,
+        run: Default::default(),
+        ddl: None,
     }
 }
 
@@ -61,10 +63,10 @@ fn names(p: &Plan, sel: &[&str], exc: &[&str]) -> Vec<String> {
 
 #[test]
 fn globs() {
-    assert!(glob("stg_*", "stg_orders"));
-    assert!(glob("*", "anything"));
-    assert!(!glob("stg_?", "stg_ab"));
-    assert!(glob("a*b*c", "axxbyyc"));
+    assert!(fnmatch("stg_orders", "stg_*"));
+    assert!(fnmatch("anything", "*"));
+    assert!(!fnmatch("stg_ab", "stg_?"));
+    assert!(fnmatch("axxbyyc", "a*b*c"));
 }
 
 #[test]
@@ -245,7 +247,7 @@ fn empty_selections_warn_with_dbt_wording() {
 /// leaves it: eph out of the nodes, the edges through it folded, kept aside.
 fn plan_with_ephemeral() -> Plan {
     let mut eph = node("eph", Resource::Model, &["seed.shop.raw"], "models/eph.sql", &["hidden"], "ephemeral");
-    eph.kind = NodeKind::Model { template: String::new(), materialized: Materialized::Ephemeral };
+    eph.kind = NodeKind::Model { template: String::new(), materialized: Materialized::Ephemeral, python: None };
     let mut nodes = vec![
         node("raw", Resource::Seed, &[], "seeds/raw.csv", &[], ""),
         node("mart", Resource::Model, &["seed.shop.raw"], "models/mart.sql", &[], "table"),

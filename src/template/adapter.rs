@@ -25,6 +25,8 @@ use std::sync::Arc;
 pub struct Adapter {
     /// Every macro of the run, by package: where dispatch looks.
     pub(crate) macros: Arc<super::namespaces::MacroIndex>,
+    /// dbt-duckdb's `adapter.external_root()`: the profile's `external_root`.
+    pub(crate) external_root: String,
 }
 
 pub(super) fn literal(s: &str) -> String {
@@ -86,38 +88,66 @@ impl Adapter {
     }
 
     /// dbt-duckdb's `get_columns_in_relation`: the catalog's columns, with
-    /// their sizes, as `Column` objects (`[]` outside the execute pass).
+    /// their sizes, as `Column` objects (`[]` outside the execute pass and for
+    /// a relation that does not exist). dbt-duckdb reads
+    /// `information_schema.columns`; that view lists every column of every
+    /// relation (rendering each view's SQL), 5-15 ms a call on a suite's
+    /// database, so the relation's own `pragma_table_info` is asked instead and
+    /// the sizes are derived as DuckDB's `duckdb_columns()` derives them.
     fn columns(&self, state: &State, rel: &Relation) -> Result<Value, Error> {
-        let sql = format!(
-            "select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale \
-             from information_schema.columns \
-             where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({}) \
-             order by ordinal_position",
-            literal(&rel.database),
-            literal(&rel.schema),
-            literal(&rel.identifier)
-        );
-        let Some(t) = query(state, &sql, "adapter.get_columns_in_relation")? else {
-            return Ok(Value::from(Vec::<Value>::new()));
+        let name = [&rel.database, &rel.schema, &rel.identifier].map(|p| quote(p)).join(".");
+        let sql = format!("select name, type from pragma_table_info({})", literal(&name));
+        let t = match query(state, &sql, "adapter.get_columns_in_relation") {
+            Ok(Some(t)) => t,
+            Ok(None) => return Ok(Value::from(Vec::<Value>::new())),
+            // DuckDB's words for a relation (or its schema or database) that is not there.
+            Err(e) if is_missing_relation(&e.to_string()) => return Ok(Value::from(Vec::<Value>::new())),
+            Err(e) => return Err(e),
         };
         let cols: Vec<Value> = t
             .rows
             .iter()
             .filter_map(|r| match r.as_slice() {
-                [name, ty, size, precision, scale] => Some(
-                    Column::with_sizes(
-                        &name.to_string(),
-                        &ty.to_string(),
-                        size.clone(),
-                        precision.clone(),
-                        scale.clone(),
-                    )
-                    .to_value(),
-                ),
+                [name, ty] => {
+                    let ty = ty.to_string();
+                    let (precision, scale) = numeric_sizes(&ty);
+                    Some(Column::with_sizes(&name.to_string(), &ty, Value::from(()), precision, scale).to_value())
+                }
                 _ => None,
             })
             .collect();
         Ok(Value::from(cols))
+    }
+}
+
+/// Whether a failed catalog lookup says the relation, its schema or its
+/// database does not exist (DuckDB's catalog errors).
+fn is_missing_relation(message: &str) -> bool {
+    message.contains("Catalog Error") && message.contains("does not exist")
+}
+
+/// `numeric_precision` and `numeric_scale` of a DuckDB type, as
+/// `duckdb_columns()` (and so `information_schema.columns`) gives them:
+/// bits for the signed integers and floats, digits for decimals, null for
+/// everything else, unsigned integers included.
+fn numeric_sizes(ty: &str) -> (Value, Value) {
+    let bits = match ty {
+        "TINYINT" => Some(8),
+        "SMALLINT" => Some(16),
+        "INTEGER" => Some(32),
+        "BIGINT" => Some(64),
+        "HUGEINT" => Some(128),
+        "FLOAT" => Some(24),
+        "DOUBLE" => Some(53),
+        _ => None,
+    };
+    if let Some(b) = bits {
+        return (Value::from(b), Value::from(0));
+    }
+    let decimal = ty.strip_prefix("DECIMAL(").and_then(|r| r.strip_suffix(')')).and_then(|r| r.split_once(','));
+    match decimal.and_then(|(p, s)| Some((p.trim().parse::<i64>().ok()?, s.trim().parse::<i64>().ok()?))) {
+        Some((p, s)) => (Value::from(p), Value::from(s)),
+        None => (Value::from(()), Value::from(())),
     }
 }
 
@@ -138,6 +168,7 @@ impl Object for Adapter {
                 Ok(Value::from(quote(s)))
             }
             "type" => Ok(Value::from("duckdb")),
+            "external_root" => Ok(Value::from(self.external_root.as_str())),
             "get_relation" => {
                 let (db, schema, name, kwargs): (Option<String>, Option<String>, Option<String>, Kwargs) =
                     from_args(args)?;
@@ -193,5 +224,52 @@ impl Object for RelationApi {
         let _: Option<Value> = kwargs.get("type")?;
         kwargs.assert_all_used()?;
         Ok(Relation::new(&database, &schema, &identifier).to_value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sizes derived from a type name equal what DuckDB's own
+    /// `information_schema.columns` reports, type by type.
+    #[test]
+    fn numeric_sizes_equal_duckdbs_information_schema() {
+        let conn = duckdb::Connection::open_in_memory().expect("db");
+        conn.execute_batch(
+            "create table t(a tinyint, b smallint, c integer, d bigint, e hugeint, f utinyint, g usmallint, \
+             h uinteger, i ubigint, j uhugeint, k float, l double, m decimal(10,2), n decimal(38,10), o varchar, \
+             p date, q timestamp, r boolean, s interval, u blob, v int[], w struct(x int), x uuid, y timestamptz, \
+             z decimal(4,1), aa decimal, ab numeric(18,0), ac varchar(10), ad map(int, int), ae json)",
+        )
+        .expect("table");
+        let mut stmt = conn
+            .prepare(
+                "select data_type, numeric_precision, numeric_scale, character_maximum_length \
+                 from information_schema.columns where table_name = 't' order by ordinal_position",
+            )
+            .expect("query");
+        let rows: Vec<(String, Option<i64>, Option<i64>, Option<i64>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(rows.len(), 30);
+        let v = |o: Option<i64>| o.map(Value::from).unwrap_or(Value::from(()));
+        for (ty, precision, scale, char_size) in rows {
+            assert_eq!(numeric_sizes(&ty), (v(precision), v(scale)), "{ty}");
+            assert_eq!(char_size, None, "{ty}");
+        }
+    }
+
+    #[test]
+    fn a_missing_relation_is_told_from_other_errors() {
+        let conn = duckdb::Connection::open_in_memory().expect("db");
+        for name in ["\"memory\".\"main\".\"nope\"", "\"memory\".\"nos\".\"t\"", "\"nodb\".\"s\".\"t\""] {
+            let e = conn.execute_batch(&format!("select * from pragma_table_info('{name}')")).expect_err(name);
+            assert!(is_missing_relation(&e.to_string()), "{e}");
+        }
+        let e = conn.execute_batch("select * from pragma_table_info(1, 2)").expect_err("bad call");
+        assert!(!is_missing_relation(&e.to_string()), "{e}");
     }
 }

@@ -13,8 +13,8 @@
 pub mod adapter;
 mod builtins;
 mod calls;
-pub mod context;
 mod config_obj;
+pub mod context;
 mod diagnostics;
 pub mod docs;
 mod env_var;
@@ -23,7 +23,6 @@ mod hooks;
 pub(crate) mod limits;
 pub mod macros;
 pub(crate) mod namespaces;
-mod signature;
 mod pydelta;
 mod pyitertools;
 mod pyobj;
@@ -33,6 +32,7 @@ pub mod pytime;
 pub mod query;
 pub mod refs;
 pub mod relation;
+mod signature;
 pub mod unit;
 
 use crate::error::Diagnostic;
@@ -104,6 +104,8 @@ pub struct Templates {
     resolved: Mutex<BTreeMap<String, (Relation, Result<Recorded, Diagnostic>)>>,
     /// Every macro by package, for generic tests and `adapter.dispatch`.
     macros: Arc<namespaces::MacroIndex>,
+    /// The profile's `external_root` and the project's directory: where external models write.
+    external: (String, PathBuf),
 }
 
 /// A model, singular test or snapshot template to compile and resolve.
@@ -170,7 +172,7 @@ impl Templates {
         });
         hooks::install(&mut jinja);
         let macro_index = load_macros(&mut jinja, &mut files, &mut errors, project);
-        let adapter = adapter::Adapter { macros: macro_index.clone() };
+        let adapter = adapter::Adapter { macros: macro_index.clone(), external_root: target.external_root.clone() };
         let macro_index = macro_index.clone();
         jinja.add_global("adapter", Value::from_object(adapter.clone()));
         jinja.add_function("load_relation", move |state: &minijinja::State, rel: Value| {
@@ -185,9 +187,11 @@ impl Templates {
         // costs less than the memory did.
         // Models, singular tests and snapshots: each with its template name
         // (a model's is its path; a snapshot's is unique within its file).
+        // A Python model is no template (dbt refuses Jinja in one).
         let sources: Vec<Source<'_>> = project
             .models
             .iter()
+            .filter(|m| !crate::pymodel::is_python(&m.path))
             .chain(&project.singular_tests)
             .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
             .chain(project.snapshots.iter().map(|s| Source {
@@ -220,6 +224,7 @@ impl Templates {
             texts,
             resolved: Mutex::default(),
             macros: macro_index,
+            external: (target.external_root.clone(), project.root.clone()),
         };
         let this = &templates;
         let checked = crate::par::map(&sources, |f| {
@@ -268,6 +273,12 @@ impl Templates {
         let package = self.macros.generic_test(namespace, test)?;
         let unqualified = package == self.macros.root || package == namespaces::BUILTIN;
         Some(if unqualified { format!("test_{test}") } else { format!("{package}.test_{test}") })
+    }
+
+    /// The profile's `external_root` and the project's directory, which a
+    /// relative external location is taken from.
+    pub fn external_roots(&self) -> (&str, &Path) {
+        (&self.external.0, &self.external.1)
     }
 
     /// dbt's `invocation_id` of this run (a UUID unless the run supplied one).

@@ -55,6 +55,7 @@ pub(super) fn target() -> Target {
         settings: BTreeMap::new(),
         extensions: vec![],
         secrets: vec![],
+        external_root: ".".into(),
     }
 }
 
@@ -116,7 +117,12 @@ fn render_resolves_relations_vars_and_macros() {
     .expect("builds");
     let mut rels = Relations::default();
     rels.by_name.insert("a".into(), Relation::new("shop", "main", "a"));
-    let rc = RenderCtx { this: Relation::new("shop", "main", "m"), relations: Arc::new(rels), is_incremental: false, config: Default::default() };
+    let rc = RenderCtx {
+        this: Relation::new("shop", "main", "m"),
+        relations: Arc::new(rels),
+        is_incremental: false,
+        config: Default::default(),
+    };
     let sql = t.render("models/m.sql", &rc).expect("renders");
     assert_eq!(sql, "select amount / 100, 'eu', 'gold' from \"shop\".\"main\".\"a\" -- m 2025-01-01");
 }
@@ -134,7 +140,8 @@ fn macros_see_the_callers_this_and_call_each_other() {
     let rc = RenderCtx {
         this: Relation::new("shop", "main", "m"),
         relations: Arc::new(Relations::default()),
-        is_incremental: false, config: Default::default(),
+        is_incremental: false,
+        config: Default::default(),
     };
     assert_eq!(t.render("models/m.sql", &rc).expect("renders"), "[m]");
 }

@@ -411,7 +411,7 @@ pub(crate) fn compiled_sql(project_dir: &Path, entry: &Value) -> Option<String> 
         Some(p) => std::path::PathBuf::from(p),
         None => Path::new("target/compiled")
             .join(entry["package_name"].as_str()?)
-            .join(entry["original_file_path"].as_str().filter(|p| p.ends_with(".sql"))?),
+            .join(entry["original_file_path"].as_str().filter(|p| p.ends_with(".sql") || p.ends_with(".py"))?),
     };
     rel.starts_with("target").then(|| read_inside(project_dir, &rel).ok()).flatten()
 }

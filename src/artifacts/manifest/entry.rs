@@ -10,6 +10,7 @@ use crate::artifacts::layout::Layout;
 use crate::nodes::fqn::source_id;
 use crate::nodes::{Node, NodeKind, Resource};
 use crate::project::Attached;
+use serde_json::Value;
 
 /// dbt's defaults of a node's config by resource (seed, model, test),
 /// without `materialized`: built once, cloned per node, as inserting them one
@@ -90,6 +91,13 @@ pub(super) fn config_defaults(resource: Resource) -> &'static Fields<'static> {
     }
 }
 
+/// dbt's default of a model config field (`on_schema_change` → `"ignore"`),
+/// or `None` for a key that is no field of dbt's `ModelConfig`: what a
+/// Python model's `dbt.config.get(key)` returns when the key is unset.
+pub(crate) fn model_config_default(key: &str) -> Option<Value> {
+    config_defaults(Resource::Model).get(key).map(F::to_value)
+}
+
 /// dbt's config of a node: its defaults, then what the project set.
 fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
     let materialized = match &node.kind {
@@ -102,6 +110,13 @@ fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
     base.insert("materialized", s(materialized));
     for (k, v) in &node.config {
         base.insert(k, F::Value(yaml_json(v)));
+    }
+    // dbt's `contract` config always holds both of its keys.
+    if let Some(F::Value(Value::Object(c))) = base.get("contract") {
+        let mut c = c.clone();
+        c.entry("alias_types").or_insert(Value::Bool(true));
+        c.entry("enforced").or_insert(Value::Bool(false));
+        base.insert("contract", F::Value(Value::Object(c)));
     }
     if node.resource == Resource::Test {
         if let Some(upper) = base.get("severity").and_then(F::as_str).map(str::to_ascii_uppercase) {
@@ -139,13 +154,17 @@ fn columns<'a>(inputs: &Inputs<'a>, node: &Node) -> F<'a> {
     if let Some(p) = props(inputs.project, node) {
         for c in &p.columns {
             let description = p.column_descriptions.get(c).map(|d| describe(inputs, d)).unwrap_or_default();
+            let declared = p.column_props.iter().find(|d| &d.name == c);
+            let data_type = declared.and_then(|d| d.data_type.as_deref()).map_or(NULL, s);
+            let constraints = declared.and_then(|d| d.constraints.as_ref());
+            let quote = declared.filter(|d| d.quote).map_or(NULL, |_| F::Raw("true"));
             let col = Fields::from([
                 ("name", s(c.as_str())),
                 ("description", s(description)),
                 ("meta", F::Raw("{}")),
-                ("data_type", NULL),
-                ("constraints", F::Raw("[]")),
-                ("quote", NULL),
+                ("data_type", data_type),
+                ("constraints", F::Value(crate::nodes::contract::manifest_constraints(constraints, false))),
+                ("quote", quote),
                 ("tags", F::Raw("[]")),
             ]);
             cols.insert(c.as_str(), F::Obj(col));
@@ -281,16 +300,22 @@ pub(super) fn node<'a>(
         }
     };
     let compiled = inputs.compiled.get(&node.id);
-    m.insert("language", s("sql"));
+    let python = matches!(&node.kind, NodeKind::Model { python: Some(_), .. });
+    m.insert("language", s(if python { "python" } else { "sql" }));
     if node.resource == Resource::Snapshot {
         m.insert("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#));
     }
     if node.resource == Resource::Model {
-        // dbt's defaults for what runner does not model: no contracts, no versions.
+        // The contract as configured (its checksum, which only `state:`
+        // comparison reads, is not computed), the model-level constraints,
+        // and the model's version, the latest and its deprecation date.
+        let (enforced, alias_types) = crate::nodes::contract::contract_config(&node.config).unwrap_or((false, true));
+        let contract = serde_json::json!({"alias_types": alias_types, "checksum": null, "enforced": enforced});
+        let constraints = node_props.and_then(|p| p.constraints.as_ref()).map(|(c, _)| c);
         m.extend([
             ("access", s("protected")),
-            ("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#)),
-            ("constraints", F::Raw("[]")),
+            ("contract", F::Value(contract)),
+            ("constraints", F::Value(crate::nodes::contract::manifest_constraints(constraints, true))),
             ("version", node.version.as_ref().map(|v| F::Value(v.v.json.clone())).unwrap_or(NULL)),
             ("latest_version", node.version.as_ref().map(|v| F::Value(v.latest.json.clone())).unwrap_or(NULL)),
             ("deprecation_date", opt(node_props.and_then(|p| p.deprecation_date.as_ref()).map(|d| d.iso.as_str()))),

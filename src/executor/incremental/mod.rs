@@ -8,7 +8,8 @@
 //! knows nothing of the graph, the console or how configs were merged.
 
 use super::tx::{quote, quoted_csv, Column, Tx};
-use super::{built, error, is_conflict, transaction, Execution, Existing};
+use super::{build_with_docs, built, contract, docs, error, is_conflict, Execution, Existing};
+use crate::nodes::contract::Ddl;
 use crate::nodes::materialize::{Incremental, OnSchemaChange, Strategy, UniqueKey};
 use crate::template::relation::Relation;
 use duckdb::Connection;
@@ -24,29 +25,47 @@ pub(crate) struct CustomArgs<'a> {
 
 pub(crate) type CustomSql<'a> = &'a dyn Fn(&str, CustomArgs) -> Result<String, String>;
 
+/// How an incremental model is built: the flag, its settings, what writes
+/// a custom strategy's statement, and what its property entry adds (an
+/// enforced contract's table DDL, `persist_docs` comments).
+pub(crate) struct How<'a> {
+    pub full_refresh: bool,
+    pub cfg: &'a Incremental,
+    pub custom: CustomSql<'a>,
+    pub ddl: Option<&'a Ddl>,
+}
+
 /// Builds incremental model `rel` from its rendered `sql`.
 pub(super) fn build(
     conn: &Connection,
     rel: &Relation,
     sql: &str,
     existing: Existing,
-    full_refresh: bool,
-    cfg: &Incremental,
-    custom: CustomSql,
+    how: How<'_>,
 ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
-    let create = format!("create table {rel} as (\n{sql}\n)");
+    let How { full_refresh, cfg, custom, ddl } = how;
+    let docs = ddl.and_then(|d| d.docs.as_ref());
+    // A contracted table is created with its columns' DDL, then filled
+    // (dbt-duckdb's `create_table_as`); later runs insert into it, so its
+    // constraints hold the new rows too.
+    let create = |create: &str| match ddl.and_then(|d| d.contract.as_ref()) {
+        Some(c) => contract::create_table(create, rel, sql, c),
+        None => vec![format!("{create} {rel} as (\n{sql}\n)")],
+    };
     let whole = match existing {
-        Existing::None => Some(vec![create]),
-        Existing::View => Some(vec![format!("drop view {rel}"), create]),
-        Existing::Table if full_refresh => Some(vec![format!("create or replace table {rel} as (\n{sql}\n)")]),
+        Existing::None => Some(create("create table")),
+        Existing::View => Some([vec![format!("drop view {rel}")], create("create table")].concat()),
+        Existing::Table if full_refresh => Some(create("create or replace table")),
         Existing::Table => None,
     };
     if let Some(stmts) = whole {
-        transaction(conn, &stmts).map_err(|e| (e, stmts.clone()))?;
-        return Ok(built(stmts));
+        return Ok(built(build_with_docs(conn, stmts, rel, "table", docs)?));
     }
     let mut tx = Tx::begin(conn).map_err(|e| (e, Vec::new()))?;
-    match add_new_rows(&mut tx, rel, sql, cfg, custom) {
+    match add_new_rows(&mut tx, rel, sql, cfg, custom).and_then(|r| match (r, docs) {
+        (Ok(()), Some(d)) => docs::comment(&mut tx, rel, "table", d).map(Ok),
+        (r, _) => Ok(r),
+    }) {
         Ok(Ok(())) => {
             let sql = tx.sql.clone();
             tx.commit().map(built).map_err(|e| (e, sql))

@@ -140,9 +140,9 @@ fn sync_all_columns_runs_on_duckdb_like_dbt() {
     let mut c = cfg(Strategy::DeleteInsert, UniqueKey::One("id".into()));
     c.on_schema_change = OnSchemaChange::SyncAllColumns;
     let v1 = "select i::int as id, 'a' || i as a, i * 10 as b, 'k' as keep from range(3) t(i)";
-    build(&conn, &rel, v1, Existing::None, false, &c, &no_custom).expect("first run");
+    build(&conn, &rel, v1, Existing::None, plain(&c)).expect("first run");
     let v2 = "select i::bigint as id, i * 1.5 as c, 'a' || i as a, 'k2' as keep from range(2, 5) t(i)";
-    let e = build(&conn, &rel, v2, Existing::Table, false, &c, &no_custom).expect("second run");
+    let e = build(&conn, &rel, v2, Existing::Table, plain(&c)).expect("second run");
     assert_eq!(e.status, crate::events::Status::Success, "{:?}", e.message);
     // What dbt-duckdb produced for the same two runs: `b` dropped, `c`
     // appended, `id` retyped and therefore moved last.
@@ -167,9 +167,9 @@ fn a_failing_step_leaves_the_table_as_it_was() {
     let rel = Relation::new("memory", "main", "t");
     let mut c = cfg(Strategy::DeleteInsert, UniqueKey::One("nope".into()));
     c.on_schema_change = OnSchemaChange::AppendNewColumns;
-    build(&conn, &rel, "select 1 as id", Existing::None, false, &c, &no_custom).expect("first run");
+    build(&conn, &rel, "select 1 as id", Existing::None, plain(&c)).expect("first run");
     // The new column is added before the delete fails; all of it rolls back.
-    let e = build(&conn, &rel, "select 2 as id, 'x' as extra", Existing::Table, false, &c, &no_custom).expect("runs");
+    let e = build(&conn, &rel, "select 2 as id, 'x' as extra", Existing::Table, plain(&c)).expect("runs");
     assert_eq!(e.status, crate::events::Status::Error);
     let msg = e.message.unwrap_or_default();
     assert!(msg.contains("\"nope\"") && msg.contains("`unique_key`"), "{msg}");
@@ -178,7 +178,7 @@ fn a_failing_step_leaves_the_table_as_it_was() {
     assert_eq!(rows(&conn, "select id from t"), vec!["Int(1)"]);
     c.on_schema_change = OnSchemaChange::Fail;
     c.unique_key = UniqueKey::One("id".into());
-    let e = build(&conn, &rel, "select 2 as id, 'x' as extra", Existing::Table, false, &c, &no_custom).expect("runs");
+    let e = build(&conn, &rel, "select 2 as id, 'x' as extra", Existing::Table, plain(&c)).expect("runs");
     assert_eq!(e.status, crate::events::Status::Error);
     assert!(e.message.unwrap_or_default().contains("`on_schema_change` is `fail`"));
     assert_eq!(columns(&conn), vec!["id INTEGER"]);
@@ -187,4 +187,10 @@ fn a_failing_step_leaves_the_table_as_it_was() {
 /// Built-in strategies never ask for a macro.
 fn no_custom(name: &str, _: CustomArgs) -> Result<String, String> {
     panic!("no custom strategy expected, got `{name}`")
+}
+
+/// An incremental build as most tests need it: no full refresh, no custom
+/// strategy, no contract or comments.
+fn plain(c: &Incremental) -> How<'_> {
+    How { full_refresh: false, cfg: c, custom: &no_custom, ddl: None }
 }

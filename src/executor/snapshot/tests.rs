@@ -69,7 +69,7 @@ fn take(conn: &Connection, c: &SnapshotConfig, source: &str) -> Execution {
             Ok(true) => Existing::Table,
             _ => Existing::None,
         };
-    build(conn, &rel, source, existing, c).expect("no conflict")
+    build(conn, &rel, source, existing, c, None).expect("no conflict")
 }
 
 fn rows(conn: &Connection, sql: &str) -> Vec<String> {

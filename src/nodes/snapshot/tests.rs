@@ -17,6 +17,7 @@ fn target(root: &Path) -> Target {
         settings: BTreeMap::new(),
         extensions: Vec::new(),
         secrets: Vec::new(),
+        external_root: ".".into(),
     }
 }
 

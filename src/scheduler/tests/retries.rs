@@ -3,12 +3,17 @@
 
 use super::*;
 
+/// A node whose config is `yaml`, its run settings decided as the planner decides them.
+fn configured(yaml: &str) -> Node {
+    let mut n = node("m", Resource::Model, &[]);
+    n.config = serde_yaml::from_str(yaml).expect("yaml");
+    n.run = crate::nodes::RunSettings::from_config(&n.config).expect("valid settings");
+    n
+}
+
 #[test]
 fn a_models_own_config_overrides_the_dag_retry_policy() {
-    let mut n = node("m", Resource::Model, &[]);
-    n.config.insert("retries".into(), serde_yaml::Value::from(3));
-    n.config.insert("retry_delay".into(), serde_yaml::Value::String("2s".into()));
-    let r = TaskRetry::NONE.for_node(&n);
+    let r = TaskRetry::NONE.for_node(&configured("retries: 3\nretry_delay: 2s"));
     assert_eq!((r.retries, r.delay), (3, Duration::from_secs(2)));
     assert_eq!(TaskRetry::NONE.for_node(&node("x", Resource::Model, &[])), TaskRetry::NONE);
 }
@@ -18,14 +23,8 @@ fn a_models_execution_timeout_overrides_the_dags() {
     let dag = Some(Duration::from_secs(60));
     assert_eq!(timeout_for(dag, &node("x", Resource::Model, &[])), dag);
     assert_eq!(timeout_for(None, &node("x", Resource::Model, &[])), None);
-    let mut n = node("m", Resource::Model, &[]);
-    n.config.insert("execution_timeout".into(), serde_yaml::Value::String("90s".into()));
-    assert_eq!(timeout_for(dag, &n), Some(Duration::from_secs(90)));
-    let mut meta = serde_yaml::Mapping::new();
-    meta.insert("execution_timeout".into(), serde_yaml::Value::from(2.5));
-    let mut n = node("m", Resource::Model, &[]);
-    n.config.insert("meta".into(), serde_yaml::Value::Mapping(meta));
-    assert_eq!(timeout_for(None, &n), Some(Duration::from_millis(2500)));
+    assert_eq!(timeout_for(dag, &configured("execution_timeout: 90s")), Some(Duration::from_secs(90)));
+    assert_eq!(timeout_for(None, &configured("meta: {execution_timeout: 2.5}")), Some(Duration::from_millis(2500)));
 }
 
 /// Runs a chain where `a` fails its first `failures` attempts.
@@ -51,7 +50,8 @@ fn run_flaky(failures: usize, retries: u32) -> (Collector, BTreeMap<usize, Statu
         &AtomicUsize::new(0),
         &|| false,
         &mut sink,
-    );
+    )
+    .statuses;
     (sink, statuses, p)
 }
 

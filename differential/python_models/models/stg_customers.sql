@@ -1,0 +1,1 @@
+select id, name, upper(country) as country from {{ ref('customers') }}

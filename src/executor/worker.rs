@@ -1,0 +1,132 @@
+//! A worker: what one worker thread of a run holds and does. It owns the
+//! thread's connections to the run's database (the executor's, the reader,
+//! and the second connection `run_query` uses), registers their interrupt
+//! handle, and runs one node at a time under its `execution_timeout`
+//! watchdog, turning the executor's [`Execution`](super::Execution) into the
+//! [`NodeResult`] the dispatcher receives. It decides nothing about which
+//! node runs next (the dispatcher's) and opens no database file (`db`'s).
+
+use super::Executor;
+use crate::db::{self, Database};
+use crate::events::{NodeResult, Status};
+use crate::nodes::Node;
+use crate::template::query::QueryFn;
+use crate::template::{Relations, Templates};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What every worker of one run shares.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub templates: Arc<Templates>,
+    pub relations: Arc<Relations>,
+    pub full_refresh: bool,
+    pub catalog: Arc<super::catalog::Catalog>,
+    pub python: Arc<crate::pymodel::process::Runtime>,
+    /// `target/python/`, where Python models exchange their files.
+    pub python_scratch: PathBuf,
+    /// The DAG's `execution_timeout`, which a node's own overrides.
+    pub dag_timeout: Option<Duration>,
+}
+
+pub(crate) struct Worker {
+    ex: Executor,
+    handle: db::raw::Interrupter,
+    /// Stops a running Python model's process (the interrupt handle sets it).
+    stop: Arc<AtomicBool>,
+    /// `run_query` in a node's Jinja, on a second connection of the worker's;
+    /// `None` when that connection could not be made (it errors at render time).
+    query: Option<QueryFn>,
+    /// Set when `run_query` ran: what it ran may have created or dropped
+    /// relations behind the catalog's back.
+    queried: Arc<AtomicBool>,
+    dag_timeout: Option<Duration>,
+}
+
+impl Worker {
+    /// Connects a worker to `database` and registers its interrupt handle.
+    pub(crate) fn open(database: &Database, run: &Shared) -> Result<Worker, String> {
+        let conn = database.connect().map_err(|e| e.to_string())?;
+        let reader = database.reader().map_err(|e| e.to_string())?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = db::raw::Interrupter::new(&conn, Some(&reader)).with_stop(stop.clone());
+        crate::interrupt::register(handle.clone());
+        let queried = Arc::new(AtomicBool::new(false));
+        let query = conn.try_clone().ok().map(|c| {
+            let inner = crate::template::query::from_connection(c);
+            let queried = queried.clone();
+            let wrapped: QueryFn = Arc::new(move |sql: &str| {
+                queried.store(true, Ordering::Relaxed);
+                inner(sql)
+            });
+            wrapped
+        });
+        let ex = Executor {
+            conn,
+            reader,
+            templates: run.templates.clone(),
+            relations: run.relations.clone(),
+            full_refresh: run.full_refresh,
+            catalog: run.catalog.clone(),
+            python: crate::pymodel::Worker {
+                runtime: run.python.clone(),
+                scratch: run.python_scratch.clone(),
+                stop: stop.clone(),
+            },
+        };
+        Ok(Worker { ex, handle, stop, query, queried, dag_timeout: run.dag_timeout })
+    }
+
+    /// Runs `node`; `start` is the run's start instant, `w` this worker's id.
+    pub(crate) fn run(&mut self, node: &Node, start: Instant, w: usize) -> NodeResult {
+        let began = start.elapsed();
+        // A stop meant for an earlier node (its timeout) must not stop this
+        // one; one asked for by a signal still stands.
+        if !crate::interrupt::requested() {
+            self.stop.store(false, Ordering::SeqCst);
+        }
+        let limit = crate::scheduler::timeout_for(self.dag_timeout, node);
+        let watchdog = limit.map(|l| crate::timeout::Watchdog::start(l, self.handle.clone()));
+        let ex = &mut self.ex;
+        let mut e = match &self.query {
+            Some(q) => crate::template::query::with_query(q.clone(), || ex.run(node)),
+            None => ex.run(node),
+        };
+        if self.queried.swap(false, Ordering::Relaxed) {
+            self.ex.catalog.forget();
+        }
+        let timed_out = watchdog.is_some_and(|dog| dog.finish(&self.ex.conn, Some(&self.ex.reader)));
+        if let (true, Some(limit), Status::Error) = (timed_out, limit, e.status) {
+            e.message = Some(crate::timeout::message(limit));
+        }
+        let ended = start.elapsed();
+        NodeResult {
+            status: e.status,
+            duration: ended - began,
+            count: e.count,
+            message: e.message,
+            started: began.as_secs_f64(),
+            finished: ended.as_secs_f64(),
+            worker: w,
+            attempts: e.attempts,
+            sql: e.sql,
+        }
+    }
+}
+
+/// The result every node given to a worker that could not connect gets.
+pub(crate) fn unconnected(message: &str, w: usize) -> NodeResult {
+    NodeResult {
+        status: Status::Error,
+        duration: Default::default(),
+        count: None,
+        message: Some(message.to_string()),
+        started: 0.0,
+        finished: 0.0,
+        worker: w,
+        attempts: 1,
+        sql: Vec::new(),
+    }
+}
