@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 /// What run_results.json and `target/run/` need to know of a node beyond its events.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeFiles {
-    /// Below `target/{compiled,run}/<project>/`: see [`layout::Layout::sql_path`].
+    /// Below `target/{compiled,run}/`: the node's project, then
+    /// [`layout::Layout::sql_path`].
     pub sql_path: PathBuf,
     /// The SQL this invocation compiled for the node, if any.
     pub compiled_code: Option<String>,

@@ -15,7 +15,8 @@
 mod fetch;
 mod hub;
 mod lock;
-mod semver;
+pub(crate) mod render;
+pub(crate) mod semver;
 mod sources;
 
 use crate::config::dbt_project::RawDbtProject;
@@ -51,19 +52,34 @@ struct Want {
     line: Option<usize>,
     /// The packages that asked for it (none: only the root project).
     via: Vec<String>,
+    /// What the lock writes in place of rendered fields.
+    written: render::Written,
 }
 
-/// Installs every package of the project at `root`; the first error stops
-/// and nothing of a half-placed package stays.
-pub(crate) fn install(root: &Path, opts: Options) -> Result<Vec<Installed>, Vec<Diagnostic>> {
+/// Installs every package of the project at `root`, `packages.yml` rendered
+/// with `renderer`; the first error stops and nothing of a half-placed
+/// package stays.
+pub(crate) fn install(
+    root: &Path,
+    opts: Options,
+    renderer: &render::Renderer,
+) -> Result<Vec<Installed>, Vec<Diagnostic>> {
     let Some(file) = packages::spec_file(root).map_err(|d| vec![d])? else { return Ok(Vec::new()) };
-    let entries = packages::specs(root, &file)?;
-    let hash = lock::hash(&entries.iter().map(|e| e.raw.clone()).collect::<Vec<_>>())
-        .map_err(|e| vec![Diagnostic::in_file(&file, format!("cannot hash the entries: {e}"))])?;
     let install = install_path(root).map_err(|d| vec![d])?;
+    let entries = packages::specs(root, &file, Some(renderer))?;
+    let pairs: Vec<(serde_yaml::Value, serde_yaml::Value)> =
+        entries.iter().map(|e| (e.rendered.clone(), e.raw.clone())).collect();
+    let hash =
+        lock::hash(&pairs).map_err(|e| vec![Diagnostic::in_file(&file, format!("cannot hash the entries: {e}"))])?;
     // Beside the install path, so that placing a package is a rename on one file system.
     let downloads = install.parent().unwrap_or(root).join(format!(".runner-deps-{}", std::process::id()));
+    // Absolute: `git` runs inside it, and a relative project dir (`.`) would
+    // then name a folder below itself.
+    let downloads = std::path::absolute(&downloads).unwrap_or(downloads);
+    // A URL rendered from a secret may appear in `git`'s own message.
+    let secret_values = renderer.secret_values();
     let fail = |(msg, hint): Failure, line: Option<usize>, f: &Path| {
+        let msg = crate::secrets::scrub(&msg, &secret_values);
         vec![Diagnostic::in_file(f, msg).at(line, None).hint(hint)]
     };
     std::fs::create_dir_all(&downloads).map_err(|e| {
@@ -77,14 +93,18 @@ pub(crate) fn install(root: &Path, opts: Options) -> Result<Vec<Installed>, Vec<
     let outcome = (|| {
         let locked = if opts.upgrade { None } else { lock::read_matching(root, &hash) };
         let pins = match locked {
-            Some(entries) => {
-                from_lock(root, &downloads, &mut hub, &entries).map_err(|f| fail(f, None, Path::new(lock::FILE)))?
-            }
+            Some(entries) => from_lock(root, &downloads, &mut hub, &entries, renderer)
+                .map_err(|f| fail(f, None, Path::new(lock::FILE)))?,
             None => {
-                let wants =
-                    entries.iter().map(|e| Want { spec: e.spec.clone(), line: e.line, via: Vec::new() }).collect();
-                let pins = resolve(root, &downloads, &mut hub, wants).map_err(|(f, line)| fail(f, line, &file))?;
-                let lock_entries: Vec<Vec<(String, String)>> = pins.iter().map(sources::Pin::lock).collect();
+                let wants = entries
+                    .iter()
+                    .map(|e| Want { spec: e.spec.clone(), line: e.line, via: Vec::new(), written: e.written.clone() })
+                    .collect();
+                let pinned =
+                    resolve(root, &downloads, &mut hub, wants, renderer).map_err(|(f, line)| fail(f, line, &file))?;
+                let lock_entries: Vec<Vec<(String, String)>> =
+                    pinned.iter().map(|(p, written)| render::as_written(p.lock(), written)).collect();
+                let pins: Vec<sources::Pin> = pinned.into_iter().map(|(p, _)| p).collect();
                 lock::write(root, &lock_entries, &hash).map_err(|e| {
                     fail(
                         (format!("cannot write: {e}"), "make the project folder writable".into()),
@@ -116,9 +136,10 @@ fn resolve(
     downloads: &Path,
     hub: &mut hub::Hub,
     wants: Vec<Want>,
-) -> Result<Vec<sources::Pin>, (Failure, Option<usize>)> {
+    renderer: &render::Renderer,
+) -> Result<Vec<(sources::Pin, render::Written)>, (Failure, Option<usize>)> {
     let mut wanted: Vec<(String, Want)> = Vec::new();
-    let mut pins: Vec<(String, sources::Pin)> = Vec::new();
+    let mut pins: Vec<(String, sources::Pin, render::Written)> = Vec::new();
     let mut expanded: BTreeSet<(String, String)> = BTreeSet::new();
     let mut pending = wants;
     while !pending.is_empty() {
@@ -137,7 +158,7 @@ fn resolve(
                     want
                 }
             };
-            let pin = sources::pin(root, downloads, hub, &merged.spec).map_err(|(m, h)| {
+            let pin = sources::pin(root, downloads, hub, &merged.spec, renderer).map_err(|(m, h)| {
                 let m = match merged.via.as_slice() {
                     [] => m,
                     via => format!(
@@ -149,30 +170,39 @@ fn resolve(
             })?;
             if expanded.insert((key.clone(), pin.version())) {
                 let via = vec![pin.name().to_string()];
-                next.extend(pin.dependencies().iter().map(|spec| Want { spec: spec.clone(), line, via: via.clone() }));
+                next.extend(pin.dependencies().into_iter().map(|(spec, written)| Want {
+                    spec,
+                    line,
+                    via: via.clone(),
+                    written,
+                }));
             }
-            match pins.iter_mut().find(|(k, _)| *k == key) {
+            match pins.iter_mut().find(|(k, _, _)| *k == key) {
                 Some(slot) => slot.1 = pin,
-                None => pins.push((key, pin)),
+                None => pins.push((key, pin, merged.written.clone())),
             }
         }
         pending = next;
     }
-    Ok(pins.into_iter().map(|(_, p)| p).collect())
+    Ok(pins.into_iter().map(|(_, p, w)| (p, w)).collect())
 }
 
-/// The lock's entries, pinned as they are (their dependencies are in the lock too).
+/// The lock's entries, rendered as `packages.yml` is (a git URL is kept
+/// there as written) and pinned as they are (their dependencies are in the
+/// lock too).
 fn from_lock(
     root: &Path,
     downloads: &Path,
     hub: &mut hub::Hub,
     entries: &[serde_yaml::Value],
+    renderer: &render::Renderer,
 ) -> Result<Vec<sources::Pin>, Failure> {
+    let again = || "run `runner deps --upgrade` to write the lock again".to_string();
     let mut pins = Vec::new();
     for entry in entries {
-        let spec = packages::spec(entry)
-            .map_err(|e| (e, "run `runner deps --upgrade` to write the lock again".to_string()))?;
-        pins.push(sources::pin(root, downloads, hub, &spec)?);
+        let (rendered, _) = renderer.entry(entry).map_err(|e| (format!("cannot render an entry: {e}"), again()))?;
+        let spec = packages::spec(&rendered).map_err(|e| (e, again()))?;
+        pins.push(sources::pin(root, downloads, hub, &spec, renderer)?);
     }
     Ok(pins)
 }
@@ -193,17 +223,24 @@ fn check_names(root: &Path, pins: &[sources::Pin]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The project's `packages-install-path`, absolute.
+/// The project's `packages-install-path`, absolute, once its
+/// `require-dbt-version` is checked (as `dbt deps` checks the root project's).
 fn install_path(root: &Path) -> Result<PathBuf, Diagnostic> {
     let path = root.join("dbt_project.yml");
-    let raw = if path.is_file() {
-        let text = crate::yaml::read(&path)
-            .map_err(|e| Diagnostic::in_file("dbt_project.yml", format!("cannot read: {e}")))?;
-        crate::yaml::from_str::<Option<RawDbtProject>>(&text)
-            .map_err(|e| e.in_file(Path::new("dbt_project.yml")))?
-            .unwrap_or_default()
+    let file = Path::new("dbt_project.yml");
+    let (raw, text) = if path.is_file() {
+        let text = crate::yaml::read(&path).map_err(|e| Diagnostic::in_file(file, format!("cannot read: {e}")))?;
+        let raw =
+            crate::yaml::from_str::<Option<RawDbtProject>>(&text).map_err(|e| e.in_file(file))?.unwrap_or_default();
+        (raw, text)
     } else {
-        RawDbtProject::default()
+        (RawDbtProject::default(), String::new())
     };
+    if !crate::project::version::disabled(raw.flags.as_ref()) {
+        let name = raw.name.as_deref().unwrap_or("this project");
+        if let Some(d) = crate::project::version::problem(raw.require_dbt_version.as_ref(), &text, file, name) {
+            return Err(d);
+        }
+    }
     Ok(root.join(raw.packages_install_path.as_deref().unwrap_or("dbt_packages")))
 }

@@ -10,8 +10,8 @@
 //! become the example project's tests.
 //!
 //! The dump (`common::dump`) must stay in step with `differential/dump.py`.
-//! dbt's commands are runner's: `seed`, `run` (no DAG: models only), `test`,
-//! `snapshot` and `build`. A case's `clock_columns` lists the columns dbt
+//! dbt's commands are runner's: `deps`, `seed`, `run` (no DAG: models only),
+//! `test`, `snapshot` and `build`. A case's `clock_columns` lists the columns dbt
 //! fills from its clock (a check snapshot's time): only whether they are
 //! null is compared there; every other column of every case is compared whole.
 //! A case's `file_listing` names folders whose files (relative paths) are
@@ -36,6 +36,7 @@ const CASES: &[&str] = &[
     "hooks",
     "incremental",
     "naming",
+    "packages",
     "python_models",
     "seeds",
     "selection",
@@ -97,7 +98,7 @@ fn runner_args(step: &str) -> Vec<String> {
     let words = shell_words(step);
     let (cmd, rest) = words.split_first().expect("a step names a command");
     let mut args: Vec<String> = match cmd.as_str() {
-        "seed" | "run" | "test" | "build" | "snapshot" => vec![cmd.clone()],
+        "seed" | "run" | "test" | "build" | "snapshot" | "deps" => vec![cmd.clone()],
         other => panic!("step `{step}`: no runner mapping for `dbt {other}`"),
     };
     args.extend(rest.iter().cloned());
@@ -357,6 +358,18 @@ fn naming() {
     run_case("naming");
 }
 
+/// A local package (its folder from `packages.yml` rendered with
+/// `env_var`), installed by `deps`: its models, seed, snapshot, singular and
+/// generic tests (its own custom one), sources and vars; configured from
+/// the root project (`models: my_pkg: …`, scoped vars, `data_tests:`);
+/// named by its own `generate_schema_name` and the root's
+/// `generate_alias_name`; its macros called by their plain names; refs
+/// with one and two arguments both ways; `package:` and fqn selection.
+#[test]
+fn packages() {
+    run_case("packages");
+}
+
 #[test]
 fn incremental() {
     run_case("incremental");
@@ -413,4 +426,3 @@ fn unit_tests() {
 fn versions() {
     run_case("versions");
 }
-

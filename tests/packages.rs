@@ -110,14 +110,6 @@ fn a_package_that_is_the_project_itself_is_refused() {
 }
 
 #[test]
-fn a_package_with_models_is_refused_by_name_not_silently_skipped() {
-    let f = project_with_package();
-    f.write("pkg/models/pkg_model.sql", "select 1 as x\n");
-    assert_eq!(f.run(&["deps"]).code, 0);
-    rejects(&f, &["build"], &["dbt_packages/helpers/models/pkg_model.sql", "package `helpers` has models"]);
-}
-
-#[test]
 fn deps_clones_a_git_package_at_its_revision() {
     let f = project_with_package();
     let repo = f.path().join("pkg");

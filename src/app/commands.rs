@@ -107,7 +107,7 @@ fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>, ephemerals: &BTr
             println!("Compiled node '{}' is:\n{sql}", node.name);
         }
     } else {
-        let dir = sql_dir(prep, "compiled");
+        let dir = sql_dir(prep, "compiled").join(&prep.project.name);
         let shown = dir.strip_prefix(&prep.project.root).unwrap_or(&dir);
         let n = compiled.code.len();
         println!("Compiled {n} node{} into {}", if n == 1 { "" } else { "s" }, shown.display());
@@ -147,8 +147,9 @@ fn ls(
     }
     if wanted("source") {
         if lists_sources(opts, dag) {
-            let project = &prep.project.name;
-            ids.extend(prep.project.sources.keys().map(|(s, t)| crate::nodes::fqn::source_id(project, s, t)));
+            for p in prep.project.all() {
+                ids.extend(p.sources.keys().map(|(s, t)| crate::nodes::fqn::source_id(&p.name, s, t)));
+            }
         } else {
             ids.extend(chosen.sources.iter().cloned());
         }

@@ -39,7 +39,8 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
         // The executor renders singular tests with this `this`; so do we.
         NodeKind::SingularTest { template, .. } => (template, Relation::new("", "", &node.name)),
     };
-    let ctx = RenderCtx { this, relations, is_incremental: false, config: Arc::new(node.config.clone()) };
+    let package = Some(node.project().to_string());
+    let ctx = RenderCtx { this, relations, is_incremental: false, config: Arc::new(node.config.clone()), package };
     Some(prep.templates.render_sql(template, &ctx))
 }
 
@@ -48,9 +49,11 @@ pub(super) fn run_id_for(command: &str) -> String {
     format!("{command}__{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
 }
 
-/// `target/compiled/<project>` (and `run` beside it).
+/// `target/compiled` (and `run` beside it): each node's SQL goes below it
+/// in its own project's folder (`<project>/models/x.sql`, a package's under
+/// the package's name, as dbt writes them).
 pub(super) fn sql_dir(prep: &Prepared, kind: &str) -> PathBuf {
-    prep.project.target_dir.join(kind).join(&prep.project.name)
+    prep.project.target_dir.join(kind)
 }
 
 /// The manifest of this invocation: `compiled` is what it compiled,
@@ -121,7 +124,7 @@ pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemeral
     let dir = sql_dir(prep, "compiled");
     let all: Vec<&Node> = nodes.iter().map(|&i| prep.plan.node(i)).chain(ephemerals.iter().copied()).collect();
     let done = crate::par::map(&all, |node| {
-        let sql_path = layout.sql_path(node);
+        let sql_path = PathBuf::from(node.project()).join(layout.sql_path(node));
         let rendered = render(prep, node);
         let written = match &rendered {
             Some(Ok(sql)) => artifacts::write_sql(&dir, &sql_path, sql).err(),

@@ -113,7 +113,10 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         Command::Deps { dag, opts: deps } => {
             let dag = dag.map(|n| find_dag(&opts, &n)).transpose()?;
             let dir = dag.map(|d| d.project_dir).unwrap_or_else(|| opts.project_dir.clone());
-            let installed = crate::deps::install(&dir, deps).map_err(|d| Error::Load(shown(&dir, d)))?;
+            // packages.yml sees the environment (`.env` too) and `--vars`, as in dbt.
+            let env = Env::load(&dir).map_err(|d| Error::Load(shown(&dir, vec![d])))?;
+            let renderer = crate::deps::render::Renderer::new(env, opts.vars.clone());
+            let installed = crate::deps::install(&dir, deps, &renderer).map_err(|d| Error::Load(shown(&dir, d)))?;
             if installed.is_empty() {
                 println!("no packages to install");
             }
@@ -341,8 +344,9 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     if let Some(t) = opts.threads {
         target.threads = t;
     }
-    let vars =
-        Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default(), project.vars.clone()] };
+    // The projects' own vars (scoped per package, as dbt scopes them) are
+    // added by the templates, under these.
+    let vars = Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default()] };
     // Template syntax errors join the load errors so one run reports them all.
     let mut values: Vec<(&str, minijinja::Value)> =
         run.template_values().into_iter().map(|(k, v)| (k, minijinja::Value::from(v))).collect();

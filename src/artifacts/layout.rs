@@ -38,10 +38,10 @@ impl<'a> Layout<'a> {
         Layout { project }
     }
 
-    /// A source's fqn: project, the folders of its property file, source, table.
-    pub fn source_fqn(&self, src: &SourceTable) -> Vec<String> {
-        let mut fqn = vec![self.project.name.clone()];
-        fqn.extend(fqn_folders(&src.file));
+    /// A source's fqn: its project, the folders of its property file, source, table.
+    pub fn source_fqn(&self, owner: &Project, src: &SourceTable) -> Vec<String> {
+        let mut fqn = vec![owner.name.clone()];
+        fqn.extend(fqn_folders(&crate::project::resources::below(&owner.dir, &src.file)));
         fqn.push(src.source.clone());
         fqn.push(src.table.clone());
         fqn
@@ -51,12 +51,12 @@ impl<'a> Layout<'a> {
     /// test's is its SQL file name.
     pub fn path(&self, node: &Node) -> String {
         if is_yaml_snapshot(node) {
-            return format!("{}/{}.sql", below_resource_folder(&node.file), node.name);
+            return format!("{}/{}.sql", below_resource_folder(&node.original_file_path), node.name);
         }
         if is_generic(node) {
             format!("{}.sql", self.alias(node))
         } else {
-            below_resource_folder(&node.file)
+            below_resource_folder(&node.original_file_path)
         }
     }
 
@@ -70,28 +70,31 @@ impl<'a> Layout<'a> {
     }
 
     /// Where a node's SQL goes below `target/compiled/<project>/` and
-    /// `target/run/<project>/`: its own file, or for a generic test
-    /// `<property file>/<alias>.sql`. Seeds keep their `.csv` name, as dbt does.
+    /// `target/run/<project>/` (`<project>` the node's own, a package's
+    /// name for its nodes): its own file within its project, or for a
+    /// generic test `<property file>/<alias>.sql`. Seeds keep their `.csv`
+    /// name, as dbt does.
     pub fn sql_path(&self, node: &Node) -> PathBuf {
+        let file = &node.original_file_path;
         if node.resource == crate::nodes::Resource::UnitTest {
             // dbt's pseudo path of a unit test: `<yml>/models/<name>.sql`.
-            return node.file.join("models").join(format!("{}.sql", node.name));
+            return file.join("models").join(format!("{}.sql", node.name));
         }
         // A YAML-defined snapshot's SQL goes below its property file, as dbt puts it.
         if is_yaml_snapshot(node) {
-            return node.file.join(format!("{}.sql", node.name));
+            return file.join(format!("{}.sql", node.name));
         }
         if is_generic(node) {
-            node.file.join(format!("{}.sql", self.alias(node)))
+            file.join(format!("{}.sql", self.alias(node)))
         } else {
-            node.file.clone()
+            file.clone()
         }
     }
 
     /// The property-file entry a generic test was planned from.
     pub fn generic_decl(&self, node: &Node) -> Option<&'a TestDecl> {
         match node.kind {
-            NodeKind::GenericTest { decl, .. } => self.project.tests.get(decl),
+            NodeKind::GenericTest { decl, .. } => self.project.named(node.project())?.tests.get(decl),
             _ => None,
         }
     }

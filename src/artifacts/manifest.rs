@@ -47,7 +47,14 @@ fn describe(inputs: &Inputs, raw: &str) -> String {
     inputs.templates.and_then(|t| t.render_description(raw).ok()).unwrap_or_else(|| raw.to_string())
 }
 
-fn props<'p>(project: &'p Project, node: &Node) -> Option<&'p crate::project::NodeProps> {
+/// The project (root or package) a node belongs to.
+fn owner<'p>(root: &'p Project, node: &Node) -> &'p Project {
+    root.named(node.project()).unwrap_or(root)
+}
+
+/// A node's property-file entry, in its own project's files.
+fn props<'p>(root: &'p Project, node: &Node) -> Option<&'p crate::project::NodeProps> {
+    let project = owner(root, node);
     match node.resource {
         Resource::Model => {
             let stem = node.file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
@@ -80,17 +87,20 @@ fn yaml_json(v: &serde_yaml::Value) -> Value {
 type Texts<'p> = BTreeMap<&'p Path, &'p str>;
 
 fn texts(project: &Project) -> Texts<'_> {
-    project.models.iter().chain(&project.singular_tests).map(|f| (f.path.as_path(), f.text.as_str())).collect()
+    project
+        .all()
+        .flat_map(|p| p.models.iter().chain(&p.singular_tests))
+        .map(|f| (f.path.as_path(), f.text.as_str()))
+        .collect()
 }
 
 fn sources_json(inputs: &Inputs, layout: &Layout) -> Map<String, Value> {
-    let project = inputs.project;
     let mut out = Map::new();
-    for src in project.sources.values() {
+    for (project, src) in inputs.project.all().flat_map(|p| p.sources.values().map(move |s| (p, s))) {
         let id = source_id(&project.name, &src.source, &src.table);
         let database = src.database.clone().unwrap_or_else(|| inputs.target.database.clone());
         let relation = crate::template::relation::Relation::new(&database, &src.schema, &src.identifier);
-        let file = src.file.display().to_string();
+        let file = crate::project::resources::below(&project.dir, &src.file).display().to_string();
         let entry = json!({
             "database": database,
             "schema": src.schema,
@@ -100,7 +110,7 @@ fn sources_json(inputs: &Inputs, layout: &Layout) -> Map<String, Value> {
             "path": file,
             "original_file_path": file,
             "unique_id": id,
-            "fqn": layout.source_fqn(src),
+            "fqn": layout.source_fqn(project, src),
             "source_name": src.source,
             "identifier": src.identifier,
             "loader": "",
@@ -169,7 +179,7 @@ impl<'a> Manifest<'a> {
     /// (`name`, `fqn`, `original_file_path`, …): what `ls` prints outside
     /// `--output json`, without building the whole entry.
     pub fn brief(&self, id: &str) -> Option<(Value, bool)> {
-        self.lookup(id, |node| fields::object_value(&entry::identity(node, &self.inputs.project.name)))
+        self.lookup(id, |node| fields::object_value(&entry::identity(node)))
     }
 
     /// A node's value made by `of_node`, or a source's entry.
@@ -226,6 +236,7 @@ impl<'a> Manifest<'a> {
     fn metadata(&self) -> Value {
         json!({
             "dbt_schema_version": SCHEMA_VERSION,
+            "dbt_version": crate::project::version::DBT_VERSION,
             "generated_at": super::iso(chrono::Utc::now()),
             "invocation_id": self.inputs.invocation_id,
             "invocation_started_at": super::iso(self.inputs.started_at),

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 /// dbt's default registry.
 const DEFAULT_URL: &str = "https://hub.getdbt.com/";
-/// The dbt release whose behaviour runner follows (the pinned venv's): a
-/// package version whose `require_dbt_version` excludes it is not installed,
-/// as `dbt deps` skips it.
-const DBT_VERSION: &str = "1.10.23";
+// The dbt release whose behaviour runner follows (the pinned venv's): a
+// package version whose `require_dbt_version` excludes it is not installed,
+// as `dbt deps` skips it.
+use crate::project::version::DBT_VERSION;
 
 /// One version of a package, as the registry describes it.
 #[derive(Debug, Clone)]

@@ -12,9 +12,10 @@ use std::path::Path;
 
 pub(super) const FILE: &str = "package-lock.yml";
 
-/// dbt's `_create_sha1_hash` over the raw entries of `packages.yml`.
-pub(super) fn hash(entries: &[Value]) -> Result<String, duckdb::Error> {
-    let mut lines: Vec<String> = entries.iter().map(|e| py_json(&contract_dict(e))).collect();
+/// dbt's `_create_sha1_hash` over the entries of `packages.yml`, each as
+/// rendered and as written.
+pub(super) fn hash(entries: &[(Value, Value)]) -> Result<String, duckdb::Error> {
+    let mut lines: Vec<String> = entries.iter().map(|(rendered, raw)| py_json(&contract_dict(rendered, raw))).collect();
     lines.sort();
     sha1_hex(&lines.join("\n"))
 }
@@ -27,9 +28,9 @@ fn sha1_hex(text: &str) -> Result<String, duckdb::Error> {
     conn.query_row("select sha1(?)", [text], |r| r.get(0))
 }
 
-/// An entry as dbt's package contract holds it (`to_dict()`): its fields,
-/// with dbt's defaults, and `unrendered`, the entry as written.
-fn contract_dict(entry: &Value) -> Value {
+/// An entry as dbt's package contract holds it (`to_dict()`): its fields
+/// as rendered, with dbt's defaults, and `unrendered`, the entry as written.
+fn contract_dict(entry: &Value, unrendered: &Value) -> Value {
     let Value::Mapping(raw) = entry else { return entry.clone() };
     let get = |k: &str| raw.get(k).cloned().unwrap_or(Value::Null);
     let mut out = serde_yaml::Mapping::new();
@@ -54,7 +55,7 @@ fn contract_dict(entry: &Value) -> Value {
     } else if raw.contains_key("local") {
         put("local", get("local"));
     }
-    put("unrendered", entry.clone());
+    put("unrendered", unrendered.clone());
     Value::Mapping(out)
 }
 
@@ -129,9 +130,10 @@ pub(super) fn write(root: &Path, entries: &[Vec<(String, String)>], hash: &str) 
 mod tests {
     use super::*;
 
-    fn entries(yaml: &str) -> Vec<Value> {
+    /// Entries with nothing to render: each is its own unrendered form.
+    fn entries(yaml: &str) -> Vec<(Value, Value)> {
         let doc: Value = serde_yaml::from_str(yaml).expect("yaml");
-        doc["packages"].as_sequence().expect("list").clone()
+        doc["packages"].as_sequence().expect("list").iter().map(|e| (e.clone(), e.clone())).collect()
     }
 
     /// Hashes computed by dbt-core 1.10's `dbt.task.deps._create_sha1_hash`
@@ -144,6 +146,22 @@ mod tests {
         assert_eq!(hash(&entries(yaml)).expect("hash"), DBT_HASH_2);
         let yaml = "packages:\n  - local: p\n    name: n\n  - git: g\n    name: m\n    revision: 1\n";
         assert_eq!(hash(&entries(yaml)).expect("hash"), DBT_HASH_3);
+    }
+
+    /// `dbt deps` hashed these rendered entries (`GITDIR=/tmp/pkx`, `REV`
+    /// and `PKG_DIR` unset) with the entries as written under `unrendered`.
+    #[test]
+    fn a_rendered_entry_hashes_with_its_unrendered_form() {
+        let pair = |rendered: &str, raw: &str| {
+            (serde_yaml::from_str::<Value>(rendered).expect("yaml"), serde_yaml::from_str::<Value>(raw).expect("yaml"))
+        };
+        let git = pair(
+            "{git: 'file:///tmp/pkx/bare.git', revision: HEAD}",
+            "{git: \"file://{{ env_var('GITDIR') }}/bare.git\", revision: \"{{ env_var('REV', 'HEAD') }}\"}",
+        );
+        assert_eq!(hash(&[git]).expect("hash"), "fef59901e36640bb9b9e332f633eee5b711b16e5");
+        let local = pair("{local: mypkg}", "{local: \"{{ env_var('PKG_DIR', 'mypkg') }}\"}");
+        assert_eq!(hash(&[local]).expect("hash"), "49812265f51290c3bdb556fae9ee0fe575290359");
     }
 
     const DBT_HASH_1: &str = "d4dbe955688f80e4e1d6fabda2d866aa5b985a46";

@@ -136,7 +136,15 @@ impl Specifier {
         self.version.is_prerelease()
     }
 
-    fn accepts(&self, v: &Version) -> bool {
+    /// As dbt's `to_version_string` shows it: an exact version with `=`.
+    pub(crate) fn dbt_string(&self) -> String {
+        match self.matcher {
+            Matcher::Exact => format!("={}", self.version),
+            _ => self.to_string(),
+        }
+    }
+
+    pub(crate) fn accepts(&self, v: &Version) -> bool {
         let o = v.cmp(&self.version);
         match self.matcher {
             Matcher::Exact => o.is_eq(),
@@ -178,6 +186,47 @@ pub(crate) fn choose<'a>(
         .map(|(_, s)| s)
 }
 
+/// Whether some version could meet every specifier, as dbt's
+/// `versions_compatible` reduces them to one range: the highest lower bound
+/// must not pass the lowest upper bound (and where they meet, both must
+/// include the version).
+pub(crate) fn satisfiable(specs: &[Specifier]) -> bool {
+    // (version, inclusive) of the tightest bound on each side.
+    let mut lower: Option<(&Version, bool)> = None;
+    let mut upper: Option<(&Version, bool)> = None;
+    fn tighter_low<'v>(cur: Option<(&'v Version, bool)>, v: &Version, inc: bool) -> Option<(&'v Version, bool)> {
+        match cur {
+            Some((c, ci)) if c > v || (c == v && !ci) => Some((c, ci)),
+            Some((c, _)) if c == v => Some((c, inc)),
+            _ => None,
+        }
+    }
+    for s in specs {
+        let v = &s.version;
+        let (low, high) = match s.matcher {
+            Matcher::Exact => (Some(true), Some(true)),
+            Matcher::Ge => (Some(true), None),
+            Matcher::Gt => (Some(false), None),
+            Matcher::Le => (None, Some(true)),
+            Matcher::Lt => (None, Some(false)),
+        };
+        if let Some(inc) = low {
+            lower = tighter_low(lower, v, inc).or(Some((v, inc)));
+        }
+        if let Some(inc) = high {
+            upper = match upper {
+                Some((c, ci)) if c < v || (c == v && !ci) => Some((c, ci)),
+                Some((c, _)) if c == v => Some((c, inc)),
+                _ => Some((v, inc)),
+            };
+        }
+    }
+    match (lower, upper) {
+        (Some((l, li)), Some((u, ui))) => l < u || (l == u && li && ui),
+        _ => true,
+    }
+}
+
 /// The versions that could be installed at all, oldest first (for messages).
 pub(crate) fn installable<'a>(available: impl IntoIterator<Item = &'a str>, prerelease: bool) -> Vec<&'a str> {
     let mut out: Vec<(Version, &str)> = available
@@ -192,6 +241,19 @@ pub(crate) fn installable<'a>(available: impl IntoIterator<Item = &'a str>, prer
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn satisfiable_is_one_nonempty_range() {
+        let ok = |s: &[&str]| satisfiable(&specs(s));
+        assert!(ok(&[">=1.0.0", "<2.0.0"]));
+        assert!(ok(&[">=1.0.0", "<=1.0.0"]));
+        assert!(ok(&["1.2.0", ">=1.0.0"]));
+        assert!(ok(&[">=1.0.0"]));
+        assert!(!ok(&[">=2.0.0", "<1.0.0"]));
+        assert!(!ok(&[">1.0.0", "<=1.0.0"]));
+        assert!(!ok(&["1.0.0", "1.1.0"]));
+        assert!(!ok(&[">=1.0.0", ">1.0.0", "<=1.0.0"]));
+    }
 
     fn specs(s: &[&str]) -> Vec<Specifier> {
         Specifier::parse_all(&s.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("valid")

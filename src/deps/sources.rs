@@ -14,13 +14,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// A package's own dependency, and what the lock writes of it as written.
+type Dep = (Spec, super::render::Written);
+
 /// One package, pinned: what it resolved to and where its files wait.
 #[derive(Debug, Clone)]
 pub(super) enum Pin {
     Hub { package: String, release: Release },
-    Git { url: String, sha: String, subdirectory: Option<String>, name: String, dir: PathBuf, deps: Vec<Spec> },
-    Local { path: String, dir: PathBuf, name: String, deps: Vec<Spec> },
-    Tarball { url: String, name: String, dir: PathBuf, deps: Vec<Spec> },
+    Git { url: String, sha: String, subdirectory: Option<String>, name: String, dir: PathBuf, deps: Vec<Dep> },
+    Local { path: String, dir: PathBuf, name: String, deps: Vec<Dep> },
+    Tarball { url: String, name: String, dir: PathBuf, deps: Vec<Dep> },
 }
 
 /// What makes two entries the same package (dbt's package listing key).
@@ -58,7 +61,13 @@ static CLONES: AtomicUsize = AtomicUsize::new(0);
 
 /// Pins one entry: hub versions are chosen, git packages cloned, tarballs
 /// downloaded, local folders found; each one's own dependencies are read.
-pub(super) fn pin(root: &Path, downloads: &Path, hub: &mut Hub, spec: &Spec) -> Result<Pin, Failure> {
+pub(super) fn pin(
+    root: &Path,
+    downloads: &Path,
+    hub: &mut Hub,
+    spec: &Spec,
+    renderer: &super::render::Renderer,
+) -> Result<Pin, Failure> {
     match spec {
         Spec::Hub { package, version, prerelease } => {
             Ok(Pin::Hub { package: package.clone(), release: hub.resolve(package, version, *prerelease)? })
@@ -77,7 +86,7 @@ pub(super) fn pin(root: &Path, downloads: &Path, hub: &mut Hub, spec: &Spec) -> 
                 ));
             }
             let name = project_name(&dir, &format!("local package `{path}`"))?;
-            let deps = dependencies_of(&dir, &name)?;
+            let deps = dependencies_of(&dir, &name, renderer)?;
             Ok(Pin::Local { path: path.clone(), dir, name, deps })
         }
         Spec::Git { url, revision, subdirectory } => {
@@ -97,12 +106,12 @@ pub(super) fn pin(root: &Path, downloads: &Path, hub: &mut Hub, spec: &Spec) -> 
                 None => clone,
             };
             let name = project_name(&dir, &format!("git package `{url}`"))?;
-            let deps = dependencies_of(&dir, &name)?;
+            let deps = dependencies_of(&dir, &name, renderer)?;
             Ok(Pin::Git { url: url.clone(), sha, subdirectory: subdirectory.clone(), name, dir, deps })
         }
         Spec::Tarball { url, name } => {
             let dir = fetch::tarball(url, downloads, name)?;
-            let deps = dependencies_of(&dir, name)?;
+            let deps = dependencies_of(&dir, name, renderer)?;
             Ok(Pin::Tarball { url: url.clone(), name: name.clone(), dir, deps })
         }
     }
@@ -126,10 +135,10 @@ impl Pin {
         }
     }
 
-    pub(super) fn dependencies(&self) -> &[Spec] {
+    pub(super) fn dependencies(&self) -> Vec<Dep> {
         match self {
-            Pin::Hub { release, .. } => &release.packages,
-            Pin::Git { deps, .. } | Pin::Local { deps, .. } | Pin::Tarball { deps, .. } => deps,
+            Pin::Hub { release, .. } => release.packages.iter().map(|s| (s.clone(), Default::default())).collect(),
+            Pin::Git { deps, .. } | Pin::Local { deps, .. } | Pin::Tarball { deps, .. } => deps.clone(),
         }
     }
 
@@ -203,13 +212,13 @@ pub(super) fn project_name(dir: &Path, what: &str) -> Result<String, Failure> {
     })
 }
 
-/// A package's own `packages.yml` entries.
-fn dependencies_of(dir: &Path, name: &str) -> Result<Vec<Spec>, Failure> {
+/// A package's own `packages.yml` entries, rendered as the root's are.
+fn dependencies_of(dir: &Path, name: &str, renderer: &super::render::Renderer) -> Result<Vec<Dep>, Failure> {
     let broken = |what: String| (format!("package `{name}`: {what}"), "report it to the package's authors".to_string());
     let Some(file) = packages::spec_file(dir).map_err(|d| broken(d.message))? else { return Ok(Vec::new()) };
-    let entries = packages::specs(dir, &file)
+    let entries = packages::specs(dir, &file, Some(renderer))
         .map_err(|ds| broken(ds.into_iter().map(|d| d.message).collect::<Vec<_>>().join("; ")))?;
-    Ok(entries.into_iter().map(|e| e.spec).collect())
+    Ok(entries.into_iter().map(|e| (e.spec, e.written)).collect())
 }
 
 /// Runs `git args…` in `dir`; its stderr is the error.

@@ -134,6 +134,12 @@ impl Executor {
             }
             _ => false,
         };
-        Ok(RenderCtx { this, relations: self.relations.clone(), is_incremental, config: std::sync::Arc::new(node.config.clone()) })
+        Ok(RenderCtx {
+            this,
+            relations: self.relations.clone(),
+            is_incremental,
+            config: std::sync::Arc::new(node.config.clone()),
+            package: Some(node.project().to_string()),
+        })
     }
 }

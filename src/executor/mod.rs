@@ -264,7 +264,9 @@ impl Executor {
                 let is_incremental =
                     *materialized == Materialized::Incremental && existing == Existing::Table && !full_refresh;
                 let config = Arc::new(node.config.clone());
-                let ctx = RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental, config };
+                let package = Some(node.project().to_string());
+                let ctx =
+                    RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental, config, package };
                 let sql = match self.templates.render_sql(template, &ctx) {
                     Ok(sql) => sql,
                     Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
@@ -288,7 +290,8 @@ impl Executor {
                 match Incremental::from_config(&node.config) {
                     Ok(cfg) => {
                         let custom = |name: &str, args: incremental::CustomArgs| {
-                            self.templates.incremental_strategy_sql(name, args.target, custom_arg_dict(&args))
+                            let arg_dict = custom_arg_dict(&args);
+                            self.templates.incremental_strategy_sql(name, args.target, arg_dict, Some(node.project()))
                         };
                         let how = incremental::How { full_refresh, cfg: &cfg, custom: &custom, ddl };
                         incremental::build(&self.conn, rel, &sql, existing, how)
@@ -300,8 +303,14 @@ impl Executor {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
                 let config = Arc::new(node.config.clone());
-                let ctx =
-                    RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental: false, config };
+                let package = Some(node.project().to_string());
+                let ctx = RenderCtx {
+                    this: rel.clone(),
+                    relations: self.relations.clone(),
+                    is_incremental: false,
+                    config,
+                    package,
+                };
                 let docs = node.ddl.as_ref().and_then(|d| d.docs.as_ref());
                 match self.templates.render_sql(template, &ctx) {
                     Ok(sql) => snapshot::build(&self.conn, rel, &sql, existing, cfg, docs),
@@ -317,7 +326,8 @@ impl Executor {
             NodeKind::SingularTest { template, cfg } => {
                 let this = Relation::new("", "", &node.name);
                 let config = Arc::new(node.config.clone());
-                let ctx = RenderCtx { this, relations: self.relations.clone(), is_incremental: false, config };
+                let package = Some(node.project().to_string());
+                let ctx = RenderCtx { this, relations: self.relations.clone(), is_incremental: false, config, package };
                 match self.templates.render_sql(template, &ctx) {
                     Ok(sql) => self.test(&sql, cfg),
                     Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),

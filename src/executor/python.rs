@@ -73,7 +73,12 @@ impl Executor {
             None => self.model(rel, &select, Materialized::Table, node.ddl.as_deref()),
             Some(cfg) => {
                 let custom = |name: &str, args: incremental::CustomArgs| {
-                    self.templates.incremental_strategy_sql(name, args.target, super::custom_arg_dict(&args))
+                    self.templates.incremental_strategy_sql(
+                        name,
+                        args.target,
+                        super::custom_arg_dict(&args),
+                        Some(node.project()),
+                    )
                 };
                 let how = incremental::How { full_refresh, cfg, custom: &custom, ddl: node.ddl.as_deref() };
                 incremental::build(&self.conn, rel, &select, existing, how)

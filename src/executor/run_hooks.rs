@@ -169,7 +169,13 @@ impl ProjectHooks {
         let conn = self.conn.as_ref().map_err(|e| (e.clone(), Vec::new()))?;
         let extra = if end { self.end_context() } else { Vec::new() };
         let this = Relation::new("", "", &hook.node_name(&self.hooks.project));
-        let rc = RenderCtx { this, relations: self.relations.clone(), is_incremental: false, config: Default::default() };
+        let rc = RenderCtx {
+            this,
+            relations: self.relations.clone(),
+            is_incremental: false,
+            config: Default::default(),
+            package: None,
+        };
         let render = || self.templates.render_hook("dbt_project.yml", &hook.sql, &rc, extra);
         let rendered = match &self.query {
             Some(q) => query::with_query(q.clone(), render),

@@ -132,9 +132,10 @@ impl Planner<'_> {
     /// Works out every seed's, model's and snapshot's [`Ddl`]; foreign keys
     /// become edges. Runs after `link`, when every relation is named.
     pub(super) fn ddl(&mut self, relations: &Relations) {
-        let project = self.project;
         for i in 0..self.nodes.len() {
             let node = &self.nodes[i];
+            // A package's node is described by its own package's property files.
+            let project = self.root.named(node.project()).unwrap_or(self.root);
             let props = match node.resource {
                 // A model version's entry is its version's (found by its file).
                 Resource::Model => {
@@ -388,7 +389,8 @@ impl Planner<'_> {
         let line = props.constraints.as_ref().map(|(_, l)| *l).or(props.line);
         let (id, rel) = match t {
             Target::Ref(name) => {
-                let id = self.names.get(name).cloned();
+                let call = crate::template::RefCall::named(name);
+                let id = self.names.find(&call, self.nodes[i].project()).cloned();
                 let rel =
                     id.as_ref().and_then(|id| self.nodes.iter().find(|n| &n.id == id)).and_then(|n| n.relation.clone());
                 (id, rel)
@@ -418,7 +420,7 @@ impl Planner<'_> {
         }
         if let Some(w) = self.written.get_mut(&node.id) {
             if let Target::Ref(name) = t {
-                w.refs.push(crate::template::refs::RefCall::named(name));
+                w.refs.push(crate::template::RefCall::named(name));
             }
             if !w.depends_on.contains(&id) {
                 w.depends_on.push(id);

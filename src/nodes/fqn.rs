@@ -2,7 +2,8 @@
 //!
 //! A node's fqn is `[project, folders…, name]`, the folders taken from its
 //! file below the top folder (`models/staging/stg.sql` → `staging`; for a
-//! generic test, the folders of its YAML file). Sources are not nodes; a node
+//! generic test, the folders of its YAML file), the file's path taken within
+//! its own project (a package's below its folder). Sources are not nodes; a node
 //! that reads one lists `source.<project>.<source>.<table>` in `depends_on`,
 //! which the graph ignores and selection reads. Pure: no I/O.
 
@@ -65,13 +66,13 @@ impl Node {
     /// "orders_history"]`); a YAML snapshot's only the folders.
     pub fn fqn(&self) -> Vec<String> {
         let mut fqn = vec![self.project().to_string()];
-        fqn.extend(fqn_folders(&self.file));
+        fqn.extend(fqn_folders(&self.original_file_path));
         // A unit test sits under its model: `[project, folders…, model, test]`.
         if let super::NodeKind::UnitTest(ut) = &self.kind {
             fqn.push(ut.model_name.clone());
         }
         if self.resource == super::Resource::Snapshot && self.file.extension().is_some_and(|e| e == "sql") {
-            fqn.extend(self.file.file_stem().map(|s| s.to_string_lossy().to_string()));
+            fqn.extend(self.original_file_path.file_stem().map(|s| s.to_string_lossy().to_string()));
         }
         fqn.push(self.name.clone());
         // A model version's fqn ends in its version: `["shop", "orders", "v2"]`

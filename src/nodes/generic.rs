@@ -4,7 +4,7 @@
 //! or a custom `{% test %}` macro rendered with dbt's keyword arguments.
 //! Part of the planner; no I/O.
 
-use super::fqn::{fqn_folders, source_id};
+use super::fqn::fqn_folders;
 use super::{enabled, yaml_scalar, Node, NodeKind, Planner, Resource, TestSql, BUILTIN_TESTS};
 use crate::data_tests::{Severity, TestConfig};
 use crate::config_tree::{self, get_str, ConfigMap};
@@ -13,9 +13,8 @@ use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
 use crate::error::Diagnostic;
 use crate::par;
 use crate::project::{Attached, TestDecl};
-use crate::template::refs::RefCall;
 use crate::template::relation::Relation;
-use crate::template::Relations;
+use crate::template::{RefCall, Relations};
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -125,33 +124,25 @@ impl Planner<'_> {
     ) -> Result<Planned, Diagnostic> {
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let project = self.project.name.clone();
+        let scope = self.scope();
+        // A property file's tests belong to its own project's nodes; what
+        // they read is what dbt's generated `ref('m')` / `source('s', 't')`
+        // finds from that project, the root project's first (as dbt, which
+        // tests the root's `m` when a package and the root both have one).
+        let call = |m: &String| RefCall { package: None, name: m.clone(), version: decl.version.clone() };
         let (target, tested, parent) = match &decl.attached {
             Attached::Model(m) => {
                 // A version's tests test that version's node (`<model>.v<v>` in the ref lookup).
-                let key = match &decl.version {
-                    Some(v) => format!("{m}.{}", v.formatted()),
-                    None => m.clone(),
-                };
-                let target =
-                    TestTarget::Model { name: m.clone(), version: decl.version.as_ref().map(|v| v.text.clone()) };
-                match (relations.by_name.get(&key), self.names.get(&key)) {
+                let key = call(m).key();
+                let target = TestTarget::Model { name: m.clone(), version: decl.version.as_ref().map(|v| v.text.clone()) };
+                match (
+                    relations.find_ref(&call(m), scope),
+                    self.names.find(&call(m), &project).filter(|_| self.names.get(&project, &key).is_some()),
+                ) {
                     (Some(r), Some(id)) => (target, r.clone(), id.clone()),
                     _ => {
                         // A test on a disabled model is dropped, as dbt does.
-                        let file = match &decl.version {
-                            Some(_) => self
-                                .project
-                                .versions
-                                .declared
-                                .iter()
-                                .find(|d| &d.model == m && decl.version.as_ref().is_some_and(|v| v.same(&d.version.v)))
-                                .and_then(|d| self.project.versions.file_of(d)),
-                            None => Some(m.as_str()),
-                        };
-                        if file.is_some_and(|f| {
-                            self.project.models.iter().any(|x| x.name == f)
-                                || self.project.seeds.iter().any(|s| s.name == f)
-                        }) {
+                        if self.disabled_here(m, decl.version.as_ref()) {
                             return Ok(Planned::Nothing);
                         }
                         // dbt warns and drops the test (it may belong to a model
@@ -163,9 +154,10 @@ impl Planner<'_> {
                     }
                 }
             }
-            Attached::Source(s, t) => match relations.sources.get(&(s.clone(), t.clone())) {
-                Some(r) => {
-                    (TestTarget::Source { source: s.clone(), table: t.clone() }, r.clone(), source_id(&project, s, t))
+            Attached::Source(s, t) => match relations.source_in(&project, s, t) {
+                Some(own) => {
+                    let r = relations.find_source(s, t, scope).unwrap_or(own).clone();
+                    (TestTarget::Source { source: s.clone(), table: t.clone() }, r, self.source_dep(s, t, &project))
                 }
                 None => return Ok(Planned::Nothing),
             },
@@ -184,23 +176,26 @@ impl Planner<'_> {
         });
         // Most projects configure no tests in dbt_project.yml: then there is
         // no tree to walk, and no fqn to build for each of their tests.
-        let mut cfg = match self.project.test_tree.as_ref() {
-            Some(tree) => {
-                let mut fqn = vec![project.clone()];
-                fqn.extend(fqn_folders(&decl.file));
-                fqn.push(names.name.clone());
-                config_tree::from_tree(Some(tree), &fqn)
+        let mut cfg = match (self.project.test_tree.as_ref(), self.root.test_tree.as_ref()) {
+            (None, None) => decl.config.clone(),
+            _ => {
+                let folders = fqn_folders(&self.original(&decl.file));
+                self.root.node_config(
+                    self.project,
+                    |p| p.test_tree.as_ref(),
+                    &folders,
+                    &names.name,
+                    [decl.config.clone()],
+                )
             }
-            None => ConfigMap::new(),
         };
-        config_tree::merge(&mut cfg, decl.config.clone());
         // dbt renders Jinja in a test's SQL-fragment configs (`where`, `warn_if`, …).
         for key in ["where", "warn_if", "error_if", "fail_calc"] {
             let Some(Value::String(text)) = cfg.get(key) else { continue };
             if !text.contains("{{") && !text.contains("{%") {
                 continue;
             }
-            match self.templates.render_config_str(text) {
+            match self.templates.render_config_str_in(scope, text) {
                 Ok(rendered) => {
                     cfg.insert(key.into(), Value::String(rendered));
                 }
@@ -230,7 +225,7 @@ impl Planner<'_> {
         tcfg.store_failures = store_failures(&cfg, &self.target.database, &self.target.schema, &names.alias);
         let relation_expr = data_tests::tested_relation(&tested.to_string(), tcfg.where_clause.as_deref());
         let mut deps = BTreeSet::from([parent]);
-        let custom = self.templates.generic_test_macro(decl.namespace.as_deref(), &decl.test);
+        let custom = self.templates.generic_test_macro(decl.namespace.as_deref(), &decl.test, scope);
         let sql = if let Some(callee) = custom {
             let used_where = tcfg.where_clause.clone().filter(|w| !w.trim().is_empty());
             let model = match (&used_where, &decl.attached) {
@@ -303,6 +298,7 @@ impl Planner<'_> {
             name: names.name,
             resource: Resource::Test,
             file: decl.file.clone(),
+            original_file_path: self.original(&decl.file),
             depends_on: deps,
             relation: None,
             config: cfg,
@@ -317,16 +313,13 @@ impl Planner<'_> {
     /// Adds the ids of `refs` to `deps`; an unknown name is an error at the test.
     fn ref_deps(&self, decl: &TestDecl, refs: &[RefCall], deps: &mut BTreeSet<String>) -> Result<(), Diagnostic> {
         for r in refs {
-            match self.names.get(&r.key()) {
+            match self.names.find(r, &self.project.name) {
                 Some(id) => {
                     deps.insert(id.clone());
                 }
                 None => {
-                    return Err(Diagnostic::in_file(
-                        &decl.file,
-                        format!("unknown ref `{}` in test `{}`", r.written(), decl.test),
-                    )
-                    .at(decl.line, None))
+                    return Err(Diagnostic::in_file(&decl.file, format!("unknown `{r}` in test `{}`", decl.test))
+                        .at(decl.line, None))
                 }
             }
         }
@@ -357,9 +350,9 @@ impl Planner<'_> {
         for (k, v) in &decl.args {
             // dbt renders a string argument written as Jinja before passing it.
             let rendered = match v {
-                Value::String(text) if text.contains("{{") || text.contains("{%") => {
-                    Value::String(self.templates.render_config_str(text).map_err(|e| fail(format!("`{k}`: {e}")))?)
-                }
+                Value::String(text) if text.contains("{{") || text.contains("{%") => Value::String(
+                    self.templates.render_config_str_in(self.scope(), text).map_err(|e| fail(format!("`{k}`: {e}")))?,
+                ),
                 _ => v.clone(),
             };
             kwargs.insert(k.clone(), jinja_literal(&rendered));
@@ -368,12 +361,13 @@ impl Planner<'_> {
             "{callee}({})",
             kwargs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
         );
-        let (_, rec) = self.templates.eval_arg(&call, tested, None).map_err(fail)?;
+        let (_, rec) = self.templates.eval_arg(&call, tested, None, self.scope()).map_err(fail)?;
         self.ref_deps(decl, &rec.refs, deps)?;
         for (s, t) in &rec.sources {
-            deps.insert(source_id(&self.project.name, s, t));
+            deps.insert(self.source_dep(s, t, &self.project.name));
         }
-        Ok((TestSql::Call { call, this: tested.clone() }, rec.config))
+        let package = self.scope().map(str::to_string);
+        Ok((TestSql::Call { call, this: tested.clone(), package }, rec.config))
     }
 
     /// One of dbt's four built-in tests with its arguments checked.
@@ -404,22 +398,23 @@ impl Planner<'_> {
                 // The usual `to: ref('customers')` needs no Jinja: evaluating it
                 // was most of planning a relationships test.
                 if let Some(name) = plain_ref(&to) {
-                    self.ref_deps(decl, &[RefCall::named(name)], deps)?;
-                    if let Some(rel) = relations.by_name.get(name) {
+                    let call = RefCall::named(name);
+                    self.ref_deps(decl, std::slice::from_ref(&call), deps)?;
+                    if let Some(rel) = relations.find_ref(&call, self.scope()) {
                         return Ok(GenericTest::Relationships { to: rel.to_string(), field });
                     }
                 }
                 let (_, rec) = self
                     .templates
-                    .eval_arg(&to, tested, None)
+                    .eval_arg(&to, tested, None, self.scope())
                     .map_err(|e| err(format!("cannot evaluate `to: {to}`: {e}")))?;
                 self.ref_deps(decl, &rec.refs, deps)?;
                 for (s, t) in &rec.sources {
-                    deps.insert(source_id(&self.project.name, s, t));
+                    deps.insert(self.source_dep(s, t, &self.project.name));
                 }
                 let (to, _) = self
                     .templates
-                    .eval_arg(&to, tested, Some(relations))
+                    .eval_arg(&to, tested, Some(relations), self.scope())
                     .map_err(|e| err(format!("cannot evaluate `to: {to}`: {e}")))?;
                 GenericTest::Relationships { to, field }
             }

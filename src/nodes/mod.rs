@@ -10,7 +10,7 @@
 //! and the manifest, which see the graph as dbt does. It renders no run-time
 //! SQL and never touches the database.
 
-use crate::config_tree::{self, get_str, ConfigMap};
+use crate::config_tree::{get_str, ConfigMap};
 use crate::data_tests::TestConfig;
 use crate::error::Diagnostic;
 use crate::graph::{cycle_text, Graph};
@@ -18,9 +18,8 @@ use crate::hooks::NodeHooks;
 pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
 use crate::project::Project;
-use crate::template::refs::RefCall;
 use crate::template::relation::Relation;
-use crate::template::{Relations, Templates};
+use crate::template::{RefCall, Relations, Templates};
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -97,8 +96,9 @@ pub enum TestSql {
     Ready(String),
     /// A `test_<name>` macro call (`dbt_utils.test_equality(model=…)`),
     /// rendered at run time with `this` the tested relation, as dbt compiles
-    /// a test right before it runs.
-    Call { call: String, this: Relation },
+    /// a test right before it runs; `package` is the test's own (whose
+    /// macros, vars, refs and sources come first), `None` the root project.
+    Call { call: String, this: Relation, package: Option<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +106,11 @@ pub struct Node {
     pub id: String,
     pub name: String,
     pub resource: Resource,
+    /// Relative to the root project, as messages name it.
     pub file: PathBuf,
+    /// Relative to its own project's folder: dbt's `original_file_path`,
+    /// which places it in the fqn and `target/`; `file` for the root project.
+    pub original_file_path: PathBuf,
     pub depends_on: BTreeSet<String>,
     /// Seeds and models: where they are built. Tests: none.
     pub relation: Option<Relation>,
@@ -153,6 +157,7 @@ pub struct AsWritten {
     pub sources: Vec<(String, String)>,
 }
 
+
 /// The ephemeral models taken out of [`Plan::nodes`], kept because dbt keeps
 /// them in its graph: selectors match them and walk through them, and the
 /// manifest lists them, though they never run.
@@ -193,7 +198,7 @@ fn yaml_scalar(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap_or_default().trim().to_string()
 }
 
-/// A model's node index, its `ref()` calls and source ids in order of use, and its text.
+/// A model's node index, its `ref()` calls and sources in order of use, and its text.
 type ModelRefs<'a> = (usize, Vec<RefCall>, Vec<(String, String)>, &'a str);
 
 /// A node's path in `dbt_project.yml`'s config trees: project, folders, name.
@@ -205,6 +210,9 @@ fn tree_path(project: &Project, folders: &[String], name: &str) -> Vec<String> {
 }
 
 struct Planner<'a> {
+    /// The root project, whose packages are planned with it.
+    root: &'a Project,
+    /// The project whose nodes are being planned: the root's or a package's.
     project: &'a Project,
     target: &'a Target,
     templates: &'a Templates,
@@ -216,10 +224,10 @@ struct Planner<'a> {
     warnings: Vec<Diagnostic>,
     nodes: Vec<Node>,
     written: BTreeMap<String, AsWritten>,
-    /// dbt's ref lookup: a model, seed or snapshot name → unique id; a
-    /// versioned model's `<name>.v<v>` for each version, and its name for
-    /// the latest one.
-    names: BTreeMap<String, String>,
+    /// dbt's ref lookup, by project: a model, seed or snapshot name → unique
+    /// id; a versioned model's `<name>.v<v>` for each version, and its name
+    /// for the latest one.
+    names: names::Names,
     /// `note:`s dbt logs while compiling (an unpinned ref with a newer prerelease).
     notes: Vec<Diagnostic>,
 }
@@ -229,6 +237,7 @@ mod tests;
 
 pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Planner {
+        root: project,
         project,
         target,
         templates,
@@ -238,35 +247,31 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         warnings: Vec::new(),
         nodes: Vec::new(),
         written: BTreeMap::new(),
-        names: BTreeMap::new(),
+        names: names::Names::new(&project.name),
         notes: Vec::new(),
     };
-    p.seeds();
-    let mut model_refs = p.models();
-    model_refs.extend(p.snapshots());
-    let mut relations = Relations::default();
-    for n in &p.nodes {
-        let Some(r) = &n.relation else { continue };
-        for key in n.ref_keys() {
-            relations.by_name.insert(key, r.clone());
-        }
-        if let NodeKind::Model { template, materialized: Materialized::Ephemeral, .. } = &n.kind {
-            relations.ephemerals.insert(r.identifier.clone(), template.clone());
-        }
+    // Every project's nodes claim their names before any `ref` is linked:
+    // a package's model may ref the root project's and the other way round.
+    let mut model_refs = Vec::new();
+    for owner in project.all() {
+        p.project = owner;
+        p.seeds();
+        model_refs.extend(p.models());
+        model_refs.extend(p.snapshots());
     }
-    for ((s, t), src) in &project.sources {
-        let db = src.database.clone().unwrap_or_else(|| target.database.clone());
-        let mut relation = Relation::new(&db, &src.schema, &src.identifier);
-        relation.external = src.external.clone();
-        relations.sources.insert((s.clone(), t.clone()), relation);
-    }
-    let relations = Arc::new(relations);
+    p.project = project;
+    let relations = Arc::new(p.relations());
+    p.unique_relations();
     p.link(model_refs);
     p.deprecations();
     p.ddl(&relations);
-    p.unit_tests();
-    p.singular_tests();
-    p.generic_tests(&relations);
+    for owner in project.all() {
+        p.project = owner;
+        p.unit_tests();
+        p.singular_tests();
+        p.generic_tests(&relations);
+    }
+    p.project = project;
     p.run_settings();
     if !p.errors.is_empty() {
         return Err(p.errors);
@@ -324,6 +329,17 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
 }
 
 impl<'a> Planner<'a> {
+    /// `path` relative to the folder of the project being planned: dbt's
+    /// `original_file_path`.
+    fn original(&self, path: &std::path::Path) -> PathBuf {
+        crate::project::resources::below(&self.project.dir, path)
+    }
+
+    /// Whether the project being planned is an installed package's.
+    fn scope(&self) -> Option<&'a str> {
+        self.project.is_package().then_some(self.project.name.as_str())
+    }
+
     /// Resolve pass over models; returns each model's recorded refs by node index.
     /// A model's render, config and materialization are its own, so they are
     /// worked out on every core; names are claimed and nodes made in file order.
@@ -333,6 +349,7 @@ impl<'a> Planner<'a> {
     fn models(&mut self) -> Vec<ModelRefs<'a>> {
         let mut refs = Vec::new();
         let (project, templates, target) = (self.project, self.templates, self.target);
+        let root = self.root;
         let resolved = crate::par::map(&project.models, |m| -> Result<_, Vec<Diagnostic>> {
             let (rec, python) = if crate::pymodel::is_python(&m.path) {
                 let (rec, model) = python::resolve(m)?;
@@ -341,17 +358,13 @@ impl<'a> Planner<'a> {
                 let placeholder = Relation::new(&target.database, &target.schema, &m.name);
                 (templates.resolve_file(&m.path.display().to_string(), &placeholder).map_err(|d| vec![d])?, None)
             };
-            let version = project.versions.of_file(&m.name);
-            let name = version.map_or(m.name.as_str(), |v| v.model.as_str());
-            let mut path = tree_path(project, &m.folders, name);
-            path.extend(version.map(|v| v.version.v.formatted()));
-            let mut cfg = config_tree::from_tree(project.model_tree.as_ref(), &path);
             let props = project.model_props_of(&m.name);
-            if let Some(props) = props {
-                config_tree::merge(&mut cfg, props.config.clone());
-            }
-            python::default_materialization(python.is_some(), &mut cfg, props);
-            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
+            let (folders, leaf) = refs::config_path(project, m);
+            // A Python model's default `table` sits at its property file's level.
+            let mut props_layer = props.map(|p| p.config.clone()).unwrap_or_default();
+            python::default_materialization(python.is_some(), &mut props_layer, props);
+            let call = rec.config.clone().into_iter().collect();
+            let mut cfg = root.node_config(project, |p| p.model_tree.as_ref(), &folders, &leaf, [props_layer, call]);
             if !enabled(&cfg) {
                 return Ok(None);
             }
@@ -369,13 +382,7 @@ impl<'a> Planner<'a> {
                     continue;
                 }
             };
-            let declared = project.versions.of_file(&m.name);
-            let version = declared.map(|d| d.version.clone());
-            let name = declared.map_or_else(|| m.name.clone(), |d| d.model.clone());
-            let id = match &version {
-                Some(v) => format!("model.{}.{name}.{}", project.name, v.v.formatted()),
-                None => format!("model.{}.{name}", project.name),
-            };
+            let (name, version, id) = refs::model_identity(project, m);
             if !self.claim(&name, version.as_ref(), &id, &m.path) {
                 continue;
             }
@@ -399,12 +406,13 @@ impl<'a> Planner<'a> {
                 self.check_source(s, t, &m.path, &m.text);
             }
             // Source ids are not nodes: the graph ignores them, `source:` selection reads them.
-            let source_deps = rec.sources.iter().map(|(s, t)| fqn::source_id(&project.name, s, t)).collect();
+            let source_deps = rec.sources.iter().map(|(s, t)| self.source_dep(s, t, &project.name)).collect();
             self.nodes.push(Node {
                 id,
                 name,
                 resource: Resource::Model,
                 file: m.path.clone(),
+                original_file_path: self.original(&m.path),
                 depends_on: source_deps,
                 relation: Some(relation),
                 config: cfg,
@@ -419,17 +427,6 @@ impl<'a> Planner<'a> {
         refs
     }
 
-    fn check_source(&mut self, s: &str, t: &str, file: &PathBuf, text: &str) {
-        if !self.project.sources.contains_key(&(s.to_string(), t.to_string())) {
-            let line = crate::config::find_line(text, t);
-            self.errors.push(
-                Diagnostic::in_file(file, format!("unknown source `{s}.{t}`"))
-                    .at(line, None)
-                    .hint("declare it under `sources:` in a property YAML file"),
-            );
-        }
-    }
-
     fn singular_tests(&mut self) {
         for t in &self.project.singular_tests {
             let template = t.path.display().to_string();
@@ -441,9 +438,8 @@ impl<'a> Planner<'a> {
                     continue;
                 }
             };
-            let mut cfg =
-                config_tree::from_tree(self.project.test_tree.as_ref(), &tree_path(self.project, &t.folders, &t.name));
-            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
+            let call = rec.config.clone().into_iter().collect();
+            let cfg = self.root.node_config(self.project, |p| p.test_tree.as_ref(), &t.folders, &t.name, [call]);
             if !enabled(&cfg) {
                 continue;
             }
@@ -455,12 +451,13 @@ impl<'a> Planner<'a> {
                 }
             };
             tcfg.store_failures = generic::store_failures(&cfg, &self.target.database, &self.target.schema, &t.name);
+            let scope = self.project.name.clone();
             let ids: Vec<String> =
-                rec.refs.iter().filter_map(|r| self.resolve_ref(r, &t.name, &t.path, &t.text)).collect();
+                rec.refs.iter().filter_map(|r| self.resolve_noted(r, &scope, &t.name, &t.path, &t.text)).collect();
             let mut sources = Vec::new();
             for (s, tb) in &rec.sources {
                 self.check_source(s, tb, &t.path, &t.text);
-                sources.push(fqn::source_id(&self.project.name, s, tb));
+                sources.push(self.source_dep(s, tb, &scope));
             }
             let deps: BTreeSet<String> = ids.iter().chain(&sources).cloned().collect();
             self.nodes.push(Node {
@@ -468,6 +465,7 @@ impl<'a> Planner<'a> {
                 name: t.name.clone(),
                 resource: Resource::Test,
                 file: t.path.clone(),
+                original_file_path: self.original(&t.path),
                 depends_on: deps,
                 relation: None,
                 config: cfg,
@@ -488,6 +486,7 @@ pub mod fqn;
 pub mod external;
 mod generic;
 pub mod materialize;
+mod names;
 mod naming;
 mod python;
 mod refs;

@@ -1,9 +1,11 @@
 //! Where a seed or model is built, as dbt names it: its database, schema
 //! and alias come from `generate_database_name`, `generate_schema_name` and
 //! `generate_alias_name`, called with the node's `database` / `schema` /
-//! `alias` config and the node. When the project overrides none of them,
-//! dbt's defaults are computed here directly (`<target.schema>_<custom>`),
-//! which is what the built-in macros would render, without a render per node.
+//! `alias` config and the node: a package's own macro for its nodes when it
+//! defines one, else the root project's, else dbt's. When none of them is
+//! overridden, dbt's defaults are computed here directly
+//! (`<target.schema>_<custom>`), which is what the built-in macros would
+//! render, without a render per node.
 //! Owns only names; the node is built by the planner.
 
 use super::Resource;
@@ -40,13 +42,14 @@ impl<'a> Naming<'a> {
 
     /// The relation the node is built as; an error is the macro's.
     pub(super) fn relation(&self, node: &NodeView, cfg: &ConfigMap) -> Result<Relation, String> {
-        if !self.by_macro {
+        let own = |which: &str| self.templates.package_names_relations(node.package, which);
+        if !self.by_macro && !["database", "schema", "alias"].into_iter().any(own) {
             return Ok(defaults(self.target, cfg, &default_alias(node.name, node.version)));
         }
         let value = node_value(node, cfg);
         let call = |which: &str, key: &str| {
             self.templates
-                .generate_name(which, get_str(cfg, key), value.clone())
+                .generate_name(which, get_str(cfg, key), value.clone(), node.package)
                 .map_err(|e| format!("`generate_{which}_name` failed: {e}"))
         };
         Ok(Relation::new(&call("database", "database")?, &call("schema", "schema")?, &call("alias", "alias")?))
@@ -116,7 +119,7 @@ impl<'a> super::Planner<'a> {
             package: &self.project.name,
             fqn: super::tree_path(self.project, folders, name),
             path: path.join("/"),
-            original_file_path: file.display().to_string(),
+            original_file_path: self.original(file).display().to_string(),
             version: None,
         }
     }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 impl Planner<'_> {
     pub(super) fn seeds(&mut self) {
         for s in &self.project.seeds {
-            let mut cfg = self.project.seed_config(s);
+            let mut cfg = self.root.seed_config(self.project, s);
             if !enabled(&cfg) {
                 continue;
             }
@@ -43,6 +43,7 @@ impl Planner<'_> {
                 name: s.name.clone(),
                 resource: Resource::Seed,
                 file: s.path.clone(),
+                original_file_path: self.original(&s.path),
                 depends_on: BTreeSet::new(),
                 relation: Some(relation),
                 config: cfg,

@@ -12,8 +12,8 @@
 //! Pure: no I/O, no SQL (that is `executor::snapshot`).
 
 use super::materialize::{bad, ConfigError};
-use super::{enabled, fqn, Node, NodeKind, Planner, Resource};
-use crate::config_tree::{self, get_str, ConfigMap};
+use super::{enabled, Node, NodeKind, Planner, Resource};
+use crate::config_tree::{get_str, ConfigMap};
 use crate::error::Diagnostic;
 use crate::project::snapshots::Snapshot;
 use crate::template::relation::Relation;
@@ -332,15 +332,9 @@ impl<'a> Planner<'a> {
                     continue;
                 }
             };
-            let mut path = vec![project.name.clone()];
-            path.extend(s.folders.iter().cloned());
-            path.push(s.name.clone());
-            let mut cfg = config_tree::from_tree(project.snapshot_tree.as_ref(), &path);
             let props = project.snapshot_props.get(&s.name);
-            if let Some(p) = props {
-                config_tree::merge(&mut cfg, p.config.clone());
-            }
-            config_tree::merge(&mut cfg, rec.config.clone().into_iter().collect());
+            let layers = props.map(|p| p.config.clone()).into_iter().chain([rec.config.clone().into_iter().collect()]);
+            let mut cfg = self.root.node_config(project, |p| p.snapshot_tree.as_ref(), &s.folders, &s.name, layers);
             if !enabled(&cfg) {
                 continue;
             }
@@ -398,7 +392,8 @@ impl<'a> Planner<'a> {
                 name: s.name.clone(),
                 resource: Resource::Snapshot,
                 file: s.path.clone(),
-                depends_on: rec.sources.iter().map(|(a, b)| fqn::source_id(&project.name, a, b)).collect(),
+                original_file_path: self.original(&s.path),
+                depends_on: rec.sources.iter().map(|(a, b)| self.source_dep(a, b, &project.name)).collect(),
                 relation: Some(relation),
                 config: cfg,
                 kind: NodeKind::Snapshot { template, snapshot },

@@ -6,13 +6,14 @@
 //! A unit test is a node that depends on its model, as in dbt's graph; the
 //! run plan puts it before the model in `build`. Part of the planner; no I/O.
 
-use super::fqn::{fqn_folders, source_id};
+use super::fqn::fqn_folders;
 use super::{enabled, Node, NodeKind, Planner, Resource};
-use crate::config_tree::{self, ConfigMap};
+use crate::config_tree::ConfigMap;
 use crate::error::Diagnostic;
 use crate::hooks::NodeHooks;
 use crate::project::versions::ModelVersion;
 use crate::template::relation::Relation;
+use crate::template::RefCall;
 use crate::unit_tests::{self, Input, Planned, PlannedInput, UnitTestDecl};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -54,12 +55,10 @@ impl Planner<'_> {
     fn unit_test(&mut self, decl: &UnitTestDecl) -> Result<Vec<Node>, Diagnostic> {
         let project = self.project;
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
-        let mut fqn_path = vec![project.name.clone()];
-        fqn_path.extend(fqn_folders(&decl.file));
-        fqn_path.push(decl.model.clone());
-        fqn_path.push(decl.name.clone());
-        let mut cfg = config_tree::from_tree(project.unit_test_tree.as_ref(), &fqn_path);
-        config_tree::merge(&mut cfg, decl.config.clone().into_iter().collect());
+        let mut folders = fqn_folders(&self.original(&decl.file));
+        folders.push(decl.model.clone());
+        let own: ConfigMap = decl.config.clone().into_iter().collect();
+        let cfg = self.root.node_config(project, |p| p.unit_test_tree.as_ref(), &folders, &decl.name, [own]);
         if !enabled(&cfg) {
             return Ok(Vec::new());
         }
@@ -88,7 +87,12 @@ impl Planner<'_> {
             }
             planned
         } else {
-            self.names.get(&decl.model).filter(|id| id.starts_with("model.")).cloned().into_iter().collect()
+            self.names
+                .get(&project.name, &decl.model)
+                .filter(|id| id.starts_with("model."))
+                .cloned()
+                .into_iter()
+                .collect()
         };
         if ids.is_empty() {
             // A disabled model's unit tests are left out, as dbt leaves them (#10540).
@@ -179,6 +183,7 @@ impl Planner<'_> {
             name: decl.name.clone(),
             resource: Resource::UnitTest,
             file: decl.file.clone(),
+            original_file_path: self.original(&decl.file),
             depends_on: BTreeSet::from([tested.id]),
             relation: None,
             config: cfg,
@@ -230,7 +235,9 @@ impl Planner<'_> {
         let (name, relation, seed_file, read) = match &g.input {
             Input::This => (decl.model.clone(), tested.relation.clone(), None, true),
             Input::Ref(r) => {
-                let id = self.names.get(r).cloned().ok_or_else(not_found)?;
+                // `r` is the input's lookup key (`<name>.v<v>` for a pinned version).
+                let call = RefCall::named(r);
+                let id = self.names.find(&call, &project.name).cloned().ok_or_else(not_found)?;
                 let node = self.nodes.iter().find(|n| n.id == id).ok_or_else(not_found)?;
                 let seed = match &node.kind {
                     NodeKind::Seed { csv, .. } => Some(csv.clone()),
@@ -239,9 +246,10 @@ impl Planner<'_> {
                 (r.clone(), self.real_relation(node), seed, written.refs.iter().any(|c| c.key() == *r))
             }
             Input::Source(s, t) => {
-                let src = project.sources.get(&(s.clone(), t.clone())).ok_or_else(not_found)?;
+                let owner = self.source_owner(s, t, &project.name).and_then(|o| self.root.named(o));
+                let src = owner.and_then(|o| o.sources.get(&(s.clone(), t.clone()))).ok_or_else(not_found)?;
                 let db = src.database.clone().unwrap_or_else(|| self.target.database.clone());
-                let read = written.depends_on.contains(&source_id(&project.name, s, t));
+                let read = written.depends_on.contains(&self.source_dep(s, t, &project.name));
                 (t.clone(), Relation::new(&db, &src.schema, &src.identifier), None, read)
             }
         };

@@ -32,6 +32,22 @@ pub(crate) fn check_dag_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A project name made from a folder's name, for a project without
+/// `dbt_project.yml`: every character dbt does not take becomes `_`
+/// (`.tmp-x` → `_tmp_x`), so unique ids (`model.<project>.<name>`) keep
+/// their dotted shape; `project` when nothing is left.
+pub(crate) fn project_name_from(folder: &str) -> String {
+    let mut name: String = folder.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, '_');
+    }
+    if name.is_empty() {
+        "project".into()
+    } else {
+        name
+    }
+}
+
 /// dbt's rule for a project name: letters, digits and underscores, not
 /// starting with a digit (dbt-core's `Identifier`, `^[^\d\W]\w*$`).
 pub(crate) fn check_project_name(name: &str) -> Result<(), String> {
@@ -90,6 +106,17 @@ mod tests {
         }
         assert!(check_dag_id(&"x".repeat(251)).is_err_and(|e| e.contains("250")));
         assert!(check_dag_id("../x").is_err_and(|e| e.contains("path separator")));
+    }
+
+    #[test]
+    fn a_folder_name_becomes_a_project_name() {
+        assert_eq!(project_name_from(".tmpAb9"), "_tmpAb9");
+        assert_eq!(project_name_from("my-shop"), "my_shop");
+        assert_eq!(project_name_from("2025"), "_2025");
+        assert_eq!(project_name_from(""), "project");
+        for folder in [".tmpAb9", "my-shop", "2025", "é"] {
+            assert_eq!(check_project_name(&project_name_from(folder)), Ok(()), "{folder}");
+        }
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Loading a dbt-style project from disk into an immutable [`Project`].
+//! Loading a dbt-style project from disk into an immutable [`Project`]: the
+//! root project and, each as a project of its own, its installed packages.
 //!
 //! Owns the walk over model, seed, snapshot, test and macro paths, the parsing of
-//! property YAML and `dbt_project.yml`, and the checks that need only one file
-//! (ragged CSV rows, invalid YAML). Every problem is collected, none stops the
-//! walk early. It never renders Jinja and never touches the database.
+//! property YAML and `dbt_project.yml`, how `dbt_project.yml` trees configure a
+//! node (the root project's over a package's), and the checks that need only
+//! one file (ragged CSV rows, invalid YAML, `require-dbt-version`). Every
+//! problem is collected, none stops the walk early. It never renders Jinja and
+//! never touches the database.
 
 pub mod dag;
 pub mod docs;
@@ -16,8 +19,10 @@ mod listing;
 pub mod packages;
 pub mod profile;
 pub mod properties;
+pub(crate) mod resources;
 mod settings;
 pub mod snapshots;
+pub(crate) mod version;
 pub mod versions;
 pub mod yaml_tests;
 
@@ -104,6 +109,9 @@ pub struct SourceTable {
 #[derive(Debug, Clone)]
 pub struct Project {
     pub root: PathBuf,
+    /// Where its files are, relative to the root project: empty for the
+    /// root project, the install folder for a package (`dbt_packages/p`).
+    pub dir: PathBuf,
     pub name: String,
     pub profile: Option<String>,
     pub vars: BTreeMap<String, Value>,
@@ -137,7 +145,8 @@ pub struct Project {
     /// `unit_tests:` tree of `dbt_project.yml` (`+enabled`, `+tags`, `+meta`).
     pub unit_test_tree: Option<Value>,
     pub target_dir: PathBuf,
-    /// Installed packages (`dbt_packages/`), in folder order.
+    /// Installed packages (`dbt_packages/`), in folder order; empty in a
+    /// package's own project.
     pub packages: Vec<packages::Package>,
     /// The root project's `dispatch:` search orders.
     pub dispatch: Vec<packages::Dispatch>,
@@ -306,136 +315,32 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     } else {
         RawDbtProject::default()
     };
-    let paths = |v: &Option<Vec<String>>, d: &str| v.clone().unwrap_or_else(|| vec![d.to_string()]);
-    let model_paths = paths(&raw.model_paths, "models");
-    let seed_paths = paths(&raw.seed_paths, "seeds");
-    let test_paths = paths(&raw.test_paths, "tests");
-    let macro_paths = paths(&raw.macro_paths, "macros");
-
-    let snapshot_paths = paths(&raw.snapshot_paths, "snapshots");
-    // Python models (`.py`) are models too: planned from their `dbt.*` calls.
-    let models = w.source_files(&model_paths, &["sql", "py"], &[]);
-    let snapshot_files = snapshots::in_files(&mut w, &snapshot_paths);
-    // `tests/generic/` holds custom generic test definitions and
-    // `tests/fixtures/` unit test fixtures, not data tests.
-    let singular_tests = w.sql_files(&test_paths, &["generic", "fixtures"]);
-    let fixtures = entries::fixture_files(&mut w, &test_paths);
-    let generic_dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/generic")).collect();
-    let mut macros = w.sql_files(&macro_paths, &[]);
-    macros.extend(w.sql_files(&generic_dirs, &[]));
-    let mut seeds = Vec::new();
-    let seed_files = w.files(&seed_paths, &["csv"], &[]);
-    for (p, folders) in seed_files {
-        seeds.push(SeedFile { name: stem(&p), path: w.rel(&p), abs_path: p, folders });
-    }
-
-    let doc_dirs = raw.docs_paths.clone().unwrap_or_else(|| {
-        let extra = [paths(&raw.analysis_paths, "analyses"), snapshot_paths.clone()];
-        [&model_paths, &seed_paths, &test_paths, &macro_paths]
-            .into_iter()
-            .chain(extra.iter())
-            .flatten()
-            .cloned()
-            .collect()
+    let name = raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
+        ids::project_name_from(&root.canonicalize().ok().as_deref().map(stem).unwrap_or_default())
     });
-    let docs = docs::load(&mut w, &doc_dirs);
-    let mut project = Project {
-        root: root.to_path_buf(),
-        name: raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
-            root.canonicalize().ok().as_deref().map(stem).filter(|s| !s.is_empty()).unwrap_or_else(|| "project".into())
-        }),
-        profile: raw.profile.clone(),
-        vars: raw.vars.clone().unwrap_or_default(),
-        models,
-        seeds,
-        singular_tests,
-        macros,
-        model_props: BTreeMap::new(),
-        versions: versions::Versions::default(),
-        seed_props: BTreeMap::new(),
-        snapshots: snapshot_files,
-        snapshot_props: BTreeMap::new(),
-        sources: BTreeMap::new(),
-        tests: Vec::new(),
-        unit_tests: Vec::new(),
-        fixtures,
-        docs,
-        model_tree: raw.models.clone(),
-        seed_tree: raw.seeds.clone(),
-        snapshot_tree: raw.snapshots.clone(),
-        test_tree: raw.data_tests.clone().or(raw.tests.clone()),
-        unit_test_tree: raw.unit_tests.clone(),
-        target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
-        packages: Vec::new(),
-        dispatch: Vec::new(),
-        on_run_start: project_settings.on_run_start,
-        on_run_end: project_settings.on_run_end,
-        skip_nodes_if_on_run_start_fails: project_settings.skip_nodes_if_on_run_start_fails,
-        warnings: project_settings.warnings,
-        dbt_project_text: String::new(),
-    };
+    let mut project = resources::load(&mut w, Path::new(""), &raw, name);
+    project.on_run_start = project_settings.on_run_start;
+    project.on_run_end = project_settings.on_run_end;
+    project.skip_nodes_if_on_run_start_fails = project_settings.skip_nodes_if_on_run_start_fails;
+    let mut warnings = project_settings.warnings;
+    warnings.append(&mut project.warnings);
+    project.warnings = warnings;
+    version::check(&mut w, &raw, &dbt_text, Path::new("dbt_project.yml"), &project.name, raw.flags.as_ref());
     packages::load_into(&mut w, &mut project, &raw, &dbt_text);
     project.dbt_project_text = dbt_text;
-    let prop_dirs: Vec<String> = model_paths.iter().chain(&seed_paths).chain(&snapshot_paths).cloned().collect();
-    let prop_files = w.files(&prop_dirs, &["yml", "yaml"], &[]);
-    // Parsed on several threads, merged in path order: a second entry for a
-    // resource is reported in the later file, naming the first.
-    let parsed = par::map(&prop_files, |(p, _)| {
-        let rel = w.rel(p);
-        match crate::yaml::read(p) {
-            Ok(text) => properties::parse(&rel, &text),
-            Err(e) => properties::Declared {
-                errors: vec![Diagnostic::in_file(rel, format!("cannot read: {e}"))],
-                ..Default::default()
-            },
-        }
-    });
-    for (declared, (_, folders)) in parsed.into_iter().zip(&prop_files) {
-        w.errors.extend(declared.errors);
-        snapshots::declare(&mut w, &mut project, declared.snapshots, folders);
-        project.warnings.extend(declared.warnings);
-        project.tests.extend(declared.tests);
-        project.unit_tests.extend(declared.unit_tests);
-        project.versions.declared.extend(declared.versions);
-        for (kind, entries, props) in
-            [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]
-        {
-            for (name, entry) in entries {
-                if let Some(first) = props.get(&name) {
-                    w.errors.push(described_twice(kind, &name, (&entry.file, entry.line), first));
-                } else {
-                    props.insert(name, entry);
-                }
-            }
-        }
-        for s in declared.sources {
-            let key = (s.source.clone(), s.table.clone());
-            if let Some(first) = project.sources.get(&key) {
-                w.errors.push(
-                    Diagnostic::in_file(&s.file, format!("source table `{}.{}` is declared twice", s.source, s.table))
-                        .at(s.line, None)
-                        .hint(format!("remove one of the entries; the other is at {}", at(&first.file, first.line))),
-                );
-            } else {
-                project.sources.insert(key, s);
-            }
-        }
-    }
     // A seed is read with its own `delimiter`, known only once the property
     // files are in; its errors still join everything else's.
-    let checked = par::map(&project.seeds, |s| {
-        let cfg = project.seed_config(s);
+    let seeds: Vec<(&Project, &SeedFile)> =
+        project.all().flat_map(|owner| owner.seeds.iter().map(move |s| (owner, s))).collect();
+    let checked = par::map(&seeds, |(owner, s)| {
+        let cfg = project.seed_config(owner, s);
         check_csv(&s.abs_path, &s.path, config_tree::get_str(&cfg, "delimiter").unwrap_or(","))
     });
     w.errors.extend(checked.into_iter().filter_map(Result::err));
-    let unmatched = entries::unmatched(&project);
+    let unmatched: Vec<Diagnostic> = project.all().flat_map(entries::unmatched).collect();
     project.warnings.extend(unmatched);
-    let (warnings, errors) = project.versions.resolve(&project.models);
-    project.warnings.extend(warnings);
-    w.errors.extend(errors);
     (project, w.errors)
 }
-
 
 impl Project {
     /// A model file's property entry: the entry of the version it defines,
@@ -447,17 +352,53 @@ impl Project {
         }
     }
 
-    /// A seed's config: `dbt_project.yml`'s `seeds:` tree along its folders,
-    /// then its property-file `config:` on top.
-    pub fn seed_config(&self, s: &SeedFile) -> ConfigMap {
-        let mut path = vec![self.name.clone()];
-        path.extend(s.folders.iter().cloned());
-        path.push(s.name.clone());
-        let mut cfg = config_tree::from_tree(self.seed_tree.as_ref(), &path);
-        if let Some(props) = self.seed_props.get(&s.name) {
-            config_tree::merge(&mut cfg, props.config.clone());
+    /// The root project and every installed package's, in that order.
+    pub fn all(&self) -> impl Iterator<Item = &Project> {
+        std::iter::once(self).chain(self.packages.iter().map(|p| &p.project))
+    }
+
+    /// The project (root or package) named `name`.
+    pub fn named(&self, name: &str) -> Option<&Project> {
+        self.all().find(|p| p.name == name)
+    }
+
+    /// Whether this is an installed package's project (not the root's).
+    pub fn is_package(&self) -> bool {
+        !self.dir.as_os_str().is_empty()
+    }
+
+    /// A node's config from `dbt_project.yml`, as dbt merges it: the tree of
+    /// the node's own project along `[project, folders…, name]`, then each of
+    /// `layers` (property YAML, then the file's `config()`), and last, for a
+    /// package's node, the root project's tree (`models: <package>: …`),
+    /// which dbt lets override everything the package says. `self` is the
+    /// root project; `tree` picks the tree of either.
+    pub fn node_config(
+        &self,
+        owner: &Project,
+        tree: fn(&Project) -> Option<&Value>,
+        folders: &[String],
+        name: &str,
+        layers: impl IntoIterator<Item = ConfigMap>,
+    ) -> ConfigMap {
+        let mut path = vec![owner.name.clone()];
+        path.extend(folders.iter().cloned());
+        path.push(name.to_string());
+        let mut cfg = config_tree::from_tree(tree(owner), &path);
+        for layer in layers {
+            config_tree::merge(&mut cfg, layer);
+        }
+        if owner.is_package() && tree(self).is_some() {
+            config_tree::merge(&mut cfg, config_tree::from_tree(tree(self), &path));
         }
         cfg
+    }
+
+    /// A seed's config (`owner` the project it belongs to, `self` the root):
+    /// the `seeds:` trees along its folders and its property-file `config:`.
+    pub fn seed_config(&self, owner: &Project, s: &SeedFile) -> ConfigMap {
+        let props = owner.seed_props.get(&s.name).map(|p| p.config.clone());
+        self.node_config(owner, |p| p.seed_tree.as_ref(), &s.folders, &s.name, props)
     }
 }
 

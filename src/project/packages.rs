@@ -5,11 +5,14 @@
 //!
 //! Every folder of the install path that holds a `dbt_project.yml` is a
 //! package, named by that file's `name` (as `dbt deps` names the folder).
-//! A package contributes its macros and its custom generic tests. It owns
-//! only reading these files: installing is `crate::deps`, and what a macro
-//! name resolves to is `crate::template`.
+//! A package is a project of its own (`project::resources` reads it): its
+//! macros, custom generic tests, models, seeds, snapshots, singular tests,
+//! property files, vars and config trees. It owns only reading these files:
+//! installing is `crate::deps`, what a macro name resolves to is
+//! `crate::template`, and how the root project configures a package's nodes
+//! is `Project::node_config`.
 
-use super::{Project, SqlFile, Walk};
+use super::{Project, Walk};
 use crate::config::dbt_project::RawDbtProject;
 use crate::error::Diagnostic;
 use serde_yaml::Value;
@@ -22,8 +25,9 @@ pub struct Package {
     pub name: String,
     /// Its folder, relative to the root project (`dbt_packages/dbt_utils`).
     pub dir: PathBuf,
-    /// Its macro files, custom generic tests (`tests/generic/`) included.
-    pub macros: Vec<SqlFile>,
+    /// What it holds: macros (custom generic tests included), nodes,
+    /// property files, vars and config trees; `project.dir` is `dir`.
+    pub project: Project,
 }
 
 /// One entry of the root project's `dispatch:`.
@@ -53,17 +57,27 @@ pub(crate) fn spec_file(root: &Path) -> Result<Option<PathBuf>, Diagnostic> {
     }
 }
 
-/// One entry of `packages.yml`: what it asks for, its line, and the entry as
-/// written (dbt's lock file hashes that).
+/// One entry of `packages.yml`: what it asks for, its line, the entry as
+/// written and as rendered (dbt's lock file hashes both), and what the lock
+/// records of it in place of rendered values (see `deps::render`).
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub spec: Spec,
     pub line: Option<usize>,
     pub raw: Value,
+    pub rendered: Value,
+    pub written: crate::deps::render::Written,
 }
 
-/// The package entries of `file` (relative to `root`).
-pub(crate) fn specs(root: &Path, file: &Path) -> Result<Vec<Entry>, Vec<Diagnostic>> {
+/// The package entries of `file` (relative to `root`), rendered with
+/// `renderer` when it is `packages.yml` (dbt never renders
+/// `dependencies.yml`); without a renderer, as written.
+pub(crate) fn specs(
+    root: &Path,
+    file: &Path,
+    renderer: Option<&crate::deps::render::Renderer>,
+) -> Result<Vec<Entry>, Vec<Diagnostic>> {
+    let renderer = renderer.filter(|_| file != Path::new("dependencies.yml"));
     let text = crate::yaml::read(&root.join(file))
         .map_err(|e| vec![Diagnostic::in_file(file, format!("cannot read: {e}"))])?;
     let doc: Value = crate::yaml::from_str(&text).map_err(|e| vec![e.in_file(file)])?;
@@ -81,8 +95,16 @@ pub(crate) fn specs(root: &Path, file: &Path) -> Result<Vec<Entry>, Vec<Diagnost
     let mut errors = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let line = lines.get(i).copied();
-        match spec(entry) {
-            Ok(spec) => out.push(Entry { spec, line, raw: entry.clone() }),
+        let (rendered, written) = match renderer.map(|r| r.entry(entry)) {
+            None => (entry.clone(), Default::default()),
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                errors.push(Diagnostic::in_file(file, format!("cannot render this entry: {e}")).at(line, None));
+                continue;
+            }
+        };
+        match spec(&rendered) {
+            Ok(spec) => out.push(Entry { spec, line, raw: entry.clone(), rendered, written }),
             Err(msg) => errors.push(Diagnostic::in_file(file, msg).at(line, None).hint(
                 "an entry is `local: <path>`, `git: <url>` (with `revision:`), `package: <org>/<name>` (with `version:`) or `tarball: <url>` (with `name:`)",
             )),
@@ -196,7 +218,13 @@ pub(super) fn dispatch(raw: &RawDbtProject, text: &str) -> Result<Vec<Dispatch>,
 /// The installed packages, with every problem collected in `w`. `specs` is
 /// what `packages.yml` asks for: fewer packages installed than listed is
 /// dbt's "run `dbt deps`" error.
-pub(super) fn load(w: &mut Walk, install: &str, spec_file: Option<&Path>, specs: usize) -> Vec<Package> {
+pub(super) fn load(
+    w: &mut Walk,
+    install: &str,
+    spec_file: Option<&Path>,
+    specs: usize,
+    root_flags: Option<&Value>,
+) -> Vec<Package> {
     let base = w.root.join(install);
     let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&base) {
         Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("dbt_project.yml").is_file()).collect(),
@@ -215,7 +243,7 @@ pub(super) fn load(w: &mut Walk, install: &str, spec_file: Option<&Path>, specs:
     }
     let mut out: Vec<Package> = Vec::new();
     for dir in dirs {
-        if let Some(p) = load_one(w, &dir) {
+        if let Some(p) = load_one(w, &dir, root_flags) {
             if let Some(first) = out.iter().find(|q| q.name == p.name) {
                 let msg = format!("package `{}` is installed twice: `{}` and `{}`", p.name, first.dir.display(), p.dir.display());
                 w.errors.push(Diagnostic::in_file(&p.dir, msg).hint("remove one of the folders and run `runner deps`"));
@@ -227,8 +255,8 @@ pub(super) fn load(w: &mut Walk, install: &str, spec_file: Option<&Path>, specs:
     out
 }
 
-/// One package folder: its `dbt_project.yml`, macros and generic tests.
-fn load_one(w: &mut Walk, dir: &Path) -> Option<Package> {
+/// One package folder: its `dbt_project.yml` and everything it holds.
+fn load_one(w: &mut Walk, dir: &Path, root_flags: Option<&Value>) -> Option<Package> {
     let rel = w.rel(dir);
     let yml = rel.join("dbt_project.yml");
     let text = w.read_yaml(&dir.join("dbt_project.yml"))?;
@@ -250,36 +278,29 @@ fn load_one(w: &mut Walk, dir: &Path) -> Option<Package> {
             return None;
         }
     };
-    let under = |v: &Option<Vec<String>>, d: &str| -> Vec<String> {
-        v.clone().unwrap_or_else(|| vec![d.to_string()]).iter().map(|p| rel.join(p).display().to_string()).collect()
-    };
-    let mut macros = w.sql_files(&under(&raw.macro_paths, "macros"), &[]);
-    let generic: Vec<String> = under(&raw.test_paths, "tests").iter().map(|t| format!("{t}/generic")).collect();
-    macros.extend(w.sql_files(&generic, &[]));
-    // Nodes of packages (models, seeds, snapshots, singular tests) are not
-    // run yet: saying so beats a package whose models silently never build.
-    let nodes = [
-        (w.files(&under(&raw.model_paths, "models"), &["sql", "py"], &[]), "models"),
-        (w.files(&under(&raw.seed_paths, "seeds"), &["csv"], &[]), "seeds"),
-        (w.files(&under(&raw.snapshot_paths, "snapshots"), &["sql"], &[]), "snapshots"),
-        (w.files(&under(&raw.test_paths, "tests"), &["sql"], &["generic"]), "data tests"),
-    ];
-    for (files, what) in nodes {
-        if let Some((first, _)) = files.first() {
-            w.errors.push(
-                Diagnostic::in_file(w.rel(first), format!("package `{name}` has {what}, and runner runs only the macros of packages"))
-                    .hint("remove the package, or run this project with dbt until runner runs package nodes"),
+    super::version::check(w, &raw, &text, &yml, &name, root_flags);
+    let mut project = super::resources::load(w, &rel, &raw, name.clone());
+    // dbt runs every package's `on-run-start` / `on-run-end` too; runner
+    // runs the root project's only, and says so rather than skip them.
+    for (key, hooks) in [("on-run-start", &raw.on_run_start), ("on-run-end", &raw.on_run_end)] {
+        if hooks.as_ref().is_some_and(|h| !h.is_null() && h.as_sequence().is_none_or(|s| !s.is_empty())) {
+            project.warnings.push(
+                Diagnostic::in_file(&yml, format!("package `{name}` has `{key}` hooks, which runner does not run"))
+                    .at(crate::config::key_line(&text, key), None)
+                    .hint("runner runs the root project's run hooks only: copy them into this project's `dbt_project.yml` if they are needed"),
             );
         }
     }
-    Some(Package { name, dir: rel, macros })
+    project.dbt_project_text = text;
+    Some(Package { name, dir: rel, project })
 }
 
 /// The installed packages and the root project's `dispatch:`, whose search
 /// orders may name only the project, its packages and `dbt`.
 pub(super) fn load_into(w: &mut Walk, project: &mut Project, raw: &RawDbtProject, dbt_text: &str) {
     let specs = match spec_file(&w.root) {
-        Ok(Some(file)) => match specs(&w.root, &file) {
+        // Only the number of entries matters here: they are not rendered.
+        Ok(Some(file)) => match specs(&w.root, &file, None) {
             Ok(s) => Some((file, s.len())),
             Err(errors) => {
                 w.errors.extend(errors);
@@ -294,7 +315,14 @@ pub(super) fn load_into(w: &mut Walk, project: &mut Project, raw: &RawDbtProject
     };
     let install = raw.packages_install_path.as_deref().unwrap_or("dbt_packages");
     let (file, count) = specs.map(|(f, n)| (Some(f), n)).unwrap_or((None, 0));
-    project.packages = load(w, install, file.as_deref(), count);
+    project.packages = load(w, install, file.as_deref(), count, raw.flags.as_ref());
+    for p in &mut project.packages {
+        project.warnings.append(&mut p.project.warnings);
+        // `doc('x')` finds the root project's block first, then any package's.
+        for (name, block) in &p.project.docs {
+            project.docs.entry(name.clone()).or_insert_with(|| block.clone());
+        }
+    }
     // Until `runner deps` has run, its error is the one to read.
     let missing = project.packages.len() < count;
     match dispatch(raw, dbt_text) {

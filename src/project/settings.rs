@@ -1,5 +1,6 @@
 //! The `dbt_project.yml` settings that change how a run goes, beyond paths
-//! and config trees: `on-run-start` / `on-run-end` and `flags:`.
+//! and config trees: `on-run-start` / `on-run-end` and `flags:` (whose
+//! `version_check` is `project::version`'s).
 //!
 //! Each is read once here, into typed values, with errors at the key's line.
 //! A flag dbt acts on and `runner` does not is a warning naming it; flags that
@@ -49,7 +50,6 @@ const INERT_FLAGS: &[&str] = &[
     "use_colors",
     "use_colors_file",
     "use_experimental_parser",
-    "version_check",
     "write_json",
     "require_batched_execution_for_custom_microbatch_strategy",
     "require_event_names_in_deprecations",
@@ -106,6 +106,11 @@ pub(super) fn read(raw: &RawDbtProject, text: &str, errors: &mut Vec<Diagnostic>
             ("skip_nodes_if_on_run_start_fails", _) => errors.push(
                 Diagnostic::in_file("dbt_project.yml", "`skip_nodes_if_on_run_start_fails` must be `true` or `false`")
                     .at(line, None),
+            ),
+            // Read by `project::version` (dbt's `--no-version-check`).
+            ("version_check", Value::Bool(_)) => {}
+            ("version_check", _) => errors.push(
+                Diagnostic::in_file("dbt_project.yml", "`version_check` must be `true` or `false`").at(line, None),
             ),
             ("indirect_selection", Value::String(mode)) if mode == "eager" => {}
             // An explicit "off" changes nothing either.

@@ -83,10 +83,13 @@ pub fn matches(m: &Member, method: &str, value: &str) -> bool {
                 }
         }
         "tag" => crate::config_tree::as_strings(node.config.get("tags")).iter().any(|t| fnmatch(t, value)),
-        "path" => path_matches(&node.file, value),
+        // dbt matches a node's `original_file_path`: a package's node by its
+        // path within the package (`path:models` selects those too).
+        "path" => path_matches(&node.original_file_path, value),
         "file" => {
-            let name = node.file.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-            let stem = node.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let file = &node.original_file_path;
+            let name = file.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
             fnmatch(&name, value) || fnmatch(&stem, value)
         }
         "package" => fnmatch(node.project(), if value == "this" { node.project() } else { value }),

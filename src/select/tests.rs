@@ -18,6 +18,7 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
         name: name.into(),
         resource,
         file: PathBuf::from(path),
+        original_file_path: PathBuf::from(path),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         relation: None,
         config,

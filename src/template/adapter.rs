@@ -47,7 +47,7 @@ pub(super) fn relation_arg(v: &Value) -> Result<Relation, Error> {
 
 impl Adapter {
     /// dbt's `adapter.dispatch(name, macro_namespace)`: see [`super::namespaces`].
-    fn dispatch(&self, args: &[Value]) -> Result<Value, Error> {
+    fn dispatch(&self, state: &State, args: &[Value]) -> Result<Value, Error> {
         let (name, namespace, kwargs): (&str, Option<&str>, Kwargs) = from_args(args)?;
         let namespace = namespace.map(str::to_string).or(kwargs.get::<Option<String>>("macro_namespace")?);
         kwargs.assert_all_used()?;
@@ -56,7 +56,8 @@ impl Adapter {
                 "`adapter.dispatch('{name}')`: `.` is not part of a macro name (hint: write `adapter.dispatch('{short}', macro_namespace='{ns}')`)"
             )));
         }
-        self.macros.dispatch(name, namespace.as_deref()).map_err(|tried| {
+        let scope = super::namespaces::Locals::scope_in(state);
+        self.macros.dispatch(name, namespace.as_deref(), scope.as_deref()).map_err(|tried| {
             let searched = tried.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
             let ns = namespace.as_deref().unwrap_or("None");
             invalid(format!(
@@ -162,7 +163,7 @@ impl Object for Adapter {
 
     fn call_method(self: &Arc<Self>, state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         match method {
-            "dispatch" => self.dispatch(args),
+            "dispatch" => self.dispatch(state, args),
             "quote" => {
                 let (s,): (&str,) = from_args(args)?;
                 Ok(Value::from(quote(s)))

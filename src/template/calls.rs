@@ -20,26 +20,52 @@ impl Templates {
     /// A custom incremental strategy's statement: the project's (or a
     /// package's) `get_incremental_<strategy>_sql(arg_dict)`, rendered at run
     /// time with `this` the target; a missing macro is dbt's error.
-    pub fn incremental_strategy_sql(&self, strategy: &str, this: &Relation, arg_dict: Value) -> Result<String, String> {
+    pub fn incremental_strategy_sql(
+        &self,
+        strategy: &str,
+        this: &Relation,
+        arg_dict: Value,
+        package: Option<&str>,
+    ) -> Result<String, String> {
         let name = format!("get_incremental_{strategy}_sql");
-        if self.macros.unqualified(&name).is_none() {
+        if self.macros.unqualified_in(self.scope(package), &name).is_none() {
             return Err(format!(
                 "could not find an incremental strategy macro with the name `{name}` (hint: define `{name}(arg_dict)` in `macros/`, or use `append`, `delete+insert` or `merge`)"
             ));
         }
-        let mut ctx = self.base_ctx(this, true, true);
+        let mut ctx = self.base_ctx_in(package, this, true, true);
         ctx.push(("__runner_arg_dict", arg_dict));
         let text = format!("{{{{ {name}(__runner_arg_dict) }}}}");
-        limits::render(|| self.env.render_str(&text, Value::from_pairs(ctx))).map_err(|e| describe(&e))
+        limits::render(|| self.env.render_str(&text, self.context(ctx))).map_err(|e| describe(&e))
+    }
+
+    /// Whether package `package` defines `generate_<which>_name` itself, which
+    /// dbt then calls for that package's nodes instead of the root project's.
+    pub fn package_names_relations(&self, package: &str, which: &str) -> bool {
+        package != self.macros.root
+            && self.macros.packages.get(package).is_some_and(|m| m.contains_key(&format!("generate_{which}_name")))
     }
 
     /// `generate_<which>_name(custom, node)`, called as dbt calls it while
     /// parsing a node (`execute` false); the result with whitespace trimmed.
-    pub fn generate_name(&self, which: &str, custom: Option<&str>, node: Value) -> Result<String, String> {
+    /// A node of a package that defines the macro gets the package's own
+    /// (dbt's `find_generate_macro_by_name` with the imported package);
+    /// every other node the root project's, else dbt's.
+    pub fn generate_name(
+        &self,
+        which: &str,
+        custom: Option<&str>,
+        node: Value,
+        package: &str,
+    ) -> Result<String, String> {
         let mut ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
         ctx.push(("__runner_custom", custom.map(Value::from).unwrap_or(Value::from(()))));
         ctx.push(("__runner_node", node));
-        let text = format!("{{{{ generate_{which}_name(__runner_custom, __runner_node) }}}}");
+        let callee = match self.package_names_relations(package, which) {
+            true => format!("{package}.generate_{which}_name"),
+            false => format!("generate_{which}_name"),
+        };
+        let text = format!("{{{{ {callee}(__runner_custom, __runner_node) }}}}");
         limits::render(|| self.env.render_str(&text, Value::from_pairs(ctx)))
             .map(|s| s.trim().to_string())
             .map_err(|e| describe(&e))
@@ -48,8 +74,13 @@ impl Templates {
     /// Renders a YAML config value written as Jinja, such as
     /// `where: "day >= '{{ var('since') }}'"`, with `var`, `env_var` and `target`.
     pub fn render_config_str(&self, text: &str) -> Result<String, String> {
-        let ctx = self.base_ctx(&Relation::new("", "", ""), false, false);
-        limits::render(|| self.env.render_str(text, Value::from_pairs(ctx))).map_err(|e| describe(&e))
+        self.render_config_str_in(None, text)
+    }
+
+    /// [`Templates::render_config_str`] for a node of package `scope`.
+    pub fn render_config_str_in(&self, scope: Option<&str>, text: &str) -> Result<String, String> {
+        let ctx = self.base_ctx_in(scope, &Relation::new("", "", ""), false, false);
+        limits::render(|| self.env.render_str(text, self.context(ctx))).map_err(|e| describe(&e))
     }
 
     /// Evaluates a YAML test argument such as `ref('customers')`, recording its refs.
@@ -58,23 +89,26 @@ impl Templates {
         expr: &str,
         this: &Relation,
         relations: Option<&Arc<Relations>>,
+        scope: Option<&str>,
     ) -> Result<(String, Recorded), String> {
-        self.eval_with_config(expr, this, relations, Arc::default())
+        self.eval_with_config(expr, this, relations, Arc::default(), scope)
     }
 
-    /// [`Templates::eval_arg`] with the node's config behind `config.get`.
+    /// [`Templates::eval_arg`] with the node's config behind `config.get`;
+    /// `scope` is the package of the test evaluated (`None`: the root project).
     pub fn eval_with_config(
         &self,
         expr: &str,
         this: &Relation,
         relations: Option<&Arc<Relations>>,
         config: Arc<crate::config_tree::ConfigMap>,
+        scope: Option<&str>,
     ) -> Result<(String, Recorded), String> {
         let rec = Arc::new(Mutex::new(Recorded::default()));
-        let mut ctx = self.base_ctx(this, relations.is_some(), false);
+        let mut ctx = self.base_ctx_in(scope, this, relations.is_some(), false);
         match relations {
             Some(r) => {
-                self.push_resolving(&mut ctx, r);
+                self.push_resolving(&mut ctx, r, scope);
                 ctx.push(("config", config_obj::ConfigObj::value(None, config)));
             }
             None => {
@@ -108,7 +142,7 @@ impl Templates {
         // Arguments are evaluated while planning: a `log()` in a test macro waits for the run.
         ctx.push((context::RUNTIME, context::Runtime::new(None, true)));
         let compiled = self.env.compile_expression_owned(expr.to_string()).map_err(|e| describe(&e))?;
-        let v = limits::render(|| compiled.eval(Value::from_pairs(ctx))).map_err(|e| describe(&e))?;
+        let v = limits::render(|| compiled.eval(self.context(ctx))).map_err(|e| describe(&e))?;
         let out = lock(&rec).clone();
         Ok((v.to_string(), out))
     }

@@ -30,10 +30,11 @@ impl Templates {
     ) -> Result<String, Diagnostic> {
         match sql {
             crate::nodes::TestSql::Ready(sql) => self.inject_ctes(sql, relations),
-            crate::nodes::TestSql::Call { call, this } => {
+            crate::nodes::TestSql::Call { call, this, package } => {
                 let config = Arc::new(config.clone());
-                let (sql, _) =
-                    self.eval_with_config(call, this, Some(relations), config).map_err(Diagnostic::new)?;
+                let (sql, _) = self
+                    .eval_with_config(call, this, Some(relations), config, package.as_deref())
+                    .map_err(Diagnostic::new)?;
                 self.inject_ctes(&sql, relations)
             }
         }
@@ -63,7 +64,13 @@ impl Templates {
         }
         let Some(template) = relations.ephemerals.get(name) else { return Ok(()) };
         let this = Relation::cte(name.strip_prefix(CTE_PREFIX).unwrap_or(name));
-        let rc = RenderCtx { this, relations: relations.clone(), is_incremental: false, config: Default::default() };
+        let rc = RenderCtx {
+            this,
+            relations: relations.clone(),
+            is_incremental: false,
+            config: Default::default(),
+            package: None,
+        };
         let body = trim_sql(&self.render(template, &rc)?).to_string();
         for dep in mentioned(&body, &relations.ephemerals) {
             self.collect_cte(&dep, relations, ctes, visiting)?;

@@ -33,8 +33,9 @@ impl Templates {
         rc: &RenderCtx,
         extra: Vec<(&'static str, Value)>,
     ) -> Result<String, Diagnostic> {
-        let mut ctx = self.base_ctx(&rc.this, true, rc.is_incremental);
-        self.push_resolving(&mut ctx, &rc.relations);
+        let scope = rc.package.as_deref();
+        let mut ctx = self.base_ctx_in(scope, &rc.this, true, rc.is_incremental);
+        self.push_resolving(&mut ctx, &rc.relations, scope);
         ctx.push(("config", Value::from_function(|_: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
         ctx.extend(extra);
         let text =
@@ -42,7 +43,7 @@ impl Templates {
         // Named so that no extension turns on auto-escaping (minijinja
         // JSON-escapes a template named `*.yml`).
         let name = format!("{file} (hook)");
-        limits::render(|| self.env.render_named_str(&name, &text, Value::from_pairs(ctx)))
+        limits::render(|| self.env.render_named_str(&name, &text, self.context(ctx)))
             .map(|s| s.trim().to_string())
             .map_err(|e| Diagnostic::in_file(file, describe(&e)))
     }

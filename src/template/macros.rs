@@ -29,8 +29,20 @@ pub const MACRO_OVERRIDES: &str = "__runner_macro_overrides";
 
 /// Names a node's context defines and a macro call must carry along.
 /// `env_var` is a global, forwarded so a unit test's `env_vars` override reaches macros.
-pub const FORWARDED: &[&str] =
-    &["ref", "source", "config", "this", "var", "is_incremental", "execute", "model", "env_var", RUNTIME];
+/// A package node's macros ([`super::namespaces::LOCALS`]) go along too.
+pub const FORWARDED: &[&str] = &[
+    "ref",
+    "source",
+    "config",
+    "this",
+    "var",
+    "is_incremental",
+    "execute",
+    "model",
+    "env_var",
+    RUNTIME,
+    super::namespaces::LOCALS,
+];
 
 /// Rewrites `{% test x(...) %}…{% endtest %}` into `{% macro test_x(...) %}…{% endmacro %}`.
 pub fn rewrite_test_blocks(text: &str) -> String {
@@ -256,7 +268,7 @@ impl MacroRef {
             }
             pairs.push((Value::from(MACRO_OVERRIDES), overrides));
         }
-        let ctx = Value::from_pairs(pairs);
+        let ctx = super::namespaces::scoped(Value::from_pairs(pairs));
         let mut captured = template.render_captured(ctx)?;
         let name = format!("{}{IMPL_SUFFIX}", self.name);
         let (result, used) = captured.with_state_mut(|s| {

@@ -8,7 +8,9 @@
 //! `adapter` ([`adapter`]), `run_query` tables ([`query`]), Python-style
 //! values ([`pytime`], [`pydelta`], [`pyre`], [`pyitertools`]) and the
 //! source rewrite that gives them arithmetic ([`pyops`]), descriptions
-//! ([`docs`]). This module orders and runs nothing.
+//! ([`docs`]), what `ref` and `source` point at ([`lookup`]) and what a
+//! package's node sees of its package ([`scope`]). This module orders and
+//! runs nothing.
 
 pub mod adapter;
 mod builtins;
@@ -21,6 +23,7 @@ mod env_var;
 pub mod ephemeral;
 mod hooks;
 pub(crate) mod limits;
+mod lookup;
 pub mod macros;
 pub(crate) mod namespaces;
 mod pydelta;
@@ -33,48 +36,30 @@ pub mod query;
 pub mod refs;
 pub mod relation;
 mod signature;
+mod scope;
 pub mod unit;
 
 use crate::error::Diagnostic;
 use crate::project::{env::Env, profile::Target, Project};
 use chrono::{DateTime, Utc};
 pub use diagnostics::describe;
+pub use lookup::{packages_to_search, PackageRelations, RefCall, Relations};
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, Error, ErrorKind};
 use relation::Relation;
+use scope::scoped_vars;
+pub use scope::Vars;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-
-/// Variables for `var()`, highest precedence first (`--vars`, DAG, project).
-#[derive(Debug, Clone, Default)]
-pub struct Vars {
-    pub layers: Vec<BTreeMap<String, serde_yaml::Value>>,
-}
-
-impl Vars {
-    pub fn get(&self, key: &str) -> Option<&serde_yaml::Value> {
-        self.layers.iter().find_map(|l| l.get(key))
-    }
-}
 
 /// What the resolve pass saw a template call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recorded {
     /// `ref()` calls in order, repeats included.
-    pub refs: Vec<refs::RefCall>,
+    pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub config: BTreeMap<String, serde_yaml::Value>,
-}
-
-/// Where every `ref` and `source` points at run time.
-#[derive(Debug, Clone, Default)]
-pub struct Relations {
-    pub by_name: BTreeMap<String, Relation>,
-    pub sources: BTreeMap<(String, String), Relation>,
-    /// Ephemeral models: CTE name (`__dbt__cte__<alias>`) → template, rendered
-    /// into every query that mentions the CTE (see [`ephemeral`]).
-    pub ephemerals: BTreeMap<String, String>,
 }
 
 /// The per-node part of the render context.
@@ -85,11 +70,20 @@ pub struct RenderCtx {
     pub is_incremental: bool,
     /// The node's config, for `config.get` / `config.require`.
     pub config: Arc<crate::config_tree::ConfigMap>,
+    /// The project (root or package) the node belongs to: its macros come
+    /// first, its vars apply, its refs and sources are searched first.
+    /// `None` (or the root project's name) is the root project.
+    pub package: Option<String>,
 }
 
 pub struct Templates {
     env: Environment<'static>,
+    /// `var()` of the root project's nodes.
     vars: Arc<Vars>,
+    /// `var()` of each package's nodes (see [`scoped_vars`]).
+    package_vars: BTreeMap<String, Arc<Vars>>,
+    /// Template name → the package it belongs to, for package templates.
+    scopes: BTreeMap<String, String>,
     /// Template name → file, for error locations.
     files: BTreeMap<String, PathBuf>,
     /// dbt's `invocation_id` and `run_started_at` for this run.
@@ -187,25 +181,34 @@ impl Templates {
         // costs less than the memory did.
         // Models, singular tests and snapshots: each with its template name
         // (a model's is its path; a snapshot's is unique within its file).
-        // A Python model is no template (dbt refuses Jinja in one).
-        let sources: Vec<Source<'_>> = project
-            .models
-            .iter()
-            .filter(|m| !crate::pymodel::is_python(&m.path))
-            .chain(&project.singular_tests)
-            .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
-            .chain(project.snapshots.iter().map(|s| Source {
-                key: s.template(),
-                path: &s.path,
-                text: &s.text,
-                name: &s.name,
-            }))
-            .collect();
+        let mut scopes = BTreeMap::new();
+        let mut sources: Vec<Source<'_>> = Vec::new();
+        for owner in project.all() {
+            let before = sources.len();
+            sources.extend(
+                owner
+                    .models
+                    .iter()
+                    // A Python model is no template (dbt refuses Jinja in one).
+                    .filter(|m| !crate::pymodel::is_python(&m.path))
+                    .chain(&owner.singular_tests)
+                    .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
+                    .chain(owner.snapshots.iter().map(|s| Source {
+                        key: s.template(),
+                        path: &s.path,
+                        text: &s.text,
+                        name: &s.name,
+                    })),
+            );
+            if owner.is_package() {
+                scopes.extend(sources[before..].iter().map(|f| (f.key.clone(), owner.name.clone())));
+            }
+            for f in &owner.macros {
+                errors.extend(env_var::secret_uses(&f.text, &f.path));
+            }
+        }
         for f in &sources {
             errors.extend(env_var::secret_uses(f.text, f.path));
-        }
-        for f in &project.macros {
-            errors.extend(env_var::secret_uses(&f.text, &f.path));
         }
         let texts = crate::par::map(&sources, |f| {
             let text = pyops::rewrite_datetime_arithmetic(f.text);
@@ -215,9 +218,16 @@ impl Templates {
             files.insert(name.clone(), f.path.clone());
         }
         let texts: BTreeMap<String, String> = texts.into_iter().collect();
+        let package_vars = project
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), Arc::new(scoped_vars(&vars, project, &p.project))))
+            .collect();
         let mut templates = Templates {
             env: jinja,
-            vars: Arc::new(vars),
+            vars: Arc::new(scoped_vars(&vars, project, project)),
+            package_vars,
+            scopes,
             files,
             invocation_id,
             run_started_at,
@@ -234,9 +244,9 @@ impl Templates {
                 Err(e) => (name, Err(compile_error(&e, f.path))),
                 Ok(t) => {
                     let placeholder = Relation::new(&target.database, &target.schema, f.name);
-                    let (ctx, rec) = this.resolve_ctx(&placeholder);
+                    let (ctx, rec) = this.resolve_ctx(this.scopes.get(&name).map(String::as_str), &placeholder);
                     let outcome =
-                        limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| this.diagnostic(&name, &e));
+                        limits::render(|| t.render(this.context(ctx))).map_err(|e| this.diagnostic(&name, &e));
                     (name, Ok((placeholder, outcome.map(|_| lock(&rec).clone()))))
                 }
             }
@@ -266,11 +276,11 @@ impl Templates {
         d
     }
 
-    /// The macro a generic test `namespace.test` (or plain `test`) calls, as
-    /// an expression (`dbt_utils.test_equality`), or none when no package
-    /// defines `test_<test>`.
-    pub fn generic_test_macro(&self, namespace: Option<&str>, test: &str) -> Option<String> {
-        let package = self.macros.generic_test(namespace, test)?;
+    /// The macro a generic test `namespace.test` (or plain `test`) of
+    /// package `scope` calls, as an expression (`dbt_utils.test_equality`),
+    /// or none when no package defines `test_<test>`.
+    pub fn generic_test_macro(&self, namespace: Option<&str>, test: &str, scope: Option<&str>) -> Option<String> {
+        let package = self.macros.generic_test(namespace, test, self.scope(scope))?;
         let unqualified = package == self.macros.root || package == namespaces::BUILTIN;
         Some(if unqualified { format!("test_{test}") } else { format!("{package}.test_{test}") })
     }
@@ -346,16 +356,16 @@ impl Templates {
 
     /// The resolve pass: renders with recording `ref`/`source`/`config`.
     pub fn resolve(&self, template: &str, this: &Relation) -> Result<Recorded, Diagnostic> {
-        let (ctx, rec) = self.resolve_ctx(this);
+        let (ctx, rec) = self.resolve_ctx(self.scopes.get(template).map(String::as_str), this);
         self.render_with(template, ctx)?;
         let out = lock(&rec).clone();
         Ok(out)
     }
 
     /// The resolve pass's context, and where it records what the template calls.
-    fn resolve_ctx(&self, this: &Relation) -> (Vec<(&'static str, Value)>, Arc<Mutex<Recorded>>) {
+    fn resolve_ctx(&self, scope: Option<&str>, this: &Relation) -> (Vec<(&'static str, Value)>, Arc<Mutex<Recorded>>) {
         let rec = Arc::new(Mutex::new(Recorded::default()));
-        let mut ctx = self.base_ctx(this, false, false);
+        let mut ctx = self.base_ctx_in(scope, this, false, false);
         let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
         let placeholder = this.clone();
         ctx.push((
@@ -384,38 +394,11 @@ impl Templates {
 
     /// The render pass: the SQL that runs.
     pub fn render(&self, template: &str, rc: &RenderCtx) -> Result<String, Diagnostic> {
-        let mut ctx = self.base_ctx(&rc.this, true, rc.is_incremental);
-        self.push_resolving(&mut ctx, &rc.relations);
+        let scope = rc.package.as_deref().or_else(|| self.scopes.get(template).map(String::as_str));
+        let mut ctx = self.base_ctx_in(scope, &rc.this, true, rc.is_incremental);
+        self.push_resolving(&mut ctx, &rc.relations, scope);
         ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
         self.render_with(template, ctx)
-    }
-
-    fn push_resolving(&self, ctx: &mut Vec<(&'static str, Value)>, relations: &Arc<Relations>) {
-        let (rels, rels2) = (relations.clone(), relations.clone());
-        ctx.push((
-            "ref",
-            Value::from_function(
-                move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
-                    let call = refs::parse(&args.into_values())?;
-                    rels.by_name.get(&call.key()).map(Relation::to_value).ok_or_else(|| {
-                        jinja_error(
-                            ErrorKind::InvalidOperation,
-                            format!("`{}` points to no model or seed", call.written()),
-                        )
-                    })
-                },
-            ),
-        ));
-        ctx.push((
-            "source",
-            Value::from_function(move |s: String, t: String| -> Result<Value, Error> {
-                rels2
-                    .sources
-                    .get(&(s.clone(), t.clone()))
-                    .map(Relation::to_value)
-                    .ok_or_else(|| jinja_error(ErrorKind::InvalidOperation, format!("source `{s}.{t}` is not defined")))
-            }),
-        ));
     }
 
     fn render_with(&self, template: &str, ctx: Vec<(&'static str, Value)>) -> Result<String, Diagnostic> {
@@ -425,7 +408,7 @@ impl Templates {
             None => self.env.get_template(template),
         }
         .map_err(|e| self.diagnostic(template, &e))?;
-        limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| self.diagnostic(template, &e))
+        limits::render(|| t.render(self.context(ctx))).map_err(|e| self.diagnostic(template, &e))
     }
 }
 
@@ -441,9 +424,8 @@ fn load_macros(
     let mut index =
         namespaces::MacroIndex { root: project.name.clone(), dispatch: project.dispatch.clone(), ..Default::default() };
     let builtins: Vec<crate::project::SqlFile> = builtins::files();
-    let sets = std::iter::once((namespaces::BUILTIN, &builtins))
-        .chain(std::iter::once((project.name.as_str(), &project.macros)))
-        .chain(project.packages.iter().map(|p| (p.name.as_str(), &p.macros)));
+    let sets =
+        std::iter::once((namespaces::BUILTIN, &builtins)).chain(project.all().map(|p| (p.name.as_str(), &p.macros)));
     for (package, macro_files) in sets {
         let owners = index.packages.entry(package.to_string()).or_default();
         for m in macro_files {

@@ -7,7 +7,10 @@
 //! dbt's); a package's macros are reached as `package.macro()`. A package
 //! name (and `dbt`, and the root project's own name) is a global whose
 //! attributes are that package's macros. `adapter.dispatch` searches these
-//! namespaces in the root project's `dispatch:` order.
+//! namespaces in the root project's `dispatch:` order. While a package's
+//! node renders, that package's macros come first by their plain names
+//! ([`Locals`], dbt's "local" namespace), in the node's own template and in
+//! every macro it calls.
 //!
 //! This module only answers "which file defines this name"; calling a macro
 //! is [`super::macros::MacroRef`], loading files is the template builder.
@@ -21,6 +24,9 @@ use std::sync::Arc;
 
 /// The package name of runner's built-in macros: dbt's global project.
 pub(crate) const BUILTIN: &str = "dbt";
+
+/// Context key of a package node's [`Locals`], forwarded into macro calls.
+pub(crate) const LOCALS: &str = "__runner_locals";
 
 /// Macro name → the template (file) that defines it, and its signature
 /// when it takes implicit `kwargs` / `varargs`.
@@ -51,6 +57,12 @@ impl MacroIndex {
     /// An unqualified name, as a node of the root project sees it.
     pub fn unqualified(&self, name: &str) -> Option<Value> {
         self.get(&self.root, name).or_else(|| self.get(BUILTIN, name))
+    }
+
+    /// An unqualified name, as a node of package `scope` sees it: its own
+    /// macros first (`None`: a root project node).
+    pub fn unqualified_in(&self, scope: Option<&str>, name: &str) -> Option<Value> {
+        scope.and_then(|p| self.get(p, name)).or_else(|| self.unqualified(name))
     }
 
     /// The globals: every unqualified macro name and every namespace (a
@@ -86,13 +98,13 @@ impl MacroIndex {
 
     /// dbt's dispatch: the first of `duckdb__<name>`, `default__<name>` in
     /// each searched package; else every name tried, for the error.
-    pub fn dispatch(&self, name: &str, namespace: Option<&str>) -> Result<Value, Vec<String>> {
+    pub fn dispatch(&self, name: &str, namespace: Option<&str>, scope: Option<&str>) -> Result<Value, Vec<String>> {
         let mut tried = Vec::new();
         for package in self.search_order(namespace) {
             for prefix in ["duckdb", "default"] {
                 let candidate = format!("{prefix}__{name}");
                 let found = match &package {
-                    None => self.unqualified(&candidate),
+                    None => self.unqualified_in(scope, &candidate),
                     Some(p) => self.get(p, &candidate),
                 };
                 if let Some(m) = found {
@@ -108,19 +120,74 @@ impl MacroIndex {
     }
 
     /// The package whose `test_<name>` macro a generic test runs: the one
-    /// named, else the root project, then installed packages, then the
-    /// built-ins (dbt's locality order for generic tests).
-    pub fn generic_test(&self, namespace: Option<&str>, test: &str) -> Option<String> {
+    /// named, else the test's own package (`scope`), the root project, then
+    /// installed packages, then the built-ins (dbt's locality order for
+    /// generic tests).
+    pub fn generic_test(&self, namespace: Option<&str>, test: &str, scope: Option<&str>) -> Option<String> {
         let name = format!("test_{test}");
         if let Some(ns) = namespace {
             return self.packages.get(ns)?.contains_key(&name).then(|| ns.to_string());
         }
+        let own = scope.filter(|p| self.packages.contains_key(*p)).map(str::to_string);
         let installed = self.packages.keys().filter(|p| *p != &self.root && *p != BUILTIN);
-        std::iter::once(&self.root)
+        own.iter()
+            .chain(std::iter::once(&self.root))
             .chain(installed)
             .chain(std::iter::once(&BUILTIN.to_string()))
             .find(|p| self.packages.get(*p).is_some_and(|m| m.contains_key(&name)))
             .cloned()
+    }
+}
+
+/// A package's macros by their plain names, as a node of that package sees
+/// them (dbt's local namespace): looked up behind the render context (see
+/// [`scoped`]), so the context's own names (`ref`, `this`, …) stay first,
+/// and the root project's and dbt's macros (globals) come after.
+#[derive(Debug)]
+pub(crate) struct Locals {
+    package: String,
+    index: Arc<MacroIndex>,
+}
+
+impl Locals {
+    pub(crate) fn value(package: &str, index: &Arc<MacroIndex>) -> Value {
+        Value::from_object(Locals { package: package.to_string(), index: index.clone() })
+    }
+
+    /// The package whose node is rendering, if `ctx` is a package node's context.
+    #[cfg(test)]
+    pub(crate) fn scope_of(ctx: &Value) -> Option<String> {
+        let locals = ctx.get_attr(LOCALS).ok()?;
+        locals.downcast_object_ref::<Locals>().map(|l| l.package.clone())
+    }
+
+    /// The package whose node is rendering, seen from inside its render.
+    pub(crate) fn scope_in(state: &minijinja::State) -> Option<String> {
+        let locals = state.lookup(LOCALS)?;
+        locals.downcast_object_ref::<Locals>().map(|l| l.package.clone())
+    }
+}
+
+impl Object for Locals {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.index.get(&self.package, key.as_str()?)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Empty
+    }
+}
+
+/// A render context with a package node's macros behind it, when it holds
+/// [`LOCALS`]; else the context as it is.
+pub(crate) fn scoped(ctx: Value) -> Value {
+    match ctx.get_attr(LOCALS) {
+        Ok(locals) if !locals.is_undefined() => minijinja::value::merge_maps([locals, ctx]),
+        _ => ctx,
     }
 }
 
@@ -173,13 +240,19 @@ mod tests {
     #[test]
     fn dispatch_follows_the_search_order_then_the_prefixes() {
         let ix = index();
-        assert_eq!(file(ix.dispatch("star", Some("dbt_utils")).expect("found")), "root");
+        assert_eq!(file(ix.dispatch("star", Some("dbt_utils"), None).expect("found")), "root");
         // Unqualified: the root project overrides the built-in `duckdb__hash`.
-        assert_eq!(file(ix.dispatch("hash", Some("dbt")).expect("found")), "root");
-        assert_eq!(file(ix.dispatch("hash", None).expect("found")), "root");
-        let tried = ix.dispatch("nope", Some("dbt_utils")).expect_err("missing");
-        assert_eq!(tried, ["shop.duckdb__nope", "shop.default__nope", "dbt_utils.duckdb__nope", "dbt_utils.default__nope"]);
-        assert_eq!(ix.dispatch("nope", Some("elsewhere")).expect_err("missing"), ["duckdb__nope", "default__nope"]);
+        assert_eq!(file(ix.dispatch("hash", Some("dbt"), None).expect("found")), "root");
+        assert_eq!(file(ix.dispatch("hash", None, None).expect("found")), "root");
+        let tried = ix.dispatch("nope", Some("dbt_utils"), None).expect_err("missing");
+        assert_eq!(
+            tried,
+            ["shop.duckdb__nope", "shop.default__nope", "dbt_utils.duckdb__nope", "dbt_utils.default__nope"]
+        );
+        assert_eq!(
+            ix.dispatch("nope", Some("elsewhere"), None).expect_err("missing"),
+            ["duckdb__nope", "default__nope"]
+        );
     }
 
     #[test]
@@ -187,16 +260,32 @@ mod tests {
         let mut ix = index();
         ix.dispatch.clear();
         assert_eq!(ix.search_order(Some("dbt_utils")), [Some("shop".to_string()), Some("dbt_utils".to_string())]);
-        assert_eq!(file(ix.dispatch("star", Some("dbt_utils")).expect("found")), "root");
+        assert_eq!(file(ix.dispatch("star", Some("dbt_utils"), None).expect("found")), "root");
     }
 
     #[test]
     fn generic_tests_prefer_the_named_package_then_root_packages_builtins() {
         let ix = index();
-        assert_eq!(ix.generic_test(None, "equality").as_deref(), Some("dbt_utils"));
-        assert_eq!(ix.generic_test(Some("dbt_utils"), "equality").as_deref(), Some("dbt_utils"));
-        assert_eq!(ix.generic_test(Some("shop"), "equality"), None);
-        assert_eq!(ix.generic_test(None, "missing"), None);
+        assert_eq!(ix.generic_test(None, "equality", None).as_deref(), Some("dbt_utils"));
+        assert_eq!(ix.generic_test(Some("dbt_utils"), "equality", None).as_deref(), Some("dbt_utils"));
+        assert_eq!(ix.generic_test(Some("shop"), "equality", None), None);
+        assert_eq!(ix.generic_test(None, "missing", None), None);
+    }
+
+    #[test]
+    fn a_package_nodes_own_macros_come_first() {
+        let ix = index();
+        assert_eq!(file(ix.unqualified_in(Some("dbt_utils"), "default__star").expect("own")), "utils");
+        assert_eq!(file(ix.unqualified_in(Some("dbt_utils"), "hash").expect("builtin")), "builtin");
+        assert_eq!(file(ix.unqualified_in(None, "default__star").expect("root")), "root");
+        // Unqualified dispatch from a package's node finds the package's own first.
+        assert_eq!(file(ix.dispatch("star", None, Some("dbt_utils")).expect("found")), "utils");
+        assert_eq!(ix.generic_test(None, "equality", Some("dbt_utils")).as_deref(), Some("dbt_utils"));
+        let ix = Arc::new(ix);
+        let ctx = scoped(Value::from_pairs([(LOCALS, Locals::value("dbt_utils", &ix)), ("this", Value::from(1))]));
+        assert_eq!(file(ctx.get_attr("star").expect("local")), "utils");
+        assert_eq!(ctx.get_attr("this").expect("own name").as_i64(), Some(1));
+        assert_eq!(Locals::scope_of(&ctx).as_deref(), Some("dbt_utils"));
     }
 
     #[test]

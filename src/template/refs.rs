@@ -1,55 +1,13 @@
 //! dbt's `ref()` arguments: `ref('m')`, `ref('package', 'm')` and a model
 //! version as `v=` or `version=` (`ref('m', v=2)`), read the way dbt-core's
-//! `BaseRefResolver` reads them. Every `ref` of the Jinja context (the
-//! resolve pass, the render pass, test arguments, unit tests) parses its
-//! arguments here; what a call resolves to is the caller's.
+//! `BaseRefResolver` reads them into a [`RefCall`]. Every `ref` of the Jinja
+//! context (the resolve pass, the render pass, test arguments, unit tests)
+//! parses its arguments here; what a call resolves to is `lookup`'s.
 
+use super::lookup::RefCall;
 use crate::project::versions::Version;
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
-
-/// One `ref()` call as written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RefCall {
-    pub name: String,
-    /// The first of two positional arguments.
-    pub package: Option<String>,
-    /// `v=` / `version=`; a falsy value (`0`, `''`, `none`) pins nothing, as in dbt.
-    pub version: Option<Version>,
-}
-
-impl RefCall {
-    /// A call with only a name: `ref('name')`.
-    pub fn named(name: &str) -> RefCall {
-        RefCall { name: name.to_string(), package: None, version: None }
-    }
-
-    /// dbt's ref lookup key: the name (a versioned model's latest version
-    /// answers it), or `<name>.v<version>` for a pinned version.
-    pub fn key(&self) -> String {
-        match &self.version {
-            Some(v) => format!("{}.{}", self.name, v.formatted()),
-            None => self.name.clone(),
-        }
-    }
-
-    /// The call as a user would write it, for messages: `ref('m', v='2')`.
-    pub fn written(&self) -> String {
-        let mut out = String::from("ref(");
-        if let Some(p) = &self.package {
-            out.push_str(&format!("'{p}', "));
-        }
-        out.push_str(&format!("'{}'", self.name));
-        if let Some(v) = &self.version {
-            match &v.json {
-                serde_json::Value::String(s) => out.push_str(&format!(", v='{s}'")),
-                _ => out.push_str(&format!(", v={}", v.text)),
-            }
-        }
-        out.push(')');
-        out
-    }
-}
 
 fn invalid(msg: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg)
@@ -83,7 +41,7 @@ pub fn parse(args: &[Value]) -> Result<RefCall, Error> {
             }
         }
     }
-    Ok(RefCall { name, package, version })
+    Ok(RefCall { package, name, version })
 }
 
 /// A version argument: a string or a number, as dbt's `validate_args` accepts.
@@ -143,7 +101,7 @@ mod tests {
     fn written_as_a_user_writes_it() {
         let v = |j| Some(Version::from_json(j));
         let c = RefCall { name: "m".into(), package: Some("p".into()), version: v(serde_json::json!("2")) };
-        assert_eq!(c.written(), "ref('p', 'm', v='2')");
-        assert_eq!(RefCall { version: v(serde_json::json!(2)), ..RefCall::named("m") }.written(), "ref('m', v=2)");
+        assert_eq!(c.to_string(), "ref('p', 'm', v='2')");
+        assert_eq!(RefCall { version: v(serde_json::json!(2)), ..RefCall::named("m") }.to_string(), "ref('m', v=2)");
     }
 }

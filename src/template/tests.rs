@@ -10,6 +10,7 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
     };
     Project {
         root: PathBuf::from("/p"),
+        dir: PathBuf::new(),
         name: "shop".into(),
         profile: None,
         vars: BTreeMap::new(),
@@ -70,7 +71,8 @@ fn resolve_records_refs_sources_and_config() {
     let p = project(&[("models/m.sql", "{{ config(materialized='table', tags=['a']) }}select * from {{ ref('a') }} join {{ ref('pkg', 'b') }} join {{ source('raw', 'ev') }}")], &[]);
     let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
     let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect("resolves");
-    assert_eq!(rec.refs.iter().map(|r| r.key()).collect::<Vec<_>>(), vec!["a", "b"]);
+    assert_eq!(rec.refs[0], "a");
+    assert_eq!(rec.refs[1], RefCall { package: Some("pkg".into()), name: "b".into(), version: None });
     assert_eq!(rec.sources, vec![("raw".to_string(), "ev".to_string())]);
     assert_eq!(rec.config.get("materialized"), Some(&serde_yaml::Value::String("table".into())));
 }
@@ -122,6 +124,7 @@ fn render_resolves_relations_vars_and_macros() {
         relations: Arc::new(rels),
         is_incremental: false,
         config: Default::default(),
+        package: None,
     };
     let sql = t.render("models/m.sql", &rc).expect("renders");
     assert_eq!(sql, "select amount / 100, 'eu', 'gold' from \"shop\".\"main\".\"a\" -- m 2025-01-01");
@@ -142,6 +145,7 @@ fn macros_see_the_callers_this_and_call_each_other() {
         relations: Arc::new(Relations::default()),
         is_incremental: false,
         config: Default::default(),
+        package: None,
     };
     assert_eq!(t.render("models/m.sql", &rc).expect("renders"), "[m]");
 }
@@ -192,7 +196,7 @@ fn missing_var_is_an_error_naming_it() {
 fn test_arguments_record_refs() {
     let p = project(&[], &[]);
     let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
-    let (text, rec) = t.eval_arg("ref('customers')", &Relation::new("shop", "main", "x"), None).expect("evals");
+    let (text, rec) = t.eval_arg("ref('customers')", &Relation::new("shop", "main", "x"), None, None).expect("evals");
     assert_eq!(text, "\"shop\".\"main\".\"customers\"");
-    assert_eq!(rec.refs.iter().map(|r| r.key()).collect::<Vec<_>>(), vec!["customers"]);
+    assert_eq!(rec.refs, vec!["customers"]);
 }

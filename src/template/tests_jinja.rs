@@ -12,7 +12,13 @@ fn templates(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Templates {
 fn ctx() -> RenderCtx {
     let mut rels = Relations::default();
     rels.by_name.insert("raw".into(), Relation::new("shop", "main", "raw"));
-    RenderCtx { this: Relation::new("shop", "main", "m"), relations: Arc::new(rels), is_incremental: false, config: Default::default() }
+    RenderCtx {
+        this: Relation::new("shop", "main", "m"),
+        relations: Arc::new(rels),
+        is_incremental: false,
+        config: Default::default(),
+        package: None,
+    }
 }
 
 fn render(model: &str, macros: &[(&str, &str)]) -> Result<String, Diagnostic> {
@@ -283,9 +289,10 @@ fn custom_generic_test_macro_runs_through_eval_arg() {
     )];
     let t = templates(&[], &macros);
     let call = "test_positive(model=ref(\"raw\"), column_name=\"amount\", allow_zero=true)";
-    let (_, rec) = t.eval_arg(call, &Relation::new("shop", "main", "raw"), None).expect("resolves");
-    assert_eq!(rec.refs.iter().map(|r| r.key()).collect::<Vec<_>>(), vec!["raw"]);
-    let (sql, _) = t.eval_arg(call, &Relation::new("shop", "main", "raw"), Some(&ctx().relations)).expect("renders");
+    let (_, rec) = t.eval_arg(call, &Relation::new("shop", "main", "raw"), None, None).expect("resolves");
+    assert_eq!(rec.refs, vec!["raw"]);
+    let (sql, _) =
+        t.eval_arg(call, &Relation::new("shop", "main", "raw"), Some(&ctx().relations), None).expect("renders");
     assert_eq!(sql, "select * from \"shop\".\"main\".\"raw\" where amount < 0");
 }
 

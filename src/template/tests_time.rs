@@ -18,7 +18,9 @@ fn ctx() -> RenderCtx {
     RenderCtx {
         this: Relation::new("shop", "main", "m"),
         relations: Arc::new(Relations::default()),
-        is_incremental: false, config: Default::default(),
+        is_incremental: false,
+        config: Default::default(),
+        package: None,
     }
 }
 

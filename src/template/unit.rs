@@ -54,14 +54,19 @@ pub fn with_ctes(sql: &str, ctes: &[(String, String)]) -> String {
 impl Templates {
     /// The model's SQL with its inputs' CTE names, and the inputs it used.
     pub fn render_unit_test(&self, template: &str, u: &UnitRender) -> Result<(String, Vec<String>), Diagnostic> {
+        // A package's model renders with its package's vars and macros.
+        let scope = self.scope(self.scopes.get(template).map(String::as_str));
         let mut vars = Vars { layers: vec![u.overrides.vars.clone()] };
-        vars.layers.extend(self.vars.layers.iter().cloned());
+        vars.layers.extend(self.vars_for(scope).layers.iter().cloned());
         let this = Relation::cte("");
         let mut ctx: Vec<(Value, Value)> = self
             .base_ctx_with(&this, true, u.is_incremental, Arc::new(vars))
             .into_iter()
             .map(|(k, v)| (Value::from(k), v))
             .collect();
+        if let Some(p) = scope {
+            ctx.push((Value::from(super::namespaces::LOCALS), super::namespaces::Locals::value(p, &self.macros)));
+        }
         let used: Used = Arc::default();
         let this_value = match &u.this {
             Some(cte) => {
@@ -141,7 +146,8 @@ impl Templates {
             None => self.env.get_template(template),
         }
         .map_err(|e| self.diagnostic(template, &e))?;
-        let sql = limits::render(|| t.render(Value::from_pairs(ctx))).map_err(|e| self.diagnostic(template, &e))?;
+        let ctx = super::namespaces::scoped(Value::from_pairs(ctx));
+        let sql = limits::render(|| t.render(ctx)).map_err(|e| self.diagnostic(template, &e))?;
         let used = lock(&used).clone();
         Ok((ephemeral::trim_sql(&sql).to_string(), used))
     }

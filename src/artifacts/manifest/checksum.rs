@@ -22,19 +22,19 @@ const MAXIMUM_SEED_SIZE: u64 = 1024 * 1024;
 /// `(name, checksum)` by file, relative to the project root.
 pub(crate) type Checksums<'p> = BTreeMap<&'p Path, (&'static str, String)>;
 
-/// The checksums of every model, singular test and seed file, and of `dbt_project.yml`. A file that
+/// The checksums of every model, singular test and seed file, the
+/// installed packages' included, and of `dbt_project.yml`. A file that
 /// cannot be read or hashed gets none (the manifest then says `"none"`).
 pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
     let mut texts: Vec<(&Path, String)> = project
-        .models
-        .iter()
-        .chain(&project.singular_tests)
+        .all()
+        .flat_map(|p| p.models.iter().chain(&p.singular_tests))
         .map(|f| (f.path.as_path(), f.text.trim().to_string()))
         .collect();
     // Run hooks' `operation` nodes carry `dbt_project.yml`'s checksum.
     texts.push((Path::new(DBT_PROJECT), project.dbt_project_text.trim().to_string()));
     let mut out = Checksums::new();
-    for seed in &project.seeds {
+    for seed in project.all().flat_map(|p| &p.seeds) {
         match std::fs::metadata(&seed.abs_path).map(|m| m.len()) {
             Ok(size) if size > MAXIMUM_SEED_SIZE => {
                 out.insert(seed.path.as_path(), ("path", seed.path.display().to_string()));

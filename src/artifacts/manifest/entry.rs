@@ -133,12 +133,12 @@ fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
 }
 
 /// The fields of a node's entry that name it; [`node`] starts from these.
-pub(super) fn identity<'a>(node: &'a Node, package: &'a str) -> Fields<'a> {
+pub(super) fn identity<'a>(node: &'a Node) -> Fields<'a> {
     let mut fields = Fields::from([
         ("name", s(node.name.as_str())),
         ("resource_type", s(node.resource.as_str())),
-        ("package_name", s(package)),
-        ("original_file_path", s(node.file.display().to_string())),
+        ("package_name", s(node.project())),
+        ("original_file_path", s(node.original_file_path.display().to_string())),
         ("unique_id", s(node.id.as_str())),
         ("fqn", F::List(node.fqn().into_iter().map(s).collect())),
     ]);
@@ -191,7 +191,8 @@ pub(super) fn node<'a>(
     texts: &Texts<'a>,
     checksums: &'a super::checksum::Checksums<'a>,
 ) -> Fields<'a> {
-    let project = inputs.project;
+    let root = inputs.project;
+    let project = super::owner(root, node);
     let alias = layout.alias(node);
     // An ephemeral is a CTE: dbt still names the database and schema it
     // would be built in, and no relation.
@@ -236,8 +237,8 @@ pub(super) fn node<'a>(
             .unwrap_or_default(),
         _ => texts.get(node.file.as_path()).map(|t| t.trim_end().to_string()).unwrap_or_default(),
     };
-    let node_props = props(project, node);
-    let mut m = identity(node, &project.name);
+    let node_props = props(root, node);
+    let mut m = identity(node);
     m.extend([
         ("database", s(database)),
         ("schema", s(schema)),
@@ -251,19 +252,25 @@ pub(super) fn node<'a>(
         ),
         ("columns", columns(inputs, node)),
         // Where the node's properties were declared, as dbt spells it.
-        ("patch_path", opt(node_props.map(|p| format!("{}://{}", project.name, p.file.display())))),
+        (
+            "patch_path",
+            opt(node_props.map(|p| {
+                format!("{}://{}", project.name, crate::project::resources::below(&project.dir, &p.file).display())
+            })),
+        ),
         ("docs", DOCS),
         ("relation_name", opt(node.relation.as_ref().filter(|r| !r.cte).map(|r| r.to_string()))),
         ("raw_code", s(raw_code)),
         ("checksum", checksum(node, checksums)),
     ]);
     m.insert("config", F::Obj(config));
-    let target = target_rel(project);
+    let target = target_rel(root);
     let sql_path = layout.sql_path(node);
-    let build_path = inputs.executed.contains(&node.id).then(|| target.join("run").join(&project.name).join(&sql_path));
+    let build_path =
+        inputs.executed.contains(&node.id).then(|| target.join("run").join(node.project()).join(&sql_path));
     m.insert("build_path", opt(build_path.map(|p| p.display().to_string())));
     if node.resource == Resource::Seed {
-        m.insert("root_path", s(project.root.display().to_string()));
+        m.insert("root_path", s(root.root.join(&project.dir).display().to_string()));
         m.insert("depends_on", F::Raw(r#"{"macros":[]}"#));
         return m;
     }
@@ -289,15 +296,11 @@ pub(super) fn node<'a>(
     let source_pair = |(src, table): (&'a str, &'a str)| F::List(vec![s(src), s(table)]);
     let sources: Vec<F> = match written {
         Some(w) => w.sources.iter().map(|(a, b)| source_pair((a.as_str(), b.as_str()))).collect(),
-        None => {
-            let prefix = format!("source.{}.", project.name);
-            parents
-                .iter()
-                .filter_map(|id| id.strip_prefix(prefix.as_str()))
-                .filter_map(|rest| rest.split_once('.'))
-                .map(source_pair)
-                .collect()
-        }
+        None => parents
+            .iter()
+            .filter_map(|id| crate::nodes::fqn::parse_source_id(id))
+            .map(|(_, src, table)| source_pair((src, table)))
+            .collect(),
     };
     let compiled = inputs.compiled.get(&node.id);
     let python = matches!(&node.kind, NodeKind::Model { python: Some(_), .. });
@@ -370,7 +373,7 @@ pub(super) fn node<'a>(
         ("compiled_code", opt(compiled.map(String::as_str))),
         (
             "compiled_path",
-            opt(compiled.map(|_| target.join("compiled").join(&project.name).join(&sql_path).display().to_string())),
+            opt(compiled.map(|_| target.join("compiled").join(node.project()).join(&sql_path).display().to_string())),
         ),
     ]);
     m.extend(generic.into_iter().flatten());

@@ -60,8 +60,8 @@ pub(super) fn entry(node: &Node, inputs: &Inputs) -> Value {
     });
     let tags = crate::config_tree::as_strings(node.config.get("tags"));
     let meta = node.config.get("meta").map(|m| serde_json::to_value(m).unwrap_or(Value::Null)).unwrap_or(json!({}));
-    let file = node.file.display().to_string();
-    let path: std::path::PathBuf = node.file.iter().skip(1).collect();
+    let file = node.original_file_path.display().to_string();
+    let path: std::path::PathBuf = node.original_file_path.iter().skip(1).collect();
     let checksum = {
         use md5::{Digest, Md5};
         let text = format!("{given:?}{rows:?}{overrides:?}");
@@ -73,7 +73,7 @@ pub(super) fn entry(node: &Node, inputs: &Inputs) -> Value {
         "expect": {"rows": rows, "format": format, "fixture": fixture_name},
         "name": node.name,
         "resource_type": "unit_test",
-        "package_name": inputs.project.name,
+        "package_name": node.project(),
         "path": path.display().to_string(),
         "original_file_path": file,
         "unique_id": node.id,

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::project::properties::parse;
+use std::path::Path;
 
 fn v(yaml: &str) -> Version {
     Version::from_yaml(&serde_yaml::from_str(yaml).expect("yaml")).expect("a version")

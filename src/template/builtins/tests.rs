@@ -16,7 +16,13 @@ fn templates(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Templates {
 fn ctx() -> RenderCtx {
     let mut rels = Relations::default();
     rels.by_name.insert("src".into(), Relation::new("memory", "main", "src"));
-    RenderCtx { this: Relation::new("memory", "main", "m"), relations: Arc::new(rels), is_incremental: false, config: Default::default() }
+    RenderCtx {
+        this: Relation::new("memory", "main", "m"),
+        relations: Arc::new(rels),
+        is_incremental: false,
+        config: Default::default(),
+        package: None,
+    }
 }
 
 /// One column of each common DuckDB type: the table dbt-duckdb listed the

@@ -1,0 +1,1 @@
+select 'root' as who

@@ -1,0 +1,1 @@
+select 'pkg' as who

@@ -1,0 +1,1 @@
+select * from {{ ref('pkg_orders') }} where label not like 'pkg:%'

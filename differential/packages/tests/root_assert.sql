@@ -1,0 +1,1 @@
+select * from {{ ref('root_orders') }} where amount < -1000

@@ -1,0 +1,119 @@
+//! What a node sees of its own project while it renders: `var()` scoped as
+//! dbt scopes vars (the command line's, the root project's for the node's
+//! package and its own, the package's), a package node's macros by their
+//! plain names ([`super::namespaces::Locals`]), and `ref` / `source`
+//! searched from its package. The root project's nodes render with scope
+//! `None`. Renders nothing itself.
+
+use super::lookup::Relations;
+use super::relation::Relation;
+use super::{jinja_error, namespaces, Templates};
+use crate::project::Project;
+use minijinja::value::Value;
+use minijinja::{Error, ErrorKind};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Variables for `var()`, highest precedence first (`--vars`, DAG, project).
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    pub layers: Vec<BTreeMap<String, serde_yaml::Value>>,
+}
+
+impl Vars {
+    pub fn get(&self, key: &str) -> Option<&serde_yaml::Value> {
+        self.layers.iter().find_map(|l| l.get(key))
+    }
+}
+
+/// `var()` as dbt resolves it for a node of `owner` (`root` the root
+/// project): the command line's and the DAG's `base` layers, then the root
+/// project's vars scoped to the node's package (`vars: {<package>: {…}}`)
+/// and its global ones, then, for a package's node, the package's own
+/// scoped and global vars.
+pub(super) fn scoped_vars(base: &Vars, root: &Project, owner: &Project) -> Vars {
+    let scoped = |p: &Project| -> BTreeMap<String, serde_yaml::Value> {
+        match p.vars.get(&owner.name) {
+            Some(serde_yaml::Value::Mapping(m)) => {
+                m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone()))).collect()
+            }
+            _ => BTreeMap::new(),
+        }
+    };
+    let mut layers = base.layers.clone();
+    layers.push(scoped(root));
+    layers.push(root.vars.clone());
+    if owner.is_package() {
+        layers.push(scoped(owner));
+        layers.push(owner.vars.clone());
+    }
+    layers.retain(|l| !l.is_empty());
+    Vars { layers }
+}
+
+impl Templates {
+    /// The package a node of `package` renders in: `None` for the root project.
+    pub(super) fn scope<'a>(&self, package: Option<&'a str>) -> Option<&'a str> {
+        package.filter(|p| *p != self.macros.root && self.package_vars.contains_key(*p))
+    }
+
+    /// `var()` as a node of `scope` sees it.
+    pub(super) fn vars_for(&self, scope: Option<&str>) -> Arc<Vars> {
+        scope.and_then(|p| self.package_vars.get(p)).cloned().unwrap_or_else(|| self.vars.clone())
+    }
+
+    /// [`Templates::base_ctx`] for a node of `scope`: that package's vars,
+    /// and its macros reachable by their plain names (see [`namespaces::Locals`]).
+    pub(super) fn base_ctx_in(
+        &self,
+        scope: Option<&str>,
+        this: &Relation,
+        execute: bool,
+        is_incremental: bool,
+    ) -> Vec<(&'static str, Value)> {
+        let scope = self.scope(scope);
+        let mut ctx = self.base_ctx_with(this, execute, is_incremental, self.vars_for(scope));
+        if let Some(p) = scope {
+            ctx.push((namespaces::LOCALS, namespaces::Locals::value(p, &self.macros)));
+        }
+        ctx
+    }
+
+    /// The render context of `pairs`, a package's macros behind it when it
+    /// holds them.
+    pub(super) fn context(&self, pairs: Vec<(&'static str, Value)>) -> Value {
+        namespaces::scoped(Value::from_pairs(pairs))
+    }
+
+    /// `ref` and `source` resolving to relations, searched from `scope` as dbt searches.
+    pub(super) fn push_resolving(
+        &self,
+        ctx: &mut Vec<(&'static str, Value)>,
+        relations: &Arc<Relations>,
+        scope: Option<&str>,
+    ) {
+        let (rels, rels2) = (relations.clone(), relations.clone());
+        let scope = self.scope(scope).map(str::to_string);
+        let scope2 = scope.clone();
+        ctx.push((
+            "ref",
+            Value::from_function(
+                move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
+                    let call = super::refs::parse(&args.into_values())?;
+                    rels.find_ref(&call, scope.as_deref()).map(Relation::to_value).ok_or_else(|| {
+                        jinja_error(ErrorKind::InvalidOperation, format!("`{call}` points to no model or seed"))
+                    })
+                },
+            ),
+        ));
+        ctx.push((
+            "source",
+            Value::from_function(move |s: String, t: String| -> Result<Value, Error> {
+                rels2
+                    .find_source(&s, &t, scope2.as_deref())
+                    .map(Relation::to_value)
+                    .ok_or_else(|| jinja_error(ErrorKind::InvalidOperation, format!("source `{s}.{t}` is not defined")))
+            }),
+        ));
+    }
+}
