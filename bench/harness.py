@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark harness of issues #6 and #21: measures P1-P7 side by side and prints one table.
+"""Benchmark harness of issues #6, #21 and #25: measures P1-P7 and U1-U2 and prints one table.
 
 Run through `bench/run.sh` (which builds the binaries first); standard library only.
 Every measurement runs tool A and tool B alternately, so a ratio's min/median/max come
@@ -22,6 +22,7 @@ import threading
 import time
 
 import gen_project
+import ui_bench
 import utils_suite
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,6 +87,7 @@ class Bench:
         self.floor = os.path.join(target, "debug", "examples", "bench_floor")
         self.lock_handoff = os.path.join(target, "debug", "examples", "lock_handoff")
         self.bench_plan = os.path.join(target, "debug", "examples", "bench_plan")
+        self.bench_ui = os.path.join(target, "debug", "examples", "bench_ui")
         self.dbt_bin = None
         self.dbt_skip = None
         self.rows = []  # (id, measure, unit, values, target text, met or None, runs)
@@ -364,7 +366,7 @@ class Bench:
         hard links keep the old files (cargo and the linker replace outputs, never rewrite them)."""
         bindir = os.path.join(self.work, "bin")
         os.makedirs(bindir)
-        for attr in ["runner", "floor", "lock_handoff", "bench_plan"]:
+        for attr in ["runner", "floor", "lock_handoff", "bench_plan", "bench_ui"]:
             src = getattr(self, attr)
             dest = os.path.join(bindir, os.path.basename(src))
             try:
@@ -374,7 +376,7 @@ class Bench:
             setattr(self, attr, dest)
 
     def main(self):
-        for exe in [self.runner, self.floor, self.lock_handoff, self.bench_plan]:
+        for exe in [self.runner, self.floor, self.lock_handoff, self.bench_plan, self.bench_ui]:
             if not os.access(exe, os.X_OK):
                 raise SystemExit(f"error: `{exe}` is not built (hint: run bench/run.sh, which builds it)")
         self.snapshot_binaries()
@@ -383,24 +385,36 @@ class Bench:
         versions = self.versions()
         for k, v in versions.items():
             print(f"== {k}: {v}", flush=True)
-        example = self.example_project(os.path.join(self.work, "example"))
-        jaffle = self.generated(os.path.join(self.work, "jaffle"), 8, seeds=3)
-        print("== P1: dbt-core + dbt-duckdb ÷ runner, seed+run+test, threads 1", flush=True)
-        self.measure("P1", lambda: self.p1([example, jaffle]))
-        print("== P2: runner ÷ floor (the SQL runner ran, through DuckDB alone)", flush=True)
-        mixed = self.generated(os.path.join(self.work, "mixed"), 30 if self.quick else 200)
-        for p in [example, jaffle, mixed]:
-            self.measure("P2", lambda p=p: self.floor_pairs("P2", p, "≤ 1.10×", 1.10))
-        print("== P3 / P6: planning (runner ls, runner compile) and its peak memory", flush=True)
-        sizes = [300] if self.quick else [1000, 10000, 100000]
-        self.measure("P3", lambda: self.p3_p6(sizes, sizes[0] if self.quick else 10000))
-        print("== P4: trivial view models end to end ÷ floor", flush=True)
-        views = self.generated(os.path.join(self.work, "views"), 100 if self.quick else 1000, trivial=True)
-        self.measure("P4", lambda: self.floor_pairs("P4", views, "≤ 1.2×", 1.2))
-        print("== P5: lock handoff between two processes", flush=True)
-        self.measure("P5", self.p5)
-        print("== P7: dbt-utils' integration suite, dbt seed+run+test ÷ runner seed+run+test", flush=True)
-        self.measure("P7", lambda: utils_suite.measure(self, run_timed))
+        only = set(self.args.only.upper().split(",")) if self.args.only else None
+        wants = lambda *ids: only is None or bool(only & set(ids))  # noqa: E731
+        if wants("P1", "P2"):
+            example = self.example_project(os.path.join(self.work, "example"))
+            jaffle = self.generated(os.path.join(self.work, "jaffle"), 8, seeds=3)
+        if wants("P1"):
+            print("== P1: dbt-core + dbt-duckdb ÷ runner, seed+run+test, threads 1", flush=True)
+            self.measure("P1", lambda: self.p1([example, jaffle]))
+        if wants("P2"):
+            print("== P2: runner ÷ floor (the SQL runner ran, through DuckDB alone)", flush=True)
+            mixed = self.generated(os.path.join(self.work, "mixed"), 30 if self.quick else 200)
+            for p in [example, jaffle, mixed]:
+                self.measure("P2", lambda p=p: self.floor_pairs("P2", p, "≤ 1.10×", 1.10))
+        if wants("P3", "P6"):
+            print("== P3 / P6: planning (runner ls, runner compile) and its peak memory", flush=True)
+            sizes = [300] if self.quick else [1000, 10000, 100000]
+            self.measure("P3", lambda: self.p3_p6(sizes, sizes[0] if self.quick else 10000))
+        if wants("P4"):
+            print("== P4: trivial view models end to end ÷ floor", flush=True)
+            views = self.generated(os.path.join(self.work, "views"), 100 if self.quick else 1000, trivial=True)
+            self.measure("P4", lambda: self.floor_pairs("P4", views, "≤ 1.2×", 1.2))
+        if wants("P5"):
+            print("== P5: lock handoff between two processes", flush=True)
+            self.measure("P5", self.p5)
+        if wants("P7"):
+            print("== P7: dbt-utils' integration suite, dbt seed+run+test ÷ runner seed+run+test", flush=True)
+            self.measure("P7", lambda: utils_suite.measure(self, run_timed))
+        if wants("U1", "U2"):
+            print("== U1 / U2: runner ui: the grid over a long history, a large run's page in Chromium", flush=True)
+            ui_bench.measure(self, run_timed, Failed)
         print()
         print(self.table(versions))
         for n in self.notes:
@@ -408,7 +422,9 @@ class Bench:
         if self.args.out:
             with open(self.args.out, "w") as f:
                 f.write(self.table(versions) + "\n")
-        expected = {"P2", "P3", "P4", "P5", "P6"} | ({"P1"} if self.dbt_bin else set())
+        expected = {"P2", "P3", "P4", "P5", "P6", "U1"} | ({"P1"} if self.dbt_bin else set())
+        if only is not None:
+            expected &= only
         missing = expected - {r[0] for r in self.rows}
         if self.dbt_bin is None and self.args.require_dbt:
             self.failures.append(f"P1: {self.dbt_skip}")
@@ -431,6 +447,7 @@ def main():
     ap.add_argument("--runs", type=int, help="runs per measurement (default 5, quick 1)")
     ap.add_argument("--out", help="also write the results table to this file")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--only", help="only these measurements, e.g. `U1,U2` or `P3` (P3 and P6 run together)")
     ap.add_argument("--require-dbt", action="store_true", help="fail instead of skipping P1 when dbt cannot be installed")
     return Bench(ap.parse_args()).main()
 

@@ -223,36 +223,62 @@ impl History {
     /// Every run of `dag_id`, oldest logical date first. Runs left `running`
     /// by a process that died are marked failed, on disk too.
     pub fn runs(&self, dag_id: &str) -> Vec<RunRecord> {
-        let Ok(rd) = std::fs::read_dir(self.dir.join(dag_id)) else { return Vec::new() };
-        let mut runs: Vec<RunRecord> = rd
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| std::fs::read(e.path()).ok())
-            .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
-            .collect();
-        let host = crate::db::Holder::current(String::new(), None, None).host;
+        let mut runs: Vec<RunRecord> = self.run_files(dag_id).iter().filter_map(|f| read_run(&f.path())).collect();
         for run in &mut runs {
-            // The owner's flock says whether it lives (across PID namespaces and
-            // host renames); runs without one fall back to host and pid.
-            if !matches!(run.state, RunState::Running | RunState::Queued) {
-                continue;
-            }
-            let lock = Self::owner_lock(&self.path(&run.dag_id, &run.run_id));
-            let dead = crate::db::liveness::is_held(&lock)
-                .map(|held| !held)
-                .unwrap_or_else(|| run.host == host && !crate::db::queue::alive(run.pid));
-            if dead {
-                let journal = journal_path(&self.path(&run.dag_id, &run.run_id));
-                recover(run, &std::fs::read(&journal).unwrap_or_default());
-                // The journal is folded in before it goes: a failed write keeps it for the next reader.
-                if self.update(run).is_ok() {
-                    let _ = std::fs::remove_file(journal);
-                }
-            }
+            self.settle(run);
         }
-        runs.sort_by(|a, b| (a.logical_date, &a.run_id).cmp(&(b.logical_date, &b.run_id)));
+        runs.sort_by(run_order);
         runs
     }
+
+    /// The folder of `dag_id`'s run files.
+    pub fn runs_dir(&self, dag_id: &str) -> PathBuf {
+        self.dir.join(dag_id)
+    }
+
+    /// The run files of `dag_id` (`<run>.json`), in no particular order:
+    /// what [`History::runs`] reads, for readers that keep runs between calls
+    /// (a directory entry's metadata is read relative to its folder, cheaper
+    /// than by its whole path).
+    pub fn run_files(&self, dag_id: &str) -> Vec<std::fs::DirEntry> {
+        let Ok(rd) = std::fs::read_dir(self.runs_dir(dag_id)) else { return Vec::new() };
+        rd.flatten().filter(|e| Path::new(&e.file_name()).extension().is_some_and(|x| x == "json")).collect()
+    }
+
+    /// A run read from its file that says it is running or queued, but whose
+    /// process is gone, is closed as failed, on disk too. A finished run is
+    /// left as it is: only its owner ever rewrites it.
+    pub fn settle(&self, run: &mut RunRecord) {
+        if !matches!(run.state, RunState::Running | RunState::Queued) {
+            return;
+        }
+        // The owner's flock says whether it lives (across PID namespaces and
+        // host renames); runs without one fall back to host and pid.
+        let lock = Self::owner_lock(&self.path(&run.dag_id, &run.run_id));
+        let dead = crate::db::liveness::is_held(&lock).map(|held| !held).unwrap_or_else(|| {
+            run.host == crate::db::Holder::current(String::new(), None, None).host && !crate::db::queue::alive(run.pid)
+        });
+        if dead {
+            let journal = journal_path(&self.path(&run.dag_id, &run.run_id));
+            recover(run, &std::fs::read(&journal).unwrap_or_default());
+            // The journal is folded in before it goes: a failed write keeps it for the next reader.
+            if self.update(run).is_ok() {
+                let _ = std::fs::remove_file(journal);
+            }
+        }
+    }
+}
+
+/// One run file as [`History`] wrote it; `None` when it cannot be read or
+/// is not a run record.
+pub fn read_run(path: &Path) -> Option<RunRecord> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// The order of [`History::runs`]: oldest logical date first, by run id
+/// within a date.
+pub fn run_order(a: &RunRecord, b: &RunRecord) -> std::cmp::Ordering {
+    (a.logical_date, &a.run_id).cmp(&(b.logical_date, &b.run_id))
 }
 
 #[cfg(test)]

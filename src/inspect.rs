@@ -80,8 +80,13 @@ pub fn dag_row(dag: &Dag, history: &History, now: DateTime<Utc>) -> serde_json::
 }
 
 /// [`dag_row`] from runs already read (the UI reads them once per page).
-pub fn dag_row_of(dag: &Dag, runs: &[RunRecord], paused_marker: bool, now: DateTime<Utc>) -> serde_json::Value {
-    let last = runs.iter().max_by_key(|r| (r.start, r.logical_date));
+pub fn dag_row_of<R: std::borrow::Borrow<RunRecord>>(
+    dag: &Dag,
+    runs: &[R],
+    paused_marker: bool,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let last = runs.iter().map(|r| r.borrow()).max_by_key(|r| (r.start, r.logical_date));
     let tt = Some(Timetable::of(dag));
     let next = tt.as_ref().and_then(|tt| schedule::next_interval(dag, tt, now));
     let (next_logical, next_at) = (next.map(|i| i.start), next.map(|i| i.end));

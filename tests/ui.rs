@@ -55,6 +55,16 @@ fn wait_finished(addr: &str, path: &str) -> String {
     }
 }
 
+/// The node ids of a page's lineage graph (the JSON after its SVG), and
+/// how many boxes the SVG draws.
+fn graph_nodes(page: &str) -> (Vec<String>, usize) {
+    let data =
+        page.split("class=\"graph-data\">").nth(1).and_then(|s| s.split("</script>").next()).expect("graph data");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(data).expect("graph data is JSON");
+    let ids = rows.iter().filter_map(|r| r[0].as_str().map(str::to_string)).collect();
+    (ids, page.matches("h180v26h-180z").count())
+}
+
 fn assert_no_secret(what: &str, page: &str) {
     assert!(!page.contains(SECRET), "{what} shows the secret");
     assert!(!page.contains("temp_directory"), "{what} shows the profile");
@@ -81,7 +91,8 @@ fn pages_actions_security_and_report_over_http() {
     );
     let run_id = runs_json(&f, &env)[0]["run_id"].as_str().expect("run id").to_string();
     let grid = get(addr, "/dags/my_dag").text();
-    assert!(grid.contains("cell st-failed") && grid.contains("data-node=\"model.shop.bad\""), "{grid}");
+    let bad_row = grid.split("<tr data-node=\"model.shop.bad\">").nth(1).and_then(|r| r.split("</tr>").next());
+    assert!(bad_row.is_some_and(|r| r.contains("cell st-failed")), "the failed model's row has a failed cell: {grid}");
     let run_path = format!("/dags/my_dag/runs/{}", enc(&run_id));
     let run = get(addr, &run_path);
     assert_eq!(run.status, 200);
@@ -89,9 +100,11 @@ fn pages_actions_security_and_report_over_http() {
     let tasks = runner(&f, &env, &["tasks", &run_id, "--output", "json"]);
     let tasks: Vec<serde_json::Value> = serde_json::from_str(&tasks.stdout).expect("tasks json");
     assert!(tasks.len() >= 8, "{tasks:?}");
+    let (ids, boxes) = graph_nodes(&run);
+    assert_eq!(boxes, tasks.len(), "one box a node");
     for t in &tasks {
         let node = t["node"].as_str().expect("node");
-        assert!(run.contains(&format!("data-id=\"{node}\"")), "{node} in the lineage graph");
+        assert!(ids.iter().any(|id| id == node), "{node} in the lineage graph");
     }
     assert!(run.contains("<svg class=\"gantt\"") && run.contains("thread "), "the timeline has worker lanes");
     assert!(run.contains("not_null_stg_orders_order_id"), "tests are listed");
@@ -184,9 +197,11 @@ fn pages_actions_security_and_report_over_http() {
     let r = runner(&f, &env, &["report", &new_id, "--out", out.to_str().expect("utf-8")]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let html = std::fs::read_to_string(&out).expect("report");
+    let (ids, boxes) = graph_nodes(&html);
+    assert_eq!(boxes, tasks.len(), "one box a node");
     for t in &tasks {
         let node = t["node"].as_str().expect("node");
-        assert!(html.contains(&format!("data-id=\"{node}\"")), "{node} in the report");
+        assert!(ids.iter().any(|id| id == node), "{node} in the report");
     }
     assert!(html.contains("missing_table_xyz"), "errors are in the report");
     assert!(!html.contains("src=\"") && !html.contains("<link"), "nothing is loaded from elsewhere");
@@ -203,4 +218,64 @@ fn a_busy_port_is_a_usage_error() {
     let r = f.run(&["ui", "--port", &port]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("cannot listen on"), "{}", r.stderr);
+}
+
+#[test]
+fn the_project_page_shows_snapshots_and_unit_tests() {
+    let f = Fixture::shop();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\n");
+    f.write(
+        "snapshots/snap_customers.sql",
+        "{% snapshot snap_customers %}\n{{ config(strategy='check', check_cols='all', unique_key='id', target_schema='snaps') }}\nselect * from {{ ref('raw_customers') }}\n{% endsnapshot %}\n",
+    );
+    f.write(
+        "snapshots/props.yml",
+        "version: 2\nsnapshots:\n  - name: snap_customers\n    description: every customer through time\n",
+    );
+    f.write(
+        "models/unit.yml",
+        "unit_tests:\n  - name: customers_count_orders\n    description: each customer's orders are counted\n    model: customers\n    given:\n      - input: ref('raw_customers')\n        rows:\n          - {id: 1, name: Ann}\n      - input: ref('stg_orders')\n        rows:\n          - {order_id: 10, customer_id: 1, amount: 5}\n    expect:\n      rows:\n        - {customer_id: 1, orders: 1}\n",
+    );
+    let ls = f.run(&["ls"]);
+    assert_eq!(ls.code, 0, "{}\n{}", ls.stdout, ls.stderr);
+    let ui = Ui::start(&f, &[]);
+    let addr = ui.addr.as_str();
+
+    let project = get(addr, "/project").text();
+    for shown in ["snapshots", "snap_customers", "unit tests", "customers_count_orders", "data tests"] {
+        assert!(project.contains(shown), "{shown}: {project}");
+    }
+    let unit = get(addr, "/project/unit_test.shop.customers.customers_count_orders");
+    assert_eq!(unit.status, 200);
+    let unit = unit.text();
+    for shown in ["unit test", "each customer's orders are counted", "Given", "input: ref('raw_customers')", "Expect"] {
+        assert!(unit.contains(shown), "{shown}: {unit}");
+    }
+    assert!(unit.contains("model.shop.customers"), "its model is its parent: {unit}");
+    let snap = get(addr, "/project/snapshot.shop.snap_customers").text();
+    for shown in ["every customer through time", "select * from {{ ref('raw_customers') }}", "\"strategy\": \"check\""]
+    {
+        assert!(snap.contains(shown), "{shown}: {snap}");
+    }
+}
+
+#[test]
+fn child_logs_of_earlier_actions_are_pruned_to_the_newest_fifty() {
+    let f = Fixture::shop();
+    let logs = f.path().join(".runner/ui");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let base = std::time::SystemTime::now() - Duration::from_secs(86_400);
+    for i in 0..60u64 {
+        let file = std::fs::File::create(logs.join(format!("my_dag-{i:02}.log"))).expect("log");
+        file.set_modified(base + Duration::from_secs(i)).expect("mtime");
+    }
+    std::fs::write(logs.join("README.txt"), "not a child log").expect("write");
+    let ui = Ui::start(&f, &[]);
+    let mut left: Vec<String> =
+        std::fs::read_dir(&logs).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    left.sort();
+    let mut expected: Vec<String> = (10..60).map(|i| format!("my_dag-{i:02}.log")).collect();
+    expected.insert(0, "README.txt".into());
+    assert_eq!(left, expected, "the newest 50 logs stay, other files too");
+    drop(ui);
 }

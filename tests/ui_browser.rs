@@ -13,6 +13,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How many node boxes the lineage graph draws (one `M` a box in its paths).
+const DRAWN: &str = "return Array.prototype.reduce.call(document.querySelectorAll('svg.lineage path.node'), function (n, p) { return n + p.getAttribute('d').split('M').length - 1; }, 0)";
+/// The node the graph's search went to.
+const CURRENT_BODY: &str = "(document.querySelector('svg.lineage .mark.current') || {getAttribute: function () { return null; }}).getAttribute('data-id')";
+const CURRENT: &str = "return (document.querySelector('svg.lineage .mark.current') || {getAttribute: function () { return null; }}).getAttribute('data-id')";
+/// Whether that node is inside the graph's view and labels are shown.
+const CURRENT_IN_VIEW: &str = "var svg = document.querySelector('svg.lineage'), m = svg.querySelector('.mark.current'), b = svg.getAttribute('viewBox').split(' ').map(Number), x = +m.getAttribute('x'), y = +m.getAttribute('y'); return x >= b[0] && x + 180 <= b[0] + b[2] && y >= b[1] && y + 26 <= b[1] + b[3] && !svg.classList.contains('far') && svg.classList.contains('searching')";
+/// The centre of that node in the viewport, after scrolling it into view.
+const CURRENT_CENTRE: &str = "var svg = document.querySelector('svg.lineage'), m = svg.querySelector('.mark.current'); m.scrollIntoView({block: 'center'}); var r = m.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]";
 
 fn find_binary(env: &str, names: &[&str]) -> Option<PathBuf> {
     if let Ok(p) = std::env::var(env) {
@@ -81,6 +90,24 @@ impl Session<'_> {
     fn click(&self, css: &str) {
         let e = self.find(css);
         self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+
+    /// Types `text` into the element (WebDriver key codes allowed).
+    fn keys(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.cmd("POST", &format!("/element/{e}/value"), Some(json!({"text": text})));
+    }
+
+    /// Moves the mouse to a point of the viewport, and clicks there if asked.
+    fn pointer(&self, x: f64, y: f64, click: bool) {
+        let mut steps =
+            vec![json!({"type": "pointerMove", "x": x.round() as i64, "y": y.round() as i64, "origin": "viewport"})];
+        if click {
+            steps.push(json!({"type": "pointerDown", "button": 0}));
+            steps.push(json!({"type": "pointerUp", "button": 0}));
+        }
+        let mouse = json!({"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": steps});
+        self.cmd("POST", "/actions", Some(json!({"actions": [mouse]})));
     }
 
     fn js(&self, script: &str) -> Value {
@@ -231,16 +258,42 @@ fn the_ui_and_the_report_in_headless_chromium() {
     );
     assert_eq!(s.js("return window.__notReloaded === true"), json!(true), "updated in place, not reloaded");
     assert_eq!(s.text("#run-state"), "failed");
-    let nodes = s.count("svg.lineage g.node");
+    let nodes = s.js(DRAWN).as_u64().unwrap_or(0);
     assert!(nodes >= 8, "the lineage graph has every node: {nodes}");
     let (colours, ink) = s.screenshot_ink();
     assert!(colours >= 8 && ink > 0.02, "the run page renders ({colours} colours, {ink:.3} ink)");
     let run_id = s.url().rsplit('/').next().map(|id| id.replace("%3A", ":").replace("%2B", "+")).expect("run id");
 
     step("triggered run finished");
+    // Find a node by name: every match outlined, the exact name first and
+    // zoomed to (labelled), Enter goes to the next.
+    s.keys(".graph-find", "customers");
+    s.wait_js("return / found$/.test(document.querySelector('.graph-found').textContent)", "the search result");
+    let found: u64 = s.text(".graph-found").split(' ').next().and_then(|n| n.parse().ok()).expect("a count");
+    assert!(found >= 2, "customers, raw_customers and tests on them: {found}");
+    assert_eq!(s.js("return document.querySelectorAll('svg.lineage .mark:not(.current)').length"), json!(found));
+    assert_eq!(s.js(CURRENT), json!("model.shop.customers"), "an exact name first");
+    assert_eq!(s.js(CURRENT_IN_VIEW), json!(true), "zoomed to it, labels shown");
+    s.keys(".graph-find", "\u{E007}");
+    s.wait_js(&format!("return ({CURRENT_BODY}) !== 'model.shop.customers'"), "Enter to go to the next node");
+    assert_eq!(s.js(CURRENT_IN_VIEW), json!(true));
+    // A node under the pointer has a tooltip and opens its task.
+    s.js("var i = document.querySelector('.graph-find'); i.value = ''; i.dispatchEvent(new Event('input', {bubbles: true})); return true");
+    s.keys(".graph-find", "bad");
+    s.wait_js(&format!("return ({CURRENT_BODY}) === 'model.shop.bad'"), "the failed model found");
+    let at = s.js(CURRENT_CENTRE);
+    let (x, y) = (at[0].as_f64().expect("x"), at[1].as_f64().expect("y"));
+    s.pointer(x, y, false);
+    s.wait_js("var t = document.querySelector('svg.lineage > title'); return !!t && t.textContent === 'model.shop.bad (failed)'", "the tooltip");
+    s.pointer(x, y, true);
+    s.wait_js(
+        "return !!document.getElementById('task-state') && location.pathname.endsWith('/tasks/model.shop.bad')",
+        "the node's task page",
+    );
+    step("lineage search and click");
     // Open a failed cell of the grid and read its error.
     s.go(&format!("{base}/dags/my_dag"));
-    s.click("a.cell.st-failed[data-node='model.shop.bad']");
+    s.click("tr[data-node='model.shop.bad'] a.cell.st-failed");
     s.wait_js("return !!document.getElementById('task-state')", "the task page");
     assert!(s.text("pre.error").contains("missing_table_xyz"), "the error is readable");
 
@@ -262,10 +315,13 @@ fn the_ui_and_the_report_in_headless_chromium() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let tasks: Vec<Value> = serde_json::from_str(&f.run(&["tasks", &run_id, "--output", "json"]).stdout).expect("json");
     s.go(&format!("file://{}", out.display()));
-    assert_eq!(s.count("svg.lineage g.node"), tasks.len(), "every node is drawn");
+    assert_eq!(s.js(DRAWN), json!(tasks.len()), "every node is drawn");
+    let listed = s.js(
+        "return JSON.parse(document.querySelector('script.graph-data').textContent).map(function (r) { return r[0]; })",
+    );
     for t in &tasks {
         let node = t["node"].as_str().expect("node");
-        assert_eq!(s.count(&format!("svg.lineage g.node[data-id='{node}']")), 1, "{node}");
+        assert!(listed.as_array().is_some_and(|ids| ids.contains(&json!(node))), "{node}");
     }
     assert_eq!(s.js("return performance.getEntriesByType('resource').length"), json!(0), "nothing fetched");
     let (colours, ink) = s.screenshot_ink();

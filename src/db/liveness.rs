@@ -14,7 +14,16 @@ use std::path::Path;
 /// Proof of life: held until dropped (or until the process dies).
 #[derive(Debug)]
 pub struct Held {
-    _file: File,
+    file: File,
+}
+
+impl Held {
+    /// Another descriptor of the held file, sharing its lock: a child
+    /// process given it (as its output) keeps the file held until it ends,
+    /// after this `Held` is dropped.
+    pub fn share(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
 }
 
 /// Creates `path` if needed and holds it; `WouldBlock` when another owner does.
@@ -36,7 +45,7 @@ pub fn hold(path: &Path) -> io::Result<Held> {
             Err(e) => return Err(e),
         }
     }
-    Ok(Held { _file: lock.into_inner() })
+    Ok(Held { file: lock.into_inner() })
 }
 
 const CHECKER_RETRIES: usize = 3;
@@ -93,6 +102,18 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").flatten().map(|e| e.file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("ticket")], "no private name is left behind");
         drop(h);
+        assert_eq!(is_held(&p), Some(false));
+    }
+
+    #[test]
+    fn a_shared_descriptor_keeps_the_file_held() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let p = dir.path().join("child.log");
+        let h = hold(&p).expect("test setup");
+        let child_output = h.share().expect("share");
+        drop(h);
+        assert_eq!(is_held(&p), Some(true), "held while any descriptor lives");
+        drop(child_output);
         assert_eq!(is_held(&p), Some(false));
     }
 }

@@ -6,11 +6,16 @@
 //! pause calls the same function `runner pause` does.
 //!
 //! Validates the form first (a bad date or vars is a message, not a failed
-//! run). Each child's output goes to `.runner/ui/<dag>-<time>.log`.
+//! run). Each child's output goes to `.runner/ui/<dag>-<time>.log`, held
+//! (`flock`, through the child's own output descriptors) for as long as the
+//! child runs. Those logs matter for a short while (the run itself is in the
+//! history and its task logs), so the folder keeps the newest [`KEEP_LOGS`]
+//! and removes older ones whose child has ended, when the server starts and
+//! after each action.
 
 use super::data::{dag_href, run_href};
 use super::Site;
-use crate::history::{History, RunRecord, RunState};
+use crate::history::{RunRecord, RunState};
 use crate::project::dag::Dag;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +25,33 @@ use std::time::{Duration, Instant};
 /// How long an action waits to see its run appear (or start) before it
 /// sends the browser on anyway; the page then updates itself.
 const SETTLE: Duration = Duration::from_secs(10);
+/// The child logs `.runner/ui/` keeps, newest first; older ones go once
+/// their child has ended.
+pub(crate) const KEEP_LOGS: usize = 50;
+
+/// Where the children's logs of a project go.
+pub(crate) fn logs_dir(project_dir: &Path) -> PathBuf {
+    project_dir.join(".runner").join("ui")
+}
+
+/// Removes the child logs beyond the newest [`KEEP_LOGS`] (by modification
+/// time) whose child has ended; a log still held by its child stays, and
+/// files other than `*.log` are left alone. Best effort: a log that cannot
+/// be removed now is tried again next time.
+pub(crate) fn prune_logs(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut logs: Vec<(std::time::SystemTime, PathBuf)> = rd
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    logs.sort_by(|a, b| b.cmp(a));
+    for (_, log) in logs.iter().skip(KEEP_LOGS) {
+        if crate::db::liveness::is_held(log) == Some(false) {
+            let _ = std::fs::remove_file(log);
+        }
+    }
+}
 
 /// A child `runner` with the server's project, profile and target.
 fn command(site: &Site, args: &[&str]) -> Command {
@@ -35,16 +67,22 @@ fn command(site: &Site, args: &[&str]) -> Command {
     c
 }
 
-/// Starts the child with its output in a log file under `.runner/ui/`.
+/// Starts the child with its output in a log file under `.runner/ui/`,
+/// held for as long as the child runs (see [`prune_logs`]).
 fn spawn(site: &Site, dag: &Dag, mut c: Command) -> Result<(Child, PathBuf), String> {
-    let dir = dag.project_dir.join(".runner").join("ui");
+    let dir = logs_dir(&dag.project_dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f");
     let log = dir.join(format!("{}-{stamp}.log", dag.id));
-    let file = std::fs::File::create(&log).map_err(|e| format!("cannot create `{}`: {e}", log.display()))?;
-    let err = file.try_clone().map_err(|e| format!("cannot write `{}`: {e}", log.display()))?;
-    let child =
-        c.stdout(file).stderr(err).spawn().map_err(|e| format!("cannot start `{}`: {e}", site.exe.display()))?;
+    let held = crate::db::liveness::hold(&log).map_err(|e| format!("cannot create `{}`: {e}", log.display()))?;
+    let (out, err) = held
+        .share()
+        .and_then(|o| Ok((o, held.share()?)))
+        .map_err(|e| format!("cannot write `{}`: {e}", log.display()))?;
+    let child = c.stdout(out).stderr(err).spawn().map_err(|e| format!("cannot start `{}`: {e}", site.exe.display()))?;
+    // The child's descriptors hold the log now; ours goes with `held`.
+    drop(held);
+    prune_logs(&dir);
     Ok((child, log))
 }
 
@@ -105,15 +143,15 @@ pub(crate) fn trigger(site: &Site, dag: &Dag, form: &BTreeMap<String, String>) -
     if let Some(v) = vars {
         args.extend(["--vars", v]);
     }
-    let history = History::new(&dag.project_dir);
-    let before: BTreeSet<String> = history.runs(&dag.id).into_iter().map(|r| r.run_id).collect();
+    // Read through the server's cache of runs: a poll every 100 ms must not
+    // parse a long history each time.
+    let before: BTreeSet<String> = site.runs(dag).iter().map(|h| h.run.run_id.clone()).collect();
     let (child, log) = spawn(site, dag, command(site, &args))?;
     let found = settle(child, &log, || {
-        history
-            .runs(&dag.id)
-            .into_iter()
-            .find(|r| r.run_type == "manual" && !before.contains(&r.run_id))
-            .map(|r| run_href(&dag.id, &r.run_id))
+        site.runs(dag)
+            .iter()
+            .find(|h| h.run.run_type == "manual" && !before.contains(&h.run.run_id))
+            .map(|h| run_href(&dag.id, &h.run.run_id))
     })?;
     Ok(found.unwrap_or_else(|| dag_href(&dag.id)))
 }
@@ -127,13 +165,13 @@ pub(crate) fn clear(site: &Site, dag: &Dag, run: &RunRecord, failed_only: bool) 
     if failed_only {
         args.push("--failed-only");
     }
-    let history = History::new(&dag.project_dir);
     let before = (run.start, run.end);
     let (child, log) = spawn(site, dag, command(site, &args))?;
     let href = run_href(&dag.id, &run.run_id);
     // Cleared once the run was taken over: it is running, or ran again.
     settle(child, &log, || {
-        let now = history.runs(&dag.id).into_iter().find(|r| r.run_id == run.run_id)?;
+        let heads = site.runs(dag);
+        let now = &heads.iter().find(|h| h.run.run_id == run.run_id)?.run;
         (now.state == RunState::Running || (now.start, now.end) != before).then(|| href.clone())
     })?;
     Ok(href)
@@ -143,4 +181,37 @@ pub(crate) fn clear(site: &Site, dag: &Dag, run: &RunRecord, failed_only: bool) 
 pub(crate) fn pause(dag: &Dag, paused: bool) -> Result<String, String> {
     crate::app::set_paused(dag, paused).map_err(|e| e.to_string())?;
     Ok(dag_href(&dag.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_finished_child_logs_go_and_running_ones_stay() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let log = |i: usize| dir.path().join(format!("d-{i:03}.log"));
+        for i in 0..KEEP_LOGS + 5 {
+            let f = std::fs::File::create(log(i)).expect("create");
+            f.set_modified(base + Duration::from_secs(i as u64)).expect("mtime");
+        }
+        std::fs::write(dir.path().join("notes.txt"), "kept").expect("write");
+        // The oldest log's child still runs.
+        let running = crate::db::liveness::hold(&log(0)).expect("hold");
+        prune_logs(dir.path());
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into())
+            .collect();
+        left.sort();
+        let mut expected: Vec<String> = (5..KEEP_LOGS + 5).map(|i| format!("d-{i:03}.log")).collect();
+        expected.insert(0, "d-000.log".into());
+        expected.push("notes.txt".into());
+        assert_eq!(left, expected);
+        drop(running);
+        prune_logs(dir.path());
+        assert!(!log(0).exists(), "gone once its child ended");
+    }
 }

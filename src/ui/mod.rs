@@ -12,11 +12,14 @@
 //! nothing a CLI command would not.
 
 mod actions;
+mod cache;
 mod data;
+mod grid;
 mod http;
 mod lineage;
 mod pages;
 mod project;
+mod run;
 mod server;
 mod timeline;
 
@@ -90,6 +93,10 @@ pub(crate) struct Site {
     /// Values of secret env vars, masked in every page as a last guard.
     secrets: Vec<String>,
     pages: Pages,
+    /// Finished runs kept parsed between requests.
+    runs: cache::RunCache,
+    /// The project's manifest, parsed once per version.
+    manifest: cache::ManifestCache,
 }
 
 /// What the request proved about who is asking.
@@ -107,8 +114,14 @@ impl Site {
         data::load_dags(self.project_dir()).0.remove(id)
     }
 
+    fn runs(&self, dag: &Dag) -> Vec<Arc<cache::RunHead>> {
+        self.runs.runs(&History::new(&dag.project_dir), &dag.id)
+    }
+
+    /// One run's whole record: found among the DAG's runs, read from its file.
     fn run(&self, dag: &Dag, run_id: &str) -> Option<RunRecord> {
-        History::new(&dag.project_dir).runs(&dag.id).into_iter().find(|r| r.run_id == run_id)
+        let head = self.runs(dag).into_iter().find(|r| r.run.run_id == run_id)?;
+        head.full(&History::new(&dag.project_dir))
     }
 
     /// The values every page's template sees.
@@ -166,7 +179,9 @@ impl Site {
         let fragment = query.get("fragment").is_some_and(|v| v == "1");
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         match (method, segs.as_slice()) {
-            ("GET", []) => self.page(&caller, "dags.html", data::dags_context(self.project_dir()), fragment),
+            ("GET", []) => {
+                self.page(&caller, "dags.html", data::dags_context(self.project_dir(), &self.runs), fragment)
+            }
             ("GET", ["static", name]) => match pages::asset(name) {
                 Some((content_type, text)) => Reply {
                     status: 200,
@@ -180,28 +195,42 @@ impl Site {
                 Some(d) => {
                     let limit =
                         query.get("runs").and_then(|n| n.parse().ok()).unwrap_or(data::GRID_RUNS).clamp(1, 1000);
-                    self.page(&caller, "grid.html", data::grid_context(&d, limit), fragment)
+                    self.page(&caller, "grid.html", grid::context(&d, &self.runs(&d), limit), fragment)
                 }
                 None => self.not_found("such DAG"),
             },
             ("GET", ["dags", dag, "runs", run]) => match self.dag(dag).and_then(|d| Some((self.run(&d, run)?, d))) {
-                Some((r, d)) => self.page(&caller, "run.html", data::run_context(&d, &r, true), fragment),
+                Some((r, d)) => {
+                    let manifest = self.manifest.get(&d.project_dir);
+                    let all = query.get("all").is_some_and(|v| v == "1");
+                    self.page(&caller, "run.html", run::run_context(&d, &r, manifest.as_deref(), true, all), fragment)
+                }
                 None => self.not_found("such run"),
             },
             ("GET", ["dags", dag, "runs", run, "tasks", node]) => {
                 match self
                     .dag(dag)
                     .and_then(|d| Some((self.run(&d, run)?, d)))
-                    .and_then(|(r, d)| data::task_context(&d, &r, node))
+                    .and_then(|(r, d)| data::task_context(&d, &r, node, self.manifest.get(&d.project_dir).as_deref()))
                 {
                     Some(ctx) => self.page(&caller, "task.html", ctx, fragment),
                     None => self.not_found("such task"),
                 }
             }
             ("GET", ["project"]) => {
-                self.page(&caller, "project.html", project::context(self.project_dir(), None), false)
+                let manifest = self.manifest.get(self.project_dir());
+                self.page(
+                    &caller,
+                    "project.html",
+                    project::context(self.project_dir(), manifest.as_deref(), None),
+                    false,
+                )
             }
-            ("GET", ["project", node]) => match project::context(self.project_dir(), Some(*node)) {
+            ("GET", ["project", node]) => match project::context(
+                self.project_dir(),
+                self.manifest.get(self.project_dir()).as_deref(),
+                Some(*node),
+            ) {
                 ctx if ctx["node"].is_null() => self.not_found("such node"),
                 ctx => self.page(&caller, "project.html", ctx, false),
             },
@@ -314,7 +343,11 @@ pub fn serve(opts: &Options, host: &str, port: u16) -> Result<i32, Error> {
         port: bound.port(),
         secrets,
         pages: Pages::new(),
+        runs: Default::default(),
+        manifest: Default::default(),
     });
+    // Child logs of actions from earlier servers (see `actions::prune_logs`).
+    actions::prune_logs(&actions::logs_dir(&opts.project_dir));
     let shown_host = if bound.is_ipv6() { format!("[{}]", bound.ip()) } else { bound.ip().to_string() };
     println!("runner ui: serving http://{shown_host}:{}/ (Ctrl-C stops)", bound.port());
     if !loopback {
@@ -341,8 +374,9 @@ pub fn serve(opts: &Options, host: &str, port: u16) -> Result<i32, Error> {
 /// SVG inline and no link that needs a server or the network.
 pub fn report(dag: &Dag, run: &RunRecord, out: &Path) -> Result<i32, Error> {
     let pages = Pages::new();
-    let mut ctx = data::run_context(dag, run, false);
-    ctx["details"] = json!(data::report_details(dag, run));
+    let manifest = data::manifest(&dag.project_dir);
+    let mut ctx = run::run_context(dag, run, manifest.as_ref(), false, true);
+    ctx["details"] = json!(data::report_details(dag, run, manifest.as_ref()));
     ctx["g"] = json!({"inline": true, "css": pages::CSS, "js": pages::JS, "can_act": false, "read_only": true, "report": true});
     ctx["fragment"] = json!(false);
     let html =

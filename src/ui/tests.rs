@@ -31,6 +31,8 @@ fn site(dir: &Path, loopback: bool, token: Option<&str>) -> Site {
         port: 8080,
         secrets: vec!["hunter2-secret".into()],
         pages: Pages::new(),
+        runs: Default::default(),
+        manifest: Default::default(),
     }
 }
 
@@ -228,9 +230,15 @@ fn the_report_is_one_file_with_every_node_and_no_network() {
     let out = dir.path().join("report.html");
     report(dag, &run, &out).expect("report");
     let html = std::fs::read_to_string(&out).expect("read");
+    let graph = html.split("class=\"graph-data\">").nth(1).and_then(|s| s.split("</script>").next()).expect("data");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(graph).expect("json");
+    let ids: Vec<&str> = rows.iter().filter_map(|r| r[0].as_str()).collect();
+    assert_eq!(ids.len(), run.tasks.len());
     for node in ["seed.shop.raw", "model.shop.orders"] {
-        assert!(html.contains(&format!("data-id=\"{node}\"")), "{node} in the graph");
+        assert!(ids.contains(&node), "{node} in the graph: {ids:?}");
     }
+    let boxes = html.matches("h180v26h-180z").count();
+    assert_eq!(boxes, run.tasks.len(), "every node is drawn");
     assert!(html.contains("<style>") && html.contains("<script>"));
     for external in ["http://", "https://", "src=\"/", "href=\"/", "href=\"&#x2f;", "src=\"&#x2f;"] {
         let hits: Vec<&str> = html.match_indices(external).map(|(i, _)| &html[i..(i + 60).min(html.len())]).collect();

@@ -1,11 +1,16 @@
 //! The Gantt timeline of a run as SVG: one lane per worker thread, one bar
 //! per attempt, on an axis with round tick steps.
 //!
+//! As in the lineage graph, the bars are one `<path>` per state, so a
+//! 10,000-task run stays light; their nodes, positions and tooltips follow
+//! as JSON (`class="gantt-data"`), from which the page's script opens a
+//! bar's task on click and shows its tooltip on hover.
+//!
 //! Pure: takes attempts with times and workers, returns coordinates and SVG
 //! text. Knows nothing of the history, the manifest or HTTP.
 
 use super::escape;
-use super::lineage::state_class;
+use super::lineage::{data_block, num, state_class};
 use chrono::{DateTime, Utc};
 
 pub(crate) const LABEL_W: f64 = 90.0;
@@ -19,7 +24,6 @@ const MIN_BAR: f64 = 2.0;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Bar {
     pub node: String,
-    pub label: String,
     pub state: String,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -27,7 +31,6 @@ pub(crate) struct Bar {
     /// workers were recorded (packed into lanes of their own).
     pub worker: Option<usize>,
     pub try_number: u32,
-    pub href: Option<String>,
 }
 
 /// Where one bar goes.
@@ -139,48 +142,61 @@ pub(crate) fn layout(bars: &[Bar]) -> Timeline {
 }
 
 /// The timeline as one `<svg>` element (colours come from the page's CSS).
-pub(crate) fn svg(bars: &[Bar]) -> String {
+/// `href` is what a bar's percent-encoded node id is appended to when it is
+/// clicked.
+pub(crate) fn svg(bars: &[Bar], href: &str) -> String {
+    use std::fmt::Write;
     let t = layout(bars);
-    let mut out = format!(
-        "<svg class=\"gantt\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.1} {h:.1}\" width=\"{w:.1}\" height=\"{h:.1}\">",
-        w = t.width,
-        h = t.height
+    let mut out = String::with_capacity(300 + bars.len() * 140);
+    let _ = write!(
+        out,
+        "<svg class=\"gantt\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" data-href=\"{href}\">",
+        w = num(t.width),
+        h = num(t.height),
+        href = escape(href),
     );
     for (k, lane) in t.lanes.iter().enumerate() {
         let y = AXIS_H + k as f64 * LANE_H;
-        out.push_str(&format!(
-            "<rect class=\"lane\" x=\"0.0\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{LANE_H:.1}\"/><text class=\"lane-label\" x=\"4.0\" y=\"{:.1}\">{}</text>",
-            t.width,
-            y + LANE_H / 2.0 + 4.0,
+        let _ = write!(
+            out,
+            "<rect class=\"lane\" x=\"0\" y=\"{}\" width=\"{}\" height=\"{}\"/><text class=\"lane-label\" x=\"4\" y=\"{}\">{}</text>",
+            num(y),
+            num(t.width),
+            num(LANE_H),
+            num(y + LANE_H / 2.0 + 4.0),
             escape(lane)
-        ));
+        );
     }
     for (x, label) in &t.ticks {
-        out.push_str(&format!(
-            "<line class=\"tick\" x1=\"{x:.1}\" y1=\"{AXIS_H:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/><text class=\"tick-label\" x=\"{x:.1}\" y=\"14.0\">{}</text>",
-            t.height,
-            escape(label)
-        ));
+        let _ = write!(
+            out,
+            "<line class=\"tick\" x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\"/><text class=\"tick-label\" x=\"{x}\" y=\"14\">{}</text>",
+            num(AXIS_H),
+            num(t.height),
+            escape(label),
+            x = num(*x),
+        );
     }
+    let mut paths: std::collections::BTreeMap<String, String> = Default::default();
+    let mut rows = Vec::with_capacity(bars.len());
     for (b, p) in bars.iter().zip(&t.bars) {
         let dur = secs(b.end - b.start).max(0.0);
-        let body = format!(
-            "<rect class=\"bar st-{st}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{} · attempt {} · {} · {dur:.2}s</title></rect>",
+        let d = paths.entry(state_class(&b.state)).or_default();
+        let _ = write!(d, "M{} {}h{}v{}h-{}z", num(p.x), num(p.y), num(p.w), num(LANE_H - 6.0), num(p.w));
+        rows.push(serde_json::json!([
+            b.node,
+            state_class(&b.state),
             p.x,
             p.y,
             p.w,
-            LANE_H - 6.0,
-            escape(&b.label),
-            b.try_number,
-            escape(&b.state),
-            st = state_class(&b.state),
-        );
-        match &b.href {
-            Some(h) => out.push_str(&format!("<a href=\"{}\">{body}</a>", escape(h))),
-            None => out.push_str(&body),
-        }
+            format!("attempt {} · {} · {dur:.2}s", b.try_number, b.state)
+        ]));
+    }
+    for (state, d) in &paths {
+        let _ = write!(out, "<path class=\"bar st-{state}\" d=\"{d}\"/>");
     }
     out.push_str("</svg>");
+    out.push_str(&data_block("gantt-data", &serde_json::Value::Array(rows)));
     out
 }
 
@@ -194,16 +210,7 @@ mod tests {
     }
 
     fn bar(node: &str, from: i64, to: i64, worker: Option<usize>) -> Bar {
-        Bar {
-            node: node.into(),
-            label: node.into(),
-            state: "success".into(),
-            start: at(from),
-            end: at(to),
-            worker,
-            try_number: 1,
-            href: None,
-        }
+        Bar { node: node.into(), state: "success".into(), start: at(from), end: at(to), worker, try_number: 1 }
     }
 
     #[test]
@@ -247,15 +254,15 @@ mod tests {
 
     #[test]
     fn an_instant_bar_is_still_visible_and_the_svg_is_exact() {
-        let s = svg(&[bar("x<y>", 0, 0, Some(0))]);
+        let s = svg(&[bar("x<y>", 0, 0, Some(0))], "#task-");
         assert_eq!(
             s,
-            "<svg class=\"gantt\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 910.0 44.0\" width=\"910.0\" height=\"44.0\">\
-             <rect class=\"lane\" x=\"0.0\" y=\"20.0\" width=\"910.0\" height=\"24.0\"/><text class=\"lane-label\" x=\"4.0\" y=\"36.0\">thread 0</text>\
-             <line class=\"tick\" x1=\"90.0\" y1=\"20.0\" x2=\"90.0\" y2=\"44.0\"/><text class=\"tick-label\" x=\"90.0\" y=\"14.0\">0ms</text>\
-             <line class=\"tick\" x1=\"890.0\" y1=\"20.0\" x2=\"890.0\" y2=\"44.0\"/><text class=\"tick-label\" x=\"890.0\" y=\"14.0\">1ms</text>\
-             <rect class=\"bar st-success\" x=\"90.0\" y=\"23.0\" width=\"2.0\" height=\"18.0\"><title>x&lt;y&gt; · attempt 1 · success · 0.00s</title></rect>\
-             </svg>"
+            "<svg class=\"gantt\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 910 44\" width=\"910\" height=\"44\" data-href=\"#task-\">\
+             <rect class=\"lane\" x=\"0\" y=\"20\" width=\"910\" height=\"24\"/><text class=\"lane-label\" x=\"4\" y=\"36\">thread 0</text>\
+             <line class=\"tick\" x1=\"90\" y1=\"20\" x2=\"90\" y2=\"44\"/><text class=\"tick-label\" x=\"90\" y=\"14\">0ms</text>\
+             <line class=\"tick\" x1=\"890\" y1=\"20\" x2=\"890\" y2=\"44\"/><text class=\"tick-label\" x=\"890\" y=\"14\">1ms</text>\
+             <path class=\"bar st-success\" d=\"M90 23h2v18h-2z\"/>\
+             </svg><script type=\"application/json\" class=\"gantt-data\">[[\"x\\u003cy>\",\"success\",90.0,23.0,2.0,\"attempt 1 · success · 0.00s\"]]</script>"
         );
     }
 }
