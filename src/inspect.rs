@@ -192,7 +192,15 @@ fn find_task<'a>(run: &'a RunRecord, node: &str) -> Result<&'a crate::history::T
     if let Some(t) = run.tasks.iter().find(|t| t.node == node) {
         return Ok(t);
     }
-    let by_name: Vec<_> = run.tasks.iter().filter(|t| t.node.rsplit('.').next() == Some(node)).collect();
+    // A model version's short name is `<name>.v<v>`; its bare name names every version.
+    let by_name: Vec<_> = run
+        .tasks
+        .iter()
+        .filter(|t| {
+            let short = crate::nodes::fqn::short_name(&t.node);
+            short == node || (t.node.starts_with("model.") && short.split_once(".v").is_some_and(|(n, _)| n == node))
+        })
+        .collect();
     match by_name.as_slice() {
         [one] => Ok(one),
         [] => Err(Error::Usage(

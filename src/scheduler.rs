@@ -194,9 +194,14 @@ pub fn label(n: &Node) -> NodeLabel {
         NodeKind::Snapshot { .. } => "snapshot",
         _ => "",
     };
+    // A unit test of a model version runs as `<name>_v<v>`, as dbt names its node.
+    let name = match (&n.kind, &n.version) {
+        (NodeKind::UnitTest(_), Some(v)) => format!("{}_{}", n.name, v.v.formatted()),
+        _ => n.name.clone(),
+    };
     NodeLabel {
         id: n.id.clone(),
-        name: n.name.clone(),
+        name,
         resource: n.resource,
         tested_model: match &n.kind {
             NodeKind::UnitTest(ut) => Some(ut.model_name.clone()),

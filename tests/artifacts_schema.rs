@@ -1,7 +1,7 @@
 //! runner's `target/manifest.json` (v12) and `target/run_results.json` (v6)
 //! pass dbt's published schemas as dbt-artifacts-parser holds them (extra
 //! fields forbidden), so dbt's tools read them: each resource type, each
-//! status (success, error, skipped, pass, fail), a unit test and a run hook. Needs the
+//! status (success, error, skipped, pass, fail), a unit test, model versions and a run hook. Needs the
 //! pinned dbt venv (scripts/dbt-venv.sh); without it the test says so and
 //! skips, unless `RUNNER_REQUIRE_DBT_VENV` is set (`.ci/run` sets it).
 
@@ -55,6 +55,18 @@ fn artifacts_of_a_build_pass_dbts_published_schemas() {
     f.write(
         "models/unit.yml",
         "unit_tests:\n  - name: counts_orders\n    model: customers\n    given:\n      - input: ref('raw_customers')\n        rows: [{id: 1, name: Ann}]\n      - input: ref('stg_orders')\n        rows: [{order_id: 10, customer_id: 1, amount: 5}]\n    expect:\n      rows: [{customer_id: 1, orders: 1}]\n",
+    );
+    // Model versions: their nodes' `version`, `latest_version`, `deprecation_date`,
+    // a versioned ref, a test per version and a unit test per version.
+    f.write("models/marts/versioned_v1.sql", "select 1 as id\n");
+    f.write("models/marts/versioned_v2.sql", "select 2 as id\n");
+    f.write(
+        "models/marts/reads_versions.sql",
+        "select * from {{ ref('versioned') }} union all select * from {{ ref('versioned', v=1) }}\n",
+    );
+    f.write(
+        "models/versions.yml",
+        "models:\n  - name: versioned\n    latest_version: 2\n    columns:\n      - name: id\n        data_tests: [not_null]\n    versions:\n      - v: 1\n        deprecation_date: 2020-01-01\n      - v: 2\nunit_tests:\n  - name: versioned_ids\n    model: versioned\n    given: []\n    expect:\n      format: sql\n      rows: select 1 as id where false\n",
     );
     let r = f.run(&["build"]);
     assert_eq!(r.code, 1, "a model errors and a test fails: {}\n{}", r.stdout, r.stderr);

@@ -42,6 +42,7 @@ const CASES: &[&str] = &[
     "selection",
     "snapshots",
     "unit_tests",
+    "versions",
 ];
 
 fn cases_dir() -> PathBuf {
@@ -401,4 +402,16 @@ fn selection() {
 #[test]
 fn unit_tests() {
     run_case("unit_tests");
+}
+
+/// Model versions: three versions of one model (`defined_in`, the latest
+/// under its own alias, a prerelease view in its own schema through the
+/// project's `generate_schema_name`), a model with an unpinned and pinned
+/// refs, a test per version (column include/exclude; version 1's fails and
+/// skips its readers in `build`), a unit test per version, and selection by
+/// version (`dim_customers.v1`, `dim_customers_v3`, `version:latest`,
+/// `version:old`).
+#[test]
+fn versions() {
+    run_case("versions");
 }

@@ -111,15 +111,23 @@ fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
         ListOutput::Selector if is_source => {
             format!("source:{}.{}.{}", text("package_name"), text("source_name"), text("name"))
         }
+        // dbt's `versioned_name`: the unique id's last part (`<name>_v<v>` for a model version's).
         ListOutput::Selector if text("resource_type") == "unit_test" => {
-            format!("unit_test:{}.{}", text("package_name"), text("name"))
+            let id = text("unique_id");
+            let name = id.splitn(4, '.').nth(3).map(str::to_string).unwrap_or_else(|| text("name"));
+            format!("unit_test:{}.{name}", text("package_name"))
         }
         ListOutput::Selector => {
             let fqn: Vec<&str> = entry["fqn"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             fqn.join(".")
         }
         ListOutput::Name if is_source => format!("{}.{}", text("source_name"), text("name")),
-        ListOutput::Name => text("name"),
+        // dbt's `search_name`: a model version is `<name>.v<v>`.
+        ListOutput::Name => match entry.get("version").filter(|v| !v.is_null() && text("resource_type") == "model") {
+            Some(serde_json::Value::String(v)) => format!("{}.v{v}", text("name")),
+            Some(v) => format!("{}.v{v}", text("name")),
+            None => text("name"),
+        },
         ListOutput::Path => text("original_file_path"),
         ListOutput::Json => {
             let defaults = match (is_source, text("resource_type").as_str()) {

@@ -363,6 +363,12 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     for w in shown(&dir, plan.warnings.clone()) {
         eprintln!("warning: {w}");
     }
+    // dbt logs these while compiling a node; `ls` compiles nothing.
+    if opts.command.name() != "ls" {
+        for n in shown(&dir, plan.notes.clone()) {
+            eprintln!("note: {n}");
+        }
+    }
     // dbt-duckdb accepts `grants` and applies none; say so once, not per node.
     let grants =
         |n: &nodes::Node| n.config.get("grants").is_some_and(|g| g.as_mapping().is_some_and(|m| !m.is_empty()));

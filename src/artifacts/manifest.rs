@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 mod checksum;
 mod entry;
+mod fields;
+mod operation;
 pub(crate) use entry::model_config_default;
 mod unit;
 mod write;
@@ -54,10 +56,21 @@ fn owner<'p>(root: &'p Project, node: &Node) -> &'p Project {
 fn props<'p>(root: &'p Project, node: &Node) -> Option<&'p crate::project::NodeProps> {
     let project = owner(root, node);
     match node.resource {
-        Resource::Model => project.model_props.get(&node.name),
+        Resource::Model => {
+            let stem = node.file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+            project.model_props_of(&stem)
+        }
         Resource::Seed => project.seed_props.get(&node.name),
         Resource::Snapshot => project.snapshot_props.get(&node.name),
         Resource::Test | Resource::UnitTest => None,
+    }
+}
+
+/// The plan node (an ephemeral model included) with this unique id.
+fn node_by_id<'p>(plan: &'p Plan, id: &str) -> Option<&'p Node> {
+    match plan.nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
+        Ok(i) => Some(&plan.nodes[i]),
+        Err(_) => plan.ephemeral.nodes.iter().find(|n| n.id == id),
     }
 }
 
@@ -133,6 +146,8 @@ pub struct Manifest<'a> {
     nodes: Vec<&'a Node>,
     /// Unit tests, sorted by unique id: the `unit_tests` section.
     units: Vec<&'a Node>,
+    /// Run hooks' `operation` nodes, sorted by unique id.
+    operations: Vec<(String, Value)>,
     sources: Map<String, Value>,
 }
 
@@ -150,19 +165,21 @@ impl<'a> Manifest<'a> {
             .partition(|n| n.resource == Resource::UnitTest);
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
         let sources = sources_json(&inputs, &layout);
-        Manifest { inputs, layout, texts, checksums, nodes, units, sources }
+        let project_sum = checksums.get(Path::new(checksum::DBT_PROJECT)).map(|(_, sum)| sum.as_str());
+        let operations = operation::entries(&inputs, project_sum);
+        Manifest { inputs, layout, texts, checksums, nodes, units, operations, sources }
     }
 
     /// The entry of one node or source, and whether it is a source.
     pub fn entry(&self, id: &str) -> Option<(Value, bool)> {
-        self.lookup(id, |node| entry::object_value(&self.node_fields(node)))
+        self.lookup(id, |node| fields::object_value(&self.node_fields(node)))
     }
 
     /// Like [`Manifest::entry`], but of a node only the fields that name it
     /// (`name`, `fqn`, `original_file_path`, …): what `ls` prints outside
     /// `--output json`, without building the whole entry.
     pub fn brief(&self, id: &str) -> Option<(Value, bool)> {
-        self.lookup(id, |node| entry::object_value(&entry::identity(node)))
+        self.lookup(id, |node| fields::object_value(&entry::identity(node)))
     }
 
     /// A node's value made by `of_node`, or a source's entry.
@@ -171,7 +188,10 @@ impl<'a> Manifest<'a> {
             Ok(i) => Some((of_node(self.nodes[i]), false)),
             Err(_) => match self.units.binary_search_by(|n| n.id.as_str().cmp(id)) {
                 Ok(i) => Some((self.unit_entry(self.units[i]), false)),
-                Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+                Err(_) => match self.operations.binary_search_by(|(o, _)| o.as_str().cmp(id)) {
+                    Ok(i) => Some((self.operations[i].1.clone(), false)),
+                    Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+                },
             },
         }
     }
@@ -180,7 +200,7 @@ impl<'a> Manifest<'a> {
         unit::entry(node, &self.inputs)
     }
 
-    fn node_fields<'s>(&'s self, node: &'a Node) -> entry::Fields<'s> {
+    fn node_fields<'s>(&'s self, node: &'a Node) -> fields::Fields<'s> {
         entry::node(node, &self.inputs, &self.layout, &self.texts, &self.checksums)
     }
 
@@ -193,7 +213,9 @@ impl<'a> Manifest<'a> {
         let plan = self.inputs.plan;
         let mut members: Vec<(&str, Option<&Node>)> =
             self.nodes.iter().chain(&self.units).map(|n| (n.id.as_str(), Some(*n))).collect();
+        // Sources and run hooks' operations: no parents, and no node reads an operation.
         members.extend(self.sources.keys().map(|s| (s.as_str(), None)));
+        members.extend(self.operations.iter().map(|(o, _)| (o.as_str(), None)));
         // Two sorted runs: the sort merges them in one pass.
         members.sort_by(|a, b| a.0.cmp(b.0));
         let ids: Vec<&str> = members.iter().map(|m| m.0).collect();

@@ -251,6 +251,12 @@ mod project_artifacts {
             "models/marts/tagged.yml",
             "version: 2\nmodels:\n  - name: tagged\n    columns:\n      - name: id\n        data_tests:\n          - unique:\n              config: {severity: warn}\n",
         );
+        // Run hooks are `operation` nodes, written among the others in id order.
+        write(
+            dir.path(),
+            "dbt_project.yml",
+            "name: shop\nprofile: shop\non-run-start: [\"select 1\", \"select {{ 2 }}\"]\non-run-end: select 3\n",
+        );
         let project = project::load(dir.path()).expect("loads");
         let templates = Templates::build(&project, &target, &Env::default(), Vars::default(), &[]).expect("templates");
         let plan = nodes::plan(&project, &target, &templates).expect("plans");
@@ -283,7 +289,26 @@ mod project_artifacts {
         // text must still be what serde_json writes (keys sorted, compact).
         assert_eq!(serde_json::to_string(&doc).expect("json"), whole);
         let nodes = doc["nodes"].as_object().expect("nodes");
-        assert_eq!(nodes.len(), plan.nodes.len() + plan.ephemeral.nodes.len());
+        assert_eq!(nodes.len(), plan.nodes.len() + plan.ephemeral.nodes.len() + 3);
+        let hook = &nodes["operation.shop.shop-on-run-start-1"];
+        assert_eq!(
+            (&hook["resource_type"], &hook["raw_code"], &hook["index"], &hook["tags"], &hook["path"]),
+            (
+                &json!("operation"),
+                &json!("select {{ 2 }}"),
+                &json!(1),
+                &json!(["on-run-start"]),
+                &json!("hooks/shop-on-run-start-1.sql")
+            )
+        );
+        assert_eq!(hook["fqn"], json!(["shop", "hooks", "shop-on-run-start-1"]));
+        assert_eq!(
+            (&hook["original_file_path"], &hook["checksum"]["name"]),
+            (&json!("./dbt_project.yml"), &json!("sha256"))
+        );
+        assert_eq!(nodes["operation.shop.shop-on-run-end-0"]["tags"], json!(["on-run-end"]));
+        assert_eq!(doc["parent_map"]["operation.shop.shop-on-run-end-0"], json!([]));
+        assert_eq!(doc["child_map"]["operation.shop.shop-on-run-start-0"], json!([]));
         for (id, entry) in nodes {
             let (own, is_source) = m.entry(id).expect("entry");
             assert!(!is_source);

@@ -49,9 +49,30 @@ pub struct RawModelProps {
     pub group: Option<String>,
     pub constraints: Option<serde_yaml::Value>,
     pub latest_version: Option<serde_yaml::Value>,
-    pub versions: Option<serde_yaml::Value>,
+    /// Model versions (`models:` only; `project::versions` refuses them elsewhere).
+    pub versions: Option<Vec<RawVersion>>,
     pub deprecation_date: Option<serde_yaml::Value>,
     pub time_spine: Option<serde_yaml::Value>,
+}
+
+/// One entry of a model's `versions:`: the keys dbt's `UnparsedVersion` takes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVersion {
+    /// Required; dbt's `NodeVersion` is a number or a string (checked in `project::versions`).
+    pub v: Option<serde_yaml::Value>,
+    pub defined_in: Option<String>,
+    pub description: Option<String>,
+    pub access: Option<String>,
+    pub config: Option<BTreeMap<String, serde_yaml::Value>>,
+    pub constraints: Option<serde_yaml::Value>,
+    pub docs: Option<serde_yaml::Value>,
+    pub data_tests: Option<Vec<serde_yaml::Value>>,
+    pub tests: Option<Vec<serde_yaml::Value>>,
+    /// Column entries, or one `include:` / `exclude:` entry choosing the model's columns.
+    #[serde(default)]
+    pub columns: Vec<serde_yaml::Value>,
+    pub deprecation_date: Option<serde_yaml::Value>,
 }
 
 /// A snapshot entry: properties of a `{% snapshot %}` block, or with

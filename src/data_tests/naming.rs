@@ -14,8 +14,15 @@ use std::collections::BTreeMap;
 /// What a generic test is attached to, as dbt names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestTarget {
-    Model(String),
-    Source { source: String, table: String },
+    /// A model, seed or snapshot; `version` is a model version's `str()` (`2`).
+    Model {
+        name: String,
+        version: Option<String>,
+    },
+    Source {
+        source: String,
+        table: String,
+    },
 }
 
 /// Every name dbt derives for one generic test.
@@ -51,14 +58,15 @@ pub fn generic_test_names(input: &NamingInput) -> TestNames {
         Some(custom) => (custom.to_string(), custom.to_string()),
         None => {
             let mut kind = match input.target {
-                TestTarget::Model(_) => input.test.to_string(),
+                TestTarget::Model { .. } => input.test.to_string(),
                 TestTarget::Source { .. } => format!("source_{}", input.test),
             };
             if let Some(ns) = input.namespace {
                 kind = format!("{ns}_{kind}");
             }
             let target_name = match input.target {
-                TestTarget::Model(m) => m.clone(),
+                TestTarget::Model { name, version: None } => name.clone(),
+                TestTarget::Model { name, version: Some(v) } => format!("{name}_v{v}"),
                 TestTarget::Source { source, table } => format!("{source}_{table}"),
             };
             let (short, full) = synthesize(&kind, &target_name, input.args);
@@ -109,15 +117,25 @@ pub fn synthesize(kind: &str, target_name: &str, args: &BTreeMap<String, Value>)
     }
 }
 
-/// dbt's `md5(name + repr(hashable test_metadata))[-10:]`, the `repr` written
-/// straight into one buffer (tens of thousands of tests per large project).
-fn unique_id_hash(name: &str, input: &NamingInput) -> String {
-    let model = match input.target {
-        TestTarget::Model(m) => format!("{{{{ get_where_subquery(ref('{m}')) }}}}"),
+/// The `model` argument dbt gives a generic test (its `test_metadata.kwargs`):
+/// `{{ get_where_subquery(ref('m')) }}`, with `version='<v>'` for a model
+/// version's test, or `source('s', 't')`.
+pub fn model_arg(target: &TestTarget) -> String {
+    match target {
+        TestTarget::Model { name, version: None } => format!("{{{{ get_where_subquery(ref('{name}')) }}}}"),
+        TestTarget::Model { name, version: Some(v) } => {
+            format!("{{{{ get_where_subquery(ref('{name}', version='{v}')) }}}}")
+        }
         TestTarget::Source { source, table } => {
             format!("{{{{ get_where_subquery(source('{source}', '{table}')) }}}}")
         }
-    };
+    }
+}
+
+/// dbt's `md5(name + repr(hashable test_metadata))[-10:]`, the `repr` written
+/// straight into one buffer (tens of thousands of tests per large project).
+fn unique_id_hash(name: &str, input: &NamingInput) -> String {
+    let model = model_arg(input.target);
     let mut text = String::with_capacity(name.len() + 256);
     text.push_str(name);
     // `{'kwargs': {…}, 'name': …, 'namespace': …}`: keys sorted, and `model`
@@ -306,7 +324,7 @@ mod tests {
     }
 
     fn model(m: &str) -> TestTarget {
-        TestTarget::Model(m.into())
+        TestTarget::Model { name: m.into(), version: None }
     }
 
     // Every expected value below is what dbt-core 1.10.23 put in its

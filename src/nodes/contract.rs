@@ -137,7 +137,11 @@ impl Planner<'_> {
             // A package's node is described by its own package's property files.
             let project = self.root.named(node.project()).unwrap_or(self.root);
             let props = match node.resource {
-                Resource::Model => project.model_props.get(&node.name),
+                // A model version's entry is its version's (found by its file).
+                Resource::Model => {
+                    let stem = node.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                    project.model_props_of(&stem)
+                }
                 Resource::Seed => project.seed_props.get(&node.name),
                 Resource::Snapshot => project.snapshot_props.get(&node.name),
                 _ => continue,
@@ -385,7 +389,7 @@ impl Planner<'_> {
         let line = props.constraints.as_ref().map(|(_, l)| *l).or(props.line);
         let (id, rel) = match t {
             Target::Ref(name) => {
-                let call = crate::template::RefCall { package: None, name: name.clone() };
+                let call = crate::template::RefCall::named(name);
                 let id = self.names.find(&call, self.nodes[i].project()).cloned();
                 let rel =
                     id.as_ref().and_then(|id| self.nodes.iter().find(|n| &n.id == id)).and_then(|n| n.relation.clone());
@@ -416,7 +420,7 @@ impl Planner<'_> {
         }
         if let Some(w) = self.written.get_mut(&node.id) {
             if let Target::Ref(name) = t {
-                w.refs.push(crate::template::RefCall { package: None, name: name.clone() });
+                w.refs.push(crate::template::RefCall::named(name));
             }
             if !w.depends_on.contains(&id) {
                 w.depends_on.push(id);

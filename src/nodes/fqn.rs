@@ -21,6 +21,29 @@ pub fn parse_source_id(id: &str) -> Option<(&str, &str, &str)> {
     Some((parts.next()?, parts.next()?, parts.next()?))
 }
 
+/// A node's short name from its unique id: the name (a model version's
+/// `<name>.v<v>`), a generic test's name without its hash.
+pub fn short_name(id: &str) -> &str {
+    // `model.<project>.<name>.v<version>`: a version starts with a digit here
+    // (the id alone cannot tell `.vintage` from a version `intage`; the
+    // planner names nodes from the nodes themselves).
+    if id.starts_with("model.") {
+        if let Some((before, version)) = id.rsplit_once(".v") {
+            if version.starts_with(|c: char| c.is_ascii_digit()) {
+                let name_at = before.rfind('.').map_or(0, |i| i + 1);
+                return &id[name_at..];
+            }
+        }
+    }
+    let mut parts = id.rsplit('.');
+    let last = parts.next().unwrap_or(id);
+    let hashed = last.len() == 10 && last.bytes().all(|b| b.is_ascii_hexdigit());
+    match parts.next() {
+        Some(name) if hashed && id.starts_with("test.") && id.matches('.').count() >= 3 => name,
+        _ => last,
+    }
+}
+
 /// The folders of a file below its top folder (`models/staging/x.yml` →
 /// `["staging"]`), as dbt puts them in an fqn.
 pub fn fqn_folders(file: &Path) -> Vec<String> {
@@ -37,7 +60,8 @@ impl Node {
         self.id.split('.').nth(1).unwrap_or("")
     }
 
-    /// dbt's fqn: `["shop", "staging", "stg_orders"]`. A snapshot block's
+    /// dbt's fqn: `["shop", "staging", "stg_orders"]`; a model version's ends
+    /// in `v<v>`. A snapshot block's
     /// holds its file's stem too (`snapshots/orders.sql` → `["shop", "orders",
     /// "orders_history"]`); a YAML snapshot's only the folders.
     pub fn fqn(&self) -> Vec<String> {
@@ -51,6 +75,11 @@ impl Node {
             fqn.extend(self.original_file_path.file_stem().map(|s| s.to_string_lossy().to_string()));
         }
         fqn.push(self.name.clone());
+        // A model version's fqn ends in its version: `["shop", "orders", "v2"]`
+        // (a unit test of one keeps its declaration's fqn).
+        if let Some(v) = self.version.as_ref().filter(|_| self.resource == super::Resource::Model) {
+            fqn.push(v.v.formatted());
+        }
         fqn
     }
 
@@ -69,6 +98,17 @@ mod tests {
         assert_eq!(fqn_folders(Path::new("models/staging/schema.yml")), vec!["staging"]);
         assert_eq!(fqn_folders(Path::new("models/schema.yml")), Vec::<String>::new());
         assert_eq!(fqn_folders(Path::new("models/a/b/s.yml")), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn short_names_keep_a_versions_suffix_and_drop_a_tests_hash() {
+        assert_eq!(short_name("model.shop.orders"), "orders");
+        assert_eq!(short_name("model.shop.orders.v2"), "orders.v2");
+        assert_eq!(short_name("model.shop.orders.v2.5"), "orders.v2.5");
+        assert_eq!(short_name("test.shop.not_null_orders_v1_id.ccb11c9411"), "not_null_orders_v1_id");
+        assert_eq!(short_name("seed.shop.raw"), "raw");
+        assert_eq!(short_name("model.shop.vintage"), "vintage");
+        assert_eq!(short_name("model..tmp12.a"), "a");
     }
 
     #[test]

@@ -129,28 +129,31 @@ impl Planner<'_> {
         // they read is what dbt's generated `ref('m')` / `source('s', 't')`
         // finds from that project, the root project's first (as dbt, which
         // tests the root's `m` when a package and the root both have one).
-        let call = |m: &String| RefCall { package: None, name: m.clone() };
+        let call = |m: &String| RefCall { package: None, name: m.clone(), version: decl.version.clone() };
         let (target, tested, parent) = match &decl.attached {
-            Attached::Model(m) => match (
-                relations.find_ref(&call(m), scope),
-                self.names.find(&call(m), &project).filter(|_| self.names.get(&project, m).is_some()),
-            ) {
-                (Some(r), Some(id)) => (TestTarget::Model(m.clone()), r.clone(), id.clone()),
-                _ => {
-                    // A test on a disabled model is dropped, as dbt does.
-                    if self.project.models.iter().any(|f| &f.name == m)
-                        || self.project.seeds.iter().any(|s| &s.name == m)
-                    {
-                        return Ok(Planned::Nothing);
+            Attached::Model(m) => {
+                // A version's tests test that version's node (`<model>.v<v>` in the ref lookup).
+                let key = call(m).key();
+                let target = TestTarget::Model { name: m.clone(), version: decl.version.as_ref().map(|v| v.text.clone()) };
+                match (
+                    relations.find_ref(&call(m), scope),
+                    self.names.find(&call(m), &project).filter(|_| self.names.get(&project, &key).is_some()),
+                ) {
+                    (Some(r), Some(id)) => (target, r.clone(), id.clone()),
+                    _ => {
+                        // A test on a disabled model is dropped, as dbt does.
+                        if self.disabled_here(m, decl.version.as_ref()) {
+                            return Ok(Planned::Nothing);
+                        }
+                        // dbt warns and drops the test (it may belong to a model
+                        // that was removed, or a version with no file), and so do we.
+                        return Ok(Planned::Warning(err(format!(
+                            "test `{}` depends on a node named `{key}`, which was not found",
+                            decl.test
+                        ))));
                     }
-                    // dbt warns and drops the test (it may belong to a model
-                    // that was removed), and so do we.
-                    return Ok(Planned::Warning(err(format!(
-                        "test `{}` depends on a node named `{m}`, which was not found",
-                        decl.test
-                    ))));
                 }
-            },
+            }
             Attached::Source(s, t) => match relations.source_in(&project, s, t) {
                 Some(own) => {
                     let r = relations.find_source(s, t, scope).unwrap_or(own).clone();
@@ -227,7 +230,11 @@ impl Planner<'_> {
             let used_where = tcfg.where_clause.clone().filter(|w| !w.trim().is_empty());
             let model = match (&used_where, &decl.attached) {
                 (Some(_), _) => json_string(&relation_expr),
-                (_, Attached::Model(m)) => format!("ref({})", json_string(m)),
+                (_, Attached::Model(m)) => match &decl.version {
+                    // dbt's own `model` argument of a version's test: `ref('m', version='2')`.
+                    Some(v) => format!("ref({}, version={})", json_string(m), json_string(&v.text)),
+                    None => format!("ref({})", json_string(m)),
+                },
                 (_, Attached::Source(s, t)) => format!("source({}, {})", json_string(s), json_string(t)),
             };
             match self.render_custom(decl, &callee, &model, &tested, &mut deps) {
@@ -297,6 +304,7 @@ impl Planner<'_> {
             config: cfg,
             kind: NodeKind::GenericTest { sql, cfg: tcfg, decl: index },
             hooks: Default::default(),
+            version: None,
             run: Default::default(),
             ddl: None,
         })))
@@ -390,7 +398,7 @@ impl Planner<'_> {
                 // The usual `to: ref('customers')` needs no Jinja: evaluating it
                 // was most of planning a relationships test.
                 if let Some(name) = plain_ref(&to) {
-                    let call = RefCall { package: None, name: name.to_string() };
+                    let call = RefCall::named(name);
                     self.ref_deps(decl, std::slice::from_ref(&call), deps)?;
                     if let Some(rel) = relations.find_ref(&call, self.scope()) {
                         return Ok(GenericTest::Relationships { to: rel.to_string(), field });

@@ -206,7 +206,7 @@ pub(super) fn config_origin(project: &Project, key: &str, m: &SqlFile, rec: &Rec
     if rec.config.contains_key(key) {
         return (m.path.clone(), crate::config::find_line(&m.text, key));
     }
-    match project.model_props.get(&m.name) {
+    match project.model_props_of(&m.name) {
         Some(p) if p.config.contains_key(key) => (p.file.clone(), None),
         _ => (PathBuf::from("dbt_project.yml"), None),
     }

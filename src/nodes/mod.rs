@@ -118,6 +118,8 @@ pub struct Node {
     pub kind: NodeKind,
     /// `pre-hook` / `post-hook`, decided at plan time (seeds and models; tests have none).
     pub hooks: NodeHooks,
+    /// A versioned model's version (its unique id ends in `.v<v>`; `name` is the model's).
+    pub version: Option<crate::project::versions::ModelVersion>,
     /// Its own retries and timeout, checked once at plan time ([`run_settings`]).
     pub run: RunSettings,
     /// What its property entry adds to its DDL: an enforced contract,
@@ -138,6 +140,9 @@ pub struct Plan {
     pub written: BTreeMap<String, AsWritten>,
     /// What dbt warns about while parsing, in declaration order.
     pub warnings: Vec<Diagnostic>,
+    /// What dbt logs as information while compiling (an unpinned `ref` of a
+    /// versioned model with a prerelease), printed as `note:`s.
+    pub notes: Vec<Diagnostic>,
     /// `on-run-start` / `on-run-end`, run around the nodes of a run.
     pub run_hooks: RunHooks,
 }
@@ -219,8 +224,12 @@ struct Planner<'a> {
     warnings: Vec<Diagnostic>,
     nodes: Vec<Node>,
     written: BTreeMap<String, AsWritten>,
-    /// Model, seed and snapshot ids by project and name.
+    /// dbt's ref lookup, by project: a model, seed or snapshot name → unique
+    /// id; a versioned model's `<name>.v<v>` for each version, and its name
+    /// for the latest one.
     names: names::Names,
+    /// `note:`s dbt logs while compiling (an unpinned ref with a newer prerelease).
+    notes: Vec<Diagnostic>,
 }
 
 #[cfg(test)]
@@ -239,6 +248,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         nodes: Vec::new(),
         written: BTreeMap::new(),
         names: names::Names::new(&project.name),
+        notes: Vec::new(),
     };
     // Every project's nodes claim their names before any `ref` is linked:
     // a package's model may ref the root project's and the other way round.
@@ -253,6 +263,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     let relations = Arc::new(p.relations());
     p.unique_relations();
     p.link(model_refs);
+    p.deprecations();
     p.ddl(&relations);
     for owner in project.all() {
         p.project = owner;
@@ -267,7 +278,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     }
     let mut warnings = p.warnings;
     warnings.extend(p.unsupported.warnings());
-    let (mut nodes, written) = (p.nodes, p.written);
+    let (mut nodes, written, notes) = (p.nodes, p.written, p.notes);
     // Unstable: it moves the large nodes fewer times (40,000 at 10k models;
     // planning 2% faster). Ties are duplicates, refused below; ordering them
     // by file keeps the order they were found in.
@@ -292,7 +303,13 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     let graph_of = |nodes: &[Node]| {
         let edges: Vec<(&str, &BTreeSet<String>)> = nodes.iter().map(|n| (n.id.as_str(), &n.depends_on)).collect();
         Graph::new(&edges).map_err(|cycle| {
-            let short: Vec<String> = cycle.iter().map(|id| id.rsplit('.').next().unwrap_or(id).to_string()).collect();
+            let short: Vec<String> = cycle
+                .iter()
+                .map(|id| match nodes.iter().find(|n| &n.id == id) {
+                    Some(n) => n.search_name(),
+                    None => fqn::short_name(id).to_string(),
+                })
+                .collect();
             let first = nodes.iter().find(|n| n.id == cycle[0]).map(|n| n.file.clone());
             let mut d = Diagnostic::new(format!("dependency cycle: {}", cycle_text(&short)))
                 .hint("remove one of these `ref()` calls to break the loop");
@@ -308,7 +325,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, run_hooks: RunHooks::of(project) })
+    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, notes, run_hooks: RunHooks::of(project) })
 }
 
 impl<'a> Planner<'a> {
@@ -326,6 +343,9 @@ impl<'a> Planner<'a> {
     /// Resolve pass over models; returns each model's recorded refs by node index.
     /// A model's render, config and materialization are its own, so they are
     /// worked out on every core; names are claimed and nodes made in file order.
+    /// A file that defines a model version is that version's node
+    /// (`model.<project>.<model>.v<v>`, its fqn ending in `v<v>`), configured
+    /// by the version's merged property entry.
     fn models(&mut self) -> Vec<ModelRefs<'a>> {
         let mut refs = Vec::new();
         let (project, templates, target) = (self.project, self.templates, self.target);
@@ -338,13 +358,13 @@ impl<'a> Planner<'a> {
                 let placeholder = Relation::new(&target.database, &target.schema, &m.name);
                 (templates.resolve_file(&m.path.display().to_string(), &placeholder).map_err(|d| vec![d])?, None)
             };
-            let props = project.model_props.get(&m.name);
+            let props = project.model_props_of(&m.name);
+            let (folders, leaf) = refs::config_path(project, m);
             // A Python model's default `table` sits at its property file's level.
             let mut props_layer = props.map(|p| p.config.clone()).unwrap_or_default();
             python::default_materialization(python.is_some(), &mut props_layer, props);
             let call = rec.config.clone().into_iter().collect();
-            let mut cfg =
-                root.node_config(project, |p| p.model_tree.as_ref(), &m.folders, &m.name, [props_layer, call]);
+            let mut cfg = root.node_config(project, |p| p.model_tree.as_ref(), &folders, &leaf, [props_layer, call]);
             if !enabled(&cfg) {
                 return Ok(None);
             }
@@ -362,20 +382,25 @@ impl<'a> Planner<'a> {
                     continue;
                 }
             };
-            let id = format!("model.{}.{}", project.name, m.name);
-            if !self.claim_name(&m.name, &id, &m.path) {
+            let (name, version, id) = refs::model_identity(project, m);
+            if !self.claim(&name, version.as_ref(), &id, &m.path) {
                 continue;
             }
-            self.unsupported.note(&cfg, &m.name, &m.path);
+            self.unsupported.note(&cfg, &name, &m.path);
+            let default_alias = naming::default_alias(&name, version.as_ref());
             let relation = match materialized {
-                Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&m.name)),
-                _ => match self.naming.relation(&self.view(Resource::Model, &m.name, &m.path, &m.folders), &cfg) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        self.errors.push(Diagnostic::in_file(&m.path, format!("model `{}`: {e}", m.name)));
-                        continue;
+                Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&default_alias)),
+                _ => {
+                    let mut view = self.view(Resource::Model, &name, &m.path, &m.folders);
+                    view.version = version.as_ref();
+                    match self.naming.relation(&view, &cfg) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            self.errors.push(Diagnostic::in_file(&m.path, format!("model `{name}`: {e}")));
+                            continue;
+                        }
                     }
-                },
+                }
             };
             for (s, t) in &rec.sources {
                 self.check_source(s, t, &m.path, &m.text);
@@ -384,7 +409,7 @@ impl<'a> Planner<'a> {
             let source_deps = rec.sources.iter().map(|(s, t)| self.source_dep(s, t, &project.name)).collect();
             self.nodes.push(Node {
                 id,
-                name: m.name.clone(),
+                name,
                 resource: Resource::Model,
                 file: m.path.clone(),
                 original_file_path: self.original(&m.path),
@@ -393,6 +418,7 @@ impl<'a> Planner<'a> {
                 config: cfg,
                 kind: NodeKind::Model { template: m.path.display().to_string(), materialized, python },
                 hooks,
+                version,
                 run: Default::default(),
                 ddl: None,
             });
@@ -427,7 +453,7 @@ impl<'a> Planner<'a> {
             tcfg.store_failures = generic::store_failures(&cfg, &self.target.database, &self.target.schema, &t.name);
             let scope = self.project.name.clone();
             let ids: Vec<String> =
-                rec.refs.iter().filter_map(|r| self.resolve_ref(r, &scope, &t.path, &t.text)).collect();
+                rec.refs.iter().filter_map(|r| self.resolve_noted(r, &scope, &t.name, &t.path, &t.text)).collect();
             let mut sources = Vec::new();
             for (s, tb) in &rec.sources {
                 self.check_source(s, tb, &t.path, &t.text);
@@ -445,6 +471,7 @@ impl<'a> Planner<'a> {
                 config: cfg,
                 kind: NodeKind::SingularTest { template, cfg: tcfg },
                 hooks: NodeHooks::default(),
+                version: None,
                 run: Default::default(),
                 ddl: None,
             });
@@ -462,6 +489,7 @@ pub mod materialize;
 mod names;
 mod naming;
 mod python;
+mod refs;
 mod run_settings;
 mod seeds;
 pub mod snapshot;

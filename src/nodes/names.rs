@@ -11,6 +11,7 @@
 use super::fqn::source_id;
 use super::{AsWritten, Materialized, Node, NodeKind, Planner};
 use crate::error::Diagnostic;
+use crate::project::versions::ModelVersion;
 use crate::template::relation::Relation;
 use crate::template::{packages_to_search, PackageRelations, RefCall, Relations};
 use std::collections::BTreeMap;
@@ -33,18 +34,19 @@ impl Names {
         self.by_project.get(project)?.get(name)
     }
 
-    /// What `call` names, from a node of `scope`.
+    /// What `call` names, from a node of `scope` (a pinned model version by `<name>.v<v>`).
     pub(super) fn find(&self, call: &RefCall, scope: &str) -> Option<&String> {
+        let key = call.key();
         let order = packages_to_search(&self.root, call.package.as_deref(), Some(scope));
         order.into_iter().find_map(|p| match p {
-            Some(p) => self.get(p, &call.name),
-            None => std::iter::once(&self.root).chain(self.by_project.keys()).find_map(|p| self.get(p, &call.name)),
+            Some(p) => self.get(p, &key),
+            None => std::iter::once(&self.root).chain(self.by_project.keys()).find_map(|p| self.get(p, &key)),
         })
     }
 
-    /// Every name `scope` could mean, for a suggestion.
+    /// Every name `scope` could mean, for a suggestion (not versions' own keys).
     fn known(&self) -> impl Iterator<Item = &str> {
-        self.by_project.values().flat_map(|m| m.keys().map(String::as_str))
+        self.by_project.values().flat_map(|m| m.keys().map(String::as_str)).filter(|k| !k.contains(".v"))
     }
 }
 
@@ -58,7 +60,9 @@ impl Planner<'_> {
                 true => &mut relations.by_name,
                 false => &mut relations.packages.entry(n.project().to_string()).or_default().by_name,
             };
-            by_name.insert(n.name.clone(), r.clone());
+            for key in n.ref_keys() {
+                by_name.insert(key, r.clone());
+            }
             if let NodeKind::Model { template, materialized: Materialized::Ephemeral, .. } = &n.kind {
                 relations.ephemerals.insert(r.identifier.clone(), template.clone());
             }
@@ -113,15 +117,34 @@ impl Planner<'_> {
     /// Claims `name` for `id` in the current project; a second node of that
     /// name there is an error.
     pub(super) fn claim_name(&mut self, name: &str, id: &str, file: &Path) -> bool {
+        self.claim(name, None, id, file)
+    }
+
+    /// Claims the lookup keys of a node named `name` (of `version`, for a
+    /// model version: `<name>.v<v>`, and `name` for the latest) in the
+    /// current project; a key another node holds is dbt's duplicate error.
+    pub(super) fn claim(&mut self, name: &str, version: Option<&ModelVersion>, id: &str, file: &Path) -> bool {
         let project = self.project.name.clone();
-        if let Some(prev) = self.names.get(&project, name) {
-            self.errors.push(
-                Diagnostic::in_file(file, format!("duplicate node name `{name}`: `{prev}` already uses it"))
-                    .hint("model, seed and snapshot names must be unique across the project"),
-            );
-            return false;
+        let mut keys = vec![match version {
+            Some(v) => format!("{name}.{}", v.v.formatted()),
+            None => name.to_string(),
+        }];
+        if version.is_some_and(ModelVersion::is_latest) {
+            keys.push(name.to_string());
         }
-        self.names.by_project.entry(project).or_default().insert(name.to_string(), id.to_string());
+        for key in &keys {
+            if let Some(prev) = self.names.get(&project, key) {
+                self.errors.push(
+                    Diagnostic::in_file(file, format!("duplicate node name `{key}`: `{prev}` already uses it"))
+                        .hint("model, seed and snapshot names must be unique across the project"),
+                );
+                return false;
+            }
+        }
+        let names = self.names.by_project.entry(project).or_default();
+        for key in keys {
+            names.insert(key, id.to_string());
+        }
         true
     }
 
@@ -157,10 +180,10 @@ impl Planner<'_> {
     pub(super) fn link(&mut self, model_refs: Vec<super::ModelRefs<'_>>) {
         for (i, refs, sources, text) in model_refs {
             let file = self.nodes[i].file.clone();
-            let scope = self.nodes[i].project().to_string();
+            let (scope, owner) = (self.nodes[i].project().to_string(), self.nodes[i].name.clone());
             let mut ids = Vec::new();
             for r in &refs {
-                if let Some(id) = self.resolve_ref(r, &scope, &file, text) {
+                if let Some(id) = self.resolve_noted(r, &scope, &owner, &file, text) {
                     self.nodes[i].depends_on.insert(id.clone());
                     ids.push(id);
                 }
@@ -195,9 +218,13 @@ impl Planner<'_> {
             return Some(id.clone());
         }
         let name = &call.name;
-        let best = crate::error::closest(name, self.names.known());
         let line =
             crate::config::find_line(text, &format!("'{name}'")).or_else(|| crate::config::find_line(text, name));
+        if let Some(d) = self.version_miss(call, file) {
+            self.errors.push(d.at(line, None));
+            return None;
+        }
+        let best = crate::error::closest(name, self.names.known());
         let what = match &call.package {
             Some(p) => format!("unknown ref `{p}.{name}`: package `{p}` has no model, seed or snapshot of that name"),
             None => format!("unknown ref `{name}`: no model, seed or snapshot has that name"),
@@ -227,7 +254,9 @@ mod tests {
         put("other", "base");
         put("other", "only_other");
         let find = |package: Option<&str>, name: &str, scope: &str| {
-            names.find(&RefCall { package: package.map(str::to_string), name: name.into() }, scope).cloned()
+            names
+                .find(&RefCall { package: package.map(str::to_string), name: name.into(), version: None }, scope)
+                .cloned()
         };
         // The root project's model wins even from a package's node, as in dbt.
         assert_eq!(find(None, "shared", "pkg").as_deref(), Some("model.shop.shared"));

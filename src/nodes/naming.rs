@@ -31,6 +31,8 @@ pub(super) struct NodeView<'a> {
     /// Relative to the resource folder (`staging/stg_orders.sql`).
     pub path: String,
     pub original_file_path: String,
+    /// A versioned model's version (`node.version` in the macros).
+    pub version: Option<&'a crate::project::versions::ModelVersion>,
 }
 
 impl<'a> Naming<'a> {
@@ -42,7 +44,7 @@ impl<'a> Naming<'a> {
     pub(super) fn relation(&self, node: &NodeView, cfg: &ConfigMap) -> Result<Relation, String> {
         let own = |which: &str| self.templates.package_names_relations(node.package, which);
         if !self.by_macro && !["database", "schema", "alias"].into_iter().any(own) {
-            return Ok(defaults(self.target, cfg, node.name));
+            return Ok(defaults(self.target, cfg, &default_alias(node.name, node.version)));
         }
         let value = node_value(node, cfg);
         let call = |which: &str, key: &str| {
@@ -51,6 +53,15 @@ impl<'a> Naming<'a> {
                 .map_err(|e| format!("`generate_{which}_name` failed: {e}"))
         };
         Ok(Relation::new(&call("database", "database")?, &call("schema", "schema")?, &call("alias", "alias")?))
+    }
+}
+
+/// dbt's default alias: the name, or `<name>_v<v>` for a versioned model
+/// (dots in the version become `_`), as `default__generate_alias_name` has it.
+pub(crate) fn default_alias(name: &str, version: Option<&crate::project::versions::ModelVersion>) -> String {
+    match version {
+        Some(v) => format!("{name}_v{}", v.v.text.replace('.', "_")),
+        None => name.to_string(),
     }
 }
 
@@ -67,17 +78,24 @@ pub(crate) fn defaults(target: &Target, cfg: &ConfigMap, name: &str) -> Relation
 
 fn node_value(node: &NodeView, cfg: &ConfigMap) -> Value {
     let resource = node.resource.as_str();
+    let mut unique_id = format!("{resource}.{}.{}", node.package, node.name);
+    let mut fqn = node.fqn.clone();
+    if let Some(v) = node.version {
+        unique_id = format!("{unique_id}.{}", v.v.formatted());
+        fqn.push(v.v.formatted());
+    }
     Value::from(Serde(serde_json::json!({
         "name": node.name,
         "resource_type": resource,
         "package_name": node.package,
-        "unique_id": format!("{resource}.{}.{}", node.package, node.name),
-        "fqn": node.fqn,
+        "unique_id": unique_id,
+        "fqn": fqn,
         "path": node.path,
         "original_file_path": node.original_file_path,
         "tags": cfg.get("tags").cloned().unwrap_or(serde_yaml::Value::Sequence(Vec::new())),
         "config": cfg,
-        "version": null,
+        "version": node.version.map(|v| v.v.json.clone()),
+        "latest_version": node.version.map(|v| v.latest.json.clone()),
     })))
 }
 
@@ -102,6 +120,7 @@ impl<'a> super::Planner<'a> {
             fqn: super::tree_path(self.project, folders, name),
             path: path.join("/"),
             original_file_path: self.original(file).display().to_string(),
+            version: None,
         }
     }
 }

@@ -21,7 +21,7 @@ pub(super) fn resolve(m: &SqlFile) -> Result<(Recorded, Arc<PyModel>), Vec<Diagn
         refs: parsed
             .refs
             .iter()
-            .map(|r| crate::template::RefCall { package: r.package.clone(), name: r.name.clone() })
+            .map(|r| crate::template::RefCall { package: r.package.clone(), name: r.name.clone(), version: None })
             .collect(),
         sources: parsed.sources.clone(),
         config: pymodel::own_config(&parsed),

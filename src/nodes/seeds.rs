@@ -49,6 +49,7 @@ impl Planner<'_> {
                 config: cfg,
                 kind: NodeKind::Seed { csv: s.abs_path.clone(), column_types, delimiter },
                 hooks,
+                version: None,
                 run: Default::default(),
                 ddl: None,
             });

@@ -398,6 +398,7 @@ impl<'a> Planner<'a> {
                 config: cfg,
                 kind: NodeKind::Snapshot { template, snapshot },
                 hooks,
+                version: None,
                 run: Default::default(),
                 ddl: None,
             });

@@ -11,6 +11,7 @@ use super::{enabled, Node, NodeKind, Planner, Resource};
 use crate::config_tree::ConfigMap;
 use crate::error::Diagnostic;
 use crate::hooks::NodeHooks;
+use crate::project::versions::ModelVersion;
 use crate::template::relation::Relation;
 use crate::template::RefCall;
 use crate::unit_tests::{self, Input, Planned, PlannedInput, UnitTestDecl};
@@ -24,6 +25,8 @@ struct Tested {
     config: ConfigMap,
     relation: Relation,
     text: String,
+    /// The model version, when the model is versioned.
+    version: Option<ModelVersion>,
     python: bool,
 }
 
@@ -33,19 +36,23 @@ impl Planner<'_> {
         let project = self.project;
         for decl in &project.unit_tests {
             match self.unit_test(decl) {
-                Ok(Some(node)) => {
-                    let deps: Vec<String> = node.depends_on.iter().cloned().collect();
-                    let id = node.id.clone();
-                    self.nodes.push(node);
-                    self.written.insert(id, super::AsWritten { depends_on: deps, ..Default::default() });
+                Ok(nodes) => {
+                    for node in nodes {
+                        let deps: Vec<String> = node.depends_on.iter().cloned().collect();
+                        let id = node.id.clone();
+                        self.nodes.push(node);
+                        self.written.insert(id, super::AsWritten { depends_on: deps, ..Default::default() });
+                    }
                 }
-                Ok(None) => {}
                 Err(d) => self.errors.push(d),
             }
         }
     }
 
-    fn unit_test(&mut self, decl: &UnitTestDecl) -> Result<Option<Node>, Diagnostic> {
+    /// The nodes of one declaration: none when it (or its model) is
+    /// disabled, one per tested version of a versioned model, as dbt makes
+    /// them (`unit_test.<project>.<model>.<name>_v<v>`).
+    fn unit_test(&mut self, decl: &UnitTestDecl) -> Result<Vec<Node>, Diagnostic> {
         let project = self.project;
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let mut folders = fqn_folders(&self.original(&decl.file));
@@ -53,19 +60,63 @@ impl Planner<'_> {
         let own: ConfigMap = decl.config.clone().into_iter().collect();
         let cfg = self.root.node_config(project, |p| p.unit_test_tree.as_ref(), &folders, &decl.name, [own]);
         if !enabled(&cfg) {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        let Some(tested) = self.tested(&decl.model) else {
+        let versioned = project.versions.is_versioned(&decl.model);
+        if !versioned && decl.versions.is_some() {
+            return Err(err(format!(
+                "unit test `{}` should not have a versions include or exclude when referencing non-versioned model `{}`",
+                decl.name, decl.model
+            )));
+        }
+        let ids: Vec<String> = if versioned {
+            let chosen = |v: &ModelVersion| decl.versions.as_ref().is_none_or(|c| c.tests(&v.v));
+            let planned: Vec<String> = self
+                .nodes
+                .iter()
+                .filter(|n| n.resource == Resource::Model && n.name == decl.model)
+                .filter(|n| n.version.as_ref().is_some_and(chosen))
+                .map(|n| n.id.clone())
+                .collect();
+            if planned.is_empty() {
+                return Err(err(format!(
+                    "unit test `{}` referenced a version of `{}` which was not found",
+                    decl.name, decl.model
+                ))
+                .hint("`versions:` lists versions of the model that have a file and are enabled"));
+            }
+            planned
+        } else {
+            self.names
+                .get(&project.name, &decl.model)
+                .filter(|id| id.starts_with("model."))
+                .cloned()
+                .into_iter()
+                .collect()
+        };
+        if ids.is_empty() {
             // A disabled model's unit tests are left out, as dbt leaves them (#10540).
             if project.models.iter().any(|m| m.name == decl.model) {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             return Err(err(format!(
                 "unable to find model `{}.{}` for unit test `{}`",
                 project.name, decl.model, decl.name
             ))
             .hint("`model:` names a model of this project"));
-        };
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(tested) = self.tested(&id) else { continue };
+            out.push(self.unit_test_of(decl, tested, cfg.clone())?);
+        }
+        Ok(out)
+    }
+
+    /// One unit test node of `decl` on the planned model (or model version) `tested`.
+    fn unit_test_of(&mut self, decl: &UnitTestDecl, tested: Tested, cfg: ConfigMap) -> Result<Node, Diagnostic> {
+        let project = self.project;
+        let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         // dbt compiles a unit test by putting its rows in place of the
         // model's refs in its SQL; a Python model has none (dbt then fails
         // with a parser error when the test runs).
@@ -124,9 +175,11 @@ impl Planner<'_> {
             given: decl.given.clone(),
             expect_rows: decl.expect.clone(),
             expect_format: decl.expect_format,
+            versions: decl.versions.clone(),
         };
-        Ok(Some(Node {
-            id: format!("unit_test.{}.{}.{}", project.name, decl.model, decl.name),
+        let suffix = tested.version.as_ref().map(|v| format!("_{}", v.v.formatted())).unwrap_or_default();
+        Ok(Node {
+            id: format!("unit_test.{}.{}.{}{suffix}", project.name, decl.model, decl.name),
             name: decl.name.clone(),
             resource: Resource::UnitTest,
             file: decl.file.clone(),
@@ -136,23 +189,24 @@ impl Planner<'_> {
             config: cfg,
             kind: NodeKind::UnitTest(Arc::new(planned)),
             hooks: NodeHooks::default(),
+            version: tested.version,
             run: Default::default(),
             ddl: None,
-        }))
+        })
     }
 
-    /// The planned model named `name`, if it is one.
-    fn tested(&self, name: &str) -> Option<Tested> {
-        let id = self.names.get(&self.project.name, name).filter(|id| id.starts_with("model."))?;
-        let node = self.nodes.iter().find(|n| &n.id == id)?;
+    /// The planned model (or model version) with this unique id.
+    fn tested(&self, id: &str) -> Option<Tested> {
+        let node = self.nodes.iter().find(|n| n.id == id)?;
         let NodeKind::Model { template, python, .. } = &node.kind else { return None };
-        let text = self.project.models.iter().find(|m| m.name == name).map(|m| m.text.clone()).unwrap_or_default();
+        let text = self.project.models.iter().find(|m| m.path == node.file).map(|m| m.text.clone()).unwrap_or_default();
         Some(Tested {
-            id: id.clone(),
+            id: id.to_string(),
             template: template.clone(),
             config: node.config.clone(),
             relation: self.real_relation(node),
             text,
+            version: node.version.clone(),
             python: python.is_some(),
         })
     }
@@ -181,14 +235,15 @@ impl Planner<'_> {
         let (name, relation, seed_file, read) = match &g.input {
             Input::This => (decl.model.clone(), tested.relation.clone(), None, true),
             Input::Ref(r) => {
-                let call = RefCall { package: None, name: r.clone() };
+                // `r` is the input's lookup key (`<name>.v<v>` for a pinned version).
+                let call = RefCall::named(r);
                 let id = self.names.find(&call, &project.name).cloned().ok_or_else(not_found)?;
                 let node = self.nodes.iter().find(|n| n.id == id).ok_or_else(not_found)?;
                 let seed = match &node.kind {
                     NodeKind::Seed { csv, .. } => Some(csv.clone()),
                     _ => None,
                 };
-                (r.clone(), self.real_relation(node), seed, written.refs.iter().any(|c| &c.name == r))
+                (r.clone(), self.real_relation(node), seed, written.refs.iter().any(|c| c.key() == *r))
             }
             Input::Source(s, t) => {
                 let owner = self.source_owner(s, t, &project.name).and_then(|o| self.root.named(o));

@@ -46,7 +46,9 @@ pub(super) fn unmatched(project: &Project) -> Vec<Diagnostic> {
     ];
     let mut out = Vec::new();
     for (section, props, known) in sections {
-        for (name, entry) in props.iter().filter(|(name, _)| !known.contains(name.as_str())) {
+        // A versioned model's entry is matched version by version (`versions::resolve`).
+        let unknown = |(name, entry): &(&String, &super::NodeProps)| !entry.versioned && !known.contains(name.as_str());
+        for (name, entry) in props.iter().filter(unknown) {
             let close = crate::error::closest(name, known.iter().copied());
             let what = format!("did not find a node named `{name}` for this entry of `{section}`");
             let d = Diagnostic::in_file(&entry.file, what).at(entry.line, None);

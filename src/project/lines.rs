@@ -51,6 +51,15 @@ impl<'a> Lines<'a> {
         self.after(from, &needle).or_else(|| self.after(0, &needle))
     }
 
+    /// The line of a version entry `- v: <text>` (quoted or not) after line `from`.
+    pub fn version(&self, from: usize, text: &str) -> Option<usize> {
+        let is_it = |l: &str| {
+            let l = l.trim_start().trim_start_matches('-').trim_start();
+            l.strip_prefix("v:").is_some_and(|rest| rest.trim().trim_matches(['\'', '"']) == text)
+        };
+        self.lines.iter().enumerate().skip(from).find(|(_, l)| is_it(l)).map(|(i, _)| i + 1)
+    }
+
     /// Best-effort line of a test entry: the first line after its owner's
     /// line that mentions the test's name, else the owner's line.
     pub fn test(&self, owner: usize, entry: &Value) -> Option<usize> {

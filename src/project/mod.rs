@@ -23,6 +23,7 @@ pub(crate) mod resources;
 mod settings;
 pub mod snapshots;
 pub(crate) mod version;
+pub mod versions;
 pub mod yaml_tests;
 
 use crate::config::dbt_project::RawDbtProject;
@@ -72,6 +73,11 @@ pub struct NodeProps {
     pub file: PathBuf,
     /// The entry's `name:` line, to point at a second entry for the same resource.
     pub line: Option<usize>,
+    /// A model entry with `versions:`: its versions' own entries (in
+    /// `Project::versions`) are what apply to files.
+    pub versioned: bool,
+    /// A model's (or one version's) `deprecation_date`.
+    pub deprecation_date: Option<versions::DeprecationDate>,
 }
 
 /// A column of a property entry as a contract reads it.
@@ -114,6 +120,8 @@ pub struct Project {
     pub singular_tests: Vec<SqlFile>,
     pub macros: Vec<SqlFile>,
     pub model_props: BTreeMap<String, NodeProps>,
+    /// Each version of each versioned model, and the file defining it.
+    pub versions: versions::Versions,
     pub seed_props: BTreeMap<String, NodeProps>,
     /// `{% snapshot %}` blocks and YAML-defined snapshots, in path order.
     pub snapshots: Vec<snapshots::Snapshot>,
@@ -335,6 +343,15 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
 }
 
 impl Project {
+    /// A model file's property entry: the entry of the version it defines,
+    /// else the model's own (a versioned model's entry applies to no file).
+    pub fn model_props_of(&self, file_stem: &str) -> Option<&NodeProps> {
+        match self.versions.of_file(file_stem) {
+            Some(v) => Some(&v.props),
+            None => self.model_props.get(file_stem).filter(|p| !p.versioned),
+        }
+    }
+
     /// The root project and every installed package's, in that order.
     pub fn all(&self) -> impl Iterator<Item = &Project> {
         std::iter::once(self).chain(self.packages.iter().map(|p| &p.project))

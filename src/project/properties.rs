@@ -26,6 +26,8 @@ pub struct Declared {
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
     pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
+    /// Each version of each versioned model, in file order.
+    pub versions: Vec<super::versions::VersionDecl>,
     pub errors: Vec<Diagnostic>,
     /// Declarations runner loads but does not act on.
     pub warnings: Vec<Diagnostic>,
@@ -50,33 +52,60 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
     }
     // Each entry's line is searched from its owner's line: one pass per file.
     let lines = Lines::new(text);
-    let push_tests =
-        |out: &mut Declared, entries: Option<&Vec<Value>>, attached: &Attached, column: Option<&str>, owner: usize| {
-            for entry in entries.into_iter().flatten() {
-                let line = lines.test(owner, entry);
-                match yaml_tests::decode(entry, attached, column, &file, line) {
-                    Ok(t) => out.tests.push(t),
-                    Err(d) => out.errors.push(d),
-                }
-            }
-        };
     for (is_seed, list) in [(false, &props.models), (true, &props.seeds)] {
         let mut cursor = 0;
         for m in list {
             let attached = Attached::Model(m.name.clone());
             let line = lines.entry(cursor, &m.name).unwrap_or(1);
             cursor = line;
-            push_tests(&mut out, m.data_tests.as_ref().or(m.tests.as_ref()), &attached, None, line);
-            let mut column_lines = Vec::new();
-            for c in &m.columns {
-                let col = lines.entry(line, &c.name).unwrap_or(line);
-                column_lines.push(col);
-                push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
+            if is_seed {
+                refuse_model_only_keys(&mut out, &file, line, m);
             }
+            let versioned = m.versions.as_ref().is_some_and(|v| !v.is_empty());
+            if versioned && !is_seed {
+                super::versions::declare(&file, &lines, m, line, &mut out);
+            } else {
+                if !is_seed && m.latest_version.as_ref().is_some_and(|l| !l.is_null()) {
+                    out.errors.push(
+                        Diagnostic::in_file(
+                            &file,
+                            format!("model `{}`: `latest_version` is set but it has no `versions:`", m.name),
+                        )
+                        .at(Some(line), None)
+                        .hint("list its versions under `versions:`, or remove `latest_version`"),
+                    );
+                }
+                push_tests(
+                    &mut out,
+                    &lines,
+                    &file,
+                    m.data_tests.as_ref().or(m.tests.as_ref()),
+                    &attached,
+                    None,
+                    line,
+                    &None,
+                );
+                for c in &m.columns {
+                    let col = lines.entry(line, &c.name).unwrap_or(line);
+                    let sql = yaml_tests::column_sql(&c.name, c.quote);
+                    push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
+                }
+            }
+            let column_lines: Vec<usize> =
+                m.columns.iter().map(|c| lines.entry(line, &c.name).unwrap_or(line)).collect();
             let mut entry = node_props(&file, line, &m.config, &m.columns, &m.description);
             entry.column_props = column_props(&m.columns, &column_lines);
             entry.constraints =
                 m.constraints.clone().map(|c| (c, lines.key_of_entry(line, "constraints").unwrap_or(line)));
+            entry.versioned = versioned && !is_seed;
+            if !is_seed && !entry.versioned {
+                match m.deprecation_date.as_ref().map(super::versions::DeprecationDate::parse).transpose() {
+                    Ok(d) => entry.deprecation_date = d,
+                    Err(e) => out
+                        .errors
+                        .push(Diagnostic::in_file(&file, format!("model `{}`: {e}", m.name)).at(Some(line), None)),
+                }
+            }
             let list = if is_seed { &mut out.seeds } else { &mut out.models };
             list.push((m.name.clone(), entry));
         }
@@ -86,12 +115,13 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         let attached = Attached::Model(s.name.clone());
         let line = lines.entry(cursor, &s.name).unwrap_or(1);
         cursor = line;
-        push_tests(&mut out, s.data_tests.as_ref().or(s.tests.as_ref()), &attached, None, line);
+        push_tests(&mut out, &lines, &file, s.data_tests.as_ref().or(s.tests.as_ref()), &attached, None, line, &None);
         let mut column_lines = Vec::new();
         for c in &s.columns {
             let col = lines.entry(line, &c.name).unwrap_or(line);
             column_lines.push(col);
-            push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
+            let sql = yaml_tests::column_sql(&c.name, c.quote);
+            push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
         }
         let mut entry = node_props(&file, line, &s.config, &s.columns, &s.description);
         entry.column_props = column_props(&s.columns, &column_lines);
@@ -106,10 +136,20 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
             let attached = Attached::Source(s.name.clone(), t.name.clone());
             let line = lines.entry(table_cursor, &t.name).unwrap_or(source_line);
             table_cursor = line;
-            push_tests(&mut out, t.data_tests.as_ref().or(t.tests.as_ref()), &attached, None, line);
+            push_tests(
+                &mut out,
+                &lines,
+                &file,
+                t.data_tests.as_ref().or(t.tests.as_ref()),
+                &attached,
+                None,
+                line,
+                &None,
+            );
             for c in &t.columns {
                 let col = lines.entry(line, &c.name).unwrap_or(line);
-                push_tests(&mut out, column_tests(c), &attached, Some(&yaml_tests::column_sql(&c.name, c.quote)), col);
+                let sql = yaml_tests::column_sql(&c.name, c.quote);
+                push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
             }
             let schema = s.schema.clone().unwrap_or_else(|| s.name.clone());
             let identifier = t.identifier.clone().unwrap_or_else(|| t.name.clone());
@@ -151,8 +191,51 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
     out
 }
 
+/// Decodes the test entries of one owner (a model, version, column, source
+/// table) into `out`, each at its line below the owner's; `version` is the
+/// model version they test, when the model is versioned.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn push_tests(
+    out: &mut Declared,
+    lines: &Lines,
+    file: &Path,
+    entries: Option<&Vec<Value>>,
+    attached: &Attached,
+    column: Option<&str>,
+    owner: usize,
+    version: &Option<super::versions::Version>,
+) {
+    let file = file.to_path_buf();
+    for entry in entries.into_iter().flatten() {
+        let line = lines.test(owner, entry);
+        match yaml_tests::decode(entry, attached, column, &file, line) {
+            Ok(mut t) => {
+                t.version = version.clone();
+                out.tests.push(t)
+            }
+            Err(d) => out.errors.push(d),
+        }
+    }
+}
+
+/// dbt's seed entries have no versions or deprecation: those keys are refused, not dropped.
+fn refuse_model_only_keys(out: &mut Declared, file: &Path, line: usize, m: &crate::config::properties::RawModelProps) {
+    let set = [
+        ("versions", m.versions.is_some()),
+        ("latest_version", m.latest_version.is_some()),
+        ("deprecation_date", m.deprecation_date.is_some()),
+    ];
+    for (key, _) in set.iter().filter(|(_, set)| *set) {
+        out.errors.push(
+            Diagnostic::in_file(file, format!("seed `{}`: `{key}` is a property of models only", m.name))
+                .at(Some(line), None)
+                .hint(format!("remove `{key}` from this `seeds:` entry")),
+        );
+    }
+}
+
 /// A model's, seed's or snapshot's property entry: its config, columns and descriptions.
-fn node_props(
+pub(super) fn node_props(
     file: &Path,
     line: usize,
     config: &Option<BTreeMap<String, Value>>,
@@ -168,11 +251,13 @@ fn node_props(
         constraints: None,
         file: file.to_path_buf(),
         line: Some(line),
+        versioned: false,
+        deprecation_date: None,
     }
 }
 
 /// The columns' data types, quoting and constraints, each with its line.
-fn column_props(columns: &[RawColumn], lines: &[usize]) -> Vec<ColumnProps> {
+pub(super) fn column_props(columns: &[RawColumn], lines: &[usize]) -> Vec<ColumnProps> {
     columns
         .iter()
         .zip(lines)

@@ -79,6 +79,7 @@ pub(super) fn load(w: &mut Walk, dir: &Path, raw: &RawDbtProject, name: String) 
         singular_tests,
         macros,
         model_props: BTreeMap::new(),
+        versions: super::versions::Versions::default(),
         seed_props: BTreeMap::new(),
         snapshots: snapshot_files,
         snapshot_props: BTreeMap::new(),
@@ -103,6 +104,10 @@ pub(super) fn load(w: &mut Walk, dir: &Path, raw: &RawDbtProject, name: String) 
     };
     let prop_dirs: Vec<String> = paths.models.iter().chain(&paths.seeds).chain(&paths.snapshots).cloned().collect();
     properties_into(w, &mut project, &prop_dirs);
+    // Each declared model version finds the file that defines it.
+    let (warnings, errors) = project.versions.resolve(&project.models);
+    project.warnings.extend(warnings);
+    w.errors.extend(errors);
     project
 }
 
@@ -127,6 +132,7 @@ fn properties_into(w: &mut Walk, project: &mut Project, dirs: &[String]) {
         project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
         project.unit_tests.extend(declared.unit_tests);
+        project.versions.declared.extend(declared.versions);
         for (kind, entries, props) in
             [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]
         {

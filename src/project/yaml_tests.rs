@@ -26,6 +26,9 @@ pub struct TestDecl {
     /// A `name:` given by the user instead of dbt's synthesized one.
     pub custom_name: Option<String>,
     pub attached: Attached,
+    /// The version of a versioned model the test is declared for (one
+    /// declaration per version: dbt names them `<test>_<model>_v<v>_…`).
+    pub version: Option<super::versions::Version>,
     pub column: Option<String>,
     pub args: BTreeMap<String, Value>,
     pub config: BTreeMap<String, Value>,
@@ -128,6 +131,7 @@ pub fn decode(
         namespace,
         custom_name,
         attached: attached.clone(),
+        version: None,
         column,
         args,
         config,

@@ -256,7 +256,7 @@ fn record(parsed: &mut Parsed, call: &Call) -> Result<(), String> {
         "ref" => {
             if let Some((k, _)) = kwargs.first() {
                 return Err(match k.as_str() {
-                    "v" | "version" => "`dbt.ref()` with a version: runner does not support model versions".into(),
+                    "v" | "version" => "`dbt.ref()` with a version: runner pins model versions in SQL models only, not yet in Python models".into(),
                     other => format!("`dbt.ref()` got an unexpected keyword argument `{other}`"),
                 });
             }

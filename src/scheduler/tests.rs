@@ -28,6 +28,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         config: Default::default(),
         kind,
         hooks: Default::default(),
+        version: None,
         run: Default::default(),
         ddl: None,
     }
@@ -45,6 +46,7 @@ pub(super) fn plan(nodes: Vec<Node>) -> Plan {
         written: Default::default(),
         warnings: Vec::new(),
         run_hooks: Default::default(),
+        notes: Vec::new(),
     }
 }
 

@@ -72,6 +72,7 @@ mod tests {
             given: Vec::new(),
             expect_rows: Rows::Given(Vec::new()),
             expect_format: crate::unit_tests::Format::Dict,
+            versions: None,
         }));
         n
     }

@@ -36,6 +36,10 @@ pub fn check(method: &str, value: &str) -> Result<(), String> {
     let base = method.split('.').next().unwrap_or(method);
     match base {
         "fqn" | "tag" | "path" | "file" | "package" | "unit_test" => Ok(()),
+        "version" if matches!(value, "latest" | "prerelease" | "old" | "none") => Ok(()),
+        "version" => Err(format!(
+            "invalid version type selector `{value}`: expected one of `latest`, `prerelease`, `old` or `none`"
+        )),
         "config" if method.len() > "config.".len() => Ok(()),
         "config" => Err("`config` needs a key, like `config.materialized:table`".into()),
         "resource_type" if RESOURCE_TYPES.contains(&value) => Ok(()),
@@ -45,7 +49,7 @@ pub fn check(method: &str, value: &str) -> Result<(), String> {
         "source" if value.split('.').count() <= 3 => Ok(()),
         "source" => Err(format!("`{value}` is not `source_name`, `source_name.table_name` or `package.source_name.table_name`")),
         _ => Err(format!(
-            "unknown selector method `{base}` (runner has `fqn`, `tag`, `path`, `file`, `resource_type`, `config.<key>`, `source`, `test_type`, `unit_test`, `package`)"
+            "unknown selector method `{base}` (runner has `fqn`, `tag`, `path`, `file`, `resource_type`, `config.<key>`, `source`, `test_type`, `unit_test`, `package`, `version`)"
         )),
     }
 }
@@ -63,7 +67,21 @@ pub fn matches(m: &Member, method: &str, value: &str) -> bool {
         Member::Node(n) => n,
     };
     match method {
-        "fqn" => matches_everything(value) || fqn_matches(&node.fqn(), value),
+        "fqn" => {
+            let versioned = node.resource == Resource::Model && node.version.is_some();
+            matches_everything(value) || fqn_matches(&node.fqn(), value, versioned)
+        }
+        // dbt's `version:` method: only models, by their place among the model's versions.
+        "version" => {
+            node.resource == Resource::Model
+                && match (value, &node.version) {
+                    ("none", v) => v.is_none(),
+                    ("latest", Some(v)) => v.is_latest(),
+                    ("prerelease", Some(v)) => v.is_prerelease(),
+                    ("old", Some(v)) => v.is_old(),
+                    _ => false,
+                }
+        }
         "tag" => crate::config_tree::as_strings(node.config.get("tags")).iter().any(|t| fnmatch(t, value)),
         // dbt matches a node's `original_file_path`: a package's node by its
         // path within the package (`path:models` selects those too).
@@ -110,8 +128,9 @@ fn source_matches(project: &str, source: &str, table: &str, value: &str) -> bool
 }
 
 /// dbt's `is_selected_node`, tried on the fqn and on it without the project.
-pub fn fqn_matches(fqn: &[String], selector: &str) -> bool {
-    selected(fqn, selector) || (fqn.len() > 1 && selected(&fqn[1..], selector))
+/// A versioned model's fqn ends in `v<v>`.
+pub fn fqn_matches(fqn: &[String], selector: &str, versioned: bool) -> bool {
+    selected(fqn, selector, versioned) || (fqn.len() > 1 && selected(&fqn[1..], selector, versioned))
 }
 
 /// `*` matches every fqn (a wildcard from the first part on): the common
@@ -120,9 +139,19 @@ fn matches_everything(selector: &str) -> bool {
     selector == "*"
 }
 
-fn selected(fqn: &[String], selector: &str) -> bool {
-    if fqn.last().is_some_and(|leaf| leaf == selector) {
-        return true;
+fn selected(fqn: &[String], selector: &str, versioned: bool) -> bool {
+    match fqn {
+        // A model version is selected by its model's name (every version),
+        // or by `<name>.v<v>` / `<name>_v<v>` (that one).
+        [.., name, version] if versioned => {
+            let parts: Vec<&str> = selector.split('.').collect();
+            let tail = parts[parts.len().saturating_sub(2)..].join("_");
+            if name == selector || format!("{name}_{version}") == tail {
+                return true;
+            }
+        }
+        [.., leaf] if !versioned && leaf == selector => return true,
+        _ => {}
     }
     // Dots in names act as namespace separators.
     let flat: Vec<&str> = fqn.iter().flat_map(|s| s.split('.')).collect();

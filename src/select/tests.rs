@@ -24,6 +24,7 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
         config,
         kind,
         hooks: Default::default(),
+        version: None,
         run: Default::default(),
         ddl: None,
     }
@@ -49,6 +50,7 @@ fn plan() -> Plan {
         written: Default::default(),
         warnings: Vec::new(),
         run_hooks: Default::default(),
+        notes: Vec::new(),
     }
 }
 
@@ -76,7 +78,7 @@ fn empty_select_is_everything_and_star_too() {
     // The shortcut for `*` agrees with matching it as a wildcard.
     for fqn in [&["shop"][..], &["shop", "staging", "stg.orders"], &["shop", "a", "b", "c"]] {
         let fqn: Vec<String> = fqn.iter().map(|s| s.to_string()).collect();
-        assert!(super::methods::fqn_matches(&fqn, "*"), "{fqn:?}");
+        assert!(super::methods::fqn_matches(&fqn, "*", false), "{fqn:?}");
     }
 }
 
@@ -178,6 +180,7 @@ fn sources_select_their_tests_and_descendants() {
         written: Default::default(),
         warnings: Vec::new(),
         run_hooks: Default::default(),
+        notes: Vec::new(),
     };
     assert_eq!(names(&p, &["source:raw"], &[]), vec!["source_not_null_raw_orders_id"]);
     assert_eq!(names(&p, &["source:raw.orders+"], &[]), vec!["mart", "source_not_null_raw_orders_id", "stg"]);
@@ -212,6 +215,7 @@ fn edges_from_the_graph_select_as_edges_built_from_dependencies() {
         written: Default::default(),
         warnings: Vec::new(),
         run_hooks: Default::default(),
+        notes: Vec::new(),
     };
     let selectors = ["raw+", "+mart", "@stg", "source:raw+", "+from_src", "1+report", "stg+1", "resource_type:test"];
     for sel in selectors {
@@ -266,6 +270,7 @@ fn plan_with_ephemeral() -> Plan {
         written: Default::default(),
         warnings: Vec::new(),
         run_hooks: Default::default(),
+        notes: Vec::new(),
     }
 }
 

@@ -120,12 +120,14 @@ impl Templates {
                 let schema = this.schema.clone();
                 ctx.push((
                     "ref",
-                    Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                        let call = RefCall::of(a, b);
-                        let rel = Relation::new(&db, &schema, &call.name);
-                        lock(&r1).refs.push(call);
-                        Ok(rel.to_value())
-                    }),
+                    Value::from_function(
+                        move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
+                            let call = super::refs::parse(&args.into_values())?;
+                            let rel = Relation::new(&db, &schema, &call.name);
+                            lock(&r1).refs.push(call);
+                            Ok(rel.to_value())
+                        },
+                    ),
                 ));
                 ctx.push((
                     "source",

@@ -42,7 +42,15 @@ impl Templates {
     /// Renders every model and seed description once; each failure names its YAML file.
     pub(super) fn check_descriptions(&self, project: &Project) -> Vec<Diagnostic> {
         let mut errors = Vec::new();
-        let props = project.all().flat_map(|p| p.model_props.iter().chain(p.seed_props.iter()));
+        let versions = project
+            .all()
+            .flat_map(|p| p.versions.declared.iter())
+            .map(|d| (format!("{}.{}", d.model, d.version.v.formatted()), &d.props));
+        let props = project
+            .all()
+            .flat_map(|p| p.model_props.iter().chain(p.seed_props.iter()))
+            .map(|(n, p)| (n.clone(), p))
+            .chain(versions);
         for (name, props) in props {
             let texts = props
                 .description

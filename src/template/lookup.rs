@@ -5,36 +5,61 @@
 //! only lookups; the planner fills [`Relations`] and reports unknown names.
 
 use super::relation::Relation;
+use crate::project::versions::Version;
 use std::collections::BTreeMap;
 
-/// One `ref()` call: `ref('name')` or `ref('package', 'name')`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// One `ref()` call: `ref('name')` or `ref('package', 'name')`, with a
+/// model version as `v=` / `version=` (`ref('m', v=2)`; see [`super::refs::parse`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RefCall {
     pub package: Option<String>,
     pub name: String,
+    /// A falsy version (`0`, `''`, `none`) pins nothing, as in dbt.
+    pub version: Option<Version>,
 }
 
 impl RefCall {
     /// `ref(a)` is `ref(name)`; `ref(a, b)` is `ref(package, name)`.
     pub fn of(a: String, b: Option<String>) -> RefCall {
         match b {
-            Some(name) => RefCall { package: Some(a), name },
-            None => RefCall { package: None, name: a },
+            Some(name) => RefCall { package: Some(a), name, version: None },
+            None => RefCall { package: None, name: a, version: None },
+        }
+    }
+
+    /// A call with only a name: `ref('name')`.
+    pub fn named(name: &str) -> RefCall {
+        RefCall { package: None, name: name.to_string(), version: None }
+    }
+
+    /// dbt's ref lookup key within a project: the name (a versioned model's
+    /// latest version answers it), or `<name>.v<v>` for a pinned version.
+    pub fn key(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{}.{}", self.name, v.formatted()),
+            None => self.name.clone(),
         }
     }
 }
 
 impl PartialEq<&str> for RefCall {
     fn eq(&self, other: &&str) -> bool {
-        self.package.is_none() && self.name == *other
+        self.package.is_none() && self.version.is_none() && self.name == *other
     }
 }
 
+/// The call as a user writes it: `ref('p', 'm', v='2')`.
 impl std::fmt::Display for RefCall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.package {
-            Some(p) => write!(f, "ref('{p}', '{}')", self.name),
-            None => write!(f, "ref('{}')", self.name),
+        write!(f, "ref(")?;
+        if let Some(p) = &self.package {
+            write!(f, "'{p}', ")?;
+        }
+        write!(f, "'{}'", self.name)?;
+        match self.version.as_ref().map(|v| (&v.json, &v.text)) {
+            Some((serde_json::Value::String(s), _)) => write!(f, ", v='{s}')"),
+            Some((_, text)) => write!(f, ", v={text})"),
+            None => write!(f, ")"),
         }
     }
 }
@@ -55,7 +80,8 @@ pub fn packages_to_search<'a>(root: &'a str, target: Option<&'a str>, node: Opti
 pub struct Relations {
     /// The root project's name: `ref('<root>', 'x')` is `by_name`.
     pub root: String,
-    /// The root project's models, seeds and snapshots by name.
+    /// The root project's models, seeds and snapshots by ref key (a model
+    /// version's `<name>.v<v>`, and its name for the latest version).
     pub by_name: BTreeMap<String, Relation>,
     /// The root project's sources.
     pub sources: BTreeMap<(String, String), Relation>,
@@ -91,8 +117,8 @@ impl Relations {
     /// project), searched as dbt searches.
     pub fn find_ref(&self, call: &RefCall, scope: Option<&str>) -> Option<&Relation> {
         packages_to_search(&self.root, call.package.as_deref(), scope).into_iter().find_map(|p| match p {
-            Some(p) => self.of(p)?.0.get(&call.name),
-            None => self.all().find_map(|(nodes, _)| nodes.get(&call.name)),
+            Some(p) => self.of(p)?.0.get(&call.key()),
+            None => self.all().find_map(|(nodes, _)| nodes.get(&call.key())),
         })
     }
 

@@ -33,6 +33,7 @@ mod pyops;
 pub mod pyre;
 pub mod pytime;
 pub mod query;
+pub mod refs;
 pub mod relation;
 mod signature;
 mod scope;
@@ -55,7 +56,7 @@ use std::sync::{Arc, Mutex};
 /// What the resolve pass saw a template call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recorded {
-    /// `ref()` calls, in order.
+    /// `ref()` calls in order, repeats included.
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub config: BTreeMap<String, serde_yaml::Value>,
@@ -369,12 +370,14 @@ impl Templates {
         let placeholder = this.clone();
         ctx.push((
             "ref",
-            Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                let call = RefCall::of(a, b);
-                let rel = Relation::new(&placeholder.database, &placeholder.schema, &call.name);
-                lock(&r1).refs.push(call);
-                Ok(rel.to_value())
-            }),
+            Value::from_function(
+                move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
+                    let call = refs::parse(&args.into_values())?;
+                    let rel = Relation::new(&placeholder.database, &placeholder.schema, &call.name);
+                    lock(&r1).refs.push(call);
+                    Ok(rel.to_value())
+                },
+            ),
         ));
         let placeholder = this.clone();
         ctx.push((

@@ -5,7 +5,7 @@
 //! searched from its package. The root project's nodes render with scope
 //! `None`. Renders nothing itself.
 
-use super::lookup::{RefCall, Relations};
+use super::lookup::Relations;
 use super::relation::Relation;
 use super::{jinja_error, namespaces, Templates};
 use crate::project::Project;
@@ -97,12 +97,14 @@ impl Templates {
         let scope2 = scope.clone();
         ctx.push((
             "ref",
-            Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                let call = RefCall::of(a, b);
-                rels.find_ref(&call, scope.as_deref()).map(Relation::to_value).ok_or_else(|| {
-                    jinja_error(ErrorKind::InvalidOperation, format!("`{call}` points to no model or seed"))
-                })
-            }),
+            Value::from_function(
+                move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
+                    let call = super::refs::parse(&args.into_values())?;
+                    rels.find_ref(&call, scope.as_deref()).map(Relation::to_value).ok_or_else(|| {
+                        jinja_error(ErrorKind::InvalidOperation, format!("`{call}` points to no model or seed"))
+                    })
+                },
+            ),
         ));
         ctx.push((
             "source",

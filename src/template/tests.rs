@@ -19,6 +19,7 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
         singular_tests: vec![],
         macros: macros.iter().map(file).collect(),
         model_props: BTreeMap::new(),
+        versions: Default::default(),
         seed_props: BTreeMap::new(),
         snapshots: Vec::new(),
         snapshot_props: BTreeMap::new(),
@@ -71,7 +72,7 @@ fn resolve_records_refs_sources_and_config() {
     let t = Templates::build(&p, &target(), &Env::default(), Vars::default(), &[]).expect("builds");
     let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect("resolves");
     assert_eq!(rec.refs[0], "a");
-    assert_eq!(rec.refs[1], RefCall { package: Some("pkg".into()), name: "b".into() });
+    assert_eq!(rec.refs[1], RefCall { package: Some("pkg".into()), name: "b".into(), version: None });
     assert_eq!(rec.sources, vec![("raw".to_string(), "ev".to_string())]);
     assert_eq!(rec.config.get("materialized"), Some(&serde_yaml::Value::String("table".into())));
 }
@@ -91,7 +92,7 @@ fn resolve_file_takes_builds_pass_once_and_resolves_again_for_another_this() {
     assert_eq!(lock(&t.resolved).len(), 2);
     let planned = Relation::new("shop", "main", "m");
     let rec = t.resolve_file("models/m.sql", &planned).expect("resolves");
-    assert_eq!(rec.refs, vec!["a"]);
+    assert_eq!(rec.refs.iter().map(|r| r.key()).collect::<Vec<_>>(), vec!["a"]);
     assert_eq!(rec.config.get("alias"), Some(&serde_yaml::Value::String("m_x".into())));
     assert!(lock(&t.resolved).get("models/m.sql").is_none(), "taken, not kept for the whole run");
     // Taken already, or another `this`: rendered again, with the same answer shape.

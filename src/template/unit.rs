@@ -21,7 +21,7 @@ pub struct UnitRender<'a> {
     /// The unit test's unique id and file, for dbt's "not found" message.
     pub test_id: &'a str,
     pub file: &'a str,
-    /// `ref` name → the input's CTE name.
+    /// `ref` lookup key (`name`, or `name.v<v>` for a pinned version) → the input's CTE name.
     pub refs: BTreeMap<String, String>,
     /// `(source, table)` → the input's CTE name.
     pub sources: BTreeMap<(String, String), String>,
@@ -88,12 +88,14 @@ impl Templates {
         set(
             &mut ctx,
             "ref",
-            Value::from_function(move |a: String, b: Option<String>| -> Result<Value, Error> {
-                let name = b.unwrap_or(a);
-                let cte = refs.get(&name).ok_or_else(|| nf("node", &name))?;
-                note(&used_r, cte);
-                Ok(cte_value(cte))
-            }),
+            Value::from_function(
+                move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
+                    let call = super::refs::parse(&args.into_values())?;
+                    let cte = refs.get(&call.key()).ok_or_else(|| nf("node", &call.name))?;
+                    note(&used_r, cte);
+                    Ok(cte_value(cte))
+                },
+            ),
         );
         let (sources, used_s) = (u.sources.clone(), used.clone());
         set(

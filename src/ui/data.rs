@@ -53,16 +53,11 @@ pub(crate) fn task_href(dag: &str, run: &str, node: &str) -> String {
     format!("/dags/{}/runs/{}/tasks/{}", encode(dag), encode(run), encode(node))
 }
 
-/// A node's short name: the last part of its unique id, or for a generic
-/// test (`test.<project>.<name>.<hash>`) the part before the hash.
+/// A node's short name: the last part of its unique id, for a generic
+/// test (`test.<project>.<name>.<hash>`) the part before the hash, for a
+/// model version `<name>.v<v>`.
 pub(crate) fn name_of(id: &str) -> &str {
-    let mut parts = id.rsplit('.');
-    let last = parts.next().unwrap_or(id);
-    let hashed = last.len() == 10 && last.bytes().all(|b| b.is_ascii_hexdigit());
-    match parts.next() {
-        Some(name) if hashed && id.starts_with("test.") && id.matches('.').count() >= 3 => name,
-        _ => last,
-    }
+    crate::nodes::fqn::short_name(id)
 }
 
 /// Seeds, then models, then tests, then anything else; by id within each.

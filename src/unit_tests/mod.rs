@@ -78,6 +78,7 @@ pub enum Fixture {
 /// What a `given` entry stands in for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
+    /// dbt's ref lookup key: the name, or `<name>.v<v>` for a pinned version.
     Ref(String),
     Source(String, String),
     /// The tested model itself (`this`, for incremental models).
@@ -121,6 +122,25 @@ pub struct UnitTestDecl {
     pub file: PathBuf,
     /// The entry's `name:` line.
     pub line: Option<usize>,
+    /// `versions:`: which versions of a versioned model it tests (all when none).
+    pub versions: Option<VersionChoice>,
+}
+
+/// A unit test's `versions:` choice.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VersionChoice {
+    Include(Vec<crate::project::versions::Version>),
+    Exclude(Vec<crate::project::versions::Version>),
+}
+
+impl VersionChoice {
+    /// Whether the unit test tests version `v`.
+    pub fn tests(&self, v: &crate::project::versions::Version) -> bool {
+        match self {
+            VersionChoice::Include(listed) => listed.iter().any(|l| l.same(v)),
+            VersionChoice::Exclude(listed) => !listed.iter().any(|l| l.same(v)),
+        }
+    }
 }
 
 /// A fixture file under `<test-path>/fixtures/`: dbt names it by its stem.
@@ -180,6 +200,8 @@ pub struct Planned {
     pub given: Vec<Given>,
     pub expect_rows: Rows,
     pub expect_format: Format,
+    /// The declaration's `versions:` choice, for the manifest.
+    pub versions: Option<VersionChoice>,
 }
 
 /// One `given` entry as planned.

@@ -8,6 +8,7 @@ use super::{Cell, Format, Given, Input, Overrides, Row, Rows, UnitTestDecl};
 use crate::config::unit_tests::{RawInput, RawUnitTest};
 use crate::data_tests::naming::py_repr;
 use crate::error::Diagnostic;
+use crate::project::versions::Version;
 use serde_yaml::Value;
 use std::path::Path;
 
@@ -60,18 +61,10 @@ fn entry_line(text: &str, from: usize, name: &str) -> Option<usize> {
 
 fn decl(raw: RawUnitTest, file: &Path, line: Option<usize>) -> Result<UnitTestDecl, String> {
     let name = raw.name.clone();
-    if let Some(v) = &raw.versions {
-        let has = |k: &str| v.get(k).is_some_and(|x| !x.is_null());
-        if has("include") && has("exclude") {
-            return Err(format!("unit test `{name}`: unit tests can not both include and exclude versions"));
-        }
-        if has("include") || has("exclude") {
-            return Err(format!(
-                "unit test `{name}` should not have a versions include or exclude when referencing non-versioned model `{}`",
-                raw.model
-            ));
-        }
-    }
+    let versions = match &raw.versions {
+        Some(v) => unit_versions(&name, v)?,
+        None => None,
+    };
     let mut given = Vec::new();
     for g in &raw.given {
         given.push(given_entry(&name, g)?);
@@ -102,7 +95,36 @@ fn decl(raw: RawUnitTest, file: &Path, line: Option<usize>) -> Result<UnitTestDe
         config,
         file: file.to_path_buf(),
         line,
+        versions,
     })
+}
+
+/// `versions: {include: [...]}` or `{exclude: [...]}` of a unit test: which
+/// versions of a versioned model it tests (the planner refuses it for an
+/// unversioned model, as dbt does).
+fn unit_versions(name: &str, v: &Value) -> Result<Option<crate::unit_tests::VersionChoice>, String> {
+    use crate::unit_tests::VersionChoice;
+    let list = |key: &str| -> Result<Option<Vec<Version>>, String> {
+        match v.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .map(|i| Version::from_yaml(i).map_err(|e| format!("unit test `{name}`: `versions.{key}`: {e}")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(format!("unit test `{name}`: `versions.{key}` must be a list of versions")),
+        }
+    };
+    if let Some(k) = v.as_mapping().and_then(|m| m.keys().find(|k| !matches!(k.as_str(), Some("include" | "exclude"))))
+    {
+        return Err(format!("unit test `{name}`: `versions` takes `include` or `exclude`, not `{}`", py_str(k)));
+    }
+    match (list("include")?, list("exclude")?) {
+        (Some(_), Some(_)) => Err(format!("unit test `{name}`: unit tests can not both include and exclude versions")),
+        (Some(i), None) => Ok(Some(VersionChoice::Include(i))),
+        (None, Some(e)) => Ok(Some(VersionChoice::Exclude(e))),
+        (None, None) => Ok(None),
+    }
 }
 
 fn given_entry(test: &str, g: &RawInput) -> Result<Given, String> {
@@ -227,8 +249,24 @@ fn input(text: &str) -> Option<Input> {
         .filter(|a| !a.is_empty() && !a.contains('='))
         .map(|a| unquote(a))
         .collect::<Option<_>>()?;
+    // `v=2` / `version='2'`: the input stands in for that version (`<name>.v<v>` in the ref lookup).
+    let mut version = None;
+    for kw in args.split(',').filter_map(|a| a.split_once('=')) {
+        let (key, value) = (kw.0.trim(), kw.1.trim());
+        if matches!(key, "v" | "version") && version.is_none() {
+            let json = match unquote(value) {
+                Some(text) => serde_json::Value::String(text),
+                None => serde_json::from_str::<serde_json::Number>(value).ok().map(serde_json::Value::Number)?,
+            };
+            version = Some(Version::from_json(json)).filter(|v| !v.text.is_empty() && v.text != "0");
+        }
+    }
+    let key = |name: &String| match &version {
+        Some(v) => format!("{name}.{}", v.formatted()),
+        None => name.clone(),
+    };
     match (func.trim(), positional.as_slice()) {
-        ("ref", [name]) | ("ref", [_, name]) => Some(Input::Ref(name.clone())),
+        ("ref", [name]) | ("ref", [_, name]) => Some(Input::Ref(key(name))),
         ("source", [s, t]) => Some(Input::Source(s.clone(), t.clone())),
         _ => None,
     }
@@ -346,7 +384,10 @@ mod tests {
     #[test]
     fn inputs_are_read_as_dbt_extracts_them() {
         assert_eq!(input("ref('pkg', 'm')"), Some(Input::Ref("m".into())));
-        assert_eq!(input(" ref(\"m\", v=2) "), Some(Input::Ref("m".into())));
+        // A pinned version is its own input: dbt's ref lookup key `<name>.v<v>`.
+        assert_eq!(input(" ref(\"m\", v=2) "), Some(Input::Ref("m.v2".into())));
+        assert_eq!(input("ref('m', version='1.5')"), Some(Input::Ref("m.v1.5".into())));
+        assert_eq!(input("ref('m', v=0)"), Some(Input::Ref("m".into())));
         assert_eq!(input("this"), Some(Input::This));
         assert_eq!(input("source('s')"), None);
         assert_eq!(input("ref(m)"), None);

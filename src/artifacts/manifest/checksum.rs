@@ -13,6 +13,9 @@ use crate::project::Project;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The file run hooks are declared in, as checksums key it.
+pub(crate) const DBT_PROJECT: &str = "dbt_project.yml";
+
 /// dbt's `MAXIMUM_SEED_SIZE`: bigger seeds are hashed by path.
 const MAXIMUM_SEED_SIZE: u64 = 1024 * 1024;
 
@@ -20,14 +23,16 @@ const MAXIMUM_SEED_SIZE: u64 = 1024 * 1024;
 pub(crate) type Checksums<'p> = BTreeMap<&'p Path, (&'static str, String)>;
 
 /// The checksums of every model, singular test and seed file, the
-/// installed packages' included. A file that cannot be read or hashed gets
-/// none (the manifest then says `"none"`).
+/// installed packages' included, and of `dbt_project.yml`. A file that
+/// cannot be read or hashed gets none (the manifest then says `"none"`).
 pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
     let mut texts: Vec<(&Path, String)> = project
         .all()
         .flat_map(|p| p.models.iter().chain(&p.singular_tests))
         .map(|f| (f.path.as_path(), f.text.trim().to_string()))
         .collect();
+    // Run hooks' `operation` nodes carry `dbt_project.yml`'s checksum.
+    texts.push((Path::new(DBT_PROJECT), project.dbt_project_text.trim().to_string()));
     let mut out = Checksums::new();
     for seed in project.all().flat_map(|p| &p.seeds) {
         match std::fs::metadata(&seed.abs_path).map(|m| m.len()) {

@@ -1,167 +1,21 @@
-//! One node's entry in `manifest.json`, written straight to JSON text.
-//!
-//! An entry is a few dozen fields, most of them constants or borrowed from
-//! the plan. Building each entry as a `serde_json::Value` (a sorted map of
-//! owned strings) was most of `runner ls`'s time at 10k models, so fields are
-//! collected into [`Fields`] keyed by borrowed names and written once, keys
-//! sorted as serde_json's own maps sort them, so the text is what
-//! `serde_json::to_writer` of the equivalent `Value` writes. Owns the fields
-//! of a node's entry and their layout; the document around the entries is
-//! `write`'s, the sources and maps the parent module's.
+//! One node's entry in `manifest.json`, written straight to JSON text
+//! through [`Fields`] (see `fields` for why). Owns the fields of a node's
+//! entry and dbt's config defaults; the document around the entries is
+//! `write`'s, the sources and maps the parent module's, run hooks'
+//! entries `operation`'s.
 
+use super::fields::{opt, s, Fields, DOCS, F, NULL};
 use super::{describe, props, target_rel, yaml_json, Inputs, Texts};
 use crate::artifacts::layout::Layout;
 use crate::nodes::fqn::source_id;
 use crate::nodes::{Node, NodeKind, Resource};
 use crate::project::Attached;
 use serde_json::Value;
-use std::borrow::Cow;
-
-/// An object's fields by name, in the order they were set; a key set again
-/// replaces its earlier value, and [`write_object`] writes them sorted by
-/// key as serde_json does. A list rather than a `BTreeMap`: an entry sets
-/// about fifty fields, and a tree's node allocations and inserts were a
-/// fifth of writing the manifest.
-#[derive(Clone, Default)]
-pub(super) struct Fields<'a>(Vec<(&'a str, F<'a>)>);
-
-impl<'a> Fields<'a> {
-    pub(super) fn new() -> Fields<'a> {
-        Fields(Vec::new())
-    }
-
-    pub(super) fn insert(&mut self, key: &'a str, value: F<'a>) {
-        self.0.push((key, value));
-    }
-
-    /// The value a key was last set to.
-    pub(super) fn get(&self, key: &str) -> Option<&F<'a>> {
-        self.0.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v)
-    }
-
-    /// Each key once, with its last value, sorted by key.
-    fn sorted(&self) -> Vec<&(&'a str, F<'a>)> {
-        let mut all: Vec<&(&str, F)> = self.0.iter().collect();
-        // Stable: among equal keys the last set stays last.
-        all.sort_by(|a, b| a.0.cmp(b.0));
-        let mut out: Vec<&(&str, F)> = Vec::with_capacity(all.len());
-        for field in all {
-            match out.last_mut() {
-                Some(last) if last.0 == field.0 => *last = field,
-                _ => out.push(field),
-            }
-        }
-        out
-    }
-}
-
-impl<'a> Extend<(&'a str, F<'a>)> for Fields<'a> {
-    fn extend<I: IntoIterator<Item = (&'a str, F<'a>)>>(&mut self, fields: I) {
-        self.0.extend(fields);
-    }
-}
-
-impl<'a> FromIterator<(&'a str, F<'a>)> for Fields<'a> {
-    fn from_iter<I: IntoIterator<Item = (&'a str, F<'a>)>>(fields: I) -> Fields<'a> {
-        Fields(fields.into_iter().collect())
-    }
-}
-
-impl<'a, const N: usize> From<[(&'a str, F<'a>); N]> for Fields<'a> {
-    fn from(fields: [(&'a str, F<'a>); N]) -> Fields<'a> {
-        Fields(fields.into())
-    }
-}
-
-/// One field's value.
-#[derive(Clone)]
-pub(super) enum F<'a> {
-    /// JSON text as written: `null`, `true`, `[]`, or a constant object
-    /// (keys sorted, no spaces, as serde_json writes it).
-    Raw(&'static str),
-    Str(Cow<'a, str>),
-    /// A value from the user's YAML, already converted.
-    Value(Value),
-    List(Vec<F<'a>>),
-    Obj(Fields<'a>),
-}
-
-const NULL: F<'static> = F::Raw("null");
-const DOCS: F<'static> = F::Raw(r#"{"node_color":null,"show":true}"#);
-
-fn s<'a>(text: impl Into<Cow<'a, str>>) -> F<'a> {
-    F::Str(text.into())
-}
-
-fn opt<'a>(text: Option<impl Into<Cow<'a, str>>>) -> F<'a> {
-    text.map(s).unwrap_or(NULL)
-}
-
-impl F<'_> {
-    /// The text of a string field, whether a constant or from YAML.
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            F::Str(t) => Some(t),
-            F::Value(Value::String(t)) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// The same field as a `serde_json::Value`, for callers that read it.
-    pub(super) fn to_value(&self) -> Value {
-        match self {
-            F::Raw(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-            F::Str(text) => Value::String(text.to_string()),
-            F::Value(v) => v.clone(),
-            F::List(items) => Value::Array(items.iter().map(F::to_value).collect()),
-            F::Obj(fields) => object_value(fields),
-        }
-    }
-
-    pub(super) fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        match self {
-            F::Raw(text) => out.extend_from_slice(text.as_bytes()),
-            F::Str(text) => serde_json::to_writer(&mut *out, text.as_ref())?,
-            F::Value(v) => serde_json::to_writer(&mut *out, v)?,
-            F::List(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    item.write(out)?;
-                }
-                out.push(b']');
-            }
-            F::Obj(fields) => write_object(fields, out)?,
-        }
-        Ok(())
-    }
-}
-
-pub(super) fn object_value(fields: &Fields) -> Value {
-    // A later value of a key replaces the earlier, as in `Fields`.
-    Value::Object(fields.0.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect())
-}
-
-pub(super) fn write_object(fields: &Fields, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    out.push(b'{');
-    for (i, (key, value)) in fields.sorted().into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        serde_json::to_writer(&mut *out, key)?;
-        out.push(b':');
-        value.write(out)?;
-    }
-    out.push(b'}');
-    Ok(())
-}
 
 /// dbt's defaults of a node's config by resource (seed, model, test),
 /// without `materialized`: built once, cloned per node, as inserting them one
 /// by one was most of the cost of a node's config.
-fn config_defaults(resource: Resource) -> &'static Fields<'static> {
+pub(super) fn config_defaults(resource: Resource) -> &'static Fields<'static> {
     static DEFAULTS: std::sync::OnceLock<[Fields<'static>; 4]> = std::sync::OnceLock::new();
     let [seed, model, snapshot, test] = DEFAULTS.get_or_init(|| {
         let common = [
@@ -280,14 +134,19 @@ fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
 
 /// The fields of a node's entry that name it; [`node`] starts from these.
 pub(super) fn identity<'a>(node: &'a Node) -> Fields<'a> {
-    Fields::from([
+    let mut fields = Fields::from([
         ("name", s(node.name.as_str())),
         ("resource_type", s(node.resource.as_str())),
         ("package_name", s(node.project())),
         ("original_file_path", s(node.original_file_path.display().to_string())),
         ("unique_id", s(node.id.as_str())),
         ("fqn", F::List(node.fqn().into_iter().map(s).collect())),
-    ])
+    ]);
+    // A model's version names it too (`ls --output name` prints `<name>.v<v>`).
+    if node.resource == Resource::Model {
+        fields.insert("version", node.version.as_ref().map(|v| F::Value(v.v.json.clone())).unwrap_or(NULL));
+    }
+    fields
 }
 
 fn columns<'a>(inputs: &Inputs<'a>, node: &Node) -> F<'a> {
@@ -415,19 +274,25 @@ pub(super) fn node<'a>(
         m.insert("depends_on", F::Raw(r#"{"macros":[]}"#));
         return m;
     }
-    let ref_names: Vec<(&'a str, Option<&'a str>)> = match written {
-        Some(w) => w.refs.iter().map(|r| (r.name.as_str(), r.package.as_deref())).collect(),
+    // `{name, package, version}` of each ref as written; a generic test's
+    // (recorded by no render) are its parents', named as dbt names them.
+    let ref_entry = |name: &'a str, package: Option<&'a str>, version: Option<&serde_json::Value>| {
+        let version = version.cloned().map(F::Value).unwrap_or(NULL);
+        F::Obj(Fields::from([("name", s(name)), ("package", opt(package)), ("version", version)]))
+    };
+    let refs: Vec<F> = match written {
+        Some(w) => w
+            .refs
+            .iter()
+            .map(|r| ref_entry(&r.name, r.package.as_deref(), r.version.as_ref().map(|v| &v.json)))
+            .collect(),
         None => parents
             .iter()
             .filter(|id| !id.starts_with("source."))
-            .filter_map(|id| id.rsplit('.').next())
-            .map(|name| (name, None))
+            .filter_map(|id| super::node_by_id(inputs.plan, id))
+            .map(|p| ref_entry(&p.name, None, p.version.as_ref().map(|v| &v.v.json)))
             .collect(),
     };
-    let refs = ref_names
-        .into_iter()
-        .map(|(name, package)| F::Obj(Fields::from([("name", s(name)), ("package", opt(package)), ("version", NULL)])))
-        .collect();
     let source_pair = |(src, table): (&'a str, &'a str)| F::List(vec![s(src), s(table)]);
     let sources: Vec<F> = match written {
         Some(w) => w.sources.iter().map(|(a, b)| source_pair((a.as_str(), b.as_str()))).collect(),
@@ -446,7 +311,7 @@ pub(super) fn node<'a>(
     if node.resource == Resource::Model {
         // The contract as configured (its checksum, which only `state:`
         // comparison reads, is not computed), the model-level constraints,
-        // and dbt's defaults for what runner does not model: no versions.
+        // and the model's version, the latest and its deprecation date.
         let (enforced, alias_types) = crate::nodes::contract::contract_config(&node.config).unwrap_or((false, true));
         let contract = serde_json::json!({"alias_types": alias_types, "checksum": null, "enforced": enforced});
         let constraints = node_props.and_then(|p| p.constraints.as_ref()).map(|(c, _)| c);
@@ -454,20 +319,39 @@ pub(super) fn node<'a>(
             ("access", s("protected")),
             ("contract", F::Value(contract)),
             ("constraints", F::Value(crate::nodes::contract::manifest_constraints(constraints, true))),
-            ("version", NULL),
-            ("latest_version", NULL),
-            ("deprecation_date", NULL),
+            ("version", node.version.as_ref().map(|v| F::Value(v.v.json.clone())).unwrap_or(NULL)),
+            ("latest_version", node.version.as_ref().map(|v| F::Value(v.latest.json.clone())).unwrap_or(NULL)),
+            ("deprecation_date", opt(node_props.and_then(|p| p.deprecation_date.as_ref()).map(|d| d.iso.as_str()))),
             ("primary_key", F::Raw("[]")),
         ]);
     }
-    let attached = |name: &str| parents.iter().find(|id| id.rsplit('.').next() == Some(name)).map(|id| s(*id));
+    // The tested node: a parent with the test's model name (and version).
+    let attached = |name: &str, version: Option<&crate::project::versions::Version>| {
+        let found = parents.iter().filter_map(|id| super::node_by_id(inputs.plan, id)).find(|p| {
+            p.name == name
+                && match (version, p.version.as_ref()) {
+                    (Some(v), Some(pv)) => v.same(&pv.v),
+                    (None, None) => true,
+                    _ => false,
+                }
+        });
+        found.map(|p| s(p.id.as_str()))
+    };
     let generic = layout.generic_decl(node).map(|d| {
         let mut kwargs: Fields = d.args.iter().map(|(k, v)| (k.as_str(), F::Value(yaml_json(v)))).collect();
         if let Some(c) = &d.column {
             kwargs.insert("column_name", s(c.as_str()));
         }
+        use crate::data_tests::naming::{model_arg, TestTarget};
+        let target = match &d.attached {
+            Attached::Model(name) => {
+                TestTarget::Model { name: name.clone(), version: d.version.as_ref().map(|v| v.text.clone()) }
+            }
+            Attached::Source(source, table) => TestTarget::Source { source: source.clone(), table: table.clone() },
+        };
+        kwargs.insert("model", s(model_arg(&target)));
         let (attached, key) = match &d.attached {
-            Attached::Model(name) => (attached(name), format!("models.{name}")),
+            Attached::Model(name) => (attached(name, d.version.as_ref()), format!("models.{name}")),
             Attached::Source(src, t) => (Some(s(source_id(&project.name, src, t))), format!("sources.{src}")),
         };
         let metadata = Fields::from([("name", s(d.test.as_str())), ("kwargs", F::Obj(kwargs)), ("namespace", NULL)]);
@@ -499,18 +383,6 @@ pub(super) fn node<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_key_set_again_keeps_its_last_value_and_keys_are_written_sorted() {
-        let mut fields = Fields::from([("b", s("1")), ("a", NULL)]);
-        fields.insert("b", s("2"));
-        fields.extend([("c", F::Raw("[]")), ("a", F::Raw("true"))]);
-        assert_eq!(fields.get("b").and_then(F::as_str), Some("2"));
-        let mut out = Vec::new();
-        write_object(&fields, &mut out).expect("write");
-        assert_eq!(String::from_utf8(out).expect("utf-8"), r#"{"a":true,"b":"2","c":[]}"#);
-        assert_eq!(object_value(&fields), serde_json::json!({"a": true, "b": "2", "c": []}));
-    }
 
     #[test]
     fn config_defaults_are_sorted_with_the_tests_own_schema() {

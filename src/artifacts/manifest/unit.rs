@@ -6,7 +6,7 @@
 
 use super::Inputs;
 use crate::nodes::{Node, NodeKind};
-use crate::unit_tests::{Cell, Format, Rows};
+use crate::unit_tests::{Cell, Format, Rows, VersionChoice};
 use serde_json::{json, Map, Value};
 
 fn cell(c: &Cell) -> Value {
@@ -85,7 +85,13 @@ pub(super) fn entry(node: &Node, inputs: &Inputs) -> Value {
         "checksum": checksum,
         "schema": ut.model_relation.schema,
         "created_at": inputs.started_at.timestamp_micros() as f64 / 1e6,
-        "versions": null,
-        "version": null,
+        "versions": ut.versions.as_ref().map(|c| {
+            let list = |l: &[crate::project::versions::Version]| l.iter().map(|v| v.json.clone()).collect::<Vec<_>>();
+            match c {
+                VersionChoice::Include(l) => json!({"include": list(l), "exclude": null}),
+                VersionChoice::Exclude(l) => json!({"include": null, "exclude": list(l)}),
+            }
+        }),
+        "version": node.version.as_ref().map(|v| v.v.json.clone()),
     })
 }

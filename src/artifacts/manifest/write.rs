@@ -57,19 +57,33 @@ pub(super) fn windowed(m: &Manifest, w: &mut dyn Write, window: usize) -> std::i
     json(w, &m.metadata())?;
     w.write_all(b",\"metrics\":{},\"nodes\":{")?;
     let mut first = true;
+    // Run hooks' operations go among the nodes in id order, as a sorted map has them.
+    let mut operations = m.operations.iter().peekable();
+    let mut entry_sep = |w: &mut dyn Write| if std::mem::take(&mut first) { Ok(()) } else { w.write_all(b",") };
+    let operation = |w: &mut dyn Write, id: &str, value: &serde_json::Value| -> std::io::Result<()> {
+        json(w, &id)?;
+        w.write_all(b":")?;
+        json(w, value)
+    };
     for window in m.nodes.chunks(window.max(1)) {
         let entries = par::map(window, |node| {
             let mut text = serde_json::to_vec(&node.id)?;
             text.push(b':');
-            super::entry::write_object(&m.node_fields(node), &mut text)?;
+            super::fields::write_object(&m.node_fields(node), &mut text)?;
             Ok::<_, serde_json::Error>(text)
         });
-        for entry in entries {
-            if !std::mem::take(&mut first) {
-                w.write_all(b",")?;
+        for (node, entry) in window.iter().zip(entries) {
+            while let Some((id, value)) = operations.next_if(|(id, _)| id.as_str() < node.id.as_str()) {
+                entry_sep(w)?;
+                operation(w, id, value)?;
             }
+            entry_sep(w)?;
             w.write_all(&entry.map_err(Error::other)?)?;
         }
+    }
+    for (id, value) in operations {
+        entry_sep(w)?;
+        operation(w, id, value)?;
     }
     w.write_all(b"},\"parent_map\":")?;
     map(w, &maps.ids, &maps.parents)?;

@@ -1,0 +1,1 @@
+select id, coalesce(name, '?') as name, country, 'EU' as region from {{ ref('raw_customers') }}
