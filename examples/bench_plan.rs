@@ -8,7 +8,7 @@
 //! library functions `runner` does; it owns no planning logic.
 
 use clap::Parser;
-use runner::schedule::{RunContext, Timetable};
+use runner::timetable::{RunContext, Timetable};
 use std::time::Instant;
 
 fn main() -> Result<(), String> {

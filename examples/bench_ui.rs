@@ -15,7 +15,7 @@
 use clap::Parser;
 use runner::events::{Event, NodeResult, Sink, Status};
 use runner::history::{History, RunRecord, RunState, TaskRecord};
-use runner::schedule::{RunContext, Timetable};
+use runner::timetable::{RunContext, Timetable};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -99,7 +99,7 @@ fn record_with_sink(
     let total = outcomes.len();
     sink.event(&Event::RunStarted { total, at: record.start.unwrap_or(record.logical_date) });
     for (index, o) in outcomes.iter().enumerate() {
-        let node = runner::scheduler::label(plan.node(o.node));
+        let node = runner::run::label(plan.node(o.node));
         if o.status == Status::Skipped {
             sink.event(&Event::NodeSkipped { index, total, node, because: "an upstream node failed".into() });
             continue;
@@ -177,7 +177,7 @@ fn main() -> Result<(), String> {
     let ctx = RunContext::manual(&Timetable::Manual, first, None);
     let prep = runner::app::prepare(&opts, Some(dag), &ctx).map_err(|e| e.to_string())?;
     let selected = runner::select::select(&prep.plan, &dag.select, &dag.exclude)?;
-    let rp = runner::scheduler::run_plan(&prep.plan, &selected, dag.test_behavior, runner::retry::Backoff::NONE);
+    let rp = runner::run::run_plan(&prep.plan, &selected, dag.test_behavior, runner::retry::Backoff::NONE);
     let nodes: Vec<usize> = rp.nodes.iter().copied().collect();
     let history = History::new(&opts.project_dir);
     let me = runner::db::Holder::current(String::new(), None, None);

@@ -83,7 +83,8 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// A failure that stops `runner` before or instead of running nodes.
+/// A failure that stops `runner` before or instead of running nodes. Each
+/// variant keeps its cause; the message is built here, once, when it is shown.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// One or more problems in the project's files, all collected.
@@ -93,11 +94,30 @@ pub enum Error {
     #[error("{0}")]
     Usage(Diagnostic),
     /// The cross-process lock could not be obtained in time.
-    #[error("{0}")]
-    Lock(String),
-    /// The database could not be opened or prepared.
-    #[error("{0}")]
-    Database(String),
+    #[error("error: {0}")]
+    Lock(#[from] crate::db::LockError),
+    /// The database file could not be opened.
+    #[error("error: {}", with_disk_hint(source.to_string(), path))]
+    Open { path: PathBuf, source: crate::db::OpenError },
+    /// A read-only command on a database no run has created yet.
+    #[error("error: database `{}` does not exist yet\n  (hint: build it first with `runner run <DAG>`)", .0.display())]
+    NoDatabase(PathBuf),
+    /// DuckDB names the opened database differently from the plan's relations.
+    #[error("error: DuckDB names the database `{found}` but the plan expected `{expected}`\n  (hint: set `database: {found}` in the profile's output)")]
+    Catalog { found: String, expected: String },
+    /// The opened database could not be prepared for the run (extensions,
+    /// secrets, attachments, schemas).
+    #[error("error: {0}")]
+    Setup(#[from] crate::db::SetupError),
+    /// The run history (`.runner/`) could not be written.
+    #[error("{}", io_failure(what, source))]
+    History { what: String, source: std::io::Error },
+    /// A file a command writes (a report, an exported DAG) could not be written.
+    #[error("{}", io_failure(what, source))]
+    Io { what: String, source: std::io::Error },
+    /// A page of `runner report` could not be rendered.
+    #[error("error: cannot render the report: {0}")]
+    Report(minijinja::Error),
     /// Ctrl-C or SIGTERM.
     #[error("interrupted")]
     Interrupted,
@@ -189,7 +209,7 @@ pub fn io_message(what: &str, e: &std::io::Error) -> String {
     }
 }
 
-/// [`io_message`] as an error line, for [`Error::Database`].
+/// [`io_message`] as an error line.
 pub fn io_failure(what: &str, e: &std::io::Error) -> String {
     format!("error: {}", io_message(what, e))
 }
@@ -203,6 +223,22 @@ pub fn disk_full_hint(dir: &Path) -> String {
     )
 }
 
+/// `message`, and when it says the disk is full, which disk to free (the one
+/// holding the database file `db_path`).
+pub fn with_disk_hint(message: String, db_path: &Path) -> String {
+    if says_disk_full(&message) {
+        format!("{message}\n  (hint: {})", disk_hint_for(db_path))
+    } else {
+        message
+    }
+}
+
+/// The full-disk hint for the disk that holds the database file `db_path`.
+pub fn disk_hint_for(db_path: &Path) -> String {
+    let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    disk_full_hint(dir)
+}
+
 /// Whether an error's text (DuckDB's, which carry no kind) says the disk is full.
 pub fn says_disk_full(message: &str) -> bool {
     message.contains("No space left on device") || message.contains("os error 28")
@@ -211,6 +247,25 @@ pub fn says_disk_full(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_keep_their_cause_and_build_the_message_when_shown() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let open = Error::Open {
+            path: PathBuf::from("data/shop.duckdb"),
+            source: crate::db::OpenError::Duckdb { path: PathBuf::from("data/shop.duckdb"), message: full.to_string() },
+        };
+        let shown = open.to_string();
+        assert!(shown.starts_with("error: cannot open the database `data/shop.duckdb`: "), "{shown}");
+        assert!(shown.contains("(hint: the disk holding `data` is full"), "{shown}");
+        assert!(std::error::Error::source(&open).is_some(), "the open error is kept as the cause");
+
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let history = Error::History { what: "cannot record run `r1`".into(), source: denied };
+        assert!(history.to_string().starts_with("error: cannot record run `r1`: "), "{history}");
+        assert_eq!(history.exit_code(), EXIT_USAGE);
+        assert_eq!(Error::Interrupted.exit_code(), EXIT_INTERRUPTED);
+    }
 
     #[test]
     fn diagnostics_sort_by_file_then_line() {

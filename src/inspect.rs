@@ -6,7 +6,7 @@
 use crate::error::{Diagnostic, Error};
 use crate::history::{History, RunRecord, RunState};
 use crate::project::dag::{Dag, Schedule};
-use crate::schedule::{self, Timetable};
+use crate::timetable::{self, Timetable};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -88,7 +88,7 @@ pub fn dag_row_of<R: std::borrow::Borrow<RunRecord>>(
 ) -> serde_json::Value {
     let last = runs.iter().map(|r| r.borrow()).max_by_key(|r| (r.start, r.logical_date));
     let tt = Some(Timetable::of(dag));
-    let next = tt.as_ref().and_then(|tt| schedule::next_interval(dag, tt, now));
+    let next = tt.as_ref().and_then(|tt| timetable::next_interval(dag, tt, now));
     let (next_logical, next_at) = (next.map(|i| i.start), next.map(|i| i.end));
     json!({
         "dag_id": dag.id,
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(row["next_run_at"], "2025-03-09T07:30:00Z");
         assert_eq!(row["next_run_logical_date"], "2025-03-08T07:30:00Z");
         let tt = Timetable::of(&dag);
-        let due = schedule::due(
+        let due = timetable::due(
             &dag,
             &tt,
             Utc.with_ymd_and_hms(2025, 3, 9, 7, 30, 0).single().expect("t"),

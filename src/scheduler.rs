@@ -1,354 +1,226 @@
-//! The one owner of a run's state: which node waits, runs, passed or failed.
+//! `runner scheduler`: the long-running process that starts DAG runs on their
+//! schedules.
 //!
-//! Turns a selection into a [`RunPlan`] (ordering and failure edges per
-//! `test_behavior`), admits nodes under the caps, hands task specs to worker
-//! threads over a channel and takes their outcomes back, and emits every
-//! event. It builds no SQL and never talks to DuckDB: workers do, through the
-//! closure the caller gives.
+//! Each round it reloads `dags/` (a file that stops parsing keeps its last
+//! good version and says why), asks `timetable` which intervals are due, admits
+//! runs under `max_active_runs`, and runs them oldest first, one at a time,
+//! through the same path as `runner run`. Uniqueness per (DAG, logical date)
+//! comes from the history's create-once run files, so two schedulers never run
+//! an interval twice. Between rounds it sleeps until the next interval ends.
+//! It computes no intervals itself and builds no SQL.
 
-use crate::events::{Event, NodeLabel, NodeResult, Sink, Status};
-#[cfg(test)]
-use crate::nodes::Resource;
-use crate::nodes::{Node, NodeKind, Plan};
-use crate::project::dag::TestBehavior;
+use crate::cli::{Options, Reprocess};
+use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::history::{History, RunRecord, RunState};
+use crate::project::dag::{self, Dag};
+use crate::timetable::{self, RunContext, Timetable};
+use crate::run::admit_run;
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
-mod around;
-mod dispatcher;
-mod units;
-pub use around::{Around, Before, NoHooks};
-use dispatcher::Dispatcher;
-use units::{before_their_models, unit_tested_model};
-
-/// The caps that bound how many nodes of one run execute at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caps {
-    /// Profile `threads` (or `--threads`).
-    pub threads: usize,
-    /// The DAG's `max_active_tasks`.
-    pub max_active_tasks: usize,
-    /// Nodes writing to one database file at once, across every run in the
-    /// process (`--max-db-writers`); tests only read and do not count.
-    pub db_writers: usize,
+/// The longest sleep between rounds, so added or changed DAG files are noticed.
+/// How runs are carried out: `runner run`'s and `runner clear`'s own paths,
+/// handed in by the command layer (`app`), so this module does not depend on it.
+pub trait Runs {
+    /// Runs `dag` for `run`'s interval; the exit code.
+    fn run(&self, opts: &Options, dag: &Dag, run: &RunContext) -> Result<i32, Error>;
+    /// Runs an existing run of `dag` again (every task).
+    fn rerun(&self, opts: &Options, dag: &Dag, record: RunRecord) -> Result<i32, Error>;
 }
 
-impl Caps {
-    /// How many workers a run needs: never more than any cap allows.
-    pub fn width(&self) -> usize {
-        self.threads.min(self.max_active_tasks).max(1)
-    }
+type RunDag<'a> = &'a dyn Runs;
+
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// The scheduler's clock: the real time, or `--now` running on from when
+/// the scheduler started (so tests can start just before an interval ends).
+struct Clock {
+    base: Option<DateTime<Utc>>,
+    started: std::time::Instant,
 }
 
-/// The admission check: every cap, in one place. `running` counts this run's
-/// nodes, `writing` the nodes writing to its database file in the process.
-pub fn admit(caps: &Caps, running: usize, writing: usize, is_writer: bool) -> bool {
-    running < caps.threads && running < caps.max_active_tasks && (!is_writer || writing < caps.db_writers)
-}
-
-/// R8: a new DAG run may start while the DAG's active runs are below
-/// `max_active_runs`.
-pub fn admit_run(max_active_runs: usize, active: usize) -> bool {
-    active < max_active_runs
-}
-
-/// Takes a writer slot on the database if the caps allow, atomically with
-/// respect to other runs sharing the file.
-fn take_writer_slot(caps: &Caps, running: usize, writers: &AtomicUsize) -> bool {
-    writers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| admit(caps, running, w, true).then_some(w + 1)).is_ok()
-}
-
-fn is_writer(n: &Node) -> bool {
-    !n.resource.is_test()
-}
-
-/// R11: how a failing task is retried; the same backoff rule as conflict retries.
-pub use crate::retry::Backoff as TaskRetry;
-
-impl TaskRetry {
-    /// A node's own `retries` / `retry_delay` (its [`RunSettings`](crate::nodes::RunSettings),
-    /// checked at plan time) over the DAG's policy.
-    pub fn for_node(&self, n: &Node) -> TaskRetry {
-        let mut r = *self;
-        if let Some(v) = n.run.retries {
-            r.retries = v;
-        }
-        if let Some(d) = n.run.retry_delay {
-            r.delay = d;
-            r.max_delay = r.max_delay.max(d);
-        }
-        r
-    }
-}
-
-/// A node's own `execution_timeout` over the DAG's.
-pub fn timeout_for(dag_default: Option<Duration>, n: &Node) -> Option<Duration> {
-    n.run.execution_timeout.or(dag_default)
-}
-
-/// Ordering and failure edges for one run over the selected nodes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunPlan {
-    /// Selected plan indices.
-    pub nodes: BTreeSet<usize>,
-    /// Node → nodes that must finish before it starts (besides the gate).
-    pub waits: BTreeMap<usize, BTreeSet<usize>>,
-    /// The nodes in `gated` also wait for every node in `gate` to finish:
-    /// `after_all`'s tests wait for every seed and model. Kept as one gate
-    /// instead of a wait from each test on each build, which was 300 million
-    /// waits (9 GB) for 30,000 tests after 10,000 models.
-    pub gate: BTreeSet<usize>,
-    pub gated: BTreeSet<usize>,
-    /// Node → nodes whose error, failure or skip skips it.
-    pub blocks: BTreeMap<usize, BTreeSet<usize>>,
-    /// Node → its retry policy.
-    pub retry: BTreeMap<usize, TaskRetry>,
-}
-
-impl RunPlan {
-    /// Every node `i` waits for: its own waits, and the gate if it is gated.
-    pub fn waits_for(&self, i: usize) -> BTreeSet<usize> {
-        let mut all = self.waits.get(&i).cloned().unwrap_or_default();
-        if self.gated.contains(&i) {
-            all.extend(&self.gate);
-        }
-        all
-    }
-}
-
-/// Builds the run plan: parents always wait and block; `after_all` makes tests
-/// wait for every seed and model without being skipped by unrelated failures;
-/// `after_each` and `build` make a node's children wait for, and be skipped by,
-/// its failing tests.
-pub fn run_plan(plan: &Plan, selected: &BTreeSet<usize>, behavior: TestBehavior, retry: TaskRetry) -> RunPlan {
-    let g = &plan.graph;
-    let is_test = |i: usize| plan.node(i).resource.is_test();
-    let mut nodes: BTreeSet<usize> =
-        selected.iter().copied().filter(|&i| behavior != TestBehavior::None || !is_test(i)).collect();
-    // dbt's build runs a unit test only right before its model: without the
-    // model in the run, it does not run.
-    let tested = |i: usize| unit_tested_model(plan, i);
-    if behavior == TestBehavior::Build {
-        let dropped: Vec<usize> =
-            nodes.iter().copied().filter(|&i| tested(i).is_some_and(|m| !nodes.contains(&m))).collect();
-        for i in dropped {
-            nodes.remove(&i);
+impl Clock {
+    fn now(&self) -> DateTime<Utc> {
+        match self.base {
+            Some(b) => b + chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default(),
+            None => Utc::now(),
         }
     }
-    let mut waits: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    let mut blocks: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    let (mut gate, mut gated) = (BTreeSet::new(), BTreeSet::new());
-    for &i in &nodes {
-        let parents: BTreeSet<usize> = g.parents(i).intersection(&nodes).copied().collect();
-        waits.insert(i, parents.clone());
-        blocks.insert(i, parents);
-    }
-    match behavior {
-        TestBehavior::None => {}
-        TestBehavior::AfterAll => {
-            gate = nodes.iter().copied().filter(|&i| !is_test(i)).collect();
-            gated = nodes.iter().copied().filter(|&i| is_test(i)).collect();
-        }
-        TestBehavior::AfterEach | TestBehavior::Build => {
-            // dbt's rule: a node waits for a test only when every parent of the
-            // test (sources included) is upstream of it. The test's ancestors are
-            // then a subset of the node's, so these edges can never close a loop.
-            let sources = |i: usize| plan.node(i).source_deps().map(str::to_string).collect::<BTreeSet<String>>();
-            let unit_in_build = |i: usize| behavior == TestBehavior::Build && tested(i).is_some();
-            for &t in nodes.iter().filter(|&&i| is_test(i) && !unit_in_build(i)) {
-                let t_sources = sources(t);
-                // Children of the test's parents: nodes that ref a parent, or read a source it tests.
-                let mut candidates: BTreeSet<usize> =
-                    g.parents(t).iter().flat_map(|&p| g.children(p).iter().copied()).collect();
-                if !t_sources.is_empty() {
-                    candidates.extend(nodes.iter().copied().filter(|&c| !sources(c).is_disjoint(&t_sources)));
-                }
-                for c in candidates {
-                    if !nodes.contains(&c) || is_test(c) {
-                        continue;
-                    }
-                    let upstream = g.ancestors(c);
-                    let upstream_sources: BTreeSet<String> =
-                        upstream.iter().chain(std::iter::once(&c)).flat_map(|&a| sources(a)).collect();
-                    if g.parents(t).iter().all(|q| upstream.contains(q)) && t_sources.is_subset(&upstream_sources) {
-                        waits.entry(c).or_default().insert(t);
-                        blocks.entry(c).or_default().insert(t);
-                    }
+}
+
+pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>, exec: RunDag) -> Result<i32, Error> {
+    let clock = Clock { base: now, started: std::time::Instant::now() };
+    let mut last_good: BTreeMap<String, Dag> = BTreeMap::new();
+    loop {
+        let now = clock.now();
+        // Taken before loading, so a file changed while this round runs wakes the next sleep.
+        let loaded = dag_files(&opts.project_dir.join("dags"));
+        let dags = reload(opts, &mut last_good);
+        let mut code = EXIT_OK;
+        let paused = |d: &Dag| d.paused || History::new(&d.project_dir).is_paused(&d.id);
+        for dag in dags.values().filter(|d| !paused(d)) {
+            match run_due(opts, dag, now, exec) {
+                Ok(c) => code = code.max(c),
+                Err(e) => {
+                    eprintln!("{e}");
+                    code = code.max(EXIT_NODE_FAILURE);
                 }
             }
+            if crate::interrupt::requested() {
+                return Err(Error::Interrupted);
+            }
+        }
+        if once {
+            return Ok(code);
+        }
+        sleep_until_next(&opts.project_dir.join("dags"), &loaded, &dags, &clock);
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted);
         }
     }
-    if behavior == TestBehavior::Build {
-        before_their_models(plan, &nodes, &mut waits, &mut blocks);
+}
+
+
+/// Loads every DAG; a DAG whose file no longer parses keeps its last good version.
+fn reload(opts: &Options, last_good: &mut BTreeMap<String, Dag>) -> BTreeMap<String, Dag> {
+    let (mut dags, errors) = dag::load_all(&opts.project_dir);
+    for e in &errors {
+        eprintln!("warning: {e}");
     }
-    let retry = nodes.iter().map(|&i| (i, retry.for_node(plan.node(i)))).collect();
-    RunPlan { nodes, waits, blocks, gate, gated, retry }
-}
-
-pub fn label(n: &Node) -> NodeLabel {
-    let materialized = match &n.kind {
-        NodeKind::Model { materialized, .. } => materialized.as_str(),
-        NodeKind::Snapshot { .. } => "snapshot",
-        _ => "",
-    };
-    // A unit test of a model version runs as `<name>_v<v>`, as dbt names its node.
-    let name = match (&n.kind, &n.version) {
-        (NodeKind::UnitTest(_), Some(v)) => format!("{}_{}", n.name, v.v.formatted()),
-        _ => n.name.clone(),
-    };
-    NodeLabel {
-        id: n.id.clone(),
-        name,
-        resource: n.resource,
-        tested_model: match &n.kind {
-            NodeKind::UnitTest(ut) => Some(ut.model_name.clone()),
-            _ => None,
-        },
-        materialized: materialized.to_string(),
-        relation: n.relation.as_ref().map(|r| r.short()),
-        relation_name: n.relation.as_ref().map(|r| r.to_string()),
-        file: n.file.display().to_string(),
+    for (id, old) in last_good.iter() {
+        let broken = errors.iter().any(|e| e.file.as_deref() == Some(old.file.as_path()));
+        if broken && !dags.contains_key(id) {
+            eprintln!("warning: keeping the last good version of `{id}` until `{}` parses again", old.file.display());
+            dags.insert(id.clone(), old.clone());
+        }
     }
+    *last_good = dags.clone();
+    dags
 }
 
-/// The `because` of nodes that never started because the run was interrupted.
-pub const INTERRUPTED: &str = "interrupted";
-
-/// A task spec sent to a worker.
-pub struct Task {
-    pub node: usize,
+/// Runs every due interval of one DAG, oldest first, while `max_active_runs` allows.
+fn run_due(opts: &Options, dag: &Dag, now: DateTime<Utc>, exec: RunDag) -> Result<i32, Error> {
+    let tt = Timetable::of(dag);
+    let history = History::new(&dag.project_dir);
+    let runs = history.runs(&dag.id);
+    // R7: manual runs do not take a scheduled interval's place.
+    let taken: BTreeSet<DateTime<Utc>> =
+        runs.iter().filter(|r| r.run_type != "manual").map(|r| r.logical_date).collect();
+    let mut code = EXIT_OK;
+    for interval in timetable::due(dag, &tt, now, &taken) {
+        let active =
+            history.runs(&dag.id).iter().filter(|r| matches!(r.state, RunState::Running | RunState::Queued)).count();
+        if !admit_run(dag.max_active_runs, active) {
+            break;
+        }
+        let ctx = RunContext {
+            run_id: timetable::run_id("scheduled", interval.start),
+            run_type: "scheduled".into(),
+            interval,
+        };
+        println!(
+            "== `{}` run `{}`: interval {} → {}",
+            dag.id,
+            ctx.run_id,
+            interval.start.format("%Y-%m-%dT%H:%M:%SZ"),
+            interval.end.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        code = code.max(exec.run(opts, dag, &ctx)?);
+        if crate::interrupt::requested() {
+            break;
+        }
+    }
+    Ok(code)
 }
 
-/// What a worker sends back.
-pub struct Outcome {
-    pub node: usize,
-    pub result: NodeResult,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Pending,
-    Running,
-    /// R10's `up_for_retry`: failed, to run again from this instant.
-    Retry(Instant),
-    Done(Status),
-}
-
-fn blocking(s: State) -> bool {
-    matches!(s, State::Done(Status::Error | Status::Fail | Status::Skipped))
-}
-
-/// The `because` of nodes skipped because an `on-run-start` hook failed.
-pub const RUN_START_FAILED: &str = "an on-run-start hook failed";
-
-/// What a worker runs: a node, the run's start instant and the worker's id
-/// in, its result out.
-pub type WorkFn = Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send>;
-
-/// How a run ended, decided by the dispatcher (not by what a sink counted):
-/// every node's final status and whether a project hook failed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunOutcome {
-    pub statuses: BTreeMap<usize, Status>,
-    pub hooks_failed: bool,
-}
-
-impl RunOutcome {
-    /// dbt's rule for the exit code: any error, failed test or skipped node
-    /// (and any failed hook) fails the run; warnings do not.
-    pub fn failed(&self) -> bool {
-        self.hooks_failed || self.statuses.values().any(|s| matches!(s, Status::Error | Status::Fail | Status::Skipped))
+/// Sleeps until the earliest next interval end, in short slices so a signal
+/// or a change in `dags/` is noticed within a second; never longer than
+/// [`MAX_SLEEP`].
+fn sleep_until_next(dags_dir: &Path, loaded: &DagFiles, dags: &BTreeMap<String, Dag>, clock: &Clock) {
+    let now = clock.now();
+    let next = dags
+        .values()
+        .filter(|d| !d.paused)
+        .filter_map(|d| timetable::next_wakeup(d, &Timetable::of(d), now))
+        .min();
+    let wait = next.and_then(|t| (t - now).to_std().ok()).unwrap_or(MAX_SLEEP).min(MAX_SLEEP);
+    let deadline = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < deadline && !crate::interrupt::requested() {
+        if dag_files(dags_dir) != *loaded {
+            break;
+        }
+        std::thread::sleep((deadline - std::time::Instant::now()).min(Duration::from_millis(500)));
     }
 }
 
-/// Runs a plan: `work(worker_id)` builds each worker's executor, which turns a
-/// node into a result. `stop()` true means start nothing more (an interrupt);
-/// running nodes finish or fail on their own. Nodes never started count as
-/// skipped.
-pub fn execute<F>(
-    plan: &Plan,
-    rp: &RunPlan,
-    caps: Caps,
-    work: F,
-    writers: &AtomicUsize,
-    stop: &dyn Fn() -> bool,
-    sink: &mut dyn Sink,
-) -> RunOutcome
-where
-    F: Fn(usize) -> WorkFn + Sync,
-{
-    execute_around(plan, rp, caps, work, writers, stop, sink, &mut NoHooks)
+/// What identifies the DAG files' versions: names, sizes and modification times.
+type DagFiles = BTreeSet<(std::path::PathBuf, u64, Option<std::time::SystemTime>)>;
+
+fn dag_files(dir: &Path) -> DagFiles {
+    let Ok(entries) = std::fs::read_dir(dir) else { return BTreeSet::new() };
+    entries.flatten().filter_map(|e| e.metadata().ok().map(|m| (e.path(), m.len(), m.modified().ok()))).collect()
 }
 
-/// [`execute`] with `around`'s hooks before the first node and after the
-/// last. When `around.before` says so, every node is skipped.
-#[allow(clippy::too_many_arguments)]
-pub fn execute_around<F>(
-    plan: &Plan,
-    rp: &RunPlan,
-    caps: Caps,
-    work: F,
-    writers: &AtomicUsize,
-    stop: &dyn Fn() -> bool,
-    sink: &mut dyn Sink,
-    around: &mut dyn Around,
-) -> RunOutcome
-where
-    F: Fn(usize) -> WorkFn + Sync,
-{
-    let started = Instant::now();
-    sink.event(&Event::RunStarted { total: rp.nodes.len(), at: chrono::Utc::now() });
-    let before = around.before(started, sink);
-    let mut dispatcher = Dispatcher::new(plan, rp, caps, writers);
-    if before.skip_nodes {
-        dispatcher.skip_all(RUN_START_FAILED, sink);
-    } else {
-        let (task_tx, task_rx) = mpsc::channel::<Task>();
-        let (out_tx, out_rx) = mpsc::channel::<Outcome>();
-        std::thread::scope(|scope| {
-            spawn_workers(scope, caps.width(), plan, started, &work, task_rx, out_tx);
-            dispatcher.run(task_tx, out_rx, stop, sink);
-        });
-    }
-    let end_ok = around.after(started, sink);
-    sink.event(&Event::RunFinished { elapsed: started.elapsed() });
-    RunOutcome { statuses: dispatcher.statuses(), hooks_failed: before.failed || !end_ok }
-}
-
-/// `width` worker threads, each with the executor `work` builds for it,
-/// taking tasks until the task channel closes.
-fn spawn_workers<'scope, 'env, F>(
-    scope: &'scope std::thread::Scope<'scope, 'env>,
-    width: usize,
-    plan: &'env Plan,
-    started: Instant,
-    work: &F,
-    tasks: mpsc::Receiver<Task>,
-    outcomes: mpsc::Sender<Outcome>,
-) where
-    F: Fn(usize) -> WorkFn + Sync,
-{
-    let tasks = Arc::new(Mutex::new(tasks));
-    for w in 0..width {
-        let (rx, tx) = (tasks.clone(), outcomes.clone());
-        let mut run_node = work(w);
-        // Workers render templates: a stack for the deepest macro nesting allowed.
-        crate::par::spawn_scoped(scope, move || loop {
-            // The lock is held only while waiting for the next task.
-            let next = rx.lock().map(|r| r.recv());
-            let Ok(Ok(task)) = next else { break };
-            let result = run_node(plan.node(task.node), started, w);
-            if tx.send(Outcome { node: task.node, result }).is_err() {
-                break;
+/// `runner backfill`: one run per interval whose logical date is in
+/// `[from, to]`, oldest first. Intervals that already have a scheduled or
+/// backfill run follow `reprocess`.
+pub fn backfill(
+    opts: &Options,
+    dag: &Dag,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    reprocess: Reprocess,
+    exec: RunDag,
+) -> Result<i32, Error> {
+    let tt = Timetable::of(dag);
+    let mut t = tt.align(from).ok_or_else(|| {
+        Error::Usage(
+            Diagnostic::new(format!("`{}` has no schedule to backfill", dag.id)).hint("give the DAG a `schedule`"),
+        )
+    })?;
+    let history = History::new(&dag.project_dir);
+    let mut code = EXIT_OK;
+    while t <= to {
+        let Some(interval) = tt.interval_at(t) else { break };
+        t = interval.end;
+        let existing = history
+            .runs(&dag.id)
+            .into_iter()
+            .filter(|r| r.run_type != "manual" && r.logical_date == interval.start)
+            .last();
+        let outcome = match (existing, reprocess) {
+            (None, _) => {
+                let ctx = RunContext {
+                    run_id: timetable::run_id("backfill", interval.start),
+                    run_type: "backfill".into(),
+                    interval,
+                };
+                println!("== `{}` run `{}`", dag.id, ctx.run_id);
+                exec.run(opts, dag, &ctx)?
             }
-        });
+            (Some(r), Reprocess::Completed) | (Some(r), Reprocess::Failed)
+                if reprocess == Reprocess::Completed || r.state == RunState::Failed =>
+            {
+                println!("== `{}` run `{}` again", dag.id, r.run_id);
+                exec.rerun(opts, dag, r)?
+            }
+            (Some(r), _) => {
+                println!(
+                    "== `{}` interval {} has run `{}` ({:?}); leaving it",
+                    dag.id,
+                    interval.start.format("%Y-%m-%d"),
+                    r.run_id,
+                    r.state
+                );
+                EXIT_OK
+            }
+        };
+        code = code.max(outcome);
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted);
+        }
     }
+    Ok(code)
 }
-
-#[cfg(test)]
-mod dispatch_tests;
-#[cfg(test)]
-mod tests;

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use runner::project::dag::Schedule;
-use runner::schedule::{Interval, Timetable};
+use runner::timetable::{Interval, Timetable};
 use serde_json::Value;
 
 fn utc(v: &Value) -> DateTime<Utc> {

@@ -7,7 +7,7 @@
 use super::{find_dag, resolve_target, shown};
 use crate::airflow::{self, Mode};
 use crate::cli::Options;
-use crate::error::{io_at, io_failure, Diagnostic, Error, EXIT_OK};
+use crate::error::{io_at, Diagnostic, Error, EXIT_OK};
 use crate::project::{self, env::Env, profile};
 use std::path::{Path, PathBuf};
 
@@ -122,11 +122,11 @@ fn absolute(path: &Path) -> PathBuf {
 fn write(path: &Path, text: &str) -> Result<(), Error> {
     let what = format!("cannot write `{}`", path.display());
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io_at(dir)).map_err(|e| Error::Database(io_failure(&what, &e)))?;
+        std::fs::create_dir_all(dir).map_err(io_at(dir)).map_err(|source| Error::Io { what: what.clone(), source })?;
     }
     let tmp = path.with_extension("tmp~");
     std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(io_at(path)).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        Error::Database(io_failure(&what, &e))
+        Error::Io { what, source: e }
     })
 }

@@ -10,14 +10,14 @@
 //! database.
 
 use super::compile::{self, sql_dir};
-use super::execute::execute;
+use super::session::execute;
 use super::{find_dag, manual_run, prepare, selection_full, Prepared};
 use crate::cli::{Command, ListOptions, Options};
 use crate::db::LockMode;
 use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::nodes::Resource;
 use crate::project::dag::{Dag, TestBehavior};
-use crate::scheduler::{self, TaskRetry};
+use crate::run::{self, TaskRetry};
 use std::collections::BTreeSet;
 
 pub(super) fn run(opts: &Options) -> Result<i32, Error> {
@@ -44,25 +44,25 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
     let code = match &opts.command {
         Command::Seed { .. } => {
             let seeds = only(&prep, &selected, |r| r == Resource::Seed);
-            let rp = scheduler::run_plan(&prep.plan, &seeds, TestBehavior::None, TaskRetry::NONE);
+            let rp = run::run_plan(&prep.plan, &seeds, TestBehavior::None, TaskRetry::NONE);
             execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
         }
         Command::Snapshot { .. } => {
             // dbt's `snapshot`: snapshots only, after their parents among them.
             let snapshots = only(&prep, &selected, |r| r == Resource::Snapshot);
-            let rp = scheduler::run_plan(&prep.plan, &snapshots, TestBehavior::None, TaskRetry::NONE);
+            let rp = run::run_plan(&prep.plan, &snapshots, TestBehavior::None, TaskRetry::NONE);
             execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
         }
         Command::Run { .. } => {
             // dbt's `run`: models only; seeds and tests the selection matched are left out.
             let models = only(&prep, &selected, |r| r == Resource::Model);
-            let rp = scheduler::run_plan(&prep.plan, &models, TestBehavior::None, TaskRetry::NONE);
+            let rp = run::run_plan(&prep.plan, &models, TestBehavior::None, TaskRetry::NONE);
             execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
         }
         Command::Build { .. } => {
             // dbt's build order: a node waits for its parents' tests, and a
             // failing test skips everything downstream of what it tests.
-            let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::Build, TaskRetry::NONE);
+            let rp = run::run_plan(&prep.plan, &selected, TestBehavior::Build, TaskRetry::NONE);
             execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
         }
         Command::Compile { .. } => compile_command(&prep, &selected, &chosen.ephemerals),

@@ -9,20 +9,20 @@ mod airflow;
 mod commands;
 mod compile;
 mod debug;
-mod execute;
+mod session;
 mod list;
 
 use crate::cli::{Command, Options, RunRef};
 use crate::db::{Holder, LockMode};
-use crate::error::{io_failure, Diagnostic, Error, EXIT_OK};
+use crate::error::{Diagnostic, Error, EXIT_OK};
 use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{self, Plan};
 use crate::project::dag::{self, Dag, TestBehavior};
 use crate::project::{self, env::Env, profile, profile::Target};
-use crate::schedule::{RunContext, Timetable};
-use crate::scheduler::{self, TaskRetry};
+use crate::timetable::{RunContext, Timetable};
+use crate::run::{self, TaskRetry};
 use crate::template::{Templates, Vars};
-use execute::execute;
+use session::execute;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -55,11 +55,11 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         }
         Command::Scheduler { once, now, grace } => {
             crate::interrupt::set_grace(grace);
-            crate::daemon::run(&opts, once, now)
+            crate::scheduler::run(&opts, once, now, &CommandRuns)
         }
         Command::Backfill { dag, from, to, reprocess } => {
             let dag = find_dag(&opts, &dag)?;
-            crate::daemon::backfill(&opts, &dag, from, to, reprocess)
+            crate::scheduler::backfill(&opts, &dag, from, to, reprocess, &CommandRuns)
         }
         Command::Clear { run, failed_only } => {
             let (record, _) = find_run_in(&opts, &run)?;
@@ -149,7 +149,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 .into_iter()
                 .filter(|&i| prep.plan.node(i).resource.is_test())
                 .collect();
-            let rp = scheduler::run_plan(&prep.plan, &selected, TestBehavior::AfterAll, TaskRetry::NONE);
+            let rp = run::run_plan(&prep.plan, &selected, TestBehavior::AfterAll, TaskRetry::NONE);
             // Tests only read, unless one keeps its failing rows (`store_failures`).
             let stores = selected.iter().any(|&i| match &prep.plan.node(i).kind {
                 nodes::NodeKind::GenericTest { cfg, .. } | nodes::NodeKind::SingularTest { cfg, .. } => {
@@ -167,10 +167,10 @@ pub fn run(opts: Options) -> Result<i32, Error> {
 
 /// `runner pause` / `unpause` (and the UI's switch): a marker beside the
 /// run history, read by the scheduler each round.
-pub(crate) fn set_paused(dag: &Dag, paused: bool) -> Result<(), Error> {
+fn set_paused(dag: &Dag, paused: bool) -> Result<(), Error> {
     History::new(&dag.project_dir)
         .set_paused(&dag.id, paused)
-        .map_err(|e| Error::Database(io_failure(&format!("cannot record the pause of `{}`", dag.id), &e)))
+        .map_err(|source| Error::History { what: format!("cannot record the pause of `{}`", dag.id), source })
 }
 
 /// Paths in messages: relative to where the user pointed `runner`.
@@ -253,10 +253,22 @@ pub struct Prepared {
 }
 
 /// One run of a DAG with the given run context: load, plan, lock, execute, record.
+/// `runner scheduler` and `runner backfill` run DAGs through these paths.
+struct CommandRuns;
+
+impl crate::scheduler::Runs for CommandRuns {
+    fn run(&self, opts: &Options, dag: &Dag, run: &RunContext) -> Result<i32, Error> {
+        run_dag(opts, dag, run)
+    }
+    fn rerun(&self, opts: &Options, dag: &Dag, record: RunRecord) -> Result<i32, Error> {
+        rerun(opts, dag, record, false)
+    }
+}
+
 pub fn run_dag(opts: &Options, dag: &Dag, run: &RunContext) -> Result<i32, Error> {
     let prep = prepare(opts, Some(dag), run)?;
     let selected = selection(opts, Some(dag), &prep.plan)?;
-    let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior, retry_of(dag));
+    let rp = run::run_plan(&prep.plan, &selected, dag.test_behavior, retry_of(dag));
     execute(opts, &prep, Some(dag), Some(run), &rp, LockMode::Exclusive, None)
 }
 
@@ -277,14 +289,14 @@ pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, failed_only: bool
     let history = History::new(&dag.project_dir);
     let alive = history
         .claim(&record)
-        .map_err(|e| Error::Database(format!("error: cannot take over run `{}`: {e}", record.run_id)))?
+        .map_err(|source| Error::History { what: format!("cannot take over run `{}`", record.run_id), source })?
         .ok_or_else(|| {
             Error::Usage(
                 Diagnostic::new(format!("run `{}` is running in another process", record.run_id))
                     .hint("wait for it to finish, then clear it"),
             )
         })?;
-    let interval = crate::schedule::Interval { start: record.data_interval_start, end: record.data_interval_end };
+    let interval = crate::timetable::Interval { start: record.data_interval_start, end: record.data_interval_end };
     let ctx = RunContext { run_id: record.run_id.clone(), run_type: record.run_type.clone(), interval };
     let prep = prepare(opts, Some(dag), &ctx)?;
     let mut selected = selection(opts, Some(dag), &prep.plan)?;
@@ -293,7 +305,7 @@ pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, failed_only: bool
             record.tasks.iter().filter(|t| crate::history::succeeded(&t.state)).map(|t| t.node.as_str()).collect();
         selected.retain(|&i| !done.contains(prep.plan.node(i).id.as_str()));
     }
-    let rp = scheduler::run_plan(&prep.plan, &selected, dag.test_behavior, retry_of(dag));
+    let rp = run::run_plan(&prep.plan, &selected, dag.test_behavior, retry_of(dag));
     let me = Holder::current(String::new(), None, None);
     crate::history::schedule_tasks(&mut record.tasks, rp.nodes.iter().map(|&i| prep.plan.node(i).id.clone()));
     record.state = RunState::Running;
@@ -304,7 +316,7 @@ pub fn rerun(opts: &Options, dag: &Dag, mut record: RunRecord, failed_only: bool
     record.message = None;
     history
         .update(&record)
-        .map_err(|e| Error::Database(io_failure(&format!("cannot record run `{}`", record.run_id), &e)))?;
+        .map_err(|source| Error::History { what: format!("cannot record run `{}`", record.run_id), source })?;
     let sink = HistorySink::new(history, record, alive);
     execute(opts, &prep, Some(dag), Some(&ctx), &rp, LockMode::Exclusive, Some(sink))
 }
@@ -322,10 +334,10 @@ fn manual_run(opts: &Options, dag: Option<&Dag>, now: chrono::DateTime<chrono::U
 /// same microsecond (parallel `runner run`s) would otherwise share one run id,
 /// and the second would find its run "already exists" and not run at all.
 fn unique_manual_id(dag: &Dag, triggered: chrono::DateTime<chrono::Utc>) -> Result<String, Error> {
-    let ids = (0..1000).map(|us| crate::schedule::run_id("manual", triggered + chrono::TimeDelta::microseconds(us)));
+    let ids = (0..1000).map(|us| crate::timetable::run_id("manual", triggered + chrono::TimeDelta::microseconds(us)));
     History::new(&dag.project_dir)
         .reserve(&dag.id, ids)
-        .map_err(|e| Error::Database(io_failure(&format!("cannot record a run of `{}`", dag.id), &e)))
+        .map_err(|source| Error::History { what: format!("cannot record a run of `{}`", dag.id), source })
 }
 
 /// Loads and validates everything a run needs; collects every error.

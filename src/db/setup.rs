@@ -30,6 +30,22 @@ impl From<String> for ProfileError {
     }
 }
 
+/// Preparing an opened database for a run failed: the profile's
+/// `extensions:`, `secrets:` or `attach:`, or a schema the run writes to.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Extensions(String),
+    #[error("{0}")]
+    Secrets(ProfileError),
+    #[error("{0}")]
+    Attach(String),
+    #[error("cannot create schema `{schema}`: {source}")]
+    Schema { schema: String, source: duckdb::Error },
+    #[error("{0}")]
+    Connect(super::OpenError),
+}
+
 impl std::fmt::Display for ProfileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.hint {

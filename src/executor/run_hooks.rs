@@ -10,7 +10,7 @@ use crate::artifacts::status_text;
 use crate::events::{Event, HookLabel, NodeResult, Sink, Status};
 use crate::hooks::RunHook;
 use crate::nodes::{Plan, Resource, RunHooks};
-use crate::scheduler::{Around, Before};
+use crate::run::{Around, Before};
 use crate::template::query::{self, QueryFn};
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};

@@ -87,7 +87,7 @@ impl Worker {
         if !crate::interrupt::requested() {
             self.stop.store(false, Ordering::SeqCst);
         }
-        let limit = crate::scheduler::timeout_for(self.dag_timeout, node);
+        let limit = crate::run::timeout_for(self.dag_timeout, node);
         let watchdog = limit.map(|l| crate::timeout::Watchdog::start(l, self.handle.clone()));
         let ex = &mut self.ex;
         let mut e = match &self.query {

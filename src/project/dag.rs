@@ -2,7 +2,7 @@
 //!
 //! Owns the defaults and the checks of every DAG key (schedule syntax, dates,
 //! caps, `test_behavior`). It reads DAG files but never the dbt project, and
-//! computes no schedule times (that is `schedule`'s job).
+//! computes no schedule times (that is `timetable`'s job).
 
 use crate::config::{dag::RawDag, key_line};
 use crate::error::Diagnostic;
@@ -51,7 +51,7 @@ pub enum Schedule {
     Manual,
     Once,
     /// A 5-field cron expression (presets are expanded to one), parsed once here.
-    Cron(Box<crate::schedule::Cron>),
+    Cron(Box<crate::timetable::Cron>),
 }
 
 impl Schedule {
@@ -75,7 +75,7 @@ impl Schedule {
         };
         // Parsed by the evaluator, once: a schedule that loads is one the
         // scheduler can evaluate, and nothing parses it again.
-        Ok(Schedule::Cron(Box::new(crate::schedule::Cron::parse(expr)?)))
+        Ok(Schedule::Cron(Box::new(crate::timetable::Cron::parse(expr)?)))
     }
 }
 

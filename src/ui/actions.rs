@@ -179,7 +179,9 @@ pub(crate) fn clear(site: &Site, dag: &Dag, run: &RunRecord, failed_only: bool) 
 
 /// `runner pause` / `runner unpause`.
 pub(crate) fn pause(dag: &Dag, paused: bool) -> Result<String, String> {
-    crate::app::set_paused(dag, paused).map_err(|e| e.to_string())?;
+    crate::history::History::new(&dag.project_dir)
+        .set_paused(&dag.id, paused)
+        .map_err(|e| crate::error::io_failure(&format!("cannot record the pause of `{}`", dag.id), &e))?;
     Ok(dag_href(&dag.id))
 }
 

@@ -333,7 +333,7 @@ pub fn serve(opts: &Options, host: &str, port: u16) -> Result<i32, Error> {
         .map(|e| e.values_with_prefix(crate::secrets::PREFIX))
         .unwrap_or_default();
     let exe =
-        std::env::current_exe().map_err(|e| Error::Database(format!("error: cannot find runner's own binary: {e}")))?;
+        std::env::current_exe().map_err(|e| Error::Io { what: "cannot find runner's own binary".into(), source: e })?;
     let site = Arc::new(Site {
         opts: opts.clone(),
         exe,
@@ -380,12 +380,12 @@ pub fn report(dag: &Dag, run: &RunRecord, out: &Path) -> Result<i32, Error> {
     ctx["g"] = json!({"inline": true, "css": pages::CSS, "js": pages::JS, "can_act": false, "read_only": true, "report": true});
     ctx["fragment"] = json!(false);
     let html =
-        pages.render("run.html", &ctx).map_err(|e| Error::Database(format!("error: cannot render the report: {e}")))?;
+        pages.render("run.html", &ctx).map_err(Error::Report)?;
     let secrets = crate::project::env::Env::load(&dag.project_dir)
         .map(|e| e.values_with_prefix(crate::secrets::PREFIX))
         .unwrap_or_default();
     std::fs::write(out, crate::secrets::scrub(&html, &secrets))
-        .map_err(|e| Error::Database(crate::error::io_failure(&format!("cannot write `{}`", out.display()), &e)))?;
+        .map_err(|e| Error::Io { what: format!("cannot write `{}`", out.display()), source: e })?;
     println!("wrote {} ({} tasks)", out.display(), run.tasks.len());
     Ok(EXIT_OK)
 }
