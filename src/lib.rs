@@ -2,41 +2,44 @@
 //! tests against one DuckDB file, on demand or on a schedule.
 //!
 //! Data flows `cli` → `project` (+ `config`) → `template` → `nodes`/`graph`
-//! → `select` → `scheduler` ⇄ `executor` workers → `events` → `report`;
-//! `db` is the only module that opens a database file or takes the
-//! cross-process lock. See `../shared/docs/architecture.md`.
+//! → `select` → `run` (the dispatcher) ⇄ `executor` workers → `events` →
+//! `report`/`artifacts`/`history`; `app::session` owns the lock → open →
+//! dispatch → close → unlock order, and `db` is the only module that opens a
+//! database file or takes the cross-process lock. `ARCHITECTURE.md` says what
+//! each module owns. Modules are crate-private except what `main`, the
+//! integration tests and the benchmarks use.
 
-pub mod airflow;
+pub(crate) mod airflow;
 pub mod app;
-pub mod artifacts;
+pub(crate) mod artifacts;
 pub mod cli;
-pub mod config;
-pub mod config_tree;
-pub mod data_tests;
+pub(crate) mod config;
+pub(crate) mod config_tree;
+pub(crate) mod data_tests;
 pub mod db;
 pub(crate) mod deps;
 pub mod error;
 pub mod events;
-pub mod executor;
-pub mod graph;
+pub(crate) mod executor;
+pub(crate) mod graph;
 pub mod history;
-pub mod hooks;
-pub mod inspect;
-pub mod interrupt;
+pub(crate) mod hooks;
+pub(crate) mod inspect;
+pub(crate) mod interrupt;
 pub mod nodes;
-pub mod par;
+pub(crate) mod par;
 pub mod project;
-pub mod pymodel;
-pub mod report;
+pub(crate) mod pymodel;
+pub(crate) mod report;
 pub mod retry;
 pub mod run;
-pub mod scheduler;
+pub(crate) mod scheduler;
 pub(crate) mod secrets;
 pub mod select;
 pub mod task_log;
-pub mod template;
-pub mod timeout;
+pub(crate) mod template;
+pub(crate) mod timeout;
 pub mod timetable;
-pub mod ui;
-pub mod unit_tests;
-pub mod yaml;
+pub(crate) mod ui;
+pub(crate) mod unit_tests;
+pub(crate) mod yaml;

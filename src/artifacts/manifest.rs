@@ -250,6 +250,7 @@ impl<'a> Manifest<'a> {
 
 /// The whole manifest document as one value (for tests and small projects):
 /// what [`write`] writes, read back.
+#[cfg(test)]
 pub fn build(inputs: Inputs) -> Value {
     let mut out = Vec::new();
     match write::document(&Manifest::new(inputs), &mut out) {

@@ -6,6 +6,11 @@
 //! own error. Sections `runner` does not run (exposures, metrics, …) are
 //! accepted and ignored.
 
+#![allow(
+    dead_code,
+    reason = "fields declared so a key dbt accepts is accepted and its value type-checked, though runner does not act on it"
+)]
+
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -95,17 +95,6 @@ pub enum TestStatus {
     Fail,
 }
 
-impl TestStatus {
-    /// The word dbt prints and users grep for.
-    pub fn label(self) -> &'static str {
-        match self {
-            TestStatus::Pass => "PASS",
-            TestStatus::Warn => "WARN",
-            TestStatus::Fail => "FAIL",
-        }
-    }
-}
-
 /// A double-quoted identifier; embedded quotes are doubled so any name is safe.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

@@ -60,12 +60,11 @@ impl Holder {
     }
 }
 
+/// The kernel's host name (what `hostname` prints; `/etc/hostname` can differ
+/// from it, in containers above all), the name a lock holder is known by.
 fn hostname() -> String {
-    let from_file = std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string());
-    from_file
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "localhost".to_string())
+    let name = gethostname::gethostname().to_string_lossy().trim().to_string();
+    if name.is_empty() { "localhost".to_string() } else { name }
 }
 
 impl fmt::Display for Holder {

@@ -24,7 +24,7 @@ mod settings;
 pub mod snapshots;
 pub(crate) mod version;
 pub mod versions;
-pub mod yaml_tests;
+pub mod test_entries;
 
 use crate::config::dbt_project::RawDbtProject;
 use crate::config_tree::{self, ConfigMap};
@@ -34,7 +34,7 @@ use listing::Listing;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-pub use yaml_tests::{Attached, TestDecl};
+pub use test_entries::{Attached, TestDecl};
 
 /// A `.sql` file (a model, a singular test or a macro file) or a Python
 /// model's `.py` file.

@@ -8,7 +8,7 @@
 //! declare in path order. This module walks no directories and renders nothing.
 
 use super::lines::Lines;
-use super::yaml_tests::{self, Attached, TestDecl};
+use super::test_entries::{self, Attached, TestDecl};
 use super::{ColumnProps, NodeProps, SourceTable};
 use crate::config::properties::{RawColumn, RawProperties};
 use crate::error::Diagnostic;
@@ -87,7 +87,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
                 );
                 for c in &m.columns {
                     let col = lines.entry(line, &c.name).unwrap_or(line);
-                    let sql = yaml_tests::column_sql(&c.name, c.quote);
+                    let sql = test_entries::column_sql(&c.name, c.quote);
                     push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
                 }
             }
@@ -120,7 +120,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
         for c in &s.columns {
             let col = lines.entry(line, &c.name).unwrap_or(line);
             column_lines.push(col);
-            let sql = yaml_tests::column_sql(&c.name, c.quote);
+            let sql = test_entries::column_sql(&c.name, c.quote);
             push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
         }
         let mut entry = node_props(&file, line, &s.config, &s.columns, &s.description);
@@ -148,7 +148,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
             );
             for c in &t.columns {
                 let col = lines.entry(line, &c.name).unwrap_or(line);
-                let sql = yaml_tests::column_sql(&c.name, c.quote);
+                let sql = test_entries::column_sql(&c.name, c.quote);
                 push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
             }
             let schema = s.schema.clone().unwrap_or_else(|| s.name.clone());
@@ -208,7 +208,7 @@ pub(super) fn push_tests(
     let file = file.to_path_buf();
     for entry in entries.into_iter().flatten() {
         let line = lines.test(owner, entry);
-        match yaml_tests::decode(entry, attached, column, &file, line) {
+        match test_entries::decode(entry, attached, column, &file, line) {
             Ok(mut t) => {
                 t.version = version.clone();
                 out.tests.push(t)

@@ -214,6 +214,9 @@ fn config_matches(node: &Node, key: &str, value: &str) -> bool {
 }
 
 /// Python's `fnmatch.fnmatch(text, pattern)`: `*`, `?`, `[seq]`, `[!seq]`.
+/// Written here rather than taken from `globset` or `glob`: dbt matches
+/// selectors with Python's fnmatch, where an unclosed `[` is a literal, `*`
+/// crosses `/` and `{a,b}` is literal text; both crates differ on each.
 pub fn fnmatch(text: &str, pattern: &str) -> bool {
     let t: Vec<char> = text.chars().collect();
     let p: Vec<char> = pattern.chars().collect();

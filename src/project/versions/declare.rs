@@ -10,7 +10,7 @@ use crate::config::properties::{RawColumn, RawModelProps, RawVersion};
 use crate::error::Diagnostic;
 use crate::project::lines::Lines;
 use crate::project::properties::Declared;
-use crate::project::yaml_tests::Attached;
+use crate::project::test_entries::Attached;
 use serde_yaml::Value;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -105,7 +105,7 @@ pub(in crate::project) fn declare(file: &Path, lines: &Lines, m: &RawModelProps,
         let version = Some(v.clone());
         let attached = Attached::Model(m.name.clone());
         for (col, col_line) in &columns {
-            let sql = crate::project::yaml_tests::column_sql(&col.name, col.quote);
+            let sql = crate::project::test_entries::column_sql(&col.name, col.quote);
             crate::project::properties::push_tests(
                 out,
                 lines,
