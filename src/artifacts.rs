@@ -91,7 +91,7 @@ pub fn write_atomic_with(
 
 /// Writes one node's SQL below `dir` (`target/compiled/<project>` or `target/run/<project>`).
 /// In place, as dbt writes them: these are read by people after the run, and
-/// a rename per file cost a journal commit per node (see bench/README.md).
+/// a rename per file cost a journal commit per node.
 /// A file that already holds this text is left alone: truncating and
 /// rewriting it is the expensive part on ext4 (freeing its blocks, and a
 /// flush on close), and most of a project compiles to the same SQL as last time.
