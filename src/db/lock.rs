@@ -62,9 +62,16 @@ impl Holder {
 
 /// The kernel's host name (what `hostname` prints; `/etc/hostname` can differ
 /// from it, in containers above all), the name a lock holder is known by.
+/// Not the `gethostname` crate: it turns on a `rustix` feature, and `rustix`
+/// is shared with libduckdb-sys's build, so adding it rebuilds DuckDB (~30 min).
 fn hostname() -> String {
-    let name = gethostname::gethostname().to_string_lossy().trim().to_string();
-    if name.is_empty() { "localhost".to_string() } else { name }
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .chain(std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 impl fmt::Display for Holder {
