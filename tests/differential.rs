@@ -40,6 +40,7 @@ const CASES: &[&str] = &[
     "python_models",
     "seeds",
     "selection",
+    "snapshot_strategy",
     "snapshots",
     "unit_tests",
     "versions",
@@ -372,6 +373,20 @@ fn incremental() {
 #[test]
 fn snapshots() {
     run_case("snapshots");
+}
+
+/// Custom snapshot strategies over three days with updated, new, deleted and
+/// returning rows: a project's `snapshot_<name>_strategy` (deletes
+/// invalidated and ignored), a package's named `package.name` (a composite
+/// key, `new_record` from its answer), one answering only the older
+/// `invalidate_hard_deletes` (no longer read), and the project's override of
+/// `check` built on dbt's own (`dbt.snapshot_check_strategy`, both kinds of
+/// `check_cols`) beside a plain `timestamp` snapshot; strategies with no
+/// macro (unknown, unknown package, another package's unqualified) fail
+/// only their snapshot, when it runs.
+#[test]
+fn snapshot_strategy() {
+    run_case("snapshot_strategy");
 }
 
 /// Python models as dbt-duckdb runs them: a table from a ref and a source

@@ -312,10 +312,20 @@ impl Executor {
                     package,
                 };
                 let docs = node.ddl.as_ref().and_then(|d| d.docs.as_ref());
-                match self.templates.render_sql(template, &ctx) {
-                    Ok(sql) => snapshot::build(&self.conn, rel, &sql, existing, cfg, docs),
-                    Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
-                }
+                let sql = match self.templates.render_sql(template, &ctx) {
+                    Ok(sql) => sql,
+                    Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
+                };
+                // dbt refuses a view before it looks for the strategy's macro.
+                let exists = existing == Existing::Table;
+                let answer = match existing {
+                    Existing::View => None,
+                    _ => match snapshot::strategy::resolve(&self.templates, node, &ctx, &sql, exists) {
+                        Ok(a) => a,
+                        Err(message) => return Ok(error(message, Vec::new(), 1)),
+                    },
+                };
+                snapshot::build(&self.conn, rel, &sql, existing, (cfg, answer.as_ref()), docs)
             }
             NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config)
             {

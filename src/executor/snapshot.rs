@@ -10,6 +10,9 @@
 //! that changed and insert the new ones — in one transaction, so a failure
 //! keeps the previous history. The SQL is dbt's, clause for clause: the
 //! meta columns' types and values (hashes included) come out as dbt's.
+//! A strategy macro's answer ([`strategy::Answer`]: a custom strategy's, or
+//! a project's override of `timestamp` / `check`) supplies the key, stamp,
+//! hash, change test and delete handling in place of the config's.
 //! Owns only that SQL and its order; configs are typed by `nodes::snapshot`.
 
 use super::tx::{quote, Column, Tx};
@@ -18,40 +21,66 @@ use crate::nodes::contract::PersistDocs;
 use crate::nodes::snapshot::{CheckCols, HardDeletes, Key, SnapshotConfig, Strategy};
 use crate::template::relation::Relation;
 use duckdb::Connection;
+pub(super) use strategy::Answer;
+
+pub(super) mod strategy;
 
 /// dbt-duckdb's `snapshot_get_time()`.
 const SNAPSHOT_TIME: &str = "now()::timestamp";
 
-/// The staging table's helper columns, never copied into the snapshot.
-fn is_helper(name: &str, key: &Key) -> bool {
+/// The staging table's helper columns, never copied into the snapshot:
+/// `keys` numbered ones besides the fixed names (see [`Sql::numbered_keys`]).
+fn is_helper(name: &str, keys: usize) -> bool {
     let fixed = ["dbt_change_type", "DBT_CHANGE_TYPE", "dbt_unique_key", "DBT_UNIQUE_KEY"];
-    if fixed.contains(&name) {
-        return true;
-    }
-    match key {
-        Key::One(_) => false,
-        Key::Many(keys) => {
-            (1..=keys.len()).any(|i| name == format!("dbt_unique_key_{i}") || name == format!("DBT_UNIQUE_KEY_{i}"))
-        }
-    }
+    fixed.contains(&name)
+        || (1..=keys).any(|i| name == format!("dbt_unique_key_{i}") || name == format!("DBT_UNIQUE_KEY_{i}"))
 }
 
-/// The SQL of one snapshot: pure functions of its config and query.
+/// The SQL of one snapshot: pure functions of its config, its strategy
+/// macro's answer and its query.
 pub(super) struct Sql<'a> {
     pub cfg: &'a SnapshotConfig,
+    /// `None`: the built-in `timestamp` / `check` strategy of `cfg`.
+    pub answer: Option<&'a Answer>,
 }
 
 impl Sql<'_> {
     /// The expression versions are stamped with: `updated_at`, or the snapshot time.
     fn updated_at(&self) -> &str {
+        if let Some(a) = self.answer {
+            return &a.updated_at;
+        }
         match &self.cfg.strategy {
             Strategy::Timestamp { updated_at } | Strategy::Check { updated_at: Some(updated_at), .. } => updated_at,
-            Strategy::Check { updated_at: None, .. } => SNAPSHOT_TIME,
+            Strategy::Check { updated_at: None, .. } | Strategy::Macro(_) => SNAPSHOT_TIME,
+        }
+    }
+
+    /// The key rows are matched on.
+    fn key(&self) -> &Key {
+        self.answer.map_or(&self.cfg.unique_key, |a| &a.unique_key)
+    }
+
+    fn hard_deletes(&self) -> HardDeletes {
+        self.answer.map_or(self.cfg.hard_deletes, |a| a.hard_deletes)
+    }
+
+    /// How many `dbt_unique_key_<i>` helper columns are left out of the
+    /// snapshot: dbt counts the strategy's key (a string by its characters)
+    /// only when the config's `unique_key` is a list.
+    fn numbered_keys(&self) -> usize {
+        match (&self.cfg.unique_key, self.key()) {
+            (Key::One(_), _) => 0,
+            (Key::Many(_), Key::Many(ks)) => ks.len(),
+            (Key::Many(_), Key::One(k)) => k.chars().count(),
         }
     }
 
     /// `dbt_scd_id`: the hash of the key and the stamp.
     fn scd_id(&self) -> String {
+        if let Some(a) = self.answer {
+            return a.scd_id.clone();
+        }
         let mut args = match &self.cfg.unique_key {
             Key::One(k) => vec![k.clone()],
             Key::Many(ks) => ks.clone(),
@@ -78,11 +107,11 @@ impl Sql<'_> {
     }
 
     fn new_record(&self) -> bool {
-        self.cfg.hard_deletes == HardDeletes::NewRecord
+        self.hard_deletes() == HardDeletes::NewRecord
     }
 
     fn handles_deletes(&self) -> bool {
-        self.cfg.hard_deletes != HardDeletes::Ignore
+        self.hard_deletes() != HardDeletes::Ignore
     }
 
     /// The first run's table: the query and its meta columns.
@@ -100,9 +129,13 @@ impl Sql<'_> {
         )
     }
 
-    /// dbt's `row_changed`: `check` gives the compared columns (quoted, those
-    /// the table has) and whether the query has a column the table lacks.
+    /// dbt's `row_changed`: the macro's, else the built-in strategy's;
+    /// `check` gives the compared columns (quoted, those the table has) and
+    /// whether the query has a column the table lacks.
     pub fn row_changed(&self, check: Option<(bool, &[String])>) -> String {
+        if let Some(a) = self.answer {
+            return a.row_changed.clone();
+        }
         match (&self.cfg.strategy, check) {
             (Strategy::Timestamp { updated_at }, _) => {
                 format!("(snapshotted_data.{} < source_data.{updated_at})", self.cfg.columns.valid_from)
@@ -121,6 +154,8 @@ impl Sql<'_> {
                 format!("({})", each.join(" or "))
             }
             (Strategy::Check { .. }, None) => "(FALSE)".to_string(),
+            // Unreachable: a macro strategy always comes with its answer.
+            (Strategy::Macro(_), _) => "(FALSE)".to_string(),
         }
     }
 
@@ -135,7 +170,7 @@ impl Sql<'_> {
         target_cols: &[String],
     ) -> String {
         let c = &self.cfg.columns;
-        let key = &self.cfg.unique_key;
+        let key = self.key();
         let u = self.updated_at();
         let t = SNAPSHOT_TIME;
         let deleted_again =
@@ -297,9 +332,9 @@ fn is_not_null(key: &Key, a: &str) -> String {
     }
 }
 
-/// dbt's `valid_snapshot_target` and, for `new_record`, its check of
-/// `dbt_is_deleted`: the names of the meta columns the table lacks.
-pub(super) fn missing_meta_columns(cfg: &SnapshotConfig, target: &[Column]) -> Vec<String> {
+/// dbt's `valid_snapshot_target` and, for `new_record` (the strategy's),
+/// its check of `dbt_is_deleted`: the names of the meta columns the table lacks.
+pub(super) fn missing_meta_columns(cfg: &SnapshotConfig, hard: HardDeletes, target: &[Column]) -> Vec<String> {
     let names: Vec<String> = target.iter().map(|c| c.name.to_lowercase()).collect();
     let c = &cfg.columns;
     let mut missing: Vec<String> = [&c.scd_id, &c.valid_from, &c.valid_to]
@@ -307,22 +342,23 @@ pub(super) fn missing_meta_columns(cfg: &SnapshotConfig, target: &[Column]) -> V
         .filter(|n| !names.contains(&n.to_lowercase()))
         .cloned()
         .collect();
-    if cfg.hard_deletes == HardDeletes::NewRecord && !names.contains(&c.is_deleted) {
+    if hard == HardDeletes::NewRecord && !names.contains(&c.is_deleted) {
         missing.push(c.is_deleted.clone());
     }
     missing
 }
 
-/// Takes snapshot `rel` of the rendered query `sql`.
+/// Takes snapshot `rel` of the rendered query `sql`, with the strategy
+/// macro's `answer` when one was called.
 pub(super) fn build(
     conn: &Connection,
     rel: &Relation,
     sql: &str,
     existing: Existing,
-    cfg: &SnapshotConfig,
+    (cfg, answer): (&SnapshotConfig, Option<&Answer>),
     docs: Option<&PersistDocs>,
 ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
-    let q = Sql { cfg };
+    let q = Sql { cfg, answer };
     match existing {
         Existing::None => {
             let stmts = vec![format!("create table {rel} as (\n{}\n)", q.build_table(sql))];
@@ -358,7 +394,7 @@ pub(super) fn build(
 fn take(tx: &mut Tx<'_>, q: &Sql<'_>, rel: &Relation, sql: &str) -> Result<Result<(), String>, duckdb::Error> {
     let cfg = q.cfg;
     let target = tx.columns(&rel.database, &rel.schema, &rel.identifier)?;
-    let missing = missing_meta_columns(cfg, &target);
+    let missing = missing_meta_columns(cfg, q.hard_deletes(), &target);
     if !missing.is_empty() {
         return Ok(Err(format!(
             "Snapshot target is missing configured columns (missing \"{}\"). See https://docs.getdbt.com/docs/build/snapshots#snapshot-meta-fields for more information.",
@@ -367,7 +403,8 @@ fn take(tx: &mut Tx<'_>, q: &Sql<'_>, rel: &Relation, sql: &str) -> Result<Resul
     }
     let target_names: Vec<String> = target.iter().map(|c| c.name.clone()).collect();
     let check = match &cfg.strategy {
-        Strategy::Timestamp { .. } => None,
+        _ if q.answer.is_some() => None,
+        Strategy::Timestamp { .. } | Strategy::Macro(_) => None,
         Strategy::Check { cols, .. } => {
             let query = match cols {
                 CheckCols::All => sql.to_string(),
@@ -389,11 +426,12 @@ fn take(tx: &mut Tx<'_>, q: &Sql<'_>, rel: &Relation, sql: &str) -> Result<Resul
     let select = q.staging(sql, &rel.to_string(), &row_changed, &source_cols, &target_names);
     tx.exec(format!("create or replace temporary table {} as (\n{select}\n)", quote(&staging_name)))?;
     let staged = tx.columns("temp", "main", &staging_name)?;
-    for c in staged.iter().filter(|c| !is_helper(&c.name, &cfg.unique_key) && !target_names.contains(&c.name)) {
+    let keys = q.numbered_keys();
+    for c in staged.iter().filter(|c| !is_helper(&c.name, keys) && !target_names.contains(&c.name)) {
         tx.exec(format!("alter table {rel} add column {} {}", quote(&c.name), c.data_type))?;
     }
     let insert_cols: Vec<String> =
-        staged.iter().filter(|c| !is_helper(&c.name, &cfg.unique_key)).map(|c| quote(&c.name)).collect();
+        staged.iter().filter(|c| !is_helper(&c.name, keys)).map(|c| quote(&c.name)).collect();
     for stmt in q.merge(&rel.to_string(), &staging, &insert_cols) {
         tx.exec(stmt)?;
     }

@@ -6,9 +6,10 @@
 //!
 //! A config dbt refuses (no `strategy` or `unique_key`, `timestamp` without
 //! `updated_at`, `check` without `check_cols`, …) is a load error naming the
-//! file and line, with dbt's message. A strategy other than `timestamp` and
-//! `check` is refused here too: dbt looks for a `snapshot_<name>_strategy`
-//! macro only when the snapshot runs, and runner has no custom strategies.
+//! file and line, with dbt's message. Any other strategy name is a macro's,
+//! `snapshot_<name>_strategy`, which dbt looks up only when the snapshot runs
+//! (and so does `executor::snapshot`); its config is not checked further,
+//! as dbt does not check it.
 //! Pure: no I/O, no SQL (that is `executor::snapshot`).
 
 use super::materialize::{bad, ConfigError};
@@ -28,6 +29,9 @@ pub enum Strategy {
     /// One of `cols` differs; versions are stamped with `updated_at` when
     /// given, else the snapshot time.
     Check { cols: CheckCols, updated_at: Option<String> },
+    /// Any other name, as written (`name` or `package.name`): the macro
+    /// `snapshot_<name>_strategy` decides, found when the snapshot runs.
+    Macro(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +104,23 @@ fn strings(v: &[Value]) -> Option<Vec<String>> {
     v.iter().map(|i| i.as_str().map(str::to_string)).collect()
 }
 
+/// `check_cols` when set: `all` or a list, else (`Err`) another string as
+/// written, which only the `check` strategy refuses. A value of another type
+/// is refused whatever the strategy, as dbt's config schema refuses it.
+fn check_cols(cfg: &ConfigMap) -> Result<Option<Result<CheckCols, String>>, ConfigError> {
+    let invalid =
+        || bad("check_cols", "Invalid value for 'check_cols': expected 'all' or a list of strings.".into(), "");
+    match cfg.get("check_cols") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) if s == "all" => Ok(Some(Ok(CheckCols::All))),
+        Some(Value::String(s)) => Ok(Some(Err(s.clone()))),
+        Some(Value::Sequence(items)) if items.is_empty() => Ok(None),
+        Some(Value::Sequence(items)) => Ok(Some(Ok(CheckCols::List(strings(items).ok_or_else(invalid)?)))),
+        Some(_) => Err(invalid()),
+    }
+}
+
 impl SnapshotConfig {
     /// The snapshot settings of a merged config, refused as dbt refuses them.
     pub fn from_config(cfg: &ConfigMap) -> Result<SnapshotConfig, ConfigError> {
@@ -130,38 +151,8 @@ impl SnapshotConfig {
             }
         };
         let updated_at = text(cfg, "updated_at")?;
-        let check_cols = match cfg.get("check_cols") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.is_empty() => None,
-            Some(Value::String(s)) if s == "all" => Some(CheckCols::All),
-            Some(Value::String(s)) => {
-                return Err(bad(
-                    "check_cols",
-                    format!("Invalid value for 'check_cols': {s}. Expected 'all' or a list of strings."),
-                    "write `check_cols: all` or a list such as `[status, amount]`",
-                ))
-            }
-            Some(Value::Sequence(items)) if items.is_empty() => None,
-            Some(Value::Sequence(items)) => Some(CheckCols::List(strings(items).ok_or_else(|| {
-                bad("check_cols", "Invalid value for 'check_cols': expected 'all' or a list of strings.".into(), "")
-            })?)),
-            Some(_) => {
-                return Err(bad(
-                    "check_cols",
-                    "Invalid value for 'check_cols': expected 'all' or a list of strings.".into(),
-                    "",
-                ))
-            }
-        };
         let strategy = match strategy.as_str() {
             "timestamp" => {
-                if check_cols.is_some() {
-                    return Err(bad(
-                        "check_cols",
-                        "A 'timestamp' snapshot should not have 'check_cols'".into(),
-                        "remove `check_cols`, or use `strategy: check`",
-                    ));
-                }
                 let updated_at = updated_at.ok_or_else(|| {
                     bad(
                         "updated_at",
@@ -170,24 +161,41 @@ impl SnapshotConfig {
                         "name the column holding each row's last change, e.g. `updated_at='updated_at'`",
                     )
                 })?;
+                if check_cols(cfg)?.is_some() {
+                    return Err(bad(
+                        "check_cols",
+                        "A 'timestamp' snapshot should not have 'check_cols'".into(),
+                        "remove `check_cols`, or use `strategy: check`",
+                    ));
+                }
                 Strategy::Timestamp { updated_at }
             }
             "check" => {
-                let cols = check_cols.ok_or_else(|| {
-                    bad(
-                        "check_cols",
-                        "A snapshot configured with the check strategy must specify a check_cols configuration.".into(),
-                        "list the columns to compare, or write `check_cols: all`",
-                    )
-                })?;
+                let missing = "A snapshot configured with the check strategy must specify a check_cols configuration.";
+                let cols = match check_cols(cfg)? {
+                    Some(Ok(cols)) => cols,
+                    Some(Err(s)) => {
+                        return Err(bad(
+                            "check_cols",
+                            format!("Invalid value for 'check_cols': {s}. Expected 'all' or a list of strings."),
+                            "write `check_cols: all` or a list such as `[status, amount]`",
+                        ))
+                    }
+                    None => {
+                        return Err(bad(
+                            "check_cols",
+                            missing.into(),
+                            "list the columns to compare, or write `check_cols: all`",
+                        ))
+                    }
+                };
                 Strategy::Check { cols, updated_at }
             }
+            // dbt checks nothing more of a custom strategy's config: its
+            // macro reads what it needs (`check_cols` included) itself.
             other => {
-                return Err(bad(
-                    "strategy",
-                    format!("unknown snapshot strategy `{other}`"),
-                    "use `timestamp` or `check` (runner has no custom `snapshot_<name>_strategy` macros)",
-                ))
+                check_cols(cfg)?;
+                Strategy::Macro(other.to_string())
             }
         };
         Ok(SnapshotConfig {

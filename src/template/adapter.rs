@@ -189,8 +189,43 @@ impl Object for Adapter {
                 ddl::call(state, method, args)
             }
             "check_schema_exists" => ddl::check_schema_exists(state, args),
+            "get_hard_deletes_behavior" => {
+                let (config,): (Value,) = from_args(args)?;
+                hard_deletes_behavior(state, &config).map(Value::from)
+            }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
+    }
+}
+
+/// dbt's `adapter.get_hard_deletes_behavior(config)`: `hard_deletes`, or
+/// the older `invalidate_hard_deletes`, as `ignore`, `invalidate` or
+/// `new_record`; both set, or another value, is dbt's error. `config` is the
+/// `config` object or a dict of it (a strategy macro's `model_config`).
+fn hard_deletes_behavior(state: &mut State<'_, '_>, config: &Value) -> Result<&'static str, Error> {
+    let mut read = |key: &str| -> Result<Value, Error> {
+        match config.get_item(&Value::from(key)) {
+            Ok(v) if !v.is_undefined() => Ok(v),
+            _ if config.kind() == minijinja::value::ValueKind::Map => Ok(Value::from(())),
+            _ => config.call_method(state, "get", &[Value::from(key)]),
+        }
+    };
+    let (legacy, mode) = (read("invalidate_hard_deletes")?, read("hard_deletes")?);
+    let set = |v: &Value| !v.is_none() && !v.is_undefined();
+    if set(&legacy) && set(&mode) {
+        return Err(invalid(
+            "You cannot set both the invalidate_hard_deletes and hard_deletes config properties on the same snapshot.",
+        ));
+    }
+    if legacy.is_true() {
+        return Ok("invalidate");
+    }
+    match mode.as_str() {
+        Some("invalidate") => Ok("invalidate"),
+        Some("new_record") => Ok("new_record"),
+        Some("ignore") => Ok("ignore"),
+        None if !set(&mode) => Ok("ignore"),
+        _ => Err(invalid("Invalid setting for property hard_deletes.")),
     }
 }
 
@@ -214,6 +249,9 @@ impl Object for RelationApi {
     }
 
     fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        if method == "scd_args" {
+            return scd_args(args);
+        }
         if method != "create" {
             return Err(Error::from(ErrorKind::UnknownMethod));
         }
@@ -226,6 +264,18 @@ impl Object for RelationApi {
         kwargs.assert_all_used()?;
         Ok(Relation::new(&database, &schema, &identifier).to_value())
     }
+}
+
+/// `api.Relation.scd_args(primary_key, updated_at)`: what a snapshot's
+/// `dbt_scd_id` hashes, the key's columns (one, or each of a list) then the stamp.
+fn scd_args(args: &[Value]) -> Result<Value, Error> {
+    let (key, updated_at): (Value, Value) = from_args(args)?;
+    let mut out: Vec<Value> = match key.kind() {
+        minijinja::value::ValueKind::Seq => key.try_iter()?.collect(),
+        _ => vec![key],
+    };
+    out.push(updated_at);
+    Ok(Value::from(out))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ const FILES: &[(&str, &str)] = &[
     ("dates.sql", include_str!("builtins/dates.sql")),
     ("naming.sql", include_str!("builtins/naming.sql")),
     ("series.sql", include_str!("builtins/series.sql")),
+    ("snapshots.sql", include_str!("builtins/snapshots.sql")),
     ("timestamps.sql", include_str!("builtins/timestamps.sql")),
     ("types.sql", include_str!("builtins/types.sql")),
 ];

@@ -1,7 +1,7 @@
 //! The renders dbt makes outside a node's own SQL, on the same templates:
 //! the naming macros (`generate_*_name`) while planning, a custom incremental
-//! strategy's macro at run time, Jinja in YAML config values, and generic
-//! test arguments. Each starts from the shared base context; the node
+//! or snapshot strategy's macro at run time, Jinja in YAML config values, and
+//! generic test arguments. Each starts from the shared base context; the node
 //! renders themselves are in the parent module.
 
 use super::*;
@@ -37,6 +37,64 @@ impl Templates {
         ctx.push(("__runner_arg_dict", arg_dict));
         let text = format!("{{{{ {name}(__runner_arg_dict) }}}}");
         limits::render(|| self.env.render_str(&text, self.context(ctx))).map_err(|e| describe(&e))
+    }
+
+    /// dbt's `strategy_dispatch`: the macro `snapshot_<name>_strategy` that
+    /// snapshot strategy `strategy` of a node of `package` names, and whether
+    /// it is runner's built-in one. `pkg.name` is package `pkg`'s (`dbt` and
+    /// the root project's name included); a plain name is the node's
+    /// package's, the root project's, then dbt's. Not found: dbt's message.
+    pub fn snapshot_strategy_macro(&self, strategy: &str, package: Option<&str>) -> Result<(Value, bool), String> {
+        let (namespace, name) = match strategy.split_once('.') {
+            Some((ns, name)) => (Some(ns), name),
+            None => (None, strategy),
+        };
+        let wanted = format!("snapshot_{name}_strategy");
+        let hint = format!(
+            "define `{wanted}(node, snapshotted_rel, current_rel, model_config, target_exists)` in `macros/`, or use `timestamp` or `check`"
+        );
+        let found = match namespace {
+            Some(ns) if !self.macros.packages.contains_key(ns) => {
+                return Err(format!(
+                    "Could not find package '{ns}', called with '{strategy}' (hint: install `{ns}` in `packages.yml` and run `runner deps`)"
+                ))
+            }
+            Some(ns) => self.macros.get(ns, &wanted).map(|m| (m, ns == namespaces::BUILTIN)),
+            None => self.macros.unqualified_in(self.scope(package), &wanted).map(|m| {
+                let builtin = self.macros.package_of(self.scope(package), &wanted) == Some(namespaces::BUILTIN);
+                (m, builtin)
+            }),
+        };
+        found.ok_or_else(|| {
+            let ns = namespace.unwrap_or("None");
+            format!("The specified strategy macro '{name}' was not found in package '{ns}' (hint: {hint})")
+        })
+    }
+
+    /// Calls a snapshot's strategy macro (from
+    /// [`Templates::snapshot_strategy_macro`]) as dbt's snapshot
+    /// materialization does: with the node, the staging SQL's two aliases,
+    /// the node's config and whether its table exists, in the node's render
+    /// context (`model` is the node too). What it returns.
+    pub fn call_snapshot_strategy(
+        &self,
+        callee: Value,
+        rc: &RenderCtx,
+        node: Value,
+        target_exists: bool,
+    ) -> Result<Value, String> {
+        let scope = rc.package.as_deref();
+        let mut ctx = self.base_ctx_in(scope, &rc.this, true, false);
+        self.push_resolving(&mut ctx, &rc.relations, scope);
+        ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
+        ctx.push(("model", node.clone()));
+        ctx.push(("__runner_strategy", callee));
+        ctx.push(("__runner_node", node));
+        ctx.push(("__runner_model_config", Value::from(Serde(rc.config.as_ref()))));
+        ctx.push(("__runner_target_exists", Value::from(target_exists)));
+        let call = "__runner_strategy(__runner_node, 'snapshotted_data', 'source_data', __runner_model_config, __runner_target_exists)";
+        let compiled = self.env.compile_expression(call).map_err(|e| describe(&e))?;
+        limits::render(|| compiled.eval(self.context(ctx))).map_err(|e| describe(&e))
     }
 
     /// Whether package `package` defines `generate_<which>_name` itself, which

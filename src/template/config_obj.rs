@@ -31,7 +31,26 @@ impl ConfigObj {
                 return Some(Value::from(Serde(v.clone())));
             }
         }
-        self.values.get(key).map(|v| Value::from(Serde(v.clone())))
+        match self.values.get(key) {
+            Some(v) => Some(Value::from(Serde(v.clone()))),
+            None if key == "snapshot_table_column_names" => self.snapshot_columns(),
+            None => None,
+        }
+    }
+
+    /// dbt's `snapshot_table_column_names` of a snapshot's config: each meta
+    /// column's name, as `snapshot_meta_column_names` renames it or not.
+    fn snapshot_columns(&self) -> Option<Value> {
+        let snapshot = self.values.get("materialized").and_then(serde_yaml::Value::as_str) == Some("snapshot");
+        if !snapshot {
+            return None;
+        }
+        let renamed = self.values.get("snapshot_meta_column_names");
+        let names = ["dbt_valid_from", "dbt_valid_to", "dbt_scd_id", "dbt_updated_at", "dbt_is_deleted"].map(|k| {
+            let name = renamed.and_then(|m| m.get(k)).and_then(serde_yaml::Value::as_str).unwrap_or(k);
+            (k, Value::from(name))
+        });
+        Some(Value::from_pairs(names))
     }
 }
 

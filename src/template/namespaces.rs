@@ -65,6 +65,12 @@ impl MacroIndex {
         scope.and_then(|p| self.get(p, name)).or_else(|| self.unqualified(name))
     }
 
+    /// The package [`MacroIndex::unqualified_in`] finds `name` in.
+    pub fn package_of<'a>(&'a self, scope: Option<&'a str>, name: &str) -> Option<&'a str> {
+        let defines = |p: &str| self.packages.get(p).is_some_and(|m| m.contains_key(name));
+        scope.into_iter().chain([self.root.as_str(), BUILTIN]).find(|p| defines(p))
+    }
+
     /// The globals: every unqualified macro name and every namespace (a
     /// macro of the same name wins over a namespace, as in dbt).
     pub fn globals(self: &Arc<Self>) -> Vec<(String, Value)> {
@@ -278,6 +284,10 @@ mod tests {
         assert_eq!(file(ix.unqualified_in(Some("dbt_utils"), "default__star").expect("own")), "utils");
         assert_eq!(file(ix.unqualified_in(Some("dbt_utils"), "hash").expect("builtin")), "builtin");
         assert_eq!(file(ix.unqualified_in(None, "default__star").expect("root")), "root");
+        assert_eq!(ix.package_of(Some("dbt_utils"), "default__star"), Some("dbt_utils"));
+        assert_eq!(ix.package_of(Some("dbt_utils"), "hash"), Some("dbt"));
+        assert_eq!(ix.package_of(None, "duckdb__hash"), Some("shop"));
+        assert_eq!(ix.package_of(None, "star"), None, "another package's macro needs its namespace");
         // Unqualified dispatch from a package's node finds the package's own first.
         assert_eq!(file(ix.dispatch("star", None, Some("dbt_utils")).expect("found")), "utils");
         assert_eq!(ix.generic_test(None, "equality", Some("dbt_utils")).as_deref(), Some("dbt_utils"));

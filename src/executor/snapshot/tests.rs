@@ -18,7 +18,7 @@ fn timestamp() -> Strategy {
 #[test]
 fn the_scd_id_hashes_key_and_stamp_as_dbt_does() {
     let c = cfg(timestamp(), HardDeletes::Ignore);
-    let table = Sql { cfg: &c }.build_table("select 1");
+    let table = Sql { cfg: &c, answer: None }.build_table("select 1");
     assert!(
         table.contains(
             "md5(coalesce(cast(id as varchar ), '') || '|' || coalesce(cast(u as varchar ), '')) as dbt_scd_id"
@@ -28,7 +28,7 @@ fn the_scd_id_hashes_key_and_stamp_as_dbt_does() {
     assert!(table.contains("coalesce(nullif(u, u), null)\n  as dbt_valid_to"), "{table}");
     let mut c = cfg(Strategy::Check { cols: CheckCols::All, updated_at: None }, HardDeletes::NewRecord);
     c.unique_key = Key::Many(vec!["a".into(), "b".into()]);
-    let table = Sql { cfg: &c }.build_table("select 1");
+    let table = Sql { cfg: &c, answer: None }.build_table("select 1");
     assert!(table.contains("cast(a as varchar ), '') || '|' || coalesce(cast(b as varchar ), '') || '|' || coalesce(cast(now()::timestamp"), "{table}");
     assert!(table.contains(", 'False' as dbt_is_deleted"), "{table}");
 }
@@ -36,21 +36,57 @@ fn the_scd_id_hashes_key_and_stamp_as_dbt_does() {
 #[test]
 fn row_changed_follows_the_strategy() {
     let c = cfg(timestamp(), HardDeletes::Ignore);
-    assert_eq!(Sql { cfg: &c }.row_changed(None), "(snapshotted_data.dbt_valid_from < source_data.u)");
+    assert_eq!(Sql { cfg: &c, answer: None }.row_changed(None), "(snapshotted_data.dbt_valid_from < source_data.u)");
     let c = cfg(Strategy::Check { cols: CheckCols::All, updated_at: None }, HardDeletes::Ignore);
-    assert_eq!(Sql { cfg: &c }.row_changed(Some((true, &["\"a\"".to_string()]))), "(TRUE)");
-    let changed = Sql { cfg: &c }.row_changed(Some((false, &["\"a\"".to_string(), "\"b\"".to_string()])));
+    assert_eq!(Sql { cfg: &c, answer: None }.row_changed(Some((true, &["\"a\"".to_string()]))), "(TRUE)");
+    let changed = Sql { cfg: &c, answer: None }.row_changed(Some((false, &["\"a\"".to_string(), "\"b\"".to_string()])));
     assert!(changed.starts_with("(snapshotted_data.\"a\" != source_data.\"a\""), "{changed}");
     assert!(changed.contains(" or snapshotted_data.\"b\" != source_data.\"b\""), "{changed}");
 }
 
 #[test]
 fn helper_columns_of_the_staging_table_are_never_copied() {
-    assert!(is_helper("dbt_change_type", &Key::One("id".into())));
-    assert!(is_helper("dbt_unique_key", &Key::One("id".into())));
-    assert!(!is_helper("dbt_unique_key_1", &Key::One("id".into())));
-    assert!(is_helper("dbt_unique_key_2", &Key::Many(vec!["a".into(), "b".into()])));
-    assert!(!is_helper("dbt_unique_key_3", &Key::Many(vec!["a".into(), "b".into()])));
+    assert!(is_helper("dbt_change_type", 0));
+    assert!(is_helper("dbt_unique_key", 0));
+    assert!(!is_helper("dbt_unique_key_1", 0));
+    assert!(is_helper("dbt_unique_key_2", 2));
+    assert!(is_helper("DBT_UNIQUE_KEY_2", 2));
+    assert!(!is_helper("dbt_unique_key_3", 2));
+}
+
+fn answer(unique_key: Key, hard_deletes: HardDeletes) -> Answer {
+    Answer {
+        unique_key,
+        updated_at: "s".into(),
+        row_changed: "(snapshotted_data.s < source_data.s)".into(),
+        scd_id: "md5(id || s)".into(),
+        hard_deletes,
+    }
+}
+
+/// A strategy macro's answer replaces the config's key, stamp, hash, change
+/// test and delete handling; the meta column names stay the config's.
+#[test]
+fn the_strategy_macros_answer_wins_over_the_config() {
+    let mut c = cfg(timestamp(), HardDeletes::Ignore);
+    c.columns.valid_from = "vf".into();
+    let a = answer(Key::Many(vec!["id".into(), "r".into()]), HardDeletes::NewRecord);
+    let q = Sql { cfg: &c, answer: Some(&a) };
+    let table = q.build_table("select 1");
+    assert!(table.contains("md5(id || s) as dbt_scd_id,\n    s as dbt_updated_at,\n    s as vf"), "{table}");
+    assert!(table.contains(", 'False' as dbt_is_deleted"), "{table}");
+    assert_eq!(q.row_changed(None), a.row_changed);
+    let staging = q.staging("select 1", "t", &q.row_changed(None), &[], &[]);
+    assert!(staging.contains("id as dbt_unique_key_1, r as dbt_unique_key_2"), "{staging}");
+    assert!(staging.contains("deletion_records as"), "{staging}");
+    // dbt numbers the helper key columns only when the config's key is a list.
+    assert_eq!(q.numbered_keys(), 0);
+    c.unique_key = Key::Many(vec!["id".into()]);
+    assert_eq!(Sql { cfg: &c, answer: Some(&a) }.numbered_keys(), 2);
+    let one = answer(Key::One("abc".into()), HardDeletes::Ignore);
+    assert_eq!(Sql { cfg: &c, answer: Some(&one) }.numbered_keys(), 3, "a string key counts its characters");
+    let without = Sql { cfg: &c, answer: Some(&one) }.staging("select 1", "t", "(FALSE)", &[], &[]);
+    assert!(!without.contains("deletes as"), "the answer ignores deletes: {without}");
 }
 
 #[test]
@@ -58,18 +94,25 @@ fn a_target_without_meta_columns_is_named() {
     let col = |n: &str| Column { name: n.into(), data_type: "VARCHAR".into() };
     let c = cfg(timestamp(), HardDeletes::NewRecord);
     let have = [col("id"), col("DBT_SCD_ID"), col("dbt_valid_from")];
-    assert_eq!(missing_meta_columns(&c, &have), vec!["dbt_valid_to".to_string(), "dbt_is_deleted".to_string()]);
+    assert_eq!(
+        missing_meta_columns(&c, c.hard_deletes, &have),
+        vec!["dbt_valid_to".to_string(), "dbt_is_deleted".to_string()]
+    );
 }
 
 /// Takes snapshot `t` of `source` on an in-memory database.
 fn take(conn: &Connection, c: &SnapshotConfig, source: &str) -> Execution {
+    take_with(conn, c, None, source)
+}
+
+fn take_with(conn: &Connection, c: &SnapshotConfig, a: Option<&Answer>, source: &str) -> Execution {
     let rel = Relation::new("memory", "main", "t");
     let existing =
         match conn.prepare("select 1 from duckdb_tables() where table_name = 't'").and_then(|mut s| s.exists([])) {
             Ok(true) => Existing::Table,
             _ => Existing::None,
         };
-    build(conn, &rel, source, existing, c, None).expect("no conflict")
+    build(conn, &rel, source, existing, (c, a), None).expect("no conflict")
 }
 
 fn rows(conn: &Connection, sql: &str) -> Vec<String> {
@@ -131,4 +174,31 @@ fn new_record_adds_a_deleted_version_and_reinserts_a_returning_key() {
     assert_eq!(rows(&conn, deleted), vec!["1|a|False|true", "2|b|False|false", "2|b|True|true"]);
     take(&conn, &c, "select * from (values (1, 'a'), (2, 'b')) t(id, v)");
     assert_eq!(rows(&conn, deleted), vec!["1|a|False|true", "2|b|False|false", "2|b|False|true", "2|b|True|false"]);
+}
+
+/// A custom strategy's history: versions follow its change test and stamp,
+/// and deletes follow its answer, whatever the config says.
+#[test]
+fn a_strategy_macros_answer_takes_the_snapshot() {
+    let conn = Connection::open_in_memory().expect("duckdb");
+    let c = cfg(Strategy::Macro("seq".into()), HardDeletes::Ignore);
+    let a = answer(Key::One("id".into()), HardDeletes::Invalidate);
+    let day = |rows: &str| format!("select id, v, date '2024-01-01' + n as s from (values {rows}) t(id, v, n)");
+    let ok = |e: Execution| assert_eq!(e.status, crate::events::Status::Success, "{:?}", e.message);
+    ok(take_with(&conn, &c, Some(&a), &day("(1, 'a', 1), (2, 'b', 1)")));
+    // 1 changes without its stamp growing (no version), 2 leaves.
+    ok(take_with(&conn, &c, Some(&a), &day("(1, 'A', 1)")));
+    ok(take_with(&conn, &c, Some(&a), &day("(1, 'AA', 2)")));
+    let history = "select concat_ws('|', id, v, dbt_valid_from, dbt_scd_id = md5(id || dbt_valid_from), \
+                   coalesce(cast(dbt_valid_to as varchar), 'open')) from t order by all";
+    let deleted = rows(&conn, "select cast(dbt_valid_to as varchar) from t where id = 2");
+    assert_eq!(
+        rows(&conn, history),
+        vec![
+            "1|AA|2024-01-03|true|open".to_string(),
+            "1|a|2024-01-02|true|2024-01-03".to_string(),
+            format!("2|b|2024-01-02|true|{}", deleted[0]),
+        ]
+    );
+    assert!(deleted[0].starts_with("20"), "invalidated at the snapshot time: {deleted:?}");
 }

@@ -141,6 +141,70 @@ fn every_builtin_renders_the_sql_dbt_compiles() {
     assert!(wrong.is_empty(), "{} of {} differ from dbt:\n{}", wrong.len(), CASES.len(), wrong.join("\n"));
 }
 
+/// dbt's strategy macros, for a project's strategy to build on: what dbt
+/// 1.10 compiled for the same calls in a snapshot with the same config.
+#[test]
+fn snapshot_strategies_answer_as_dbts_do() {
+    let model = "{% set s = snapshot_timestamp_strategy(none, 'snapshotted_data', 'source_data', none, false) %}\
+        A {{ s.row_changed }}|{{ s.scd_id }}|{{ s.hard_deletes }}|{{ s.invalidate_hard_deletes }}|{{ s.unique_key }}|{{ s.updated_at }}\n\
+        {% set c = snapshot_check_strategy(none, 'snapshotted_data', 'source_data', none, false) %}\
+        B {{ c.row_changed }}|{{ c.scd_id }}|{{ c.hard_deletes }}|{{ c.updated_at }}\n\
+        C {{ snapshot_hash_arguments(['id', 'u']) }}|{{ get_true_sql() }}|{{ api.Relation.scd_args(['a', 'b'], 'u') | join(',') }}|\
+        {{ api.Relation.scd_args('id', 'u') | join(',') }}\n\
+        D {{ get_columns_in_query('select 1 as a, 2 as \"B\"') | join(',') }}|\
+        {{ adapter.get_hard_deletes_behavior({'invalidate_hard_deletes': true}) }}|{{ adapter.get_hard_deletes_behavior({}) }}|\
+        {{ config.get('snapshot_table_column_names').dbt_valid_from }}|{{ config.get('snapshot_table_column_names').dbt_scd_id }}\n";
+    let t = templates(&[("models/m.sql", model)], &[]);
+    let config: crate::config_tree::ConfigMap = serde_yaml::from_str(
+        "materialized: snapshot\nstrategy: timestamp\nunique_key: id\nupdated_at: u\nhard_deletes: new_record\n\
+         snapshot_meta_column_names: {dbt_valid_from: vf, dbt_scd_id: null}",
+    )
+    .expect("yaml");
+    let rc = RenderCtx { config: Arc::new(config), ..ctx() };
+    let out = t.render_with_query("models/m.sql", &rc, conn()).expect("renders");
+    let hash = "md5(coalesce(cast(id as varchar ), '') || '|' || coalesce(cast(u as varchar ), ''))";
+    let dbt = [
+        format!("A (snapshotted_data.vf < source_data.u)|{hash}|new_record|False|id|u"),
+        format!("B ()|{hash}|new_record|u"),
+        format!("C {hash}|TRUE|a,b,u|id,u"),
+        "D a,B|invalidate|ignore|vf|dbt_scd_id".to_string(),
+    ];
+    let lines: Vec<String> = out.lines().map(normalize).collect();
+    assert_eq!(lines, dbt.iter().map(|l| normalize(l)).collect::<Vec<_>>());
+
+    // Over an existing table: the columns it has are compared, and a
+    // column it lacks makes every row changed.
+    let model = "{% set node = {'database': 'memory', 'schema': 'main', 'alias': 'src', \
+                 'compiled_code': 'select i, s, 1 as extra from main.src'} %}\
+        {% set c = snapshot_check_strategy(node, 'snapshotted_data', 'source_data', none, true) %}\
+        E {{ c.row_changed }}|{{ c.scd_id }}|{{ c.hard_deletes }}|{{ c.invalidate_hard_deletes }}|{{ c.updated_at }}\n\
+        {% set found = snapshot_check_all_get_existing_columns(node, true, 'all') %}F {{ found[0] }}|{{ found[1] | join(',') }}";
+    let t = templates(&[("models/m.sql", model)], &[]);
+    let config: crate::config_tree::ConfigMap = serde_yaml::from_str(
+        "materialized: snapshot\nstrategy: check\nunique_key: [i, s]\ncheck_cols: [i, s]\ninvalidate_hard_deletes: true",
+    )
+    .expect("yaml");
+    let rc = RenderCtx { config: Arc::new(config), ..ctx() };
+    let out = t.render_with_query("models/m.sql", &rc, conn()).expect("renders");
+    let changed = |c: &str| {
+        format!(
+            "snapshotted_data.\"{c}\" != source_data.\"{c}\" or ( ((snapshotted_data.\"{c}\" is null) and not \
+             (source_data.\"{c}\" is null)) or ((not snapshotted_data.\"{c}\" is null) and (source_data.\"{c}\" is null)) )"
+        )
+    };
+    let dbt = [
+        format!(
+            "E ({} or {})|md5(coalesce(cast(i as varchar ), '') || '|' || coalesce(cast(s as varchar ), '') || '|' || \
+             coalesce(cast(now()::timestamp as varchar ), ''))|invalidate|True|now()::timestamp",
+            changed("i"),
+            changed("s")
+        ),
+        "F True|\"i\",\"s\"".to_string(),
+    ];
+    let lines: Vec<String> = out.lines().map(normalize).collect();
+    assert_eq!(lines, dbt.iter().map(|l| normalize(l)).collect::<Vec<_>>());
+}
+
 #[test]
 fn normalize_ignores_only_whitespace() {
     assert_eq!(normalize("( a  +\n b )"), normalize("(a + b)"));
