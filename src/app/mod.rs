@@ -345,7 +345,7 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     let dir = dag.map(|d| d.project_dir.clone()).unwrap_or_else(|| opts.project_dir.clone());
     let fail = |diags: Vec<Diagnostic>| Error::Load(shown(&dir, diags));
     let env = Env::load(&dir).map_err(|d| fail(vec![d]))?;
-    let (project, mut errors) = project::load_all(&dir);
+    let (mut project, mut errors) = project::load_all(&dir);
     for w in shown(&dir, project.warnings.clone()) {
         eprintln!("warning: {w}");
     }
@@ -371,6 +371,11 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
         return Err(fail(errors));
     };
     let templates = Arc::new(templates);
+    // Jinja in YAML values (`+schema: "{{ env_var('S') }}"`), as dbt renders it while parsing.
+    let rendered = nodes::yaml_jinja::render(&mut project, &templates);
+    if !rendered.is_empty() {
+        return Err(fail(rendered));
+    }
     let plan = nodes::plan(&project, &target, &templates).map_err(fail)?;
     for w in shown(&dir, plan.warnings.clone()) {
         eprintln!("warning: {w}");

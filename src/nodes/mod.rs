@@ -495,3 +495,4 @@ mod seeds;
 pub mod snapshot;
 mod unsupported;
 mod unit;
+pub mod yaml_jinja;

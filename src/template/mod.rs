@@ -38,6 +38,8 @@ pub mod relation;
 mod signature;
 mod scope;
 pub mod unit;
+mod yaml_value;
+pub(crate) use yaml_value::has_jinja;
 
 use crate::error::Diagnostic;
 use crate::project::{env::Env, profile::Target, Project};
@@ -80,6 +82,9 @@ pub struct Templates {
     env: Environment<'static>,
     /// `var()` of the root project's nodes.
     vars: Arc<Vars>,
+    /// `var()` in `dbt_project.yml`: the command line's and the DAG's vars
+    /// only, as dbt renders that file before reading any project's `vars:`.
+    cli_vars: Arc<Vars>,
     /// `var()` of each package's nodes (see [`scoped_vars`]).
     package_vars: BTreeMap<String, Arc<Vars>>,
     /// Template name → the package it belongs to, for package templates.
@@ -226,6 +231,7 @@ impl Templates {
         let mut templates = Templates {
             env: jinja,
             vars: Arc::new(scoped_vars(&vars, project, project)),
+            cli_vars: Arc::new(vars.clone()),
             package_vars,
             scopes,
             files,
