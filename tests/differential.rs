@@ -44,6 +44,7 @@ const CASES: &[&str] = &[
     "snapshots",
     "unit_tests",
     "versions",
+    "yaml_jinja",
 ];
 
 fn cases_dir() -> PathBuf {
@@ -429,4 +430,12 @@ fn unit_tests() {
 #[test]
 fn versions() {
     run_case("versions");
+}
+
+/// Jinja in YAML config values: `dbt_project.yml` trees (`env_var`, `target`,
+/// `var` seeing only `--vars`), property `config:` (the projects' vars),
+/// sources' names, tests' `where` and `enabled`; booleans from one expression.
+#[test]
+fn yaml_jinja() {
+    run_case("yaml_jinja");
 }
