@@ -120,6 +120,29 @@ fn jinja_error(kind: ErrorKind, msg: String) -> Error {
     Error::new(kind, msg)
 }
 
+/// dbt's `var()` over `vars`. With `rendered`, a value holding Jinja (`vars:
+/// {day: "{{ env_var('DAY') }}"}`) is rendered when read, as dbt renders it
+/// for nodes and in `dbt_project.yml`; property files read it as written
+/// (dbt's `ConfiguredVar` does not render it).
+fn var_function(vars: Arc<Vars>, rendered: bool) -> Value {
+    Value::from_function(
+        move |state: &minijinja::State<'_, '_>, key: String, default: Option<Value>| -> Result<Value, Error> {
+            match (vars.get(&key), default) {
+                (Some(serde_yaml::Value::String(text)), _) if rendered && yaml_value::has_jinja(text) => {
+                    // `env_var` and `target` are globals: the value sees them as dbt's does.
+                    state.env().render_str(text, ()).map(Value::from)
+                }
+                (Some(v), _) => Ok(Value::from(Serde(v.clone()))),
+                (None, Some(d)) => Ok(d),
+                (None, None) => Err(jinja_error(
+                    ErrorKind::InvalidOperation,
+                    format!("required var `{key}` not found (hint: set it under `vars:` in the DAG or dbt_project.yml, or pass --vars)"),
+                )),
+            }
+        },
+    )
+}
+
 fn to_yaml(v: &Value) -> serde_yaml::Value {
     serde_yaml::to_value(v).unwrap_or(serde_yaml::Value::Null)
 }
@@ -335,19 +358,7 @@ impl Templates {
             ("execute", Value::from(execute)),
             (context::RUNTIME, context::Runtime::new(None, false)),
             ("is_incremental", Value::from_function(move || -> Result<bool, Error> { Ok(is_incremental) })),
-            (
-                "var",
-                Value::from_function(move |key: String, default: Option<Value>| -> Result<Value, Error> {
-                    match (vars.get(&key), default) {
-                        (Some(v), _) => Ok(Value::from(Serde(v.clone()))),
-                        (None, Some(d)) => Ok(d),
-                        (None, None) => Err(jinja_error(
-                            ErrorKind::InvalidOperation,
-                            format!("required var `{key}` not found (hint: set it under `vars:` in the DAG or dbt_project.yml, or pass --vars)"),
-                        )),
-                    }
-                }),
-            ),
+            ("var", var_function(vars, true)),
         ]
     }
 

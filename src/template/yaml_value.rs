@@ -6,7 +6,8 @@
 //! target.name == 'dev' }}` is a boolean, `{{ 3 }}` a number), anything else
 //! becomes text. The context is dbt's parse-time one: `env_var`, `target`, and
 //! `var`, which in `dbt_project.yml` sees only the command line's (and the
-//! DAG's) vars, and in a property file the projects' vars too. Which keys are
+//! DAG's) vars, and in a property file the projects' vars too (read as
+//! written: a var's own Jinja is not rendered there, as dbt does not). Which keys are
 //! rendered is the caller's (`nodes::yaml_jinja`); this owns only how one
 //! value renders.
 
@@ -44,7 +45,12 @@ impl Templates {
             true => self.cli_vars.clone(),
             false => self.vars_for(self.scope(scope)),
         };
-        let ctx = self.base_ctx_with(&Relation::new("", "", ""), false, false, vars);
+        let mut ctx = self.base_ctx_with(&Relation::new("", "", ""), false, false, vars.clone());
+        if !project_file {
+            // dbt's property files read a var as written, Jinja and all.
+            ctx.retain(|(k, _)| *k != "var");
+            ctx.push(("var", var_function(vars, false)));
+        }
         let ctx = self.context(ctx);
         if let Some(expr) = single_expression(text) {
             // A native value; an expression minijinja cannot read alone (a

@@ -59,6 +59,7 @@ const PROJECT: &str = r#"name: shop
 profile: shop
 vars:
   pv: from_project
+  jv: "{{ env_var('RUNNER_T_YJ_UNSET', 'fromenv') }}"
 models:
   shop:
     +schema: "{{ env_var('RUNNER_T_YJ_UNSET', 'envdflt') }}"
@@ -80,6 +81,9 @@ models:
       schema: "{{ var('pv') }}"
       alias: "{{ env_var('RUNNER_T_YJ_UNSET', 'p_alias') }}"
       tags: ["{{ target.name }}_tag"]
+  - name: m_jv
+    config:
+      alias: "jv_{{ var('jv') }}"
 "#;
 
 fn files() -> Vec<(&'static str, &'static str)> {
@@ -90,6 +94,7 @@ fn files() -> Vec<(&'static str, &'static str)> {
         ("models/byname/m_off.sql", "select 3 as x"),
         ("models/mat/m_mat.sql", "select 4 as x"),
         ("models/p_cfg.sql", "select 5 as x"),
+        ("models/m_jv.sql", "select 6 as x"),
         ("models/schema.yml", PROPS),
     ]
 }
@@ -147,4 +152,13 @@ fn source_names_render() {
     let plan = planned(&f, &[]).expect("plans");
     let src = plan.relations.find_source("raw", "t", None).expect("source");
     assert_eq!((src.schema.as_str(), src.identifier.as_str()), ("landing", "dev_t"));
+}
+
+#[test]
+fn a_property_file_reads_a_var_as_written() {
+    // dbt's property-file `var()` does not render the var's own Jinja (a
+    // model's does): the relation is named with it, as dbt names it.
+    let plan = planned(&files(), &[]).expect("plans");
+    let want = "main_envdflt.jv_{{ env_var('RUNNER_T_YJ_UNSET', 'fromenv') }}";
+    assert_eq!(relation(&plan, "model.shop.m_jv").as_deref(), Some(want));
 }

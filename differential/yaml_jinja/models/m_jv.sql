@@ -1,0 +1,1 @@
+select '{{ var("jv") }}' as x
