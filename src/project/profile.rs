@@ -160,14 +160,23 @@ pub fn render(
         Ok(m) => m.unwrap_or_default(),
         Err(e) => return Err(e.in_file(shown)),
     };
-    let chosen = match profile {
-        Some(p) => Some(p.to_string()),
+    let jinja = env_jinja(env);
+    // dbt renders the project's `profile:` too (`"{{ env_var('PROFILE', 'shop') }}"`).
+    let named = match profile {
+        Some(p) if p.contains("{{") || p.contains("{%") => Some(jinja.render_str(p, ()).map_err(|e| {
+            let msg = e.detail().map(str::to_string).unwrap_or_else(|| e.to_string());
+            Diagnostic::new(format!("the profile name `{p}` cannot render: {msg}"))
+                .hint("`profile:` may use `env_var()`; set the variable or give it a default")
+        })?),
+        other => other.map(str::to_string),
+    };
+    let chosen = match named {
+        Some(p) => Some(p),
         None => {
             let names: Vec<&String> = all.keys().filter(|k| k.as_str() != "config").collect();
             (names.len() == 1).then(|| names[0].clone())
         }
     };
-    let jinja = env_jinja(env);
     if let Some(Value::Mapping(p)) = chosen.as_ref().and_then(|c| all.get_mut(c)) {
         let key = |k: &str| Value::String(k.to_string());
         let own_target = match p.get_mut(key("target")) {
@@ -427,6 +436,16 @@ mod tests {
         let d = resolve(&bad, Path::new("profiles.yml"), &bad, "p", None, Path::new("/proj")).expect_err("typo");
         assert!(d.message.starts_with("target `dev`: `attach[1]`: unknown field `mode`"), "{}", d.message);
         assert_eq!((d.file.as_deref(), d.line), (Some(Path::new("profiles.yml")), Some(6)));
+    }
+
+    #[test]
+    fn a_profile_name_with_jinja_is_rendered() {
+        let shown = Path::new("profiles.yml");
+        let named = Some("{{ env_var('RUNNER_T_PROFILE_UNSET', 'shop') }}");
+        let r = render(PROFILES, shown, &env(&[]), named, None).expect("renders");
+        assert_eq!(r.profile.as_deref(), Some("shop"));
+        let unset = render(PROFILES, shown, &env(&[]), Some("{{ env_var('RUNNER_T_PROFILE_UNSET') }}"), None);
+        assert!(unset.is_err_and(|e| e.message.contains("RUNNER_T_PROFILE_UNSET")));
     }
 
     #[test]
