@@ -211,3 +211,15 @@ fn a_naming_macro_that_fails_is_a_load_error_naming_the_node() {
     );
     rejects(&f, &["seeds/raw_customers.csv", "seed `raw_customers`", "`generate_schema_name` failed", "no schema for raw_customers"]);
 }
+
+/// dbt refuses an `enabled` that renders to text ("'false' is not of type
+/// 'boolean'"); runner names the file and the key instead of running it.
+#[test]
+fn yaml_enabled_that_renders_to_text() {
+    let f = Fixture::shop();
+    f.write(
+        "dbt_project.yml",
+        "name: shop\nprofile: shop\nmodels:\n  shop:\n    marts:\n      +enabled: \"{{ env_var('RUNNER_TEST_UNSET_EN', 'false') }}\"\n",
+    );
+    rejects(&f, &["dbt_project.yml", "`models.shop.marts.+enabled`", "not a boolean"]);
+}

@@ -228,3 +228,26 @@ fn relations_a_models_run_query_creates_are_seen_by_later_models() {
     let kind = f.query("select table_type from information_schema.tables where table_name = 'b'");
     assert_eq!(kind, vec![vec!["VIEW".to_string()]]);
 }
+
+/// Jinja in YAML config values renders as dbt renders it while parsing, with
+/// the real environment over `.env`: the relation is named with the values.
+#[test]
+fn yaml_config_values_render_env_vars_from_the_environment_and_dotenv() {
+    let f = shop_with(&[
+        (
+            "dbt_project.yml",
+            "name: shop\nprofile: shop\nmodels:\n  shop:\n    +schema: \"{{ env_var('RUNNER_T_YJ_SCHEMA', 'unused') }}\"\n",
+        ),
+        ("models/orders.sql", "select 1 as x"),
+        (
+            "models/props.yml",
+            "version: 2\nmodels:\n  - name: orders\n    config:\n      alias: \"{{ env_var('RUNNER_T_YJ_ALIAS') }}\"\n",
+        ),
+        (".env", "RUNNER_T_YJ_ALIAS=from_dotenv\n"),
+    ]);
+    let out = f.command(&["run", "my_dag"]).env("RUNNER_T_YJ_SCHEMA", "live").output().expect("runs");
+    let r = common::Run::from(out);
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    let found = f.query("select table_schema, table_name from information_schema.tables where table_name = 'from_dotenv'");
+    assert_eq!(found, [["main_live".to_string(), "from_dotenv".to_string()]]);
+}
