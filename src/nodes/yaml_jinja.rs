@@ -116,18 +116,19 @@ impl At<'_> {
                     self.walk(item, &format!("{path}[{i}]"), errors);
                 }
             }
-            Value::String(s) if has_jinja(s) => match self.templates.render_yaml_value(self.scope, self.project_file, s)
-            {
-                Ok(out) => {
-                    let leaf = path.rsplit('.').next().unwrap_or(path).trim_start_matches('+');
-                    if leaf == "enabled" && !out.is_bool() {
-                        errors.push(self.error(path, format!("renders to `{}`, not a boolean", super::yaml_scalar(&out)))
+            Value::String(s) if has_jinja(s) => {
+                match self.templates.render_yaml_value(self.scope, self.project_file, s) {
+                    Ok(out) => {
+                        let leaf = path.rsplit('.').next().unwrap_or(path).trim_start_matches('+');
+                        if leaf == "enabled" && !out.is_bool() {
+                            errors.push(self.error(path, format!("renders to `{}`, not a boolean", super::yaml_scalar(&out)))
                             .hint("write an expression that is true or false, e.g. `{{ env_var('X', 'true') == 'true' }}`"));
+                        }
+                        *v = out;
                     }
-                    *v = out;
+                    Err(e) => errors.push(self.error(path, format!("cannot render: {e}"))),
                 }
-                Err(e) => errors.push(self.error(path, format!("cannot render: {e}"))),
-            },
+            }
             _ => {}
         }
     }

@@ -130,15 +130,27 @@ fn an_enabled_that_renders_to_text_is_an_error_naming_file_and_key() {
     let project = PROJECT.replace("\"{{ target.name == 'prod' }}\"", "\"{{ env_var('RUNNER_T_YJ_UNSET', 'false') }}\"");
     f[0].1 = Box::leak(project.into_boxed_str());
     let errs = planned(&f, &[]).err().expect("refused");
-    assert!(errs.iter().any(|e| e.contains("dbt_project.yml") && e.contains("models.shop.byname.+enabled") && e.contains("not a boolean")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.contains("dbt_project.yml")
+            && e.contains("models.shop.byname.+enabled")
+            && e.contains("not a boolean")),
+        "{errs:?}"
+    );
 }
 
 #[test]
 fn a_value_that_cannot_render_is_an_error_not_a_name() {
     let mut f = files();
-    f.push(("models/more.yml", "version: 2\nmodels:\n  - name: m_env\n    config:\n      alias: \"{{ env_var('RUNNER_T_YJ_UNSET') }}\"\n"));
+    f.push((
+        "models/more.yml",
+        "version: 2\nmodels:\n  - name: m_env\n    config:\n      alias: \"{{ env_var('RUNNER_T_YJ_UNSET') }}\"\n",
+    ));
     let errs = planned(&f, &[]).err().expect("refused");
-    assert!(errs.iter().any(|e| e.contains("models/more.yml") && e.contains("config.alias") && e.contains("RUNNER_T_YJ_UNSET")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("models/more.yml") && e.contains("config.alias") && e.contains("RUNNER_T_YJ_UNSET")),
+        "{errs:?}"
+    );
 }
 
 #[test]
