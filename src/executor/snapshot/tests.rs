@@ -63,13 +63,18 @@ fn a_target_without_meta_columns_is_named() {
 
 /// Takes snapshot `t` of `source` on an in-memory database.
 fn take(conn: &Connection, c: &SnapshotConfig, source: &str) -> Execution {
+    take_with(conn, c, source, None)
+}
+
+/// [`take`] with a `sql_header`.
+fn take_with(conn: &Connection, c: &SnapshotConfig, source: &str, header: Option<&str>) -> Execution {
     let rel = Relation::new("memory", "main", "t");
     let existing =
         match conn.prepare("select 1 from duckdb_tables() where table_name = 't'").and_then(|mut s| s.exists([])) {
             Ok(true) => Existing::Table,
             _ => Existing::None,
         };
-    build(conn, &rel, source, existing, c, None).expect("no conflict")
+    build(conn, &rel, source, existing, c, None, header).expect("no conflict")
 }
 
 fn rows(conn: &Connection, sql: &str) -> Vec<String> {
@@ -131,4 +136,30 @@ fn new_record_adds_a_deleted_version_and_reinserts_a_returning_key() {
     assert_eq!(rows(&conn, deleted), vec!["1|a|False|true", "2|b|False|false", "2|b|True|true"]);
     take(&conn, &c, "select * from (values (1, 'a'), (2, 'b')) t(id, v)");
     assert_eq!(rows(&conn, deleted), vec!["1|a|False|true", "2|b|False|false", "2|b|False|true", "2|b|True|false"]);
+}
+
+#[test]
+fn the_header_runs_with_the_first_build_and_with_each_staging_table() {
+    let conn = Connection::open_in_memory().expect("duckdb");
+    let c = cfg(timestamp(), HardDeletes::Ignore);
+    let source = "select 1 as id, getvariable('v') as v, timestamp '2024-01-01' + to_days(getvariable('v')) as u";
+    let first = take_with(&conn, &c, source, Some("set variable v = 1;"));
+    assert_eq!(first.status, crate::events::Status::Success, "{:?}", first.message);
+    assert!(first.sql.last().is_some_and(|s| s.starts_with("set variable v = 1;\ncreate table")), "{:?}", first.sql);
+    let later = take_with(&conn, &c, source, Some("set variable v = 2;"));
+    assert_eq!(later.status, crate::events::Status::Success, "{:?}", later.message);
+    assert!(later.sql.iter().any(|s| s.starts_with("set variable v = 2;\ncreate or replace temporary table")));
+    assert_eq!(rows(&conn, "select cast(v as varchar) from t order by v"), vec!["1", "2"]);
+}
+
+#[test]
+fn a_first_build_reads_its_columns_before_the_header_runs_as_dbt_does() {
+    let conn = Connection::open_in_memory().expect("duckdb");
+    let c = cfg(timestamp(), HardDeletes::Ignore);
+    let source = "select 1 as id, tripled(2) as v, timestamp '2024-01-01' as u";
+    let e = take_with(&conn, &c, source, Some("create temp macro tripled(x) as x * 3;"));
+    assert_eq!(e.status, crate::events::Status::Error);
+    let message = e.message.unwrap_or_default();
+    assert!(message.contains("Scalar Function with name tripled does not exist"), "{message}");
+    assert!(rows(&conn, "select table_name from duckdb_tables()").is_empty(), "nothing was built");
 }
