@@ -58,11 +58,17 @@ fn a_failing_header_fails_its_model_with_duckdbs_message_and_skips_its_children(
 #[test]
 fn header_and_predicate_values_dbt_cannot_use_are_load_errors_naming_the_file() {
     let f = Fixture::shop();
-    f.write("models/marts/customers.yml", "models:\n  - name: customers\n    config:\n      sql_header: [set threads = 1]\n");
+    f.write(
+        "models/marts/customers.yml",
+        "models:\n  - name: customers\n    config:\n      sql_header: [set threads = 1]\n",
+    );
     rejects(&f, &["run"], &["models/marts/customers.yml", "model `customers`: `sql_header` must be SQL text", "hint:"]);
 
     let f = Fixture::shop();
-    f.write("models/marts/customers.yml", "models:\n  - name: customers\n    config:\n      sql_header: \"set variable x = {{ var('not_set') }};\"\n");
+    f.write(
+        "models/marts/customers.yml",
+        "models:\n  - name: customers\n    config:\n      sql_header: \"set variable x = {{ var('not_set') }};\"\n",
+    );
     rejects(&f, &["run"], &["models/marts/customers.yml", "model `customers`: `sql_header`:", "not_set"]);
 
     let f = Fixture::shop();
@@ -127,7 +133,10 @@ fn a_header_sees_what_the_models_pre_hook_did() {
 fn an_execution_timeout_interrupts_a_node_running_on_its_own_connection() {
     let f = Fixture::shop();
     f.write("dags/my_dag.yml", &format!("{}execution_timeout: 1s\n", common::DAG));
-    f.write("models/slow.sql", &VERY_SLOW.replace("materialized='table'", "materialized='table', sql_header='set variable x = 1;'"));
+    f.write(
+        "models/slow.sql",
+        &VERY_SLOW.replace("materialized='table'", "materialized='table', sql_header='set variable x = 1;'"),
+    );
     let started = std::time::Instant::now();
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);

@@ -14,6 +14,7 @@ pub mod catalog;
 mod contract;
 mod docs;
 mod external;
+mod header;
 mod hooks;
 mod incremental;
 mod infer;
@@ -26,6 +27,7 @@ mod unit;
 pub(crate) mod worker;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
+use header::{header_of, headed, with_header};
 use crate::db::raw::RawConn;
 use crate::events::Status;
 use crate::nodes::contract::{Ddl, PersistDocs};
@@ -421,28 +423,6 @@ impl Executor {
         };
         Ok(Execution { status, count: Some(failures), message, sql: vec![sql], attempts: 1 })
     }
-}
-
-/// The node's `sql_header` (checked while planning).
-fn header_of(node: &Node) -> Option<String> {
-    crate::nodes::header::sql_header(&node.config).ok().flatten()
-}
-
-/// `stmt` with the header before it, in one string, as dbt-duckdb's
-/// `create_table_as` / `create_view_as` write it.
-fn with_header(header: Option<&str>, stmt: String) -> String {
-    match header {
-        Some(h) => format!("{h}\n{stmt}"),
-        None => stmt,
-    }
-}
-
-/// `stmts` with the header before the first.
-fn headed(header: Option<&str>, mut stmts: Vec<String>) -> Vec<String> {
-    if let Some(first) = stmts.first_mut() {
-        *first = with_header(header, std::mem::take(first));
-    }
-    stmts
 }
 
 /// dbt's `arg_dict` for a custom strategy macro: the relations, the key

@@ -94,12 +94,16 @@ impl Worker {
         if !builds || super::header_of(node).is_none() {
             return None;
         }
-        Some(self.database.connect().map(|own| {
-            self.handle.retarget(&own);
-            std::mem::replace(&mut self.ex.conn, own)
-        }).map_err(|e| e.to_string()))
+        Some(
+            self.database
+                .connect()
+                .map(|own| {
+                    self.handle.retarget(&own);
+                    std::mem::replace(&mut self.ex.conn, own)
+                })
+                .map_err(|e| e.to_string()),
+        )
     }
-
 
     /// Runs `node`; `start` is the run's start instant, `w` this worker's id.
     pub(crate) fn run(&mut self, node: &Node, start: Instant, w: usize) -> NodeResult {

@@ -134,7 +134,8 @@ mod tests {
 
     #[test]
     fn only_yaml_values_with_jinja_are_rendered() {
-        let mut c = cfg("sql_header: \"set x = {{ 1 }};\"\nincremental_predicates: [\"a > {{ 2 }}\", b]\nother: \"{{ 3 }}\"");
+        let mut c =
+            cfg("sql_header: \"set x = {{ 1 }};\"\nincremental_predicates: [\"a > {{ 2 }}\", b]\nother: \"{{ 3 }}\"");
         let render = |t: &str| Ok::<_, String>(t.replace("{{ 1 }}", "1").replace("{{ 2 }}", "2"));
         render_yaml(&mut c, &BTreeMap::new(), render).expect("renders");
         assert_eq!(c["sql_header"], Value::from("set x = 1;"));

@@ -165,7 +165,14 @@ impl Incremental {
             ));
         }
         let predicates = super::header::predicates(cfg)?;
-        Ok(Incremental { strategy, unique_key, on_schema_change, merge_update_columns, merge_exclude_columns, predicates })
+        Ok(Incremental {
+            strategy,
+            unique_key,
+            on_schema_change,
+            merge_update_columns,
+            merge_exclude_columns,
+            predicates,
+        })
     }
 }
 

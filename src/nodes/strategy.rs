@@ -24,8 +24,7 @@ fn quoted_csv(cols: &[String]) -> String {
 pub(crate) fn strategy_sql(cfg: &Incremental, target: &str, tmp: &str, dest: &[String]) -> Vec<String> {
     let cols = quoted_csv(dest);
     let insert = format!("insert into {target} ({cols})\n(\n    select {cols}\n    from {tmp}\n)");
-    let and_predicates: String =
-        cfg.predicates.iter().flatten().map(|p| format!("\n    and {p}")).collect();
+    let and_predicates: String = cfg.predicates.iter().flatten().map(|p| format!("\n    and {p}")).collect();
     match (&cfg.strategy, &cfg.unique_key) {
         (Strategy::Append | Strategy::Custom(_), _) | (Strategy::DeleteInsert, UniqueKey::None) => vec![insert],
         // A string key is one SQL expression, as in dbt-duckdb.

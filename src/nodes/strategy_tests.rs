@@ -99,12 +99,16 @@ fn predicates_come_first_in_the_merge_on_each_in_parentheses() {
     c.predicates = Some(vec!["DBT_INTERNAL_DEST.day > 1".into(), "a or b".into()]);
     let sql = strategy_sql(&c, T, "tmp", &dest);
     assert!(
-        sql[0].contains("\non (DBT_INTERNAL_DEST.day > 1) and (a or b) and (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id)\n"),
+        sql[0].contains(
+            "\non (DBT_INTERNAL_DEST.day > 1) and (a or b) and (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id)\n"
+        ),
         "{}",
         sql[0]
     );
     c.unique_key = UniqueKey::None;
-    assert!(strategy_sql(&c, T, "tmp", &dest)[0].contains("\non (DBT_INTERNAL_DEST.day > 1) and (a or b) and (FALSE)\n"));
+    assert!(
+        strategy_sql(&c, T, "tmp", &dest)[0].contains("\non (DBT_INTERNAL_DEST.day > 1) and (a or b) and (FALSE)\n")
+    );
 }
 
 #[test]

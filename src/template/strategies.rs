@@ -97,13 +97,21 @@ mod tests {
             "cols": [{"name": "id"}, {"name": "v"}],
             "preds": ["DBT_INTERNAL_DEST.v > 0"],
         })));
-        let sql = render("{{ __runner_strategy_sql('merge', 't', 's', ['id'], cols, preds, none, ['v'], 'set a = 1;') }}", ctx.clone())
-            .expect("renders");
+        let sql = render(
+            "{{ __runner_strategy_sql('merge', 't', 's', ['id'], cols, preds, none, ['v'], 'set a = 1;') }}",
+            ctx.clone(),
+        )
+        .expect("renders");
         assert!(sql.starts_with("set a = 1;\nmerge into t as DBT_INTERNAL_DEST\nusing s as DBT_INTERNAL_SOURCE\non (DBT_INTERNAL_DEST.v > 0) and (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id)"), "{sql}");
         assert!(sql.contains("update set \"id\" = DBT_INTERNAL_SOURCE.\"id\"\n"), "{sql}");
-        let sql = render("{{ __runner_strategy_sql('delete+insert', 't', 's', 'id', cols, none) }}", ctx.clone()).expect("renders");
-        assert!(sql.starts_with("delete from t\nwhere (id) in (") && sql.contains(";\ninsert into t (\"id\", \"v\")"), "{sql}");
-        let e = render("{{ __runner_strategy_sql('append', 't', 's', none, cols, 'a > 1') }}", ctx.clone()).expect_err("a string");
+        let sql = render("{{ __runner_strategy_sql('delete+insert', 't', 's', 'id', cols, none) }}", ctx.clone())
+            .expect("renders");
+        assert!(
+            sql.starts_with("delete from t\nwhere (id) in (") && sql.contains(";\ninsert into t (\"id\", \"v\")"),
+            "{sql}"
+        );
+        let e = render("{{ __runner_strategy_sql('append', 't', 's', none, cols, 'a > 1') }}", ctx.clone())
+            .expect_err("a string");
         assert!(e.to_string().contains("`incremental_predicates` must be a list"), "{e}");
         let e = render("{{ __runner_strategy_sql('upsert', 't', 's', none, cols) }}", ctx).expect_err("unknown");
         assert!(e.to_string().contains("no built-in incremental strategy `upsert`"), "{e}");

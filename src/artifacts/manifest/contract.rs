@@ -59,7 +59,8 @@ pub(super) fn state(node: &Node, props: Option<&NodeProps>) -> Option<String> {
     for name in columns {
         let declared = props.column_props.iter().find(|d| &d.name == name);
         let data_type = declared.and_then(|d| d.data_type.as_deref()).unwrap_or("None");
-        let constraints = crate::nodes::contract::manifest_constraints(declared.and_then(|d| d.constraints.as_ref()), false);
+        let constraints =
+            crate::nodes::contract::manifest_constraints(declared.and_then(|d| d.constraints.as_ref()), false);
         text.push_str(&format!("|{name}{data_type}{}", constraints_repr(&constraints, false)));
     }
     if matches!(materialized, Materialized::Table | Materialized::Incremental) {
@@ -80,7 +81,8 @@ mod tests {
 
     #[test]
     fn constraints_print_as_pythons_repr_of_dbts_objects() {
-        let column = entries(r#"[{type: not_null}, {type: check, expression: "it's > 0", warn_unenforced: false}]"#, false);
+        let column =
+            entries(r#"[{type: not_null}, {type: check, expression: "it's > 0", warn_unenforced: false}]"#, false);
         assert_eq!(
             constraints_repr(&column, false),
             "[ColumnLevelConstraint(type=<ConstraintType.not_null: 'not_null'>, name=None, expression=None, \

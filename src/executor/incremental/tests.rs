@@ -168,7 +168,10 @@ fn the_header_runs_with_each_create_and_before_a_merge() {
     let header = "create or replace temp macro bump(x) as x * 10;";
     let how = |c| How { header: Some(header), ..plain(c) };
     let first = build(&conn, &rel, "select 1 as id, bump(1) as v", Existing::None, how(&c)).expect("first run");
-    assert_eq!(first.sql, vec![format!("{header}\ncreate table \"memory\".\"main\".\"t\" as (\nselect 1 as id, bump(1) as v\n)")]);
+    assert_eq!(
+        first.sql,
+        vec![format!("{header}\ncreate table \"memory\".\"main\".\"t\" as (\nselect 1 as id, bump(1) as v\n)")]
+    );
     let e = build(&conn, &rel, "select 1 as id, bump(2) as v", Existing::Table, how(&c)).expect("second run");
     assert_eq!(e.status, crate::events::Status::Success, "{:?}", e.message);
     assert!(e.sql[0].starts_with(&format!("{header}\ncreate or replace temporary table")), "{:?}", e.sql);
