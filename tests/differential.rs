@@ -35,6 +35,7 @@ const CASES: &[&str] = &[
     "files",
     "hooks",
     "incremental",
+    "incremental_predicates",
     "naming",
     "packages",
     "python_models",
@@ -42,6 +43,7 @@ const CASES: &[&str] = &[
     "selection",
     "snapshot_strategy",
     "snapshots",
+    "sql_header",
     "unit_tests",
     "versions",
 ];
@@ -365,6 +367,19 @@ fn incremental() {
     run_case("incremental");
 }
 
+/// `incremental_predicates` over two runs, rows compared: delete+insert with
+/// a string key (a `DBT_INTERNAL_DEST` predicate fails there, as dbt-duckdb
+/// writes no alias), a list key (`DBT_INCREMENTAL_TARGET`), no key, the
+/// older `predicates` from a property file, `+incremental_predicates` from
+/// `dbt_project.yml`, `append`; `merge` (one key, two keys with
+/// `merge_exclude_columns`, none) and delete+insert through the project's
+/// strategies calling dbt's `get_incremental_merge_sql` /
+/// `get_delete_insert_merge_sql`; what a custom strategy's `arg_dict` holds.
+#[test]
+fn incremental_predicates() {
+    run_case("incremental_predicates");
+}
+
 /// Snapshots over successive days with updated, new, deleted and returning
 /// rows: both strategies, every `hard_deletes` mode, a composite key,
 /// renamed meta columns, `dbt_valid_to_current`, `target_schema` / `schema`,
@@ -403,6 +418,20 @@ fn python_models() {
 #[test]
 fn seeds() {
     run_case("seeds");
+}
+
+/// `sql_header` over two runs and two snapshots: a `set_sql_header` block
+/// creating temp macros and a temp table (rendered while parsing: `this`,
+/// `execute`, `var`), session settings and variables, on a table, a view,
+/// an incremental model, an external one and a snapshot; from
+/// `dbt_project.yml` and a property file (Jinja rendered) and `config()`
+/// (used as written); what one header made is gone for the next node; a
+/// failing header fails its model and skips its child; a contracted model
+/// and a snapshot whose query needs the header fail as in dbt; seeds and
+/// tests ignore it.
+#[test]
+fn sql_header() {
+    run_case("sql_header");
 }
 
 #[test]

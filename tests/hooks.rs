@@ -177,27 +177,22 @@ fn every_accepted_but_inert_key_loads_without_a_word() {
     assert_eq!(r.stderr.matches("note: `grants` are accepted and not applied").count(), 1, "{}", r.stderr);
 }
 
-/// A config dbt acts on and runner does not yet is named once per key, with
-/// how many nodes set it, and the run goes on.
+/// `sql_header` and `incremental_predicates`, once named as not acted on,
+/// are acted on: no warning, and the header runs before each model's create.
 #[test]
-fn configs_runner_does_not_act_on_yet_are_named_once_per_key() {
+fn headers_and_predicates_from_the_project_tree_are_acted_on_without_a_warning() {
     let f = Fixture::shop();
     f.write(
         "dbt_project.yml",
-        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +sql_header: \"set threads = 1\"\n    marts:\n      +incremental_predicates: [\"1 = 1\"]\n",
+        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +sql_header: \"set variable n = 1;\"\n    marts:\n      +incremental_predicates: [\"1 = 1\"]\n",
     );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let header: Vec<&str> =
-        r.stderr.lines().filter(|l| l.starts_with("warning:") && l.contains("`sql_header`")).collect();
-    assert_eq!(header.len(), 1, "{}", r.stderr);
-    assert!(header[0].contains("and 1 other node) is not supported yet: the header is not run"), "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("models/marts/customers.sql: `incremental_predicates` (set on `customers`) is not supported yet"),
-        "{}",
-        r.stderr
-    );
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    for file in ["marts/customers.sql", "staging/stg_orders.sql"] {
+        let ran = std::fs::read_to_string(f.path().join("target/run/shop/models").join(file)).expect("run file");
+        assert!(ran.starts_with("set variable n = 1;\ncreate"), "{file}: {ran}");
+    }
 }
 
 /// A property entry naming no node is dbt's "did not find matching node"

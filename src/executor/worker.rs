@@ -9,9 +9,10 @@
 use super::Executor;
 use crate::db::{self, Database};
 use crate::events::{NodeResult, Status};
-use crate::nodes::Node;
+use crate::nodes::{Node, Resource};
 use crate::template::query::QueryFn;
 use crate::template::{Relations, Templates};
+use duckdb::Connection;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -43,11 +44,14 @@ pub(crate) struct Worker {
     /// relations behind the catalog's back.
     queried: Arc<AtomicBool>,
     dag_timeout: Option<Duration>,
+    /// Where a node with a `sql_header` gets a connection of its own. Last,
+    /// so it is dropped after every connection above (see [`Database`]).
+    database: Arc<Database>,
 }
 
 impl Worker {
     /// Connects a worker to `database` and registers its interrupt handle.
-    pub(crate) fn open(database: &Database, run: &Shared) -> Result<Worker, String> {
+    pub(crate) fn open(database: &Arc<Database>, run: &Shared) -> Result<Worker, String> {
         let conn = database.connect().map_err(|e| e.to_string())?;
         let reader = database.reader().map_err(|e| e.to_string())?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -76,7 +80,29 @@ impl Worker {
                 stop: stop.clone(),
             },
         };
-        Ok(Worker { ex, handle, stop, query, queried, dag_timeout: run.dag_timeout })
+        let database = Arc::clone(database);
+        Ok(Worker { ex, handle, stop, query, queried, dag_timeout: run.dag_timeout, database })
+    }
+
+    /// dbt opens a connection for every node, so what one node's
+    /// `sql_header` sets or creates (a setting, a variable, a temporary
+    /// macro or table) is gone for the next. A node with a header runs on a
+    /// connection of its own, made here and dropped after it; the worker's
+    /// is handed back. `None`: the node has no header.
+    fn own_connection(&mut self, node: &Node) -> Option<Result<Connection, String>> {
+        let builds = matches!(node.resource, Resource::Model | Resource::Snapshot);
+        if !builds || super::header_of(node).is_none() {
+            return None;
+        }
+        Some(
+            self.database
+                .connect()
+                .map(|own| {
+                    self.handle.retarget(&own);
+                    std::mem::replace(&mut self.ex.conn, own)
+                })
+                .map_err(|e| e.to_string()),
+        )
     }
 
     /// Runs `node`; `start` is the run's start instant, `w` this worker's id.
@@ -87,6 +113,11 @@ impl Worker {
         if !crate::interrupt::requested() {
             self.stop.store(false, Ordering::SeqCst);
         }
+        let shared = match self.own_connection(node) {
+            Some(Ok(conn)) => Some(conn),
+            Some(Err(message)) => return unconnected(&message, w),
+            None => None,
+        };
         let limit = crate::run::timeout_for(self.dag_timeout, node);
         let watchdog = limit.map(|l| crate::timeout::Watchdog::start(l, self.handle.clone()));
         let ex = &mut self.ex;
@@ -98,6 +129,12 @@ impl Worker {
             self.ex.catalog.forget();
         }
         let timed_out = watchdog.is_some_and(|dog| dog.finish(&self.ex.conn, Some(&self.ex.reader)));
+        if let Some(conn) = shared {
+            self.ex.conn = conn;
+            self.handle.retarget(&self.ex.conn);
+            // The header may have made or dropped relations of the database too.
+            self.ex.catalog.forget();
+        }
         if let (true, Some(limit), Status::Error) = (timed_out, limit, e.status) {
             e.message = Some(crate::timeout::message(limit));
         }

@@ -37,6 +37,7 @@ pub mod refs;
 pub mod relation;
 mod signature;
 mod scope;
+mod strategies;
 pub mod unit;
 
 use crate::error::Diagnostic;
@@ -165,6 +166,7 @@ impl Templates {
             Value::from_object(macros::LocalMacro { name, inner })
         });
         hooks::install(&mut jinja);
+        strategies::install(&mut jinja);
         let macro_index = load_macros(&mut jinja, &mut files, &mut errors, project);
         let adapter = adapter::Adapter { macros: macro_index.clone(), external_root: target.external_root.clone() };
         let macro_index = macro_index.clone();

@@ -159,6 +159,21 @@ fn execute_is_false_while_resolving_and_run_query_is_none() {
     assert_eq!(rec.config.get("materialized"), Some(&serde_yaml::Value::String("table".into())));
 }
 
+#[test]
+fn set_sql_header_records_its_block_while_parsing_and_does_nothing_at_run_time() {
+    let model = "{% call set_sql_header(config) %}\ncreate temp macro m(x) as x + {{ var('n', 1) }}; -- {{ this }} {{ execute }}\n{% endcall %}\nselect m(1)";
+    let t = templates(&[("models/m.sql", model)], &[]);
+    let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect("resolves");
+    let header = rec.config.get("sql_header").and_then(serde_yaml::Value::as_str).unwrap_or_default();
+    assert_eq!(header, "\ncreate temp macro m(x) as x + 1; -- \"shop\".\"main\".\"m\" False\n");
+    // `config.set` records like `config()`; when the model runs both do nothing.
+    let rec = templates(&[("models/m.sql", "{% do config.set('alias', 'x') %}")], &[])
+        .resolve("models/m.sql", &Relation::new("shop", "main", "m"))
+        .expect("resolves");
+    assert_eq!(rec.config.get("alias"), Some(&serde_yaml::Value::String("x".into())));
+    assert_eq!(ok(model, &[]).trim(), "select m(1)");
+}
+
 fn conn() -> query::QueryFn {
     let c = duckdb::Connection::open_in_memory().expect("in-memory duckdb");
     c.execute_batch("create table raw (id integer, name varchar, d date); insert into raw values (1, 'a', '2025-01-02'), (2, 'b', null);")
