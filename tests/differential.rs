@@ -36,6 +36,7 @@ const CASES: &[&str] = &[
     "hooks",
     "incremental",
     "naming",
+    "package_hooks",
     "packages",
     "python_models",
     "seeds",
@@ -357,6 +358,17 @@ fn naming() {
 #[test]
 fn packages() {
     run_case("packages");
+}
+
+/// `on-run-start` / `on-run-end` of the root project and two local packages
+/// filling an audit table: the root project's first, then the packages' by
+/// package name; each renders in its package (its macros by plain name, a
+/// macro of another package calling the hook's package's, its scoped vars,
+/// `run_query`, `this` as `None`); on-run-end's `results` name each node's
+/// package; a failing package hook skips the rest of its phase.
+#[test]
+fn package_hooks() {
+    run_case("package_hooks");
 }
 
 #[test]

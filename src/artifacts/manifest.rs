@@ -165,8 +165,7 @@ impl<'a> Manifest<'a> {
             .partition(|n| n.resource == Resource::UnitTest);
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
         let sources = sources_json(&inputs, &layout);
-        let project_sum = checksums.get(Path::new(checksum::DBT_PROJECT)).map(|(_, sum)| sum.as_str());
-        let operations = operation::entries(&inputs, project_sum);
+        let operations = operation::entries(&inputs, &checksums);
         Manifest { inputs, layout, texts, checksums, nodes, units, operations, sources }
     }
 

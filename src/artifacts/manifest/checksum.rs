@@ -10,45 +10,52 @@
 //! which recompiles DuckDB on every machine. Owns no other manifest field.
 
 use crate::project::Project;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The file run hooks are declared in, as checksums key it.
-pub(crate) const DBT_PROJECT: &str = "dbt_project.yml";
+/// The file run hooks are declared in, in each project's folder.
+const DBT_PROJECT: &str = "dbt_project.yml";
 
 /// dbt's `MAXIMUM_SEED_SIZE`: bigger seeds are hashed by path.
 const MAXIMUM_SEED_SIZE: u64 = 1024 * 1024;
 
 /// `(name, checksum)` by file, relative to the project root.
-pub(crate) type Checksums<'p> = BTreeMap<&'p Path, (&'static str, String)>;
+pub(crate) type Checksums<'p> = BTreeMap<Cow<'p, Path>, (&'static str, String)>;
+
+/// The `dbt_project.yml` of `project` (the root's or a package's), as
+/// [`Checksums`] key it.
+pub(crate) fn project_file(project: &Project) -> PathBuf {
+    project.dir.join(DBT_PROJECT)
+}
 
 /// The checksums of every model, singular test and seed file, the
-/// installed packages' included, and of `dbt_project.yml`. A file that
+/// installed packages' included, and of every project's `dbt_project.yml`. A file that
 /// cannot be read or hashed gets none (the manifest then says `"none"`).
 pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
-    let mut texts: Vec<(&Path, String)> = project
+    let mut texts: Vec<(Cow<'_, Path>, String)> = project
         .all()
         .flat_map(|p| p.models.iter().chain(&p.singular_tests))
-        .map(|f| (f.path.as_path(), f.text.trim().to_string()))
+        .map(|f| (Cow::Borrowed(f.path.as_path()), f.text.trim().to_string()))
         .collect();
-    // Run hooks' `operation` nodes carry `dbt_project.yml`'s checksum.
-    texts.push((Path::new(DBT_PROJECT), project.dbt_project_text.trim().to_string()));
+    // Run hooks' `operation` nodes carry their project's `dbt_project.yml`'s checksum.
+    texts.extend(project.all().map(|p| (Cow::Owned(project_file(p)), p.dbt_project_text.trim().to_string())));
     let mut out = Checksums::new();
     for seed in project.all().flat_map(|p| &p.seeds) {
         match std::fs::metadata(&seed.abs_path).map(|m| m.len()) {
             Ok(size) if size > MAXIMUM_SEED_SIZE => {
-                out.insert(seed.path.as_path(), ("path", seed.path.display().to_string()));
+                out.insert(Cow::Borrowed(seed.path.as_path()), ("path", seed.path.display().to_string()));
             }
             Ok(_) => {
                 if let Ok(bytes) = std::fs::read(&seed.abs_path) {
-                    texts.push((seed.path.as_path(), String::from_utf8_lossy(&bytes).trim().to_string()));
+                    texts.push((Cow::Borrowed(seed.path.as_path()), String::from_utf8_lossy(&bytes).trim().to_string()));
                 }
             }
             Err(_) => {}
         }
     }
     if let Ok(hashes) = sha256_all(texts.iter().map(|(_, t)| t.as_str())) {
-        out.extend(texts.iter().zip(hashes).map(|((p, _), h)| (*p, ("sha256", h))));
+        out.extend(texts.into_iter().zip(hashes).map(|((p, _), h)| (p, ("sha256", h))));
     }
     out
 }
