@@ -300,7 +300,10 @@ mod tests {
         let two = run_hooks("p", Phase::End, Some(&yaml("[a, b]"))).expect("valid");
         assert_eq!(two[1].node_name(), "p-on-run-end-1");
         // The label counts the whole phase; the id its own list.
-        assert_eq!((two[1].label(4), two[1].unique_id()), ("p.on-run-end.4".into(), "operation.p.p-on-run-end-1".into()));
+        assert_eq!(
+            (two[1].label(4), two[1].unique_id()),
+            ("p.on-run-end.4".into(), "operation.p.p-on-run-end-1".into())
+        );
         assert!(run_hooks("p", Phase::End, Some(&yaml("[a, {sql: b}]"))).is_err_and(|e| e.contains("entry 1")));
         assert_eq!(run_hooks("p", Phase::Start, None), Ok(Vec::new()));
     }

@@ -33,6 +33,7 @@ const CASES: &[&str] = &[
     "ephemeral",
     "external",
     "files",
+    "hook_queries",
     "hooks",
     "incremental",
     "naming",
@@ -330,6 +331,18 @@ fn external() {
 #[test]
 fn files() {
     run_case("files");
+}
+
+/// `run_query` and adapter statements while hooks and models render: on the
+/// node's own connection (a seed's post-hook drops the seed it loaded, a
+/// post-hook counts the rows its node built, a run hook sees the temp table
+/// its query made), in the transaction once it has begun (the first
+/// in-transaction pre-hook renders before it, so its query survives the
+/// node's failure; the second's is rolled back), and the model compiled
+/// before its hooks run.
+#[test]
+fn hook_queries() {
+    run_case("hook_queries");
 }
 
 /// Every kind of hook fills an audit table, in dbt's order; a failing post-hook.

@@ -87,7 +87,10 @@ fn a_failing_package_on_run_start_runs_no_node_and_every_on_run_end_still_runs()
         "pkg/dbt_project.yml",
         "name: audit_pkg\nversion: '1.0'\nconfig-version: 2\non-run-start:\n  - \"{{ audit_row('pkg start') }}\"\n  - \"select no_such_function()\"\n  - \"create table main.never (x int)\"\non-run-end: \"{{ audit_row('pkg end') }}\"\n",
     );
-    f.write("pkg/macros/audit_row.sql", "{% macro audit_row(what) %}insert into main.audit (what) values ('{{ what }}'){% endmacro %}\n");
+    f.write(
+        "pkg/macros/audit_row.sql",
+        "{% macro audit_row(what) %}insert into main.audit (what) values ('{{ what }}'){% endmacro %}\n",
+    );
     f.write("packages.yml", "packages:\n  - local: pkg\n");
     f.write(
         "dbt_project.yml",

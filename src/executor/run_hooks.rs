@@ -1,24 +1,26 @@
 //! The `on-run-start` and `on-run-end` hooks of the root project and its
 //! packages, run as dbt-core 1.10 runs them: in dbt's order (`RunHooks::of`),
 //! each rendered right before it runs in its own project's context, outside
-//! any transaction, on a connection of their own; after one fails the rest of
-//! its phase are skipped. `on-run-end` runs whatever the nodes did, with dbt's
-//! `results`, `schemas` and `database_schemas`, which [`Seen`] gathers from
-//! the node events. Implements the dispatcher's [`Around`]; knows nothing of
-//! the graph beyond the labels of nodes, and prints nothing (events only).
+//! any transaction, on a connection of their own (which `run_query` in them
+//! shares); after one fails the rest of its phase are skipped. `on-run-end`
+//! runs whatever the nodes did, with dbt's `results`, `schemas` and
+//! `database_schemas`, which [`Seen`] gathers from the node events.
+//! Implements the dispatcher's [`Around`]; knows nothing of the graph beyond
+//! the labels of nodes, and prints nothing (events only).
 
 use crate::artifacts::status_text;
 use crate::events::{Event, HookLabel, NodeResult, Sink, Status};
 use crate::hooks::RunHook;
 use crate::nodes::{Plan, Resource, RunHooks};
 use crate::scheduler::{Around, Before};
-use crate::template::query::{self, QueryFn};
+use crate::template::query::{self, LocalQuery};
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
 use duckdb::Connection;
 use minijinja::value::{Serde, Value};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -73,15 +75,17 @@ pub struct ProjectHooks {
     templates: Arc<Templates>,
     relations: Arc<Relations>,
     /// The hooks' connection, or why there is none (then every hook fails with it).
-    conn: Result<Connection, String>,
-    query: Option<QueryFn>,
+    conn: Result<Rc<Connection>, String>,
+    /// `run_query` in a hook, on the hooks' connection (dbt's `master`).
+    query: Option<LocalQuery>,
     seen: Arc<Mutex<Seen>>,
     nodes: Arc<BTreeMap<String, serde_json::Value>>,
 }
 
 impl ProjectHooks {
     pub fn new(plan: &Plan, templates: Arc<Templates>, conn: Result<Connection, String>) -> ProjectHooks {
-        let query = conn.as_ref().ok().and_then(|c| c.try_clone().ok()).map(query::from_connection);
+        let conn = conn.map(Rc::new);
+        let query = conn.as_ref().ok().map(|c| query::on_connection(c.clone()));
         let nodes = plan.nodes.iter().map(|n| (n.id.clone(), node_json(n))).collect();
         ProjectHooks {
             hooks: plan.run_hooks.clone(),
@@ -104,12 +108,8 @@ impl ProjectHooks {
         let total = list.len();
         let mut failed = false;
         for (i, hook) in list.iter().enumerate() {
-            let label = HookLabel {
-                id: hook.unique_id(),
-                name: hook.label(i),
-                node_name: hook.node_name(),
-                phase: hook.phase,
-            };
+            let label =
+                HookLabel { id: hook.unique_id(), name: hook.label(i), node_name: hook.node_name(), phase: hook.phase };
             let index = i + 1;
             let at = started.elapsed().as_secs_f64();
             let mut result = NodeResult {
@@ -181,7 +181,7 @@ impl ProjectHooks {
         };
         let render = || self.templates.render_hook("dbt_project.yml", &hook.sql, &rc, extra);
         let rendered = match &self.query {
-            Some(q) => query::with_query(q.clone(), render),
+            Some(q) => query::with_local_query(q.clone(), render),
             None => render(),
         }
         .map_err(|d| (d.message, Vec::new()))?;

@@ -48,7 +48,8 @@ pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
             }
             Ok(_) => {
                 if let Ok(bytes) = std::fs::read(&seed.abs_path) {
-                    texts.push((Cow::Borrowed(seed.path.as_path()), String::from_utf8_lossy(&bytes).trim().to_string()));
+                    texts
+                        .push((Cow::Borrowed(seed.path.as_path()), String::from_utf8_lossy(&bytes).trim().to_string()));
                 }
             }
             Err(_) => {}
