@@ -211,14 +211,26 @@ pub struct RunHooks {
 impl RunHooks {
     /// dbt-core 1.10 orders each phase by (project, index), its root project
     /// sorting before every package (`RunTask._hook_keyfunc` keys it with a
-    /// name that compares less than any other), the packages by name.
+    /// name that compares less than any other), the packages by name. A hook
+    /// is an operation node configured by the `models:` trees along
+    /// `[project, hooks, <name>]`, so `models: my_pkg: +enabled: false` (how
+    /// a package is switched off) disables its hooks too, as in dbt.
     pub fn of(project: &crate::project::Project) -> RunHooks {
-        let mut packages: Vec<&crate::project::Project> = project.packages.iter().map(|p| &p.project).collect();
+        use crate::project::Project;
+        let mut packages: Vec<&Project> = project.packages.iter().map(|p| &p.project).collect();
         packages.sort_by(|a, b| a.name.cmp(&b.name));
         let owners = || std::iter::once(project).chain(packages.iter().copied());
+        let folders = ["hooks".to_string()];
+        let enabled = |owner: &Project, h: &RunHook| {
+            let cfg = project.node_config(owner, |p| p.model_tree.as_ref(), &folders, &h.node_name(), []);
+            cfg.get("enabled").and_then(Value::as_bool) != Some(false)
+        };
+        let phase = |list: fn(&Project) -> &Vec<RunHook>| -> Vec<RunHook> {
+            owners().flat_map(|p| list(p).iter().filter(move |h| enabled(p, h)).cloned()).collect()
+        };
         RunHooks {
-            start: owners().flat_map(|p| p.on_run_start.iter().cloned()).collect(),
-            end: owners().flat_map(|p| p.on_run_end.iter().cloned()).collect(),
+            start: phase(|p| &p.on_run_start),
+            end: phase(|p| &p.on_run_end),
             skip_nodes_on_start_failure: project.skip_nodes_if_on_run_start_fails,
         }
     }

@@ -188,6 +188,18 @@ fn packages_run_hooks_load_and_order_as_dbt_orders_them() {
     assert_eq!(end, vec!["operation.mid.mid-on-run-end-0", "operation.zzz_pkg.zzz_pkg-on-run-end-0"]);
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 
+    // Hooks are operations under the `models:` trees: switching a package
+    // off switches its hooks off; `hooks` is the folder of their fqn.
+    write(
+        r,
+        "dbt_project.yml",
+        "name: mid\nprofile: p\non-run-start: [r0, r1]\nmodels:\n  zzz_pkg:\n    +enabled: false\n  mid:\n    hooks:\n      mid-on-run-start-0:\n        +enabled: false\n",
+    );
+    let hooks = crate::hooks::RunHooks::of(&load(r).expect("loads"));
+    let start: Vec<String> = hooks.start.iter().map(|h| h.unique_id()).collect();
+    assert_eq!(start, vec!["operation.mid.mid-on-run-start-1", "operation.aaa_pkg.aaa_pkg-on-run-start-0"]);
+    assert!(hooks.end.is_empty());
+
     write(r, "dbt_packages/b_folder/dbt_project.yml", "name: aaa_pkg\non-run-end:\n  - {sql: x}\n");
     let errs = load(r).expect_err("a hook that is not SQL text");
     assert_eq!(errs[0].file, Some(PathBuf::from("dbt_packages/b_folder/dbt_project.yml")));
