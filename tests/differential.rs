@@ -33,10 +33,12 @@ const CASES: &[&str] = &[
     "ephemeral",
     "external",
     "files",
+    "hook_queries",
     "hooks",
     "incremental",
     "incremental_predicates",
     "naming",
+    "package_hooks",
     "packages",
     "python_models",
     "seeds",
@@ -334,6 +336,18 @@ fn files() {
     run_case("files");
 }
 
+/// `run_query` and adapter statements while hooks and models render: on the
+/// node's own connection (a seed's post-hook drops the seed it loaded, a
+/// post-hook counts the rows its node built, a run hook sees the temp table
+/// its query made), in the transaction once it has begun (the first
+/// in-transaction pre-hook renders before it, so its query survives the
+/// node's failure; the second's is rolled back), and the model compiled
+/// before its hooks run.
+#[test]
+fn hook_queries() {
+    run_case("hook_queries");
+}
+
 /// Every kind of hook fills an audit table, in dbt's order; a failing post-hook.
 #[test]
 fn hooks() {
@@ -360,6 +374,17 @@ fn naming() {
 #[test]
 fn packages() {
     run_case("packages");
+}
+
+/// `on-run-start` / `on-run-end` of the root project and two local packages
+/// filling an audit table: the root project's first, then the packages' by
+/// package name; each renders in its package (its macros by plain name, a
+/// macro of another package calling the hook's package's, its scoped vars,
+/// `run_query`, `this` as `None`); on-run-end's `results` name each node's
+/// package; a failing package hook skips the rest of its phase.
+#[test]
+fn package_hooks() {
+    run_case("package_hooks");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Hooks through the real binary: a failing post-hook fails its model (its
 //! old table stays, what depends on it is skipped), a failing `on-run-start`
-//! runs no node, `runner test` runs the run hooks, and a Python model dbt's
+//! (the root project's or a package's) runs no node, `runner test` runs the run hooks, and a Python model dbt's
 //! parser refuses is refused by name while every key dbt
 //! accepts without effect loads without a word. The order of every kind of
 //! hook against real dbt is in the differential case `differential/hooks`.
@@ -72,6 +72,77 @@ fn a_failing_on_run_start_runs_no_node_and_on_run_end_still_runs() {
     assert_eq!(res[1], ("operation.shop.shop-on-run-start-1".to_string(), "skipped".to_string()));
     assert!(res.iter().filter(|(id, _)| !id.starts_with("operation.")).all(|(_, s)| s == "skipped"), "{res:?}");
     // The DAG run is recorded as failed, though every task was only skipped.
+    let runs = f.run(&["runs", "my_dag", "--output", "json"]);
+    assert!(runs.stdout.contains("\"state\": \"failed\""), "{}", runs.stdout);
+}
+
+/// A package's run hooks run after the root project's, in the package's
+/// context (its macro by plain name); one failing skips the rest of the
+/// phase and every node (as dbt with `skip_nodes_if_on_run_start_fails`,
+/// runner's default), and every project's `on-run-end` still runs.
+#[test]
+fn a_failing_package_on_run_start_runs_no_node_and_every_on_run_end_still_runs() {
+    let f = Fixture::shop();
+    f.write(
+        "pkg/dbt_project.yml",
+        "name: audit_pkg\nversion: '1.0'\nconfig-version: 2\non-run-start:\n  - \"{{ audit_row('pkg start') }}\"\n  - \"select no_such_function()\"\n  - \"create table main.never (x int)\"\non-run-end: \"{{ audit_row('pkg end') }}\"\n",
+    );
+    f.write(
+        "pkg/macros/audit_row.sql",
+        "{% macro audit_row(what) %}insert into main.audit (what) values ('{{ what }}'){% endmacro %}\n",
+    );
+    f.write("packages.yml", "packages:\n  - local: pkg\n");
+    f.write(
+        "dbt_project.yml",
+        "name: shop\nprofile: shop\non-run-start: \"create sequence main.seq; create table main.audit (n integer default nextval('main.seq'), what varchar)\"\non-run-end: \"insert into main.audit (what) values ('root end')\"\nflags:\n  skip_nodes_if_on_run_start_fails: true\n",
+    );
+    assert_eq!(f.run(&["deps"]).code, 0);
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("does not run"), "{}", r.stderr);
+    // dbt numbers a hook by its place in the whole phase.
+    for line in [
+        "1 of 4 OK hook: shop.on-run-start.0",
+        "2 of 4 OK hook: audit_pkg.on-run-start.1",
+        "3 of 4 ERROR hook: audit_pkg.on-run-start.2",
+        "4 of 4 SKIP hook: audit_pkg.on-run-start.3",
+        "1 of 2 OK hook: shop.on-run-end.0",
+        "2 of 2 OK hook: audit_pkg.on-run-end.1",
+        "SKIP relation main.raw_orders",
+    ] {
+        assert!(r.stdout.contains(line), "{line}\n{}", r.stdout);
+    }
+    assert!(!r.stdout.contains("START seed") && !r.stdout.contains("START sql"), "{}", r.stdout);
+    assert_eq!(
+        f.query("select what from main.audit order by n"),
+        vec![vec!["pkg start".to_string()], vec!["root end".to_string()], vec!["pkg end".to_string()]]
+    );
+    assert_eq!(tables(&f), vec!["audit".to_string()]);
+    let res = results(&f);
+    let op = |id: &str, status: &str| (format!("operation.{id}"), status.to_string());
+    assert_eq!(
+        res[..4].to_vec(),
+        vec![
+            op("shop.shop-on-run-start-0", "success"),
+            op("audit_pkg.audit_pkg-on-run-start-0", "success"),
+            op("audit_pkg.audit_pkg-on-run-start-1", "error"),
+            op("audit_pkg.audit_pkg-on-run-start-2", "skipped"),
+        ]
+    );
+    assert_eq!(res[res.len() - 1], op("audit_pkg.audit_pkg-on-run-end-0", "success"));
+    assert!(res.iter().filter(|(id, _)| !id.starts_with("operation.")).all(|(_, s)| s == "skipped"), "{res:?}");
+    // The manifest has the package's hooks as operations of the package.
+    let text = std::fs::read_to_string(f.path().join("target/manifest.json")).expect("manifest.json");
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let node = &manifest["nodes"]["operation.audit_pkg.audit_pkg-on-run-start-1"];
+    assert_eq!(
+        (&node["package_name"], &node["raw_code"], &node["fqn"]),
+        (
+            &serde_json::json!("audit_pkg"),
+            &serde_json::json!("select no_such_function()"),
+            &serde_json::json!(["audit_pkg", "hooks", "audit_pkg-on-run-start-1"])
+        )
+    );
     let runs = f.run(&["runs", "my_dag", "--output", "json"]);
     assert!(runs.stdout.contains("\"state\": \"failed\""), "{}", runs.stdout);
 }

@@ -166,8 +166,7 @@ impl<'a> Manifest<'a> {
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
         let checksums = checksum::of_project(inputs.project, &nodes);
         let sources = sources_json(&inputs, &layout);
-        let project_sum = checksums.files.get(Path::new(checksum::DBT_PROJECT)).map(|(_, sum)| sum.as_str());
-        let operations = operation::entries(&inputs, project_sum);
+        let operations = operation::entries(&inputs, &checksums);
         Manifest { inputs, layout, texts, checksums, nodes, units, operations, sources }
     }
 

@@ -11,6 +11,7 @@
 //! graph, the caps or the console; it returns an [`Execution`].
 
 pub mod catalog;
+mod compile;
 mod contract;
 mod docs;
 mod external;
@@ -36,6 +37,7 @@ use crate::nodes::{Materialized, Node, NodeKind};
 use crate::retry::Backoff;
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
+use compile::{Compile, Compiled};
 use duckdb::Connection;
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,7 +159,8 @@ pub struct Execution {
 }
 
 pub struct Executor {
-    pub conn: Connection,
+    /// The node's connection, shared with the `run_query` of its renders.
+    pub conn: std::rc::Rc<Connection>,
     /// Runs the queries whose rows are read back (data tests, planned
     /// once; see `db::raw`) and the catalog's lookups by name.
     pub reader: RawConn,
@@ -231,14 +234,15 @@ impl Executor {
 
     fn run_once(&mut self, node: &Node) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         if node.hooks.is_empty() {
-            self.build_once(node)
+            self.build_once(node, None)
         } else {
             self.build_with_hooks(node)
         }
     }
 
-    /// The node's own work: a seed loaded, a model built, a test queried.
-    fn build_once(&mut self, node: &Node) -> Result<Execution, (duckdb::Error, Vec<String>)> {
+    /// The node's own work: a seed loaded, a model built, a test queried;
+    /// a model or snapshot from its SQL compiled `ahead`, or compiled now.
+    fn build_once(&mut self, node: &Node, ahead: Option<Compile>) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         match &node.kind {
             NodeKind::Seed { csv, column_types, delimiter } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
@@ -256,26 +260,12 @@ impl Executor {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 self.python_model(node, rel, py, *materialized)
             }
-            NodeKind::Model { template, materialized, python: None } => {
+            NodeKind::Model { materialized, python: None, .. } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 let full_refresh = self.full_refresh_for(node);
-                // Only an incremental model needs to know what exists before
-                // it renders; views and tables find out by building (`model`).
-                let existing = match materialized {
-                    Materialized::Incremental => self.existing(rel).map_err(|e| (e, Vec::new()))?,
-                    _ => Existing::None,
-                };
-                // dbt's `is_incremental()`: an incremental model whose table
-                // exists, outside a full refresh.
-                let is_incremental =
-                    *materialized == Materialized::Incremental && existing == Existing::Table && !full_refresh;
-                let config = Arc::new(node.config.clone());
-                let package = Some(node.project().to_string());
-                let ctx =
-                    RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental, config, package };
-                let sql = match self.templates.render_sql(template, &ctx) {
-                    Ok(sql) => sql,
-                    Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
+                let Compiled { sql, ctx, existing } = match self.compiled(node, ahead)? {
+                    Ok(c) => c,
+                    Err(e) => return Ok(e),
                 };
                 if *materialized == Materialized::External {
                     return self.external(node, rel, &sql, &ctx);
@@ -309,23 +299,13 @@ impl Executor {
                     Err(e) => Ok(error(e.message, Vec::new(), 1)),
                 }
             }
-            NodeKind::Snapshot { template, snapshot: cfg } => {
+            NodeKind::Snapshot { snapshot: cfg, .. } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
-                let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
-                let config = Arc::new(node.config.clone());
-                let package = Some(node.project().to_string());
-                let ctx = RenderCtx {
-                    this: rel.clone(),
-                    relations: self.relations.clone(),
-                    is_incremental: false,
-                    config,
-                    package,
-                };
                 let docs = node.ddl.as_ref().and_then(|d| d.docs.as_ref());
                 let header = header_of(node);
-                let sql = match self.templates.render_sql(template, &ctx) {
-                    Ok(sql) => sql,
-                    Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
+                let Compiled { sql, ctx, existing } = match self.compiled(node, ahead)? {
+                    Ok(c) => c,
+                    Err(e) => return Ok(e),
                 };
                 // dbt refuses a view before it looks for the strategy's macro.
                 let exists = existing == Existing::Table;

@@ -7,7 +7,8 @@
 //! package, named by that file's `name` (as `dbt deps` names the folder).
 //! A package is a project of its own (`project::resources` reads it): its
 //! macros, custom generic tests, models, seeds, snapshots, singular tests,
-//! property files, vars and config trees. It owns only reading these files:
+//! property files, vars, config trees and `on-run-start` / `on-run-end`
+//! hooks. It owns only reading these files:
 //! installing is `crate::deps`, what a macro name resolves to is
 //! `crate::template`, and how the root project configures a package's nodes
 //! is `Project::node_config`.
@@ -15,6 +16,7 @@
 use super::{Project, Walk};
 use crate::config::dbt_project::RawDbtProject;
 use crate::error::Diagnostic;
+use crate::hooks::Phase;
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};
 
@@ -280,15 +282,18 @@ fn load_one(w: &mut Walk, dir: &Path, root_flags: Option<&Value>) -> Option<Pack
     };
     super::version::check(w, &raw, &text, &yml, &name, root_flags);
     let mut project = super::resources::load(w, &rel, &raw, name.clone());
-    // dbt runs every package's `on-run-start` / `on-run-end` too; runner
-    // runs the root project's only, and says so rather than skip them.
-    for (key, hooks) in [("on-run-start", &raw.on_run_start), ("on-run-end", &raw.on_run_end)] {
-        if hooks.as_ref().is_some_and(|h| !h.is_null() && h.as_sequence().is_none_or(|s| !s.is_empty())) {
-            project.warnings.push(
-                Diagnostic::in_file(&yml, format!("package `{name}` has `{key}` hooks, which runner does not run"))
-                    .at(crate::config::key_line(&text, key), None)
-                    .hint("runner runs the root project's run hooks only: copy them into this project's `dbt_project.yml` if they are needed"),
-            );
+    // dbt runs every package's `on-run-start` / `on-run-end` too, in the
+    // package's context (`hooks::RunHooks::of` puts them in dbt's order).
+    for phase in [Phase::Start, Phase::End] {
+        let written = if phase == Phase::Start { &raw.on_run_start } else { &raw.on_run_end };
+        match crate::hooks::run_hooks(&name, phase, written.as_ref()) {
+            Ok(list) if phase == Phase::Start => project.on_run_start = list,
+            Ok(list) => project.on_run_end = list,
+            Err(e) => w.errors.push(
+                Diagnostic::in_file(&yml, e)
+                    .at(crate::config::key_line(&text, phase.key()), None)
+                    .hint("write the hook as a SQL string, or a list of them"),
+            ),
         }
     }
     project.dbt_project_text = text;
