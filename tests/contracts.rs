@@ -383,7 +383,10 @@ fn the_manifests_contract_checksum_is_dbts() {
     let f = project();
     f.write("dbt_project.yml", "name: shop\nprofile: shop\nversion: '1.0.0'\nconfig-version: 2\n");
     f.write("models/schema.yml", CHECKSUMMED);
-    f.write("models/adults.sql", "{{ config(materialized='table') }}\nselect id, name, age as \"Age\" from {{ ref('people') }}\n");
+    f.write(
+        "models/adults.sql",
+        "{{ config(materialized='table') }}\nselect id, name, age as \"Age\" from {{ ref('people') }}\n",
+    );
     f.write("models/adults_view.sql", "select id, 1 as untyped from {{ ref('people') }}\n");
     f.write(
         "models/growing.sql",
@@ -391,7 +394,10 @@ fn the_manifests_contract_checksum_is_dbts() {
     );
     f.write("models/loose.sql", "select 1 as id\n");
     f.write("models/orders_v1.sql", "{{ config(materialized='table') }}\nselect 1 as id\n");
-    f.write("models/orders_v2.sql", "{{ config(materialized='table') }}\nselect 1 as id, 1.5::decimal(10,2) as amount\n");
+    f.write(
+        "models/orders_v2.sql",
+        "{{ config(materialized='table') }}\nselect 1 as id, 1.5::decimal(10,2) as amount\n",
+    );
     let r = f.run(&["compile"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let ours = manifest_contracts(&f.path().join("target/manifest.json"));
@@ -421,8 +427,7 @@ fn the_manifests_contract_checksum_is_dbts() {
 
 /// Each model's `contract` in a manifest, by unique id.
 fn manifest_contracts(path: &std::path::Path) -> std::collections::BTreeMap<String, serde_json::Value> {
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("manifest")).expect("json");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("manifest")).expect("json");
     let nodes = doc["nodes"].as_object().expect("nodes");
     nodes.iter().filter(|(id, _)| id.starts_with("model.")).map(|(id, n)| (id.clone(), n["contract"].clone())).collect()
 }

@@ -271,9 +271,16 @@ fn headers_and_predicates_from_the_project_tree_are_acted_on_without_a_warning()
 #[test]
 fn a_property_entry_for_no_node_is_named_with_the_closest_name() {
     let f = Fixture::shop();
-    f.write("models/typo.yml", "version: 2\nmodels:\n  - name: custmers\n    columns:\n      - name: id\n        data_tests: [not_null]\n");
+    f.write(
+        "models/typo.yml",
+        "version: 2\nmodels:\n  - name: custmers\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+    );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("models/typo.yml:3: did not find a node named `custmers` for this entry of `models`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("models/typo.yml:3: did not find a node named `custmers` for this entry of `models`"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("did you mean `customers`?"), "{}", r.stderr);
 }

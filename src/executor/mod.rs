@@ -28,7 +28,6 @@ mod unit;
 pub(crate) mod worker;
 
 use crate::data_tests::{self, TestConfig, TestStatus};
-use header::{header_of, headed, with_header};
 use crate::db::raw::RawConn;
 use crate::events::Status;
 use crate::nodes::contract::{Ddl, PersistDocs};
@@ -39,6 +38,7 @@ use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
 use compile::{Compile, Compiled};
 use duckdb::Connection;
+use header::{headed, header_of, with_header};
 use std::sync::Arc;
 use std::time::Duration;
 

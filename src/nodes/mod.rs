@@ -157,7 +157,6 @@ pub struct AsWritten {
     pub sources: Vec<(String, String)>,
 }
 
-
 /// The ephemeral models taken out of [`Plan::nodes`], kept because dbt keeps
 /// them in its graph: selectors match them and walk through them, and the
 /// manifest lists them, though they never run.
@@ -482,8 +481,8 @@ impl<'a> Planner<'a> {
 
 mod constraints;
 pub mod contract;
-pub mod fqn;
 pub mod external;
+pub mod fqn;
 mod generic;
 pub mod header;
 pub mod materialize;

@@ -22,9 +22,9 @@ pub mod properties;
 pub(crate) mod resources;
 mod settings;
 pub mod snapshots;
+pub mod test_entries;
 pub(crate) mod version;
 pub mod versions;
-pub mod test_entries;
 
 use crate::config::dbt_project::RawDbtProject;
 use crate::config_tree::{self, ConfigMap};
@@ -313,9 +313,10 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     } else {
         RawDbtProject::default()
     };
-    let name = raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
-        ids::project_name_from(&root.canonicalize().ok().as_deref().map(stem).unwrap_or_default())
-    });
+    let name =
+        raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
+            ids::project_name_from(&root.canonicalize().ok().as_deref().map(stem).unwrap_or_default())
+        });
     // A file that is missing or not YAML leaves `raw` empty: no settings.
     let project_settings = settings::read(&raw, &dbt_text, &name, &mut w.errors);
     let mut project = resources::load(&mut w, Path::new(""), &raw, name);

@@ -35,8 +35,8 @@ pub mod pytime;
 pub mod query;
 pub mod refs;
 pub mod relation;
-mod signature;
 mod scope;
+mod signature;
 mod strategies;
 pub mod unit;
 
@@ -136,7 +136,11 @@ impl Templates {
         // dbt's `flags`; the invocation passes its own among `run_values`.
         jinja.add_global(
             "flags",
-            Value::from_pairs([("WHICH", Value::from("run")), ("FULL_REFRESH", Value::from(false)), ("STORE_FAILURES", Value::from(false))]),
+            Value::from_pairs([
+                ("WHICH", Value::from("run")),
+                ("FULL_REFRESH", Value::from(false)),
+                ("STORE_FAILURES", Value::from(false)),
+            ]),
         );
         for (k, v) in run_values {
             jinja.add_global(*k, v.clone());

@@ -15,7 +15,7 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Runs one SQL text and returns its rows; the error is DuckDB's message.
 pub type QueryFn = Arc<dyn Fn(&str) -> Result<QueryTable, String> + Send + Sync>;
@@ -169,9 +169,9 @@ impl Object for Columns {
         match method {
             "keys" => Ok(Value::from(names().collect::<Vec<_>>())),
             "values" => Ok(Value::from(self.all())),
-            "items" => Ok(Value::from(
-                names().zip(self.all()).map(|(k, v)| Value::from(vec![k, v])).collect::<Vec<_>>(),
-            )),
+            "items" => {
+                Ok(Value::from(names().zip(self.all()).map(|(k, v)| Value::from(vec![k, v])).collect::<Vec<_>>()))
+            }
             "get" => {
                 let (key, default): (Value, Option<Value>) = minijinja::value::from_args(args)?;
                 Ok(self.get_value(&key).or(default).unwrap_or(Value::from(())))
@@ -307,8 +307,9 @@ pub fn on_connection(conn: Rc<duckdb::Connection>) -> LocalQuery {
 }
 
 /// A [`QueryFn`] over a connection of its own (tests render with one).
+#[cfg(test)]
 pub fn from_connection(conn: duckdb::Connection) -> QueryFn {
-    let conn = Mutex::new(conn);
+    let conn = std::sync::Mutex::new(conn);
     Arc::new(move |sql: &str| {
         let c = conn.lock().unwrap_or_else(|p| p.into_inner());
         run(&c, sql)

@@ -101,7 +101,8 @@ fn lists_put_into_a_dict_or_list_stay_changeable() {
 
 #[test]
 fn sets_are_equal_whatever_the_order_of_their_items() {
-    let model = "{{ set(['b', 'a', 'b']) == set(['a', 'b']) }} {{ set(['a']) != set(['a', 'c']) }} {{ 'a' in set(['a']) }}";
+    let model =
+        "{{ set(['b', 'a', 'b']) == set(['a', 'b']) }} {{ set(['a']) != set(['a', 'c']) }} {{ 'a' in set(['a']) }}";
     assert_eq!(ok(model, &[]), "True True True");
 }
 
@@ -340,7 +341,10 @@ fn an_unknown_doc_in_yaml_stops_the_build_naming_the_file() {
 fn a_list_from_an_argument_can_be_appended_to_after_a_set() {
     let t = templates(
         &[("models/m.sql", "{{ grow(['a']) }}|{% set r = this %}{{ r is mapping }}")],
-        &[("macros/g.sql", "{% macro grow(cols) %}{% set c = cols %}{% do c.append('b') %}{{ c | join(',') }}{% endmacro %}")],
+        &[(
+            "macros/g.sql",
+            "{% macro grow(cols) %}{% set c = cols %}{% do c.append('b') %}{{ c | join(',') }}{% endmacro %}",
+        )],
     );
     assert_eq!(t.render("models/m.sql", &ctx()).expect("renders"), "a,b|True");
 }

@@ -229,12 +229,9 @@ pub(super) fn node<'a>(
             None => String::new(),
         },
         // One file may hold several snapshots: each has its own block's body.
-        NodeKind::Snapshot { .. } => project
-            .snapshots
-            .iter()
-            .find(|s| s.name == node.name)
-            .map(|s| s.raw_code.clone())
-            .unwrap_or_default(),
+        NodeKind::Snapshot { .. } => {
+            project.snapshots.iter().find(|s| s.name == node.name).map(|s| s.raw_code.clone()).unwrap_or_default()
+        }
         _ => texts.get(node.file.as_path()).map(|t| t.trim_end().to_string()).unwrap_or_default(),
     };
     let node_props = props(root, node);

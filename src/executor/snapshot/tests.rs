@@ -106,7 +106,13 @@ fn take(conn: &Connection, c: &SnapshotConfig, source: &str) -> Execution {
 }
 
 /// [`take`] with a strategy macro's answer and a `sql_header`.
-fn take_with(conn: &Connection, c: &SnapshotConfig, a: Option<&Answer>, source: &str, header: Option<&str>) -> Execution {
+fn take_with(
+    conn: &Connection,
+    c: &SnapshotConfig,
+    a: Option<&Answer>,
+    source: &str,
+    header: Option<&str>,
+) -> Execution {
     let rel = Relation::new("memory", "main", "t");
     let existing =
         match conn.prepare("select 1 from duckdb_tables() where table_name = 't'").and_then(|mut s| s.exists([])) {
