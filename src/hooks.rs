@@ -1,11 +1,13 @@
 //! Hooks as dbt-core 1.10 declares them: `pre-hook` / `post-hook` on seeds and
-//! models, `on-run-start` / `on-run-end` in `dbt_project.yml`.
+//! models, `on-run-start` / `on-run-end` in the root project's and every
+//! package's `dbt_project.yml`.
 //!
 //! Owns the typed shape of a hook (its SQL template and whether it runs inside
 //! the node's transaction), how the written forms decode into it (a string, a
 //! `{sql, transaction}` map, or the JSON text dbt's `before_begin()` /
 //! `after_commit()` return), and the names dbt gives run hooks in the console
-//! and `run_results.json`. Pure: it renders nothing and runs nothing; the
+//! and `run_results.json`, and the order dbt runs run hooks in across
+//! projects. Pure: it renders nothing and runs nothing; the
 //! planner decides hooks once, the executor runs them.
 
 use crate::config_tree::ConfigMap;
@@ -162,38 +164,43 @@ impl Phase {
     }
 }
 
-/// One `on-run-start` / `on-run-end` entry: its SQL template, and the names
-/// dbt gives it.
+/// One `on-run-start` / `on-run-end` entry of the root project's or a
+/// package's `dbt_project.yml`: its SQL template, and the names dbt gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunHook {
+    /// The project whose `dbt_project.yml` declares it: its unique id's
+    /// package, and the package its macros are searched in first.
+    pub project: String,
     pub phase: Phase,
-    /// Position in its list, from 0.
+    /// Position in its project's list, from 0.
     pub index: usize,
     pub sql: String,
 }
 
 impl RunHook {
     /// `operation.<project>.<project>-on-run-start-0`, as in `run_results.json`.
-    pub fn unique_id(&self, project: &str) -> String {
-        format!("operation.{project}.{}", self.node_name(project))
+    pub fn unique_id(&self) -> String {
+        format!("operation.{}.{}", self.project, self.node_name())
     }
 
     /// `<project>-on-run-start-0`: the operation's node name.
-    pub fn node_name(&self, project: &str) -> String {
-        format!("{project}-{}-{}", self.phase.key(), self.index)
+    pub fn node_name(&self) -> String {
+        format!("{}-{}-{}", self.project, self.phase.key(), self.index)
     }
 
-    /// `<project>.on-run-start.0`: how the console and messages name it.
-    pub fn label(&self, project: &str) -> String {
-        format!("{project}.{}.{}", self.phase.key(), self.index)
+    /// `<project>.on-run-start.2`: how the console and messages name it.
+    /// dbt numbers it by `position` in the whole phase (every project's
+    /// hooks in run order, from 0), not by its index in its own list.
+    pub fn label(&self, position: usize) -> String {
+        format!("{}.{}.{}", self.project, self.phase.key(), position)
     }
 }
 
-/// The project's `on-run-start` and `on-run-end` hooks, and what a failing
-/// `on-run-start` does to the nodes.
+/// The `on-run-start` and `on-run-end` hooks of the root project and its
+/// packages in dbt's run order, and what a failing `on-run-start` does to the
+/// nodes.
 #[derive(Debug, Clone, Default)]
 pub struct RunHooks {
-    pub project: String,
     pub start: Vec<RunHook>,
     pub end: Vec<RunHook>,
     /// A failing `on-run-start` skips every node (dbt's
@@ -202,11 +209,28 @@ pub struct RunHooks {
 }
 
 impl RunHooks {
+    /// dbt-core 1.10 orders each phase by (project, index), its root project
+    /// sorting before every package (`RunTask._hook_keyfunc` keys it with a
+    /// name that compares less than any other), the packages by name. A hook
+    /// is an operation node configured by the `models:` trees along
+    /// `[project, hooks, <name>]`, so `models: my_pkg: +enabled: false` (how
+    /// a package is switched off) disables its hooks too, as in dbt.
     pub fn of(project: &crate::project::Project) -> RunHooks {
+        use crate::project::Project;
+        let mut packages: Vec<&Project> = project.packages.iter().map(|p| &p.project).collect();
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        let owners = || std::iter::once(project).chain(packages.iter().copied());
+        let folders = ["hooks".to_string()];
+        let enabled = |owner: &Project, h: &RunHook| {
+            let cfg = project.node_config(owner, |p| p.model_tree.as_ref(), &folders, &h.node_name(), []);
+            cfg.get("enabled").and_then(Value::as_bool) != Some(false)
+        };
+        let phase = |list: fn(&Project) -> &Vec<RunHook>| -> Vec<RunHook> {
+            owners().flat_map(|p| list(p).iter().filter(move |h| enabled(p, h)).cloned()).collect()
+        };
         RunHooks {
-            project: project.name.clone(),
-            start: project.on_run_start.clone(),
-            end: project.on_run_end.clone(),
+            start: phase(|p| &p.on_run_start),
+            end: phase(|p| &p.on_run_end),
             skip_nodes_on_start_failure: project.skip_nodes_if_on_run_start_fails,
         }
     }
@@ -216,15 +240,15 @@ impl RunHooks {
     }
 }
 
-/// `on-run-start` / `on-run-end` as written: one string or a list of
-/// strings (dbt's project schema takes nothing else).
-pub fn run_hooks(phase: Phase, v: Option<&Value>) -> Result<Vec<RunHook>, String> {
+/// `on-run-start` / `on-run-end` of `project` as written: one string or a
+/// list of strings (dbt's project schema takes nothing else).
+pub fn run_hooks(project: &str, phase: Phase, v: Option<&Value>) -> Result<Vec<RunHook>, String> {
     let Some(v) = v else { return Ok(Vec::new()) };
     as_list(v)
         .into_iter()
         .enumerate()
         .map(|(index, item)| match item {
-            Value::String(sql) => Ok(RunHook { phase, index, sql }),
+            Value::String(sql) => Ok(RunHook { project: project.to_string(), phase, index, sql }),
             _ => Err(format!("`{}` entry {index} must be SQL text", phase.key())),
         })
         .collect()
@@ -281,13 +305,18 @@ mod tests {
 
     #[test]
     fn run_hooks_take_a_string_or_a_list_and_are_named_as_dbt_names_them() {
-        let one = run_hooks(Phase::Start, Some(&yaml("create table a (x int)"))).expect("valid");
+        let one = run_hooks("shop", Phase::Start, Some(&yaml("create table a (x int)"))).expect("valid");
         assert_eq!(one.len(), 1);
-        assert_eq!(one[0].unique_id("shop"), "operation.shop.shop-on-run-start-0");
-        assert_eq!(one[0].label("shop"), "shop.on-run-start.0");
-        let two = run_hooks(Phase::End, Some(&yaml("[a, b]"))).expect("valid");
-        assert_eq!(two[1].node_name("p"), "p-on-run-end-1");
-        assert!(run_hooks(Phase::End, Some(&yaml("[a, {sql: b}]"))).is_err_and(|e| e.contains("entry 1")));
-        assert_eq!(run_hooks(Phase::Start, None), Ok(Vec::new()));
+        assert_eq!(one[0].unique_id(), "operation.shop.shop-on-run-start-0");
+        assert_eq!(one[0].label(0), "shop.on-run-start.0");
+        let two = run_hooks("p", Phase::End, Some(&yaml("[a, b]"))).expect("valid");
+        assert_eq!(two[1].node_name(), "p-on-run-end-1");
+        // The label counts the whole phase; the id its own list.
+        assert_eq!(
+            (two[1].label(4), two[1].unique_id()),
+            ("p.on-run-end.4".into(), "operation.p.p-on-run-end-1".into())
+        );
+        assert!(run_hooks("p", Phase::End, Some(&yaml("[a, {sql: b}]"))).is_err_and(|e| e.contains("entry 1")));
+        assert_eq!(run_hooks("p", Phase::Start, None), Ok(Vec::new()));
     }
 }

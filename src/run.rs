@@ -245,8 +245,8 @@ fn blocking(s: State) -> bool {
 pub const RUN_START_FAILED: &str = "an on-run-start hook failed";
 
 /// What a worker runs: a node, the run's start instant and the worker's id
-/// in, its result out.
-pub type WorkFn = Box<dyn FnMut(&Node, Instant, usize) -> NodeResult + Send>;
+/// in, its result out. Made on the worker's thread and used only there.
+pub type WorkFn = Box<dyn FnMut(&Node, Instant, usize) -> NodeResult>;
 
 /// How a run ended, decided by the dispatcher (not by what a sink counted):
 /// every node's final status and whether a project hook failed.
@@ -325,7 +325,7 @@ fn spawn_workers<'scope, 'env, F>(
     width: usize,
     plan: &'env Plan,
     started: Instant,
-    work: &F,
+    work: &'scope F,
     tasks: mpsc::Receiver<Task>,
     outcomes: mpsc::Sender<Outcome>,
 ) where
@@ -334,15 +334,18 @@ fn spawn_workers<'scope, 'env, F>(
     let tasks = Arc::new(Mutex::new(tasks));
     for w in 0..width {
         let (rx, tx) = (tasks.clone(), outcomes.clone());
-        let mut run_node = work(w);
         // Workers render templates: a stack for the deepest macro nesting allowed.
-        crate::par::spawn_scoped(scope, move || loop {
-            // The lock is held only while waiting for the next task.
-            let next = rx.lock().map(|r| r.recv());
-            let Ok(Ok(task)) = next else { break };
-            let result = run_node(plan.node(task.node), started, w);
-            if tx.send(Outcome { node: task.node, result }).is_err() {
-                break;
+        crate::par::spawn_scoped(scope, move || {
+            // Made here: what a worker holds (its connection) stays on its thread.
+            let mut run_node = work(w);
+            loop {
+                // The lock is held only while waiting for the next task.
+                let next = rx.lock().map(|r| r.recv());
+                let Ok(Ok(task)) = next else { break };
+                let result = run_node(plan.node(task.node), started, w);
+                if tx.send(Outcome { node: task.node, result }).is_err() {
+                    break;
+                }
             }
         });
     }

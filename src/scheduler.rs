@@ -13,8 +13,8 @@ use crate::cli::{Options, Reprocess};
 use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::history::{History, RunRecord, RunState};
 use crate::project::dag::{self, Dag};
-use crate::timetable::{self, RunContext, Timetable};
 use crate::run::admit_run;
+use crate::timetable::{self, RunContext, Timetable};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -82,7 +82,6 @@ pub fn run(opts: &Options, once: bool, now: Option<DateTime<Utc>>, exec: RunDag)
     }
 }
 
-
 /// Loads every DAG; a DAG whose file no longer parses keeps its last good version.
 fn reload(opts: &Options, last_good: &mut BTreeMap<String, Dag>) -> BTreeMap<String, Dag> {
     let (mut dags, errors) = dag::load_all(&opts.project_dir);
@@ -140,11 +139,8 @@ fn run_due(opts: &Options, dag: &Dag, now: DateTime<Utc>, exec: RunDag) -> Resul
 /// [`MAX_SLEEP`].
 fn sleep_until_next(dags_dir: &Path, loaded: &DagFiles, dags: &BTreeMap<String, Dag>, clock: &Clock) {
     let now = clock.now();
-    let next = dags
-        .values()
-        .filter(|d| !d.paused)
-        .filter_map(|d| timetable::next_wakeup(d, &Timetable::of(d), now))
-        .min();
+    let next =
+        dags.values().filter(|d| !d.paused).filter_map(|d| timetable::next_wakeup(d, &Timetable::of(d), now)).min();
     let wait = next.and_then(|t| (t - now).to_std().ok()).unwrap_or(MAX_SLEEP).min(MAX_SLEEP);
     let deadline = std::time::Instant::now() + wait;
     while std::time::Instant::now() < deadline && !crate::interrupt::requested() {

@@ -209,7 +209,15 @@ fn a_naming_macro_that_fails_is_a_load_error_naming_the_node() {
         "macros/naming.sql",
         "{% macro generate_schema_name(custom, node) %}{{ exceptions.raise_compiler_error('no schema for ' ~ node.name) }}{% endmacro %}\n",
     );
-    rejects(&f, &["seeds/raw_customers.csv", "seed `raw_customers`", "`generate_schema_name` failed", "no schema for raw_customers"]);
+    rejects(
+        &f,
+        &[
+            "seeds/raw_customers.csv",
+            "seed `raw_customers`",
+            "`generate_schema_name` failed",
+            "no schema for raw_customers",
+        ],
+    );
 }
 
 /// dbt refuses an `enabled` that renders to text ("'false' is not of type

@@ -316,3 +316,118 @@ snapshots:
     );
     assert!(!r.stderr.contains("persist_docs"), "{}", r.stderr);
 }
+
+/// A project whose contracts touch every part of dbt's checksum text.
+const CHECKSUMMED: &str = "version: 2
+models:
+  - name: adults
+    config:
+      contract: {enforced: true}
+    constraints:
+      - type: check
+        name: \"it's positive\"
+        expression: age > 0
+      - type: foreign_key
+        columns: [id]
+        to: ref('people')
+        to_columns: [id]
+    columns:
+      - name: name
+        data_type: varchar
+        constraints: [{type: unique, warn_unenforced: false}]
+      - name: id
+        data_type: integer
+        constraints: [{type: primary_key}, {type: not_null}]
+      - name: Age
+        data_type: int
+  - name: adults_view
+    config:
+      materialized: view
+      contract: {enforced: true}
+    columns:
+      - name: id
+        data_type: integer
+        constraints: [{type: not_null, warn_unsupported: false}]
+      - name: untyped
+  - name: growing
+    config:
+      contract: {enforced: true}
+    columns:
+      - name: id
+        data_type: bigint
+  - name: loose
+    columns:
+      - name: id
+        data_type: integer
+  - name: orders
+    latest_version: 2
+    config:
+      contract: {enforced: true}
+    columns:
+      - name: id
+        data_type: integer
+      - name: amount
+        data_type: decimal(10,2)
+        constraints: [{type: check, expression: amount >= 0}]
+    versions:
+      - v: 1
+        columns:
+          - include: all
+            exclude: [amount]
+      - v: 2
+";
+
+#[test]
+fn the_manifests_contract_checksum_is_dbts() {
+    let Some(python) = common::venv_python() else { return };
+    let f = project();
+    f.write("dbt_project.yml", "name: shop\nprofile: shop\nversion: '1.0.0'\nconfig-version: 2\n");
+    f.write("models/schema.yml", CHECKSUMMED);
+    f.write(
+        "models/adults.sql",
+        "{{ config(materialized='table') }}\nselect id, name, age as \"Age\" from {{ ref('people') }}\n",
+    );
+    f.write("models/adults_view.sql", "select id, 1 as untyped from {{ ref('people') }}\n");
+    f.write(
+        "models/growing.sql",
+        "{{ config(materialized='incremental', on_schema_change='append_new_columns') }}\nselect id::bigint as id from {{ ref('people') }}\n",
+    );
+    f.write("models/loose.sql", "select 1 as id\n");
+    f.write("models/orders_v1.sql", "{{ config(materialized='table') }}\nselect 1 as id\n");
+    f.write(
+        "models/orders_v2.sql",
+        "{{ config(materialized='table') }}\nselect 1 as id, 1.5::decimal(10,2) as amount\n",
+    );
+    let r = f.run(&["compile"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let ours = manifest_contracts(&f.path().join("target/manifest.json"));
+    let theirs_dir = tempfile::tempdir().expect("tempdir");
+    for dir in ["models", "seeds"] {
+        std::fs::create_dir_all(theirs_dir.path().join(dir)).expect("mkdir");
+        for e in std::fs::read_dir(f.path().join(dir)).expect("read").flatten() {
+            std::fs::copy(e.path(), theirs_dir.path().join(dir).join(e.file_name())).expect("copy");
+        }
+    }
+    for file in ["dbt_project.yml", "profiles.yml"] {
+        std::fs::copy(f.path().join(file), theirs_dir.path().join(file)).expect("copy");
+    }
+    let dbt = python.with_file_name("dbt");
+    let out = std::process::Command::new(dbt)
+        .args(["parse", "--profiles-dir", ".", "--project-dir", "."])
+        .current_dir(theirs_dir.path())
+        .env_remove("DUCKDB_DATABASE_PATH")
+        .output()
+        .expect("dbt runs");
+    assert!(out.status.success(), "dbt parse: {}", String::from_utf8_lossy(&out.stdout));
+    let theirs = manifest_contracts(&theirs_dir.path().join("target/manifest.json"));
+    assert_eq!(ours, theirs);
+    let with_sum = theirs.values().filter(|c| !c["checksum"].is_null()).count();
+    assert_eq!(with_sum, 5, "every enforced contract has one: {theirs:?}");
+}
+
+/// Each model's `contract` in a manifest, by unique id.
+fn manifest_contracts(path: &std::path::Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("manifest")).expect("json");
+    let nodes = doc["nodes"].as_object().expect("nodes");
+    nodes.iter().filter(|(id, _)| id.starts_with("model.")).map(|(id, n)| (id.clone(), n["contract"].clone())).collect()
+}

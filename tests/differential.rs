@@ -33,15 +33,19 @@ const CASES: &[&str] = &[
     "ephemeral",
     "external",
     "files",
+    "hook_queries",
     "hooks",
     "incremental",
+    "incremental_predicates",
     "naming",
+    "package_hooks",
     "packages",
     "python_models",
     "seeds",
     "selection",
     "snapshot_strategy",
     "snapshots",
+    "sql_header",
     "unit_tests",
     "versions",
     "yaml_jinja",
@@ -333,6 +337,18 @@ fn files() {
     run_case("files");
 }
 
+/// `run_query` and adapter statements while hooks and models render: on the
+/// node's own connection (a seed's post-hook drops the seed it loaded, a
+/// post-hook counts the rows its node built, a run hook sees the temp table
+/// its query made), in the transaction once it has begun (the first
+/// in-transaction pre-hook renders before it, so its query survives the
+/// node's failure; the second's is rolled back), and the model compiled
+/// before its hooks run.
+#[test]
+fn hook_queries() {
+    run_case("hook_queries");
+}
+
 /// Every kind of hook fills an audit table, in dbt's order; a failing post-hook.
 #[test]
 fn hooks() {
@@ -361,9 +377,33 @@ fn packages() {
     run_case("packages");
 }
 
+/// `on-run-start` / `on-run-end` of the root project and two local packages
+/// filling an audit table: the root project's first, then the packages' by
+/// package name; each renders in its package (its macros by plain name, a
+/// macro of another package calling the hook's package's, its scoped vars,
+/// `run_query`, `this` as `None`); on-run-end's `results` name each node's
+/// package; a failing package hook skips the rest of its phase.
+#[test]
+fn package_hooks() {
+    run_case("package_hooks");
+}
+
 #[test]
 fn incremental() {
     run_case("incremental");
+}
+
+/// `incremental_predicates` over two runs, rows compared: delete+insert with
+/// a string key (a `DBT_INTERNAL_DEST` predicate fails there, as dbt-duckdb
+/// writes no alias), a list key (`DBT_INCREMENTAL_TARGET`), no key, the
+/// older `predicates` from a property file, `+incremental_predicates` from
+/// `dbt_project.yml`, `append`; `merge` (one key, two keys with
+/// `merge_exclude_columns`, none) and delete+insert through the project's
+/// strategies calling dbt's `get_incremental_merge_sql` /
+/// `get_delete_insert_merge_sql`; what a custom strategy's `arg_dict` holds.
+#[test]
+fn incremental_predicates() {
+    run_case("incremental_predicates");
 }
 
 /// Snapshots over successive days with updated, new, deleted and returning
@@ -404,6 +444,20 @@ fn python_models() {
 #[test]
 fn seeds() {
     run_case("seeds");
+}
+
+/// `sql_header` over two runs and two snapshots: a `set_sql_header` block
+/// creating temp macros and a temp table (rendered while parsing: `this`,
+/// `execute`, `var`), session settings and variables, on a table, a view,
+/// an incremental model, an external one and a snapshot; from
+/// `dbt_project.yml` and a property file (Jinja rendered) and `config()`
+/// (used as written); what one header made is gone for the next node; a
+/// failing header fails its model and skips its child; a contracted model
+/// and a snapshot whose query needs the header fail as in dbt; seeds and
+/// tests ignore it.
+#[test]
+fn sql_header() {
+    run_case("sql_header");
 }
 
 #[test]

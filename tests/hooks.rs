@@ -1,6 +1,6 @@
 //! Hooks through the real binary: a failing post-hook fails its model (its
 //! old table stays, what depends on it is skipped), a failing `on-run-start`
-//! runs no node, `runner test` runs the run hooks, and a Python model dbt's
+//! (the root project's or a package's) runs no node, `runner test` runs the run hooks, and a Python model dbt's
 //! parser refuses is refused by name while every key dbt
 //! accepts without effect loads without a word. The order of every kind of
 //! hook against real dbt is in the differential case `differential/hooks`.
@@ -72,6 +72,77 @@ fn a_failing_on_run_start_runs_no_node_and_on_run_end_still_runs() {
     assert_eq!(res[1], ("operation.shop.shop-on-run-start-1".to_string(), "skipped".to_string()));
     assert!(res.iter().filter(|(id, _)| !id.starts_with("operation.")).all(|(_, s)| s == "skipped"), "{res:?}");
     // The DAG run is recorded as failed, though every task was only skipped.
+    let runs = f.run(&["runs", "my_dag", "--output", "json"]);
+    assert!(runs.stdout.contains("\"state\": \"failed\""), "{}", runs.stdout);
+}
+
+/// A package's run hooks run after the root project's, in the package's
+/// context (its macro by plain name); one failing skips the rest of the
+/// phase and every node (as dbt with `skip_nodes_if_on_run_start_fails`,
+/// runner's default), and every project's `on-run-end` still runs.
+#[test]
+fn a_failing_package_on_run_start_runs_no_node_and_every_on_run_end_still_runs() {
+    let f = Fixture::shop();
+    f.write(
+        "pkg/dbt_project.yml",
+        "name: audit_pkg\nversion: '1.0'\nconfig-version: 2\non-run-start:\n  - \"{{ audit_row('pkg start') }}\"\n  - \"select no_such_function()\"\n  - \"create table main.never (x int)\"\non-run-end: \"{{ audit_row('pkg end') }}\"\n",
+    );
+    f.write(
+        "pkg/macros/audit_row.sql",
+        "{% macro audit_row(what) %}insert into main.audit (what) values ('{{ what }}'){% endmacro %}\n",
+    );
+    f.write("packages.yml", "packages:\n  - local: pkg\n");
+    f.write(
+        "dbt_project.yml",
+        "name: shop\nprofile: shop\non-run-start: \"create sequence main.seq; create table main.audit (n integer default nextval('main.seq'), what varchar)\"\non-run-end: \"insert into main.audit (what) values ('root end')\"\nflags:\n  skip_nodes_if_on_run_start_fails: true\n",
+    );
+    assert_eq!(f.run(&["deps"]).code, 0);
+    let r = f.run(&["run", "my_dag"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("does not run"), "{}", r.stderr);
+    // dbt numbers a hook by its place in the whole phase.
+    for line in [
+        "1 of 4 OK hook: shop.on-run-start.0",
+        "2 of 4 OK hook: audit_pkg.on-run-start.1",
+        "3 of 4 ERROR hook: audit_pkg.on-run-start.2",
+        "4 of 4 SKIP hook: audit_pkg.on-run-start.3",
+        "1 of 2 OK hook: shop.on-run-end.0",
+        "2 of 2 OK hook: audit_pkg.on-run-end.1",
+        "SKIP relation main.raw_orders",
+    ] {
+        assert!(r.stdout.contains(line), "{line}\n{}", r.stdout);
+    }
+    assert!(!r.stdout.contains("START seed") && !r.stdout.contains("START sql"), "{}", r.stdout);
+    assert_eq!(
+        f.query("select what from main.audit order by n"),
+        vec![vec!["pkg start".to_string()], vec!["root end".to_string()], vec!["pkg end".to_string()]]
+    );
+    assert_eq!(tables(&f), vec!["audit".to_string()]);
+    let res = results(&f);
+    let op = |id: &str, status: &str| (format!("operation.{id}"), status.to_string());
+    assert_eq!(
+        res[..4].to_vec(),
+        vec![
+            op("shop.shop-on-run-start-0", "success"),
+            op("audit_pkg.audit_pkg-on-run-start-0", "success"),
+            op("audit_pkg.audit_pkg-on-run-start-1", "error"),
+            op("audit_pkg.audit_pkg-on-run-start-2", "skipped"),
+        ]
+    );
+    assert_eq!(res[res.len() - 1], op("audit_pkg.audit_pkg-on-run-end-0", "success"));
+    assert!(res.iter().filter(|(id, _)| !id.starts_with("operation.")).all(|(_, s)| s == "skipped"), "{res:?}");
+    // The manifest has the package's hooks as operations of the package.
+    let text = std::fs::read_to_string(f.path().join("target/manifest.json")).expect("manifest.json");
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let node = &manifest["nodes"]["operation.audit_pkg.audit_pkg-on-run-start-1"];
+    assert_eq!(
+        (&node["package_name"], &node["raw_code"], &node["fqn"]),
+        (
+            &serde_json::json!("audit_pkg"),
+            &serde_json::json!("select no_such_function()"),
+            &serde_json::json!(["audit_pkg", "hooks", "audit_pkg-on-run-start-1"])
+        )
+    );
     let runs = f.run(&["runs", "my_dag", "--output", "json"]);
     assert!(runs.stdout.contains("\"state\": \"failed\""), "{}", runs.stdout);
 }
@@ -177,27 +248,22 @@ fn every_accepted_but_inert_key_loads_without_a_word() {
     assert_eq!(r.stderr.matches("note: `grants` are accepted and not applied").count(), 1, "{}", r.stderr);
 }
 
-/// A config dbt acts on and runner does not yet is named once per key, with
-/// how many nodes set it, and the run goes on.
+/// `sql_header` and `incremental_predicates`, once named as not acted on,
+/// are acted on: no warning, and the header runs before each model's create.
 #[test]
-fn configs_runner_does_not_act_on_yet_are_named_once_per_key() {
+fn headers_and_predicates_from_the_project_tree_are_acted_on_without_a_warning() {
     let f = Fixture::shop();
     f.write(
         "dbt_project.yml",
-        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +sql_header: \"set threads = 1\"\n    marts:\n      +incremental_predicates: [\"1 = 1\"]\n",
+        "name: shop\nprofile: shop\nmodels:\n  shop:\n    +sql_header: \"set variable n = 1;\"\n    marts:\n      +incremental_predicates: [\"1 = 1\"]\n",
     );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let header: Vec<&str> =
-        r.stderr.lines().filter(|l| l.starts_with("warning:") && l.contains("`sql_header`")).collect();
-    assert_eq!(header.len(), 1, "{}", r.stderr);
-    assert!(header[0].contains("and 1 other node) is not supported yet: the header is not run"), "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("models/marts/customers.sql: `incremental_predicates` (set on `customers`) is not supported yet"),
-        "{}",
-        r.stderr
-    );
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    for file in ["marts/customers.sql", "staging/stg_orders.sql"] {
+        let ran = std::fs::read_to_string(f.path().join("target/run/shop/models").join(file)).expect("run file");
+        assert!(ran.starts_with("set variable n = 1;\ncreate"), "{file}: {ran}");
+    }
 }
 
 /// A property entry naming no node is dbt's "did not find matching node"
@@ -205,9 +271,16 @@ fn configs_runner_does_not_act_on_yet_are_named_once_per_key() {
 #[test]
 fn a_property_entry_for_no_node_is_named_with_the_closest_name() {
     let f = Fixture::shop();
-    f.write("models/typo.yml", "version: 2\nmodels:\n  - name: custmers\n    columns:\n      - name: id\n        data_tests: [not_null]\n");
+    f.write(
+        "models/typo.yml",
+        "version: 2\nmodels:\n  - name: custmers\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+    );
     let r = f.run(&["run", "my_dag"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("models/typo.yml:3: did not find a node named `custmers` for this entry of `models`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("models/typo.yml:3: did not find a node named `custmers` for this entry of `models`"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("did you mean `customers`?"), "{}", r.stderr);
 }

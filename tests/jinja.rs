@@ -248,6 +248,7 @@ fn yaml_config_values_render_env_vars_from_the_environment_and_dotenv() {
     let out = f.command(&["run", "my_dag"]).env("RUNNER_T_YJ_SCHEMA", "live").output().expect("runs");
     let r = common::Run::from(out);
     assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-    let found = f.query("select table_schema, table_name from information_schema.tables where table_name = 'from_dotenv'");
+    let found =
+        f.query("select table_schema, table_name from information_schema.tables where table_name = 'from_dotenv'");
     assert_eq!(found, [["main_live".to_string(), "from_dotenv".to_string()]]);
 }

@@ -434,7 +434,9 @@ fn a_custom_strategy_macro_writes_the_incremental_statement() {
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert_eq!(rows(&f, "custom"), vec!["0|v1", "1|v1", "2|v2", "3|v2"]);
     assert!(
-        r.stdout.contains("could not find an incremental strategy macro with the name `get_incremental_no_such_strategy_sql`"),
+        r.stdout.contains(
+            "could not find an incremental strategy macro with the name `get_incremental_no_such_strategy_sql`"
+        ),
         "{}",
         r.stdout
     );

@@ -180,17 +180,6 @@ fn a_packages_python_model_is_one_of_its_models() {
     assert!(line.contains("\"unique_id\": \"model.shelf.py_model\""), "{line}");
 }
 
-#[test]
-fn a_packages_run_hooks_are_named_as_not_run() {
-    let f = project();
-    let yml = std::fs::read_to_string(f.path().join("pkg/dbt_project.yml")).expect("read");
-    f.write("pkg/dbt_project.yml", &format!("{yml}on-run-start: select 1\n"));
-    assert_eq!(f.run(&["deps"]).code, 0);
-    let r = f.run(&["ls"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("package `shelf` has `on-run-start` hooks, which runner does not run"), "{}", r.stderr);
-}
-
 fn git(repo: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args(args)

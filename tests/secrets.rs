@@ -248,11 +248,7 @@ fn a_refused_secret_is_named_by_its_name_and_never_by_its_values() {
     let r = f.run(&["run", "my_dag"]);
     if r.code != 0 {
         assert_eq!(r.code, 2, "{}", r.stderr);
-        assert!(
-            r.stderr.contains("secret `_dbt_secret_2` (secrets[1], type s3) needs DuckDB's `aws`"),
-            "{}",
-            r.stderr
-        );
+        assert!(r.stderr.contains("secret `_dbt_secret_2` (secrets[1], type s3) needs DuckDB's `aws`"), "{}", r.stderr);
     }
     f.write("profiles.yml", &http_secret_profile("      use_credential_provider: gcp\n"));
     let r = f.run(&["run", "my_dag"]);

@@ -9,8 +9,8 @@ mod airflow;
 mod commands;
 mod compile;
 mod debug;
-mod session;
 mod list;
+mod session;
 
 use crate::cli::{Command, Options, RunRef};
 use crate::db::{Holder, LockMode};
@@ -19,9 +19,9 @@ use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{self, Plan};
 use crate::project::dag::{self, Dag, TestBehavior};
 use crate::project::{self, env::Env, profile, profile::Target};
-use crate::timetable::{RunContext, Timetable};
 use crate::run::{self, TaskRetry};
 use crate::template::{Templates, Vars};
+use crate::timetable::{RunContext, Timetable};
 use session::execute;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -121,7 +121,8 @@ pub fn run(opts: Options) -> Result<i32, Error> {
                 println!("no packages to install");
             }
             for i in installed {
-                let version = i.lock.iter().find(|(k, _)| k == "version" || k == "revision").map(|(_, v)| format!(" {v}"));
+                let version =
+                    i.lock.iter().find(|(k, _)| k == "version" || k == "revision").map(|(_, v)| format!(" {v}"));
                 let verb = if deps.lock_only { "locked" } else { "installed" };
                 println!("{verb} `{}`{}", i.name, version.unwrap_or_default());
             }

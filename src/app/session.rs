@@ -158,7 +158,10 @@ impl<'a> Session<'a> {
             Ok(g) => g,
             Err(e @ LockError::Timeout { .. }) if self.policy == LockPolicy::Skip => {
                 eprintln!("skipped: {e}");
-                eprintln!("  (`lock_policy: skip` in `{}`)", self.dag.map(|d| d.file.display().to_string()).unwrap_or_default());
+                eprintln!(
+                    "  (`lock_policy: skip` in `{}`)",
+                    self.dag.map(|d| d.file.display().to_string()).unwrap_or_default()
+                );
                 return Ok(None);
             }
             Err(e) => return Err(Error::Lock(e)),
@@ -175,7 +178,10 @@ impl<'a> Session<'a> {
         let target = &self.prep.target;
         let read_only = !self.writes() && !self.in_memory;
         let opened = db::open(&target.path, read_only, &target.settings, self.timeout, &mut |who| {
-            eprintln!("waiting for `{}`: DuckDB reports it is held by {who}, which is not runner", target.path.display());
+            eprintln!(
+                "waiting for `{}`: DuckDB reports it is held by {who}, which is not runner",
+                target.path.display()
+            );
         });
         match opened {
             Ok(d) => Ok(Some(d)),
@@ -253,8 +259,11 @@ impl<'a> Session<'a> {
         let stdout = std::io::stdout();
         let mut report = Report::new(stdout.lock());
         let run_dir = Some(super::compile::sql_dir(prep, "run"));
-        let mut results = RunResults::new(&prep.project.target_dir, prep.templates.invocation_id())
-            .with_files(self.opts.command.name(), run_dir, files);
+        let mut results = RunResults::new(&prep.project.target_dir, prep.templates.invocation_id()).with_files(
+            self.opts.command.name(),
+            run_dir,
+            files,
+        );
         let mut log = InvocationLog::open(&prep.project.root.join("logs"), self.opts.command.name(), &self.run_id);
         let mut disk_full = DiskFull::default();
         let mut behind: Fanout<dyn Sink + Send> = Fanout { sinks: vec![&mut results, &mut log, &mut disk_full] };
@@ -263,8 +272,11 @@ impl<'a> Session<'a> {
         }
         let outcome = self.dispatch_to(database, &mut report, &mut behind);
         drop(report);
-        let errors =
-            [results.write_error.as_ref(), log.write_error.as_ref(), history.as_ref().and_then(|h| h.write_error.as_ref())];
+        let errors = [
+            results.write_error.as_ref(),
+            log.write_error.as_ref(),
+            history.as_ref().and_then(|h| h.write_error.as_ref()),
+        ];
         for e in errors.into_iter().flatten() {
             eprintln!("warning: {e}");
         }
@@ -277,7 +289,12 @@ impl<'a> Session<'a> {
 
     /// The dispatcher with its workers and the project's run hooks; events go
     /// to the console here and to `behind` on a background thread.
-    fn dispatch_to(&self, database: Arc<Database>, console: &mut dyn Sink, behind: &mut (dyn Sink + Send)) -> RunOutcome {
+    fn dispatch_to(
+        &self,
+        database: Arc<Database>,
+        console: &mut dyn Sink,
+        behind: &mut (dyn Sink + Send),
+    ) -> RunOutcome {
         let (plan, rp) = (&self.prep.plan, self.rp);
         let caps = Caps {
             threads: self.prep.target.threads,

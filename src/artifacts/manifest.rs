@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 mod checksum;
+mod contract;
 mod entry;
 mod fields;
 mod operation;
@@ -155,7 +156,6 @@ impl<'a> Manifest<'a> {
     pub fn new(inputs: Inputs<'a>) -> Manifest<'a> {
         let layout = Layout::new(inputs.project);
         let texts = texts(inputs.project);
-        let checksums = checksum::of_project(inputs.project);
         // Ephemeral models never run but are nodes in dbt's manifest.
         let (units, mut nodes): (Vec<&'a Node>, Vec<&'a Node>) = inputs
             .plan
@@ -164,9 +164,9 @@ impl<'a> Manifest<'a> {
             .chain(&inputs.plan.ephemeral.nodes)
             .partition(|n| n.resource == Resource::UnitTest);
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
+        let checksums = checksum::of_project(inputs.project, &nodes);
         let sources = sources_json(&inputs, &layout);
-        let project_sum = checksums.get(Path::new(checksum::DBT_PROJECT)).map(|(_, sum)| sum.as_str());
-        let operations = operation::entries(&inputs, project_sum);
+        let operations = operation::entries(&inputs, &checksums);
         Manifest { inputs, layout, texts, checksums, nodes, units, operations, sources }
     }
 

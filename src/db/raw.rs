@@ -205,14 +205,25 @@ impl RawInterrupt {
 /// flag, a child process the worker waits for (a Python model's).
 #[derive(Clone)]
 pub struct Interrupter {
-    conn: Arc<duckdb::InterruptHandle>,
+    /// Shared by every clone, so [`Interrupter::retarget`] moves them all.
+    conn: Arc<Mutex<Arc<duckdb::InterruptHandle>>>,
     raw: Option<Arc<RawInterrupt>>,
     stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Interrupter {
     pub fn new(conn: &Connection, raw: Option<&RawConn>) -> Interrupter {
-        Interrupter { conn: conn.interrupt_handle(), raw: raw.map(|r| Arc::new(r.interrupt_handle())), stop: None }
+        Interrupter {
+            conn: Arc::new(Mutex::new(conn.interrupt_handle())),
+            raw: raw.map(|r| Arc::new(r.interrupt_handle())),
+            stop: None,
+        }
+    }
+
+    /// Interrupts `conn` from now on instead of the connection it was made
+    /// for (a worker running one node on a connection of its own).
+    pub fn retarget(&self, conn: &Connection) {
+        *self.conn.lock().unwrap_or_else(PoisonError::into_inner) = conn.interrupt_handle();
     }
 
     /// Also sets `stop` when interrupting; whoever waits on a child process checks it.
@@ -225,7 +236,7 @@ impl Interrupter {
         if let Some(stop) = &self.stop {
             stop.store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        self.conn.interrupt();
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner).interrupt();
         if let Some(raw) = &self.raw {
             raw.interrupt();
         }

@@ -23,12 +23,20 @@ const MISSING_SPEC: &str = "This model has an enforced contract, and its 'column
 
 /// Checks `sql`'s columns against the contract. `Ok(Err(message))` is a
 /// failed contract; `Err` a query DuckDB refused (the model's own SQL, or a
-/// `data_type` it does not know).
-pub(super) fn check(conn: &Connection, sql: &str, contract: &Contract) -> Result<Result<(), String>, duckdb::Error> {
+/// `data_type` it does not know). A `sql_header` goes where dbt-duckdb puts
+/// it, inside the `DESCRIBE (…)` before the `select`, which DuckDB parses
+/// only when the header holds no statement (comments): so a contracted
+/// model with a header fails, with DuckDB's parser error, as under dbt.
+pub(super) fn check(
+    conn: &Connection,
+    sql: &str,
+    header: Option<&str>,
+    contract: &Contract,
+) -> Result<Result<(), String>, duckdb::Error> {
     if contract.columns.is_empty() {
         return Ok(Err(MISSING_SPEC.into()));
     }
-    let from_sql = describe(conn, sql)?;
+    let from_sql = describe(conn, sql, header)?;
     let untyped: Vec<String> = contract
         .columns
         .iter()
@@ -41,7 +49,7 @@ pub(super) fn check(conn: &Connection, sql: &str, contract: &Contract) -> Result
             untyped.join(", ")
         )));
     }
-    let from_yaml = describe(conn, &empty_schema_sql(&contract.columns))?;
+    let from_yaml = describe(conn, &empty_schema_sql(&contract.columns), None)?;
     Ok(compare(&from_yaml, &from_sql))
 }
 
@@ -55,8 +63,9 @@ fn empty_schema_sql(columns: &[ContractColumn]) -> String {
 }
 
 /// The columns `sql` returns, found without reading a row.
-fn describe(conn: &Connection, sql: &str) -> Result<Vec<Described>, duckdb::Error> {
-    let query = format!("describe (select * from (\n{sql}\n) as __dbt_sbq\nwhere false\nlimit 0\n)");
+fn describe(conn: &Connection, sql: &str, header: Option<&str>) -> Result<Vec<Described>, duckdb::Error> {
+    let header = header.map(|h| format!("\n{h}\n")).unwrap_or_default();
+    let query = format!("describe ({header}select * from (\n{sql}\n) as __dbt_sbq\nwhere false\nlimit 0\n)");
     let mut stmt = conn.prepare(&query)?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = Vec::new();
@@ -267,15 +276,26 @@ Please ensure the name, data_type, and number of columns in your contract match 
         let conn = Connection::open_in_memory().expect("db");
         let ok = contract(&[("id", "int"), ("name", "string"), ("amount", "decimal(10,2)")]);
         let sql = "select 1 as id, 'a' as name, 1.5::decimal(10,2) as amount";
-        assert_eq!(check(&conn, sql, &ok).expect("runs"), Ok(()));
+        assert_eq!(check(&conn, sql, None, &ok).expect("runs"), Ok(()));
         let wrong = contract(&[("id", "bigint"), ("name", "varchar"), ("amount", "decimal(10,2)")]);
-        let e = check(&conn, sql, &wrong).expect("runs").expect_err("bigint is not integer");
+        let e = check(&conn, sql, None, &wrong).expect("runs").expect_err("bigint is not integer");
         assert!(e.contains("| id          | INTEGER         | BIGINT        | data type mismatch |"), "{e}");
         let untyped = contract(&[("id", "int"), ("name", ""), ("amount", "")]);
-        let e = check(&conn, sql, &untyped).expect("runs").expect_err("no types");
+        let e = check(&conn, sql, None, &untyped).expect("runs").expect_err("no types");
         assert!(e.ends_with("for the ['name', 'amount'] column(s)."), "{e}");
-        assert_eq!(check(&conn, sql, &contract(&[])).expect("runs"), Err(MISSING_SPEC.to_string()));
-        assert!(check(&conn, sql, &contract(&[("id", "notatype"), ("name", "text"), ("amount", "int")])).is_err());
+        assert_eq!(check(&conn, sql, None, &contract(&[])).expect("runs"), Err(MISSING_SPEC.to_string()));
+        assert!(check(&conn, sql, None, &contract(&[("id", "notatype"), ("name", "text"), ("amount", "int")])).is_err());
+    }
+
+    #[test]
+    fn a_header_goes_inside_the_describe_as_dbt_duckdb_puts_it() {
+        let conn = Connection::open_in_memory().expect("db");
+        let c = contract(&[("id", "int")]);
+        // A statement there is DuckDB's parser error, as under dbt-duckdb.
+        let e = check(&conn, "select 1 as id", Some("set threads = 1;"), &c).expect_err("does not parse");
+        assert!(e.to_string().contains("syntax error at or near \"set\""), "{e}");
+        // A header of comments only parses.
+        assert_eq!(check(&conn, "select 1 as id", Some("-- a note"), &c).expect("runs"), Ok(()));
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl Executor {
         };
         let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
         let mut tx = Tx::begin(&self.conn).map_err(|e| (e, Vec::new()))?;
-        match write_and_view(&mut tx, rel, sql, &files, existing) {
+        let header = super::header_of(node);
+        match write_and_view(&mut tx, rel, sql, &files, existing, header.as_deref()) {
             Ok(()) => {
                 let sql = tx.sql.clone();
                 tx.commit().map(built).map_err(|e| (e, sql))
@@ -101,19 +102,22 @@ fn anchored(location: String, root: &Path) -> String {
     }
 }
 
-/// The statements, in one transaction: stage, pad an empty result, write the
-/// file, then point the view at it.
+/// The statements, in one transaction: stage (the `sql_header` in one
+/// string with it, as dbt-duckdb's `create_table_as` writes it), pad an
+/// empty result, write the file, then point the view at it.
 fn write_and_view(
     tx: &mut Tx<'_>,
     rel: &Relation,
     sql: &str,
     files: &Files,
     existing: Existing,
+    header: Option<&str>,
 ) -> Result<(), duckdb::Error> {
     // Temporary tables belong to this connection, so workers never collide.
     let tmp_name = format!("{}__dbt_tmp", rel.identifier);
     let tmp = format!("\"temp\".\"main\".{}", quote(&tmp_name));
-    tx.exec(format!("create or replace temporary table {} as (\n{sql}\n)", quote(&tmp_name)))?;
+    let stage = format!("create or replace temporary table {} as (\n{sql}\n)", quote(&tmp_name));
+    tx.exec(super::with_header(header, stage))?;
     let rows = tx.count(format!("select count(*) as row_count from {tmp}"))?;
     let columns: Vec<String> = tx.columns("temp", "main", &tmp_name)?.into_iter().map(|c| c.name).collect();
     // dbt-duckdb writes one all-null row so the file has the columns, and

@@ -11,9 +11,11 @@
 //! graph, the caps or the console; it returns an [`Execution`].
 
 pub mod catalog;
+mod compile;
 mod contract;
 mod docs;
 mod external;
+mod header;
 mod hooks;
 mod incremental;
 mod infer;
@@ -34,7 +36,9 @@ use crate::nodes::{Materialized, Node, NodeKind};
 use crate::retry::Backoff;
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
+use compile::{Compile, Compiled};
 use duckdb::Connection;
+use header::{headed, header_of, with_header};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,9 +102,13 @@ pub fn transaction(conn: &Connection, stmts: &[String]) -> Result<(), duckdb::Er
         return stmts.iter().try_for_each(|s| conn.execute_batch(s));
     }
     // One statement is already its own transaction (autocommit); BEGIN and
-    // COMMIT around it would only add two round trips per node.
+    // COMMIT around it would only add two round trips per node. A text with
+    // a `;` may be several (a `sql_header` before the `create`): those are
+    // wrapped, so a failure undoes every one of them.
     if let [only] = stmts {
-        return conn.execute_batch(only);
+        if !only.contains(';') {
+            return conn.execute_batch(only);
+        }
     }
     conn.execute_batch("BEGIN TRANSACTION")?;
     for s in stmts {
@@ -151,7 +159,8 @@ pub struct Execution {
 }
 
 pub struct Executor {
-    pub conn: Connection,
+    /// The node's connection, shared with the `run_query` of its renders.
+    pub conn: std::rc::Rc<Connection>,
     /// Runs the queries whose rows are read back (data tests, planned
     /// once; see `db::raw`) and the catalog's lookups by name.
     pub reader: RawConn,
@@ -225,14 +234,15 @@ impl Executor {
 
     fn run_once(&mut self, node: &Node) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         if node.hooks.is_empty() {
-            self.build_once(node)
+            self.build_once(node, None)
         } else {
             self.build_with_hooks(node)
         }
     }
 
-    /// The node's own work: a seed loaded, a model built, a test queried.
-    fn build_once(&mut self, node: &Node) -> Result<Execution, (duckdb::Error, Vec<String>)> {
+    /// The node's own work: a seed loaded, a model built, a test queried;
+    /// a model or snapshot from its SQL compiled `ahead`, or compiled now.
+    fn build_once(&mut self, node: &Node, ahead: Option<Compile>) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         match &node.kind {
             NodeKind::Seed { csv, column_types, delimiter } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
@@ -250,34 +260,21 @@ impl Executor {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 self.python_model(node, rel, py, *materialized)
             }
-            NodeKind::Model { template, materialized, python: None } => {
+            NodeKind::Model { materialized, python: None, .. } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 let full_refresh = self.full_refresh_for(node);
-                // Only an incremental model needs to know what exists before
-                // it renders; views and tables find out by building (`model`).
-                let existing = match materialized {
-                    Materialized::Incremental => self.existing(rel).map_err(|e| (e, Vec::new()))?,
-                    _ => Existing::None,
-                };
-                // dbt's `is_incremental()`: an incremental model whose table
-                // exists, outside a full refresh.
-                let is_incremental =
-                    *materialized == Materialized::Incremental && existing == Existing::Table && !full_refresh;
-                let config = Arc::new(node.config.clone());
-                let package = Some(node.project().to_string());
-                let ctx =
-                    RenderCtx { this: rel.clone(), relations: self.relations.clone(), is_incremental, config, package };
-                let sql = match self.templates.render_sql(template, &ctx) {
-                    Ok(sql) => sql,
-                    Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
+                let Compiled { sql, ctx, existing } = match self.compiled(node, ahead)? {
+                    Ok(c) => c,
+                    Err(e) => return Ok(e),
                 };
                 if *materialized == Materialized::External {
                     return self.external(node, rel, &sql, &ctx);
                 }
                 let ddl = node.ddl.as_deref();
+                let header = header_of(node);
                 // dbt checks an enforced contract before building, on every path.
                 if let Some(c) = ddl.and_then(|d| d.contract.as_ref()) {
-                    match contract::check(&self.conn, &sql, c) {
+                    match contract::check(&self.conn, &sql, header.as_deref(), c) {
                         Ok(Ok(())) => {}
                         Ok(Err(message)) => return Ok(error(message, Vec::new(), 1)),
                         Err(e) if is_conflict(&e) => return Err((e, Vec::new())),
@@ -285,36 +282,30 @@ impl Executor {
                     }
                 }
                 if *materialized != Materialized::Incremental {
-                    return self.model(rel, &sql, *materialized, ddl);
+                    return self.model(rel, &sql, *materialized, ddl, header.as_deref());
                 }
                 match Incremental::from_config(&node.config) {
                     Ok(cfg) => {
                         let custom = |name: &str, args: incremental::CustomArgs| {
                             let arg_dict = custom_arg_dict(&args);
-                            self.templates.incremental_strategy_sql(name, args.target, arg_dict, Some(node.project()))
+                            let config = ctx.config.clone();
+                            let package = Some(node.project());
+                            self.templates.incremental_strategy_sql(name, args.target, arg_dict, config, package)
                         };
-                        let how = incremental::How { full_refresh, cfg: &cfg, custom: &custom, ddl };
+                        let header = header.as_deref();
+                        let how = incremental::How { full_refresh, cfg: &cfg, custom: &custom, ddl, header };
                         incremental::build(&self.conn, rel, &sql, existing, how)
                     }
                     Err(e) => Ok(error(e.message, Vec::new(), 1)),
                 }
             }
-            NodeKind::Snapshot { template, snapshot: cfg } => {
+            NodeKind::Snapshot { snapshot: cfg, .. } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
-                let existing = self.existing(rel).map_err(|e| (e, Vec::new()))?;
-                let config = Arc::new(node.config.clone());
-                let package = Some(node.project().to_string());
-                let ctx = RenderCtx {
-                    this: rel.clone(),
-                    relations: self.relations.clone(),
-                    is_incremental: false,
-                    config,
-                    package,
-                };
                 let docs = node.ddl.as_ref().and_then(|d| d.docs.as_ref());
-                let sql = match self.templates.render_sql(template, &ctx) {
-                    Ok(sql) => sql,
-                    Err(d) => return Ok(error(d.to_string(), Vec::new(), 1)),
+                let header = header_of(node);
+                let Compiled { sql, ctx, existing } = match self.compiled(node, ahead)? {
+                    Ok(c) => c,
+                    Err(e) => return Ok(e),
                 };
                 // dbt refuses a view before it looks for the strategy's macro.
                 let exists = existing == Existing::Table;
@@ -325,7 +316,7 @@ impl Executor {
                         Err(message) => return Ok(error(message, Vec::new(), 1)),
                     },
                 };
-                snapshot::build(&self.conn, rel, &sql, existing, (cfg, answer.as_ref()), docs)
+                snapshot::build(&self.conn, rel, &sql, existing, (cfg, answer.as_ref()), docs, header.as_deref())
             }
             NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config)
             {
@@ -367,15 +358,17 @@ impl Executor {
         sql: &str,
         m: Materialized,
         ddl: Option<&Ddl>,
+        header: Option<&str>,
     ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
         let kind = if m == Materialized::View { "view" } else { "table" };
-        let create = format!("create or replace {kind} {rel} as (\n{sql}\n)");
+        let create = with_header(header, format!("create or replace {kind} {rel} as (\n{sql}\n)"));
         // A view's contract is only checked: a view has no constraints.
         let contract = ddl.and_then(|d| d.contract.as_ref()).filter(|_| m == Materialized::Table);
         let docs = ddl.and_then(|d| d.docs.as_ref());
         // Inside a node's hooks' transaction a failed statement would abort
-        // it, so the relation is looked up first instead.
-        if !in_node_transaction() && contract.is_none() && docs.is_none() {
+        // it, so the relation is looked up first instead; so it is with a
+        // header, which must not run twice.
+        if !in_node_transaction() && contract.is_none() && docs.is_none() && header.is_none() {
             match self.conn.execute_batch(&create) {
                 Ok(()) => return Ok(built(vec![create])),
                 Err(e) if !e.to_string().contains("trying to replace with type") => return Err((e, vec![create])),
@@ -390,7 +383,7 @@ impl Executor {
             _ => Vec::new(),
         };
         match contract {
-            Some(c) => stmts.extend(contract::create_table("create or replace table", rel, sql, c)),
+            Some(c) => stmts.extend(headed(header, contract::create_table("create or replace table", rel, sql, c))),
             None => stmts.push(create),
         }
         Ok(built(build_with_docs(&self.conn, stmts, rel, kind, docs)?))
@@ -424,7 +417,8 @@ impl Executor {
 
 /// dbt's `arg_dict` for a custom strategy macro: the relations, the key
 /// as written (a string, a list or none), the columns to write (each with
-/// `name`, `quoted`, `data_type`) and no `incremental_predicates`.
+/// `name`, `quoted`, `data_type`) and `incremental_predicates` (the list, or
+/// none), as dbt-duckdb's materialization passes them.
 fn custom_arg_dict(args: &incremental::CustomArgs) -> minijinja::Value {
     use crate::nodes::materialize::UniqueKey;
     use minijinja::Value;
@@ -451,7 +445,7 @@ fn custom_arg_dict(args: &incremental::CustomArgs) -> minijinja::Value {
         ("temp_relation", args.temp.to_value()),
         ("unique_key", key),
         ("dest_columns", Value::from(columns)),
-        ("incremental_predicates", Value::from(())),
+        ("incremental_predicates", args.predicates.map_or(Value::from(()), |p| p.iter().map(Value::from).collect())),
     ])
 }
 

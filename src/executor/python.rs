@@ -16,6 +16,7 @@ use crate::pymodel::process::{self, Input, Job};
 use crate::pymodel::PyModel;
 use crate::template::relation::Relation;
 use std::path::Path;
+use std::sync::Arc;
 
 type Built = Result<Execution, (duckdb::Error, Vec<String>)>;
 
@@ -70,17 +71,20 @@ impl Executor {
         };
         let select = format!("select * from read_parquet({})", sql_string(&output.display().to_string()));
         let built = match &incremental {
-            None => self.model(rel, &select, Materialized::Table, node.ddl.as_deref()),
+            // dbt-duckdb writes no `sql_header` for a Python model.
+            None => self.model(rel, &select, Materialized::Table, node.ddl.as_deref(), None),
             Some(cfg) => {
                 let custom = |name: &str, args: incremental::CustomArgs| {
                     self.templates.incremental_strategy_sql(
                         name,
                         args.target,
                         super::custom_arg_dict(&args),
+                        Arc::new(node.config.clone()),
                         Some(node.project()),
                     )
                 };
-                let how = incremental::How { full_refresh, cfg, custom: &custom, ddl: node.ddl.as_deref() };
+                let how =
+                    incremental::How { full_refresh, cfg, custom: &custom, ddl: node.ddl.as_deref(), header: None };
                 incremental::build(&self.conn, rel, &select, existing, how)
             }
         };

@@ -1,23 +1,26 @@
-//! The project's `on-run-start` and `on-run-end` hooks, run as dbt-core 1.10
-//! runs them: in order, each rendered right before it runs, outside any
-//! transaction, on a connection of their own; after one fails the rest of its
-//! phase are skipped. `on-run-end` runs whatever the nodes did, with dbt's
-//! `results`, `schemas` and `database_schemas`, which [`Seen`] gathers from
-//! the node events. Implements the dispatcher's [`Around`]; knows nothing of
-//! the graph beyond the labels of nodes, and prints nothing (events only).
+//! The `on-run-start` and `on-run-end` hooks of the root project and its
+//! packages, run as dbt-core 1.10 runs them: in dbt's order (`RunHooks::of`),
+//! each rendered right before it runs in its own project's context, outside
+//! any transaction, on a connection of their own (which `run_query` in them
+//! shares); after one fails the rest of its phase are skipped. `on-run-end`
+//! runs whatever the nodes did, with dbt's `results`, `schemas` and
+//! `database_schemas`, which [`Seen`] gathers from the node events.
+//! Implements the dispatcher's [`Around`]; knows nothing of the graph beyond
+//! the labels of nodes, and prints nothing (events only).
 
 use crate::artifacts::status_text;
 use crate::events::{Event, HookLabel, NodeResult, Sink, Status};
 use crate::hooks::RunHook;
 use crate::nodes::{Plan, Resource, RunHooks};
 use crate::run::{Around, Before};
-use crate::template::query::{self, QueryFn};
+use crate::template::query::{self, LocalQuery};
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
 use duckdb::Connection;
 use minijinja::value::{Serde, Value};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -72,16 +75,18 @@ pub struct ProjectHooks {
     templates: Arc<Templates>,
     relations: Arc<Relations>,
     /// The hooks' connection, or why there is none (then every hook fails with it).
-    conn: Result<Connection, String>,
-    query: Option<QueryFn>,
+    conn: Result<Rc<Connection>, String>,
+    /// `run_query` in a hook, on the hooks' connection (dbt's `master`).
+    query: Option<LocalQuery>,
     seen: Arc<Mutex<Seen>>,
     nodes: Arc<BTreeMap<String, serde_json::Value>>,
 }
 
 impl ProjectHooks {
     pub fn new(plan: &Plan, templates: Arc<Templates>, conn: Result<Connection, String>) -> ProjectHooks {
-        let query = conn.as_ref().ok().and_then(|c| c.try_clone().ok()).map(query::from_connection);
-        let nodes = plan.nodes.iter().map(|n| (n.id.clone(), node_json(&plan.run_hooks.project, n))).collect();
+        let conn = conn.map(Rc::new);
+        let query = conn.as_ref().ok().map(|c| query::on_connection(c.clone()));
+        let nodes = plan.nodes.iter().map(|n| (n.id.clone(), node_json(n))).collect();
         ProjectHooks {
             hooks: plan.run_hooks.clone(),
             templates,
@@ -100,16 +105,11 @@ impl ProjectHooks {
 
     /// Runs one phase; false when a hook failed.
     fn phase(&self, list: &[RunHook], end: bool, started: Instant, sink: &mut dyn Sink) -> bool {
-        let project = &self.hooks.project;
         let total = list.len();
         let mut failed = false;
         for (i, hook) in list.iter().enumerate() {
-            let label = HookLabel {
-                id: hook.unique_id(project),
-                name: hook.label(project),
-                node_name: hook.node_name(project),
-                phase: hook.phase,
-            };
+            let label =
+                HookLabel { id: hook.unique_id(), name: hook.label(i), node_name: hook.node_name(), phase: hook.phase };
             let index = i + 1;
             let at = started.elapsed().as_secs_f64();
             let mut result = NodeResult {
@@ -156,7 +156,7 @@ impl ProjectHooks {
                     "thread_id": "main",
                     "adapter_response": {},
                     "node": {"unique_id": label.id, "name": label.node_name, "resource_type": "operation",
-                             "package_name": project},
+                             "package_name": hook.project},
                 }));
             }
             sink.event(&Event::HookFinished { index, total, hook: label, result });
@@ -167,18 +167,21 @@ impl ProjectHooks {
     /// Renders and runs one hook; the error is DuckDB's or the template's message.
     fn run_one(&self, hook: &RunHook, end: bool) -> Result<Vec<String>, (String, Vec<String>)> {
         let conn = self.conn.as_ref().map_err(|e| (e.clone(), Vec::new()))?;
-        let extra = if end { self.end_context() } else { Vec::new() };
-        let this = Relation::new("", "", &hook.node_name(&self.hooks.project));
+        let mut extra = if end { self.end_context() } else { Vec::new() };
+        // dbt's `this` is `None` in an operation.
+        extra.push(("this", Value::from(())));
+        // A package's hook renders in its package: its macros by their plain
+        // names first, its vars, `ref` searched from it (dbt's node context).
         let rc = RenderCtx {
-            this,
+            this: Relation::new("", "", &hook.node_name()),
             relations: self.relations.clone(),
             is_incremental: false,
             config: Default::default(),
-            package: None,
+            package: Some(hook.project.clone()),
         };
         let render = || self.templates.render_hook("dbt_project.yml", &hook.sql, &rc, extra);
         let rendered = match &self.query {
-            Some(q) => query::with_query(q.clone(), render),
+            Some(q) => query::with_local_query(q.clone(), render),
             None => render(),
         }
         .map_err(|d| (d.message, Vec::new()))?;
@@ -224,13 +227,13 @@ impl Around for ProjectHooks {
 }
 
 /// A node as `results[i].node` shows it to on-run-end.
-fn node_json(project: &str, n: &crate::nodes::Node) -> serde_json::Value {
+fn node_json(n: &crate::nodes::Node) -> serde_json::Value {
     let rel = n.relation.as_ref();
     json!({
         "unique_id": n.id,
         "name": n.name,
         "resource_type": n.resource.as_str(),
-        "package_name": project,
+        "package_name": n.project(),
         "original_file_path": n.file.display().to_string(),
         "database": rel.map(|r| r.database.clone()),
         "schema": rel.map(|r| r.schema.clone()),

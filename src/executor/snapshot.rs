@@ -349,7 +349,9 @@ pub(super) fn missing_meta_columns(cfg: &SnapshotConfig, hard: HardDeletes, targ
 }
 
 /// Takes snapshot `rel` of the rendered query `sql`, with the strategy
-/// macro's `answer` when one was called.
+/// macro's `answer` when one was called. A `sql_header` runs in one string
+/// with the `create` of the table (first run) or of the staging table (later
+/// runs), as dbt-duckdb's `create_table_as` writes it.
 pub(super) fn build(
     conn: &Connection,
     rel: &Relation,
@@ -357,11 +359,26 @@ pub(super) fn build(
     existing: Existing,
     (cfg, answer): (&SnapshotConfig, Option<&Answer>),
     docs: Option<&PersistDocs>,
+    header: Option<&str>,
 ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
     let q = Sql { cfg, answer };
     match existing {
         Existing::None => {
-            let stmts = vec![format!("create table {rel} as (\n{}\n)", q.build_table(sql))];
+            let build = q.build_table(sql);
+            // dbt-core 1.10 reads the first build's column types (its
+            // `check_time_data_types`) before the header has run: a query
+            // that needs what the header makes fails there, as it does in dbt.
+            if header.is_some() {
+                let describe = format!("describe (select * from (\n{build}\n) as __dbt_sbq\nwhere false\nlimit 0\n)");
+                if let Err(e) = conn.prepare(&describe).and_then(|mut s| s.query([]).map(drop)) {
+                    return if super::is_conflict(&e) {
+                        Err((e, vec![describe]))
+                    } else {
+                        Ok(error(e.to_string(), vec![describe], 1))
+                    };
+                }
+            }
+            let stmts = vec![super::with_header(header, format!("create table {rel} as (\n{build}\n)"))];
             return Ok(built(super::build_with_docs(conn, stmts, rel, "table", docs)?));
         }
         Existing::View => {
@@ -375,7 +392,7 @@ pub(super) fn build(
         Existing::Table => {}
     }
     let mut tx = Tx::begin(conn).map_err(|e| (e, Vec::new()))?;
-    let taken = take(&mut tx, &q, rel, sql).and_then(|r| match (r, docs) {
+    let taken = take(&mut tx, &q, rel, sql, header).and_then(|r| match (r, docs) {
         (Ok(()), Some(d)) => super::docs::comment(&mut tx, rel, "table", d).map(Ok),
         (r, _) => Ok(r),
     });
@@ -391,7 +408,13 @@ pub(super) fn build(
 }
 
 /// A later run, inside `tx`; `Ok(Err(_))` is a target dbt refuses.
-fn take(tx: &mut Tx<'_>, q: &Sql<'_>, rel: &Relation, sql: &str) -> Result<Result<(), String>, duckdb::Error> {
+fn take(
+    tx: &mut Tx<'_>,
+    q: &Sql<'_>,
+    rel: &Relation,
+    sql: &str,
+    header: Option<&str>,
+) -> Result<Result<(), String>, duckdb::Error> {
     let cfg = q.cfg;
     let target = tx.columns(&rel.database, &rel.schema, &rel.identifier)?;
     let missing = missing_meta_columns(cfg, q.hard_deletes(), &target);
@@ -424,7 +447,8 @@ fn take(tx: &mut Tx<'_>, q: &Sql<'_>, rel: &Relation, sql: &str) -> Result<Resul
     // A temporary table belongs to this connection, so workers never collide.
     let staging = format!("\"temp\".\"main\".{}", quote(&staging_name));
     let select = q.staging(sql, &rel.to_string(), &row_changed, &source_cols, &target_names);
-    tx.exec(format!("create or replace temporary table {} as (\n{select}\n)", quote(&staging_name)))?;
+    let stage = format!("create or replace temporary table {} as (\n{select}\n)", quote(&staging_name));
+    tx.exec(super::with_header(header, stage))?;
     let staged = tx.columns("temp", "main", &staging_name)?;
     let keys = q.numbered_keys();
     for c in staged.iter().filter(|c| !is_helper(&c.name, keys) && !target_names.contains(&c.name)) {

@@ -16,10 +16,6 @@ pub(super) fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-pub(super) fn quoted_csv(cols: &[String]) -> String {
-    cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
-}
-
 /// One transaction whose statements are kept for logs and artifacts. Dropped
 /// before `commit`, it rolls back. Begun inside a transaction already open
 /// (a node with hooks), it joins it: that one's owner commits or rolls back.

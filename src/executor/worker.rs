@@ -1,18 +1,22 @@
 //! A worker: what one worker thread of a run holds and does. It owns the
-//! thread's connections to the run's database (the executor's, the reader,
-//! and the second connection `run_query` uses), registers their interrupt
-//! handle, and runs one node at a time under its `execution_timeout`
-//! watchdog, turning the executor's [`Execution`](super::Execution) into the
-//! [`NodeResult`] the dispatcher receives. It decides nothing about which
-//! node runs next (the dispatcher's) and opens no database file (`db`'s).
+//! thread's connections to the run's database (the executor's, which
+//! `run_query` in the node's Jinja shares, as dbt runs it on the node's
+//! connection, and the reader), registers their interrupt handle, and runs
+//! one node at a time under its `execution_timeout` watchdog, turning the
+//! executor's [`Execution`](super::Execution) into the [`NodeResult`] the
+//! dispatcher receives. It is made on its own thread and stays there (the
+//! shared connection is not `Send`). It decides nothing about which node
+//! runs next (the dispatcher's) and opens no database file (`db`'s).
 
 use super::Executor;
 use crate::db::{self, Database};
 use crate::events::{NodeResult, Status};
-use crate::nodes::Node;
-use crate::template::query::QueryFn;
+use crate::nodes::{Node, Resource};
+use crate::template::query::{self, LocalQuery};
 use crate::template::{Relations, Templates};
+use duckdb::Connection;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,33 +40,24 @@ pub(crate) struct Worker {
     handle: db::raw::Interrupter,
     /// Stops a running Python model's process (the interrupt handle sets it).
     stop: Arc<AtomicBool>,
-    /// `run_query` in a node's Jinja, on a second connection of the worker's;
-    /// `None` when that connection could not be made (it errors at render time).
-    query: Option<QueryFn>,
     /// Set when `run_query` ran: what it ran may have created or dropped
     /// relations behind the catalog's back.
     queried: Arc<AtomicBool>,
     dag_timeout: Option<Duration>,
+    /// Where a node with a `sql_header` gets a connection of its own. Last,
+    /// so it is dropped after every connection above (see [`Database`]).
+    database: Arc<Database>,
 }
 
 impl Worker {
     /// Connects a worker to `database` and registers its interrupt handle.
-    pub(crate) fn open(database: &Database, run: &Shared) -> Result<Worker, String> {
-        let conn = database.connect().map_err(|e| e.to_string())?;
+    pub(crate) fn open(database: &Arc<Database>, run: &Shared) -> Result<Worker, String> {
+        let conn = Rc::new(database.connect().map_err(|e| e.to_string())?);
         let reader = database.reader().map_err(|e| e.to_string())?;
         let stop = Arc::new(AtomicBool::new(false));
         let handle = db::raw::Interrupter::new(&conn, Some(&reader)).with_stop(stop.clone());
         crate::interrupt::register(handle.clone());
         let queried = Arc::new(AtomicBool::new(false));
-        let query = conn.try_clone().ok().map(|c| {
-            let inner = crate::template::query::from_connection(c);
-            let queried = queried.clone();
-            let wrapped: QueryFn = Arc::new(move |sql: &str| {
-                queried.store(true, Ordering::Relaxed);
-                inner(sql)
-            });
-            wrapped
-        });
         let ex = Executor {
             conn,
             reader,
@@ -76,7 +71,39 @@ impl Worker {
                 stop: stop.clone(),
             },
         };
-        Ok(Worker { ex, handle, stop, query, queried, dag_timeout: run.dag_timeout })
+        let database = Arc::clone(database);
+        Ok(Worker { ex, handle, stop, queried, dag_timeout: run.dag_timeout, database })
+    }
+
+    /// dbt opens a connection for every node, so what one node's
+    /// `sql_header` sets or creates (a setting, a variable, a temporary
+    /// macro or table) is gone for the next. A node with a header runs on a
+    /// connection of its own, made here and dropped after it; the worker's
+    /// is handed back. `None`: the node has no header.
+    fn own_connection(&mut self, node: &Node) -> Option<Result<Rc<Connection>, String>> {
+        let builds = matches!(node.resource, Resource::Model | Resource::Snapshot);
+        if !builds || super::header_of(node).is_none() {
+            return None;
+        }
+        Some(
+            self.database
+                .connect()
+                .map(|own| {
+                    self.handle.retarget(&own);
+                    std::mem::replace(&mut self.ex.conn, Rc::new(own))
+                })
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    /// `run_query` on the executor's current connection, noting that it ran.
+    fn local_query(&self) -> LocalQuery {
+        let inner = query::on_connection(self.ex.conn.clone());
+        let flag = self.queried.clone();
+        Rc::new(move |sql: &str| {
+            flag.store(true, Ordering::Relaxed);
+            inner(sql)
+        })
     }
 
     /// Runs `node`; `start` is the run's start instant, `w` this worker's id.
@@ -87,17 +114,28 @@ impl Worker {
         if !crate::interrupt::requested() {
             self.stop.store(false, Ordering::SeqCst);
         }
+        let shared = match self.own_connection(node) {
+            Some(Ok(conn)) => Some(conn),
+            Some(Err(message)) => return unconnected(&message, w),
+            None => None,
+        };
         let limit = crate::run::timeout_for(self.dag_timeout, node);
         let watchdog = limit.map(|l| crate::timeout::Watchdog::start(l, self.handle.clone()));
+        // `run_query` in the node's Jinja (its hooks' included) runs on the
+        // connection the node runs on: inside its transaction once begun.
+        let local = self.local_query();
         let ex = &mut self.ex;
-        let mut e = match &self.query {
-            Some(q) => crate::template::query::with_query(q.clone(), || ex.run(node)),
-            None => ex.run(node),
-        };
+        let mut e = query::with_local_query(local, || ex.run(node));
         if self.queried.swap(false, Ordering::Relaxed) {
             self.ex.catalog.forget();
         }
         let timed_out = watchdog.is_some_and(|dog| dog.finish(&self.ex.conn, Some(&self.ex.reader)));
+        if let Some(conn) = shared {
+            self.ex.conn = conn;
+            self.handle.retarget(&self.ex.conn);
+            // The header may have made or dropped relations of the database too.
+            self.ex.catalog.forget();
+        }
         if let (true, Some(limit), Status::Error) = (timed_out, limit, e.status) {
             e.message = Some(crate::timeout::message(limit));
         }

@@ -6,10 +6,10 @@
 
 use super::fqn::fqn_folders;
 use super::{enabled, yaml_scalar, Node, NodeKind, Planner, Resource, TestSql, BUILTIN_TESTS};
-use crate::data_tests::{Severity, TestConfig};
 use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
 use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
+use crate::data_tests::{Severity, TestConfig};
 use crate::error::Diagnostic;
 use crate::par;
 use crate::project::{Attached, TestDecl};
@@ -116,12 +116,7 @@ impl Planner<'_> {
 
     /// The node of one declaration (`index` into the project's tests), none
     /// when it is disabled or tests a disabled model.
-    fn generic_test(
-        &self,
-        index: usize,
-        decl: &TestDecl,
-        relations: &Arc<Relations>,
-    ) -> Result<Planned, Diagnostic> {
+    fn generic_test(&self, index: usize, decl: &TestDecl, relations: &Arc<Relations>) -> Result<Planned, Diagnostic> {
         let err = |msg: String| Diagnostic::in_file(&decl.file, msg).at(decl.line, None);
         let project = self.project.name.clone();
         let scope = self.scope();
@@ -134,7 +129,8 @@ impl Planner<'_> {
             Attached::Model(m) => {
                 // A version's tests test that version's node (`<model>.v<v>` in the ref lookup).
                 let key = call(m).key();
-                let target = TestTarget::Model { name: m.clone(), version: decl.version.as_ref().map(|v| v.text.clone()) };
+                let target =
+                    TestTarget::Model { name: m.clone(), version: decl.version.as_ref().map(|v| v.text.clone()) };
                 match (
                     relations.find_ref(&call(m), scope),
                     self.names.find(&call(m), &project).filter(|_| self.names.get(&project, &key).is_some()),
@@ -357,10 +353,8 @@ impl Planner<'_> {
             };
             kwargs.insert(k.clone(), jinja_literal(&rendered));
         }
-        let call = format!(
-            "{callee}({})",
-            kwargs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
-        );
+        let call =
+            format!("{callee}({})", kwargs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "));
         let (_, rec) = self.templates.eval_arg(&call, tested, None, self.scope()).map_err(fail)?;
         self.ref_deps(decl, &rec.refs, deps)?;
         for (s, t) in &rec.sources {
@@ -429,7 +423,6 @@ fn plain_ref(expr: &str) -> Option<&str> {
     let name = inner.strip_prefix(quote)?.strip_suffix(quote)?;
     (!name.is_empty() && !name.contains(['\'', '"', '\\'])).then_some(name)
 }
-
 
 /// A test's `severity`, `warn_if`, `error_if`, `fail_calc`, `where` and `limit`.
 pub(super) fn test_config(cfg: &ConfigMap) -> Result<TestConfig, String> {

@@ -1,7 +1,7 @@
 //! Materialization configs of models: `materialized`, and for incremental
 //! models `incremental_strategy`, `unique_key`, `on_schema_change`,
-//! `merge_update_columns` / `merge_exclude_columns`; `full_refresh` for any
-//! node; external models' settings are checked by [`super::external`]. Parsed once at plan time (bad values are load errors, exit 2) and
+//! `merge_update_columns` / `merge_exclude_columns`, `incremental_predicates`;
+//! `full_refresh` and `sql_header` (see [`super::header`]) for any node; external models' settings are checked by [`super::external`]. Parsed once at plan time (bad values are load errors, exit 2) and
 //! again by the executor from the same merged config. Also folds ephemeral
 //! models out of the plan, keeping them and the edges as written aside.
 //! Pure: no I/O, no SQL.
@@ -88,6 +88,8 @@ pub struct Incremental {
     pub on_schema_change: OnSchemaChange,
     pub merge_update_columns: Option<Vec<String>>,
     pub merge_exclude_columns: Option<Vec<String>>,
+    /// SQL conditions the `delete` or `merge` adds (dbt's `incremental_predicates`).
+    pub predicates: Option<Vec<String>>,
 }
 
 /// A bad config value: the key (to locate it) and what is wrong.
@@ -162,7 +164,15 @@ impl Incremental {
                 "keep one of them",
             ));
         }
-        Ok(Incremental { strategy, unique_key, on_schema_change, merge_update_columns, merge_exclude_columns })
+        let predicates = super::header::predicates(cfg)?;
+        Ok(Incremental {
+            strategy,
+            unique_key,
+            on_schema_change,
+            merge_update_columns,
+            merge_exclude_columns,
+            predicates,
+        })
     }
 }
 
@@ -263,6 +273,7 @@ fn checked_materialization(cfg: &ConfigMap) -> Result<Materialized, ConfigError>
         ));
     };
     full_refresh(cfg)?;
+    super::header::sql_header(cfg)?;
     match materialized {
         Materialized::Incremental => {
             Incremental::from_config(cfg)?;

@@ -157,7 +157,6 @@ pub struct AsWritten {
     pub sources: Vec<(String, String)>,
 }
 
-
 /// The ephemeral models taken out of [`Plan::nodes`], kept because dbt keeps
 /// them in its graph: selectors match them and walk through them, and the
 /// manifest lists them, though they never run.
@@ -217,8 +216,6 @@ struct Planner<'a> {
     target: &'a Target,
     templates: &'a Templates,
     naming: naming::Naming<'a>,
-    /// Configs dbt acts on that runner does not yet, by key.
-    unsupported: unsupported::Found,
     errors: Vec<Diagnostic>,
     /// What dbt warns about while parsing (a test of a node that does not exist).
     warnings: Vec<Diagnostic>,
@@ -242,7 +239,6 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         target,
         templates,
         naming: naming::Naming::new(templates, target),
-        unsupported: unsupported::Found::default(),
         errors: Vec::new(),
         warnings: Vec::new(),
         nodes: Vec::new(),
@@ -276,8 +272,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     if !p.errors.is_empty() {
         return Err(p.errors);
     }
-    let mut warnings = p.warnings;
-    warnings.extend(p.unsupported.warnings());
+    let warnings = p.warnings;
     let (mut nodes, written, notes) = (p.nodes, p.written, p.notes);
     // Unstable: it moves the large nodes fewer times (40,000 at 10k models;
     // planning 2% faster). Ties are duplicates, refused below; ordering them
@@ -368,6 +363,11 @@ impl<'a> Planner<'a> {
             if !enabled(&cfg) {
                 return Ok(None);
             }
+            let scope = project.is_package().then_some(project.name.as_str());
+            header::render_yaml(&mut cfg, &rec.config, |t| templates.render_config_str_in(scope, t)).map_err(|e| {
+                let (file, line) = materialize::config_origin(project, e.key, m, &rec);
+                vec![Diagnostic::in_file(file, format!("model `{}`: {}", m.name, e.message)).at(line, None)]
+            })?;
             let materialized = materialize::materialization(project, m, &rec, &cfg).map_err(|d| vec![d])?;
             python::check_materialization(python.is_some(), project, m, &rec, materialized).map_err(|d| vec![d])?;
             let hooks = materialize::hooks(project, m, &rec, &mut cfg).map_err(|d| vec![d])?;
@@ -386,7 +386,6 @@ impl<'a> Planner<'a> {
             if !self.claim(&name, version.as_ref(), &id, &m.path) {
                 continue;
             }
-            self.unsupported.note(&cfg, &name, &m.path);
             let default_alias = naming::default_alias(&name, version.as_ref());
             let relation = match materialized {
                 Materialized::Ephemeral => Relation::cte(get_str(&cfg, "alias").unwrap_or(&default_alias)),
@@ -482,9 +481,10 @@ impl<'a> Planner<'a> {
 
 mod constraints;
 pub mod contract;
-pub mod fqn;
 pub mod external;
+pub mod fqn;
 mod generic;
+pub mod header;
 pub mod materialize;
 mod names;
 mod naming;
@@ -493,6 +493,6 @@ mod refs;
 mod run_settings;
 mod seeds;
 pub mod snapshot;
-mod unsupported;
+pub mod strategy;
 mod unit;
 pub mod yaml_jinja;

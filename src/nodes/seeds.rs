@@ -29,7 +29,6 @@ impl Planner<'_> {
                 _ => BTreeMap::new(),
             };
             let delimiter = get_str(&cfg, "delimiter").unwrap_or(",").to_string();
-            self.unsupported.note(&cfg, &s.name, &s.path);
             let view = self.view(Resource::Seed, &s.name, &s.path, &s.folders);
             let relation = match self.naming.relation(&view, &cfg) {
                 Ok(r) => r,

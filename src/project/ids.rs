@@ -37,7 +37,8 @@ pub(crate) fn check_dag_id(id: &str) -> Result<(), String> {
 /// (`.tmp-x` → `_tmp_x`), so unique ids (`model.<project>.<name>`) keep
 /// their dotted shape; `project` when nothing is left.
 pub(crate) fn project_name_from(folder: &str) -> String {
-    let mut name: String = folder.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let mut name: String =
+        folder.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');
     }

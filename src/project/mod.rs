@@ -22,9 +22,9 @@ pub mod properties;
 pub(crate) mod resources;
 mod settings;
 pub mod snapshots;
+pub mod test_entries;
 pub(crate) mod version;
 pub mod versions;
-pub mod test_entries;
 
 use crate::config::dbt_project::RawDbtProject;
 use crate::config_tree::{self, ConfigMap};
@@ -289,14 +289,12 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     let mut w = Walk { root: root.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
     let dbt_path = root.join("dbt_project.yml");
     let mut dbt_text = String::new();
-    let mut project_settings = settings::Settings::default();
     let raw = if dbt_path.exists() {
         dbt_text = w.read_yaml(&dbt_path).unwrap_or_default();
         let text = &dbt_text;
         match crate::yaml::from_str::<Option<RawDbtProject>>(text) {
             Ok(r) => {
                 let r = r.unwrap_or_default();
-                project_settings = settings::read(&r, &text, &mut w.errors);
                 // The name names `target/compiled/<name>/`: checked once, here.
                 if let Some(Err(e)) = r.name.as_deref().map(ids::check_project_name) {
                     w.errors.push(
@@ -315,9 +313,12 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
     } else {
         RawDbtProject::default()
     };
-    let name = raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
-        ids::project_name_from(&root.canonicalize().ok().as_deref().map(stem).unwrap_or_default())
-    });
+    let name =
+        raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
+            ids::project_name_from(&root.canonicalize().ok().as_deref().map(stem).unwrap_or_default())
+        });
+    // A file that is missing or not YAML leaves `raw` empty: no settings.
+    let project_settings = settings::read(&raw, &dbt_text, &name, &mut w.errors);
     let mut project = resources::load(&mut w, Path::new(""), &raw, name);
     project.on_run_start = project_settings.on_run_start;
     project.on_run_end = project_settings.on_run_end;

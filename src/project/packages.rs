@@ -7,7 +7,8 @@
 //! package, named by that file's `name` (as `dbt deps` names the folder).
 //! A package is a project of its own (`project::resources` reads it): its
 //! macros, custom generic tests, models, seeds, snapshots, singular tests,
-//! property files, vars and config trees. It owns only reading these files:
+//! property files, vars, config trees and `on-run-start` / `on-run-end`
+//! hooks. It owns only reading these files:
 //! installing is `crate::deps`, what a macro name resolves to is
 //! `crate::template`, and how the root project configures a package's nodes
 //! is `Project::node_config`.
@@ -15,6 +16,7 @@
 use super::{Project, Walk};
 use crate::config::dbt_project::RawDbtProject;
 use crate::error::Diagnostic;
+use crate::hooks::Phase;
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};
 
@@ -48,7 +50,8 @@ pub enum Spec {
 
 /// `packages.yml` or `dependencies.yml` (dbt refuses both), relative to `root`.
 pub(crate) fn spec_file(root: &Path) -> Result<Option<PathBuf>, Diagnostic> {
-    let found: Vec<&str> = ["packages.yml", "dependencies.yml"].into_iter().filter(|f| root.join(f).is_file()).collect();
+    let found: Vec<&str> =
+        ["packages.yml", "dependencies.yml"].into_iter().filter(|f| root.join(f).is_file()).collect();
     match found.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(PathBuf::from(one))),
@@ -143,9 +146,12 @@ fn entry_lines(text: &str) -> Vec<usize> {
 /// One entry, checked as dbt's package contract checks it (the keys each
 /// kind takes, `version` for hub packages, `name` for tarballs).
 pub(crate) fn spec(entry: &Value) -> Result<Spec, String> {
-    let Value::Mapping(m) = entry else { return Err(format!("a package entry must be a mapping, got `{}`", show(entry))) };
+    let Value::Mapping(m) = entry else {
+        return Err(format!("a package entry must be a mapping, got `{}`", show(entry)));
+    };
     let get = |k: &str| m.get(k).map(show);
-    let kinds: Vec<&str> = ["local", "git", "package", "tarball", "private"].into_iter().filter(|k| m.contains_key(*k)).collect();
+    let kinds: Vec<&str> =
+        ["local", "git", "package", "tarball", "private"].into_iter().filter(|k| m.contains_key(*k)).collect();
     let takes: &[&str] = match kinds.as_slice() {
         ["local"] => &["local", "name"],
         ["git"] => &["git", "revision", "subdirectory", "warn-unpinned", "name"],
@@ -160,7 +166,11 @@ pub(crate) fn spec(entry: &Value) -> Result<Spec, String> {
     }
     match kinds.as_slice() {
         ["local"] => Ok(Spec::Local { path: get("local").unwrap_or_default() }),
-        ["git"] => Ok(Spec::Git { url: get("git").unwrap_or_default(), revision: get("revision"), subdirectory: get("subdirectory") }),
+        ["git"] => Ok(Spec::Git {
+            url: get("git").unwrap_or_default(),
+            revision: get("revision"),
+            subdirectory: get("subdirectory"),
+        }),
         ["package"] => {
             let version = match m.get("version") {
                 None => return Err(format!("hub package `{}` needs a `version:`", get("package").unwrap_or_default())),
@@ -201,7 +211,10 @@ pub(super) fn dispatch(raw: &RawDbtProject, text: &str) -> Result<Vec<Dispatch>,
         let namespace = e.get("macro_namespace").and_then(Value::as_str);
         let order = e.get("search_order").and_then(Value::as_sequence);
         let extra = e.as_mapping().and_then(|m| {
-            m.keys().filter_map(Value::as_str).find(|k| !["macro_namespace", "search_order"].contains(k)).map(str::to_string)
+            m.keys()
+                .filter_map(Value::as_str)
+                .find(|k| !["macro_namespace", "search_order"].contains(k))
+                .map(str::to_string)
         });
         match (namespace, order, extra) {
             (_, _, Some(k)) => return Err(bad(&format!("unknown key `{k}` in a `dispatch` entry"))),
@@ -209,7 +222,11 @@ pub(super) fn dispatch(raw: &RawDbtProject, text: &str) -> Result<Vec<Dispatch>,
                 namespace: ns.to_string(),
                 search_order: order.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             }),
-            _ => return Err(bad("a `dispatch` entry needs `macro_namespace` (a name) and `search_order` (a list of names)")),
+            _ => {
+                return Err(bad(
+                    "a `dispatch` entry needs `macro_namespace` (a name) and `search_order` (a list of names)",
+                ))
+            }
         }
     }
     Ok(out)
@@ -245,7 +262,12 @@ pub(super) fn load(
     for dir in dirs {
         if let Some(p) = load_one(w, &dir, root_flags) {
             if let Some(first) = out.iter().find(|q| q.name == p.name) {
-                let msg = format!("package `{}` is installed twice: `{}` and `{}`", p.name, first.dir.display(), p.dir.display());
+                let msg = format!(
+                    "package `{}` is installed twice: `{}` and `{}`",
+                    p.name,
+                    first.dir.display(),
+                    p.dir.display()
+                );
                 w.errors.push(Diagnostic::in_file(&p.dir, msg).hint("remove one of the folders and run `runner deps`"));
                 continue;
             }
@@ -280,15 +302,18 @@ fn load_one(w: &mut Walk, dir: &Path, root_flags: Option<&Value>) -> Option<Pack
     };
     super::version::check(w, &raw, &text, &yml, &name, root_flags);
     let mut project = super::resources::load(w, &rel, &raw, name.clone());
-    // dbt runs every package's `on-run-start` / `on-run-end` too; runner
-    // runs the root project's only, and says so rather than skip them.
-    for (key, hooks) in [("on-run-start", &raw.on_run_start), ("on-run-end", &raw.on_run_end)] {
-        if hooks.as_ref().is_some_and(|h| !h.is_null() && h.as_sequence().is_none_or(|s| !s.is_empty())) {
-            project.warnings.push(
-                Diagnostic::in_file(&yml, format!("package `{name}` has `{key}` hooks, which runner does not run"))
-                    .at(crate::config::key_line(&text, key), None)
-                    .hint("runner runs the root project's run hooks only: copy them into this project's `dbt_project.yml` if they are needed"),
-            );
+    // dbt runs every package's `on-run-start` / `on-run-end` too, in the
+    // package's context (`hooks::RunHooks::of` puts them in dbt's order).
+    for phase in [Phase::Start, Phase::End] {
+        let written = if phase == Phase::Start { &raw.on_run_start } else { &raw.on_run_end };
+        match crate::hooks::run_hooks(&name, phase, written.as_ref()) {
+            Ok(list) if phase == Phase::Start => project.on_run_start = list,
+            Ok(list) => project.on_run_end = list,
+            Err(e) => w.errors.push(
+                Diagnostic::in_file(&yml, e)
+                    .at(crate::config::key_line(&text, phase.key()), None)
+                    .hint("write the hook as a SQL string, or a list of them"),
+            ),
         }
     }
     project.dbt_project_text = text;
@@ -394,7 +419,9 @@ mod tests {
         );
         assert!(one("package: a/b").unwrap_err().contains("needs a `version:`"));
         assert!(one("tarball: http://x/y.tgz").unwrap_err().contains("needs a `name:`"));
-        assert!(one("package: a/b\nversion: 1.0.0\ninstall-prerelease: true").unwrap_err().contains("`install_prerelease`"));
+        assert!(one("package: a/b\nversion: 1.0.0\ninstall-prerelease: true")
+            .unwrap_err()
+            .contains("`install_prerelease`"));
         assert!(one("package: a/b\nversion: 1.0.0\nrevision: x").unwrap_err().contains("takes no key `revision`"));
         assert!(one("local: a\ngit: b").unwrap_err().contains("both `local` and `git`"));
         assert!(one("revision: x").unwrap_err().contains("needs one of"));

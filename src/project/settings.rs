@@ -73,11 +73,12 @@ const UNSUPPORTED_FLAGS: &[(&str, &str)] = &[
     ("indirect_selection", "runner selects tests eagerly (dbt's default `eager`)"),
 ];
 
-pub(super) fn read(raw: &RawDbtProject, text: &str, errors: &mut Vec<Diagnostic>) -> Settings {
+/// The settings of the root project `name`'s `dbt_project.yml`.
+pub(super) fn read(raw: &RawDbtProject, text: &str, name: &str, errors: &mut Vec<Diagnostic>) -> Settings {
     let mut s = Settings::default();
     let at = |key: &str| crate::config::key_line(text, key);
     for (phase, value) in [(Phase::Start, &raw.on_run_start), (Phase::End, &raw.on_run_end)] {
-        match hooks::run_hooks(phase, value.as_ref()) {
+        match hooks::run_hooks(name, phase, value.as_ref()) {
             Ok(list) if phase == Phase::Start => s.on_run_start = list,
             Ok(list) => s.on_run_end = list,
             Err(e) => errors.push(
@@ -139,7 +140,7 @@ mod tests {
     fn settings(text: &str) -> (Settings, Vec<Diagnostic>) {
         let raw: RawDbtProject = serde_yaml::from_str(text).expect("yaml");
         let mut errors = Vec::new();
-        let s = read(&raw, text, &mut errors);
+        let s = read(&raw, text, "p", &mut errors);
         (s, errors)
     }
 

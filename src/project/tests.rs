@@ -159,3 +159,50 @@ fn a_resource_path_that_is_no_folder_is_an_error_and_a_missing_one_is_not() {
     assert_eq!(errors[0].file.as_deref(), Some(Path::new("data")));
     assert!(errors[0].message.starts_with("cannot list the folder: Not a directory"), "{}", errors[0].message);
 }
+
+#[test]
+fn packages_run_hooks_load_and_order_as_dbt_orders_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path();
+    write(r, "dbt_project.yml", "name: mid\nprofile: p\non-run-start: [r0, r1]\non-run-end: re0\n");
+    // Installed as `b_folder` / `a_folder`: the package's `name` orders it.
+    write(r, "dbt_packages/a_folder/dbt_project.yml", "name: zzz_pkg\non-run-start: [z0, z1]\non-run-end: [ze0]\n");
+    write(r, "dbt_packages/b_folder/dbt_project.yml", "name: aaa_pkg\non-run-start: a0\n");
+    let p = load(r).expect("loads");
+    let hooks = crate::hooks::RunHooks::of(&p);
+    let start: Vec<(String, String)> = hooks.start.iter().map(|h| (h.unique_id(), h.sql.clone())).collect();
+    let pair = |id: &str, sql: &str| (id.to_string(), sql.to_string());
+    // The root project's first, then the packages by name, each by index.
+    assert_eq!(
+        start,
+        vec![
+            pair("operation.mid.mid-on-run-start-0", "r0"),
+            pair("operation.mid.mid-on-run-start-1", "r1"),
+            pair("operation.aaa_pkg.aaa_pkg-on-run-start-0", "a0"),
+            pair("operation.zzz_pkg.zzz_pkg-on-run-start-0", "z0"),
+            pair("operation.zzz_pkg.zzz_pkg-on-run-start-1", "z1"),
+        ]
+    );
+    assert_eq!(hooks.start[3].label(3), "zzz_pkg.on-run-start.3");
+    let end: Vec<String> = hooks.end.iter().map(|h| h.unique_id()).collect();
+    assert_eq!(end, vec!["operation.mid.mid-on-run-end-0", "operation.zzz_pkg.zzz_pkg-on-run-end-0"]);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+
+    // Hooks are operations under the `models:` trees: switching a package
+    // off switches its hooks off; `hooks` is the folder of their fqn.
+    write(
+        r,
+        "dbt_project.yml",
+        "name: mid\nprofile: p\non-run-start: [r0, r1]\nmodels:\n  zzz_pkg:\n    +enabled: false\n  mid:\n    hooks:\n      mid-on-run-start-0:\n        +enabled: false\n",
+    );
+    let hooks = crate::hooks::RunHooks::of(&load(r).expect("loads"));
+    let start: Vec<String> = hooks.start.iter().map(|h| h.unique_id()).collect();
+    assert_eq!(start, vec!["operation.mid.mid-on-run-start-1", "operation.aaa_pkg.aaa_pkg-on-run-start-0"]);
+    assert!(hooks.end.is_empty());
+
+    write(r, "dbt_packages/b_folder/dbt_project.yml", "name: aaa_pkg\non-run-end:\n  - {sql: x}\n");
+    let errs = load(r).expect_err("a hook that is not SQL text");
+    assert_eq!(errs[0].file, Some(PathBuf::from("dbt_packages/b_folder/dbt_project.yml")));
+    assert_eq!(errs[0].line, Some(2));
+    assert!(errs[0].message.contains("`on-run-end` entry 0 must be SQL text"), "{}", errs[0].message);
+}

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 
 fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str], mat: &str) -> Node {
     let kind = match resource {
-        Resource::Test => NodeKind::GenericTest { sql: crate::nodes::TestSql::Ready(String::new()), cfg: TestConfig::default(), decl: 0 },
+        Resource::Test => NodeKind::GenericTest {
+            sql: crate::nodes::TestSql::Ready(String::new()),
+            cfg: TestConfig::default(),
+            decl: 0,
+        },
         _ => NodeKind::Model { template: String::new(), materialized: Materialized::View, python: None },
     };
     let mut config = crate::config_tree::ConfigMap::new();

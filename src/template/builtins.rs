@@ -17,6 +17,7 @@ const FILES: &[(&str, &str)] = &[
     ("configs.sql", include_str!("builtins/configs.sql")),
     ("cross_db.sql", include_str!("builtins/cross_db.sql")),
     ("dates.sql", include_str!("builtins/dates.sql")),
+    ("incremental.sql", include_str!("builtins/incremental.sql")),
     ("naming.sql", include_str!("builtins/naming.sql")),
     ("series.sql", include_str!("builtins/series.sql")),
     ("snapshots.sql", include_str!("builtins/snapshots.sql")),

@@ -19,12 +19,14 @@ impl Templates {
 
     /// A custom incremental strategy's statement: the project's (or a
     /// package's) `get_incremental_<strategy>_sql(arg_dict)`, rendered at run
-    /// time with `this` the target; a missing macro is dbt's error.
+    /// time with `this` the target and `config` the model's (the macro may
+    /// read `sql_header` or `merge_update_columns`); a missing macro is dbt's error.
     pub fn incremental_strategy_sql(
         &self,
         strategy: &str,
         this: &Relation,
         arg_dict: Value,
+        config: Arc<crate::config_tree::ConfigMap>,
         package: Option<&str>,
     ) -> Result<String, String> {
         let name = format!("get_incremental_{strategy}_sql");
@@ -34,6 +36,7 @@ impl Templates {
             ));
         }
         let mut ctx = self.base_ctx_in(package, this, true, true);
+        ctx.push(("config", config_obj::ConfigObj::value(None, config)));
         ctx.push(("__runner_arg_dict", arg_dict));
         let text = format!("{{{{ {name}(__runner_arg_dict) }}}}");
         limits::render(|| self.env.render_str(&text, self.context(ctx))).map_err(|e| describe(&e))

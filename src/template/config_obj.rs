@@ -2,9 +2,11 @@
 //! object, `config.get('key', default)` / `config.require('key')`.
 //!
 //! While dbt parses a node the call records its keywords (the planner reads
-//! them) and `get` sees what has been recorded so far; when the node runs the
-//! call does nothing and `get` reads the node's config as the planner
-//! decided it. It owns no config rules: precedence is the planner's.
+//! them), `config.set(key, value)` records one key the same way (it is how
+//! `set_sql_header` sets the header), and `get` sees what has been recorded
+//! so far; when the node runs the call and `set` do nothing and `get` reads
+//! the node's config as the planner decided it. It owns no config rules:
+//! precedence is the planner's.
 
 use super::{lock, to_yaml, Recorded};
 use crate::config_tree::ConfigMap;
@@ -99,7 +101,15 @@ impl Object for ConfigObj {
                     )),
                 }
             }
-            "set" => Ok(Value::from("")),
+            // dbt's `set` is a call with one keyword: recorded while parsing,
+            // nothing when the node runs.
+            "set" => {
+                let (key, value): (&str, Value) = from_args(args)?;
+                if let Some(rec) = &self.recorder {
+                    lock(rec).config.insert(key.to_string(), to_yaml(&value));
+                }
+                Ok(Value::from(""))
+            }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }

@@ -68,10 +68,15 @@ pub fn query(state: &State, sql: &str, who: &str) -> Result<Option<QueryTable>, 
     if !executing(state) {
         return Ok(None);
     }
-    let run = runtime(state).and_then(|r| r.query.clone()).or_else(super::query::scoped).ok_or_else(|| {
-        invalid(format!("`{who}` needs a database connection, and this render has none")).with_source(QueryUnavailable)
-    })?;
-    run(sql).map(Some).map_err(|e| invalid(format!("`{who}` failed: {e}")))
+    let ran = match (runtime(state).and_then(|r| r.query.clone()), super::query::scoped()) {
+        (Some(run), _) => run(sql),
+        (None, Some(run)) => run(sql),
+        (None, None) => {
+            return Err(invalid(format!("`{who}` needs a database connection, and this render has none"))
+                .with_source(QueryUnavailable))
+        }
+    };
+    ran.map(Some).map_err(|e| invalid(format!("`{who}` failed: {e}")))
 }
 
 /// Marks the error above, so callers can tell "no connection" from a SQL error.

@@ -15,9 +15,9 @@
 use super::context::{returned, RUNTIME};
 use super::limits;
 use super::signature::Signature;
-use std::collections::BTreeMap;
 use minijinja::value::{from_args, Kwargs, Object, Rest, Value};
 use minijinja::{Error, ErrorKind, State};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 

@@ -35,8 +35,9 @@ pub mod pytime;
 pub mod query;
 pub mod refs;
 pub mod relation;
-mod signature;
 mod scope;
+mod signature;
+mod strategies;
 pub mod unit;
 mod yaml_value;
 pub(crate) use yaml_value::has_jinja;
@@ -163,7 +164,11 @@ impl Templates {
         // dbt's `flags`; the invocation passes its own among `run_values`.
         jinja.add_global(
             "flags",
-            Value::from_pairs([("WHICH", Value::from("run")), ("FULL_REFRESH", Value::from(false)), ("STORE_FAILURES", Value::from(false))]),
+            Value::from_pairs([
+                ("WHICH", Value::from("run")),
+                ("FULL_REFRESH", Value::from(false)),
+                ("STORE_FAILURES", Value::from(false)),
+            ]),
         );
         for (k, v) in run_values {
             jinja.add_global(*k, v.clone());
@@ -193,6 +198,7 @@ impl Templates {
             Value::from_object(macros::LocalMacro { name, inner })
         });
         hooks::install(&mut jinja);
+        strategies::install(&mut jinja);
         let macro_index = load_macros(&mut jinja, &mut files, &mut errors, project);
         let adapter = adapter::Adapter { macros: macro_index.clone(), external_root: target.external_root.clone() };
         let macro_index = macro_index.clone();

@@ -235,7 +235,10 @@ mod tests {
                 ("shop".into(), macros(&["default__star", "duckdb__hash"], "root")),
                 ("dbt_utils".into(), macros(&["default__star", "star", "test_equality"], "utils")),
             ]),
-            dispatch: vec![Dispatch { namespace: "dbt_utils".into(), search_order: vec!["shop".into(), "dbt_utils".into()] }],
+            dispatch: vec![Dispatch {
+                namespace: "dbt_utils".into(),
+                search_order: vec!["shop".into(), "dbt_utils".into()],
+            }],
         }
     }
 

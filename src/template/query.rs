@@ -3,19 +3,26 @@
 //!
 //! dbt hands macros an agate `Table`; projects use `.columns[0].values()`,
 //! `.column_names`, `.rows`, `rows[0][0]`, `row['name']` and iteration over
-//! rows. The template side only calls a [`QueryFn`]; the executor builds one
-//! over its worker's connection with [`from_connection`] (the connection is the
-//! executor's; this module never opens a database).
+//! rows. The template side only calls the callback a render was given; the
+//! executor gives one over the node's own connection with [`on_connection`]
+//! (as dbt runs `run_query` on the node's connection, inside its transaction
+//! when one is open), so it need not leave the worker's thread. The
+//! connection is the executor's; this module never opens a database.
 
 use super::pytime::{PyDate, PyDateTime};
 use duckdb::types::{TimeUnit, Value as Db};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// Runs one SQL text and returns its rows; the error is DuckDB's message.
 pub type QueryFn = Arc<dyn Fn(&str) -> Result<QueryTable, String> + Send + Sync>;
+
+/// [`QueryFn`] for the renders of one thread: it may hold what must stay on
+/// that thread (a worker's own connection).
+pub type LocalQuery = Rc<dyn Fn(&str) -> Result<QueryTable, String>>;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryTable {
@@ -162,9 +169,9 @@ impl Object for Columns {
         match method {
             "keys" => Ok(Value::from(names().collect::<Vec<_>>())),
             "values" => Ok(Value::from(self.all())),
-            "items" => Ok(Value::from(
-                names().zip(self.all()).map(|(k, v)| Value::from(vec![k, v])).collect::<Vec<_>>(),
-            )),
+            "items" => {
+                Ok(Value::from(names().zip(self.all()).map(|(k, v)| Value::from(vec![k, v])).collect::<Vec<_>>()))
+            }
             "get" => {
                 let (key, default): (Value, Option<Value>) = minijinja::value::from_args(args)?;
                 Ok(self.get_value(&key).or(default).unwrap_or(Value::from(())))
@@ -292,9 +299,17 @@ pub fn run(conn: &duckdb::Connection, sql: &str) -> Result<QueryTable, String> {
     Ok(out)
 }
 
-/// A [`QueryFn`] over one connection (the executor passes its worker's clone).
+/// A [`LocalQuery`] over a connection its owner keeps using: the node's own,
+/// so what `run_query` runs joins the node's open transaction and sees what
+/// it wrote. The owner never renders while a statement of its is running.
+pub fn on_connection(conn: Rc<duckdb::Connection>) -> LocalQuery {
+    Rc::new(move |sql: &str| run(&conn, sql))
+}
+
+/// A [`QueryFn`] over a connection of its own (tests render with one).
+#[cfg(test)]
 pub fn from_connection(conn: duckdb::Connection) -> QueryFn {
-    let conn = Mutex::new(conn);
+    let conn = std::sync::Mutex::new(conn);
     Arc::new(move |sql: &str| {
         let c = conn.lock().unwrap_or_else(|p| p.into_inner());
         run(&c, sql)
@@ -303,14 +318,19 @@ pub fn from_connection(conn: duckdb::Connection) -> QueryFn {
 
 thread_local! {
     /// The query callback of the render running on this thread, if any.
-    static SCOPED: std::cell::RefCell<Option<QueryFn>> = const { std::cell::RefCell::new(None) };
+    static SCOPED: std::cell::RefCell<Option<LocalQuery>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Runs `f` (a render on this thread) with `run_query` answered by `query`.
+pub fn with_query<T>(query: QueryFn, f: impl FnOnce() -> T) -> T {
+    with_local_query(Rc::new(move |sql: &str| query(sql)), f)
+}
+
+/// Runs `f` (renders on this thread) with `run_query` answered by `query`.
 /// A thread-scoped callback, so the executor can wrap any render entry point
 /// (`render`, `render_sql`, ephemeral CTEs) without changing its signature.
-pub fn with_query<T>(query: QueryFn, f: impl FnOnce() -> T) -> T {
-    struct Reset(Option<QueryFn>);
+pub fn with_local_query<T>(query: LocalQuery, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<LocalQuery>);
     impl Drop for Reset {
         fn drop(&mut self) {
             let prev = self.0.take();
@@ -322,7 +342,7 @@ pub fn with_query<T>(query: QueryFn, f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// The callback [`with_query`] installed on this thread.
-pub fn scoped() -> Option<QueryFn> {
+/// The callback [`with_local_query`] installed on this thread.
+pub fn scoped() -> Option<LocalQuery> {
     SCOPED.with(|s| s.borrow().clone())
 }

@@ -93,12 +93,8 @@ impl fmt::Display for Relation {
             return f.write_str(location);
         }
         let parts = [&self.database, &self.schema, &self.identifier];
-        let shown: Vec<String> = parts
-            .iter()
-            .zip(self.include)
-            .filter(|(p, inc)| *inc && !p.is_empty())
-            .map(|(p, _)| quote(p))
-            .collect();
+        let shown: Vec<String> =
+            parts.iter().zip(self.include).filter(|(p, inc)| *inc && !p.is_empty()).map(|(p, _)| quote(p)).collect();
         f.write_str(&shown.join("."))
     }
 }

@@ -145,7 +145,10 @@ mod tests {
 
     #[test]
     fn reads_parameter_names_with_defaults() {
-        assert_eq!(parameters(" (a, b=1, c=[1, (2)], d='x,y')x"), Some((vec!["a".into(), "b".into(), "c".into(), "d".into()], 29)));
+        assert_eq!(
+            parameters(" (a, b=1, c=[1, (2)], d='x,y')x"),
+            Some((vec!["a".into(), "b".into(), "c".into(), "d".into()], 29))
+        );
         assert_eq!(parameters("()"), Some((vec![], 1)));
     }
 

@@ -101,7 +101,8 @@ fn lists_put_into_a_dict_or_list_stay_changeable() {
 
 #[test]
 fn sets_are_equal_whatever_the_order_of_their_items() {
-    let model = "{{ set(['b', 'a', 'b']) == set(['a', 'b']) }} {{ set(['a']) != set(['a', 'c']) }} {{ 'a' in set(['a']) }}";
+    let model =
+        "{{ set(['b', 'a', 'b']) == set(['a', 'b']) }} {{ set(['a']) != set(['a', 'c']) }} {{ 'a' in set(['a']) }}";
     assert_eq!(ok(model, &[]), "True True True");
 }
 
@@ -157,6 +158,21 @@ fn execute_is_false_while_resolving_and_run_query_is_none() {
     let t = templates(&[("models/m.sql", model)], &[]);
     let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect("resolves");
     assert_eq!(rec.config.get("materialized"), Some(&serde_yaml::Value::String("table".into())));
+}
+
+#[test]
+fn set_sql_header_records_its_block_while_parsing_and_does_nothing_at_run_time() {
+    let model = "{% call set_sql_header(config) %}\ncreate temp macro m(x) as x + {{ var('n', 1) }}; -- {{ this }} {{ execute }}\n{% endcall %}\nselect m(1)";
+    let t = templates(&[("models/m.sql", model)], &[]);
+    let rec = t.resolve("models/m.sql", &Relation::new("shop", "main", "m")).expect("resolves");
+    let header = rec.config.get("sql_header").and_then(serde_yaml::Value::as_str).unwrap_or_default();
+    assert_eq!(header, "\ncreate temp macro m(x) as x + 1; -- \"shop\".\"main\".\"m\" False\n");
+    // `config.set` records like `config()`; when the model runs both do nothing.
+    let rec = templates(&[("models/m.sql", "{% do config.set('alias', 'x') %}")], &[])
+        .resolve("models/m.sql", &Relation::new("shop", "main", "m"))
+        .expect("resolves");
+    assert_eq!(rec.config.get("alias"), Some(&serde_yaml::Value::String("x".into())));
+    assert_eq!(ok(model, &[]).trim(), "select m(1)");
 }
 
 fn conn() -> query::QueryFn {
@@ -325,7 +341,10 @@ fn an_unknown_doc_in_yaml_stops_the_build_naming_the_file() {
 fn a_list_from_an_argument_can_be_appended_to_after_a_set() {
     let t = templates(
         &[("models/m.sql", "{{ grow(['a']) }}|{% set r = this %}{{ r is mapping }}")],
-        &[("macros/g.sql", "{% macro grow(cols) %}{% set c = cols %}{% do c.append('b') %}{{ c | join(',') }}{% endmacro %}")],
+        &[(
+            "macros/g.sql",
+            "{% macro grow(cols) %}{% set c = cols %}{% do c.append('b') %}{{ c | join(',') }}{% endmacro %}",
+        )],
     );
     assert_eq!(t.render("models/m.sql", &ctx()).expect("renders"), "a,b|True");
 }

@@ -379,8 +379,7 @@ pub fn report(dag: &Dag, run: &RunRecord, out: &Path) -> Result<i32, Error> {
     ctx["details"] = json!(data::report_details(dag, run, manifest.as_ref()));
     ctx["g"] = json!({"inline": true, "css": pages::CSS, "js": pages::JS, "can_act": false, "read_only": true, "report": true});
     ctx["fragment"] = json!(false);
-    let html =
-        pages.render("run.html", &ctx).map_err(Error::Report)?;
+    let html = pages.render("run.html", &ctx).map_err(Error::Report)?;
     let secrets = crate::project::env::Env::load(&dag.project_dir)
         .map(|e| e.values_with_prefix(crate::secrets::PREFIX))
         .unwrap_or_default();

@@ -4,51 +4,77 @@
 //! 1 MiB is named by its path instead (`"name": "path"`), as dbt does not
 //! read big seeds; a generic test has no file of its own (`"none"`).
 //!
+//! Also each enforced contract's `contract.checksum` (its text is
+//! [`super::contract`]'s), hashed with the files.
+//!
 //! SHA-256 comes from DuckDB's `sha256()` on an in-memory connection (never
 //! the warehouse): one query for every file of the project. A SHA-256 crate
 //! would change the features of crates that DuckDB's build script shares,
 //! which recompiles DuckDB on every machine. Owns no other manifest field.
 
+use crate::nodes::Node;
 use crate::project::Project;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The file run hooks are declared in, as checksums key it.
-pub(crate) const DBT_PROJECT: &str = "dbt_project.yml";
+/// The file run hooks are declared in, in each project's folder.
+const DBT_PROJECT: &str = "dbt_project.yml";
 
 /// dbt's `MAXIMUM_SEED_SIZE`: bigger seeds are hashed by path.
 const MAXIMUM_SEED_SIZE: u64 = 1024 * 1024;
 
-/// `(name, checksum)` by file, relative to the project root.
-pub(crate) type Checksums<'p> = BTreeMap<&'p Path, (&'static str, String)>;
+/// The checksums of the manifest's entries.
+#[derive(Default)]
+pub(crate) struct Checksums<'p> {
+    /// `(name, checksum)` by file, relative to the project root.
+    pub files: BTreeMap<Cow<'p, Path>, (&'static str, String)>,
+    /// `contract.checksum` by unique id, of the models that have one.
+    pub contracts: BTreeMap<&'p str, String>,
+}
+
+/// The `dbt_project.yml` of `project` (the root's or a package's), as
+/// [`Checksums`] key it.
+pub(crate) fn project_file(project: &Project) -> PathBuf {
+    project.dir.join(DBT_PROJECT)
+}
 
 /// The checksums of every model, singular test and seed file, the
-/// installed packages' included, and of `dbt_project.yml`. A file that
-/// cannot be read or hashed gets none (the manifest then says `"none"`).
-pub(crate) fn of_project(project: &Project) -> Checksums<'_> {
-    let mut texts: Vec<(&Path, String)> = project
+/// installed packages' included, and of every project's `dbt_project.yml`, and the contract
+/// checksums of `nodes`. A file that cannot be read or hashed gets none
+/// (the manifest then says `"none"`); so does a contract.
+pub(crate) fn of_project<'p>(project: &'p Project, nodes: &[&'p Node]) -> Checksums<'p> {
+    let mut texts: Vec<(Cow<'p, Path>, String)> = project
         .all()
         .flat_map(|p| p.models.iter().chain(&p.singular_tests))
-        .map(|f| (f.path.as_path(), f.text.trim().to_string()))
+        .map(|f| (Cow::Borrowed(f.path.as_path()), f.text.trim().to_string()))
         .collect();
-    // Run hooks' `operation` nodes carry `dbt_project.yml`'s checksum.
-    texts.push((Path::new(DBT_PROJECT), project.dbt_project_text.trim().to_string()));
-    let mut out = Checksums::new();
+    // Run hooks' `operation` nodes carry their project's `dbt_project.yml`'s checksum.
+    texts.extend(project.all().map(|p| (Cow::Owned(project_file(p)), p.dbt_project_text.trim().to_string())));
+    let mut out = Checksums::default();
     for seed in project.all().flat_map(|p| &p.seeds) {
         match std::fs::metadata(&seed.abs_path).map(|m| m.len()) {
             Ok(size) if size > MAXIMUM_SEED_SIZE => {
-                out.insert(seed.path.as_path(), ("path", seed.path.display().to_string()));
+                out.files.insert(Cow::Borrowed(seed.path.as_path()), ("path", seed.path.display().to_string()));
             }
             Ok(_) => {
                 if let Ok(bytes) = std::fs::read(&seed.abs_path) {
-                    texts.push((seed.path.as_path(), String::from_utf8_lossy(&bytes).trim().to_string()));
+                    texts
+                        .push((Cow::Borrowed(seed.path.as_path()), String::from_utf8_lossy(&bytes).trim().to_string()));
                 }
             }
             Err(_) => {}
         }
     }
-    if let Ok(hashes) = sha256_all(texts.iter().map(|(_, t)| t.as_str())) {
-        out.extend(texts.iter().zip(hashes).map(|((p, _), h)| (*p, ("sha256", h))));
+    let contracts: Vec<(&str, String)> = nodes
+        .iter()
+        .filter_map(|n| super::contract::state(n, super::props(project, n)).map(|t| (n.id.as_str(), t)))
+        .collect();
+    let all = texts.iter().map(|(_, t)| t.as_str()).chain(contracts.iter().map(|(_, t)| t.as_str()));
+    if let Ok(mut hashes) = sha256_all(all) {
+        let of_contracts = hashes.split_off(texts.len().min(hashes.len()));
+        out.files.extend(texts.into_iter().zip(hashes).map(|((p, _), h)| (p, ("sha256", h))));
+        out.contracts.extend(contracts.iter().zip(of_contracts).map(|((id, _), h)| (*id, h)));
     }
     out
 }

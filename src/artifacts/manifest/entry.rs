@@ -177,7 +177,7 @@ fn columns<'a>(inputs: &Inputs<'a>, node: &Node) -> F<'a> {
 fn checksum<'a>(node: &Node, checksums: &'a super::checksum::Checksums<'a>) -> F<'a> {
     let found = match node.kind {
         NodeKind::GenericTest { .. } => None,
-        _ => checksums.get(node.file.as_path()),
+        _ => checksums.files.get(node.file.as_path()),
     };
     let (name, sum) = found.map_or(("none", ""), |(n, c)| (*n, c.as_str()));
     F::Obj(Fields::from([("name", s(name)), ("checksum", s(sum))]))
@@ -229,12 +229,9 @@ pub(super) fn node<'a>(
             None => String::new(),
         },
         // One file may hold several snapshots: each has its own block's body.
-        NodeKind::Snapshot { .. } => project
-            .snapshots
-            .iter()
-            .find(|s| s.name == node.name)
-            .map(|s| s.raw_code.clone())
-            .unwrap_or_default(),
+        NodeKind::Snapshot { .. } => {
+            project.snapshots.iter().find(|s| s.name == node.name).map(|s| s.raw_code.clone()).unwrap_or_default()
+        }
         _ => texts.get(node.file.as_path()).map(|t| t.trim_end().to_string()).unwrap_or_default(),
     };
     let node_props = props(root, node);
@@ -309,11 +306,12 @@ pub(super) fn node<'a>(
         m.insert("contract", F::Raw(r#"{"alias_types":true,"checksum":null,"enforced":false}"#));
     }
     if node.resource == Resource::Model {
-        // The contract as configured (its checksum, which only `state:`
-        // comparison reads, is not computed), the model-level constraints,
-        // and the model's version, the latest and its deprecation date.
+        // The contract as configured (with dbt's checksum when enforced),
+        // the model-level constraints, and the model's version, the latest
+        // and its deprecation date.
         let (enforced, alias_types) = crate::nodes::contract::contract_config(&node.config).unwrap_or((false, true));
-        let contract = serde_json::json!({"alias_types": alias_types, "checksum": null, "enforced": enforced});
+        let sum = checksums.contracts.get(node.id.as_str());
+        let contract = serde_json::json!({"alias_types": alias_types, "checksum": sum, "enforced": enforced});
         let constraints = node_props.and_then(|p| p.constraints.as_ref()).map(|(c, _)| c);
         m.extend([
             ("access", s("protected")),

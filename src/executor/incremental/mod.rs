@@ -4,13 +4,17 @@
 //! Otherwise build the new rows into a temporary table, reconcile the target's
 //! columns per `on_schema_change`, then apply the strategy (`delete+insert`,
 //! `append`, `merge`, or a project's `get_incremental_<name>_sql` macro) and drop the temporary table — all in one transaction,
-//! so any failure leaves the old table as it was. Owns the SQL of those steps;
+//! so any failure leaves the old table as it was. `incremental_predicates`
+//! are added to the `delete` and the `merge` as dbt writes them; the
+//! `sql_header` runs in one string with each `create` (and before the
+//! `merge`, as dbt's merge writes it). Owns the SQL of those steps;
 //! knows nothing of the graph, the console or how configs were merged.
 
-use super::tx::{quote, quoted_csv, Column, Tx};
-use super::{build_with_docs, built, contract, docs, error, is_conflict, Execution, Existing};
+use super::tx::{quote, Column, Tx};
+use super::{build_with_docs, built, contract, docs, error, headed, is_conflict, with_header, Execution, Existing};
 use crate::nodes::contract::Ddl;
 use crate::nodes::materialize::{Incremental, OnSchemaChange, Strategy, UniqueKey};
+use crate::nodes::strategy::strategy_sql;
 use crate::template::relation::Relation;
 use duckdb::Connection;
 
@@ -21,6 +25,7 @@ pub(crate) struct CustomArgs<'a> {
     pub temp: Relation,
     pub unique_key: &'a UniqueKey,
     pub dest_columns: Vec<Column>,
+    pub predicates: Option<&'a [String]>,
 }
 
 pub(crate) type CustomSql<'a> = &'a dyn Fn(&str, CustomArgs) -> Result<String, String>;
@@ -33,6 +38,8 @@ pub(crate) struct How<'a> {
     pub cfg: &'a Incremental,
     pub custom: CustomSql<'a>,
     pub ddl: Option<&'a Ddl>,
+    /// The `sql_header`, run in one string with each `create`.
+    pub header: Option<&'a str>,
 }
 
 /// Builds incremental model `rel` from its rendered `sql`.
@@ -43,14 +50,19 @@ pub(super) fn build(
     existing: Existing,
     how: How<'_>,
 ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
-    let How { full_refresh, cfg, custom, ddl } = how;
+    let How { full_refresh, cfg, custom, ddl, header } = how;
     let docs = ddl.and_then(|d| d.docs.as_ref());
     // A contracted table is created with its columns' DDL, then filled
     // (dbt-duckdb's `create_table_as`); later runs insert into it, so its
     // constraints hold the new rows too.
-    let create = |create: &str| match ddl.and_then(|d| d.contract.as_ref()) {
-        Some(c) => contract::create_table(create, rel, sql, c),
-        None => vec![format!("{create} {rel} as (\n{sql}\n)")],
+    let create = |create: &str| {
+        headed(
+            header,
+            match ddl.and_then(|d| d.contract.as_ref()) {
+                Some(c) => contract::create_table(create, rel, sql, c),
+                None => vec![format!("{create} {rel} as (\n{sql}\n)")],
+            },
+        )
     };
     let whole = match existing {
         Existing::None => Some(create("create table")),
@@ -62,7 +74,7 @@ pub(super) fn build(
         return Ok(built(build_with_docs(conn, stmts, rel, "table", docs)?));
     }
     let mut tx = Tx::begin(conn).map_err(|e| (e, Vec::new()))?;
-    match add_new_rows(&mut tx, rel, sql, cfg, custom).and_then(|r| match (r, docs) {
+    match add_new_rows(&mut tx, rel, sql, cfg, custom, header).and_then(|r| match (r, docs) {
         (Ok(()), Some(d)) => docs::comment(&mut tx, rel, "table", d).map(Ok),
         (r, _) => Ok(r),
     }) {
@@ -102,11 +114,12 @@ fn add_new_rows(
     sql: &str,
     cfg: &Incremental,
     custom: CustomSql,
+    header: Option<&str>,
 ) -> Result<Result<(), String>, duckdb::Error> {
     // Temporary tables belong to this connection, so workers never collide.
     let tmp_name = format!("{}__dbt_tmp", rel.identifier);
     let tmp = format!("\"temp\".\"main\".{}", quote(&tmp_name));
-    tx.exec(format!("create or replace temporary table {} as (\n{sql}\n)", quote(&tmp_name)))?;
+    tx.exec(with_header(header, format!("create or replace temporary table {} as (\n{sql}\n)", quote(&tmp_name))))?;
     let source = tx.columns("temp", "main", &tmp_name)?;
     let target = tx.columns(&rel.database, &rel.schema, &rel.identifier)?;
     let (alters, dest) = match schema_change(cfg.on_schema_change, &source, &target, &rel.to_string()) {
@@ -117,12 +130,15 @@ fn add_new_rows(
         Strategy::Custom(name) => {
             let dest_columns = source.iter().filter(|c| dest.contains(&c.name)).cloned().collect();
             let temp = Relation::new("temp", "main", &tmp_name);
-            let args = CustomArgs { target: rel, temp, unique_key: &cfg.unique_key, dest_columns };
+            let predicates = cfg.predicates.as_deref();
+            let args = CustomArgs { target: rel, temp, unique_key: &cfg.unique_key, dest_columns, predicates };
             match custom(name, args) {
                 Ok(sql) => vec![sql],
                 Err(message) => return Ok(Err(message)),
             }
         }
+        // dbt's merge writes the header before it too.
+        Strategy::Merge => headed(header, strategy_sql(cfg, &rel.to_string(), &tmp, &dest)),
         _ => strategy_sql(cfg, &rel.to_string(), &tmp, &dest),
     };
     for stmt in alters.into_iter().chain(statements) {
@@ -232,61 +248,6 @@ pub(super) fn schema_change(
         OnSchemaChange::Ignore => {}
     }
     Ok((alters, names(source)))
-}
-
-/// The strategy's statements, writing columns `dest` from `tmp` into `target`.
-pub(super) fn strategy_sql(cfg: &Incremental, target: &str, tmp: &str, dest: &[String]) -> Vec<String> {
-    let cols = quoted_csv(dest);
-    let insert = format!("insert into {target} ({cols})\n(\n    select {cols}\n    from {tmp}\n)");
-    match (&cfg.strategy, &cfg.unique_key) {
-        (Strategy::Append | Strategy::Custom(_), _) | (Strategy::DeleteInsert, UniqueKey::None) => vec![insert],
-        // A string key is one SQL expression, as in dbt-duckdb.
-        (Strategy::DeleteInsert, UniqueKey::One(key)) => {
-            vec![format!("delete from {target}\nwhere ({key}) in (\n    select ({key})\n    from {tmp}\n)"), insert]
-        }
-        (Strategy::DeleteInsert, UniqueKey::Many(keys)) => {
-            let on: Vec<String> = keys.iter().map(|k| format!("{tmp}.{k} = DBT_INCREMENTAL_TARGET.{k}")).collect();
-            vec![
-                format!(
-                    "delete from {target} as DBT_INCREMENTAL_TARGET\nusing {tmp}\nwhere ({})",
-                    on.join("\n    and ")
-                ),
-                insert,
-            ]
-        }
-        (Strategy::Merge, key) => vec![merge_sql(cfg, key, target, tmp, dest)],
-    }
-}
-
-/// dbt's default `merge`: update the rows whose key matches, insert the rest;
-/// without a key nothing matches and every row is inserted.
-fn merge_sql(cfg: &Incremental, key: &UniqueKey, target: &str, tmp: &str, dest: &[String]) -> String {
-    let on = match key {
-        UniqueKey::None => "(FALSE)".to_string(),
-        UniqueKey::One(k) => format!("(DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k})"),
-        UniqueKey::Many(keys) => keys
-            .iter()
-            .map(|k| format!("(DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k})"))
-            .collect::<Vec<_>>()
-            .join(" and "),
-    };
-    let mut out = format!("merge into {target} as DBT_INTERNAL_DEST\nusing {tmp} as DBT_INTERNAL_SOURCE\non {on}\n");
-    if *key != UniqueKey::None {
-        let update: Vec<String> = match (&cfg.merge_update_columns, &cfg.merge_exclude_columns) {
-            // Listed columns are used as written, as dbt does.
-            (Some(cols), _) => cols.clone(),
-            (None, Some(skip)) => {
-                let skip: Vec<String> = skip.iter().map(|s| s.to_lowercase()).collect();
-                dest.iter().filter(|c| !skip.contains(&c.to_lowercase())).map(|c| quote(c)).collect()
-            }
-            (None, None) => dest.iter().map(|c| quote(c)).collect(),
-        };
-        let sets: Vec<String> = update.iter().map(|c| format!("{c} = DBT_INTERNAL_SOURCE.{c}")).collect();
-        out.push_str(&format!("when matched then update set {}\n", sets.join(", ")));
-    }
-    let cols = quoted_csv(dest);
-    out.push_str(&format!("when not matched then insert ({cols}) values ({cols})"));
-    out
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ fn cfg(strategy: Strategy, unique_key: UniqueKey) -> Incremental {
         on_schema_change: OnSchemaChange::Ignore,
         merge_update_columns: None,
         merge_exclude_columns: None,
+        predicates: None,
     }
 }
 
@@ -57,58 +58,6 @@ fn each_on_schema_change_mode_plans_its_alters_and_columns() {
     assert!(msg.contains("`id` INTEGER → BIGINT"), "{msg}");
     let same = schema_change(OnSchemaChange::Fail, &target, &target, T).expect("nothing changed");
     assert_eq!(same, (Vec::new(), vec!["id".to_string(), "a".into(), "b".into()]));
-}
-
-#[test]
-fn delete_insert_deletes_by_key_then_inserts() {
-    let dest = vec!["id".to_string(), "v".into()];
-    let one = strategy_sql(&cfg(Strategy::DeleteInsert, UniqueKey::One("id".into())), T, "tmp", &dest);
-    assert_eq!(one.len(), 2);
-    assert_eq!(one[0], format!("delete from {T}\nwhere (id) in (\n    select (id)\n    from tmp\n)"));
-    assert_eq!(one[1], format!("insert into {T} (\"id\", \"v\")\n(\n    select \"id\", \"v\"\n    from tmp\n)"));
-    let many =
-        strategy_sql(&cfg(Strategy::DeleteInsert, UniqueKey::Many(vec!["a".into(), "b".into()])), T, "tmp", &dest);
-    assert_eq!(
-        many[0],
-        format!("delete from {T} as DBT_INCREMENTAL_TARGET\nusing tmp\nwhere (tmp.a = DBT_INCREMENTAL_TARGET.a\n    and tmp.b = DBT_INCREMENTAL_TARGET.b)")
-    );
-    // No key, or `append`: insert only.
-    assert_eq!(strategy_sql(&cfg(Strategy::DeleteInsert, UniqueKey::None), T, "tmp", &dest), vec![one[1].clone()]);
-    assert_eq!(
-        strategy_sql(&cfg(Strategy::Append, UniqueKey::One("id".into())), T, "tmp", &dest),
-        vec![one[1].clone()]
-    );
-}
-
-#[test]
-fn merge_updates_matches_and_inserts_the_rest() {
-    let dest = vec!["id".to_string(), "v".into(), "w".into()];
-    let sql = strategy_sql(&cfg(Strategy::Merge, UniqueKey::One("id".into())), T, "tmp", &dest);
-    assert_eq!(
-        sql,
-        vec![format!(
-            "merge into {T} as DBT_INTERNAL_DEST\nusing tmp as DBT_INTERNAL_SOURCE\non (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id)\n\
-             when matched then update set \"id\" = DBT_INTERNAL_SOURCE.\"id\", \"v\" = DBT_INTERNAL_SOURCE.\"v\", \"w\" = DBT_INTERNAL_SOURCE.\"w\"\n\
-             when not matched then insert (\"id\", \"v\", \"w\") values (\"id\", \"v\", \"w\")"
-        )]
-    );
-    let none = strategy_sql(&cfg(Strategy::Merge, UniqueKey::None), T, "tmp", &dest);
-    assert!(none[0].contains("on (FALSE)\nwhen not matched"), "{}", none[0]);
-    let mut c = cfg(Strategy::Merge, UniqueKey::Many(vec!["id".into(), "v".into()]));
-    c.merge_exclude_columns = Some(vec!["W".into()]);
-    let sql = strategy_sql(&c, T, "tmp", &dest);
-    assert!(
-        sql[0].contains(
-            "on (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id) and (DBT_INTERNAL_SOURCE.v = DBT_INTERNAL_DEST.v)"
-        ),
-        "{}",
-        sql[0]
-    );
-    assert!(
-        sql[0].contains("update set \"id\" = DBT_INTERNAL_SOURCE.\"id\", \"v\" = DBT_INTERNAL_SOURCE.\"v\"\n"),
-        "{}",
-        sql[0]
-    );
 }
 
 fn rows(conn: &Connection, sql: &str) -> Vec<String> {
@@ -192,5 +141,40 @@ fn no_custom(name: &str, _: CustomArgs) -> Result<String, String> {
 /// An incremental build as most tests need it: no full refresh, no custom
 /// strategy, no contract or comments.
 fn plain(c: &Incremental) -> How<'_> {
-    How { full_refresh: false, cfg: c, custom: &no_custom, ddl: None }
+    How { full_refresh: false, cfg: c, custom: &no_custom, ddl: None, header: None }
+}
+
+#[test]
+fn predicates_limit_what_the_delete_replaces() {
+    let conn = Connection::open_in_memory().expect("db");
+    let rel = Relation::new("memory", "main", "t");
+    let mut c = cfg(Strategy::DeleteInsert, UniqueKey::One("id".into()));
+    c.predicates = Some(vec!["day >= 2".into()]);
+    let v1 = "select * from (values (1, 1, 'a'), (2, 2, 'b')) t(id, day, v)";
+    build(&conn, &rel, v1, Existing::None, plain(&c)).expect("first run");
+    // Both ids come again; only the row of day 2 matches the predicate, so
+    // id 1's old row stays beside its new one, as under dbt-duckdb.
+    let v2 = "select * from (values (1, 1, 'A'), (2, 2, 'B')) t(id, day, v)";
+    let e = build(&conn, &rel, v2, Existing::Table, plain(&c)).expect("second run");
+    assert_eq!(e.status, crate::events::Status::Success, "{:?}", e.message);
+    assert_eq!(rows(&conn, "select concat_ws('|', id, v) from t order by id, v"), vec!["1|A", "1|a", "2|B"]);
+}
+
+#[test]
+fn the_header_runs_with_each_create_and_before_a_merge() {
+    let conn = Connection::open_in_memory().expect("db");
+    let rel = Relation::new("memory", "main", "t");
+    let c = cfg(Strategy::Merge, UniqueKey::One("id".into()));
+    let header = "create or replace temp macro bump(x) as x * 10;";
+    let how = |c| How { header: Some(header), ..plain(c) };
+    let first = build(&conn, &rel, "select 1 as id, bump(1) as v", Existing::None, how(&c)).expect("first run");
+    assert_eq!(
+        first.sql,
+        vec![format!("{header}\ncreate table \"memory\".\"main\".\"t\" as (\nselect 1 as id, bump(1) as v\n)")]
+    );
+    let e = build(&conn, &rel, "select 1 as id, bump(2) as v", Existing::Table, how(&c)).expect("second run");
+    assert_eq!(e.status, crate::events::Status::Success, "{:?}", e.message);
+    assert!(e.sql[0].starts_with(&format!("{header}\ncreate or replace temporary table")), "{:?}", e.sql);
+    assert!(e.sql.iter().any(|s| s.starts_with(&format!("{header}\nmerge into"))), "{:?}", e.sql);
+    assert_eq!(rows(&conn, "select concat_ws('|', id, v) from t"), vec!["1|20"]);
 }

@@ -102,17 +102,24 @@ fn a_target_without_meta_columns_is_named() {
 
 /// Takes snapshot `t` of `source` on an in-memory database.
 fn take(conn: &Connection, c: &SnapshotConfig, source: &str) -> Execution {
-    take_with(conn, c, None, source)
+    take_with(conn, c, None, source, None)
 }
 
-fn take_with(conn: &Connection, c: &SnapshotConfig, a: Option<&Answer>, source: &str) -> Execution {
+/// [`take`] with a strategy macro's answer and a `sql_header`.
+fn take_with(
+    conn: &Connection,
+    c: &SnapshotConfig,
+    a: Option<&Answer>,
+    source: &str,
+    header: Option<&str>,
+) -> Execution {
     let rel = Relation::new("memory", "main", "t");
     let existing =
         match conn.prepare("select 1 from duckdb_tables() where table_name = 't'").and_then(|mut s| s.exists([])) {
             Ok(true) => Existing::Table,
             _ => Existing::None,
         };
-    build(conn, &rel, source, existing, (c, a), None).expect("no conflict")
+    build(conn, &rel, source, existing, (c, a), None, header).expect("no conflict")
 }
 
 fn rows(conn: &Connection, sql: &str) -> Vec<String> {
@@ -185,10 +192,10 @@ fn a_strategy_macros_answer_takes_the_snapshot() {
     let a = answer(Key::One("id".into()), HardDeletes::Invalidate);
     let day = |rows: &str| format!("select id, v, date '2024-01-01' + n as s from (values {rows}) t(id, v, n)");
     let ok = |e: Execution| assert_eq!(e.status, crate::events::Status::Success, "{:?}", e.message);
-    ok(take_with(&conn, &c, Some(&a), &day("(1, 'a', 1), (2, 'b', 1)")));
+    ok(take_with(&conn, &c, Some(&a), &day("(1, 'a', 1), (2, 'b', 1)"), None));
     // 1 changes without its stamp growing (no version), 2 leaves.
-    ok(take_with(&conn, &c, Some(&a), &day("(1, 'A', 1)")));
-    ok(take_with(&conn, &c, Some(&a), &day("(1, 'AA', 2)")));
+    ok(take_with(&conn, &c, Some(&a), &day("(1, 'A', 1)"), None));
+    ok(take_with(&conn, &c, Some(&a), &day("(1, 'AA', 2)"), None));
     let history = "select concat_ws('|', id, v, dbt_valid_from, dbt_scd_id = md5(id || dbt_valid_from), \
                    coalesce(cast(dbt_valid_to as varchar), 'open')) from t order by all";
     let deleted = rows(&conn, "select cast(dbt_valid_to as varchar) from t where id = 2");
@@ -201,4 +208,30 @@ fn a_strategy_macros_answer_takes_the_snapshot() {
         ]
     );
     assert!(deleted[0].starts_with("20"), "invalidated at the snapshot time: {deleted:?}");
+}
+
+#[test]
+fn the_header_runs_with_the_first_build_and_with_each_staging_table() {
+    let conn = Connection::open_in_memory().expect("duckdb");
+    let c = cfg(timestamp(), HardDeletes::Ignore);
+    let source = "select 1 as id, getvariable('v') as v, timestamp '2024-01-01' + to_days(getvariable('v')) as u";
+    let first = take_with(&conn, &c, None, source, Some("set variable v = 1;"));
+    assert_eq!(first.status, crate::events::Status::Success, "{:?}", first.message);
+    assert!(first.sql.last().is_some_and(|s| s.starts_with("set variable v = 1;\ncreate table")), "{:?}", first.sql);
+    let later = take_with(&conn, &c, None, source, Some("set variable v = 2;"));
+    assert_eq!(later.status, crate::events::Status::Success, "{:?}", later.message);
+    assert!(later.sql.iter().any(|s| s.starts_with("set variable v = 2;\ncreate or replace temporary table")));
+    assert_eq!(rows(&conn, "select cast(v as varchar) from t order by v"), vec!["1", "2"]);
+}
+
+#[test]
+fn a_first_build_reads_its_columns_before_the_header_runs_as_dbt_does() {
+    let conn = Connection::open_in_memory().expect("duckdb");
+    let c = cfg(timestamp(), HardDeletes::Ignore);
+    let source = "select 1 as id, tripled(2) as v, timestamp '2024-01-01' as u";
+    let e = take_with(&conn, &c, None, source, Some("create temp macro tripled(x) as x * 3;"));
+    assert_eq!(e.status, crate::events::Status::Error);
+    let message = e.message.unwrap_or_default();
+    assert!(message.contains("Scalar Function with name tripled does not exist"), "{message}");
+    assert!(rows(&conn, "select table_name from duckdb_tables()").is_empty(), "nothing was built");
 }

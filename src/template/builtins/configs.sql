@@ -30,3 +30,9 @@
   {%- endif -%}
   {%- do return(configured) -%}
 {%- endmacro %}
+
+{#- `{% call set_sql_header(config) %}…{% endcall %}`: the block, rendered
+    while the model is parsed, becomes its `sql_header` config. -#}
+{% macro set_sql_header(config) -%}
+  {%- do config.set('sql_header', caller()) -%}
+{%- endmacro %}

@@ -1,0 +1,1 @@
+select * from {{ ref('b_post_query') }}

@@ -1,0 +1,2 @@
+{{ config(unique_key='id') }}
+{{ rows() }}

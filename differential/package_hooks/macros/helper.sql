@@ -1,0 +1,1 @@
+{% macro helper() %}root-helper{% endmacro %}

@@ -1,0 +1,1 @@
+{% macro stamp() %}alpha-stamp-{{ helper() }}{% endmacro %}

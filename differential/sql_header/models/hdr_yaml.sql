@@ -1,0 +1,2 @@
+{{ config(materialized='table') }}
+select getvariable('yv') as v
