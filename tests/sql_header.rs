@@ -69,7 +69,8 @@ fn header_and_predicate_values_dbt_cannot_use_are_load_errors_naming_the_file() 
         "models/marts/customers.yml",
         "models:\n  - name: customers\n    config:\n      sql_header: \"set variable x = {{ var('not_set') }};\"\n",
     );
-    rejects(&f, &["run"], &["models/marts/customers.yml", "model `customers`: `sql_header`:", "not_set"]);
+    // Rendered with the other property `config:` values, before planning.
+    rejects(&f, &["run"], &["models/marts/customers.yml:2", "`config.sql_header` cannot render", "not_set"]);
 
     let f = Fixture::shop();
     f.write(
