@@ -26,7 +26,9 @@ impl Executor {
     /// what exists).
     pub(super) fn compile(&self, node: &Node) -> Result<Option<Compile>, (duckdb::Error, Vec<String>)> {
         let (template, rel, existing, is_incremental) = match &node.kind {
-            NodeKind::Model { template, materialized, python: None } if *materialized != Materialized::Ephemeral => {
+            NodeKind::Model { template, materialized, python: None, .. }
+                if *materialized != Materialized::Ephemeral =>
+            {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 // Only an incremental model needs to know what exists before
                 // it renders; views and tables find out by building (`model`).

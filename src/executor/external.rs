@@ -32,14 +32,11 @@ impl Executor {
         &self,
         node: &Node,
         rel: &Relation,
+        cfg: &External,
         sql: &str,
         ctx: &RenderCtx,
     ) -> Result<Execution, (duckdb::Error, Vec<String>)> {
-        let cfg = match External::from_config(&node.config) {
-            Ok(cfg) => cfg,
-            Err(e) => return Ok(error(e.message, Vec::new(), 1)),
-        };
-        let files = match self.external_files(node, rel, &cfg, ctx) {
+        let files = match self.external_files(node, rel, cfg, ctx) {
             Ok(files) => files,
             Err(message) => return Ok(error(message, Vec::new(), 1)),
         };

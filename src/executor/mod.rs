@@ -31,8 +31,8 @@ use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::db::raw::RawConn;
 use crate::events::Status;
 use crate::nodes::contract::{Ddl, PersistDocs};
-use crate::nodes::materialize::{self, Incremental};
-use crate::nodes::{Materialized, Node, NodeKind};
+use crate::nodes::materialize;
+use crate::nodes::{Materialized, ModelSettings, Node, NodeKind};
 use crate::retry::Backoff;
 use crate::template::relation::Relation;
 use crate::template::{Relations, RenderCtx, Templates};
@@ -260,15 +260,15 @@ impl Executor {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 self.python_model(node, rel, py, *materialized)
             }
-            NodeKind::Model { materialized, python: None, .. } => {
+            NodeKind::Model { materialized, settings, python: None, .. } => {
                 let rel = node.relation.as_ref().ok_or_else(|| no_relation(node))?;
                 let full_refresh = self.full_refresh_for(node);
                 let Compiled { sql, ctx, existing } = match self.compiled(node, ahead)? {
                     Ok(c) => c,
                     Err(e) => return Ok(e),
                 };
-                if *materialized == Materialized::External {
-                    return self.external(node, rel, &sql, &ctx);
+                if let ModelSettings::External(cfg) = settings {
+                    return self.external(node, rel, cfg, &sql, &ctx);
                 }
                 let ddl = node.ddl.as_deref();
                 let header = header_of(node);
@@ -284,8 +284,8 @@ impl Executor {
                 if *materialized != Materialized::Incremental {
                     return self.model(rel, &sql, *materialized, ddl, header.as_deref());
                 }
-                match Incremental::from_config(&node.config) {
-                    Ok(cfg) => {
+                match settings {
+                    ModelSettings::Incremental(cfg) => {
                         let custom = |name: &str, args: incremental::CustomArgs| {
                             let arg_dict = custom_arg_dict(&args);
                             let config = ctx.config.clone();
@@ -293,10 +293,10 @@ impl Executor {
                             self.templates.incremental_strategy_sql(name, args.target, arg_dict, config, package)
                         };
                         let header = header.as_deref();
-                        let how = incremental::How { full_refresh, cfg: &cfg, custom: &custom, ddl, header };
+                        let how = incremental::How { full_refresh, cfg, custom: &custom, ddl, header };
                         incremental::build(&self.conn, rel, &sql, existing, how)
                     }
-                    Err(e) => Ok(error(e.message, Vec::new(), 1)),
+                    _ => Ok(error(format!("model `{}` has no incremental settings", node.id), Vec::new(), 1)),
                 }
             }
             NodeKind::Snapshot { snapshot: cfg, .. } => {

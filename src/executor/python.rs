@@ -9,8 +9,7 @@
 //! the process and the compiled module are `pymodel`'s.
 
 use super::{error, incremental, sql_string, Execution, Executor, Existing};
-use crate::nodes::materialize::Incremental;
-use crate::nodes::{Materialized, Node};
+use crate::nodes::{Materialized, ModelSettings, Node, NodeKind};
 use crate::pymodel::module::{self, ModuleCtx};
 use crate::pymodel::process::{self, Input, Job};
 use crate::pymodel::PyModel;
@@ -34,11 +33,8 @@ impl Executor {
             _ => Existing::None,
         };
         let is_incremental = materialized == Materialized::Incremental && existing == Existing::Table && !full_refresh;
-        let incremental = match materialized {
-            Materialized::Incremental => match Incremental::from_config(&node.config) {
-                Ok(cfg) => Some(cfg),
-                Err(e) => return Ok(error(e.message, Vec::new(), 1)),
-            },
+        let incremental = match &node.kind {
+            NodeKind::Model { settings: ModelSettings::Incremental(cfg), .. } => Some(cfg.as_ref().clone()),
             _ => None,
         };
         let scratch = match scratch_dir(&self.python.scratch, &rel.identifier) {

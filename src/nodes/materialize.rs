@@ -222,14 +222,26 @@ pub(super) fn config_origin(project: &Project, key: &str, m: &SqlFile, rec: &Rec
     }
 }
 
-/// A model's materialization with its configs checked, or the error pointing
-/// at where the bad key was set. Pure, so models are checked on every core.
+/// A model's materialization parameters, decided once at plan time: what
+/// an incremental or external model is built with. The executor reads these,
+/// never the raw config map.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSettings {
+    /// A view, table or ephemeral model (or a Python model's table): nothing more.
+    Plain,
+    Incremental(Box<Incremental>),
+    External(Box<super::external::External>),
+}
+
+/// A model's materialization with its configs checked and its parameters
+/// typed, or the error pointing at where the bad key was set. Pure, so
+/// models are checked on every core.
 pub(super) fn materialization(
     project: &Project,
     m: &SqlFile,
     rec: &Recorded,
     cfg: &ConfigMap,
-) -> Result<Materialized, Diagnostic> {
+) -> Result<(Materialized, ModelSettings), Diagnostic> {
     let checked = checked_materialization(cfg);
     checked.map_err(|e| {
         let (file, line) = config_origin(project, e.key, m, rec);
@@ -259,7 +271,7 @@ pub(super) fn hooks(
     })
 }
 
-fn checked_materialization(cfg: &ConfigMap) -> Result<Materialized, ConfigError> {
+fn checked_materialization(cfg: &ConfigMap) -> Result<(Materialized, ModelSettings), ConfigError> {
     let name = match cfg.get("materialized") {
         None | Some(Value::Null) => "view",
         Some(v) => v.as_str().unwrap_or(""),
@@ -274,16 +286,12 @@ fn checked_materialization(cfg: &ConfigMap) -> Result<Materialized, ConfigError>
     };
     full_refresh(cfg)?;
     super::header::sql_header(cfg)?;
-    match materialized {
-        Materialized::Incremental => {
-            Incremental::from_config(cfg)?;
-        }
-        Materialized::External => {
-            super::external::External::from_config(cfg)?;
-        }
-        _ => {}
-    }
-    Ok(materialized)
+    let settings = match materialized {
+        Materialized::Incremental => ModelSettings::Incremental(Box::new(Incremental::from_config(cfg)?)),
+        Materialized::External => ModelSettings::External(Box::new(super::external::External::from_config(cfg)?)),
+        _ => ModelSettings::Plain,
+    };
+    Ok((materialized, settings))
 }
 
 impl Planner<'_> {
@@ -365,6 +373,17 @@ mod tests {
         assert_eq!(full_refresh(&cfg("a: 1")), Ok(None));
         assert_eq!(full_refresh(&cfg("full_refresh: false")), Ok(Some(false)));
         assert_eq!(full_refresh(&cfg("full_refresh: nope")).map_err(|e| e.key), Err("full_refresh"));
+    }
+
+    #[test]
+    fn a_models_parameters_are_typed_once_at_plan_time() {
+        let (m, s) = checked_materialization(&cfg("materialized: incremental\nunique_key: id")).expect("valid");
+        assert_eq!(m, Materialized::Incremental);
+        let expected = Incremental::from_config(&cfg("unique_key: id")).expect("valid");
+        assert!(matches!(&s, ModelSettings::Incremental(i) if **i == expected), "{s:?}");
+        let (_, s) = checked_materialization(&cfg("materialized: table")).expect("valid");
+        assert_eq!(s, ModelSettings::Plain);
+        assert!(checked_materialization(&cfg("materialized: incremental\nunique_key: {a: 1}")).is_err());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use materialize::Materialized;
+pub use materialize::{Materialized, ModelSettings};
 pub use run_settings::RunSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,6 +65,8 @@ pub enum NodeKind {
     Model {
         template: String,
         materialized: Materialized,
+        /// The materialization's parameters (incremental strategy, key, …).
+        settings: ModelSettings,
         /// A Python model (`.py`): what runs instead of the template.
         python: Option<Arc<crate::pymodel::PyModel>>,
     },
@@ -368,13 +370,13 @@ impl<'a> Planner<'a> {
                 let (file, line) = materialize::config_origin(project, e.key, m, &rec);
                 vec![Diagnostic::in_file(file, format!("model `{}`: {}", m.name, e.message)).at(line, None)]
             })?;
-            let materialized = materialize::materialization(project, m, &rec, &cfg).map_err(|d| vec![d])?;
+            let (materialized, settings) = materialize::materialization(project, m, &rec, &cfg).map_err(|d| vec![d])?;
             python::check_materialization(python.is_some(), project, m, &rec, materialized).map_err(|d| vec![d])?;
             let hooks = materialize::hooks(project, m, &rec, &mut cfg).map_err(|d| vec![d])?;
-            Ok(Some((rec, cfg, materialized, hooks, python)))
+            Ok(Some((rec, cfg, (materialized, settings), hooks, python)))
         });
         for (m, resolved) in project.models.iter().zip(resolved) {
-            let (rec, cfg, materialized, hooks, python) = match resolved {
+            let (rec, cfg, (materialized, settings), hooks, python) = match resolved {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
                 Err(d) => {
@@ -415,7 +417,7 @@ impl<'a> Planner<'a> {
                 depends_on: source_deps,
                 relation: Some(relation),
                 config: cfg,
-                kind: NodeKind::Model { template: m.path.display().to_string(), materialized, python },
+                kind: NodeKind::Model { template: m.path.display().to_string(), materialized, settings, python },
                 hooks,
                 version,
                 run: Default::default(),

@@ -7,13 +7,15 @@ use crate::template::{Templates, Vars};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn write(root: &Path, rel: &str, text: &str) {
+/// Writes `text` at `rel` under `root`, making its folders.
+pub(super) fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
     std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
     std::fs::write(p, text).expect("write");
 }
 
-fn target(root: &Path) -> Target {
+/// A DuckDB target whose database file sits in `root`.
+pub(super) fn target(root: &Path) -> Target {
     Target {
         profile_name: "shop".into(),
         name: "dev".into(),

@@ -15,7 +15,12 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
             cfg: TestConfig::default(),
             decl: 0,
         },
-        _ => NodeKind::Model { template: String::new(), materialized: Materialized::Table, python: None },
+        _ => NodeKind::Model {
+            template: String::new(),
+            materialized: Materialized::Table,
+            settings: crate::nodes::ModelSettings::Plain,
+            python: None,
+        },
     };
     Node {
         id: name.to_string(),
@@ -480,7 +485,12 @@ fn labels_name_every_materialization_as_dbt_prints_it() {
         [(Materialized::View, "view"), (Materialized::Table, "table"), (Materialized::Incremental, "incremental")]
     {
         let mut n = node("m", Resource::Model, &[]);
-        n.kind = NodeKind::Model { template: String::new(), materialized: m, python: None };
+        n.kind = NodeKind::Model {
+            template: String::new(),
+            materialized: m,
+            settings: crate::nodes::ModelSettings::Plain,
+            python: None,
+        };
         assert_eq!(label(&n).materialized, text);
     }
     assert_eq!(label(&node("t", Resource::Test, &[])).materialized, "");

@@ -12,7 +12,12 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
             cfg: TestConfig::default(),
             decl: 0,
         },
-        _ => NodeKind::Model { template: String::new(), materialized: Materialized::View, python: None },
+        _ => NodeKind::Model {
+            template: String::new(),
+            materialized: Materialized::View,
+            settings: crate::nodes::ModelSettings::Plain,
+            python: None,
+        },
     };
     let mut config = crate::config_tree::ConfigMap::new();
     config.insert("tags".into(), serde_yaml::to_value(tags).expect("tags"));
@@ -252,7 +257,12 @@ fn empty_selections_warn_with_dbt_wording() {
 /// leaves it: eph out of the nodes, the edges through it folded, kept aside.
 fn plan_with_ephemeral() -> Plan {
     let mut eph = node("eph", Resource::Model, &["seed.shop.raw"], "models/eph.sql", &["hidden"], "ephemeral");
-    eph.kind = NodeKind::Model { template: String::new(), materialized: Materialized::Ephemeral, python: None };
+    eph.kind = NodeKind::Model {
+        template: String::new(),
+        materialized: Materialized::Ephemeral,
+        settings: crate::nodes::ModelSettings::Plain,
+        python: None,
+    };
     let mut nodes = vec![
         node("raw", Resource::Seed, &[], "seeds/raw.csv", &[], ""),
         node("mart", Resource::Model, &["seed.shop.raw"], "models/mart.sql", &[], "table"),

@@ -1,35 +1,12 @@
 //! Jinja in `dbt_project.yml` trees, property `config:` and sources, rendered
 //! before planning with the context dbt renders each file with.
 
+use crate::nodes::tests::{target, write};
 use crate::nodes::{self, Plan};
-use crate::project::{self, env::Env, profile::Target};
+use crate::project::{self, env::Env};
 use crate::template::{Templates, Vars};
 use std::collections::BTreeMap;
-use std::path::Path;
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
-
-fn target(root: &Path) -> Target {
-    Target {
-        profile_name: "shop".into(),
-        name: "dev".into(),
-        kind: "duckdb".into(),
-        path: root.join("w.duckdb"),
-        database: "w".into(),
-        schema: "main".into(),
-        threads: 1,
-        settings: BTreeMap::new(),
-        extensions: Vec::new(),
-        secrets: Vec::new(),
-        external_root: ".".into(),
-    }
-}
-
-/// Loads `files`, renders their YAML values with `cli` as `--vars`, and plans.
 fn planned(files: &[(&str, &str)], cli: &[(&str, &str)]) -> Result<Plan, Vec<String>> {
     let dir = tempfile::tempdir().expect("tempdir");
     for (rel, text) in files {
