@@ -254,19 +254,24 @@ mod tests {
     use super::*;
 
     fn texts(src: &str) -> Vec<Vec<String>> {
-        tokenize(src).unwrap().lines.iter().map(|l| l.toks.iter().map(|t| t.text.clone()).collect()).collect()
+        tokenize(src)
+            .expect("valid test input")
+            .lines
+            .iter()
+            .map(|l| l.toks.iter().map(|t| t.text.clone()).collect())
+            .collect()
     }
 
     #[test]
     fn brackets_and_backslashes_join_lines() {
         let src = "a = f(1,\n  2)  # two\nb = 1 + \\\n 2\n";
         assert_eq!(texts(src), vec![vec!["a", "=", "f", "(", "1", ",", "2", ")"], vec!["b", "=", "1", "+", "2"]]);
-        assert_eq!(tokenize(src).unwrap().comments, vec![(2, " two".to_string())]);
+        assert_eq!(tokenize(src).expect("valid test input").comments, vec![(2, " two".to_string())]);
     }
 
     #[test]
     fn strings_decode_as_python_does() {
-        let t = tokenize("x = 'a\\'b' \"\\x41\\n\" r'\\d' '''l1\nl2''' f\"{y}\"\nz = 1\n").unwrap();
+        let t = tokenize("x = 'a\\'b' \"\\x41\\n\" r'\\d' '''l1\nl2''' f\"{y}\"\nz = 1\n").expect("valid test input");
         let vals: Vec<_> = t.lines[0].toks.iter().skip(2).map(|t| (t.text.clone(), t.kind)).collect();
         assert_eq!(vals[0].0, "a'b");
         assert_eq!(vals[1].0, "A\n");
@@ -278,7 +283,7 @@ mod tests {
 
     #[test]
     fn indentation_and_numbers() {
-        let t = tokenize("with x:\n    y = 1_000\n\tz = 1.5e-3\n").unwrap();
+        let t = tokenize("with x:\n    y = 1_000\n\tz = 1.5e-3\n").expect("valid test input");
         assert_eq!(t.lines.iter().map(|l| l.indent).collect::<Vec<_>>(), vec![0, 4, 8]);
         assert_eq!(t.lines[2].toks[2].text, "1.5e-3");
     }

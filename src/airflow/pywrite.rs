@@ -133,9 +133,13 @@ mod tests {
 
     #[test]
     fn yaml_values_become_python_literals() {
-        let v: serde_yaml::Value = serde_yaml::from_str("{a: 1, b: [true, null, 2.5, 3.0], c: {d: x}, 4: -1}").unwrap();
-        assert_eq!(value(&v).unwrap(), r#"{"a": 1, "b": [True, None, 2.5, 3.0], "c": {"d": "x"}, 4: -1}"#);
-        let t: serde_yaml::Value = serde_yaml::from_str("!env x").unwrap();
+        let v: serde_yaml::Value =
+            serde_yaml::from_str("{a: 1, b: [true, null, 2.5, 3.0], c: {d: x}, 4: -1}").expect("valid test input");
+        assert_eq!(
+            value(&v).expect("valid test input"),
+            r#"{"a": 1, "b": [True, None, 2.5, 3.0], "c": {"d": "x"}, 4: -1}"#
+        );
+        let t: serde_yaml::Value = serde_yaml::from_str("!env x").expect("valid test input");
         assert!(value(&t).unwrap_err().contains("`!env`"));
     }
 
@@ -150,11 +154,12 @@ mod tests {
 
     #[test]
     fn datetimes_are_wall_clock_in_the_dag_zone_unless_ambiguous() {
-        let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
-        let midnight = paris.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap().with_timezone(&Utc);
+        let paris: chrono_tz::Tz = "Europe/Paris".parse().expect("valid test input");
+        let midnight =
+            paris.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().expect("one local time").with_timezone(&Utc);
         assert_eq!(datetime(midnight, paris), r#"pendulum.datetime(2025, 1, 1, tz="Europe/Paris")"#);
         // 02:30 on 2025-10-26 happens twice in Paris: the instant is written in UTC.
-        let twice = Utc.with_ymd_and_hms(2025, 10, 26, 0, 30, 0).unwrap();
+        let twice = Utc.with_ymd_and_hms(2025, 10, 26, 0, 30, 0).single().expect("one UTC time");
         assert_eq!(datetime(twice, paris), r#"pendulum.datetime(2025, 10, 26, 0, 30, 0, tz="UTC")"#);
     }
 

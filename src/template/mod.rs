@@ -24,6 +24,7 @@ pub mod ephemeral;
 mod hooks;
 pub(crate) mod limits;
 mod lookup;
+mod macro_files;
 pub mod macros;
 pub(crate) mod namespaces;
 mod pydelta;
@@ -199,7 +200,7 @@ impl Templates {
         });
         hooks::install(&mut jinja);
         strategies::install(&mut jinja);
-        let macro_index = load_macros(&mut jinja, &mut files, &mut errors, project);
+        let macro_index = macro_files::load_macros(&mut jinja, &mut files, &mut errors, project);
         let adapter = adapter::Adapter { macros: macro_index.clone(), external_root: target.external_root.clone() };
         let macro_index = macro_index.clone();
         jinja.add_global("adapter", Value::from_object(adapter.clone()));
@@ -276,7 +277,7 @@ impl Templates {
             let name = f.key.clone();
             let text = this.texts.get(&name).map(String::as_str).unwrap_or_default();
             match this.env.template_from_named_str(&name, text) {
-                Err(e) => (name, Err(compile_error(&e, f.path))),
+                Err(e) => (name, Err(macro_files::compile_error(&e, f.path))),
                 Ok(t) => {
                     let placeholder = Relation::new(&target.database, &target.schema, f.name);
                     let (ctx, rec) = this.resolve_ctx(this.scopes.get(&name).map(String::as_str), &placeholder);
@@ -433,71 +434,6 @@ impl Templates {
         .map_err(|e| self.diagnostic(template, &e))?;
         limits::render(|| t.render(self.context(ctx))).map_err(|e| self.diagnostic(template, &e))
     }
-}
-
-/// Compiles every macro file (runner's built-ins, the project's, each
-/// package's) and registers the globals [`namespaces::MacroIndex`] decides;
-/// a name defined twice in one package is an error naming both files.
-fn load_macros(
-    jinja: &mut Environment<'static>,
-    files: &mut BTreeMap<String, PathBuf>,
-    errors: &mut Vec<Diagnostic>,
-    project: &Project,
-) -> Arc<namespaces::MacroIndex> {
-    let mut index =
-        namespaces::MacroIndex { root: project.name.clone(), dispatch: project.dispatch.clone(), ..Default::default() };
-    let builtins: Vec<crate::project::SqlFile> = builtins::files();
-    let sets =
-        std::iter::once((namespaces::BUILTIN, &builtins)).chain(project.all().map(|p| (p.name.as_str(), &p.macros)));
-    for (package, macro_files) in sets {
-        let owners = index.packages.entry(package.to_string()).or_default();
-        for m in macro_files {
-            let name = m.path.display().to_string();
-            let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(
-                &pyops::rewrite_datetime_arithmetic(&m.text),
-            ));
-            let (renamed, mut signatures) = macros::rename_definitions(&text);
-            for macro_name in macros::macro_names(&text) {
-                if let Some((prev, _)) = owners.get(&macro_name) {
-                    let line = crate::config::find_line(&text, &macro_name);
-                    errors.push(
-                        Diagnostic::in_file(&m.path, format!("macro `{macro_name}` is also defined in `{prev}`"))
-                            .at(line, None)
-                            .hint("macro names must be unique within a project or package"),
-                    );
-                    continue;
-                }
-                let signature = signatures.remove(&macro_name).map(Arc::new);
-                owners.insert(macro_name, (name.clone(), signature));
-            }
-            add(jinja, files, errors, name, renamed, m.path.clone());
-        }
-    }
-    let index = Arc::new(index);
-    for (name, value) in index.globals() {
-        jinja.add_global(name, value);
-    }
-    index
-}
-
-fn add(
-    jinja: &mut Environment<'static>,
-    files: &mut BTreeMap<String, PathBuf>,
-    errors: &mut Vec<Diagnostic>,
-    name: String,
-    text: String,
-    path: PathBuf,
-) {
-    if let Err(e) = jinja.add_template_owned(name.clone(), text) {
-        errors.push(compile_error(&e, &path));
-    }
-    files.insert(name, path);
-}
-
-/// A template's syntax error, at its line in `path`.
-fn compile_error(e: &Error, path: &Path) -> Diagnostic {
-    let msg = e.detail().map(|d| format!("{}: {d}", e.kind())).unwrap_or_else(|| e.kind().to_string());
-    Diagnostic::in_file(path, msg).at(e.line(), None)
 }
 
 /// A poisoned recorder only means another render panicked; its data is still usable.
