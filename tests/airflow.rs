@@ -5,7 +5,7 @@
 //! expected YAML DAG, and bad input (exit 2, naming the file and key).
 
 mod common;
-use common::{Fixture, Run};
+use common::{ok, Fixture, Run};
 use runner::project::dag::{parse, Dag};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,10 +58,6 @@ fn meaning(mut dag: Dag) -> String {
 fn py_compile(file: &Path) {
     let out = Command::new("python3").args(["-m", "py_compile"]).arg(file).output().expect("python3 is installed");
     assert!(out.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
-}
-
-fn ok(r: &Run) {
-    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! Expected tables are what dbt-duckdb 1.9 builds from the same projects.
 
 mod common;
-use common::{Fixture, Run};
+use common::{ok, select, Fixture, Run};
 
 fn run(f: &Fixture, v: u32, extra: &[&str]) -> Run {
     let vars = format!("{{v: {v}}}");
@@ -13,20 +13,12 @@ fn run(f: &Fixture, v: u32, extra: &[&str]) -> Run {
     f.run(&args)
 }
 
-fn ok(r: &Run) {
-    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-}
-
 /// Rows as `a|b|c`, sorted.
 fn rows(f: &Fixture, table: &str) -> Vec<String> {
     select(f, &format!("select * from main.\"{table}\" order by all"))
 }
 
 /// Rows of any query as `a|b|c`, in its order.
-fn select(f: &Fixture, sql: &str) -> Vec<String> {
-    f.query(sql).into_iter().map(|r| r.join("|")).collect()
-}
-
 /// `name TYPE` per column, in table order.
 fn columns(f: &Fixture, table: &str) -> Vec<String> {
     f.query(&format!(

@@ -9,15 +9,7 @@
 //! against dbt.
 
 mod common;
-use common::{Fixture, Run};
-
-fn ok(r: &Run) {
-    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-}
-
-fn select(f: &Fixture, sql: &str) -> Vec<String> {
-    f.query(sql).into_iter().map(|r| r.join("|")).collect()
-}
+use common::{ok, select, Fixture};
 
 /// On 1, ids 1 and 2; on 2, id 1 renamed (and stamped later), id 2 gone, id 3 new.
 const SOURCE: &str = "{{ config(materialized='view') }}\n\

@@ -6,16 +6,7 @@
 //! differential case `differential/snapshots` checks every row against dbt.
 
 mod common;
-use common::{rejects, Fixture, Run};
-
-fn ok(r: &Run) {
-    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-}
-
-/// Rows of a query as `a|b|c`, in its order.
-fn select(f: &Fixture, sql: &str) -> Vec<String> {
-    f.query(sql).into_iter().map(|r| r.join("|")).collect()
-}
+use common::{ok, rejects, select, Fixture};
 
 /// A source view whose rows depend on `v`: on 1, ids 1 and 2; on 2, id 1
 /// updated and id 3 new (id 2 gone).

@@ -113,6 +113,19 @@ fn string_list(cfg: &ConfigMap, key: &'static str) -> Result<Option<Vec<String>>
 }
 
 impl Incremental {
+    /// `strategy` on `unique_key`, every other setting dbt's default (tests).
+    #[cfg(test)]
+    pub(crate) fn plain(strategy: Strategy, unique_key: UniqueKey) -> Incremental {
+        Incremental {
+            strategy,
+            unique_key,
+            on_schema_change: OnSchemaChange::Ignore,
+            merge_update_columns: None,
+            merge_exclude_columns: None,
+            predicates: None,
+        }
+    }
+
     /// The incremental settings of a model's merged config.
     pub fn from_config(cfg: &ConfigMap) -> Result<Incremental, ConfigError> {
         let strategy = match cfg.get("incremental_strategy") {

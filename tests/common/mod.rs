@@ -250,6 +250,16 @@ pub fn tree(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Asserts a run exited 0, showing its output when it did not.
+pub fn ok(r: &Run) {
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+}
+
+/// Rows of a query as `a|b|c`, in its order.
+pub fn select(f: &Fixture, sql: &str) -> Vec<String> {
+    f.query(sql).into_iter().map(|r| r.join("|")).collect()
+}
+
 /// Runs `args` expecting exit 2, each needle in stderr, nothing run and no
 /// database file; returns stderr.
 pub fn rejects(f: &Fixture, args: &[&str], needles: &[&str]) -> String {

@@ -5,14 +5,7 @@ fn col(name: &str, data_type: &str) -> Column {
 }
 
 fn cfg(strategy: Strategy, unique_key: UniqueKey) -> Incremental {
-    Incremental {
-        strategy,
-        unique_key,
-        on_schema_change: OnSchemaChange::Ignore,
-        merge_update_columns: None,
-        merge_exclude_columns: None,
-        predicates: None,
-    }
+    Incremental::plain(strategy, unique_key)
 }
 
 const T: &str = "\"db\".\"main\".\"t\"";
