@@ -22,6 +22,7 @@ mod contract;
 mod entry;
 mod fields;
 mod operation;
+mod sha256;
 pub(crate) use entry::model_config_default;
 mod unit;
 mod write;

@@ -7,11 +7,9 @@
 //! Also each enforced contract's `contract.checksum` (its text is
 //! [`super::contract`]'s), hashed with the files.
 //!
-//! SHA-256 comes from DuckDB's `sha256()` on an in-memory connection (never
-//! the warehouse): one query for every file of the project. A SHA-256 crate
-//! would change the features of crates that DuckDB's build script shares,
-//! which recompiles DuckDB on every machine. Owns no other manifest field.
+//! SHA-256 is [`super::sha256`]'s. Owns no other manifest field.
 
+use super::sha256;
 use crate::nodes::Node;
 use crate::project::Project;
 use std::borrow::Cow;
@@ -41,8 +39,8 @@ pub(crate) fn project_file(project: &Project) -> PathBuf {
 
 /// The checksums of every model, singular test and seed file, the
 /// installed packages' included, and of every project's `dbt_project.yml`, and the contract
-/// checksums of `nodes`. A file that cannot be read or hashed gets none
-/// (the manifest then says `"none"`); so does a contract.
+/// checksums of `nodes`. A seed file that cannot be read gets none (the
+/// manifest then says `"none"`).
 pub(crate) fn of_project<'p>(project: &'p Project, nodes: &[&'p Node]) -> Checksums<'p> {
     let mut texts: Vec<(Cow<'p, Path>, String)> = project
         .all()
@@ -70,40 +68,7 @@ pub(crate) fn of_project<'p>(project: &'p Project, nodes: &[&'p Node]) -> Checks
         .iter()
         .filter_map(|n| super::contract::state(n, super::props(project, n)).map(|t| (n.id.as_str(), t)))
         .collect();
-    let all = texts.iter().map(|(_, t)| t.as_str()).chain(contracts.iter().map(|(_, t)| t.as_str()));
-    if let Ok(mut hashes) = sha256_all(all) {
-        let of_contracts = hashes.split_off(texts.len().min(hashes.len()));
-        out.files.extend(texts.into_iter().zip(hashes).map(|((p, _), h)| (p, ("sha256", h))));
-        out.contracts.extend(contracts.iter().zip(of_contracts).map(|((id, _), h)| (*id, h)));
-    }
+    out.files.extend(texts.into_iter().map(|(p, t)| (p, ("sha256", sha256::hex(t.as_bytes())))));
+    out.contracts.extend(contracts.into_iter().map(|(id, t)| (id, sha256::hex(t.as_bytes()))));
     out
-}
-
-/// SHA-256 (hex) of each text, in order.
-fn sha256_all<'t>(texts: impl Iterator<Item = &'t str>) -> Result<Vec<String>, duckdb::Error> {
-    let conn = duckdb::Connection::open_in_memory()?;
-    conn.execute_batch("create table texts (i bigint, t varchar)")?;
-    let mut n = 0i64;
-    {
-        let mut app = conn.appender("texts")?;
-        for t in texts {
-            app.append_row(duckdb::params![n, t])?;
-            n += 1;
-        }
-    }
-    let mut stmt = conn.prepare("select sha256(t) from texts order by i")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    rows.collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sha256_is_sha256() {
-        let h = sha256_all(["abc", ""].into_iter()).expect("hashes");
-        assert_eq!(h[0], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(h[1], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    }
 }
