@@ -100,9 +100,9 @@ impl Worker {
     fn local_query(&self) -> LocalQuery {
         let inner = query::on_connection(self.ex.conn.clone());
         let flag = self.queried.clone();
-        Rc::new(move |sql: &str| {
+        Rc::new(move |sql: &str, params: &[&str]| {
             flag.store(true, Ordering::Relaxed);
-            inner(sql)
+            inner(sql, params)
         })
     }
 

@@ -14,7 +14,7 @@
 mod column;
 mod ddl;
 
-use super::context::{invalid, query};
+use super::context::{invalid, query, query_with};
 use super::relation::Relation;
 use column::{Column, ColumnApi};
 use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
@@ -97,8 +97,8 @@ impl Adapter {
     /// the sizes are derived as DuckDB's `duckdb_columns()` derives them.
     fn columns(&self, state: &State, rel: &Relation) -> Result<Value, Error> {
         let name = [&rel.database, &rel.schema, &rel.identifier].map(|p| quote(p)).join(".");
-        let sql = format!("select name, type from pragma_table_info({})", literal(&name));
-        let t = match query(state, &sql, "adapter.get_columns_in_relation") {
+        let sql = "select name, type from pragma_table_info(?)";
+        let t = match query_with(state, sql, &[&name], "adapter.get_columns_in_relation") {
             Ok(Some(t)) => t,
             Ok(None) => return Ok(Value::from(Vec::<Value>::new())),
             // DuckDB's words for a relation (or its schema or database) that is not there.

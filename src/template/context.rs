@@ -65,12 +65,17 @@ pub fn invalid(msg: impl Into<String>) -> Error {
 
 /// Runs SQL on the node's connection; `None` outside the execute pass, as in dbt.
 pub fn query(state: &State, sql: &str, who: &str) -> Result<Option<QueryTable>, Error> {
+    query_with(state, sql, &[], who)
+}
+
+/// [`query`] of a text with `?` parameters (runner's own catalog reads).
+pub fn query_with(state: &State, sql: &str, params: &[&str], who: &str) -> Result<Option<QueryTable>, Error> {
     if !executing(state) {
         return Ok(None);
     }
     let ran = match (runtime(state).and_then(|r| r.query.clone()), super::query::scoped()) {
-        (Some(run), _) => run(sql),
-        (None, Some(run)) => run(sql),
+        (Some(run), _) => run(sql, params),
+        (None, Some(run)) => run(sql, params),
         (None, None) => {
             return Err(invalid(format!("`{who}` needs a database connection, and this render has none"))
                 .with_source(QueryUnavailable))

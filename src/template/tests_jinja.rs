@@ -221,6 +221,29 @@ fn adapter_reads_the_catalog_only_when_executing() {
 }
 
 #[test]
+fn columns_are_read_again_at_each_call_and_a_missing_relation_has_none() {
+    // The catalog read is prepared once per connection: each call must still
+    // see the relation as it is then, and a relation (or its schema, or its
+    // database) that is not there has no columns, as in dbt.
+    let model = "{{ adapter.get_columns_in_relation(ref('raw')) | length }}\
+                 {% do run_query('alter table raw add column extra integer') %}\
+                 {{ adapter.get_columns_in_relation(ref('raw')) | map(attribute='name') | join(',') }}\
+                 |{{ adapter.get_columns_in_relation(ref('nope')) | length }}\
+                 |{{ adapter.get_columns_in_relation(ref('no_schema')) | length }}\
+                 |{{ adapter.get_columns_in_relation(ref('no_db')) | length }}";
+    let mut c = ctx();
+    let mut rels = (*c.relations).clone();
+    rels.by_name.insert("raw".into(), Relation::new("memory", "main", "raw"));
+    rels.by_name.insert("nope".into(), Relation::new("memory", "main", "nope"));
+    rels.by_name.insert("no_schema".into(), Relation::new("memory", "nowhere", "raw"));
+    rels.by_name.insert("no_db".into(), Relation::new("no_such_db", "main", "raw"));
+    c.relations = Arc::new(rels);
+    let t = templates(&[("models/m.sql", model)], &[]);
+    let out = t.render_with_query("models/m.sql", &c, conn()).expect("renders");
+    assert_eq!(out, "3id,name,d,extra|0|0|0");
+}
+
+#[test]
 fn run_query_without_a_connection_is_a_clear_error() {
     let d = render("{{ run_query('select 1') }}", &[]).expect_err("no connection");
     assert!(d.message.contains("`run_query` needs a database connection"), "{}", d.message);
