@@ -19,6 +19,7 @@ mod header;
 mod hooks;
 mod incremental;
 mod infer;
+mod kept_reads;
 mod python;
 pub mod run_hooks;
 mod seed;

@@ -43,6 +43,8 @@ pub(crate) struct Worker {
     /// Set when `run_query` ran: what it ran may have created or dropped
     /// relations behind the catalog's back.
     queried: Arc<AtomicBool>,
+    /// Runner's own catalog reads in renders, kept while the file is read-only.
+    reads: Rc<super::kept_reads::KeptReads>,
     dag_timeout: Option<Duration>,
     /// Where a node with a `sql_header` gets a connection of its own. Last,
     /// so it is dropped after every connection above (see [`Database`]).
@@ -71,8 +73,9 @@ impl Worker {
                 stop: stop.clone(),
             },
         };
+        let reads = Rc::new(super::kept_reads::KeptReads::new(database.read_only(), database.catalog()));
         let database = Arc::clone(database);
-        Ok(Worker { ex, handle, stop, queried, dag_timeout: run.dag_timeout, database })
+        Ok(Worker { ex, handle, stop, queried, reads, dag_timeout: run.dag_timeout, database })
     }
 
     /// dbt opens a connection for every node, so what one node's
@@ -97,12 +100,19 @@ impl Worker {
     }
 
     /// `run_query` on the executor's current connection, noting that it ran.
+    /// Text with parameters is runner's own catalog read, which changes
+    /// nothing and may be answered from [`KeptReads`](super::kept_reads::KeptReads).
     fn local_query(&self) -> LocalQuery {
         let inner = query::on_connection(self.ex.conn.clone());
         let flag = self.queried.clone();
+        let reads = self.reads.clone();
         Rc::new(move |sql: &str, params: &[&str]| {
-            flag.store(true, Ordering::Relaxed);
-            inner(sql, params)
+            if params.is_empty() {
+                flag.store(true, Ordering::Relaxed);
+                reads.forget();
+                return inner(sql, params);
+            }
+            reads.answer(sql, params, || inner(sql, params))
         })
     }
 
