@@ -185,21 +185,6 @@ impl Planner<'_> {
                 )
             }
         };
-        // dbt renders Jinja in a test's SQL-fragment configs (`where`, `warn_if`, …).
-        for key in ["where", "warn_if", "error_if", "fail_calc"] {
-            let Some(Value::String(text)) = cfg.get(key) else { continue };
-            if !text.contains("{{") && !text.contains("{%") {
-                continue;
-            }
-            match self.templates.render_config_str_in(scope, text) {
-                Ok(rendered) => {
-                    cfg.insert(key.into(), Value::String(rendered));
-                }
-                Err(e) => {
-                    return Err(err(format!("`{key}` of test `{}`: {e}", names.name)));
-                }
-            }
-        }
         // As dbt does, a shortened name becomes the test's alias unless one is configured.
         if names.alias != names.name && !cfg.contains_key("alias") {
             cfg.insert("alias".into(), Value::String(names.alias.clone()));

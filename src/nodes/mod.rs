@@ -365,11 +365,6 @@ impl<'a> Planner<'a> {
             if !enabled(&cfg) {
                 return Ok(None);
             }
-            let scope = project.is_package().then_some(project.name.as_str());
-            header::render_yaml(&mut cfg, &rec.config, |t| templates.render_config_str_in(scope, t)).map_err(|e| {
-                let (file, line) = materialize::config_origin(project, e.key, m, &rec);
-                vec![Diagnostic::in_file(file, format!("model `{}`: {}", m.name, e.message)).at(line, None)]
-            })?;
             let (materialized, settings) = materialize::materialization(project, m, &rec, &cfg).map_err(|d| vec![d])?;
             python::check_materialization(python.is_some(), project, m, &rec, materialized).map_err(|d| vec![d])?;
             let hooks = materialize::hooks(project, m, &rec, &mut cfg).map_err(|d| vec![d])?;
@@ -497,4 +492,3 @@ mod seeds;
 pub mod snapshot;
 pub mod strategy;
 mod unit;
-pub mod yaml_jinja;

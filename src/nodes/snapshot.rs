@@ -347,9 +347,6 @@ impl<'a> Planner<'a> {
             if !enabled(&cfg) {
                 continue;
             }
-            let scope = project.is_package().then_some(project.name.as_str());
-            let rendered =
-                super::header::render_yaml(&mut cfg, &rec.config, |t| templates.render_config_str_in(scope, t));
             let located = |key: &str, message: String, hint: Option<String>, missing: bool| {
                 let from_block = rec.config.contains_key(key);
                 let (file, line) = origin(s, &project.dbt_project_text, props, from_block, key, missing);
@@ -359,10 +356,6 @@ impl<'a> Planner<'a> {
                     None => d,
                 }
             };
-            if let Err(e) = rendered {
-                self.errors.push(located(e.key, e.message, e.hint, false));
-                continue;
-            }
             let snapshot = match SnapshotConfig::from_config(&cfg) {
                 Ok(c) => c,
                 Err(e) => {

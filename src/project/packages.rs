@@ -282,10 +282,10 @@ fn load_one(w: &mut Walk, dir: &Path, root_flags: Option<&Value>) -> Option<Pack
     let rel = w.rel(dir);
     let yml = rel.join("dbt_project.yml");
     let text = w.read_yaml(&dir.join("dbt_project.yml"))?;
-    let raw = match crate::yaml::from_str::<Option<RawDbtProject>>(&text) {
-        Ok(r) => r.unwrap_or_default(),
-        Err(e) => {
-            w.errors.push(e.in_file(&yml));
+    let raw = match super::render::dbt_project::<RawDbtProject>(&text, &yml, w.render.as_deref(), false) {
+        Ok(r) => r,
+        Err(errors) => {
+            w.errors.extend(errors);
             return None;
         }
     };

@@ -63,7 +63,13 @@ fn one_listing_serves_every_filter_in_whole_path_order() {
     ] {
         write(r, rel, "");
     }
-    let mut w = Walk { root: r.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
+    let mut w = Walk {
+        root: r.to_path_buf(),
+        errors: Vec::new(),
+        render: None,
+        root_vars: BTreeMap::new(),
+        listings: BTreeMap::new(),
+    };
     let rel =
         |v: Vec<Listed>| -> Vec<(String, Vec<String>)> { v.into_iter().map(|(p, f)| (w_rel(r, &p), f)).collect() };
     let sql = rel(w.files(&["models".into()], &["sql"], &["generic"]));
