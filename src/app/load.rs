@@ -32,7 +32,7 @@ pub(super) fn project_with_target(
             if let Some(t) = opts.threads {
                 target.threads = t;
             }
-            let render = Arc::new(YamlJinja::new(Some(&target), env, vars.clone(), run_values));
+            let render = Arc::new(YamlJinja::new(&target, env, vars.clone(), run_values));
             let (project, errors) = project::load_rendered(dir, Some(render));
             (Some((target, attachments)), project, errors)
         }

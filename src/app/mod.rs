@@ -116,8 +116,10 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             let dir = dag.map(|d| d.project_dir).unwrap_or_else(|| opts.project_dir.clone());
             // packages.yml sees the environment (`.env` too) and `--vars`, as in dbt.
             let env = Env::load(&dir).map_err(|d| Error::Load(shown(&dir, vec![d])))?;
+            let project = crate::template::YamlJinja::without_profile(&env, Vars { layers: vec![opts.vars.clone()] });
             let renderer = crate::deps::render::Renderer::new(env, opts.vars.clone());
-            let installed = crate::deps::install(&dir, deps, &renderer).map_err(|d| Error::Load(shown(&dir, d)))?;
+            let installed =
+                crate::deps::install(&dir, deps, &renderer, &project).map_err(|d| Error::Load(shown(&dir, d)))?;
             if installed.is_empty() {
                 println!("no packages to install");
             }

@@ -125,6 +125,12 @@ fn jinja_error(kind: ErrorKind, msg: String) -> Error {
 /// for nodes and in `dbt_project.yml`; property files read it as written
 /// (dbt's `ConfiguredVar` does not render it).
 fn var_function(vars: Arc<Vars>, rendered: bool) -> Value {
+    var_function_with(vars, rendered, true)
+}
+
+/// [`var_function`]; a var that is not `required` (dbt's `require_vars`
+/// off, as `dbt deps` renders `dbt_project.yml`) is `none` when missing.
+fn var_function_with(vars: Arc<Vars>, rendered: bool, required: bool) -> Value {
     Value::from_function(
         move |state: &minijinja::State<'_, '_>,
               key: String,
@@ -142,6 +148,7 @@ fn var_function(vars: Arc<Vars>, rendered: bool) -> Value {
                 }
                 (Some(v), _) => Ok(Value::from(Serde(v.clone()))),
                 (None, Some(d)) => Ok(d),
+                (None, None) if !required => Ok(Value::from(())),
                 (None, None) => Err(jinja_error(
                     ErrorKind::InvalidOperation,
                     format!("required var `{key}` not found (hint: set it under `vars:` in the DAG or dbt_project.yml, or pass --vars)"),

@@ -33,6 +33,23 @@ pub struct YamlJinja {
     env: Environment<'static>,
     /// `var()` of the root project's `dbt_project.yml`: `--vars` and the DAG's.
     cli_vars: Arc<Vars>,
+    /// Whether a missing var without a default is an error (dbt's
+    /// `require_vars`, off only for `dbt deps`).
+    require_vars: bool,
+}
+
+/// `target` where dbt has no profile (`dbt deps`): every field is empty text.
+#[derive(Debug)]
+struct NoTarget;
+
+impl Object for NoTarget {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, _key: &Value) -> Option<Value> {
+        Some(Value::from(""))
+    }
 }
 
 /// Context key of the pieces one render writes.
@@ -84,17 +101,30 @@ impl Object for Marked {
 }
 
 impl YamlJinja {
-    /// The renderer of one run: `target` is `None` where dbt has no profile
-    /// (`deps`), so `target` is undefined; `cli_vars` are `--vars` and the
-    /// DAG's; `run_values` give `invocation_id`, `run_started_at` and `flags`.
-    pub fn new(target: Option<&Target>, env: &Env, cli_vars: Vars, run_values: &[(&'static str, Value)]) -> YamlJinja {
+    /// The renderer of one run: `cli_vars` are `--vars` and the DAG's;
+    /// `run_values` give `invocation_id`, `run_started_at` and `flags`.
+    pub fn new(target: &Target, env: &Env, cli_vars: Vars, run_values: &[(&'static str, Value)]) -> YamlJinja {
+        YamlJinja::build(target_value(target), env, cli_vars, run_values, true)
+    }
+
+    /// The renderer of `deps`, which dbt runs without a profile: every field
+    /// of `target` is empty text and a missing var is `none`.
+    pub fn without_profile(env: &Env, cli_vars: Vars) -> YamlJinja {
+        YamlJinja::build(Value::from_object(NoTarget), env, cli_vars, &[], false)
+    }
+
+    fn build(
+        target: Value,
+        env: &Env,
+        cli_vars: Vars,
+        run_values: &[(&'static str, Value)],
+        require_vars: bool,
+    ) -> YamlJinja {
         let mut jinja = Environment::new();
         jinja.set_recursion_limit(200);
         jinja.set_fuel(Some(limits::MAX_INSTRUCTIONS));
         jinja.add_function("env_var", env_var::function(env.clone()));
-        if let Some(t) = target {
-            jinja.add_global("target", target_value(t));
-        }
+        jinja.add_global("target", target);
         if let Some((_, flags)) = run_values.iter().find(|(k, _)| *k == "flags") {
             jinja.add_global("flags", flags.clone());
         }
@@ -116,7 +146,7 @@ impl YamlJinja {
                 None => minijinja::escape_formatter(out, state, value),
             }
         });
-        YamlJinja { env: jinja, cli_vars: Arc::new(cli_vars) }
+        YamlJinja { env: jinja, cli_vars: Arc::new(cli_vars), require_vars }
     }
 
     /// One value rendered with `ctx`, natively (see the module comment).
@@ -143,7 +173,7 @@ impl Render for YamlJinja {
     fn project_value(&self, text: &str, root: bool) -> Result<serde_yaml::Value, String> {
         // dbt renders a package's `dbt_project.yml` without the command line's vars.
         let vars = if root { self.cli_vars.clone() } else { Arc::new(Vars::default()) };
-        self.render(text, vec![("var", var_function(vars, true))])
+        self.render(text, vec![("var", var_function_with(vars, true, self.require_vars))])
     }
 
     fn property_value(

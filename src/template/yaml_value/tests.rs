@@ -7,7 +7,7 @@ use serde_yaml::Value as Y;
 
 fn jinja() -> YamlJinja {
     let cli = Vars { layers: vec![BTreeMap::from([("cv".to_string(), Y::String("{{ target.name }}_cli".into()))])] };
-    YamlJinja::new(Some(&target()), &Env::default(), cli, &[])
+    YamlJinja::new(&target(), &Env::default(), cli, &[])
 }
 
 fn prop(text: &str) -> Result<Y, String> {
@@ -108,8 +108,10 @@ fn var_sees_the_files_own_vars() {
 }
 
 #[test]
-fn without_a_profile_target_is_undefined() {
-    let j = YamlJinja::new(None, &Env::default(), Vars::default(), &[]);
-    assert!(j.project_value("{{ target.name }}", true).is_err());
+fn without_a_profile_target_is_empty_and_vars_are_not_required() {
+    // As `dbt deps` renders dbt_project.yml.
+    let j = YamlJinja::without_profile(&Env::default(), Vars::default());
+    assert_eq!(j.project_value("x{{ target.name }}", true), Ok(s("x")));
+    assert_eq!(j.project_value("{{ var('missing') }}", true), Ok(Y::Null));
     assert_eq!(j.project_value("plain", true), Ok(s("plain")));
 }
