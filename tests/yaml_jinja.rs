@@ -124,3 +124,13 @@ fn the_context_is_dbts_parse_context_without_nodes_or_macros() {
         rejects(&f, &["run"], &["models/marts/customers.yml:5", "`models.customers.config.alias` cannot render"]);
     }
 }
+
+#[test]
+fn an_enabled_set_by_a_config_call_is_checked_as_dbt_checks_it() {
+    let f = shop_with(&[("models/marts/customers.sql", "{{ config(enabled='false') }}\nselect 1 as customer_id\n")]);
+    rejects(
+        &f,
+        &["run"],
+        &["models/marts/customers.sql:1", "model `customers`: `enabled` is `false` (text), not a boolean"],
+    );
+}
