@@ -20,7 +20,7 @@ pub(crate) mod semver;
 mod sources;
 
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::packages::{self, Spec};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

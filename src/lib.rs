@@ -18,6 +18,7 @@ pub(crate) mod config_tree;
 pub(crate) mod data_tests;
 pub mod db;
 pub(crate) mod deps;
+pub mod diag;
 pub mod error;
 pub mod events;
 pub(crate) mod executor;

@@ -9,7 +9,7 @@
 
 use super::pyeval::{self, Call, Value};
 use super::translate::Dag as Translated;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::path::Path;
 
 /// One DAG read from the file.

@@ -10,7 +10,7 @@ use super::Prepared;
 use crate::artifacts::layout::Layout;
 use crate::artifacts::manifest::{self, Manifest};
 use crate::artifacts::{self, NodeFiles};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::nodes::{Node, NodeKind};
 use crate::pymodel::module::ModuleCtx;
 use crate::template::relation::Relation;
@@ -79,7 +79,7 @@ pub(super) fn manifest_for<'p>(
 /// Writes `target/manifest.json`; a failure to write is a warning, never a failed run.
 pub(super) fn write_manifest(prep: &Prepared, manifest: &Manifest) {
     if let Err(e) = manifest::write(&prep.project, manifest) {
-        eprintln!("warning: {}", crate::error::io_message("cannot write the manifest", &e));
+        eprintln!("warning: {}", crate::diag::io_message("cannot write the manifest", &e));
     }
 }
 
@@ -136,7 +136,7 @@ pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemeral
     let mut write_failed = false;
     for (node, (sql_path, rendered, written)) in all.into_iter().zip(done) {
         if let Some(e) = written.filter(|_| !write_failed) {
-            eprintln!("warning: {}", crate::error::io_message("cannot write the compiled SQL", &e));
+            eprintln!("warning: {}", crate::diag::io_message("cannot write the compiled SQL", &e));
             write_failed = true;
         }
         let compiled_code = match rendered {

@@ -9,7 +9,8 @@
 use super::{resolve_target, shown};
 use crate::cli::Options;
 use crate::db::{self, Holder, LockMode, LockRequest};
-use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::diag::Diagnostic;
+use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::project::dag::Dag;
 use crate::project::{self, env::Env, profile, profile::Target};
 use crate::secrets;

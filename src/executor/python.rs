@@ -147,6 +147,6 @@ fn scratch_dir(root: &Path, identifier: &str) -> Result<tempfile::TempDir, Strin
     let made = std::fs::create_dir_all(root)
         .and_then(|()| tempfile::Builder::new().prefix(&format!("{name}-")).tempdir_in(root));
     made.map_err(|e| {
-        crate::error::io_message(&format!("cannot make a folder in `{}` for the Python model", root.display()), &e)
+        crate::diag::io_message(&format!("cannot make a folder in `{}` for the Python model", root.display()), &e)
     })
 }

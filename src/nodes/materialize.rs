@@ -8,7 +8,7 @@
 
 use super::{Ephemerals, Node, NodeKind, Planner};
 use crate::config_tree::{as_strings, ConfigMap};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::{Project, SqlFile};
 use crate::template::Recorded;
 use serde_yaml::Value;

@@ -12,7 +12,7 @@
 
 use crate::config_tree::{get_str, ConfigMap};
 use crate::data_tests::TestConfig;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::graph::{cycle_text, Graph};
 use crate::hooks::NodeHooks;
 pub use crate::hooks::RunHooks;

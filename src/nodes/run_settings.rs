@@ -68,7 +68,7 @@ impl super::Planner<'_> {
             match RunSettings::from_config(&n.config) {
                 Ok(s) => n.run = s,
                 Err(es) => self.errors.extend(es.into_iter().map(|e| {
-                    crate::error::Diagnostic::in_file(&n.file, format!("{} `{}`: {e}", n.resource.as_str(), n.name))
+                    crate::diag::Diagnostic::in_file(&n.file, format!("{} `{}`: {e}", n.resource.as_str(), n.name))
                         .hint("give a whole number of retries and durations like `90s`, `5m` or a number of seconds")
                 })),
             }

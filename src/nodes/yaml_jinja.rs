@@ -12,7 +12,7 @@
 //! ever reaches a relation name. This owns which values are rendered;
 //! `template::yaml_value` owns how one renders. It reads no files.
 
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::{NodeProps, Project};
 use crate::template::{has_jinja, Templates};
 use serde_yaml::Value;

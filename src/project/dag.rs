@@ -5,7 +5,7 @@
 //! computes no schedule times (that is `timetable`'s job).
 
 use crate::config::{dag::RawDag, key_line};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! entry that names no node. The parsing of property files is `properties`.
 
 use super::{stem, Project, Walk};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::collections::BTreeMap;
 
 /// Unit test fixtures under each `<test-path>/fixtures/`, by file stem as
@@ -49,7 +49,7 @@ pub(super) fn unmatched(project: &Project) -> Vec<Diagnostic> {
         // A versioned model's entry is matched version by version (`versions::resolve`).
         let unknown = |(name, entry): &(&String, &super::NodeProps)| !entry.versioned && !known.contains(name.as_str());
         for (name, entry) in props.iter().filter(unknown) {
-            let close = crate::error::closest(name, known.iter().copied());
+            let close = crate::diag::closest(name, known.iter().copied());
             let what = format!("did not find a node named `{name}` for this entry of `{section}`");
             let d = Diagnostic::in_file(&entry.file, what).at(entry.line, None);
             out.push(match close {

@@ -28,7 +28,7 @@ pub mod versions;
 
 use crate::config::dbt_project::RawDbtProject;
 use crate::config_tree::{self, ConfigMap};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::par;
 use listing::Listing;
 use serde_yaml::Value;

@@ -15,7 +15,7 @@
 
 use super::{Project, Walk};
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::hooks::Phase;
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ pub use secrets::SecretSql;
 use super::env::Env;
 use crate::config::find_line;
 use crate::config::profile::{RawOutput, RawProfile};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

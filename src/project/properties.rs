@@ -11,7 +11,7 @@ use super::lines::Lines;
 use super::test_entries::{self, Attached, TestDecl};
 use super::{ColumnProps, NodeProps, SourceTable};
 use crate::config::properties::{RawColumn, RawProperties};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -8,7 +8,7 @@
 //! effect, as they change nothing in the warehouse. Renders and runs nothing.
 
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::hooks::{self, Phase, RunHook};
 use serde_yaml::Value;
 

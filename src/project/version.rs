@@ -9,7 +9,7 @@
 use super::Walk;
 use crate::config::dbt_project::RawDbtProject;
 use crate::deps::semver::Specifier;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::path::Path;
 

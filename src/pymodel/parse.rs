@@ -12,7 +12,7 @@
 
 use super::literal;
 use crate::airflow::pytoken::{tokenize, Kind, Line, Tok};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -9,7 +9,7 @@
 
 use super::relation::{Relation, CTE_PREFIX};
 use super::{Relations, RenderCtx, Templates};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 

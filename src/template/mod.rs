@@ -43,7 +43,7 @@ pub mod unit;
 mod yaml_value;
 pub(crate) use yaml_value::has_jinja;
 
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::{env::Env, profile::Target, Project};
 use chrono::{DateTime, Utc};
 pub use diagnostics::describe;

@@ -9,7 +9,7 @@
 
 use super::relation::Relation;
 use super::{config_obj, context, ephemeral, jinja_error, limits, lock, Templates, Vars};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::unit_tests::Overrides;
 use minijinja::value::{Rest, Serde, Value};
 use minijinja::{Error, ErrorKind};

@@ -7,7 +7,7 @@
 use super::{Cell, Format, Given, Input, Overrides, Row, Rows, UnitTestDecl};
 use crate::config::unit_tests::{RawInput, RawUnitTest};
 use crate::data_tests::naming::py_repr;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::versions::Version;
 use serde_yaml::Value;
 use std::path::Path;

@@ -18,7 +18,7 @@ fn planned(files: &[(&str, &str)], cli: &[(&str, &str)]) -> Result<Plan, Vec<Str
         cli.iter().map(|(k, v)| (k.to_string(), serde_yaml::Value::String(v.to_string()))).collect();
     let vars = Vars { layers: vec![cli] };
     let templates = Templates::build(&project, &target, &Env::default(), vars, &[]).expect("templates");
-    let text = |d: Vec<crate::error::Diagnostic>| d.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+    let text = |d: Vec<crate::diag::Diagnostic>| d.iter().map(|d| d.to_string()).collect::<Vec<_>>();
     let errors = nodes::yaml_jinja::render(&mut project, &templates);
     if !errors.is_empty() {
         return Err(text(errors));
