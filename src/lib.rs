@@ -27,6 +27,7 @@ pub mod history;
 pub(crate) mod hooks;
 pub(crate) mod inspect;
 pub(crate) mod interrupt;
+pub(crate) mod limits;
 pub mod nodes;
 pub(crate) mod par;
 pub mod project;

@@ -96,7 +96,7 @@ impl Renderer {
     /// One string rendered; whether it read a secret env var.
     fn render(&self, text: &str) -> Result<(String, bool), String> {
         let mut jinja = minijinja::Environment::new();
-        jinja.set_fuel(Some(crate::template::limits::MAX_INSTRUCTIONS));
+        jinja.set_fuel(Some(crate::limits::MAX_INSTRUCTIONS));
         let read_secret = Arc::new(Mutex::new(false));
         let (env, flag) = (self.env.clone(), read_secret.clone());
         jinja.add_function("env_var", move |key: String, default: Option<String>| {

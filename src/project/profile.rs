@@ -72,7 +72,7 @@ pub struct Rendered {
 fn env_jinja(env: &Env) -> minijinja::Environment<'static> {
     let mut jinja = minijinja::Environment::new();
     // A loop that never ends stops with an error naming the file, as in templates.
-    jinja.set_fuel(Some(crate::template::limits::MAX_INSTRUCTIONS));
+    jinja.set_fuel(Some(crate::limits::MAX_INSTRUCTIONS));
     let env = env.clone();
     jinja.add_function("env_var", move |key: String, default: Option<String>| {
         env.get(&key).or(default).ok_or_else(|| {
@@ -96,7 +96,7 @@ fn render_value(
     use serde_yaml::Value;
     let out = jinja.render_str(raw, ()).map_err(|e| {
         let msg = match e.kind() {
-            minijinja::ErrorKind::OutOfFuel => crate::template::limits::out_of_fuel_message(),
+            minijinja::ErrorKind::OutOfFuel => crate::limits::out_of_fuel_message(),
             _ => e.detail().map(str::to_string).unwrap_or_else(|| e.to_string()),
         };
         let unset = msg.starts_with("env var");

@@ -22,7 +22,6 @@ pub mod docs;
 mod env_var;
 pub mod ephemeral;
 mod hooks;
-pub(crate) mod limits;
 mod lookup;
 mod macro_files;
 pub mod macros;
@@ -44,6 +43,8 @@ mod yaml_value;
 pub(crate) use yaml_value::has_jinja;
 
 use crate::diag::Diagnostic;
+// Submodules bound their renders with it (`super::limits`).
+use crate::limits;
 use crate::project::{env::Env, profile::Target, Project};
 use chrono::{DateTime, Utc};
 pub use diagnostics::describe;
