@@ -16,7 +16,6 @@ mod fetch;
 mod hub;
 mod lock;
 pub(crate) mod render;
-pub(crate) mod semver;
 mod sources;
 
 use crate::config::dbt_project::RawDbtProject;

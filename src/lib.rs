@@ -38,6 +38,7 @@ pub mod run;
 pub(crate) mod scheduler;
 pub(crate) mod secrets;
 pub mod select;
+pub(crate) mod semver;
 pub mod task_log;
 pub(crate) mod template;
 pub(crate) mod timeout;
