@@ -32,6 +32,7 @@ pub mod nodes;
 pub(crate) mod par;
 pub mod project;
 pub(crate) mod pymodel;
+pub(crate) mod pytoken;
 pub(crate) mod report;
 pub mod retry;
 pub mod run;

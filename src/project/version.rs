@@ -8,8 +8,8 @@
 
 use super::Walk;
 use crate::config::dbt_project::RawDbtProject;
-use crate::semver::Specifier;
 use crate::diag::Diagnostic;
+use crate::semver::Specifier;
 use serde_yaml::Value;
 use std::path::Path;
 
