@@ -15,6 +15,7 @@ pub(crate) mod artifacts;
 pub mod cli;
 pub(crate) mod config;
 pub(crate) mod config_tree;
+pub mod cron;
 pub(crate) mod data_tests;
 pub mod db;
 pub(crate) mod deps;

@@ -6,10 +6,7 @@
 //! clock, no run state. Times go in and out as UTC; cron is evaluated in the
 //! DAG's timezone so `@daily` follows local midnight across DST changes.
 
-pub mod cron;
-
-pub use self::cron::Cron;
-
+use crate::cron::Cron;
 use crate::project::dag::{Dag, Schedule};
 use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;

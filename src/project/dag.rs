@@ -51,7 +51,7 @@ pub enum Schedule {
     Manual,
     Once,
     /// A 5-field cron expression (presets are expanded to one), parsed once here.
-    Cron(Box<crate::timetable::Cron>),
+    Cron(Box<crate::cron::Cron>),
 }
 
 impl Schedule {
@@ -75,7 +75,7 @@ impl Schedule {
         };
         // Parsed by the evaluator, once: a schedule that loads is one the
         // scheduler can evaluate, and nothing parses it again.
-        Ok(Schedule::Cron(Box::new(crate::timetable::Cron::parse(expr)?)))
+        Ok(Schedule::Cron(Box::new(crate::cron::Cron::parse(expr)?)))
     }
 }
 
