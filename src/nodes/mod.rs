@@ -322,7 +322,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, notes, run_hooks: RunHooks::of(project) })
+    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, notes, run_hooks: project.run_hooks() })
 }
 
 impl<'a> Planner<'a> {

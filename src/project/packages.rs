@@ -303,7 +303,7 @@ fn load_one(w: &mut Walk, dir: &Path, root_flags: Option<&Value>) -> Option<Pack
     super::version::check(w, &raw, &text, &yml, &name, root_flags);
     let mut project = super::resources::load(w, &rel, &raw, name.clone());
     // dbt runs every package's `on-run-start` / `on-run-end` too, in the
-    // package's context (`hooks::RunHooks::of` puts them in dbt's order).
+    // package's context (`Project::run_hooks` puts them in dbt's order).
     for phase in [Phase::Start, Phase::End] {
         let written = if phase == Phase::Start { &raw.on_run_start } else { &raw.on_run_end };
         match crate::hooks::run_hooks(&name, phase, written.as_ref()) {
