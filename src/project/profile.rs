@@ -3,7 +3,8 @@
 //! Owns dbt's lookup order (`--profiles-dir`, `DBT_PROFILES_DIR`, the project
 //! directory, `~/.dbt/`) and the Jinja pass with `env_var`. It never opens the
 //! database; `path` (and each `attach:` path) is only resolved against the
-//! project directory.
+//! project directory, and the catalog name DuckDB will give the file is
+//! derived from its name ([`catalog_name_of`]; `db` opens it under that name).
 
 mod attach;
 mod secrets;
@@ -260,7 +261,7 @@ pub fn resolve(
     let database = match &out.database {
         Some(d) => d.clone(),
         None if raw_path == ":memory:" => "memory".into(),
-        None => crate::db::catalog_name_of(&path).unwrap_or("main").to_string(),
+        None => catalog_name_of(&path).unwrap_or("main").to_string(),
     };
     let threads = match out.threads {
         None => 1,
@@ -349,6 +350,13 @@ fn scalar_text(v: &serde_yaml::Value) -> String {
 
 fn backticked(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The catalog name DuckDB gives a database file it opens: the file name up
+/// to its first dot (`shop.dev.duckdb` is `shop`). Planning names relations
+/// with it before the file is open.
+pub fn catalog_name_of(path: &Path) -> Option<&str> {
+    path.file_name().and_then(|s| s.to_str()).and_then(|n| n.split('.').next()).filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]
