@@ -18,6 +18,7 @@ use crate::config::dbt_project::RawDbtProject;
 use crate::diag::Diagnostic;
 use crate::hooks::Phase;
 use serde_yaml::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// An installed package.
@@ -60,6 +61,17 @@ pub(crate) fn spec_file(root: &Path) -> Result<Option<PathBuf>, Diagnostic> {
     }
 }
 
+/// A field's text to write in the lock in place of its rendered value.
+pub(crate) type Written = BTreeMap<String, String>;
+
+/// Renders one `packages.yml` entry: the entry rendered, and what the lock
+/// writes in place of some rendered fields; an error is the Jinja's. Only
+/// `runner deps` renders entries (`deps::render::Renderer`), so loading a
+/// project never needs `deps`.
+pub(crate) trait RenderEntry {
+    fn entry(&self, raw: &Value) -> Result<(Value, Written), String>;
+}
+
 /// One entry of `packages.yml`: what it asks for, its line, the entry as
 /// written and as rendered (dbt's lock file hashes both), and what the lock
 /// records of it in place of rendered values (see `deps::render`).
@@ -69,7 +81,7 @@ pub(crate) struct Entry {
     pub line: Option<usize>,
     pub raw: Value,
     pub rendered: Value,
-    pub written: crate::deps::render::Written,
+    pub written: Written,
 }
 
 /// The package entries of `file` (relative to `root`), rendered with
@@ -78,7 +90,7 @@ pub(crate) struct Entry {
 pub(crate) fn specs(
     root: &Path,
     file: &Path,
-    renderer: Option<&crate::deps::render::Renderer>,
+    renderer: Option<&dyn RenderEntry>,
 ) -> Result<Vec<Entry>, Vec<Diagnostic>> {
     let renderer = renderer.filter(|_| file != Path::new("dependencies.yml"));
     let text = crate::yaml::read(&root.join(file))
