@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 /// Unit test fixtures under each `<test-path>/fixtures/`, by file stem as
 /// dbt names them; one name in two files is an error naming both.
-pub(super) fn fixture_files(w: &mut Walk, test_paths: &[String]) -> BTreeMap<String, crate::unit_tests::FixtureFile> {
-    use crate::unit_tests::{FixtureFile, Format};
+pub(super) fn fixture_files(w: &mut Walk, test_paths: &[String]) -> BTreeMap<String, super::unit_tests::FixtureFile> {
+    use super::unit_tests::{FixtureFile, Format};
     let dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/fixtures")).collect();
     let mut out: BTreeMap<String, FixtureFile> = BTreeMap::new();
     for (p, _) in w.files(&dirs, &["csv", "sql"], &[]) {

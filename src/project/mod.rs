@@ -23,6 +23,7 @@ pub(crate) mod resources;
 mod settings;
 pub mod snapshots;
 pub mod test_entries;
+pub mod unit_tests;
 pub(crate) mod version;
 pub mod versions;
 
@@ -130,9 +131,9 @@ pub struct Project {
     pub sources: BTreeMap<(String, String), SourceTable>,
     pub tests: Vec<TestDecl>,
     /// `unit_tests:` entries of every property file, in path order.
-    pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
+    pub unit_tests: Vec<unit_tests::UnitTestDecl>,
     /// Unit test fixture files (`<test-path>/fixtures/**.{csv,sql}`) by name.
-    pub fixtures: BTreeMap<String, crate::unit_tests::FixtureFile>,
+    pub fixtures: BTreeMap<String, unit_tests::FixtureFile>,
     /// `{% docs %}` blocks by name, for `{{ doc('name') }}` in descriptions.
     pub docs: BTreeMap<String, docs::DocBlock>,
     /// `models:` / `seeds:` / `data_tests:` trees of `dbt_project.yml`.

@@ -25,7 +25,7 @@ pub struct Declared {
     pub snapshots: Vec<(String, NodeProps, Option<String>)>,
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
-    pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
+    pub unit_tests: Vec<super::unit_tests::UnitTestDecl>,
     /// Each version of each versioned model, in file order.
     pub versions: Vec<super::versions::VersionDecl>,
     pub errors: Vec<Diagnostic>,
@@ -46,7 +46,7 @@ pub fn parse(rel: &Path, text: &str) -> Declared {
     };
     let file = rel.to_path_buf();
     if let Some(section) = &props.unit_tests {
-        let (decls, errors) = crate::unit_tests::parse::declarations(&file, text, section);
+        let (decls, errors) = super::unit_tests::parse::declarations(&file, text, section);
         out.unit_tests = decls;
         out.errors.extend(errors);
     }

@@ -10,7 +10,7 @@
 use super::relation::Relation;
 use super::{config_obj, context, ephemeral, jinja_error, limits, lock, Templates, Vars};
 use crate::diag::Diagnostic;
-use crate::unit_tests::Overrides;
+use crate::project::unit_tests::Overrides;
 use minijinja::value::{Rest, Serde, Value};
 use minijinja::{Error, ErrorKind};
 use std::collections::BTreeMap;
