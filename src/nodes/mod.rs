@@ -348,7 +348,7 @@ impl<'a> Planner<'a> {
         let (project, templates, target) = (self.project, self.templates, self.target);
         let root = self.root;
         let resolved = crate::par::map(&project.models, |m| -> Result<_, Vec<Diagnostic>> {
-            let (rec, python) = if crate::pymodel::is_python(&m.path) {
+            let (rec, python) = if m.is_python() {
                 let (rec, model) = python::resolve(m)?;
                 (rec, Some(model))
             } else {

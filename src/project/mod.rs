@@ -49,6 +49,13 @@ pub struct SqlFile {
     pub text: String,
 }
 
+impl SqlFile {
+    /// Whether this is a Python model's file: dbt decides by the `.py` ending.
+    pub fn is_python(&self) -> bool {
+        self.path.extension().is_some_and(|e| e == "py")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SeedFile {
     pub name: String,

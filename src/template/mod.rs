@@ -226,7 +226,7 @@ impl Templates {
                     .models
                     .iter()
                     // A Python model is no template (dbt refuses Jinja in one).
-                    .filter(|m| !crate::pymodel::is_python(&m.path))
+                    .filter(|m| !m.is_python())
                     .chain(&owner.singular_tests)
                     .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
                     .chain(owner.snapshots.iter().map(|s| Source {
