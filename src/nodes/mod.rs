@@ -18,6 +18,8 @@ use crate::hooks::NodeHooks;
 pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
 use crate::project::Project;
+/// How a generic test gets its failing-rows SQL: `template`'s, which renders it.
+pub use crate::template::ephemeral::TestSql;
 use crate::template::relation::Relation;
 use crate::template::{RefCall, Relations, Templates};
 use serde_yaml::Value;
@@ -89,18 +91,6 @@ pub enum NodeKind {
     },
     /// A unit test of a model (planned in [`unit`]).
     UnitTest(Arc<crate::unit_tests::Planned>),
-}
-
-/// How a generic test gets its failing-rows SQL.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TestSql {
-    /// dbt's `not_null`, `unique`, `accepted_values`, `relationships`.
-    Ready(String),
-    /// A `test_<name>` macro call (`dbt_utils.test_equality(model=…)`),
-    /// rendered at run time with `this` the tested relation, as dbt compiles
-    /// a test right before it runs; `package` is the test's own (whose
-    /// macros, vars, refs and sources come first), `None` the root project.
-    Call { call: String, this: Relation, package: Option<String> },
 }
 
 #[derive(Debug, Clone)]
