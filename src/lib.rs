@@ -41,6 +41,7 @@ pub(crate) mod scheduler;
 pub(crate) mod secrets;
 pub mod select;
 pub(crate) mod semver;
+pub(crate) mod strategy;
 pub mod task_log;
 pub(crate) mod template;
 pub(crate) mod timeout;

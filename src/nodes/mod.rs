@@ -485,6 +485,5 @@ mod refs;
 mod run_settings;
 mod seeds;
 pub mod snapshot;
-pub mod strategy;
 mod unit;
 pub mod yaml_jinja;
