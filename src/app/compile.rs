@@ -32,7 +32,13 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
         // A Python model compiles to its file and the `dbt` object it runs with.
         NodeKind::Model { python: Some(py), .. } => {
             let this = node.relation.clone()?;
-            let ctx = ModuleCtx { this: &this, relations: &relations, config: &node.config, is_incremental: false };
+            let ctx = ModuleCtx {
+                this: &this,
+                relations: &relations,
+                config: &node.config,
+                is_incremental: false,
+                config_default: manifest::model_config_default,
+            };
             return Some(Ok(crate::pymodel::module::text(py, &ctx)));
         }
         NodeKind::Model { template, .. } | NodeKind::Snapshot { template, .. } => (template, node.relation.clone()?),

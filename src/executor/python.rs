@@ -44,7 +44,8 @@ impl Executor {
         let dir = scratch.path();
         let (inputs, mut sql) = self.export_inputs(py, rel, is_incremental, dir)?;
         let config = node.config.clone();
-        let ctx = ModuleCtx { this: rel, relations: &self.relations, config: &config, is_incremental };
+        let config_default = crate::artifacts::manifest::model_config_default;
+        let ctx = ModuleCtx { this: rel, relations: &self.relations, config: &config, is_incremental, config_default };
         let job = Job {
             model: node.file.display().to_string(),
             identifier: &rel.identifier,
