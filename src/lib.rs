@@ -6,8 +6,10 @@
 //! `report`/`artifacts`/`history`; `app::session` owns the lock → open →
 //! dispatch → close → unlock order, and `db` is the only module that opens a
 //! database file or takes the cross-process lock. `ARCHITECTURE.md` says what
-//! each module owns. Modules are crate-private except what `main`, the
-//! integration tests and the benchmarks use.
+//! each module owns and the layers they import each other in: no import
+//! cycle between top-level modules (`tests/module_graph.rs` checks it).
+//! Modules are crate-private except what `main`, the integration tests and
+//! the benchmarks use.
 
 pub(crate) mod airflow;
 pub mod app;

@@ -9,9 +9,10 @@
 //! macros, custom generic tests, models, seeds, snapshots, singular tests,
 //! property files, vars, config trees and `on-run-start` / `on-run-end`
 //! hooks. It owns only reading these files:
-//! installing is `crate::deps`, what a macro name resolves to is
-//! `crate::template`, and how the root project configures a package's nodes
-//! is `Project::node_config`.
+//! installing is `crate::deps` (which renders `packages.yml` entries through
+//! [`RenderEntry`], declared here so loading never needs `deps`), what a
+//! macro name resolves to is `crate::template`, and how the root project
+//! configures a package's nodes is `Project::node_config`.
 
 use super::{Project, Walk};
 use crate::config::dbt_project::RawDbtProject;
