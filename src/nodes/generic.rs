@@ -302,6 +302,7 @@ impl Planner<'_> {
             hooks: Default::default(),
             version: None,
             run: Default::default(),
+            build: Default::default(),
             ddl: None,
         })))
     }

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use materialize::{Materialized, ModelSettings};
-pub use run_settings::RunSettings;
+pub use run_settings::{BuildSettings, RunSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Resource {
@@ -114,6 +114,8 @@ pub struct Node {
     pub version: Option<crate::project::versions::ModelVersion>,
     /// Its own retries and timeout, checked once at plan time ([`run_settings`]).
     pub run: RunSettings,
+    /// What the executor reads when it builds the node (seeds, models, snapshots).
+    pub build: BuildSettings,
     /// What its property entry adds to its DDL: an enforced contract,
     /// `persist_docs` comments ([`contract`]). Seeds, models and snapshots.
     pub ddl: Option<Arc<contract::Ddl>>,
@@ -411,6 +413,7 @@ impl<'a> Planner<'a> {
                 hooks,
                 version,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
@@ -464,6 +467,7 @@ impl<'a> Planner<'a> {
                 hooks: NodeHooks::default(),
                 version: None,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
             self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());

@@ -50,6 +50,7 @@ impl Planner<'_> {
                 hooks,
                 version: None,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
         }

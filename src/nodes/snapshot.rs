@@ -416,6 +416,7 @@ impl<'a> Planner<'a> {
                 hooks,
                 version: None,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, s.text.as_str()));

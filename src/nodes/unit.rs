@@ -191,6 +191,7 @@ impl Planner<'_> {
             hooks: NodeHooks::default(),
             version: tested.version,
             run: Default::default(),
+            build: Default::default(),
             ddl: None,
         })
     }
