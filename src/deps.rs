@@ -16,11 +16,10 @@ mod fetch;
 mod hub;
 mod lock;
 pub(crate) mod render;
-pub(crate) mod semver;
 mod sources;
 
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::packages::{self, Spec};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

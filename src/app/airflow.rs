@@ -8,7 +8,8 @@ use super::load::project_with_target;
 use super::{find_dag, shown};
 use crate::airflow::{self, Mode};
 use crate::cli::Options;
-use crate::error::{io_at, Diagnostic, Error, EXIT_OK};
+use crate::diag::{io_at, Diagnostic};
+use crate::error::{Error, EXIT_OK};
 use crate::project::{self, env::Env, profile};
 use std::path::{Path, PathBuf};
 

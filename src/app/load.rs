@@ -5,7 +5,7 @@
 //! only: what renders and how is theirs.
 
 use crate::cli::Options;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::dag::Dag;
 use crate::project::{self, env::Env, profile, profile::Target, Project};
 use crate::template::{Vars, YamlJinja};

@@ -15,7 +15,8 @@ mod session;
 
 use crate::cli::{Command, Options, RunRef};
 use crate::db::{Holder, LockMode};
-use crate::error::{Diagnostic, Error, EXIT_OK};
+use crate::diag::Diagnostic;
+use crate::error::{Error, EXIT_OK};
 use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{self, Plan};
 use crate::project::dag::{self, Dag, TestBehavior};

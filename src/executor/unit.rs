@@ -51,7 +51,7 @@ impl Executor {
                 }
             }
         }
-        let compile_error = |d: crate::error::Diagnostic| {
+        let compile_error = |d: crate::diag::Diagnostic| {
             (format!("Compilation Error in unit_test {} ({file})\n  {}", node.name, d.message), Vec::new())
         };
         let (body, used) = self.templates.render_unit_test(&ut.template, &render).map_err(compile_error)?;

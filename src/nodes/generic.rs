@@ -10,7 +10,7 @@ use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
 use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
 use crate::data_tests::{Severity, TestConfig};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::par;
 use crate::project::{Attached, TestDecl};
 use crate::template::relation::Relation;
@@ -287,6 +287,7 @@ impl Planner<'_> {
             hooks: Default::default(),
             version: None,
             run: Default::default(),
+            build: Default::default(),
             ddl: None,
         })))
     }

@@ -15,7 +15,7 @@
 use super::materialize::{bad, ConfigError};
 use super::{enabled, Node, NodeKind, Planner, Resource};
 use crate::config_tree::{get_str, ConfigMap};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::snapshots::Snapshot;
 use crate::template::relation::Relation;
 use serde_yaml::Value;
@@ -415,6 +415,7 @@ impl<'a> Planner<'a> {
                 hooks,
                 version: None,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, s.text.as_str()));

@@ -26,12 +26,13 @@ pub(crate) mod resources;
 mod settings;
 pub mod snapshots;
 pub mod test_entries;
+pub mod unit_tests;
 pub(crate) mod version;
 pub mod versions;
 
 use crate::config::dbt_project::RawDbtProject;
 use crate::config_tree::{self, ConfigMap};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::par;
 use listing::Listing;
 use serde_yaml::Value;
@@ -49,6 +50,13 @@ pub struct SqlFile {
     /// Folders between the resource path and the file: `["staging"]`.
     pub folders: Vec<String>,
     pub text: String,
+}
+
+impl SqlFile {
+    /// Whether this is a Python model's file: dbt decides by the `.py` ending.
+    pub fn is_python(&self) -> bool {
+        self.path.extension().is_some_and(|e| e == "py")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -133,9 +141,9 @@ pub struct Project {
     pub sources: BTreeMap<(String, String), SourceTable>,
     pub tests: Vec<TestDecl>,
     /// `unit_tests:` entries of every property file, in path order.
-    pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
+    pub unit_tests: Vec<unit_tests::UnitTestDecl>,
     /// Unit test fixture files (`<test-path>/fixtures/**.{csv,sql}`) by name.
-    pub fixtures: BTreeMap<String, crate::unit_tests::FixtureFile>,
+    pub fixtures: BTreeMap<String, unit_tests::FixtureFile>,
     /// `{% docs %}` blocks by name, for `{{ doc('name') }}` in descriptions.
     pub docs: BTreeMap<String, docs::DocBlock>,
     /// `models:` / `seeds:` / `data_tests:` trees of `dbt_project.yml`.

@@ -12,7 +12,7 @@ use super::lines::Lines;
 use super::test_entries::{self, Attached, TestDecl};
 use super::{ColumnProps, NodeProps, SourceTable};
 use crate::config::properties::{RawColumn, RawProperties};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,7 +26,7 @@ pub struct Declared {
     pub snapshots: Vec<(String, NodeProps, Option<String>)>,
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
-    pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
+    pub unit_tests: Vec<super::unit_tests::UnitTestDecl>,
     /// Each version of each versioned model, in file order.
     pub versions: Vec<super::versions::VersionDecl>,
     pub errors: Vec<Diagnostic>,
@@ -67,7 +67,7 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
     };
     let file = rel.to_path_buf();
     if let Some(section) = &props.unit_tests {
-        let (decls, errors) = crate::unit_tests::parse::declarations(&file, text, section);
+        let (decls, errors) = super::unit_tests::parse::declarations(&file, text, section);
         out.unit_tests = decls;
         out.errors.extend(errors);
     }

@@ -20,11 +20,16 @@
 //! decides only where.
 
 use crate::config::find_line;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Whether `text` holds Jinja at all (dbt's own quick test before rendering).
+pub(crate) fn has_jinja(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
 
 /// Renders one YAML value as dbt renders it while parsing.
 pub trait Render: Send + Sync {
@@ -163,7 +168,7 @@ impl Pass<'_> {
 
     fn render(&mut self, v: &mut Value, label: &str) {
         let Value::String(raw) = v else { return };
-        if !crate::template::has_jinja(raw) {
+        if !has_jinja(raw) {
             return;
         }
         let out = match self.how {
@@ -233,7 +238,7 @@ impl Pass<'_> {
             Value::String(s) => format!("`{s}` (text)"),
             other => format!("`{}`", crate::data_tests::naming::py_str(other)),
         };
-        let rendered = raw.is_some_and(crate::template::has_jinja);
+        let rendered = raw.is_some_and(has_jinja);
         let verb = if rendered { "renders to" } else { "is" };
         let line = raw.and_then(|r| self.line_of(r)).or_else(|| find_line(self.text, label.rsplit('.').next()?));
         let hint = match rendered {
@@ -329,7 +334,7 @@ fn refuse_jinja_in_flags(pass: &mut Pass<'_>, v: &Value, label: &str) {
             }
         }
         Value::Sequence(items) => items.iter().for_each(|i| refuse_jinja_in_flags(pass, i, label)),
-        Value::String(s) if crate::template::has_jinja(s) => {
+        Value::String(s) if has_jinja(s) => {
             let line = pass.line_of(s);
             pass.errors.push(
                 Diagnostic::in_file(pass.file, format!("`{label}` holds Jinja, which dbt does not render in `flags:`"))

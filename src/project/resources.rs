@@ -9,7 +9,7 @@
 
 use super::{at, described_twice, docs, entries, properties, snapshots, stem, Project, SeedFile, Walk};
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::par;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

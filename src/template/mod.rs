@@ -22,7 +22,6 @@ pub mod docs;
 mod env_var;
 pub mod ephemeral;
 mod hooks;
-pub(crate) mod limits;
 mod lookup;
 mod macro_files;
 pub mod macros;
@@ -41,10 +40,11 @@ mod signature;
 mod strategies;
 pub mod unit;
 mod yaml_value;
-pub(crate) use yaml_value::has_jinja;
 pub use yaml_value::YamlJinja;
 
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
+// Submodules bound their renders with it (`super::limits`).
+use crate::limits;
 use crate::project::{env::Env, profile::Target, Project};
 use chrono::{DateTime, Utc};
 pub use diagnostics::{describe, run_identity};
@@ -240,7 +240,7 @@ impl Templates {
                     .models
                     .iter()
                     // A Python model is no template (dbt refuses Jinja in one).
-                    .filter(|m| !crate::pymodel::is_python(&m.path))
+                    .filter(|m| !m.is_python())
                     .chain(&owner.singular_tests)
                     .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
                     .chain(owner.snapshots.iter().map(|s| Source {

@@ -19,14 +19,10 @@ mod constant;
 mod literal;
 
 use super::*;
+pub(crate) use crate::project::render::has_jinja;
 use crate::project::render::Render;
 use minijinja::value::{Object, ObjectRepr};
 use std::fmt;
-
-/// Whether `text` holds Jinja at all (dbt's own quick test before rendering).
-pub(crate) fn has_jinja(text: &str) -> bool {
-    text.contains("{{") || text.contains("{%") || text.contains("{#")
-}
 
 /// Renders YAML values for one invocation (see the module comment).
 pub struct YamlJinja {
