@@ -185,6 +185,19 @@ fn fold(deps: &BTreeSet<String>, ephemeral: &BTreeMap<String, BTreeSet<String>>)
     out
 }
 
+/// dbt's "is not of type 'boolean'" for an `enabled` set by a node's own
+/// `config()` call (YAML values are checked as they load, `project::render`).
+pub(super) fn call_enabled(call: &std::collections::BTreeMap<String, Value>) -> Option<String> {
+    match call.get("enabled")? {
+        Value::Bool(_) => None,
+        Value::String(s) => Some(format!("`enabled` is `{s}` (text), not a boolean")),
+        other => Some(format!("`enabled` is `{}`, not a boolean", super::yaml_scalar(other))),
+    }
+}
+
+/// The hint of [`call_enabled`]'s error.
+pub(super) const ENABLED_HINT: &str = "write `enabled=true` or `enabled=false`, without quotes";
+
 /// The file (and line) a config key came from: the model's own `config()`,
 /// its property YAML, or `dbt_project.yml`.
 pub(super) fn config_origin(project: &Project, key: &str, m: &SqlFile, rec: &Recorded) -> (PathBuf, Option<usize>) {

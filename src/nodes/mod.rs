@@ -187,19 +187,6 @@ fn enabled(cfg: &ConfigMap) -> bool {
     cfg.get("enabled").and_then(Value::as_bool).unwrap_or(true)
 }
 
-/// dbt's "is not of type 'boolean'" for an `enabled` set by a node's own
-/// `config()` call (YAML values are checked as they load, `project::render`).
-fn call_enabled(call: &std::collections::BTreeMap<String, Value>) -> Option<String> {
-    match call.get("enabled")? {
-        Value::Bool(_) => None,
-        Value::String(s) => Some(format!("`enabled` is `{s}` (text), not a boolean")),
-        other => Some(format!("`enabled` is `{}`, not a boolean", yaml_scalar(other))),
-    }
-}
-
-/// The hint of [`call_enabled`]'s error.
-const ENABLED_HINT: &str = "write `enabled=true` or `enabled=false`, without quotes";
-
 fn yaml_scalar(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap_or_default().trim().to_string()
 }
@@ -367,10 +354,10 @@ impl<'a> Planner<'a> {
             python::default_materialization(python.is_some(), &mut props_layer, props);
             let call = rec.config.clone().into_iter().collect();
             let mut cfg = root.node_config(project, |p| p.model_tree.as_ref(), &folders, &leaf, [props_layer, call]);
-            if let Some(e) = call_enabled(&rec.config) {
+            if let Some(e) = materialize::call_enabled(&rec.config) {
                 let (file, line) = materialize::config_origin(project, "enabled", m, &rec);
                 let d = Diagnostic::in_file(file, format!("model `{}`: {e}", m.name)).at(line, None);
-                return Err(vec![d.hint(ENABLED_HINT)]);
+                return Err(vec![d.hint(materialize::ENABLED_HINT)]);
             }
             if !enabled(&cfg) {
                 return Ok(None);

@@ -344,10 +344,10 @@ impl<'a> Planner<'a> {
             let props = project.snapshot_props.get(&s.name);
             let layers = props.map(|p| p.config.clone()).into_iter().chain([rec.config.clone().into_iter().collect()]);
             let mut cfg = self.root.node_config(project, |p| p.snapshot_tree.as_ref(), &s.folders, &s.name, layers);
-            if let Some(e) = super::call_enabled(&rec.config) {
+            if let Some(e) = super::materialize::call_enabled(&rec.config) {
                 let line = crate::config::find_line(&s.text, "enabled");
                 let d = Diagnostic::in_file(&s.path, format!("snapshot `{}`: {e}", s.name)).at(line, None);
-                self.errors.push(d.hint(super::ENABLED_HINT));
+                self.errors.push(d.hint(super::materialize::ENABLED_HINT));
                 continue;
             }
             if !enabled(&cfg) {
