@@ -7,14 +7,13 @@
 //! reading it statically (`pytoken` → `pyparse` → `pyeval` → `translate`,
 //! driven by `import`). Never runs Python, never opens the database, and
 //! writes no file: `app` resolves the project and profile and writes the
-//! results. `pytoken` is shared: Python models (`crate::pymodel`) are read
-//! with it too.
+//! results. The tokenizer is `crate::pytoken`, which Python models
+//! (`crate::pymodel`) read with too.
 
 mod export;
 mod import;
 mod pyeval;
 mod pyparse;
-pub(crate) mod pytoken;
 mod pywrite;
 mod translate;
 

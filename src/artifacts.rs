@@ -9,7 +9,7 @@
 pub mod layout;
 pub mod manifest;
 
-use crate::error::{io_at, io_message};
+use crate::diag::{io_at, io_message};
 use crate::events::{Event, HookLabel, NodeLabel, NodeResult, Sink, Status};
 use crate::nodes::Resource;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};

@@ -16,11 +16,10 @@ mod fetch;
 mod hub;
 mod lock;
 pub(crate) mod render;
-pub(crate) mod semver;
 mod sources;
 
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::packages::{self, Spec};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -57,15 +56,17 @@ struct Want {
 }
 
 /// Installs every package of the project at `root`, `packages.yml` rendered
-/// with `renderer`; the first error stops and nothing of a half-placed
-/// package stays.
+/// with `renderer` and `dbt_project.yml` with `project` (as `dbt deps`
+/// renders it: no profile); the first error stops and nothing of a
+/// half-placed package stays.
 pub(crate) fn install(
     root: &Path,
     opts: Options,
     renderer: &render::Renderer,
+    project: &dyn crate::project::render::Render,
 ) -> Result<Vec<Installed>, Vec<Diagnostic>> {
     let Some(file) = packages::spec_file(root).map_err(|d| vec![d])? else { return Ok(Vec::new()) };
-    let install = install_path(root).map_err(|d| vec![d])?;
+    let install = install_path(root, project)?;
     let entries = packages::specs(root, &file, Some(renderer))?;
     let pairs: Vec<(serde_yaml::Value, serde_yaml::Value)> =
         entries.iter().map(|e| (e.rendered.clone(), e.raw.clone())).collect();
@@ -225,13 +226,13 @@ fn check_names(root: &Path, pins: &[sources::Pin]) -> Result<(), Failure> {
 
 /// The project's `packages-install-path`, absolute, once its
 /// `require-dbt-version` is checked (as `dbt deps` checks the root project's).
-fn install_path(root: &Path) -> Result<PathBuf, Diagnostic> {
+fn install_path(root: &Path, project: &dyn crate::project::render::Render) -> Result<PathBuf, Vec<Diagnostic>> {
     let path = root.join("dbt_project.yml");
     let file = Path::new("dbt_project.yml");
     let (raw, text) = if path.is_file() {
-        let text = crate::yaml::read(&path).map_err(|e| Diagnostic::in_file(file, format!("cannot read: {e}")))?;
-        let raw =
-            crate::yaml::from_str::<Option<RawDbtProject>>(&text).map_err(|e| e.in_file(file))?.unwrap_or_default();
+        let text =
+            crate::yaml::read(&path).map_err(|e| vec![Diagnostic::in_file(file, format!("cannot read: {e}"))])?;
+        let raw = crate::project::render::dbt_project::<RawDbtProject>(&text, file, Some(project), true)?;
         (raw, text)
     } else {
         (RawDbtProject::default(), String::new())
@@ -239,7 +240,7 @@ fn install_path(root: &Path) -> Result<PathBuf, Diagnostic> {
     if !crate::project::version::disabled(raw.flags.as_ref()) {
         let name = raw.name.as_deref().unwrap_or("this project");
         if let Some(d) = crate::project::version::problem(raw.require_dbt_version.as_ref(), &text, file, name) {
-            return Err(d);
+            return Err(vec![d]);
         }
     }
     Ok(root.join(raw.packages_install_path.as_deref().unwrap_or("dbt_packages")))

@@ -9,7 +9,7 @@
 //! Users query it with SQL: `select * from read_json('.runner/history/*/*.json')`.
 //! This module records; it decides nothing and prints nothing.
 
-use crate::error::io_at;
+use crate::diag::io_at;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

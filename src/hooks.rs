@@ -5,13 +5,15 @@
 //! Owns the typed shape of a hook (its SQL template and whether it runs inside
 //! the node's transaction), how the written forms decode into it (a string, a
 //! `{sql, transaction}` map, or the JSON text dbt's `before_begin()` /
-//! `after_commit()` return), and the names dbt gives run hooks in the console
-//! and `run_results.json`, and the order dbt runs run hooks in across
-//! projects. Pure: it renders nothing and runs nothing; the
+//! `after_commit()` return), their config keys (`pre-hook`, `post_hook`, …),
+//! and the names dbt gives run hooks in the console and `run_results.json`.
+//! Pure and low: it renders nothing, runs nothing and imports nothing of the
+//! crate (`config_tree` merges hook keys with it; `project` reads run hooks
+//! with it and orders them across packages in `Project::run_hooks`); the
 //! planner decides hooks once, the executor runs them.
 
-use crate::config_tree::ConfigMap;
 use serde_yaml::Value;
+use std::collections::BTreeMap;
 
 /// One hook: SQL still to be rendered (dbt renders it right before running
 /// it, in the node's context), and whether it runs inside the transaction.
@@ -127,7 +129,8 @@ fn from_json(s: &str) -> Option<Hook> {
 /// The hooks of a node's merged config, decided once at plan time. The
 /// config keeps them in dbt's manifest shape (`{sql, transaction, index}`),
 /// so `manifest.json` shows them as dbt does. The error names the key.
-pub fn node_hooks(cfg: &mut ConfigMap) -> Result<NodeHooks, (&'static str, String)> {
+/// `cfg` is a `config_tree::ConfigMap` (spelt out: this module sits below it).
+pub fn node_hooks(cfg: &mut BTreeMap<String, Value>) -> Result<NodeHooks, (&'static str, String)> {
     let mut out = NodeHooks::default();
     for (key, list) in [(PRE, &mut out.pre), (POST, &mut out.post)] {
         let Some(v) = cfg.get(key) else { continue };
@@ -198,7 +201,7 @@ impl RunHook {
 
 /// The `on-run-start` and `on-run-end` hooks of the root project and its
 /// packages in dbt's run order, and what a failing `on-run-start` does to the
-/// nodes.
+/// nodes (`Project::run_hooks` builds it).
 #[derive(Debug, Clone, Default)]
 pub struct RunHooks {
     pub start: Vec<RunHook>,
@@ -209,32 +212,6 @@ pub struct RunHooks {
 }
 
 impl RunHooks {
-    /// dbt-core 1.10 orders each phase by (project, index), its root project
-    /// sorting before every package (`RunTask._hook_keyfunc` keys it with a
-    /// name that compares less than any other), the packages by name. A hook
-    /// is an operation node configured by the `models:` trees along
-    /// `[project, hooks, <name>]`, so `models: my_pkg: +enabled: false` (how
-    /// a package is switched off) disables its hooks too, as in dbt.
-    pub fn of(project: &crate::project::Project) -> RunHooks {
-        use crate::project::Project;
-        let mut packages: Vec<&Project> = project.packages.iter().map(|p| &p.project).collect();
-        packages.sort_by(|a, b| a.name.cmp(&b.name));
-        let owners = || std::iter::once(project).chain(packages.iter().copied());
-        let folders = ["hooks".to_string()];
-        let enabled = |owner: &Project, h: &RunHook| {
-            let cfg = project.node_config(owner, |p| p.model_tree.as_ref(), &folders, &h.node_name(), []);
-            cfg.get("enabled").and_then(Value::as_bool) != Some(false)
-        };
-        let phase = |list: fn(&Project) -> &Vec<RunHook>| -> Vec<RunHook> {
-            owners().flat_map(|p| list(p).iter().filter(move |h| enabled(p, h)).cloned()).collect()
-        };
-        RunHooks {
-            start: phase(|p| &p.on_run_start),
-            end: phase(|p| &p.on_run_end),
-            skip_nodes_on_start_failure: project.skip_nodes_if_on_run_start_fails,
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.start.is_empty() && self.end.is_empty()
     }
@@ -257,6 +234,7 @@ pub fn run_hooks(project: &str, phase: Phase, v: Option<&Value>) -> Result<Vec<R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config_tree::ConfigMap;
 
     fn yaml(s: &str) -> Value {
         serde_yaml::from_str(s).expect("yaml")

@@ -3,7 +3,8 @@
 //! Reads only the history store, never the warehouse, so it never waits on
 //! the warehouse lock. Formats and prints; decides nothing.
 
-use crate::error::{Diagnostic, Error};
+use crate::diag::Diagnostic;
+use crate::error::Error;
 use crate::history::{History, RunRecord, RunState};
 use crate::project::dag::{Dag, Schedule};
 use crate::timetable::{self, Timetable};

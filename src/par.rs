@@ -11,7 +11,7 @@ const MIN_PER_THREAD: usize = 32;
 
 /// The stack of every thread that may render templates. A nested project
 /// macro call takes about 6 KB of stack, more through filters and `call`
-/// blocks; at the deepest nesting allowed (`template::limits`) a spawned
+/// blocks; at the deepest nesting allowed (`limits`) a spawned
 /// thread's default 2 MB leaves too little room. Only touched pages are
 /// committed, so a large reservation costs nothing.
 pub const STACK_SIZE: usize = 16 * 1024 * 1024;

@@ -10,7 +10,8 @@
 //! It computes no intervals itself and builds no SQL.
 
 use crate::cli::{Options, Reprocess};
-use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::diag::Diagnostic;
+use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::history::{History, RunRecord, RunState};
 use crate::project::dag::{self, Dag};
 use crate::run::admit_run;

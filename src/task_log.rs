@@ -8,7 +8,7 @@
 //! writing never fails a run: an unwritable log is reported as a warning by
 //! the caller. This module formats and writes logs; it decides nothing.
 
-use crate::error::{io_at, io_message};
+use crate::diag::{io_at, io_message};
 use crate::events::{Event, NodeResult, Sink, Status};
 use chrono::{DateTime, Utc};
 use std::io::Write;

@@ -3,13 +3,13 @@
 //! Airflow's `CronDataIntervalTimetable` computes them.
 //!
 //! Pure functions of (DAG, now, logical dates already run): no I/O, no
-//! clock, no run state. Times go in and out as UTC; cron is evaluated in the
-//! DAG's timezone so `@daily` follows local midnight across DST changes.
+//! clock, no run state. Times go in and out as UTC; cron (parsed by
+//! `crate::cron` when the DAG loaded) is evaluated in the DAG's timezone so
+//! `@daily` follows local midnight across DST changes. It reads a loaded
+//! `project::dag::Dag`, so it sits above `project`; only the scheduler side
+//! (`scheduler`, `inspect`, `app`) uses it.
 
-pub mod cron;
-
-pub use self::cron::Cron;
-
+use crate::cron::Cron;
 use crate::project::dag::{Dag, Schedule};
 use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;

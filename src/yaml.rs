@@ -10,7 +10,7 @@
 //! not at the mapping holding it, and its limits on aliases and nesting are
 //! named in words. This module opens no file but the one it is asked to read.
 
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::path::Path;

@@ -41,7 +41,8 @@ fn a_duplicate_key_is_reported_at_its_own_line() {
         "models/schema.yml",
         "version: 2\nmodels:\n  - name: stg_orders\n    description: one\n    columns: []\n    description: two\n",
     );
-    rejects(&f, &["run", "my_dag"], &["models/schema.yml:6:5:", "duplicate field `description`"]);
+    // Read as a map before its Jinja renders: worded as any map's duplicate.
+    rejects(&f, &["run", "my_dag"], &["models/schema.yml:6:5:", "duplicate entry with key \"description\""]);
     let f = Fixture::shop();
     f.write("profiles.yml", &format!("{}shop:\n  outputs: {{}}\n", common::PROFILES));
     rejects(&f, &["run", "my_dag"], &["profiles.yml:8:1:", "duplicate entry with key \"shop\""]);

@@ -166,6 +166,15 @@ fn full_refresh_rebuilds_unless_the_model_opts_out() {
 }
 
 #[test]
+fn a_seeds_full_refresh_must_be_a_boolean() {
+    // dbt: "at path ['full_refresh']: 'nope' is not valid under any of the given schemas".
+    let f = Fixture::new();
+    f.write("seeds/s.csv", "a\n1\n");
+    f.write("seeds/s.yml", "seeds:\n  - name: s\n    config:\n      full_refresh: nope\n");
+    common::rejects(&f, &["seed"], &["seeds/s.csv", "seed `s`: `full_refresh` must be `true` or `false`"]);
+}
+
+#[test]
 fn a_model_switching_between_view_and_table_replaces_the_other_kind() {
     let f = Fixture::new();
     f.write(

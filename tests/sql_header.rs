@@ -69,8 +69,12 @@ fn header_and_predicate_values_dbt_cannot_use_are_load_errors_naming_the_file() 
         "models/marts/customers.yml",
         "models:\n  - name: customers\n    config:\n      sql_header: \"set variable x = {{ var('not_set') }};\"\n",
     );
-    // Rendered with the other property `config:` values, before planning.
-    rejects(&f, &["run"], &["models/marts/customers.yml:2", "`config.sql_header` cannot render", "not_set"]);
+    // Rendered with the other property values while the file loads, at the value's line.
+    rejects(
+        &f,
+        &["run"],
+        &["models/marts/customers.yml:4", "`models.customers.config.sql_header` cannot render", "not_set"],
+    );
 
     let f = Fixture::shop();
     f.write(

@@ -10,7 +10,7 @@
 use super::pywrite::{datetime, identifier, string, timedelta, value};
 use super::translate::{is_kept, kept_comment, yaml_duration};
 use crate::config::key_line;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::dag::{Dag, LockPolicy, Schedule, TestBehavior};
 use std::path::PathBuf;
 

@@ -9,7 +9,7 @@
 
 use super::pyeval::{self, Call, Value};
 use super::translate::Dag as Translated;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::path::Path;
 
 /// One DAG read from the file.
@@ -27,7 +27,7 @@ pub(crate) struct Imported {
 pub(crate) fn import(file: &Path, shown: &Path, text: &str) -> Result<Vec<Imported>, Vec<Diagnostic>> {
     let hint =
         "`runner import cosmos` reads a Python file that builds a cosmos `DbtDag`, or a `DAG` holding a `DbtTaskGroup`";
-    let tokens = super::pytoken::tokenize(text).map_err(|(line, msg)| {
+    let tokens = crate::pytoken::tokenize(text).map_err(|(line, msg)| {
         vec![Diagnostic::in_file(shown, format!("not a Python file runner can read: {msg}"))
             .at(Some(line), None)
             .hint(hint)]

@@ -6,7 +6,7 @@
 //! text, so one unreadable value never hides the rest of the file. No
 //! evaluation here: that is `pyeval`'s job.
 
-use super::pytoken::{Kind, Line, Tok};
+use crate::pytoken::{Kind, Line, Tok};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {

@@ -2,7 +2,8 @@
 //! reports, and how each cosmos keyword lands in the YAML DAG.
 
 use super::pyeval::{self, Value};
-use super::{import, pyparse, pytoken};
+use super::{import, pyparse};
+use crate::pytoken;
 use std::path::Path;
 
 fn module(src: &str) -> pyeval::Module {

@@ -8,7 +8,7 @@
 
 use super::import::{kwargs, what, KEPT_PREFIX};
 use super::pyeval::{Call, Value};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use chrono::{NaiveDateTime, TimeZone, Timelike};
 use serde_yaml::{Mapping, Value as Y};
 use std::collections::BTreeMap;

@@ -4,10 +4,12 @@
 //!
 //! Neither command opens the database or takes its lock.
 
-use super::{find_dag, resolve_target, shown};
+use super::load::project_with_target;
+use super::{find_dag, shown};
 use crate::airflow::{self, Mode};
 use crate::cli::Options;
-use crate::error::{io_at, Diagnostic, Error, EXIT_OK};
+use crate::diag::{io_at, Diagnostic};
+use crate::error::{Error, EXIT_OK};
 use crate::project::{self, env::Env, profile};
 use std::path::{Path, PathBuf};
 
@@ -25,12 +27,11 @@ pub(super) fn export(
     let project_dir = absolute(&dag.project_dir);
     let fail = |diags: Vec<Diagnostic>| Error::Load(shown(&project_dir, diags));
     let env = Env::load(&project_dir).map_err(|d| fail(vec![d]))?;
-    let (project, errors) = project::load_all(&project_dir);
-    if !errors.is_empty() {
+    let vars = crate::template::Vars { layers: vec![opts.vars.clone(), dag.vars.clone()] };
+    let (target, _project, errors) = project_with_target(opts, Some(&dag), &project_dir, &env, &vars, &[]);
+    let (Some((target, _)), true) = (target, errors.is_empty()) else {
         return Err(fail(errors));
-    }
-    let (target, _) =
-        resolve_target(opts, Some(&dag), &project_dir, Some(&project), &env).map_err(|d| fail(vec![d]))?;
+    };
     let profiles_yml = profile::find_profiles(opts.profiles_dir.as_deref(), &project_dir)
         .map(|p| absolute(&p))
         .unwrap_or_else(|| project_dir.join("profiles.yml"));

@@ -10,7 +10,7 @@ use super::Prepared;
 use crate::artifacts::layout::Layout;
 use crate::artifacts::manifest::{self, Manifest};
 use crate::artifacts::{self, NodeFiles};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::nodes::{Node, NodeKind};
 use crate::pymodel::module::ModuleCtx;
 use crate::template::relation::Relation;
@@ -32,7 +32,13 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
         // A Python model compiles to its file and the `dbt` object it runs with.
         NodeKind::Model { python: Some(py), .. } => {
             let this = node.relation.clone()?;
-            let ctx = ModuleCtx { this: &this, relations: &relations, config: &node.config, is_incremental: false };
+            let ctx = ModuleCtx {
+                this: &this,
+                relations: &relations,
+                config: &node.config,
+                is_incremental: false,
+                config_default: manifest::model_config_default,
+            };
             return Some(Ok(crate::pymodel::module::text(py, &ctx)));
         }
         NodeKind::Model { template, .. } | NodeKind::Snapshot { template, .. } => (template, node.relation.clone()?),
@@ -79,7 +85,7 @@ pub(super) fn manifest_for<'p>(
 /// Writes `target/manifest.json`; a failure to write is a warning, never a failed run.
 pub(super) fn write_manifest(prep: &Prepared, manifest: &Manifest) {
     if let Err(e) = manifest::write(&prep.project, manifest) {
-        eprintln!("warning: {}", crate::error::io_message("cannot write the manifest", &e));
+        eprintln!("warning: {}", crate::diag::io_message("cannot write the manifest", &e));
     }
 }
 
@@ -136,7 +142,7 @@ pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemeral
     let mut write_failed = false;
     for (node, (sql_path, rendered, written)) in all.into_iter().zip(done) {
         if let Some(e) = written.filter(|_| !write_failed) {
-            eprintln!("warning: {}", crate::error::io_message("cannot write the compiled SQL", &e));
+            eprintln!("warning: {}", crate::diag::io_message("cannot write the compiled SQL", &e));
             write_failed = true;
         }
         let compiled_code = match rendered {

@@ -6,10 +6,12 @@
 //! Opens the database read-only under the shared lock, so it never waits
 //! long on a writer and never creates a database file.
 
-use super::{resolve_target, shown};
+use super::load::project_with_target;
+use super::shown;
 use crate::cli::Options;
 use crate::db::{self, Holder, LockMode, LockRequest};
-use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::diag::Diagnostic;
+use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::project::dag::Dag;
 use crate::project::{self, env::Env, profile, profile::Target};
 use crate::secrets;
@@ -44,12 +46,21 @@ pub(super) fn run(opts: &Options, dag: Option<&Dag>) -> Result<i32, Error> {
     }
     println!();
 
-    let (project, project_errors) = project::load_all(&dir);
-    let mut problems: Vec<Diagnostic> = project_errors;
+    let mut problems: Vec<Diagnostic> = Vec::new();
     let env = Env::load(&dir).map_err(|d| problems.push(d)).ok();
-    let resolved = env
-        .as_ref()
-        .and_then(|env| resolve_target(opts, dag, &dir, Some(&project), env).map_err(|d| problems.push(d)).ok());
+    let vars =
+        crate::template::Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default()] };
+    let resolved = match &env {
+        Some(env) => {
+            let (resolved, _project, errors) = project_with_target(opts, dag, &dir, env, &vars, &[]);
+            problems.extend(errors);
+            resolved
+        }
+        None => {
+            problems.extend(project::load_all(&dir).1);
+            None
+        }
+    };
     let (target, attachments) = match resolved {
         Some((target, attachments)) => (Some(target), attachments),
         None => (None, Vec::new()),

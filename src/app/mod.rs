@@ -10,11 +10,13 @@ mod commands;
 mod compile;
 mod debug;
 mod list;
+mod load;
 mod session;
 
 use crate::cli::{Command, Options, RunRef};
 use crate::db::{Holder, LockMode};
-use crate::error::{Diagnostic, Error, EXIT_OK};
+use crate::diag::Diagnostic;
+use crate::error::{Error, EXIT_OK};
 use crate::history::{History, HistorySink, RunRecord, RunState};
 use crate::nodes::{self, Plan};
 use crate::project::dag::{self, Dag, TestBehavior};
@@ -115,8 +117,10 @@ pub fn run(opts: Options) -> Result<i32, Error> {
             let dir = dag.map(|d| d.project_dir).unwrap_or_else(|| opts.project_dir.clone());
             // packages.yml sees the environment (`.env` too) and `--vars`, as in dbt.
             let env = Env::load(&dir).map_err(|d| Error::Load(shown(&dir, vec![d])))?;
+            let project = crate::template::YamlJinja::without_profile(&env, Vars { layers: vec![opts.vars.clone()] });
             let renderer = crate::deps::render::Renderer::new(env, opts.vars.clone());
-            let installed = crate::deps::install(&dir, deps, &renderer).map_err(|d| Error::Load(shown(&dir, d)))?;
+            let installed =
+                crate::deps::install(&dir, deps, &renderer, &project).map_err(|d| Error::Load(shown(&dir, d)))?;
             if installed.is_empty() {
                 println!("no packages to install");
             }
@@ -346,37 +350,34 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     let dir = dag.map(|d| d.project_dir.clone()).unwrap_or_else(|| opts.project_dir.clone());
     let fail = |diags: Vec<Diagnostic>| Error::Load(shown(&dir, diags));
     let env = Env::load(&dir).map_err(|d| fail(vec![d]))?;
-    let (mut project, mut errors) = project::load_all(&dir);
-    for w in shown(&dir, project.warnings.clone()) {
-        eprintln!("warning: {w}");
-    }
-    let target = resolve_target(opts, dag, &dir, Some(&project), &env).map_err(|d| errors.push(d)).ok();
-    let Some((mut target, attachments)) = target else {
-        return Err(fail(errors));
-    };
-    if let Some(t) = opts.threads {
-        target.threads = t;
-    }
     // The projects' own vars (scoped per package, as dbt scopes them) are
     // added by the templates, under these.
     let vars = Vars { layers: vec![opts.vars.clone(), dag.map(|d| d.vars.clone()).unwrap_or_default()] };
-    // Template syntax errors join the load errors so one run reports them all.
     let mut values: Vec<(&str, minijinja::Value)> =
         run.template_values().into_iter().map(|(k, v)| (k, minijinja::Value::from(v))).collect();
     if let Some(d) = dag {
         values.push(("params", minijinja::Value::from(minijinja::value::Serde(d.params.clone()))));
     }
     values.push(("flags", flags(opts)));
+    // One `invocation_id` and `run_started_at` for YAML values and templates alike.
+    let (invocation_id, started) = crate::template::run_identity(&values);
+    values.push(("invocation_id", minijinja::Value::from(invocation_id)));
+    values.push(("run_started_at", minijinja::Value::from(started.to_rfc3339())));
+    // Jinja in YAML values (`+schema: "{{ env_var('S') }}"`) renders while
+    // the files load, as dbt renders it while parsing.
+    let (target, project, mut errors) = load::project_with_target(opts, dag, &dir, &env, &vars, &values);
+    for w in shown(&dir, project.warnings.clone()) {
+        eprintln!("warning: {w}");
+    }
+    let Some((target, attachments)) = target else {
+        return Err(fail(errors));
+    };
+    // Template syntax errors join the load errors so one run reports them all.
     let templates = Templates::build(&project, &target, &env, vars, &values).map_err(|e| errors.extend(e)).ok();
     let (Some(templates), true) = (templates, errors.is_empty()) else {
         return Err(fail(errors));
     };
     let templates = Arc::new(templates);
-    // Jinja in YAML values (`+schema: "{{ env_var('S') }}"`), as dbt renders it while parsing.
-    let rendered = nodes::yaml_jinja::render(&mut project, &templates);
-    if !rendered.is_empty() {
-        return Err(fail(rendered));
-    }
     let plan = nodes::plan(&project, &target, &templates).map_err(fail)?;
     for w in shown(&dir, plan.warnings.clone()) {
         eprintln!("warning: {w}");
@@ -413,31 +414,6 @@ fn flags(opts: &Options) -> minijinja::Value {
         ("STORE_FAILURES_AS", minijinja::Value::from(())),
         ("INTROSPECT", minijinja::Value::from(true)),
     ])
-}
-
-fn resolve_target(
-    opts: &Options,
-    dag: Option<&Dag>,
-    dir: &Path,
-    project: Option<&project::Project>,
-    env: &Env,
-) -> Result<(Target, Vec<profile::Attachment>), Diagnostic> {
-    let path = profile::find_profiles(opts.profiles_dir.as_deref(), dir).ok_or_else(|| {
-        Diagnostic::in_file("profiles.yml", "no `profiles.yml` found")
-            .hint("put one in the project directory, pass --profiles-dir, or set DBT_PROFILES_DIR")
-    })?;
-    let shown_path = path.strip_prefix(dir).map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
-    let text = crate::yaml::read(&path).map_err(|e| {
-        Diagnostic::in_file(&shown_path, format!("cannot read: {e}"))
-            .hint("pass --profiles-dir to point at the right directory")
-    })?;
-    let named = dag.and_then(|d| d.profile.clone()).or_else(|| project.and_then(|p| p.profile.clone()));
-    let target = opts.target.as_deref().or(dag.and_then(|d| d.target.as_deref()));
-    let rendered = profile::render(&text, &shown_path, env, named.as_deref(), target)?;
-    let name = rendered.profile.ok_or_else(|| {
-        Diagnostic::in_file(&shown_path, "no profile chosen").hint("set `profile:` in the DAG or in dbt_project.yml")
-    })?;
-    profile::resolve(&rendered.yaml, &shown_path, &text, &name, target, dir)
 }
 
 fn selection(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<BTreeSet<usize>, Error> {

@@ -11,7 +11,8 @@ use super::Prepared;
 use crate::artifacts::RunResults;
 use crate::cli::Options;
 use crate::db::{self, Database, Holder, LockError, LockGuard, LockMode, LockRequest, OpenError, SetupError};
-use crate::error::{Diagnostic, Error, EXIT_NODE_FAILURE, EXIT_OK};
+use crate::diag::Diagnostic;
+use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::events::{self, Fanout, Sink};
 use crate::executor::run_hooks::ProjectHooks;
 use crate::executor::worker::{self, Worker};
@@ -281,7 +282,7 @@ impl<'a> Session<'a> {
             eprintln!("warning: {e}");
         }
         if disk_full.0 {
-            let hint = crate::error::disk_hint_for(&prep.target.path);
+            let hint = crate::diag::disk_hint_for(&prep.target.path);
             eprintln!("error: the disk is full: nodes could not write the database\n  (hint: {hint})");
         }
         outcome
@@ -414,7 +415,7 @@ impl Sink for DiskFull {
         | events::Event::NodeRetrying { result, .. }
         | events::Event::HookFinished { result, .. } = e
         {
-            self.0 |= result.message.as_deref().is_some_and(crate::error::says_disk_full);
+            self.0 |= result.message.as_deref().is_some_and(crate::diag::says_disk_full);
         }
     }
 }

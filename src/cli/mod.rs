@@ -4,7 +4,8 @@
 //! Raw clap types live in `raw`; the rest of `runner` sees only `Options`. This
 //! module reads no files and never touches DuckDB.
 
-use crate::error::{Diagnostic, Error};
+use crate::diag::Diagnostic;
+use crate::error::Error;
 use crate::project::dag::parse_duration;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

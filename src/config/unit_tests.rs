@@ -2,7 +2,7 @@
 //! 1.10's `UnparsedUnitTest` accepts it (unknown keys are refused, as dbt's
 //! JSON schema refuses them). `rows` stay raw YAML: dbt takes a list of
 //! mappings for `dict` and a string for `csv` and `sql`, and
-//! `crate::unit_tests::parse` decides per format with its own errors.
+//! `crate::project::unit_tests::parse` decides per format with its own errors.
 
 use serde::Deserialize;
 use serde_yaml::Value;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::raw::Instance;
 use super::registry::OpenError;
 use super::spare::fresh_instance;
+use crate::project::profile::catalog_name_of;
 use duckdb::Connection;
 
 const FIRST_RETRY: Duration = Duration::from_millis(25);
@@ -102,13 +103,6 @@ fn attached_name(conn: &Connection) -> Result<String, duckdb::Error> {
         [],
         |row| row.get(0),
     )
-}
-
-/// The catalog name DuckDB gives a database file it opens: the file name up
-/// to its first dot (`shop.dev.duckdb` is `shop`). Planning names relations
-/// with it before the file is open.
-pub fn catalog_name_of(path: &Path) -> Option<&str> {
-    path.file_name().and_then(|s| s.to_str()).and_then(|n| n.split('.').next()).filter(|n| !n.is_empty())
 }
 
 fn is_foreign_lock(message: &str) -> bool {

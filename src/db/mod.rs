@@ -17,7 +17,6 @@ pub mod registry;
 pub mod setup;
 mod spare;
 
-pub use attach::catalog_name_of;
 pub use lock::{acquire, lock_path, read_holder, Holder, LockError, LockGuard, LockMode, LockRequest};
 pub use registry::{open, Database, OpenError};
 pub use setup::{attach, check_path, check_profile, create_secrets, load_extensions, ProfileError, SetupError};

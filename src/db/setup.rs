@@ -9,7 +9,7 @@
 //! exits 2 with nothing written. Decides nothing about what runs.
 
 use super::registry::{set_statement, Database};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::profile::{quote, Attachment, SecretSql};
 use duckdb::Connection;
 use std::collections::BTreeMap;

@@ -3,9 +3,9 @@
 //! with their download and dependencies, and the choice of one version as
 //! `dbt deps` makes it. Documents are fetched once per run.
 
-use super::semver::{self, Specifier};
 use super::{fetch, Failure};
 use crate::project::packages::Spec;
+use crate::semver::{self, Specifier};
 use serde_json::Value;
 use std::collections::BTreeMap;
 

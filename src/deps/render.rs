@@ -12,13 +12,12 @@
 //! Renders only; resolving and installing is the parent module's.
 
 use crate::project::env::Env;
+use crate::project::packages::RenderEntry;
+pub(crate) use crate::project::packages::Written;
 use crate::secrets;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-
-/// A field's text to write in the lock in place of its rendered value.
-pub(crate) type Written = BTreeMap<String, String>;
 
 /// Renders package entries for one `runner deps`.
 pub(crate) struct Renderer {
@@ -96,7 +95,7 @@ impl Renderer {
     /// One string rendered; whether it read a secret env var.
     fn render(&self, text: &str) -> Result<(String, bool), String> {
         let mut jinja = minijinja::Environment::new();
-        jinja.set_fuel(Some(crate::template::limits::MAX_INSTRUCTIONS));
+        jinja.set_fuel(Some(crate::limits::MAX_INSTRUCTIONS));
         let read_secret = Arc::new(Mutex::new(false));
         let (env, flag) = (self.env.clone(), read_secret.clone());
         jinja.add_function("env_var", move |key: String, default: Option<String>| {
@@ -125,6 +124,13 @@ impl Renderer {
         let out = jinja.render_str(text, ()).map_err(|e| crate::template::describe(&e))?;
         let secret = *read_secret.lock().unwrap_or_else(|p| p.into_inner());
         Ok((out, secret))
+    }
+}
+
+/// What `project::packages::specs` renders `packages.yml` entries with.
+impl RenderEntry for Renderer {
+    fn entry(&self, raw: &Value) -> Result<(Value, Written), String> {
+        Renderer::entry(self, raw)
     }
 }
 

@@ -7,9 +7,9 @@
 
 use crate::nodes::Node;
 
-/// The node's `sql_header` (checked while planning).
+/// The node's `sql_header` (typed while planning).
 pub(super) fn header_of(node: &Node) -> Option<String> {
-    crate::nodes::header::sql_header(&node.config).ok().flatten()
+    node.build.sql_header.clone()
 }
 
 /// `stmt` with the header before it, in one string, as dbt-duckdb's

@@ -32,7 +32,6 @@ use crate::data_tests::{self, TestConfig, TestStatus};
 use crate::db::raw::RawConn;
 use crate::events::Status;
 use crate::nodes::contract::{Ddl, PersistDocs};
-use crate::nodes::materialize;
 use crate::nodes::{Materialized, ModelSettings, Node, NodeKind};
 use crate::retry::Backoff;
 use crate::template::relation::Relation;
@@ -340,7 +339,7 @@ impl Executor {
 
     /// `--full-refresh`, unless the node's `full_refresh` config says otherwise (dbt's rule).
     fn full_refresh_for(&self, node: &Node) -> bool {
-        materialize::full_refresh(&node.config).ok().flatten().unwrap_or(self.full_refresh)
+        node.build.full_refresh_or(self.full_refresh)
     }
 
     fn existing(&self, rel: &Relation) -> Result<Existing, duckdb::Error> {

@@ -44,7 +44,8 @@ impl Executor {
         let dir = scratch.path();
         let (inputs, mut sql) = self.export_inputs(py, rel, is_incremental, dir)?;
         let config = node.config.clone();
-        let ctx = ModuleCtx { this: rel, relations: &self.relations, config: &config, is_incremental };
+        let config_default = crate::artifacts::manifest::model_config_default;
+        let ctx = ModuleCtx { this: rel, relations: &self.relations, config: &config, is_incremental, config_default };
         let job = Job {
             model: node.file.display().to_string(),
             identifier: &rel.identifier,
@@ -147,6 +148,6 @@ fn scratch_dir(root: &Path, identifier: &str) -> Result<tempfile::TempDir, Strin
     let made = std::fs::create_dir_all(root)
         .and_then(|()| tempfile::Builder::new().prefix(&format!("{name}-")).tempdir_in(root));
     made.map_err(|e| {
-        crate::error::io_message(&format!("cannot make a folder in `{}` for the Python model", root.display()), &e)
+        crate::diag::io_message(&format!("cannot make a folder in `{}` for the Python model", root.display()), &e)
     })
 }

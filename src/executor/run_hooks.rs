@@ -1,5 +1,5 @@
 //! The `on-run-start` and `on-run-end` hooks of the root project and its
-//! packages, run as dbt-core 1.10 runs them: in dbt's order (`RunHooks::of`),
+//! packages, run as dbt-core 1.10 runs them: in dbt's order (`Project::run_hooks`),
 //! each rendered right before it runs in its own project's context, outside
 //! any transaction, on a connection of their own (which `run_query` in them
 //! shares); after one fails the rest of its phase are skipped. `on-run-end`

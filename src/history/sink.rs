@@ -98,7 +98,7 @@ impl HistorySink {
         let written = match log.write(&self.history.root.join(&path)) {
             Ok(()) => Some(path),
             Err(e) => {
-                self.write_error = Some(crate::error::io_message("cannot write an attempt's log", &e));
+                self.write_error = Some(crate::diag::io_message("cannot write an attempt's log", &e));
                 None
             }
         };
@@ -151,7 +151,7 @@ impl crate::events::Sink for HistorySink {
                     }
                     Err(err) => {
                         let what = format!("cannot record run `{}`", self.run.run_id);
-                        self.write_error = Some(crate::error::io_message(&what, &err));
+                        self.write_error = Some(crate::diag::io_message(&what, &err));
                     }
                 }
                 self.alive = None;

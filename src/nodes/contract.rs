@@ -14,7 +14,7 @@
 use super::constraints::{self, Constraint, Kind, Target};
 use super::{fqn, Materialized, NodeKind, Planner, Resource};
 use crate::config_tree::ConfigMap;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::NodeProps;
 use crate::template::Relations;
 use serde_yaml::Value;

@@ -10,7 +10,7 @@ use crate::config_tree::{self, get_str, ConfigMap};
 use crate::data_tests::naming::{generic_test_names, NamingInput, TestTarget};
 use crate::data_tests::{self, quote_ident, GenericTest, StoreFailures};
 use crate::data_tests::{Severity, TestConfig};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::par;
 use crate::project::{Attached, TestDecl};
 use crate::template::relation::Relation;
@@ -185,21 +185,6 @@ impl Planner<'_> {
                 )
             }
         };
-        // dbt renders Jinja in a test's SQL-fragment configs (`where`, `warn_if`, …).
-        for key in ["where", "warn_if", "error_if", "fail_calc"] {
-            let Some(Value::String(text)) = cfg.get(key) else { continue };
-            if !text.contains("{{") && !text.contains("{%") {
-                continue;
-            }
-            match self.templates.render_config_str_in(scope, text) {
-                Ok(rendered) => {
-                    cfg.insert(key.into(), Value::String(rendered));
-                }
-                Err(e) => {
-                    return Err(err(format!("`{key}` of test `{}`: {e}", names.name)));
-                }
-            }
-        }
         // As dbt does, a shortened name becomes the test's alias unless one is configured.
         if names.alias != names.name && !cfg.contains_key("alias") {
             cfg.insert("alias".into(), Value::String(names.alias.clone()));
@@ -302,6 +287,7 @@ impl Planner<'_> {
             hooks: Default::default(),
             version: None,
             run: Default::default(),
+            build: Default::default(),
             ddl: None,
         })))
     }

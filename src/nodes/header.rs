@@ -3,20 +3,15 @@
 //! snapshot, in one string with it) and `incremental_predicates` (and its
 //! older name `predicates`: conditions added to an incremental model's
 //! `delete` or `merge`). Typed here once, for the planner (bad values are
-//! load errors) and the executor (which puts them into SQL); when such a
-//! value was written in YAML (`dbt_project.yml`, a property file) and holds
-//! Jinja, it is rendered while planning, as dbt renders YAML configs while
-//! parsing (`var`, `env_var`, `target`). A value from the node's own
-//! `config()` or `set_sql_header` call is used as that call left it. Pure:
-//! no I/O, no SQL.
+//! load errors) and the executor (which puts them into SQL). Their text is
+//! used as it is, never rendered again: a value written in YAML was rendered
+//! once while the file loaded (`project::render`), as dbt renders it while
+//! parsing, and one from the node's own `config()` or `set_sql_header` call
+//! is used as that call left it. Pure: no I/O, no SQL.
 
 use super::materialize::{bad, ConfigError};
 use crate::config_tree::ConfigMap;
 use serde_yaml::Value;
-use std::collections::BTreeMap;
-
-/// The keys this module owns, in the order they are rendered.
-const KEYS: &[&str] = &["sql_header", "incremental_predicates", "predicates"];
 
 /// The node's `sql_header`: `None` when unset or blank (dbt writes nothing then).
 pub fn sql_header(cfg: &ConfigMap) -> Result<Option<String>, ConfigError> {
@@ -64,38 +59,6 @@ pub fn predicates(cfg: &ConfigMap) -> Result<Option<Vec<String>>, ConfigError> {
     Ok(None)
 }
 
-/// dbt renders a YAML config value only when it holds Jinja.
-fn has_jinja(text: &str) -> bool {
-    text.contains("{{") || text.contains("{%") || text.contains("{#")
-}
-
-/// Renders, with `render`, the owned keys' text that came from YAML and holds
-/// Jinja; `from_call` is what the node's `config()` set (used as it is).
-/// `Err` names the key and what the render said.
-pub(super) fn render_yaml(
-    cfg: &mut ConfigMap,
-    from_call: &BTreeMap<String, Value>,
-    render: impl Fn(&str) -> Result<String, String>,
-) -> Result<(), ConfigError> {
-    for key in KEYS.iter().filter(|k| !from_call.contains_key(**k)) {
-        let failed = |e: String| bad(key, format!("`{key}`: {e}"), "");
-        match cfg.get_mut(*key) {
-            Some(Value::String(s)) if has_jinja(s) => *s = render(s).map_err(failed)?,
-            Some(Value::Sequence(items)) => {
-                for item in items.iter_mut() {
-                    if let Value::String(s) = item {
-                        if has_jinja(s) {
-                            *s = render(s).map_err(failed)?;
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,25 +93,5 @@ mod tests {
         assert!(e.message.contains("must be a list"), "{}", e.message);
         let e = predicates(&cfg("incremental_predicates: [{a: 1}]")).expect_err("a map");
         assert!(e.message.contains("SQL condition"), "{}", e.message);
-    }
-
-    #[test]
-    fn only_yaml_values_with_jinja_are_rendered() {
-        let mut c =
-            cfg("sql_header: \"set x = {{ 1 }};\"\nincremental_predicates: [\"a > {{ 2 }}\", b]\nother: \"{{ 3 }}\"");
-        let render = |t: &str| Ok::<_, String>(t.replace("{{ 1 }}", "1").replace("{{ 2 }}", "2"));
-        render_yaml(&mut c, &BTreeMap::new(), render).expect("renders");
-        assert_eq!(c["sql_header"], Value::from("set x = 1;"));
-        let rendered: Value = serde_yaml::from_str("[a > 2, b]").expect("yaml");
-        assert_eq!(c["incremental_predicates"], rendered);
-        assert_eq!(c["other"], Value::from("{{ 3 }}"));
-        // A value the node's `config()` set is used as written.
-        let mut c = cfg("sql_header: \"{{ x }}\"");
-        let from_call = BTreeMap::from([("sql_header".to_string(), Value::from("{{ x }}"))]);
-        render_yaml(&mut c, &from_call, |_| Err("not called".into())).expect("not rendered");
-        assert_eq!(c["sql_header"], Value::from("{{ x }}"));
-        let e = render_yaml(&mut cfg("sql_header: \"{{ x }}\""), &BTreeMap::new(), |_| Err("boom".into()))
-            .expect_err("fails");
-        assert_eq!((e.key, e.message.as_str()), ("sql_header", "`sql_header`: boom"));
     }
 }

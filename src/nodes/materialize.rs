@@ -7,9 +7,12 @@
 //! Pure: no I/O, no SQL.
 
 use super::{Ephemerals, Node, NodeKind, Planner};
+// An incremental model's settings are typed in `crate::strategy`, whose SQL
+// they drive; reading them from a config (`Incremental::from_config`) is here.
 use crate::config_tree::{as_strings, ConfigMap};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::{Project, SqlFile};
+pub use crate::strategy::{Incremental, OnSchemaChange, Strategy, UniqueKey};
 use crate::template::Recorded;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,47 +52,6 @@ impl Materialized {
             Materialized::External => "external",
         }
     }
-}
-
-/// How new rows reach an existing incremental table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Strategy {
-    /// dbt-duckdb's default: delete target rows matching a new row's key, then insert.
-    DeleteInsert,
-    Append,
-    /// `MERGE INTO`: update matching rows, insert the others.
-    Merge,
-    /// Any other name: the project's (or a package's) `get_incremental_<name>_sql`
-    /// macro writes the statement, looked up when the incremental path runs, as dbt does.
-    Custom(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnSchemaChange {
-    Ignore,
-    AppendNewColumns,
-    SyncAllColumns,
-    Fail,
-}
-
-/// `unique_key`: dbt treats a string as one SQL expression and a list as
-/// columns compared one by one; the two render differently.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UniqueKey {
-    None,
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incremental {
-    pub strategy: Strategy,
-    pub unique_key: UniqueKey,
-    pub on_schema_change: OnSchemaChange,
-    pub merge_update_columns: Option<Vec<String>>,
-    pub merge_exclude_columns: Option<Vec<String>>,
-    /// SQL conditions the `delete` or `merge` adds (dbt's `incremental_predicates`).
-    pub predicates: Option<Vec<String>>,
 }
 
 /// A bad config value: the key (to locate it) and what is wrong.
@@ -222,6 +184,19 @@ fn fold(deps: &BTreeSet<String>, ephemeral: &BTreeMap<String, BTreeSet<String>>)
     }
     out
 }
+
+/// dbt's "is not of type 'boolean'" for an `enabled` set by a node's own
+/// `config()` call (YAML values are checked as they load, `project::render`).
+pub(super) fn call_enabled(call: &std::collections::BTreeMap<String, Value>) -> Option<String> {
+    match call.get("enabled")? {
+        Value::Bool(_) => None,
+        Value::String(s) => Some(format!("`enabled` is `{s}` (text), not a boolean")),
+        other => Some(format!("`enabled` is `{}`, not a boolean", super::yaml_scalar(other))),
+    }
+}
+
+/// The hint of [`call_enabled`]'s error.
+pub(super) const ENABLED_HINT: &str = "write `enabled=true` or `enabled=false`, without quotes";
 
 /// The file (and line) a config key came from: the model's own `config()`,
 /// its property YAML, or `dbt_project.yml`.

@@ -12,12 +12,14 @@
 
 use crate::config_tree::{get_str, ConfigMap};
 use crate::data_tests::TestConfig;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::graph::{cycle_text, Graph};
 use crate::hooks::NodeHooks;
 pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
 use crate::project::Project;
+/// How a generic test gets its failing-rows SQL: `template`'s, which renders it.
+pub use crate::template::ephemeral::TestSql;
 use crate::template::relation::Relation;
 use crate::template::{RefCall, Relations, Templates};
 use serde_yaml::Value;
@@ -26,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use materialize::{Materialized, ModelSettings};
-pub use run_settings::RunSettings;
+pub use run_settings::{BuildSettings, RunSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Resource {
@@ -91,18 +93,6 @@ pub enum NodeKind {
     UnitTest(Arc<crate::unit_tests::Planned>),
 }
 
-/// How a generic test gets its failing-rows SQL.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TestSql {
-    /// dbt's `not_null`, `unique`, `accepted_values`, `relationships`.
-    Ready(String),
-    /// A `test_<name>` macro call (`dbt_utils.test_equality(model=…)`),
-    /// rendered at run time with `this` the tested relation, as dbt compiles
-    /// a test right before it runs; `package` is the test's own (whose
-    /// macros, vars, refs and sources come first), `None` the root project.
-    Call { call: String, this: Relation, package: Option<String> },
-}
-
 #[derive(Debug, Clone)]
 pub struct Node {
     pub id: String,
@@ -124,6 +114,8 @@ pub struct Node {
     pub version: Option<crate::project::versions::ModelVersion>,
     /// Its own retries and timeout, checked once at plan time ([`run_settings`]).
     pub run: RunSettings,
+    /// What the executor reads when it builds the node (seeds, models, snapshots).
+    pub build: BuildSettings,
     /// What its property entry adds to its DDL: an enforced contract,
     /// `persist_docs` comments ([`contract`]). Seeds, models and snapshots.
     pub ddl: Option<Arc<contract::Ddl>>,
@@ -322,7 +314,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, notes, run_hooks: RunHooks::of(project) })
+    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, notes, run_hooks: project.run_hooks() })
 }
 
 impl<'a> Planner<'a> {
@@ -348,7 +340,7 @@ impl<'a> Planner<'a> {
         let (project, templates, target) = (self.project, self.templates, self.target);
         let root = self.root;
         let resolved = crate::par::map(&project.models, |m| -> Result<_, Vec<Diagnostic>> {
-            let (rec, python) = if crate::pymodel::is_python(&m.path) {
+            let (rec, python) = if m.is_python() {
                 let (rec, model) = python::resolve(m)?;
                 (rec, Some(model))
             } else {
@@ -362,14 +354,14 @@ impl<'a> Planner<'a> {
             python::default_materialization(python.is_some(), &mut props_layer, props);
             let call = rec.config.clone().into_iter().collect();
             let mut cfg = root.node_config(project, |p| p.model_tree.as_ref(), &folders, &leaf, [props_layer, call]);
+            if let Some(e) = materialize::call_enabled(&rec.config) {
+                let (file, line) = materialize::config_origin(project, "enabled", m, &rec);
+                let d = Diagnostic::in_file(file, format!("model `{}`: {e}", m.name)).at(line, None);
+                return Err(vec![d.hint(materialize::ENABLED_HINT)]);
+            }
             if !enabled(&cfg) {
                 return Ok(None);
             }
-            let scope = project.is_package().then_some(project.name.as_str());
-            header::render_yaml(&mut cfg, &rec.config, |t| templates.render_config_str_in(scope, t)).map_err(|e| {
-                let (file, line) = materialize::config_origin(project, e.key, m, &rec);
-                vec![Diagnostic::in_file(file, format!("model `{}`: {}", m.name, e.message)).at(line, None)]
-            })?;
             let (materialized, settings) = materialize::materialization(project, m, &rec, &cfg).map_err(|d| vec![d])?;
             python::check_materialization(python.is_some(), project, m, &rec, materialized).map_err(|d| vec![d])?;
             let hooks = materialize::hooks(project, m, &rec, &mut cfg).map_err(|d| vec![d])?;
@@ -421,6 +413,7 @@ impl<'a> Planner<'a> {
                 hooks,
                 version,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, m.text.as_str()));
@@ -474,6 +467,7 @@ impl<'a> Planner<'a> {
                 hooks: NodeHooks::default(),
                 version: None,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
             self.write_down(self.nodes.len() - 1, rec.sources.clone(), ids, rec.refs.clone());
@@ -495,6 +489,4 @@ mod refs;
 mod run_settings;
 mod seeds;
 pub mod snapshot;
-pub mod strategy;
 mod unit;
-pub mod yaml_jinja;

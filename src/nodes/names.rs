@@ -10,7 +10,7 @@
 
 use super::fqn::source_id;
 use super::{AsWritten, Materialized, Node, NodeKind, Planner};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::versions::ModelVersion;
 use crate::template::relation::Relation;
 use crate::template::{packages_to_search, PackageRelations, RefCall, Relations};
@@ -224,7 +224,7 @@ impl Planner<'_> {
             self.errors.push(d.at(line, None));
             return None;
         }
-        let best = crate::error::closest(name, self.names.known());
+        let best = crate::diag::closest(name, self.names.known());
         let what = match &call.package {
             Some(p) => format!("unknown ref `{p}.{name}`: package `{p}` has no model, seed or snapshot of that name"),
             None => format!("unknown ref `{name}`: no model, seed or snapshot has that name"),

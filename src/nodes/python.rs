@@ -7,7 +7,7 @@
 use super::materialize::config_origin;
 use super::Materialized;
 use crate::config_tree::ConfigMap;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::{NodeProps, Project, SqlFile};
 use crate::pymodel::{self, PyModel};
 use crate::template::Recorded;

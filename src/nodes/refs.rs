@@ -7,7 +7,7 @@
 //! `names`'. Part of the planner; renders nothing.
 
 use super::{Node, Planner, Resource};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::versions::ModelVersion;
 use crate::project::{Project, SqlFile};
 use crate::template::RefCall;

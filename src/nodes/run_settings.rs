@@ -5,6 +5,9 @@
 //! error (exit 2) wherever it is written; the dispatcher and workers read
 //! only the typed [`RunSettings`], never the raw config map. How they combine
 //! with the DAG's own policy is the dispatcher's business, not this module's.
+//! Likewise [`BuildSettings`]: what the executor reads of a seed's, model's or
+//! snapshot's config when it builds it (`full_refresh`, `sql_header`), so no
+//! value is parsed again, or dropped, at run time.
 
 use crate::config_tree::ConfigMap;
 use serde_yaml::Value;
@@ -60,17 +63,57 @@ impl RunSettings {
     }
 }
 
+/// What the executor reads of a node's config when it builds the node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildSettings {
+    /// `full_refresh`: when set, it wins over `--full-refresh` (dbt's rule).
+    pub full_refresh: Option<bool>,
+    /// `sql_header`, already rendered where it was written in YAML.
+    pub sql_header: Option<String>,
+}
+
+impl BuildSettings {
+    pub(crate) fn from_config(cfg: &ConfigMap) -> Result<BuildSettings, super::materialize::ConfigError> {
+        Ok(BuildSettings {
+            full_refresh: super::materialize::full_refresh(cfg)?,
+            sql_header: super::header::sql_header(cfg)?,
+        })
+    }
+
+    /// Whether this node is rebuilt from nothing, given the run's `--full-refresh`.
+    pub fn full_refresh_or(&self, run_flag: bool) -> bool {
+        self.full_refresh.unwrap_or(run_flag)
+    }
+}
+
 impl super::Planner<'_> {
-    /// Decides every planned node's [`RunSettings`]; a bad value is an error
-    /// naming the node and its file.
+    /// Decides every planned node's [`RunSettings`] and, for what builds a
+    /// relation, its [`BuildSettings`]; a bad value is an error naming the
+    /// node and its file. (Models and snapshots had theirs checked with their
+    /// materialization, with the line; a seed's are checked here.)
     pub(super) fn run_settings(&mut self) {
+        use super::Resource;
+        use crate::diag::Diagnostic;
         for n in &mut self.nodes {
+            let named = |e: &dyn std::fmt::Display| format!("{} `{}`: {e}", n.resource.as_str(), n.name);
             match RunSettings::from_config(&n.config) {
                 Ok(s) => n.run = s,
                 Err(es) => self.errors.extend(es.into_iter().map(|e| {
-                    crate::error::Diagnostic::in_file(&n.file, format!("{} `{}`: {e}", n.resource.as_str(), n.name))
+                    Diagnostic::in_file(&n.file, named(&e))
                         .hint("give a whole number of retries and durations like `90s`, `5m` or a number of seconds")
                 })),
+            }
+            if matches!(n.resource, Resource::Seed | Resource::Model | Resource::Snapshot) {
+                match BuildSettings::from_config(&n.config) {
+                    Ok(b) => n.build = b,
+                    Err(e) => {
+                        let d = Diagnostic::in_file(&n.file, named(&e.message));
+                        self.errors.push(match e.hint {
+                            Some(h) => d.hint(h),
+                            None => d,
+                        })
+                    }
+                }
             }
         }
     }
@@ -89,6 +132,16 @@ mod tests {
 
     fn cfg(yaml: &str) -> ConfigMap {
         serde_yaml::from_str(yaml).expect("yaml")
+    }
+
+    #[test]
+    fn build_settings_are_typed_once() {
+        let b = BuildSettings::from_config(&cfg("full_refresh: false\nsql_header: set threads = 1;")).expect("valid");
+        assert_eq!(b, BuildSettings { full_refresh: Some(false), sql_header: Some("set threads = 1;".into()) });
+        assert!(!b.full_refresh_or(true), "the node's own `full_refresh` wins over the flag");
+        assert!(BuildSettings::default().full_refresh_or(true));
+        assert_eq!(BuildSettings::from_config(&cfg("full_refresh: nope")).map_err(|e| e.key), Err("full_refresh"));
+        assert_eq!(BuildSettings::from_config(&cfg("sql_header: [a]")).map_err(|e| e.key), Err("sql_header"));
     }
 
     #[test]

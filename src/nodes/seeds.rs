@@ -4,7 +4,7 @@
 
 use super::{enabled, Node, NodeKind, Planner, Resource};
 use crate::config_tree::get_str;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,6 +50,7 @@ impl Planner<'_> {
                 hooks,
                 version: None,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
         }

@@ -15,7 +15,7 @@
 use super::materialize::{bad, ConfigError};
 use super::{enabled, Node, NodeKind, Planner, Resource};
 use crate::config_tree::{get_str, ConfigMap};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::snapshots::Snapshot;
 use crate::template::relation::Relation;
 use serde_yaml::Value;
@@ -344,12 +344,15 @@ impl<'a> Planner<'a> {
             let props = project.snapshot_props.get(&s.name);
             let layers = props.map(|p| p.config.clone()).into_iter().chain([rec.config.clone().into_iter().collect()]);
             let mut cfg = self.root.node_config(project, |p| p.snapshot_tree.as_ref(), &s.folders, &s.name, layers);
+            if let Some(e) = super::materialize::call_enabled(&rec.config) {
+                let line = crate::config::find_line(&s.text, "enabled");
+                let d = Diagnostic::in_file(&s.path, format!("snapshot `{}`: {e}", s.name)).at(line, None);
+                self.errors.push(d.hint(super::materialize::ENABLED_HINT));
+                continue;
+            }
             if !enabled(&cfg) {
                 continue;
             }
-            let scope = project.is_package().then_some(project.name.as_str());
-            let rendered =
-                super::header::render_yaml(&mut cfg, &rec.config, |t| templates.render_config_str_in(scope, t));
             let located = |key: &str, message: String, hint: Option<String>, missing: bool| {
                 let from_block = rec.config.contains_key(key);
                 let (file, line) = origin(s, &project.dbt_project_text, props, from_block, key, missing);
@@ -359,10 +362,6 @@ impl<'a> Planner<'a> {
                     None => d,
                 }
             };
-            if let Err(e) = rendered {
-                self.errors.push(located(e.key, e.message, e.hint, false));
-                continue;
-            }
             let snapshot = match SnapshotConfig::from_config(&cfg) {
                 Ok(c) => c,
                 Err(e) => {
@@ -416,6 +415,7 @@ impl<'a> Planner<'a> {
                 hooks,
                 version: None,
                 run: Default::default(),
+                build: Default::default(),
                 ddl: None,
             });
             refs.push((self.nodes.len() - 1, rec.refs, rec.sources, s.text.as_str()));

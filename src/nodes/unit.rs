@@ -9,7 +9,7 @@
 use super::fqn::fqn_folders;
 use super::{enabled, Node, NodeKind, Planner, Resource};
 use crate::config_tree::ConfigMap;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::hooks::NodeHooks;
 use crate::project::versions::ModelVersion;
 use crate::template::relation::Relation;
@@ -191,6 +191,7 @@ impl Planner<'_> {
             hooks: NodeHooks::default(),
             version: tested.version,
             run: Default::default(),
+            build: Default::default(),
             ddl: None,
         })
     }
@@ -288,7 +289,7 @@ mod tests {
         std::fs::write(p, text).expect("write");
     }
 
-    fn plan(files: &[(&str, &str)]) -> Result<nodes::Plan, Vec<crate::error::Diagnostic>> {
+    fn plan(files: &[(&str, &str)]) -> Result<nodes::Plan, Vec<crate::diag::Diagnostic>> {
         let dir = tempfile::tempdir().expect("tempdir");
         let r = dir.path();
         write(r, "dbt_project.yml", "name: shop\nprofile: shop\nunit_tests:\n  shop:\n    +tags: [unit]\n    unit:\n      orders:\n        off:\n          +enabled: false\n");

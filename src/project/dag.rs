@@ -5,7 +5,7 @@
 //! computes no schedule times (that is `timetable`'s job).
 
 use crate::config::{dag::RawDag, key_line};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ pub enum Schedule {
     Manual,
     Once,
     /// A 5-field cron expression (presets are expanded to one), parsed once here.
-    Cron(Box<crate::timetable::Cron>),
+    Cron(Box<crate::cron::Cron>),
 }
 
 impl Schedule {
@@ -75,7 +75,7 @@ impl Schedule {
         };
         // Parsed by the evaluator, once: a schedule that loads is one the
         // scheduler can evaluate, and nothing parses it again.
-        Ok(Schedule::Cron(Box::new(crate::timetable::Cron::parse(expr)?)))
+        Ok(Schedule::Cron(Box::new(crate::cron::Cron::parse(expr)?)))
     }
 }
 

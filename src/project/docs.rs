@@ -6,7 +6,7 @@
 //! blocks; rendering descriptions is the template's job.
 
 use super::Walk;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -3,13 +3,13 @@
 //! entry that names no node. The parsing of property files is `properties`.
 
 use super::{stem, Project, Walk};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::collections::BTreeMap;
 
 /// Unit test fixtures under each `<test-path>/fixtures/`, by file stem as
 /// dbt names them; one name in two files is an error naming both.
-pub(super) fn fixture_files(w: &mut Walk, test_paths: &[String]) -> BTreeMap<String, crate::unit_tests::FixtureFile> {
-    use crate::unit_tests::{FixtureFile, Format};
+pub(super) fn fixture_files(w: &mut Walk, test_paths: &[String]) -> BTreeMap<String, super::unit_tests::FixtureFile> {
+    use super::unit_tests::{FixtureFile, Format};
     let dirs: Vec<String> = test_paths.iter().map(|t| format!("{t}/fixtures")).collect();
     let mut out: BTreeMap<String, FixtureFile> = BTreeMap::new();
     for (p, _) in w.files(&dirs, &["csv", "sql"], &[]) {
@@ -49,7 +49,7 @@ pub(super) fn unmatched(project: &Project) -> Vec<Diagnostic> {
         // A versioned model's entry is matched version by version (`versions::resolve`).
         let unknown = |(name, entry): &(&String, &super::NodeProps)| !entry.versioned && !known.contains(name.as_str());
         for (name, entry) in props.iter().filter(unknown) {
-            let close = crate::error::closest(name, known.iter().copied());
+            let close = crate::diag::closest(name, known.iter().copied());
             let what = format!("did not find a node named `{name}` for this entry of `{section}`");
             let d = Diagnostic::in_file(&entry.file, what).at(entry.line, None);
             out.push(match close {

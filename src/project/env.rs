@@ -4,7 +4,7 @@
 //! the real environment always wins and nothing leaks between projects loaded
 //! by one process (the scheduler loads several).
 
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::collections::BTreeMap;
 use std::path::Path;
 

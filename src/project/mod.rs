@@ -5,8 +5,10 @@
 //! property YAML and `dbt_project.yml`, how `dbt_project.yml` trees configure a
 //! node (the root project's over a package's), and the checks that need only
 //! one file (ragged CSV rows, invalid YAML, `require-dbt-version`). Every
-//! problem is collected, none stops the walk early. It never renders Jinja and
-//! never touches the database.
+//! problem is collected, none stops the walk early. Jinja in YAML values is
+//! rendered while the files are read, as dbt renders it while parsing, by the
+//! [`render::Render`] the caller gives ([`render`] decides which values); it
+//! renders no other Jinja and never touches the database.
 
 pub mod dag;
 pub mod docs;
@@ -19,16 +21,18 @@ mod listing;
 pub mod packages;
 pub mod profile;
 pub mod properties;
+pub mod render;
 pub(crate) mod resources;
 mod settings;
 pub mod snapshots;
 pub mod test_entries;
+pub mod unit_tests;
 pub(crate) mod version;
 pub mod versions;
 
 use crate::config::dbt_project::RawDbtProject;
 use crate::config_tree::{self, ConfigMap};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::par;
 use listing::Listing;
 use serde_yaml::Value;
@@ -46,6 +50,13 @@ pub struct SqlFile {
     /// Folders between the resource path and the file: `["staging"]`.
     pub folders: Vec<String>,
     pub text: String,
+}
+
+impl SqlFile {
+    /// Whether this is a Python model's file: dbt decides by the `.py` ending.
+    pub fn is_python(&self) -> bool {
+        self.path.extension().is_some_and(|e| e == "py")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -130,9 +141,9 @@ pub struct Project {
     pub sources: BTreeMap<(String, String), SourceTable>,
     pub tests: Vec<TestDecl>,
     /// `unit_tests:` entries of every property file, in path order.
-    pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
+    pub unit_tests: Vec<unit_tests::UnitTestDecl>,
     /// Unit test fixture files (`<test-path>/fixtures/**.{csv,sql}`) by name.
-    pub fixtures: BTreeMap<String, crate::unit_tests::FixtureFile>,
+    pub fixtures: BTreeMap<String, unit_tests::FixtureFile>,
     /// `{% docs %}` blocks by name, for `{{ doc('name') }}` in descriptions.
     pub docs: BTreeMap<String, docs::DocBlock>,
     /// `models:` / `seeds:` / `data_tests:` trees of `dbt_project.yml`.
@@ -163,6 +174,10 @@ pub struct Project {
 struct Walk {
     root: PathBuf,
     errors: Vec<Diagnostic>,
+    /// How YAML values render; `None` reads them as written (tests).
+    render: Option<std::sync::Arc<dyn render::Render>>,
+    /// The root project's `vars:`, which property files of every project read.
+    root_vars: BTreeMap<String, Value>,
     /// Every file under a resource path, listed once: models, docs and
     /// property files share folders, and a 10,000-model project would
     /// otherwise be listed three times.
@@ -283,18 +298,40 @@ pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
     }
 }
 
-/// Loads what can be loaded and every error found, so later stages (template
-/// compilation) can add their errors to the same report.
+/// Loads what can be loaded and every error found, YAML values as written
+/// (no Jinja rendered), for tests of what loading alone does.
 pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
-    let mut w = Walk { root: root.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
+    load_rendered(root, None)
+}
+
+/// The root project's `profile:` as written (`None` when the file or key is
+/// missing or unreadable: loading reports why), to choose the profile
+/// before the project loads with its target.
+pub fn profile_name(root: &Path) -> Option<String> {
+    let text = crate::yaml::read(&root.join("dbt_project.yml")).ok()?;
+    let v: Value = crate::yaml::from_str(&text).ok()?;
+    v.get("profile")?.as_str().map(str::to_string)
+}
+
+/// Loads what can be loaded and every error found, so later stages (template
+/// compilation) can add their errors to the same report; `render` renders
+/// Jinja in YAML values as dbt does while parsing.
+pub fn load_rendered(root: &Path, render: Option<std::sync::Arc<dyn render::Render>>) -> (Project, Vec<Diagnostic>) {
+    let mut w = Walk {
+        root: root.to_path_buf(),
+        errors: Vec::new(),
+        render,
+        root_vars: BTreeMap::new(),
+        listings: BTreeMap::new(),
+    };
     let dbt_path = root.join("dbt_project.yml");
     let mut dbt_text = String::new();
     let raw = if dbt_path.exists() {
         dbt_text = w.read_yaml(&dbt_path).unwrap_or_default();
         let text = &dbt_text;
-        match crate::yaml::from_str::<Option<RawDbtProject>>(text) {
+        let file = Path::new("dbt_project.yml");
+        match render::dbt_project::<RawDbtProject>(text, file, w.render.as_deref(), true) {
             Ok(r) => {
-                let r = r.unwrap_or_default();
                 // The name names `target/compiled/<name>/`: checked once, here.
                 if let Some(Err(e)) = r.name.as_deref().map(ids::check_project_name) {
                     w.errors.push(
@@ -305,14 +342,15 @@ pub fn load_all(root: &Path) -> (Project, Vec<Diagnostic>) {
                 }
                 r
             }
-            Err(e) => {
-                w.errors.push(e.in_file(Path::new("dbt_project.yml")));
+            Err(errors) => {
+                w.errors.extend(errors);
                 RawDbtProject::default()
             }
         }
     } else {
         RawDbtProject::default()
     };
+    w.root_vars = raw.vars.clone().unwrap_or_default();
     let name =
         raw.name.clone().filter(|n| ids::check_project_name(n).is_ok()).unwrap_or_else(|| {
             ids::project_name_from(&root.canonicalize().ok().as_deref().map(stem).unwrap_or_default())

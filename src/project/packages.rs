@@ -9,15 +9,17 @@
 //! macros, custom generic tests, models, seeds, snapshots, singular tests,
 //! property files, vars, config trees and `on-run-start` / `on-run-end`
 //! hooks. It owns only reading these files:
-//! installing is `crate::deps`, what a macro name resolves to is
-//! `crate::template`, and how the root project configures a package's nodes
-//! is `Project::node_config`.
+//! installing is `crate::deps` (which renders `packages.yml` entries through
+//! [`RenderEntry`], declared here so loading never needs `deps`), what a
+//! macro name resolves to is `crate::template`, and how the root project
+//! configures a package's nodes is `Project::node_config`.
 
 use super::{Project, Walk};
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::hooks::Phase;
 use serde_yaml::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// An installed package.
@@ -60,6 +62,17 @@ pub(crate) fn spec_file(root: &Path) -> Result<Option<PathBuf>, Diagnostic> {
     }
 }
 
+/// A field's text to write in the lock in place of its rendered value.
+pub(crate) type Written = BTreeMap<String, String>;
+
+/// Renders one `packages.yml` entry: the entry rendered, and what the lock
+/// writes in place of some rendered fields; an error is the Jinja's. Only
+/// `runner deps` renders entries (`deps::render::Renderer`), so loading a
+/// project never needs `deps`.
+pub(crate) trait RenderEntry {
+    fn entry(&self, raw: &Value) -> Result<(Value, Written), String>;
+}
+
 /// One entry of `packages.yml`: what it asks for, its line, the entry as
 /// written and as rendered (dbt's lock file hashes both), and what the lock
 /// records of it in place of rendered values (see `deps::render`).
@@ -69,7 +82,7 @@ pub(crate) struct Entry {
     pub line: Option<usize>,
     pub raw: Value,
     pub rendered: Value,
-    pub written: crate::deps::render::Written,
+    pub written: Written,
 }
 
 /// The package entries of `file` (relative to `root`), rendered with
@@ -78,7 +91,7 @@ pub(crate) struct Entry {
 pub(crate) fn specs(
     root: &Path,
     file: &Path,
-    renderer: Option<&crate::deps::render::Renderer>,
+    renderer: Option<&dyn RenderEntry>,
 ) -> Result<Vec<Entry>, Vec<Diagnostic>> {
     let renderer = renderer.filter(|_| file != Path::new("dependencies.yml"));
     let text = crate::yaml::read(&root.join(file))
@@ -282,10 +295,10 @@ fn load_one(w: &mut Walk, dir: &Path, root_flags: Option<&Value>) -> Option<Pack
     let rel = w.rel(dir);
     let yml = rel.join("dbt_project.yml");
     let text = w.read_yaml(&dir.join("dbt_project.yml"))?;
-    let raw = match crate::yaml::from_str::<Option<RawDbtProject>>(&text) {
-        Ok(r) => r.unwrap_or_default(),
-        Err(e) => {
-            w.errors.push(e.in_file(&yml));
+    let raw = match super::render::dbt_project::<RawDbtProject>(&text, &yml, w.render.as_deref(), false) {
+        Ok(r) => r,
+        Err(errors) => {
+            w.errors.extend(errors);
             return None;
         }
     };
@@ -303,7 +316,7 @@ fn load_one(w: &mut Walk, dir: &Path, root_flags: Option<&Value>) -> Option<Pack
     super::version::check(w, &raw, &text, &yml, &name, root_flags);
     let mut project = super::resources::load(w, &rel, &raw, name.clone());
     // dbt runs every package's `on-run-start` / `on-run-end` too, in the
-    // package's context (`hooks::RunHooks::of` puts them in dbt's order).
+    // package's context (`Project::run_hooks` puts them in dbt's order).
     for phase in [Phase::Start, Phase::End] {
         let written = if phase == Phase::Start { &raw.on_run_start } else { &raw.on_run_end };
         match crate::hooks::run_hooks(&name, phase, written.as_ref()) {

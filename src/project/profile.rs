@@ -3,7 +3,8 @@
 //! Owns dbt's lookup order (`--profiles-dir`, `DBT_PROFILES_DIR`, the project
 //! directory, `~/.dbt/`) and the Jinja pass with `env_var`. It never opens the
 //! database; `path` (and each `attach:` path) is only resolved against the
-//! project directory.
+//! project directory, and the catalog name DuckDB will give the file is
+//! derived from its name ([`catalog_name_of`]; `db` opens it under that name).
 
 mod attach;
 mod secrets;
@@ -13,7 +14,7 @@ pub use secrets::SecretSql;
 use super::env::Env;
 use crate::config::find_line;
 use crate::config::profile::{RawOutput, RawProfile};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -72,7 +73,7 @@ pub struct Rendered {
 fn env_jinja(env: &Env) -> minijinja::Environment<'static> {
     let mut jinja = minijinja::Environment::new();
     // A loop that never ends stops with an error naming the file, as in templates.
-    jinja.set_fuel(Some(crate::template::limits::MAX_INSTRUCTIONS));
+    jinja.set_fuel(Some(crate::limits::MAX_INSTRUCTIONS));
     let env = env.clone();
     jinja.add_function("env_var", move |key: String, default: Option<String>| {
         env.get(&key).or(default).ok_or_else(|| {
@@ -96,7 +97,7 @@ fn render_value(
     use serde_yaml::Value;
     let out = jinja.render_str(raw, ()).map_err(|e| {
         let msg = match e.kind() {
-            minijinja::ErrorKind::OutOfFuel => crate::template::limits::out_of_fuel_message(),
+            minijinja::ErrorKind::OutOfFuel => crate::limits::out_of_fuel_message(),
             _ => e.detail().map(str::to_string).unwrap_or_else(|| e.to_string()),
         };
         let unset = msg.starts_with("env var");
@@ -260,7 +261,7 @@ pub fn resolve(
     let database = match &out.database {
         Some(d) => d.clone(),
         None if raw_path == ":memory:" => "memory".into(),
-        None => crate::db::catalog_name_of(&path).unwrap_or("main").to_string(),
+        None => catalog_name_of(&path).unwrap_or("main").to_string(),
     };
     let threads = match out.threads {
         None => 1,
@@ -349,6 +350,13 @@ fn scalar_text(v: &serde_yaml::Value) -> String {
 
 fn backticked(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The catalog name DuckDB gives a database file it opens: the file name up
+/// to its first dot (`shop.dev.duckdb` is `shop`). Planning names relations
+/// with it before the file is open.
+pub fn catalog_name_of(path: &Path) -> Option<&str> {
+    path.file_name().and_then(|s| s.to_str()).and_then(|n| n.split('.').next()).filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]

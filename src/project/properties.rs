@@ -3,15 +3,16 @@
 //! snapshots, sources, generic test and unit test declarations — with the
 //! line of each entry for messages.
 //!
-//! Parsing is a pure function of one file's path and text, so
-//! [`super::load_all`] parses files on several threads and merges what they
-//! declare in path order. This module walks no directories and renders nothing.
+//! Parsing is a pure function of one file's path and text (and how its Jinja
+//! renders), so [`super::load_all`] parses files on several threads and
+//! merges what they declare in path order. This module walks no directories;
+//! which values render is `super::render`'s.
 
 use super::lines::Lines;
 use super::test_entries::{self, Attached, TestDecl};
 use super::{ColumnProps, NodeProps, SourceTable};
 use crate::config::properties::{RawColumn, RawProperties};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,7 +26,7 @@ pub struct Declared {
     pub snapshots: Vec<(String, NodeProps, Option<String>)>,
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
-    pub unit_tests: Vec<crate::unit_tests::UnitTestDecl>,
+    pub unit_tests: Vec<super::unit_tests::UnitTestDecl>,
     /// Each version of each versioned model, in file order.
     pub versions: Vec<super::versions::VersionDecl>,
     pub errors: Vec<Diagnostic>,
@@ -33,20 +34,40 @@ pub struct Declared {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Parses one property file; a file that is not valid YAML of the expected
-/// shape declares nothing and reports one error.
-pub fn parse(rel: &Path, text: &str) -> Declared {
+/// Parses one property file, its Jinja rendered as dbt renders it with
+/// `render` (as written without); a file that is not valid YAML of the
+/// expected shape, or whose values cannot render, declares nothing and
+/// reports why.
+pub fn parse(rel: &Path, text: &str, render: Option<super::render::Properties<'_>>) -> Declared {
+    let mut out = parse_rendered(rel, text, render);
+    if let Some(r) = render {
+        // dbt renders a test's configs when it builds the test.
+        for t in &mut out.tests {
+            let owner = match &t.attached {
+                Attached::Model(m) => m.clone(),
+                Attached::Source(s, table) => format!("{s}.{table}"),
+            };
+            let column = t.column.as_ref().map(|c| format!(".{c}")).unwrap_or_default();
+            let label = format!("{owner}{column}.{}", t.custom_name.as_deref().unwrap_or(&t.test));
+            let errors = super::render::test_config(&mut t.config, &label, rel, text, r);
+            out.errors.extend(errors);
+        }
+    }
+    out
+}
+
+fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properties<'_>>) -> Declared {
     let mut out = Declared::default();
-    let props: RawProperties = match crate::yaml::from_str::<Option<RawProperties>>(text) {
-        Ok(p) => p.unwrap_or_default(),
-        Err(e) => {
-            out.errors.push(e.in_file(rel));
+    let props: RawProperties = match super::render::properties(text, rel, render) {
+        Ok(p) => p,
+        Err(errors) => {
+            out.errors.extend(errors);
             return out;
         }
     };
     let file = rel.to_path_buf();
     if let Some(section) = &props.unit_tests {
-        let (decls, errors) = crate::unit_tests::parse::declarations(&file, text, section);
+        let (decls, errors) = super::unit_tests::parse::declarations(&file, text, section);
         out.unit_tests = decls;
         out.errors.extend(errors);
     }
@@ -307,7 +328,7 @@ sources:
 
     #[test]
     fn declares_models_sources_and_tests_in_file_order() {
-        let d = parse(Path::new("models/schema.yml"), TWO_MODELS);
+        let d = parse(Path::new("models/schema.yml"), TWO_MODELS, None);
         assert!(d.errors.is_empty(), "{:?}", d.errors);
         let tests: Vec<(&str, Option<usize>)> = d.tests.iter().map(|t| (t.test.as_str(), t.line)).collect();
         // `b`'s tests point below `b`, not at `a`'s column of the same name.
@@ -330,7 +351,7 @@ sources:
 
     #[test]
     fn invalid_yaml_declares_nothing_and_names_the_file() {
-        let d = parse(Path::new("models/bad.yml"), "models:\n  - name: x\n   bad_indent: 1\n");
+        let d = parse(Path::new("models/bad.yml"), "models:\n  - name: x\n   bad_indent: 1\n", None);
         assert_eq!(d.errors.len(), 1);
         assert_eq!(d.errors[0].file.as_deref(), Some(Path::new("models/bad.yml")));
         assert!(d.models.is_empty() && d.tests.is_empty());

@@ -4,11 +4,12 @@
 //! test, macro and docs paths and the merge of its property files into one
 //! [`Project`]; the root-only settings (profile, hooks, packages, dispatch)
 //! are the caller's. Paths it records stay relative to the root project, so
-//! every message names a file the user can open; renders nothing.
+//! every message names a file the user can open; its property files render
+//! through `super::render`.
 
 use super::{at, described_twice, docs, entries, properties, snapshots, stem, Project, SeedFile, Walk};
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::par;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,7 +104,9 @@ pub(super) fn load(w: &mut Walk, dir: &Path, raw: &RawDbtProject, name: String) 
         dbt_project_text: String::new(),
     };
     let prop_dirs: Vec<String> = paths.models.iter().chain(&paths.seeds).chain(&paths.snapshots).cloned().collect();
-    properties_into(w, &mut project, &prop_dirs);
+    let own_vars = project.is_package().then_some(&project.vars);
+    let vars = super::render::property_vars(&w.root_vars, &project.name, own_vars);
+    properties_into(w, &mut project, &prop_dirs, &vars);
     // Each declared model version finds the file that defines it.
     let (warnings, errors) = project.versions.resolve(&project.models);
     project.warnings.extend(warnings);
@@ -111,15 +114,18 @@ pub(super) fn load(w: &mut Walk, dir: &Path, raw: &RawDbtProject, name: String) 
     project
 }
 
-/// Parses every property file under `dirs` into `project`.
-fn properties_into(w: &mut Walk, project: &mut Project, dirs: &[String]) {
+/// Parses every property file under `dirs` into `project`, its values
+/// rendered with the project's `vars` (see [`super::render::property_vars`]).
+fn properties_into(w: &mut Walk, project: &mut Project, dirs: &[String], vars: &[BTreeMap<String, serde_yaml::Value>]) {
     let prop_files = w.files(dirs, &["yml", "yaml"], &[]);
+    let render = w.render.clone();
+    let props = render.as_deref().map(|render| super::render::Properties { render, project: &project.name, vars });
     // Parsed on several threads, merged in path order: a second entry for a
     // resource is reported in the later file, naming the first.
     let parsed = par::map(&prop_files, |(p, _)| {
         let rel = w.rel(p);
         match crate::yaml::read(p) {
-            Ok(text) => properties::parse(&rel, &text),
+            Ok(text) => properties::parse(&rel, &text, props),
             Err(e) => properties::Declared {
                 errors: vec![Diagnostic::in_file(rel, format!("cannot read: {e}"))],
                 ..Default::default()

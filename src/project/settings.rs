@@ -1,15 +1,17 @@
 //! The `dbt_project.yml` settings that change how a run goes, beyond paths
 //! and config trees: `on-run-start` / `on-run-end` and `flags:` (whose
-//! `version_check` is `project::version`'s).
+//! `version_check` is `project::version`'s), and the run hooks of a project
+//! and its packages in dbt's order ([`Project::run_hooks`]).
 //!
 //! Each is read once here, into typed values, with errors at the key's line.
 //! A flag dbt acts on and `runner` does not is a warning naming it; flags that
 //! only steer dbt's own logging, parsing or telemetry are accepted with no
 //! effect, as they change nothing in the warehouse. Renders and runs nothing.
 
+use super::Project;
 use crate::config::dbt_project::RawDbtProject;
-use crate::error::Diagnostic;
-use crate::hooks::{self, Phase, RunHook};
+use crate::diag::Diagnostic;
+use crate::hooks::{self, Phase, RunHook, RunHooks};
 use serde_yaml::Value;
 
 #[derive(Debug)]
@@ -131,6 +133,38 @@ pub(super) fn read(raw: &RawDbtProject, text: &str, name: &str, errors: &mut Vec
         }
     }
     s
+}
+
+impl Project {
+    /// The `on-run-start` and `on-run-end` hooks of this root project and its
+    /// packages, in the order dbt runs them, and what a failing `on-run-start`
+    /// does to the nodes.
+    ///
+    /// dbt-core 1.10 orders each phase by (project, index), its root project
+    /// sorting before every package (`RunTask._hook_keyfunc` keys it with a
+    /// name that compares less than any other), the packages by name. A hook
+    /// is an operation node configured by the `models:` trees along
+    /// `[project, hooks, <name>]`, so `models: my_pkg: +enabled: false` (how
+    /// a package is switched off) disables its hooks too, as in dbt.
+    pub fn run_hooks(&self) -> RunHooks {
+        let project = self;
+        let mut packages: Vec<&Project> = project.packages.iter().map(|p| &p.project).collect();
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        let owners = || std::iter::once(project).chain(packages.iter().copied());
+        let folders = ["hooks".to_string()];
+        let enabled = |owner: &Project, h: &RunHook| {
+            let cfg = project.node_config(owner, |p| p.model_tree.as_ref(), &folders, &h.node_name(), []);
+            cfg.get("enabled").and_then(Value::as_bool) != Some(false)
+        };
+        let phase = |list: fn(&Project) -> &Vec<RunHook>| -> Vec<RunHook> {
+            owners().flat_map(|p| list(p).iter().filter(move |h| enabled(p, h)).cloned()).collect()
+        };
+        RunHooks {
+            start: phase(|p| &p.on_run_start),
+            end: phase(|p| &p.on_run_end),
+            skip_nodes_on_start_failure: project.skip_nodes_if_on_run_start_fails,
+        }
+    }
 }
 
 #[cfg(test)]

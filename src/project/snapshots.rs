@@ -11,7 +11,7 @@
 //! database.
 
 use super::{described_twice, NodeProps, Project, Walk};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::path::{Path, PathBuf};
 
 /// One snapshot to plan.

@@ -5,7 +5,7 @@
 //! top level or under `config:`, and `test_name:` with a custom `name:`. This
 //! module only decodes shapes; it builds no SQL and checks no columns.
 
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

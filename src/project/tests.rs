@@ -63,7 +63,13 @@ fn one_listing_serves_every_filter_in_whole_path_order() {
     ] {
         write(r, rel, "");
     }
-    let mut w = Walk { root: r.to_path_buf(), errors: Vec::new(), listings: BTreeMap::new() };
+    let mut w = Walk {
+        root: r.to_path_buf(),
+        errors: Vec::new(),
+        render: None,
+        root_vars: BTreeMap::new(),
+        listings: BTreeMap::new(),
+    };
     let rel =
         |v: Vec<Listed>| -> Vec<(String, Vec<String>)> { v.into_iter().map(|(p, f)| (w_rel(r, &p), f)).collect() };
     let sql = rel(w.files(&["models".into()], &["sql"], &["generic"]));
@@ -169,7 +175,7 @@ fn packages_run_hooks_load_and_order_as_dbt_orders_them() {
     write(r, "dbt_packages/a_folder/dbt_project.yml", "name: zzz_pkg\non-run-start: [z0, z1]\non-run-end: [ze0]\n");
     write(r, "dbt_packages/b_folder/dbt_project.yml", "name: aaa_pkg\non-run-start: a0\n");
     let p = load(r).expect("loads");
-    let hooks = crate::hooks::RunHooks::of(&p);
+    let hooks = p.run_hooks();
     let start: Vec<(String, String)> = hooks.start.iter().map(|h| (h.unique_id(), h.sql.clone())).collect();
     let pair = |id: &str, sql: &str| (id.to_string(), sql.to_string());
     // The root project's first, then the packages by name, each by index.
@@ -195,7 +201,7 @@ fn packages_run_hooks_load_and_order_as_dbt_orders_them() {
         "dbt_project.yml",
         "name: mid\nprofile: p\non-run-start: [r0, r1]\nmodels:\n  zzz_pkg:\n    +enabled: false\n  mid:\n    hooks:\n      mid-on-run-start-0:\n        +enabled: false\n",
     );
-    let hooks = crate::hooks::RunHooks::of(&load(r).expect("loads"));
+    let hooks = load(r).expect("loads").run_hooks();
     let start: Vec<String> = hooks.start.iter().map(|h| h.unique_id()).collect();
     assert_eq!(start, vec!["operation.mid.mid-on-run-start-1", "operation.aaa_pkg.aaa_pkg-on-run-start-0"]);
     assert!(hooks.end.is_empty());

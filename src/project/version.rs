@@ -8,8 +8,8 @@
 
 use super::Walk;
 use crate::config::dbt_project::RawDbtProject;
-use crate::deps::semver::Specifier;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
+use crate::semver::Specifier;
 use serde_yaml::Value;
 use std::path::Path;
 
@@ -64,7 +64,7 @@ pub(crate) fn problem(required: Option<&Value>, text: &str, file: &Path, project
     let hint = format!(
         "check for a different version of the `{project}` package, or set `DBT_VERSION_CHECK=false` to run anyway (dbt's --no-version-check)"
     );
-    if !crate::deps::semver::satisfiable(&specs) {
+    if !crate::semver::satisfiable(&specs) {
         return Some(
             at(format!(
                 "the package version requirement can never be satisfied for the `{project}` package: required versions of dbt for `{project}`: {shown}"
@@ -72,7 +72,7 @@ pub(crate) fn problem(required: Option<&Value>, text: &str, file: &Path, project
             .hint(hint),
         );
     }
-    let installed = crate::deps::semver::Version::parse(DBT_VERSION)?;
+    let installed = crate::semver::Version::parse(DBT_VERSION)?;
     if !specs.iter().all(|s| s.accepts(&installed)) {
         return Some(
             at(format!(

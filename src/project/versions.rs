@@ -11,7 +11,7 @@
 //! this module renders nothing and builds no node.
 
 use super::{NodeProps, SqlFile};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};

@@ -6,7 +6,7 @@
 //! refused with what was found, because dbt reads these calls without
 //! running the file. Pure: tokens in, a YAML value out.
 
-use crate::airflow::pytoken::{Kind, Tok};
+use crate::pytoken::{Kind, Tok};
 use serde_yaml::{Mapping, Value};
 
 /// The value of the literal spanning all of `toks`, or what is not a literal.
@@ -157,7 +157,7 @@ fn number(text: &str, negative: bool) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::airflow::pytoken::tokenize;
+    use crate::pytoken::tokenize;
 
     fn lit(src: &str) -> Result<Value, String> {
         let toks = tokenize(src).expect("tokens");

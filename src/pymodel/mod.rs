@@ -80,8 +80,3 @@ pub struct Worker {
     /// Set to stop the running model (the worker's interrupt handle sets it).
     pub stop: Arc<AtomicBool>,
 }
-
-/// Whether `path` is a Python model's file: dbt decides by the `.py` ending.
-pub fn is_python(path: &std::path::Path) -> bool {
-    path.extension().is_some_and(|e| e == "py")
-}

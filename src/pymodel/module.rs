@@ -22,7 +22,15 @@ pub(crate) struct ModuleCtx<'a> {
     pub relations: &'a Relations,
     pub config: &'a ConfigMap,
     pub is_incremental: bool,
+    /// dbt's default of a model config field, `None` for a key that is no
+    /// field of dbt's `ModelConfig`: `artifacts::manifest::model_config_default`,
+    /// handed in by the caller, because `artifacts` sits above this module
+    /// (the plan holds Python models, and the manifest is written from the plan).
+    pub config_default: ConfigDefault,
 }
+
+/// See [`ModuleCtx::config_default`].
+pub(crate) type ConfigDefault = fn(&str) -> Option<serde_json::Value>;
 
 /// The model's text and the `dbtObj` it is run with.
 pub(crate) fn text(model: &PyModel, ctx: &ModuleCtx) -> String {
@@ -35,8 +43,10 @@ pub(crate) fn text(model: &PyModel, ctx: &ModuleCtx) -> String {
             Some((format!("{s}.{t}"), ctx.relations.sources.get(&(s.clone(), t.clone()))?.to_string()))
         })
         .collect();
-    let values: Vec<(String, String)> =
-        config_values(ctx.config).into_iter().map(|(k, v)| (py_repr_str(&k), py_repr(&v))).collect();
+    let values: Vec<(String, String)> = config_values(ctx.config, ctx.config_default)
+        .into_iter()
+        .map(|(k, v)| (py_repr_str(&k), py_repr(&v)))
+        .collect();
     let dict = |pairs: &[(String, String)], quote: bool| {
         let items: Vec<String> = pairs
             .iter()
@@ -112,7 +122,7 @@ class dbtObj:
 /// computes it: the model's config value; else the default of a config
 /// field dbt knows (`on_schema_change` is `"ignore"`); else the default
 /// written in the call. Later keys replace earlier ones, as in a dict.
-pub(crate) fn config_values(config: &ConfigMap) -> Vec<(String, Value)> {
+pub(crate) fn config_values(config: &ConfigMap, config_default: ConfigDefault) -> Vec<(String, Value)> {
     let list = |key: &str| config.get(key).and_then(Value::as_sequence).cloned().unwrap_or_default();
     let (keys, defaults) = (list(super::KEYS_USED), list(super::KEYS_DEFAULTS));
     let mut out: Vec<(String, Value)> = Vec::new();
@@ -120,7 +130,7 @@ pub(crate) fn config_values(config: &ConfigMap) -> Vec<(String, Value)> {
         let Some(key) = key.as_str() else { continue };
         let value = match config.get(key) {
             Some(v) => v.clone(),
-            None => match crate::artifacts::manifest::model_config_default(key) {
+            None => match config_default(key) {
                 Some(json) => serde_yaml::to_value(json).unwrap_or(Value::Null),
                 None => defaults.get(i).cloned().unwrap_or(Value::Null),
             },
@@ -136,6 +146,7 @@ pub(crate) fn config_values(config: &ConfigMap) -> Vec<(String, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::artifacts::manifest::model_config_default;
     use crate::pymodel::parse::RefCall;
 
     fn cfg(yaml: &str) -> ConfigMap {
@@ -147,7 +158,8 @@ mod tests {
         let c = cfg(
             "materialized: table\nthreshold: 20\nconfig_keys_used: [threshold, on_schema_change, missing, materialized, missing]\nconfig_keys_defaults: [1, x, fallback, null, again]",
         );
-        let got: Vec<(String, String)> = config_values(&c).into_iter().map(|(k, v)| (k, py_repr(&v))).collect();
+        let got: Vec<(String, String)> =
+            config_values(&c, model_config_default).into_iter().map(|(k, v)| (k, py_repr(&v))).collect();
         let want = [
             ("threshold", "20"),
             ("on_schema_change", "'ignore'"),
@@ -169,8 +181,16 @@ mod tests {
         };
         let this = Relation::new("wh", "main", "m");
         let config = cfg("config_keys_used: [k]\nconfig_keys_defaults: [1]");
-        let text =
-            text(&model, &ModuleCtx { this: &this, relations: &relations, config: &config, is_incremental: true });
+        let text = text(
+            &model,
+            &ModuleCtx {
+                this: &this,
+                relations: &relations,
+                config: &config,
+                is_incremental: true,
+                config_default: model_config_default,
+            },
+        );
         assert!(text.starts_with("def model(dbt, session):\n    return dbt.ref('stg')\n\n\n# ---"), "{text}");
         assert!(text.contains(r#"refs = {'shop.stg': '"wh"."main"."stg"'}"#), "{text}");
         assert!(text.contains(r#"sources = {'raw.o': '"wh"."raw"."o\'s"'}"#), "{text}");

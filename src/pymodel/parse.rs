@@ -11,8 +11,8 @@
 //! model runs. Pure: text in, the calls or diagnostics out.
 
 use super::literal;
-use crate::airflow::pytoken::{tokenize, Kind, Line, Tok};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
+use crate::pytoken::{tokenize, Kind, Line, Tok};
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -76,7 +76,7 @@ pub(crate) fn run(
         let json = serde_json::to_vec(job).map_err(std::io::Error::other)?;
         std::fs::write(dir.join("job.json"), json)
     });
-    written.map_err(|e| crate::error::io_message(&format!("cannot write `{}`", dir.display()), &e))?;
+    written.map_err(|e| crate::diag::io_message(&format!("cannot write `{}`", dir.display()), &e))?;
     let mut child = Command::new(&runtime.interpreter)
         .arg("-c")
         .arg(SHIM)

@@ -35,6 +35,7 @@ pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
         hooks: Default::default(),
         version: None,
         run: Default::default(),
+        build: Default::default(),
         ddl: None,
     }
 }

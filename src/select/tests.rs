@@ -35,6 +35,7 @@ fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str]
         hooks: Default::default(),
         version: None,
         run: Default::default(),
+        build: Default::default(),
         ddl: None,
     }
 }

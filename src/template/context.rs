@@ -2,7 +2,7 @@
 //! `log`, `print`, `return`, `exceptions`, `run_query`, `statement` /
 //! `load_result`, `modules`, `tojson`/`fromjson`/`toyaml`/`fromyaml`, `zip`,
 //! `set`, `invocation_id`, `run_started_at`, and dbt's filters
-//! (`as_bool`, `as_number`, `as_native`, `as_text`).
+//! (`as_bool`, `as_number`, `as_native`, `as_text`, `is_list`).
 //!
 //! Per-render facts (is this the execute pass, which connection runs
 //! `run_query`) live in a hidden [`Runtime`] context value that macro calls
@@ -311,29 +311,13 @@ pub fn install(env: &mut Environment<'static>, invocation_id: &str, run_started_
     env.add_filter("truncate", minijinja_contrib::filters::truncate);
     env.add_filter("striptags", minijinja_contrib::filters::striptags);
     env.add_filter("filesizeformat", minijinja_contrib::filters::filesizeformat);
-    env.add_filter("as_text", |v: Value| v.to_string());
-    env.add_filter("as_bool", |v: Value| -> Result<Value, Error> {
-        match v.as_str().map(|s| s.trim().to_ascii_lowercase()) {
-            Some(s) if s == "true" => Ok(Value::from(true)),
-            Some(s) if s == "false" => Ok(Value::from(false)),
-            Some(s) => Err(invalid(format!("cannot convert `{s}` into a boolean"))),
-            None => Ok(v),
-        }
-    });
-    env.add_filter("as_number", |v: Value| -> Result<Value, Error> {
-        let Some(s) = v.as_str() else { return Ok(v) };
-        let s = s.trim();
-        s.parse::<i64>()
-            .map(Value::from)
-            .or_else(|_| s.parse::<f64>().map(Value::from))
-            .map_err(|_| invalid(format!("cannot convert `{s}` into a number")))
-    });
-    env.add_filter("as_native", |v: Value| -> Value {
-        match v.as_str().map(|s| serde_yaml::from_str::<serde_yaml::Value>(s)) {
-            Some(Ok(parsed)) if !matches!(parsed, serde_yaml::Value::String(_)) => Value::from(Serde(parsed)),
-            _ => v,
-        }
-    });
+    // dbt's text renderer (models, macros, hooks) passes these through as
+    // they are; only its native renderer of YAML values reads them
+    // (`yaml_value`, which replaces them).
+    for name in ["as_text", "as_bool", "as_number", "as_native"] {
+        env.add_filter(name, |v: Value| v);
+    }
+    env.add_filter("is_list", |v: Value| v.kind() == minijinja::value::ValueKind::Seq && !v.is_kwargs());
 }
 
 /// `{% call statement('name', fetch_result=True) %}sql{% endcall %}`: runs the

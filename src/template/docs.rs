@@ -7,7 +7,7 @@
 
 use super::relation::Relation;
 use super::{describe, Templates};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::docs::DocBlock;
 use crate::project::Project;
 use minijinja::value::Value;

@@ -10,7 +10,7 @@
 //! anything runs. `profiles.yml` has its own `env_var` (`project::profile`).
 
 use super::pyops::lex::{scan, Kind};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::env::Env;
 use crate::secrets;
 use minijinja::{Error, ErrorKind};

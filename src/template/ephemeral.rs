@@ -4,14 +4,28 @@
 //! (`__dbt__cte__<alias>`, see [`Relation::cte`]); after the render pass the
 //! CTE names a query mentions are rendered (and the ephemerals *they* mention,
 //! depth first, each once) and put in front: `with __dbt__cte__a as (…), …`,
-//! joining the query's own `with` when it has one, as dbt does. This module
-//! decides nothing about what runs and never touches the database.
+//! joining the query's own `with` when it has one, as dbt does. A generic
+//! test's SQL ([`TestSql`], planned by `nodes`) gets them the same way. This
+//! module decides nothing about what runs and never touches the database.
 
 use super::relation::{Relation, CTE_PREFIX};
 use super::{Relations, RenderCtx, Templates};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+/// How a generic test gets its failing-rows SQL (the plan holds one per
+/// generic test node; [`Templates::test_sql`] renders it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestSql {
+    /// dbt's `not_null`, `unique`, `accepted_values`, `relationships`.
+    Ready(String),
+    /// A `test_<name>` macro call (`dbt_utils.test_equality(model=…)`),
+    /// rendered at run time with `this` the tested relation, as dbt compiles
+    /// a test right before it runs; `package` is the test's own (whose
+    /// macros, vars, refs and sources come first), `None` the root project.
+    Call { call: String, this: Relation, package: Option<String> },
+}
 
 impl Templates {
     /// The render pass plus ephemeral CTEs: the SQL a node runs, without a trailing `;`.
@@ -24,13 +38,13 @@ impl Templates {
     /// (with the caller's `run_query` connection), with ephemeral CTEs.
     pub fn test_sql(
         &self,
-        sql: &crate::nodes::TestSql,
+        sql: &TestSql,
         relations: &Arc<Relations>,
         config: &crate::config_tree::ConfigMap,
     ) -> Result<String, Diagnostic> {
         match sql {
-            crate::nodes::TestSql::Ready(sql) => self.inject_ctes(sql, relations),
-            crate::nodes::TestSql::Call { call, this, package } => {
+            TestSql::Ready(sql) => self.inject_ctes(sql, relations),
+            TestSql::Call { call, this, package } => {
                 let config = Arc::new(config.clone());
                 let (sql, _) = self
                     .eval_with_config(call, this, Some(relations), config, package.as_deref())

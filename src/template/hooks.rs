@@ -7,7 +7,7 @@
 //! run, and when, is the executor's.
 
 use super::{describe, limits, macros, pyobj, pyops, RenderCtx, Templates};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error};
 

@@ -5,7 +5,7 @@
 //! resolves to (that is [`super::namespaces`]).
 
 use super::{builtins, macros, namespaces, pyobj, pyops};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::Project;
 use minijinja::{Environment, Error};
 use std::collections::BTreeMap;

@@ -22,7 +22,6 @@ pub mod docs;
 mod env_var;
 pub mod ephemeral;
 mod hooks;
-pub(crate) mod limits;
 mod lookup;
 mod macro_files;
 pub mod macros;
@@ -41,12 +40,14 @@ mod signature;
 mod strategies;
 pub mod unit;
 mod yaml_value;
-pub(crate) use yaml_value::has_jinja;
+pub use yaml_value::YamlJinja;
 
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
+// Submodules bound their renders with it (`super::limits`).
+use crate::limits;
 use crate::project::{env::Env, profile::Target, Project};
 use chrono::{DateTime, Utc};
-pub use diagnostics::describe;
+pub use diagnostics::{describe, run_identity};
 pub use lookup::{packages_to_search, PackageRelations, RefCall, Relations};
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, Error, ErrorKind};
@@ -84,9 +85,6 @@ pub struct Templates {
     env: Environment<'static>,
     /// `var()` of the root project's nodes.
     vars: Arc<Vars>,
-    /// `var()` in `dbt_project.yml`: the command line's and the DAG's vars
-    /// only, as dbt renders that file before reading any project's `vars:`.
-    cli_vars: Arc<Vars>,
     /// `var()` of each package's nodes (see [`scoped_vars`]).
     package_vars: BTreeMap<String, Arc<Vars>>,
     /// Template name → the package it belongs to, for package templates.
@@ -127,8 +125,22 @@ fn jinja_error(kind: ErrorKind, msg: String) -> Error {
 /// for nodes and in `dbt_project.yml`; property files read it as written
 /// (dbt's `ConfiguredVar` does not render it).
 fn var_function(vars: Arc<Vars>, rendered: bool) -> Value {
+    var_function_with(vars, rendered, true)
+}
+
+/// [`var_function`]; a var that is not `required` (dbt's `require_vars`
+/// off, as `dbt deps` renders `dbt_project.yml`) is `none` when missing.
+fn var_function_with(vars: Arc<Vars>, rendered: bool, required: bool) -> Value {
     Value::from_function(
-        move |state: &minijinja::State<'_, '_>, key: String, default: Option<Value>| -> Result<Value, Error> {
+        move |state: &minijinja::State<'_, '_>,
+              key: String,
+              rest: minijinja::value::Rest<Value>|
+              -> Result<Value, Error> {
+            // `var('x', none)` has a default, `none`: `Option` would read it as none given.
+            let default = match rest.first() {
+                Some(kw) if kw.is_kwargs() => kw.get_attr("default").ok().filter(|d| !d.is_undefined()),
+                other => other.cloned(),
+            };
             match (vars.get(&key), default) {
                 (Some(serde_yaml::Value::String(text)), _) if rendered && yaml_value::has_jinja(text) => {
                     // `env_var` and `target` are globals: the value sees them as dbt's does.
@@ -136,6 +148,7 @@ fn var_function(vars: Arc<Vars>, rendered: bool) -> Value {
                 }
                 (Some(v), _) => Ok(Value::from(Serde(v.clone()))),
                 (None, Some(d)) => Ok(d),
+                (None, None) if !required => Ok(Value::from(())),
                 (None, None) => Err(jinja_error(
                     ErrorKind::InvalidOperation,
                     format!("required var `{key}` not found (hint: set it under `vars:` in the DAG or dbt_project.yml, or pass --vars)"),
@@ -143,6 +156,19 @@ fn var_function(vars: Arc<Vars>, rendered: bool) -> Value {
             }
         },
     )
+}
+
+/// dbt's `target`: the profile's selected output.
+fn target_value(target: &Target) -> Value {
+    Value::from(Serde(BTreeMap::from([
+        ("name", serde_json::json!(target.name)),
+        ("profile_name", serde_json::json!(target.profile_name)),
+        ("schema", serde_json::json!(target.schema)),
+        ("database", serde_json::json!(target.database)),
+        ("type", serde_json::json!(target.kind)),
+        ("threads", serde_json::json!(target.threads)),
+        ("path", serde_json::json!(target.path.display().to_string())),
+    ])))
 }
 
 fn to_yaml(v: &Value) -> serde_yaml::Value {
@@ -180,18 +206,7 @@ impl Templates {
         let mut files = BTreeMap::new();
         let mut errors = Vec::new();
         jinja.add_function("env_var", env_var::function(env.clone()));
-        jinja.add_global(
-            "target",
-            Value::from(Serde(BTreeMap::from([
-                ("name", serde_json::json!(target.name)),
-                ("profile_name", serde_json::json!(target.profile_name)),
-                ("schema", serde_json::json!(target.schema)),
-                ("database", serde_json::json!(target.database)),
-                ("type", serde_json::json!(target.kind)),
-                ("threads", serde_json::json!(target.threads)),
-                ("path", serde_json::json!(target.path.display().to_string())),
-            ]))),
-        );
+        jinja.add_global("target", target_value(target));
         let (invocation_id, run_started_at) = diagnostics::run_identity(run_values);
         context::install(&mut jinja, &invocation_id, &pytime::PyDateTime::utc(run_started_at));
         docs::install(&mut jinja, &project.docs);
@@ -225,7 +240,7 @@ impl Templates {
                     .models
                     .iter()
                     // A Python model is no template (dbt refuses Jinja in one).
-                    .filter(|m| !crate::pymodel::is_python(&m.path))
+                    .filter(|m| !m.is_python())
                     .chain(&owner.singular_tests)
                     .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
                     .chain(owner.snapshots.iter().map(|s| Source {
@@ -261,7 +276,6 @@ impl Templates {
         let mut templates = Templates {
             env: jinja,
             vars: Arc::new(scoped_vars(&vars, project, project)),
-            cli_vars: Arc::new(vars.clone()),
             package_vars,
             scopes,
             files,

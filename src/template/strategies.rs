@@ -2,12 +2,11 @@
 //! `builtins/incremental.sql` (`get_incremental_merge_sql(arg_dict)`,
 //! `get_merge_sql(…)`, `get_delete_insert_merge_sql(…)`, …) call: the
 //! arguments dbt's macros take, read from Jinja values, and the statements
-//! the incremental materialization itself runs ([`crate::nodes::strategy`]),
+//! the incremental materialization itself runs ([`crate::strategy`]),
 //! so a project's own strategy that delegates to one writes the same SQL.
 //! Owns only reading the arguments.
 
-use crate::nodes::materialize::UniqueKey;
-use crate::nodes::strategy::{for_macro, MacroArgs};
+use crate::strategy::{for_macro, MacroArgs, UniqueKey};
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind};
 

@@ -9,8 +9,8 @@
 
 use super::relation::Relation;
 use super::{config_obj, context, ephemeral, jinja_error, limits, lock, Templates, Vars};
-use crate::error::Diagnostic;
-use crate::unit_tests::Overrides;
+use crate::diag::Diagnostic;
+use crate::project::unit_tests::Overrides;
 use minijinja::value::{Rest, Serde, Value};
 use minijinja::{Error, ErrorKind};
 use std::collections::BTreeMap;

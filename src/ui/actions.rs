@@ -181,7 +181,7 @@ pub(crate) fn clear(site: &Site, dag: &Dag, run: &RunRecord, failed_only: bool) 
 pub(crate) fn pause(dag: &Dag, paused: bool) -> Result<String, String> {
     crate::history::History::new(&dag.project_dir)
         .set_paused(&dag.id, paused)
-        .map_err(|e| crate::error::io_failure(&format!("cannot record the pause of `{}`", dag.id), &e))?;
+        .map_err(|e| crate::diag::io_failure(&format!("cannot record the pause of `{}`", dag.id), &e))?;
     Ok(dag_href(&dag.id))
 }
 

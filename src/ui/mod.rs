@@ -24,7 +24,8 @@ mod server;
 mod timeline;
 
 use crate::cli::Options;
-use crate::error::{Diagnostic, Error, EXIT_OK};
+use crate::diag::Diagnostic;
+use crate::error::{Error, EXIT_OK};
 use crate::history::{History, RunRecord};
 use crate::project::dag::Dag;
 use pages::Pages;

@@ -6,7 +6,7 @@
 //! the subset does not evaluate still parses, into `Expr::Opaque`.
 
 use super::{Expr, Kwarg, PResult, Parser};
-use crate::airflow::pytoken::{Kind, Tok};
+use crate::pytoken::{Kind, Tok};
 
 impl Parser<'_> {
     /// `a, b` at statement level is a tuple.

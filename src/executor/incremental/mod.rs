@@ -14,7 +14,7 @@ use super::tx::{quote, Column, Tx};
 use super::{build_with_docs, built, contract, docs, error, headed, is_conflict, with_header, Execution, Existing};
 use crate::nodes::contract::Ddl;
 use crate::nodes::materialize::{Incremental, OnSchemaChange, Strategy, UniqueKey};
-use crate::nodes::strategy::strategy_sql;
+use crate::strategy::strategy_sql;
 use crate::template::relation::Relation;
 use duckdb::Connection;
 

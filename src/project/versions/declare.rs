@@ -7,7 +7,7 @@
 
 use super::{DeprecationDate, ModelVersion, Version, VersionDecl};
 use crate::config::properties::{RawColumn, RawModelProps, RawVersion};
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::lines::Lines;
 use crate::project::properties::Declared;
 use crate::project::test_entries::Attached;

@@ -70,7 +70,7 @@ const ENTRY: &str = "models:
 
 #[test]
 fn each_version_gets_its_merged_properties_and_tests() {
-    let d = parse(Path::new("models/schema.yml"), ENTRY);
+    let d = parse(Path::new("models/schema.yml"), ENTRY, None);
     assert!(d.errors.is_empty(), "{:?}", d.errors);
     let versions: Vec<(&str, &str, Vec<&str>)> = d
         .versions
@@ -135,13 +135,13 @@ fn bad_version_entries_are_dbt_errors_at_their_line() {
     ];
     for (body, want) in cases {
         let text = format!("models:\n  - name: m\n{body}");
-        let d = parse(Path::new("models/s.yml"), &text);
+        let d = parse(Path::new("models/s.yml"), &text, None);
         assert_eq!(d.errors.len(), 1, "{text}: {:?}", d.errors);
         assert!(d.errors[0].message.contains(want), "{text}: {}", d.errors[0].message);
         assert_eq!(d.errors[0].file.as_deref(), Some(Path::new("models/s.yml")));
         assert!(d.errors[0].line.is_some());
     }
-    let d = parse(Path::new("seeds/s.yml"), "seeds:\n  - name: s\n    versions:\n      - v: 1\n");
+    let d = parse(Path::new("seeds/s.yml"), "seeds:\n  - name: s\n    versions:\n      - v: 1\n", None);
     assert!(d.errors[0].message.contains("`versions` is a property of models only"), "{:?}", d.errors);
 }
 
@@ -150,6 +150,7 @@ fn versions_are_matched_to_files_with_the_latest_falling_back_to_the_model_name(
     let d = parse(
         Path::new("models/s.yml"),
         "models:\n  - name: m\n    versions:\n      - v: 1\n      - v: 2\n      - v: 3\n",
+        None,
     );
     let mut versions = Versions { declared: d.versions, ..Default::default() };
     let file = |name: &str| SqlFile {

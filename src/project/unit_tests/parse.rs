@@ -7,7 +7,7 @@
 use super::{Cell, Format, Given, Input, Overrides, Row, Rows, UnitTestDecl};
 use crate::config::unit_tests::{RawInput, RawUnitTest};
 use crate::data_tests::naming::py_repr;
-use crate::error::Diagnostic;
+use crate::diag::Diagnostic;
 use crate::project::versions::Version;
 use serde_yaml::Value;
 use std::path::Path;
@@ -102,8 +102,8 @@ fn decl(raw: RawUnitTest, file: &Path, line: Option<usize>) -> Result<UnitTestDe
 /// `versions: {include: [...]}` or `{exclude: [...]}` of a unit test: which
 /// versions of a versioned model it tests (the planner refuses it for an
 /// unversioned model, as dbt does).
-fn unit_versions(name: &str, v: &Value) -> Result<Option<crate::unit_tests::VersionChoice>, String> {
-    use crate::unit_tests::VersionChoice;
+fn unit_versions(name: &str, v: &Value) -> Result<Option<super::VersionChoice>, String> {
+    use super::VersionChoice;
     let list = |key: &str| -> Result<Option<Vec<Version>>, String> {
         match v.get(key) {
             None | Some(Value::Null) => Ok(None),

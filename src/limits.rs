@@ -1,9 +1,12 @@
 //! Bounds on the Jinja work of one render: how deeply project macros nest,
-//! and how many template instructions run.
+//! and how many template instructions run. Every Jinja environment of
+//! `runner` takes its budget from here: `template`'s, and the small ones
+//! rendering `profiles.yml` (`project::profile`) and `packages.yml`
+//! (`deps::render`). It knows minijinja and nothing of the crate.
 //!
 //! minijinja bounds both itself, but per render state: its recursion limit
 //! and its fuel start afresh in every state. A call to a project macro
-//! renders the macro's file in a new state ([`super::macros::MacroRef`]), so
+//! renders the macro's file in a new state (`template::macros::MacroRef`), so
 //! a macro calling itself reset both at every call and overflowed the
 //! thread's stack (an abort, with no file named), and a loop calling a macro
 //! that loops ran for ever. This module carries both counts across those

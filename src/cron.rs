@@ -3,10 +3,13 @@
 //!
 //! Owns parsing (names, ranges, steps, wrapping ranges, `L`, `W`, `#`, `?`,
 //! Sunday as 0 or 7) and finding the next or previous matching minute. It
-//! knows no time zone and no DAG. Why not the `cron` crate: it ANDs the
-//! day-of-month and day-of-week fields where every standard cron ORs them,
-//! and it has no `L`, `#`, `W`, wrapping ranges or croniter's equal-range
-//! rule; `tests/cron_oracle.rs` checks this module against Airflow itself.
+//! knows no time zone and no DAG, and imports nothing of the crate: a DAG's
+//! schedule is parsed with it when the DAG loads (`project::dag`), and
+//! `timetable` evaluates it in the DAG's time zone. Why not the `cron`
+//! crate: it ANDs the day-of-month and day-of-week fields where every
+//! standard cron ORs them, and it has no `L`, `#`, `W`, wrapping ranges or
+//! croniter's equal-range rule; `tests/cron_oracle.rs` checks this module
+//! against Airflow itself.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use std::collections::{BTreeMap, BTreeSet};

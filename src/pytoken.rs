@@ -4,7 +4,9 @@
 //! physical lines, as in Python).
 //!
 //! It only reads text: nothing is imported or executed, which is the point
-//! of `runner import cosmos`. Parsing the tokens is `pyparse`'s job.
+//! of `runner import cosmos`. Parsing the tokens is `airflow::pyparse`'s job;
+//! Python models (`pymodel`) are read with it too. Imports nothing of the
+//! crate.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {

@@ -5,7 +5,8 @@
 //! one range first; the versions either accepts are the same). The newest
 //! version that satisfies all of them wins; prereleases take part only when
 //! asked for (`install_prerelease`) or when a specifier names one, as dbt
-//! does. Owns no I/O.
+//! does. Owns no I/O. Used by `runner deps` (`deps::hub`) and by
+//! `require-dbt-version` (`project::version`); imports nothing of the crate.
 
 use std::cmp::Ordering;
 use std::fmt;

@@ -1,12 +1,54 @@
-//! The statements of the built-in incremental strategies, as dbt-duckdb
-//! 1.9 writes them (`delete+insert`, `append`) and as dbt-core's default
-//! `merge` writes it: pure text from the settings, the target, the new rows'
-//! table and the columns to write. The incremental materialization runs
-//! them; the built-in macros a project's own strategy may call
-//! (`get_incremental_merge_sql(arg_dict)`, `get_merge_sql(…)`, …) render the
-//! same text through [`for_macro`]. No I/O.
+//! An incremental model's settings ([`Incremental`]: strategy, `unique_key`,
+//! `on_schema_change`, …) and the statements of the built-in incremental
+//! strategies, as dbt-duckdb 1.9 writes them (`delete+insert`, `append`) and
+//! as dbt-core's default `merge` writes it: pure text from the settings, the
+//! target, the new rows' table and the columns to write. The incremental
+//! materialization (`executor::incremental`) runs them; the built-in macros a
+//! project's own strategy may call (`get_incremental_merge_sql(arg_dict)`,
+//! `get_merge_sql(…)`, …) render the same text through [`for_macro`]
+//! (`template::strategies`). No I/O, and it imports nothing of the crate:
+//! reading the settings from a model's config is `nodes::materialize`'s.
 
-use super::materialize::{Incremental, OnSchemaChange, Strategy, UniqueKey};
+/// How new rows reach an existing incremental table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// dbt-duckdb's default: delete target rows matching a new row's key, then insert.
+    DeleteInsert,
+    Append,
+    /// `MERGE INTO`: update matching rows, insert the others.
+    Merge,
+    /// Any other name: the project's (or a package's) `get_incremental_<name>_sql`
+    /// macro writes the statement, looked up when the incremental path runs, as dbt does.
+    Custom(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSchemaChange {
+    Ignore,
+    AppendNewColumns,
+    SyncAllColumns,
+    Fail,
+}
+
+/// `unique_key`: dbt treats a string as one SQL expression and a list as
+/// columns compared one by one; the two render differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UniqueKey {
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incremental {
+    pub strategy: Strategy,
+    pub unique_key: UniqueKey,
+    pub on_schema_change: OnSchemaChange,
+    pub merge_update_columns: Option<Vec<String>>,
+    pub merge_exclude_columns: Option<Vec<String>>,
+    /// SQL conditions the `delete` or `merge` adds (dbt's `incremental_predicates`).
+    pub predicates: Option<Vec<String>>,
+}
 
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -119,5 +161,4 @@ pub(crate) fn for_macro(strategy: &str, a: MacroArgs) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "strategy_tests.rs"]
 mod tests;

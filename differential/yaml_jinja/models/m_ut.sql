@@ -1,0 +1,1 @@
+select x, '{{ var("uv", "none") }}' as v from {{ ref('m_env') }}

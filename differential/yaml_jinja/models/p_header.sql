@@ -1,0 +1,1 @@
+select getvariable('hdr') as h

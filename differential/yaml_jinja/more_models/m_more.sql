@@ -1,0 +1,1 @@
+select '{{ shout("hi") }}' as x
