@@ -8,7 +8,8 @@
 use minijinja::value::{from_args, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use regex::{Captures, Regex};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 const IGNORECASE: i64 = 2;
 const MULTILINE: i64 = 8;
@@ -18,7 +19,18 @@ fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
+/// Compiled patterns, as Python's `re` keeps them: a macro calls `re.sub`
+/// with the same pattern for every value it sees (dbt_utils' `slugify`, once
+/// per pivoted value), and compiling one costs far more than using it. The
+/// regex crate's `Regex` is shared cheaply; the memo is bounded as Python's is.
+static COMPILED: Mutex<BTreeMap<(String, i64), Regex>> = Mutex::new(BTreeMap::new());
+const MAX_COMPILED: usize = 512;
+
 fn compile(pattern: &str, flags: i64) -> Result<Regex, Error> {
+    let key = (pattern.to_string(), flags);
+    if let Some(re) = COMPILED.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return Ok(re.clone());
+    }
     let mut prefix = String::new();
     for (bit, c) in [(IGNORECASE, 'i'), (MULTILINE, 'm'), (DOTALL, 's')] {
         if flags & bit != 0 {
@@ -26,7 +38,13 @@ fn compile(pattern: &str, flags: i64) -> Result<Regex, Error> {
         }
     }
     let full = if prefix.is_empty() { pattern.to_string() } else { format!("(?{prefix}){pattern}") };
-    Regex::new(&full).map_err(|e| invalid(format!("invalid regular expression `{pattern}`: {e}")))
+    let re = Regex::new(&full).map_err(|e| invalid(format!("invalid regular expression `{pattern}`: {e}")))?;
+    let mut kept = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if kept.len() >= MAX_COMPILED {
+        kept.clear();
+    }
+    kept.insert(key, re.clone());
+    Ok(re)
 }
 
 /// Python's replacement syntax (`\1`, `\g<name>`) in the regex crate's (`${1}`).

@@ -313,6 +313,16 @@ fn modules_datetime_and_re() {
 }
 
 #[test]
+fn a_kept_pattern_is_kept_with_its_flags() {
+    // Compiled patterns are kept between calls: the same text with and
+    // without `re.I` must stay two patterns, whichever is compiled first.
+    let model =
+        "{{ modules.re.search('ab', 'xAB') is none }} {{ modules.re.search('ab', 'xAB', modules.re.I) is none }} \
+                 {{ modules.re.search('ab', 'xAB') is none }} {{ modules.re.search('ab', 'xab').group(0) }}";
+    assert_eq!(ok(model, &[]), "True False True ab");
+}
+
+#[test]
 fn log_prints_only_when_executing() {
     // `log` returns '' in both passes; printing is checked end to end in tests/jinja.rs.
     let t = templates(&[("models/m.sql", "a{{ log('hello', info=True) }}b")], &[]);
