@@ -224,6 +224,8 @@ struct Planner<'a> {
 }
 
 #[cfg(test)]
+pub(crate) mod fixture;
+#[cfg(test)]
 mod tests;
 
 pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result<Plan, Vec<Diagnostic>> {

@@ -1,59 +1,19 @@
 use super::*;
-use crate::data_tests::TestConfig;
 use crate::events::Collector;
-use crate::graph::Graph;
-use crate::nodes::Materialized;
+use crate::nodes::{fixture, Materialized};
 use crate::template::relation::Relation;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub(super) fn node(name: &str, resource: Resource, deps: &[&str]) -> Node {
-    let kind = match resource {
-        Resource::Test => NodeKind::GenericTest {
-            sql: crate::nodes::TestSql::Ready(String::new()),
-            cfg: TestConfig::default(),
-            decl: 0,
-        },
-        _ => NodeKind::Model {
-            template: String::new(),
-            materialized: Materialized::Table,
-            settings: crate::nodes::ModelSettings::Plain,
-            python: None,
-        },
-    };
-    Node {
-        id: name.to_string(),
-        name: name.to_string(),
-        resource,
-        file: PathBuf::from(format!("{name}.sql")),
-        original_file_path: PathBuf::from(format!("{name}.sql")),
-        depends_on: deps.iter().map(|d| d.to_string()).collect(),
-        relation: (resource != Resource::Test).then(|| Relation::new("db", "main", name)),
-        config: Default::default(),
-        kind,
-        hooks: Default::default(),
-        version: None,
-        run: Default::default(),
-        build: Default::default(),
-        ddl: None,
-    }
+    let file = format!("{name}.sql");
+    let mut n = fixture::node(name.into(), name, resource, &file, deps, Materialized::Table, Default::default());
+    n.relation = (resource != Resource::Test).then(|| Relation::new("db", "main", name));
+    n
 }
 
 pub(super) fn plan(nodes: Vec<Node>) -> Plan {
-    let mut nodes = nodes;
-    nodes.sort_by(|a, b| a.id.cmp(&b.id));
-    let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
-    Plan {
-        graph: Graph::new(&edges).expect("acyclic"),
-        nodes,
-        relations: Default::default(),
-        ephemeral: Default::default(),
-        written: Default::default(),
-        warnings: Vec::new(),
-        run_hooks: Default::default(),
-        notes: Vec::new(),
-    }
+    fixture::plan(nodes)
 }
 
 pub(super) fn done(status: Status, worker: usize) -> NodeResult {

@@ -1,48 +1,18 @@
 use super::*;
-use crate::data_tests::TestConfig;
-use crate::graph::Graph;
-use crate::nodes::{Materialized, Node, NodeKind, Resource};
+use crate::nodes::{fixture, Materialized, Node, NodeKind, Resource};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 fn node(name: &str, resource: Resource, deps: &[&str], path: &str, tags: &[&str], mat: &str) -> Node {
-    let kind = match resource {
-        Resource::Test => NodeKind::GenericTest {
-            sql: crate::nodes::TestSql::Ready(String::new()),
-            cfg: TestConfig::default(),
-            decl: 0,
-        },
-        _ => NodeKind::Model {
-            template: String::new(),
-            materialized: Materialized::View,
-            settings: crate::nodes::ModelSettings::Plain,
-            python: None,
-        },
-    };
     let mut config = crate::config_tree::ConfigMap::new();
     config.insert("tags".into(), serde_yaml::to_value(tags).expect("tags"));
     config.insert("materialized".into(), serde_yaml::Value::String(mat.into()));
-    Node {
-        id: format!("{}.shop.{name}", resource.as_str()),
-        name: name.into(),
-        resource,
-        file: PathBuf::from(path),
-        original_file_path: PathBuf::from(path),
-        depends_on: deps.iter().map(|d| d.to_string()).collect(),
-        relation: None,
-        config,
-        kind,
-        hooks: Default::default(),
-        version: None,
-        run: Default::default(),
-        build: Default::default(),
-        ddl: None,
-    }
+    let id = format!("{}.shop.{name}", resource.as_str());
+    fixture::node(id, name, resource, path, deps, Materialized::View, config)
 }
 
 /// raw → stg → mart → report, plus `other`; a test on stg.
 fn plan() -> Plan {
-    let mut nodes = vec![
+    let nodes = vec![
         node("raw", Resource::Seed, &[], "seeds/raw.csv", &[], ""),
         node("stg", Resource::Model, &["seed.shop.raw"], "models/staging/stg.sql", &["daily"], "view"),
         node("mart", Resource::Model, &["model.shop.stg"], "models/marts/mart.sql", &["daily", "finance"], "table"),
@@ -50,18 +20,7 @@ fn plan() -> Plan {
         node("other", Resource::Model, &[], "models/other.sql", &[], "view"),
         node("not_null_stg_id", Resource::Test, &["model.shop.stg"], "models/schema.yml", &[], ""),
     ];
-    nodes.sort_by(|a, b| a.id.cmp(&b.id));
-    let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
-    Plan {
-        graph: Graph::new(&edges).expect("acyclic"),
-        nodes,
-        relations: Default::default(),
-        ephemeral: Default::default(),
-        written: Default::default(),
-        warnings: Vec::new(),
-        run_hooks: Default::default(),
-        notes: Vec::new(),
-    }
+    fixture::plan(nodes)
 }
 
 fn names(p: &Plan, sel: &[&str], exc: &[&str]) -> Vec<String> {
