@@ -5,7 +5,7 @@
 //! back-references in patterns) is an error naming the pattern. Replacement
 //! strings use Python's `\1` / `\g<name>`.
 
-use minijinja::value::{from_args, Object, ObjectRepr, Value};
+use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use regex::{Captures, Regex};
 use std::collections::BTreeMap;
@@ -163,6 +163,14 @@ impl Object for Re {
             let (s,): (&str,) = from_args(args)?;
             return Ok(Value::from(regex::escape(s)));
         }
+        // Keyword arguments (`flags=re.I`, `count=1`, `maxsplit=1`) come last, as one value.
+        let (args, kwargs) = match args.split_last() {
+            Some((last, positional)) if last.is_kwargs() => (positional, Some(Kwargs::try_from(last.clone())?)),
+            _ => (args, None),
+        };
+        let keyword = |name: &str| -> Result<Option<Value>, Error> {
+            kwargs.as_ref().map_or(Ok(None), |k| k.get::<Option<Value>>(name))
+        };
         // The module takes the pattern first; a compiled pattern does not.
         let (re, rest) = match &self.0 {
             Some((re, _)) => (re.clone(), args),
@@ -171,12 +179,20 @@ impl Object for Re {
                     .first()
                     .and_then(Value::as_str)
                     .ok_or_else(|| invalid(format!("`re.{method}` needs a pattern")))?;
-                let flags = match method {
-                    "sub" => args.get(5),
-                    "split" => args.get(4),
-                    _ => args.get(2),
+                // Python's positions: sub(pattern, repl, string, count, flags),
+                // split(pattern, string, maxsplit, flags), compile(pattern, flags),
+                // match/search/fullmatch/findall(pattern, string, flags).
+                let at = match method {
+                    "sub" => 4,
+                    "split" => 3,
+                    "compile" => 1,
+                    _ => 2,
                 };
-                (compile(pattern, flags.and_then(Value::as_i64).unwrap_or(0))?, &args[1..])
+                let flags = match keyword("flags")? {
+                    Some(v) => Some(v),
+                    None => args.get(at).cloned(),
+                };
+                (compile(pattern, flags.as_ref().and_then(Value::as_i64).unwrap_or(0))?, &args[1..])
             }
         };
         let text = |i: usize| {
@@ -217,12 +233,12 @@ impl Object for Re {
             }
             "sub" => {
                 let (repl, s) = (text(0)?, text(1)?);
-                let count = rest.get(2).and_then(Value::as_usize).unwrap_or(0);
+                let count = keyword("count")?.or_else(|| rest.get(2).cloned()).and_then(|v| v.as_usize()).unwrap_or(0);
                 Ok(Value::from(re.replacen(s, count, replacement(repl).as_str()).into_owned()))
             }
             "split" => {
                 let s = text(0)?;
-                let max = rest.get(1).and_then(Value::as_usize).unwrap_or(0);
+                let max = keyword("maxsplit")?.or_else(|| rest.get(1).cloned()).and_then(|v| v.as_usize()).unwrap_or(0);
                 let parts: Vec<Value> = if max == 0 {
                     re.split(s).map(Value::from).collect()
                 } else {

@@ -323,6 +323,17 @@ fn a_kept_pattern_is_kept_with_its_flags() {
 }
 
 #[test]
+fn re_flags_and_counts_sit_where_python_takes_them() {
+    // Python: sub(pattern, repl, string, count, flags), split(pattern, string,
+    // maxsplit, flags), compile(pattern, flags), or as keywords.
+    let model = "{{ modules.re.sub('ab', '_', 'xABab', 0, modules.re.I) }} \
+                 {{ modules.re.sub('ab', '_', 'xABab', flags=modules.re.I) }} {{ modules.re.sub('ab', '_', 'abab', count=1) }} \
+                 {{ modules.re.split('a', 'bAcad', 0, modules.re.I) | join('|') }} {{ modules.re.split('a', 'bacad', maxsplit=1) | join('|') }} \
+                 {{ modules.re.compile('ab', modules.re.I).search('xAB').group(0) }} {{ modules.re.findall('a', 'aAa', flags=modules.re.I) | length }}";
+    assert_eq!(ok(model, &[]), "x__ x__ _ab b|c|d b|cad AB 3");
+}
+
+#[test]
 fn log_prints_only_when_executing() {
     // `log` returns '' in both passes; printing is checked end to end in tests/jinja.rs.
     let t = templates(&[("models/m.sql", "a{{ log('hello', info=True) }}b")], &[]);
