@@ -197,6 +197,8 @@ pub fn install(env: &mut Environment<'static>, invocation_id: &str, run_started_
     env.set_unknown_method_callback(super::pyobj::unknown_method);
     env.add_function(super::pyobj::MUT_FN, super::pyobj::make_mut);
     env.add_global("invocation_id", invocation_id.to_string());
+    // dbt's base context: the dbt-core version runner answers as (`require-dbt-version` too).
+    env.add_global("dbt_version", crate::project::version::DBT_VERSION);
     env.add_global("run_started_at", run_started_at.clone().value());
     env.add_global(
         "modules",

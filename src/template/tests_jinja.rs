@@ -334,6 +334,12 @@ fn re_flags_and_counts_sit_where_python_takes_them() {
 }
 
 #[test]
+fn dbt_version_is_the_version_runner_answers_as() {
+    assert_eq!(ok("{{ dbt_version }}", &[]), crate::project::version::DBT_VERSION);
+    assert_eq!(ok("{{ dbt_version.split('.')[0] }}", &[]), "1");
+}
+
+#[test]
 fn log_prints_only_when_executing() {
     // `log` returns '' in both passes; printing is checked end to end in tests/jinja.rs.
     let t = templates(&[("models/m.sql", "a{{ log('hello', info=True) }}b")], &[]);
