@@ -133,24 +133,13 @@ fn file_path_config_and_test_type() {
 
 #[test]
 fn sources_select_their_tests_and_descendants() {
-    let mut nodes = vec![
+    let nodes = vec![
         node("stg", Resource::Model, &["source.shop.raw.orders"], "models/stg.sql", &[], "view"),
         node("mart", Resource::Model, &["model.shop.stg"], "models/mart.sql", &[], "table"),
         node("source_not_null_raw_orders_id", Resource::Test, &["source.shop.raw.orders"], "models/s.yml", &[], ""),
         node("other", Resource::Model, &[], "models/other.sql", &[], "view"),
     ];
-    nodes.sort_by(|a, b| a.id.cmp(&b.id));
-    let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
-    let p = Plan {
-        graph: Graph::new(&edges).expect("acyclic"),
-        nodes,
-        relations: Default::default(),
-        ephemeral: Default::default(),
-        written: Default::default(),
-        warnings: Vec::new(),
-        run_hooks: Default::default(),
-        notes: Vec::new(),
-    };
+    let p = fixture::plan(nodes);
     assert_eq!(names(&p, &["source:raw"], &[]), vec!["source_not_null_raw_orders_id"]);
     assert_eq!(names(&p, &["source:raw.orders+"], &[]), vec!["mart", "source_not_null_raw_orders_id", "stg"]);
     assert_eq!(names(&p, &["source:raw.orders+1"], &[]), vec!["source_not_null_raw_orders_id", "stg"]);
@@ -174,18 +163,7 @@ fn edges_from_the_graph_select_as_edges_built_from_dependencies() {
         &[],
         "view",
     ));
-    sourced.sort_by(|a, b| a.id.cmp(&b.id));
-    let edges: Vec<_> = sourced.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
-    let p = Plan {
-        graph: Graph::new(&edges).expect("acyclic"),
-        nodes: sourced,
-        relations: Default::default(),
-        ephemeral: Default::default(),
-        written: Default::default(),
-        warnings: Vec::new(),
-        run_hooks: Default::default(),
-        notes: Vec::new(),
-    };
+    let p = fixture::plan(sourced);
     let selectors = ["raw+", "+mart", "@stg", "source:raw+", "+from_src", "1+report", "stg+1", "resource_type:test"];
     for sel in selectors {
         let (sel, none) = (vec![sel.to_string()], Vec::new());
@@ -223,29 +201,18 @@ fn plan_with_ephemeral() -> Plan {
         settings: crate::nodes::ModelSettings::Plain,
         python: None,
     };
-    let mut nodes = vec![
+    let nodes = vec![
         node("raw", Resource::Seed, &[], "seeds/raw.csv", &[], ""),
         node("mart", Resource::Model, &["seed.shop.raw"], "models/mart.sql", &[], "table"),
         node("other", Resource::Model, &[], "models/other.sql", &[], "view"),
         node("not_null_eph_id", Resource::Test, &["seed.shop.raw"], "models/schema.yml", &[], ""),
     ];
-    nodes.sort_by(|a, b| a.id.cmp(&b.id));
-    let edges: Vec<_> = nodes.iter().map(|n| (n.id.clone(), n.depends_on.clone())).collect();
     let through_eph = || BTreeSet::from(["model.shop.eph".to_string()]);
     let declared = BTreeMap::from([
         ("model.shop.mart".to_string(), through_eph()),
         ("test.shop.not_null_eph_id".to_string(), through_eph()),
     ]);
-    Plan {
-        graph: Graph::new(&edges).expect("acyclic"),
-        nodes,
-        relations: Default::default(),
-        ephemeral: crate::nodes::Ephemerals { nodes: vec![eph], declared },
-        written: Default::default(),
-        warnings: Vec::new(),
-        run_hooks: Default::default(),
-        notes: Vec::new(),
-    }
+    crate::nodes::Plan { ephemeral: crate::nodes::Ephemerals { nodes: vec![eph], declared }, ..fixture::plan(nodes) }
 }
 
 /// (plan node names, ephemeral ids, warnings) of one selection.
