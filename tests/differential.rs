@@ -26,6 +26,7 @@ use std::process::{Command, Stdio};
 
 const CASES: &[&str] = &[
     "builtin_macros",
+    "builtins_override",
     "config_tree",
     "contracts",
     "custom_strategy",

@@ -163,7 +163,7 @@ fn unique_id_hash(name: &str, input: &NamingInput) -> String {
 
 /// Lowercase hex of the MD5 of `text` (tens of thousands per large project:
 /// no formatting machinery per byte).
-fn md5_hex(text: &str) -> String {
+pub(crate) fn md5_hex(text: &str) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(32);
     for b in Md5::digest(text.as_bytes()) {

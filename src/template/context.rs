@@ -199,6 +199,8 @@ pub fn install(env: &mut Environment<'static>, invocation_id: &str, run_started_
     env.add_global("invocation_id", invocation_id.to_string());
     // dbt's base context: the dbt-core version runner answers as (`require-dbt-version` too).
     env.add_global("dbt_version", crate::project::version::DBT_VERSION);
+    // dbt's base context: the hex MD5 of a text's UTF-8 bytes.
+    env.add_function("local_md5", |text: &str| crate::data_tests::naming::md5_hex(text));
     env.add_global("run_started_at", run_started_at.clone().value());
     env.add_global(
         "modules",

@@ -42,6 +42,7 @@ pub const FORWARDED: &[&str] = &[
     "env_var",
     RUNTIME,
     super::namespaces::LOCALS,
+    super::members::BUILTINS,
 ];
 
 /// Rewrites `{% test x(...) %}…{% endtest %}` into `{% macro test_x(...) %}…{% endmacro %}`.

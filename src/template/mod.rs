@@ -25,6 +25,7 @@ mod hooks;
 mod lookup;
 mod macro_files;
 pub mod macros;
+mod members;
 pub(crate) mod namespaces;
 mod pydelta;
 mod pyitertools;
@@ -103,6 +104,8 @@ pub struct Templates {
     resolved: Mutex<BTreeMap<String, (Relation, Result<Recorded, Diagnostic>)>>,
     /// Every macro by package, for generic tests and `adapter.dispatch`.
     macros: Arc<namespaces::MacroIndex>,
+    /// The globals that are dbt context members, for `builtins`.
+    globals: members::Globals,
     /// The profile's `external_root` and the project's directory: where external models write.
     external: (String, PathBuf),
 }
@@ -215,6 +218,9 @@ impl Templates {
         });
         hooks::install(&mut jinja);
         strategies::install(&mut jinja);
+        // Taken before the macros become globals: `builtins` holds no macro.
+        let mut globals: BTreeMap<String, Value> =
+            jinja.globals().filter(|(k, _)| !k.starts_with("__")).map(|(k, v)| (k.to_string(), v)).collect();
         let macro_index = macro_files::load_macros(&mut jinja, &mut files, &mut errors, project);
         let adapter = adapter::Adapter { macros: macro_index.clone(), external_root: target.external_root.clone() };
         let macro_index = macro_index.clone();
@@ -223,6 +229,9 @@ impl Templates {
             adapter.load_relation(state, &rel)
         });
         jinja.add_global("api", adapter::api(&target.database));
+        for name in ["adapter", "load_relation", "api"] {
+            globals.extend(jinja.globals().filter(|(k, _)| *k == name).map(|(k, v)| (k.to_string(), v)));
+        }
         // Model and singular test templates are compiled here on every core,
         // for their syntax errors and the planner's resolve pass, and again at
         // each render. minijinja gives every compiled template 12 KB of
@@ -284,6 +293,7 @@ impl Templates {
             texts,
             resolved: Mutex::default(),
             macros: macro_index,
+            globals: Arc::new(globals),
             external: (target.external_root.clone(), project.root.clone()),
         };
         let this = &templates;

@@ -147,8 +147,9 @@ impl MacroIndex {
 
 /// A package's macros by their plain names, as a node of that package sees
 /// them (dbt's local namespace): looked up behind the render context (see
-/// [`scoped`]), so the context's own names (`ref`, `this`, …) stay first,
-/// and the root project's and dbt's macros (globals) come after.
+/// [`scoped`]), and the root project's and dbt's macros (globals) come
+/// after. A context member of a macro's name (`ref`, …) is replaced by
+/// the macro before the context is built ([`super::members`]).
 #[derive(Debug)]
 pub(crate) struct Locals {
     package: String,
@@ -158,6 +159,11 @@ pub(crate) struct Locals {
 impl Locals {
     pub(crate) fn value(package: &str, index: &Arc<MacroIndex>) -> Value {
         Value::from_object(Locals { package: package.to_string(), index: index.clone() })
+    }
+
+    /// The package whose node is rendering.
+    pub(crate) fn package(&self) -> &str {
+        &self.package
     }
 
     /// The package whose node is rendering, if `ctx` is a package node's context.

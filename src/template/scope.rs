@@ -79,10 +79,16 @@ impl Templates {
         ctx
     }
 
-    /// The render context of `pairs`, a package's macros behind it when it
-    /// holds them.
+    /// The render context of `pairs`: dbt's `builtins`, members a visible
+    /// macro replaces replaced, a package's macros behind it when it holds
+    /// them (see [`super::members`]).
     pub(super) fn context(&self, pairs: Vec<(&'static str, Value)>) -> Value {
-        namespaces::scoped(Value::from_pairs(pairs))
+        self.context_of(pairs.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
+    }
+
+    /// [`Templates::context`] of pairs whose names are values.
+    pub(super) fn context_of(&self, pairs: Vec<(Value, Value)>) -> Value {
+        super::members::context(&self.macros, &self.globals, pairs)
     }
 
     /// `ref` and `source` resolving to relations, searched from `scope` as dbt searches.

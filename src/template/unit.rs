@@ -146,7 +146,7 @@ impl Templates {
             None => self.env.get_template(template),
         }
         .map_err(|e| self.diagnostic(template, &e))?;
-        let ctx = super::namespaces::scoped(Value::from_pairs(ctx));
+        let ctx = self.context_of(ctx);
         let sql = limits::render(|| t.render(ctx)).map_err(|e| self.diagnostic(template, &e))?;
         let used = lock(&used).clone();
         Ok((ephemeral::trim_sql(&sql).to_string(), used))

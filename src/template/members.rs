@@ -1,0 +1,148 @@
+//! dbt's context members as a render sees them: `builtins`, and a macro
+//! that takes a member's name.
+//!
+//! dbt builds a render's context from its members (`ref`, `source`,
+//! `config`, `var`, `this`, `log`, `adapter`, …), keeps them all in
+//! `builtins`, and then lays the macro namespace over the context, so a
+//! project's macro named `ref` (dbt's documented way to redirect refs)
+//! replaces the member while `builtins.ref` still reaches the original.
+//! [`context`] does the same with a render's pairs: a member that a macro
+//! visible to the node (its package's, then the root project's) shares a
+//! name with becomes that macro. Runner's own built-in macros never replace
+//! a member. This module decides no member's meaning; it only arranges them.
+
+use super::namespaces::{self, Locals, MacroIndex, BUILTIN, LOCALS};
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The context key of [`Builtins`], forwarded into macro calls.
+pub(crate) const BUILTINS: &str = "builtins";
+
+/// The environment's globals that are dbt context members (not macros):
+/// `log`, `run_query`, `adapter`, `target`, …, taken once per environment.
+pub(crate) type Globals = Arc<BTreeMap<String, Value>>;
+
+/// dbt's `builtins`: the render's own members first, then the globals.
+#[derive(Debug)]
+struct Builtins {
+    members: BTreeMap<String, Value>,
+    globals: Globals,
+}
+
+impl Object for Builtins {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        self.members.get(key).or_else(|| self.globals.get(key)).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<&String> = self.members.keys().chain(self.globals.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        Enumerator::Values(keys.into_iter().map(|k| Value::from(k.as_str())).collect())
+    }
+}
+
+/// Whether `key` is runner's own bookkeeping rather than a dbt member.
+fn internal(key: &str) -> bool {
+    key.starts_with("__")
+}
+
+/// The render context of `pairs`: `builtins` added (unless the pairs carry
+/// one, as a macro call's forwarded context does), members a visible macro
+/// replaces replaced, and a package node's macros behind it.
+pub(crate) fn context(index: &MacroIndex, globals: &Globals, mut pairs: Vec<(Value, Value)>) -> Value {
+    let has_builtins = pairs.iter().any(|(k, _)| k.as_str() == Some(BUILTINS));
+    if !has_builtins {
+        let members = pairs
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
+            .filter(|(k, _)| !internal(k))
+            .collect();
+        let builtins = Builtins { members, globals: globals.clone() };
+        let scope = pairs
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(LOCALS))
+            .and_then(|(_, v)| v.downcast_object_ref::<Locals>().map(|l| l.package().to_string()));
+        for (k, v) in pairs.iter_mut() {
+            let Some(name) = k.as_str().filter(|n| !internal(n)) else { continue };
+            if index.package_of(scope.as_deref(), name).is_some_and(|p| p != BUILTIN) {
+                if let Some(m) = index.unqualified_in(scope.as_deref(), name) {
+                    *v = m;
+                }
+            }
+        }
+        pairs.push((Value::from(BUILTINS), Value::from_object(builtins)));
+    }
+    namespaces::scoped(Value::from_pairs(pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::macros::MacroRef;
+
+    fn index() -> MacroIndex {
+        let one = |name: &str| (name.to_string(), (format!("{name}.sql"), None));
+        MacroIndex {
+            root: "shop".into(),
+            packages: BTreeMap::from([
+                ("shop".to_string(), BTreeMap::from([one("ref")])),
+                ("pkg".to_string(), BTreeMap::from([one("source")])),
+                (BUILTIN.to_string(), BTreeMap::from([one("config")])),
+            ]),
+            dispatch: Vec::new(),
+        }
+    }
+
+    fn pairs(extra: Vec<(Value, Value)>) -> Vec<(Value, Value)> {
+        let mut p: Vec<(Value, Value)> = ["ref", "source", "config", "this"]
+            .iter()
+            .map(|k| (Value::from(*k), Value::from(format!("own {k}"))))
+            .collect();
+        p.extend(extra);
+        p
+    }
+
+    fn macro_name(v: &Value) -> Option<String> {
+        v.downcast_object_ref::<MacroRef>().map(|m| m.name.clone())
+    }
+
+    #[test]
+    fn a_root_macro_replaces_the_member_and_builtins_keep_the_original() {
+        let globals: Globals = Arc::new(BTreeMap::from([("log".to_string(), Value::from("the log"))]));
+        let ctx = context(&index(), &globals, pairs(vec![]));
+        assert_eq!(macro_name(&ctx.get_attr("ref").unwrap()).as_deref(), Some("ref"));
+        // A package's macro is not the root node's; runner's built-in never replaces.
+        assert_eq!(ctx.get_attr("source").unwrap().as_str(), Some("own source"));
+        assert_eq!(ctx.get_attr("config").unwrap().as_str(), Some("own config"));
+        let builtins = ctx.get_attr(BUILTINS).unwrap();
+        assert_eq!(builtins.get_attr("ref").unwrap().as_str(), Some("own ref"));
+        assert_eq!(builtins.get_attr("log").unwrap().as_str(), Some("the log"));
+        assert!(builtins.get_attr("nope").unwrap().is_undefined());
+    }
+
+    #[test]
+    fn a_package_node_sees_its_own_packages_macro_first() {
+        let ix = Arc::new(index());
+        let locals = vec![(Value::from(LOCALS), Locals::value("pkg", &ix))];
+        let ctx = context(&ix, &Globals::default(), pairs(locals));
+        assert_eq!(macro_name(&ctx.get_attr("source").unwrap()).as_deref(), Some("source"));
+        assert_eq!(macro_name(&ctx.get_attr("ref").unwrap()).as_deref(), Some("ref"));
+        assert!(ctx.get_attr(BUILTINS).unwrap().get_attr(LOCALS).unwrap().is_undefined());
+    }
+
+    #[test]
+    fn a_forwarded_context_keeps_the_callers_builtins() {
+        let theirs = (Value::from(BUILTINS), Value::from("caller's"));
+        let ctx = context(&index(), &Globals::default(), pairs(vec![theirs]));
+        assert_eq!(ctx.get_attr(BUILTINS).unwrap().as_str(), Some("caller's"));
+        // A macro call's context holds what its caller resolved: kept as it is.
+        assert_eq!(ctx.get_attr("ref").unwrap().as_str(), Some("own ref"));
+    }
+}
