@@ -34,6 +34,7 @@ const CASES: &[&str] = &[
     "ephemeral",
     "external",
     "files",
+    "graph_context",
     "hook_queries",
     "hooks",
     "incremental",
@@ -316,6 +317,14 @@ fn data_tests() {
     run_case("data_tests");
 }
 
+/// dbt's documented `ref` override (and a `source` one) through
+/// `builtins`: edges, a singular test and a unit test follow the override;
+/// `local_md5`, `builtins.var`, `builtins.config.get`.
+#[test]
+fn builtins_override() {
+    run_case("builtins_override");
+}
+
 #[test]
 fn ephemeral() {
     run_case("ephemeral");
@@ -330,6 +339,18 @@ fn ephemeral() {
 #[test]
 fn external() {
     run_case("external");
+}
+
+/// dbt's `graph`, `model`, `selected_resources` and `project_name` at run
+/// time: a project's copy of dbt's own `is_incremental` (reads
+/// `model.config` and `adapter.get_relation`'s type), a model describing
+/// itself, one listing the graph's models, seeds and sources and the
+/// catalog (`adapter.get_missing_columns`, the `list_relations_without_caching`
+/// and `list_schemas` macros), a post-hook naming its model, and an
+/// on-run-end hook reading the graph.
+#[test]
+fn graph_context() {
+    run_case("graph_context");
 }
 
 /// Parquet and JSON read with DuckDB's built-in extensions, offline.

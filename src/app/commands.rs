@@ -91,6 +91,7 @@ fn only(prep: &Prepared, selected: &BTreeSet<usize>, keep: impl Fn(Resource) -> 
 /// compiled node reads, as dbt does.
 fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>, ephemerals: &BTreeSet<String>) -> Result<i32, Error> {
     let nodes = only(prep, selected, |r| r != Resource::Seed);
+    compile::set_graph(prep, selected);
     let compiled = compile::compile(prep, &nodes, &compile::ephemerals_for(prep, &nodes, ephemerals));
     let none = BTreeSet::new();
     compile::write_manifest(prep, &compile::manifest_for(prep, &compiled.code, &none, prep.templates.invocation_id()));

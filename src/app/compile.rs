@@ -46,7 +46,14 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
         NodeKind::SingularTest { template, .. } => (template, Relation::new("", "", &node.name)),
     };
     let package = Some(node.project().to_string());
-    let ctx = RenderCtx { this, relations, is_incremental: false, config: Arc::new(node.config.clone()), package };
+    let ctx = RenderCtx {
+        this,
+        relations,
+        is_incremental: false,
+        config: Arc::new(node.config.clone()),
+        package,
+        node: Some(node.id.clone()),
+    };
     Some(prep.templates.render_sql(template, &ctx))
 }
 
@@ -80,6 +87,26 @@ pub(super) fn manifest_for<'p>(
         started_at: chrono::Utc::now(),
         templates: Some(&prep.templates),
     })
+}
+
+/// Hands the templates dbt's `selected_resources` and, when any template,
+/// macro or hook names `graph` or `model`, dbt's `graph` (every node's and
+/// source's manifest entry; `model` is a node's own), before anything
+/// renders with `execute` true, as dbt builds its flat graph once after
+/// parsing. Unnamed, the graph is not built: at 8,000 nodes it costs a
+/// large share of a short command's time and memory.
+pub(super) fn set_graph(prep: &Prepared, selected: &BTreeSet<usize>) {
+    let plan = &prep.plan;
+    let selected = selected.iter().map(|&i| plan.node(i).id.clone()).collect();
+    let node_hooks = plan.nodes.iter().flat_map(|n| n.hooks.pre.iter().chain(&n.hooks.post)).map(|h| h.sql.as_str());
+    let run_hooks = plan.run_hooks.start.iter().chain(&plan.run_hooks.end).map(|h| h.sql.as_str());
+    if !prep.templates.reads_graph(node_hooks.chain(run_hooks)) {
+        prep.templates.set_graph(None, selected);
+        return;
+    }
+    let (compiled, executed) = (BTreeMap::new(), BTreeSet::new());
+    let manifest = manifest_for(prep, &compiled, &executed, prep.templates.invocation_id());
+    prep.templates.set_graph(Some(manifest.flat_graph()), selected);
 }
 
 /// Writes `target/manifest.json`; a failure to write is a warning, never a failed run.
@@ -165,6 +192,7 @@ pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemeral
 /// each node's SQL goes. Render errors are left for the executor to report
 /// on the node itself.
 pub(super) fn before_run(prep: &Prepared, nodes: &BTreeSet<usize>, invocation_id: &str) -> BTreeMap<String, NodeFiles> {
+    set_graph(prep, nodes);
     let compiled = compile(prep, nodes, &ephemerals_for(prep, nodes, &BTreeSet::new()));
     let executed = nodes.iter().map(|&i| prep.plan.node(i).id.clone()).collect();
     write_manifest(prep, &manifest_for(prep, &compiled.code, &executed, invocation_id));

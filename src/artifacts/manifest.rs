@@ -197,6 +197,16 @@ impl<'a> Manifest<'a> {
         }
     }
 
+    /// dbt's flat graph (templates' `graph`): every node's entry, run
+    /// hooks' operations included, and every source's, by unique id.
+    pub fn flat_graph(&self) -> (Vec<(String, Value)>, Vec<(String, Value)>) {
+        let mut nodes: Vec<(String, Value)> =
+            self.nodes.iter().map(|n| (n.id.clone(), fields::object_value(&self.node_fields(n)))).collect();
+        nodes.extend(self.operations.iter().cloned());
+        let sources = self.sources.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        (nodes, sources)
+    }
+
     fn unit_entry(&self, node: &Node) -> Value {
         unit::entry(node, &self.inputs)
     }

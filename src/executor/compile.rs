@@ -55,6 +55,7 @@ impl Executor {
             is_incremental,
             config: Arc::new(node.config.clone()),
             package: Some(node.project().to_string()),
+            node: Some(node.id.clone()),
         };
         Ok(Some(match self.templates.render_sql(template, &ctx) {
             Ok(sql) => Ok(Compiled { sql, ctx, existing }),

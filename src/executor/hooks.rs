@@ -174,6 +174,7 @@ impl Executor {
             is_incremental,
             config: std::sync::Arc::new(node.config.clone()),
             package: Some(node.project().to_string()),
+            node: Some(node.id.clone()),
         })
     }
 }

@@ -328,7 +328,14 @@ impl Executor {
                 let this = Relation::new("", "", &node.name);
                 let config = Arc::new(node.config.clone());
                 let package = Some(node.project().to_string());
-                let ctx = RenderCtx { this, relations: self.relations.clone(), is_incremental: false, config, package };
+                let ctx = RenderCtx {
+                    this,
+                    relations: self.relations.clone(),
+                    is_incremental: false,
+                    config,
+                    package,
+                    node: Some(node.id.clone()),
+                };
                 match self.templates.render_sql(template, &ctx) {
                     Ok(sql) => self.test(&sql, cfg),
                     Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),

@@ -178,6 +178,7 @@ impl ProjectHooks {
             is_incremental: false,
             config: Default::default(),
             package: Some(hook.project.clone()),
+            node: None,
         };
         let render = || self.templates.render_hook("dbt_project.yml", &hook.sql, &rc, extra);
         let rendered = match &self.query {

@@ -2,8 +2,8 @@
 //!
 //! `adapter.dispatch('name', 'pkg')` finds `duckdb__name`, else
 //! `default__name`, among the project's macros. `adapter.quote`,
-//! `adapter.get_relation`, `adapter.get_columns_in_relation` and
-//! `load_relation` ask the node's connection through `run_query`'s callback
+//! `adapter.get_relation` (with the catalog's other reads in [`catalog`]),
+//! `adapter.get_columns_in_relation` and `load_relation` ask the node's connection through `run_query`'s callback
 //! and answer `None` / `[]` outside the execute pass, as dbt does while
 //! parsing. The few adapter methods that change the database
 //! (`drop_relation`, `create_schema`, …) are in [`ddl`].
@@ -11,10 +11,11 @@
 //! columns `get_columns_in_relation` returns are dbt-duckdb's `Column`
 //! ([`column`]).
 
+mod catalog;
 mod column;
 mod ddl;
 
-use super::context::{invalid, query, query_with};
+use super::context::{invalid, query_with};
 use super::relation::Relation;
 use column::{Column, ColumnApi};
 use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
@@ -63,22 +64,6 @@ impl Adapter {
             invalid(format!(
                 "in dispatch: no macro named `{name}` found within namespace `{ns}`; searched {searched} (hint: define `default__{name}` in `macros/`, or install the package that has it and run `runner deps`)"
             ))
-        })
-    }
-
-    /// The relation as it exists in the database, matched case-insensitively as DuckDB does.
-    fn get_relation(&self, state: &State, db: &str, schema: &str, name: &str) -> Result<Value, Error> {
-        let sql = format!(
-            "select table_catalog, table_schema, table_name from information_schema.tables \
-             where lower(table_catalog) = lower({}) and lower(table_schema) = lower({}) and lower(table_name) = lower({})",
-            literal(db),
-            literal(schema),
-            literal(name)
-        );
-        let Some(t) = query(state, &sql, "adapter.get_relation")? else { return Ok(Value::from(())) };
-        Ok(match t.rows.first() {
-            Some(r) => Relation::new(&r[0].to_string(), &r[1].to_string(), &r[2].to_string()).to_value(),
-            None => Value::from(()),
         })
     }
 
@@ -189,6 +174,7 @@ impl Object for Adapter {
                 ddl::call(state, method, args)
             }
             "check_schema_exists" => ddl::check_schema_exists(state, args),
+            "get_missing_columns" => self.get_missing_columns(state, args),
             "get_hard_deletes_behavior" => {
                 let (config,): (Value,) = from_args(args)?;
                 hard_deletes_behavior(state, &config).map(Value::from)

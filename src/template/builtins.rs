@@ -14,6 +14,7 @@ use std::path::PathBuf;
 /// The built-in macro files: (file name, text).
 const FILES: &[(&str, &str)] = &[
     ("arrays.sql", include_str!("builtins/arrays.sql")),
+    ("catalog.sql", include_str!("builtins/catalog.sql")),
     ("configs.sql", include_str!("builtins/configs.sql")),
     ("cross_db.sql", include_str!("builtins/cross_db.sql")),
     ("dates.sql", include_str!("builtins/dates.sql")),

@@ -84,6 +84,7 @@ impl Templates {
             is_incremental: false,
             config: Default::default(),
             package: None,
+            node: None,
         };
         let body = trim_sql(&self.render(template, &rc)?).to_string();
         for dep in mentioned(&body, &relations.ephemerals) {

@@ -37,6 +37,7 @@ impl Templates {
         let mut ctx = self.base_ctx_in(scope, &rc.this, true, rc.is_incremental);
         self.push_resolving(&mut ctx, &rc.relations, scope);
         ctx.push(("config", Value::from_function(|_: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
+        ctx.extend(self.run_model(rc.node.as_deref()).map(|m| ("model", m)));
         ctx.extend(extra);
         let text =
             macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&pyops::rewrite_datetime_arithmetic(sql)));

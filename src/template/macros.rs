@@ -43,6 +43,7 @@ pub const FORWARDED: &[&str] = &[
     RUNTIME,
     super::namespaces::LOCALS,
     super::members::BUILTINS,
+    super::members::CONTEXT,
 ];
 
 /// Rewrites `{% test x(...) %}…{% endtest %}` into `{% macro test_x(...) %}…{% endmacro %}`.

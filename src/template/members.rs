@@ -19,6 +19,9 @@ use std::sync::Arc;
 /// The context key of [`Builtins`], forwarded into macro calls.
 pub(crate) const BUILTINS: &str = "builtins";
 
+/// The context key of [`Context`], forwarded into macro calls.
+pub(crate) const CONTEXT: &str = "context";
+
 /// The environment's globals that are dbt context members (not macros):
 /// `log`, `run_query`, `adapter`, `target`, …, taken once per environment.
 pub(crate) type Globals = Arc<BTreeMap<String, Value>>;
@@ -48,6 +51,40 @@ impl Object for Builtins {
     }
 }
 
+/// dbt's `context`: the render's whole context as a dict (its members,
+/// the macros the node sees, then the globals).
+#[derive(Debug)]
+struct Context {
+    members: BTreeMap<String, Value>,
+    scope: Option<String>,
+    index: Arc<MacroIndex>,
+    globals: Globals,
+}
+
+impl Object for Context {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        if key == CONTEXT {
+            return Some(Value::from_dyn_object(self.clone()));
+        }
+        let member = self.members.get(key).cloned();
+        member
+            .or_else(|| self.index.unqualified_in(self.scope.as_deref(), key))
+            .or_else(|| self.globals.get(key).cloned())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<&String> = self.members.keys().chain(self.globals.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        Enumerator::Values(keys.into_iter().map(|k| Value::from(k.as_str())).collect())
+    }
+}
+
 /// Whether `key` is runner's own bookkeeping rather than a dbt member.
 fn internal(key: &str) -> bool {
     key.starts_with("__")
@@ -56,7 +93,7 @@ fn internal(key: &str) -> bool {
 /// The render context of `pairs`: `builtins` added (unless the pairs carry
 /// one, as a macro call's forwarded context does), members a visible macro
 /// replaces replaced, and a package node's macros behind it.
-pub(crate) fn context(index: &MacroIndex, globals: &Globals, mut pairs: Vec<(Value, Value)>) -> Value {
+pub(crate) fn context(index: &Arc<MacroIndex>, globals: &Globals, mut pairs: Vec<(Value, Value)>) -> Value {
     let has_builtins = pairs.iter().any(|(k, _)| k.as_str() == Some(BUILTINS));
     if !has_builtins {
         let members = pairs
@@ -78,6 +115,13 @@ pub(crate) fn context(index: &MacroIndex, globals: &Globals, mut pairs: Vec<(Val
             }
         }
         pairs.push((Value::from(BUILTINS), Value::from_object(builtins)));
+        let members = pairs
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
+            .filter(|(k, _)| !internal(k))
+            .collect();
+        let whole = Context { members, scope, index: index.clone(), globals: globals.clone() };
+        pairs.push((Value::from(CONTEXT), Value::from_object(whole)));
     }
     namespaces::scoped(Value::from_pairs(pairs))
 }
@@ -116,7 +160,7 @@ mod tests {
     #[test]
     fn a_root_macro_replaces_the_member_and_builtins_keep_the_original() {
         let globals: Globals = Arc::new(BTreeMap::from([("log".to_string(), Value::from("the log"))]));
-        let ctx = context(&index(), &globals, pairs(vec![]));
+        let ctx = context(&Arc::new(index()), &globals, pairs(vec![]));
         assert_eq!(macro_name(&ctx.get_attr("ref").unwrap()).as_deref(), Some("ref"));
         // A package's macro is not the root node's; runner's built-in never replaces.
         assert_eq!(ctx.get_attr("source").unwrap().as_str(), Some("own source"));
@@ -125,6 +169,12 @@ mod tests {
         assert_eq!(builtins.get_attr("ref").unwrap().as_str(), Some("own ref"));
         assert_eq!(builtins.get_attr("log").unwrap().as_str(), Some("the log"));
         assert!(builtins.get_attr("nope").unwrap().is_undefined());
+        // `context` is the whole: the replacing macro, the globals, itself.
+        let whole = ctx.get_attr(CONTEXT).unwrap();
+        assert_eq!(macro_name(&whole.get_attr("ref").unwrap()).as_deref(), Some("ref"));
+        assert_eq!(macro_name(&whole.get_attr("config").unwrap()).as_deref(), None);
+        assert_eq!(whole.get_attr("log").unwrap().as_str(), Some("the log"));
+        assert!(whole.get_attr(CONTEXT).unwrap().get_attr("this").is_ok());
     }
 
     #[test]
@@ -140,7 +190,7 @@ mod tests {
     #[test]
     fn a_forwarded_context_keeps_the_callers_builtins() {
         let theirs = (Value::from(BUILTINS), Value::from("caller's"));
-        let ctx = context(&index(), &Globals::default(), pairs(vec![theirs]));
+        let ctx = context(&Arc::new(index()), &Globals::default(), pairs(vec![theirs]));
         assert_eq!(ctx.get_attr(BUILTINS).unwrap().as_str(), Some("caller's"));
         // A macro call's context holds what its caller resolved: kept as it is.
         assert_eq!(ctx.get_attr("ref").unwrap().as_str(), Some("own ref"));

@@ -21,6 +21,7 @@ mod diagnostics;
 pub mod docs;
 mod env_var;
 pub mod ephemeral;
+mod graph;
 mod hooks;
 mod lookup;
 mod macro_files;
@@ -53,8 +54,8 @@ pub use lookup::{packages_to_search, PackageRelations, RefCall, Relations};
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, Error, ErrorKind};
 use relation::Relation;
-use scope::scoped_vars;
 pub use scope::Vars;
+use scope::{scoped_vars, var_function, var_function_with};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -80,6 +81,8 @@ pub struct RenderCtx {
     /// first, its vars apply, its refs and sources are searched first.
     /// `None` (or the root project's name) is the root project.
     pub package: Option<String>,
+    /// The node's unique id: its `model` is its entry in the graph.
+    pub node: Option<String>,
 }
 
 pub struct Templates {
@@ -106,8 +109,17 @@ pub struct Templates {
     macros: Arc<namespaces::MacroIndex>,
     /// The globals that are dbt context members, for `builtins`.
     globals: members::Globals,
+    /// The invocation's `graph`, once handed in ([`Templates::set_graph`]).
+    graph: std::sync::OnceLock<graph::RunGraph>,
+    /// Model, singular test and snapshot template → its parse-time `model`.
+    parse_models: BTreeMap<String, Value>,
+    /// Whether a model, test, snapshot or macro file (runner's own macros
+    /// aside) may read `graph` or `model` ([`graph::reads_graph`]).
+    reads_graph: bool,
     /// The profile's `external_root` and the project's directory: where external models write.
     external: (String, PathBuf),
+    /// The target's database and schema: `database` and `schema` where a render has no relation.
+    target_location: (String, String),
 }
 
 /// A model, singular test or snapshot template to compile and resolve.
@@ -117,48 +129,12 @@ struct Source<'a> {
     path: &'a PathBuf,
     text: &'a str,
     name: &'a str,
+    /// dbt's `resource_type`.
+    resource: &'static str,
 }
 
 fn jinja_error(kind: ErrorKind, msg: String) -> Error {
     Error::new(kind, msg)
-}
-
-/// dbt's `var()` over `vars`. With `rendered`, a value holding Jinja (`vars:
-/// {day: "{{ env_var('DAY') }}"}`) is rendered when read, as dbt renders it
-/// for nodes and in `dbt_project.yml`; property files read it as written
-/// (dbt's `ConfiguredVar` does not render it).
-fn var_function(vars: Arc<Vars>, rendered: bool) -> Value {
-    var_function_with(vars, rendered, true)
-}
-
-/// [`var_function`]; a var that is not `required` (dbt's `require_vars`
-/// off, as `dbt deps` renders `dbt_project.yml`) is `none` when missing.
-fn var_function_with(vars: Arc<Vars>, rendered: bool, required: bool) -> Value {
-    Value::from_function(
-        move |state: &minijinja::State<'_, '_>,
-              key: String,
-              rest: minijinja::value::Rest<Value>|
-              -> Result<Value, Error> {
-            // `var('x', none)` has a default, `none`: `Option` would read it as none given.
-            let default = match rest.first() {
-                Some(kw) if kw.is_kwargs() => kw.get_attr("default").ok().filter(|d| !d.is_undefined()),
-                other => other.cloned(),
-            };
-            match (vars.get(&key), default) {
-                (Some(serde_yaml::Value::String(text)), _) if rendered && yaml_value::has_jinja(text) => {
-                    // `env_var` and `target` are globals: the value sees them as dbt's does.
-                    state.env().render_str(text, ()).map(Value::from)
-                }
-                (Some(v), _) => Ok(Value::from(Serde(v.clone()))),
-                (None, Some(d)) => Ok(d),
-                (None, None) if !required => Ok(Value::from(())),
-                (None, None) => Err(jinja_error(
-                    ErrorKind::InvalidOperation,
-                    format!("required var `{key}` not found (hint: set it under `vars:` in the DAG or dbt_project.yml, or pass --vars)"),
-                )),
-            }
-        },
-    )
 }
 
 /// dbt's `target`: the profile's selected output.
@@ -229,7 +205,10 @@ impl Templates {
             adapter.load_relation(state, &rel)
         });
         jinja.add_global("api", adapter::api(&target.database));
-        for name in ["adapter", "load_relation", "api"] {
+        // dbt's `column` (the adapter's Column class) and `env` (the target, deprecated).
+        jinja.add_global("column", adapter::api(&target.database).get_attr("Column").unwrap_or_default());
+        jinja.add_global("env", target_value(target));
+        for name in ["adapter", "load_relation", "api", "column", "env"] {
             globals.extend(jinja.globals().filter(|(k, _)| *k == name).map(|(k, v)| (k.to_string(), v)));
         }
         // Model and singular test templates are compiled here on every core,
@@ -241,6 +220,7 @@ impl Templates {
         // Models, singular tests and snapshots: each with its template name
         // (a model's is its path; a snapshot's is unique within its file).
         let mut scopes = BTreeMap::new();
+        let mut parse_models = BTreeMap::new();
         let mut sources: Vec<Source<'_>> = Vec::new();
         for owner in project.all() {
             let before = sources.len();
@@ -251,17 +231,34 @@ impl Templates {
                     // A Python model is no template (dbt refuses Jinja in one).
                     .filter(|m| !m.is_python())
                     .chain(&owner.singular_tests)
-                    .map(|f| Source { key: f.path.display().to_string(), path: &f.path, text: &f.text, name: &f.name })
+                    .map(|f| Source {
+                        key: f.path.display().to_string(),
+                        path: &f.path,
+                        text: &f.text,
+                        name: &f.name,
+                        resource: if owner.singular_tests.iter().any(|t| std::ptr::eq(t, f)) {
+                            "test"
+                        } else {
+                            "model"
+                        },
+                    })
                     .chain(owner.snapshots.iter().map(|s| Source {
                         key: s.template(),
                         path: &s.path,
                         text: &s.text,
                         name: &s.name,
+                        resource: "snapshot",
                     })),
             );
             if owner.is_package() {
                 scopes.extend(sources[before..].iter().map(|f| (f.key.clone(), owner.name.clone())));
             }
+            // A package's `original_file_path` is relative to the package.
+            let base = owner.root.strip_prefix(&project.root).unwrap_or(Path::new(""));
+            parse_models.extend(sources[before..].iter().map(|f| {
+                let path = f.path.strip_prefix(base).unwrap_or(f.path).display().to_string();
+                (f.key.clone(), graph::parse_model(f.name, f.resource, &owner.name, &path))
+            }));
             for f in &owner.macros {
                 errors.extend(env_var::secret_uses(&f.text, &f.path));
             }
@@ -269,6 +266,11 @@ impl Templates {
         for f in &sources {
             errors.extend(env_var::secret_uses(f.text, f.path));
         }
+        let reads_graph = sources
+            .iter()
+            .map(|f| f.text)
+            .chain(project.all().flat_map(|p| &p.macros).map(|m| m.text.as_str()))
+            .any(graph::reads_graph);
         let texts = crate::par::map(&sources, |f| {
             let text = pyops::rewrite_datetime_arithmetic(f.text);
             (f.key.clone(), macros::wrap_local_macros(&pyobj::rewrite_mutable_literals(&text)))
@@ -294,7 +296,11 @@ impl Templates {
             resolved: Mutex::default(),
             macros: macro_index,
             globals: Arc::new(globals),
+            graph: std::sync::OnceLock::new(),
+            parse_models,
+            reads_graph,
             external: (target.external_root.clone(), project.root.clone()),
+            target_location: (target.database.clone(), target.schema.clone()),
         };
         let this = &templates;
         let checked = crate::par::map(&sources, |f| {
@@ -304,7 +310,7 @@ impl Templates {
                 Err(e) => (name, Err(macro_files::compile_error(&e, f.path))),
                 Ok(t) => {
                     let placeholder = Relation::new(&target.database, &target.schema, f.name);
-                    let (ctx, rec) = this.resolve_ctx(this.scopes.get(&name).map(String::as_str), &placeholder);
+                    let (ctx, rec) = this.resolve_ctx(&name, &placeholder);
                     let outcome =
                         limits::render(|| t.render(this.context(ctx))).map_err(|e| this.diagnostic(&name, &e));
                     (name, Ok((placeholder, outcome.map(|_| lock(&rec).clone()))))
@@ -384,13 +390,15 @@ impl Templates {
         is_incremental: bool,
         vars: Arc<Vars>,
     ) -> Vec<(&'static str, Value)> {
-        vec![
+        let mut ctx = vec![
             ("this", this.to_value()),
             ("execute", Value::from(execute)),
             (context::RUNTIME, context::Runtime::new(None, false)),
             ("is_incremental", Value::from_function(move || -> Result<bool, Error> { Ok(is_incremental) })),
             ("var", var_function(vars, true)),
-        ]
+        ];
+        self.push_invocation(&mut ctx, this);
+        ctx
     }
 
     /// The resolve pass of a model or singular test file: the one `build`
@@ -404,16 +412,17 @@ impl Templates {
 
     /// The resolve pass: renders with recording `ref`/`source`/`config`.
     pub fn resolve(&self, template: &str, this: &Relation) -> Result<Recorded, Diagnostic> {
-        let (ctx, rec) = self.resolve_ctx(self.scopes.get(template).map(String::as_str), this);
+        let (ctx, rec) = self.resolve_ctx(template, this);
         self.render_with(template, ctx)?;
         let out = lock(&rec).clone();
         Ok(out)
     }
 
     /// The resolve pass's context, and where it records what the template calls.
-    fn resolve_ctx(&self, scope: Option<&str>, this: &Relation) -> (Vec<(&'static str, Value)>, Arc<Mutex<Recorded>>) {
+    fn resolve_ctx(&self, template: &str, this: &Relation) -> (Vec<(&'static str, Value)>, Arc<Mutex<Recorded>>) {
         let rec = Arc::new(Mutex::new(Recorded::default()));
-        let mut ctx = self.base_ctx_in(scope, this, false, false);
+        let mut ctx = self.base_ctx_in(self.scopes.get(template).map(String::as_str), this, false, false);
+        ctx.extend(self.parse_model_of(template).map(|m| ("model", m)));
         let (r1, r2, r3) = (rec.clone(), rec.clone(), rec.clone());
         let placeholder = this.clone();
         ctx.push((
@@ -446,6 +455,8 @@ impl Templates {
         let mut ctx = self.base_ctx_in(scope, &rc.this, true, rc.is_incremental);
         self.push_resolving(&mut ctx, &rc.relations, scope);
         ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
+        let model = self.run_model(rc.node.as_deref()).or_else(|| self.parse_model_of(template));
+        ctx.extend(model.map(|m| ("model", m)));
         self.render_with(template, ctx)
     }
 

@@ -7,9 +7,9 @@
 
 use super::lookup::Relations;
 use super::relation::Relation;
-use super::{jinja_error, namespaces, Templates};
+use super::{jinja_error, namespaces, yaml_value, Templates};
 use crate::project::Project;
-use minijinja::value::Value;
+use minijinja::value::{Serde, Value};
 use minijinja::{Error, ErrorKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -122,4 +122,42 @@ impl Templates {
             }),
         ));
     }
+}
+
+/// dbt's `var()` over `vars`. With `rendered`, a value holding Jinja (`vars:
+/// {day: "{{ env_var('DAY') }}"}`) is rendered when read, as dbt renders it
+/// for nodes and in `dbt_project.yml`; property files read it as written
+/// (dbt's `ConfiguredVar` does not render it).
+pub(super) fn var_function(vars: Arc<Vars>, rendered: bool) -> Value {
+    var_function_with(vars, rendered, true)
+}
+
+/// [`var_function`]; a var that is not `required` (dbt's `require_vars`
+/// off, as `dbt deps` renders `dbt_project.yml`) is `none` when missing.
+pub(super) fn var_function_with(vars: Arc<Vars>, rendered: bool, required: bool) -> Value {
+    Value::from_function(
+        move |state: &minijinja::State<'_, '_>,
+              key: String,
+              rest: minijinja::value::Rest<Value>|
+              -> Result<Value, Error> {
+            // `var('x', none)` has a default, `none`: `Option` would read it as none given.
+            let default = match rest.first() {
+                Some(kw) if kw.is_kwargs() => kw.get_attr("default").ok().filter(|d| !d.is_undefined()),
+                other => other.cloned(),
+            };
+            match (vars.get(&key), default) {
+                (Some(serde_yaml::Value::String(text)), _) if rendered && yaml_value::has_jinja(text) => {
+                    // `env_var` and `target` are globals: the value sees them as dbt's does.
+                    state.env().render_str(text, ()).map(Value::from)
+                }
+                (Some(v), _) => Ok(Value::from(Serde(v.clone()))),
+                (None, Some(d)) => Ok(d),
+                (None, None) if !required => Ok(Value::from(())),
+                (None, None) => Err(jinja_error(
+                    ErrorKind::InvalidOperation,
+                    format!("required var `{key}` not found (hint: set it under `vars:` in the DAG or dbt_project.yml, or pass --vars)"),
+                )),
+            }
+        },
+    )
 }

@@ -125,6 +125,7 @@ fn render_resolves_relations_vars_and_macros() {
         is_incremental: false,
         config: Default::default(),
         package: None,
+        node: None,
     };
     let sql = t.render("models/m.sql", &rc).expect("renders");
     assert_eq!(sql, "select amount / 100, 'eu', 'gold' from \"shop\".\"main\".\"a\" -- m 2025-01-01");
@@ -146,6 +147,7 @@ fn macros_see_the_callers_this_and_call_each_other() {
         is_incremental: false,
         config: Default::default(),
         package: None,
+        node: None,
     };
     assert_eq!(t.render("models/m.sql", &rc).expect("renders"), "[m]");
 }

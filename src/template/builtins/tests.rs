@@ -22,6 +22,7 @@ fn ctx() -> RenderCtx {
         is_incremental: false,
         config: Default::default(),
         package: None,
+        node: None,
     }
 }
 

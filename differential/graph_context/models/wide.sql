@@ -1,0 +1,1 @@
+select 1 as id, 'x' as extra, 2 as more
