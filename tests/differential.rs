@@ -28,6 +28,7 @@ const CASES: &[&str] = &[
     "builtin_macros",
     "builtins_override",
     "config_tree",
+    "context_objects",
     "contracts",
     "custom_strategy",
     "data_tests",
@@ -315,6 +316,15 @@ fn contracts() {
 #[test]
 fn data_tests() {
     run_case("data_tests");
+}
+
+/// What `config.get` / `config.require` answer while a model runs (dbt's
+/// defaults for what the project did not set: `materialized`, `tags`,
+/// `on_schema_change`, …), `api.Relation.create(type=…)` with `include`,
+/// `quote` and `render`, and `api.Column`'s type tests.
+#[test]
+fn context_objects() {
+    run_case("context_objects");
 }
 
 /// dbt's documented `ref` override (and a `source` one) through

@@ -50,7 +50,7 @@ fn render(prep: &Prepared, node: &Node) -> Option<Result<String, Diagnostic>> {
         this,
         relations,
         is_incremental: false,
-        config: Arc::new(node.config.clone()),
+        config: Arc::new(crate::artifacts::manifest::render_config(node)),
         package,
         node: Some(node.id.clone()),
     };

@@ -23,7 +23,7 @@ mod entry;
 mod fields;
 mod operation;
 mod sha256;
-pub(crate) use entry::model_config_default;
+pub(crate) use entry::{model_config_default, render_config};
 mod unit;
 mod write;
 

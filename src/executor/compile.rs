@@ -53,7 +53,7 @@ impl Executor {
             this: rel.clone(),
             relations: self.relations.clone(),
             is_incremental,
-            config: Arc::new(node.config.clone()),
+            config: Arc::new(crate::artifacts::manifest::render_config(node)),
             package: Some(node.project().to_string()),
             node: Some(node.id.clone()),
         };

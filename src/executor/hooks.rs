@@ -172,7 +172,7 @@ impl Executor {
             this,
             relations: self.relations.clone(),
             is_incremental,
-            config: std::sync::Arc::new(node.config.clone()),
+            config: std::sync::Arc::new(crate::artifacts::manifest::render_config(node)),
             package: Some(node.project().to_string()),
             node: Some(node.id.clone()),
         })

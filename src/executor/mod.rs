@@ -326,7 +326,7 @@ impl Executor {
             NodeKind::UnitTest(ut) => self.unit_test(node, ut),
             NodeKind::SingularTest { template, cfg } => {
                 let this = Relation::new("", "", &node.name);
-                let config = Arc::new(node.config.clone());
+                let config = Arc::new(crate::artifacts::manifest::render_config(node));
                 let package = Some(node.project().to_string());
                 let ctx = RenderCtx {
                     this,

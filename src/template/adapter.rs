@@ -246,9 +246,11 @@ impl Object for RelationApi {
         let database = get("database")?.unwrap_or_else(|| self.database.clone());
         let schema = get("schema")?.unwrap_or_default();
         let identifier = get("identifier")?.unwrap_or_default();
-        let _: Option<Value> = kwargs.get("type")?;
+        let kind = get("type")?;
         kwargs.assert_all_used()?;
-        Ok(Relation::new(&database, &schema, &identifier).to_value())
+        let mut rel = Relation::new(&database, &schema, &identifier);
+        rel.kind = kind;
+        Ok(rel.to_value())
     }
 }
 

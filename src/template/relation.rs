@@ -24,6 +24,8 @@ pub struct Relation {
     pub external: Option<String>,
     /// Which of database, schema and identifier render (dbt's `include()`).
     pub include: [bool; 3],
+    /// Which of them render quoted (dbt's `quote()`; all, by dbt-duckdb's policy).
+    pub quoted: [bool; 3],
     /// dbt's relation type (`table`, `view`, …) when known.
     pub kind: Option<String>,
 }
@@ -44,6 +46,7 @@ impl Relation {
             cte: false,
             external: None,
             include: [true; 3],
+            quoted: [true; 3],
             kind: None,
         }
     }
@@ -57,6 +60,7 @@ impl Relation {
             cte: true,
             external: None,
             include: [true; 3],
+            quoted: [true; 3],
             kind: Some("cte".into()),
         }
     }
@@ -93,8 +97,13 @@ impl fmt::Display for Relation {
             return f.write_str(location);
         }
         let parts = [&self.database, &self.schema, &self.identifier];
-        let shown: Vec<String> =
-            parts.iter().zip(self.include).filter(|(p, inc)| *inc && !p.is_empty()).map(|(p, _)| quote(p)).collect();
+        let shown: Vec<String> = parts
+            .iter()
+            .zip(self.include)
+            .zip(self.quoted)
+            .filter(|((p, inc), _)| *inc && !p.is_empty())
+            .map(|((p, _), q)| if q { quote(p) } else { p.to_string() })
+            .collect();
         f.write_str(&shown.join("."))
     }
 }
@@ -111,14 +120,16 @@ impl Relation {
         ])
     }
 
-    /// `include(database=…, schema=…, identifier=…)` and `incorporate(path=…, type=…)`.
+    /// `include(database=…, schema=…, identifier=…)`, `quote(…)` (the same
+    /// keywords) and `incorporate(path=…, type=…)`.
     fn changed(&self, method: &str, args: &[Value]) -> Result<Relation, Error> {
         let (kwargs,): (Kwargs,) = from_args(args)?;
         let mut out = self.clone();
-        if method == "include" {
+        if method == "include" || method == "quote" {
+            let flags = if method == "include" { &mut out.include } else { &mut out.quoted };
             for (i, key) in ["database", "schema", "identifier"].into_iter().enumerate() {
                 if let Some(on) = kwargs.get::<Option<bool>>(key)? {
-                    out.include[i] = on;
+                    flags[i] = on;
                 }
             }
         } else {
@@ -183,9 +194,7 @@ impl Object for Relation {
                 let () = from_args(args)?;
                 Ok(Value::from(self.to_string()))
             }
-            "include" | "incorporate" | "replace_path" => Ok(self.changed(method, args)?.to_value()),
-            // runner always quotes, as dbt-duckdb's default policy does.
-            "quote" => Ok(self.to_value()),
+            "include" | "quote" | "incorporate" | "replace_path" => Ok(self.changed(method, args)?.to_value()),
             "without_identifier" => {
                 let mut out = self.as_ref().clone();
                 out.include[2] = false;

@@ -98,6 +98,14 @@ pub(crate) fn model_config_default(key: &str) -> Option<Value> {
     config_defaults(Resource::Model).get(key).map(F::to_value)
 }
 
+/// A node's config as dbt's `config.get` reads it while the node runs
+/// (its `config` in the manifest): dbt's defaults for its resource type,
+/// `materialized` as planned, then what the project set.
+pub(crate) fn render_config(node: &Node) -> crate::config_tree::ConfigMap {
+    let fields = config(node, &node.name);
+    fields.0.iter().filter_map(|(k, f)| Some((k.to_string(), serde_yaml::to_value(f.to_value()).ok()?))).collect()
+}
+
 /// dbt's config of a node: its defaults, then what the project set.
 fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
     let materialized = match &node.kind {
