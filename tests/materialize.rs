@@ -361,6 +361,33 @@ fn unknown_materialization_is_a_load_error_with_file_and_line() {
     assert!(r.stdout.is_empty() && !f.db().exists(), "nothing ran");
 }
 
+/// A `{% materialization %}` block in `macros/` loads, as in dbt, so a
+/// project (or package) that defines one runs its other models; a model
+/// that uses it is a load error saying runner does not run custom
+/// materializations (before, the whole project stopped at "unknown
+/// statement materialization").
+#[test]
+fn a_custom_materialization_loads_and_a_model_using_it_is_a_clear_load_error() {
+    let f = Fixture::new();
+    f.write(
+        "macros/my_table.sql",
+        "{% materialization my_table, adapter='duckdb' %}\n  {% call statement('main') -%} create table {{ this }} as ({{ sql }}) {%- endcall %}\n  {{ return({'relations': [this]}) }}\n{% endmaterialization %}\n",
+    );
+    f.write("models/ok.sql", "select 1 as x\n");
+    let r = run(&f, 1, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    f.write("models/custom.sql", "{{ config(materialized='my_table') }}\nselect 1 as x\n");
+    let r = run(&f, 1, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("models/custom.sql:1")
+            && r.stderr.contains("unknown materialization `my_table`")
+            && r.stderr.contains("custom materialization (`{% materialization %}` in `macros/`) is not supported"),
+        "{}",
+        r.stderr
+    );
+}
+
 /// A strategy name that cannot name a macro is a load error at its line;
 /// any other unknown name is a custom strategy (see below).
 #[test]

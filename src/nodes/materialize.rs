@@ -269,7 +269,7 @@ fn checked_materialization(cfg: &ConfigMap) -> Result<(Materialized, ModelSettin
         return Err(bad(
             "materialized",
             format!("unknown materialization `{shown}`"),
-            "runner builds `view`, `table`, `incremental`, `ephemeral` and `external` models",
+            "runner builds `view`, `table`, `incremental`, `ephemeral` and `external` models; a custom materialization (`{% materialization %}` in `macros/`) is not supported",
         ));
     };
     full_refresh(cfg)?;

@@ -30,9 +30,8 @@ pub(super) fn load_macros(
         let owners = index.packages.entry(package.to_string()).or_default();
         for m in macro_files {
             let name = m.path.display().to_string();
-            let text = pyobj::rewrite_mutable_literals(&macros::rewrite_test_blocks(
-                &pyops::rewrite_datetime_arithmetic(&m.text),
-            ));
+            let text =
+                pyobj::rewrite_mutable_literals(&macros::rewrite_blocks(&pyops::rewrite_datetime_arithmetic(&m.text)));
             let (renamed, mut signatures) = macros::rename_definitions(&text);
             for macro_name in macros::macro_names(&text) {
                 if let Some((prev, _)) = owners.get(&macro_name) {

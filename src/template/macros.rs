@@ -46,8 +46,13 @@ pub const FORWARDED: &[&str] = &[
     super::members::CONTEXT,
 ];
 
-/// Rewrites `{% test x(...) %}…{% endtest %}` into `{% macro test_x(...) %}…{% endmacro %}`.
-pub fn rewrite_test_blocks(text: &str) -> String {
+/// Rewrites `{% test x(...) %}…{% endtest %}` into `{% macro test_x(...) %}…{% endmacro %}`,
+/// and `{% materialization x, adapter='duckdb' %}…{% endmaterialization %}`
+/// (or `…, default`) into `{% macro materialization_x_duckdb() %}…{% endmacro %}`,
+/// the names dbt gives them. A materialization macro is never run (runner
+/// builds models itself, see `nodes::materialize`): the rewrite lets a
+/// file that defines one load, as it does in dbt.
+pub fn rewrite_blocks(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("{%") {
@@ -58,8 +63,9 @@ pub fn rewrite_test_blocks(text: &str) -> String {
         let trimmed = body.trim_start();
         let ws = body.len() - trimmed.len();
         let open = &tag[..body_start + ws];
+        let word_end = |a: &str| !a.starts_with(|c: char| c.is_alphanumeric() || c == '_');
         if let Some(after) =
-            trimmed.strip_prefix("endtest").filter(|a| !a.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+            ["endtest", "endmaterialization"].iter().find_map(|end| trimmed.strip_prefix(end).filter(|a| word_end(a)))
         {
             out.push_str(open);
             out.push_str("endmacro");
@@ -68,6 +74,14 @@ pub fn rewrite_test_blocks(text: &str) -> String {
             out.push_str(open);
             out.push_str("macro test_");
             rest = after.trim_start();
+        } else if let Some((name, after)) = trimmed
+            .strip_prefix("materialization")
+            .filter(|a| a.starts_with(char::is_whitespace))
+            .and_then(materialization_header)
+        {
+            out.push_str(open);
+            out.push_str(&format!("macro {name}()"));
+            rest = after;
         } else {
             out.push_str(&tag[..body_start]);
             rest = body;
@@ -75,6 +89,25 @@ pub fn rewrite_test_blocks(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `my_table, adapter='duckdb', supported_languages=['sql'] %}…` → the
+/// macro name `materialization_my_table_duckdb` and the text from the
+/// tag's closing `%}` (or `-%}`) on.
+fn materialization_header(header: &str) -> Option<(String, &str)> {
+    let close = header.find("%}")?;
+    let close = if header[..close].ends_with('-') { close - 1 } else { close };
+    let (args, after) = header.split_at(close);
+    let mut parts = args.split(',').map(str::trim);
+    let name = parts.next().filter(|n| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_'))?;
+    let adapter = parts.find_map(|p| {
+        if p == "default" {
+            return Some("default".to_string());
+        }
+        let v = p.strip_prefix("adapter")?.trim_start().strip_prefix('=')?.trim();
+        Some(v.trim_matches(|c| c == '\'' || c == '"').to_string())
+    })?;
+    Some((format!("materialization_{name}_{adapter}"), after))
 }
 
 /// Names of the macros a file defines, in order.
@@ -319,10 +352,20 @@ mod tests {
     fn test_blocks_become_macros() {
         let src = "{% test positive(model, column_name) %}select * from {{ model }}{%- endtest %}";
         assert_eq!(
-            rewrite_test_blocks(src),
+            rewrite_blocks(src),
             "{% macro test_positive(model, column_name) %}select * from {{ model }}{%- endmacro %}"
         );
-        assert_eq!(rewrite_test_blocks("{% if testing %}x{% endif %}"), "{% if testing %}x{% endif %}");
+        assert_eq!(rewrite_blocks("{% if testing %}x{% endif %}"), "{% if testing %}x{% endif %}");
+    }
+
+    #[test]
+    fn materialization_blocks_become_macros_of_dbts_names() {
+        let src = "{% materialization my_table, adapter='duckdb', supported_languages=['sql'] -%}\nx\n{%- endmaterialization %}";
+        assert_eq!(rewrite_blocks(src), "{% macro materialization_my_table_duckdb()-%}\nx\n{%- endmacro %}");
+        let src = "{%- materialization insert_by_period, default %}y{% endmaterialization -%}";
+        assert_eq!(rewrite_blocks(src), "{%- macro materialization_insert_by_period_default()%}y{% endmacro -%}");
+        // Not a header dbt reads: left for the compiler to report.
+        assert_eq!(rewrite_blocks("{% materialization %}"), "{% materialization %}");
     }
 
     #[test]
