@@ -51,6 +51,8 @@ const CASES: &[&str] = &[
     "sql_header",
     "unit_tests",
     "versions",
+    "yaml11_booleans",
+    "yaml_anchors",
     "yaml_jinja",
 ];
 
@@ -524,4 +526,19 @@ fn versions() {
 #[test]
 fn yaml_jinja() {
     run_case("yaml_jinja");
+}
+
+/// YAML 1.1's booleans, which dbt's PyYAML reads: `+enabled: no` disables
+/// a folder, `relation: yes` persists docs, `quote_columns: yes` and a
+/// column's `quote: on`.
+#[test]
+fn yaml11_booleans() {
+    run_case("yaml11_booleans");
+}
+
+/// YAML anchors kept under a top-level key dbt does not read, and merge
+/// keys (`<<: *defaults`) in columns and in a config: dbt applies them.
+#[test]
+fn yaml_anchors() {
+    run_case("yaml_anchors");
 }

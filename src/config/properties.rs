@@ -14,8 +14,26 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// The top-level keys dbt reads; any other is ignored, as dbt ignores it
+/// (YAML anchors are often kept under one), with a warning
+/// (`project::properties`).
+pub const SECTIONS: &[&str] = &[
+    "version",
+    "models",
+    "seeds",
+    "sources",
+    "snapshots",
+    "macros",
+    "analyses",
+    "exposures",
+    "metrics",
+    "semantic_models",
+    "saved_queries",
+    "unit_tests",
+    "groups",
+];
+
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawProperties {
     pub version: Option<serde_yaml::Value>,
     #[serde(default)]

@@ -330,7 +330,7 @@ unit_tests:
       - input: ref('raw')
     expect:
       rows: [{id: 2}]
-  - name: off
+  - name: 'off'  # quoted: an unquoted off is YAML 1.1's false, as in dbt
     model: orders
     given: []
     expect: {rows: []}

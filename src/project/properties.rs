@@ -66,6 +66,7 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
         }
     };
     let file = rel.to_path_buf();
+    out.warnings.extend(other_sections(&file, text));
     if let Some(section) = &props.unit_tests {
         let (decls, errors) = super::unit_tests::parse::declarations(&file, text, section);
         out.unit_tests = decls;
@@ -240,6 +241,31 @@ pub(super) fn push_tests(
 }
 
 /// dbt's seed entries have no versions or deprecation: those keys are refused, not dropped.
+/// A warning for each top-level key dbt does not read (`x-defaults:`
+/// holding anchors, or a typo such as `model:`): dbt ignores them silently.
+fn other_sections(file: &Path, text: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with([' ', '\t', '#', '-', '\'', '"', '{', '[']) {
+            continue;
+        }
+        let Some((key, _)) = line.split_once(':') else { continue };
+        let key = key.trim();
+        if key.is_empty() || key.starts_with("<<") || crate::config::properties::SECTIONS.contains(&key) {
+            continue;
+        }
+        out.push(
+            Diagnostic::in_file(
+                file,
+                format!("top-level key `{key}` is no dbt section; it is ignored, as dbt ignores it"),
+            )
+            .at(Some(i + 1), None)
+            .hint(format!("dbt reads {}", crate::config::properties::SECTIONS.join(", "))),
+        );
+    }
+    out
+}
+
 fn refuse_model_only_keys(out: &mut Declared, file: &Path, line: usize, m: &crate::config::properties::RawModelProps) {
     let set = [
         ("versions", m.versions.is_some()),
@@ -299,6 +325,21 @@ fn column_tests(c: &RawColumn) -> Option<&Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_top_level_key_dbt_does_not_read_is_a_warning_at_its_line() {
+        let text = "version: 2\nx-defaults: &d\n  a: 1\n# note: here\nmodel:\n  - name: m\nmodels: []\n";
+        let d = parse(Path::new("models/p.yml"), text, None);
+        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        let shown: Vec<(Option<usize>, String)> = d.warnings.iter().map(|w| (w.line, w.message.clone())).collect();
+        assert_eq!(
+            shown,
+            [
+                (Some(2), "top-level key `x-defaults` is no dbt section; it is ignored, as dbt ignores it".to_string()),
+                (Some(5), "top-level key `model` is no dbt section; it is ignored, as dbt ignores it".to_string()),
+            ]
+        );
+    }
 
     const TWO_MODELS: &str = "version: 2
 models:

@@ -67,3 +67,16 @@ fn errors_name_their_file() {
     assert!(d.line.is_some());
     assert!(!d.message.contains(" at line "), "{}", d.message);
 }
+
+#[test]
+fn merge_keys_merge_with_the_mappings_own_keys_first() {
+    let text = "base: &b {a: 1, b: 2}\nthing:\n  <<: *b\n  b: 3\nmany:\n  <<: [{x: 1}, {y: 2}]\n";
+    let v: serde_yaml::Value = from_str(text).expect("parses");
+    assert_eq!(v["thing"]["a"], serde_yaml::Value::from(1));
+    assert_eq!(v["thing"]["b"], serde_yaml::Value::from(3));
+    assert!(v["thing"].get("<<").is_none());
+    assert_eq!(v["many"]["y"], serde_yaml::Value::from(2));
+    // A merge of a scalar is YAML's error, with serde_yaml's words.
+    let e = from_str::<serde_yaml::Value>("a:\n  <<: 1\n").expect_err("a scalar");
+    assert!(e.message.starts_with("invalid yaml: "), "{e}");
+}
