@@ -113,6 +113,9 @@ pub struct Templates {
     graph: std::sync::OnceLock<graph::RunGraph>,
     /// Model, singular test and snapshot template → its parse-time `model`.
     parse_models: BTreeMap<String, Value>,
+    /// Model, singular test and snapshot template → the `ref` calls its
+    /// parse (resolve pass) made: the only ones its render may make.
+    parse_refs: BTreeMap<String, Vec<RefCall>>,
     /// Whether a model, test, snapshot or macro file (runner's own macros
     /// aside) may read `graph` or `model` ([`graph::reads_graph`]).
     reads_graph: bool,
@@ -298,6 +301,7 @@ impl Templates {
             globals: Arc::new(globals),
             graph: std::sync::OnceLock::new(),
             parse_models,
+            parse_refs: BTreeMap::new(),
             reads_graph,
             external: (target.external_root.clone(), project.root.clone()),
             target_location: (target.database.clone(), target.schema.clone()),
@@ -317,16 +321,20 @@ impl Templates {
                 }
             }
         });
-        let mut resolved = BTreeMap::new();
+        let (mut resolved, mut parse_refs) = (BTreeMap::new(), BTreeMap::new());
         for (name, outcome) in checked {
             match outcome {
                 Ok(r) => {
+                    if let (_, Ok(rec)) = &r {
+                        parse_refs.insert(name.clone(), rec.refs.clone());
+                    }
                     resolved.insert(name, r);
                 }
                 Err(d) => errors.push(d),
             }
         }
         templates.resolved = Mutex::new(resolved);
+        templates.parse_refs = parse_refs;
         errors.extend(templates.check_descriptions(project));
         if errors.is_empty() {
             Ok(templates)
@@ -454,6 +462,9 @@ impl Templates {
         let scope = rc.package.as_deref().or_else(|| self.scopes.get(template).map(String::as_str));
         let mut ctx = self.base_ctx_in(scope, &rc.this, true, rc.is_incremental);
         self.push_resolving(&mut ctx, &rc.relations, scope);
+        if let Some(calls) = self.parse_refs.get(template) {
+            self.push_checked_ref(&mut ctx, &rc.relations, scope, calls);
+        }
         ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
         let model = self.run_model(rc.node.as_deref()).or_else(|| self.parse_model_of(template));
         ctx.extend(model.map(|m| ("model", m)));
