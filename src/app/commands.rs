@@ -19,7 +19,7 @@ use crate::error::{Error, EXIT_NODE_FAILURE, EXIT_OK};
 use crate::nodes::Resource;
 use crate::project::dag::{Dag, TestBehavior};
 use crate::run::{self, TaskRetry};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn run(opts: &Options) -> Result<i32, Error> {
     let dag_name = match &opts.command {
@@ -91,10 +91,11 @@ fn only(prep: &Prepared, selected: &BTreeSet<usize>, keep: impl Fn(Resource) -> 
 /// compiled node reads, as dbt does.
 fn compile_command(prep: &Prepared, selected: &BTreeSet<usize>, ephemerals: &BTreeSet<String>) -> Result<i32, Error> {
     let nodes = only(prep, selected, |r| r != Resource::Seed);
-    compile::set_graph(prep, selected);
+    let (nothing, none) = (BTreeMap::new(), BTreeSet::new());
+    let manifest = compile::manifest_for(prep, &nothing, &none, prep.templates.invocation_id());
+    compile::set_graph(prep, selected, &manifest);
     let compiled = compile::compile(prep, &nodes, &compile::ephemerals_for(prep, &nodes, ephemerals));
-    let none = BTreeSet::new();
-    compile::write_manifest(prep, &compile::manifest_for(prep, &compiled.code, &none, prep.templates.invocation_id()));
+    compile::write_manifest(prep, &manifest.with_compiled(&compiled.code, &none));
     for (node, d) in &compiled.errors {
         eprintln!("error: cannot compile {} `{}`: {d}", node.resource.as_str(), node.name);
     }

@@ -91,22 +91,17 @@ pub(super) fn manifest_for<'p>(
 
 /// Hands the templates dbt's `selected_resources` and, when any template,
 /// macro or hook names `graph` or `model`, dbt's `graph` (every node's and
-/// source's manifest entry; `model` is a node's own), before anything
+/// source's entry of `manifest`; `model` is a node's own), before anything
 /// renders with `execute` true, as dbt builds its flat graph once after
 /// parsing. Unnamed, the graph is not built: at 8,000 nodes it costs a
 /// large share of a short command's time and memory.
-pub(super) fn set_graph(prep: &Prepared, selected: &BTreeSet<usize>) {
+pub(super) fn set_graph(prep: &Prepared, selected: &BTreeSet<usize>, manifest: &Manifest) {
     let plan = &prep.plan;
     let selected = selected.iter().map(|&i| plan.node(i).id.clone()).collect();
     let node_hooks = plan.nodes.iter().flat_map(|n| n.hooks.pre.iter().chain(&n.hooks.post)).map(|h| h.sql.as_str());
     let run_hooks = plan.run_hooks.start.iter().chain(&plan.run_hooks.end).map(|h| h.sql.as_str());
-    if !prep.templates.reads_graph(node_hooks.chain(run_hooks)) {
-        prep.templates.set_graph(None, selected);
-        return;
-    }
-    let (compiled, executed) = (BTreeMap::new(), BTreeSet::new());
-    let manifest = manifest_for(prep, &compiled, &executed, prep.templates.invocation_id());
-    prep.templates.set_graph(Some(manifest.flat_graph()), selected);
+    let entries = prep.templates.reads_graph(node_hooks.chain(run_hooks)).then(|| manifest.flat_graph());
+    prep.templates.set_graph(entries, selected);
 }
 
 /// Writes `target/manifest.json`; a failure to write is a warning, never a failed run.
@@ -192,9 +187,11 @@ pub(super) fn compile<'p>(prep: &'p Prepared, nodes: &BTreeSet<usize>, ephemeral
 /// each node's SQL goes. Render errors are left for the executor to report
 /// on the node itself.
 pub(super) fn before_run(prep: &Prepared, nodes: &BTreeSet<usize>, invocation_id: &str) -> BTreeMap<String, NodeFiles> {
-    set_graph(prep, nodes);
+    let none = (BTreeMap::new(), BTreeSet::new());
+    let manifest = manifest_for(prep, &none.0, &none.1, invocation_id);
+    set_graph(prep, nodes, &manifest);
     let compiled = compile(prep, nodes, &ephemerals_for(prep, nodes, &BTreeSet::new()));
     let executed = nodes.iter().map(|&i| prep.plan.node(i).id.clone()).collect();
-    write_manifest(prep, &manifest_for(prep, &compiled.code, &executed, invocation_id));
+    write_manifest(prep, &manifest.with_compiled(&compiled.code, &executed));
     compiled.files
 }

@@ -171,6 +171,23 @@ impl<'a> Manifest<'a> {
         Manifest { inputs, layout, texts, checksums, nodes, units, operations, sources }
     }
 
+    /// This manifest for what the invocation then compiled and runs: what
+    /// [`Manifest::new`] computed (checksums, sources, operations) is kept,
+    /// since neither depends on them.
+    pub fn with_compiled<'b>(
+        self,
+        compiled: &'b BTreeMap<String, String>,
+        executed: &'b BTreeSet<String>,
+    ) -> Manifest<'b>
+    where
+        'a: 'b,
+    {
+        let mut m: Manifest<'b> = self;
+        m.inputs.compiled = compiled;
+        m.inputs.executed = executed;
+        m
+    }
+
     /// The entry of one node or source, and whether it is a source.
     pub fn entry(&self, id: &str) -> Option<(Value, bool)> {
         self.lookup(id, |node| fields::object_value(&self.node_fields(node)))

@@ -54,10 +54,11 @@ fn graph_of(nodes: Value, sources: Value) -> Value {
     Value::from(sections)
 }
 
-/// The graph while parsing: every section empty.
+/// The graph while parsing: every section empty (one value, shared).
 pub(super) fn parse_graph() -> Value {
+    static EMPTY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     let empty = || Value::from(BTreeMap::<String, Value>::new());
-    graph_of(empty(), empty())
+    EMPTY.get_or_init(|| graph_of(empty(), empty())).clone()
 }
 
 /// What parsing knows of a model, test or snapshot file: its `model`

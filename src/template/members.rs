@@ -26,10 +26,27 @@ pub(crate) const CONTEXT: &str = "context";
 /// `log`, `run_query`, `adapter`, `target`, …, taken once per environment.
 pub(crate) type Globals = Arc<BTreeMap<String, Value>>;
 
+/// A render's members as its context pairs them (a few dozen: a scan
+/// finds one faster than a map of new strings is built for every render).
+type Members = Vec<(Value, Value)>;
+
+fn member(members: &Members, key: &str) -> Option<Value> {
+    members.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone())
+}
+
+/// The sorted, distinct names of `members` and `globals`.
+fn names(members: &Members, globals: &Globals) -> Enumerator {
+    let mut keys: Vec<&str> =
+        members.iter().filter_map(|(k, _)| k.as_str()).chain(globals.keys().map(String::as_str)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Enumerator::Values(keys.into_iter().map(Value::from).collect())
+}
+
 /// dbt's `builtins`: the render's own members first, then the globals.
 #[derive(Debug)]
 struct Builtins {
-    members: BTreeMap<String, Value>,
+    members: Members,
     globals: Globals,
 }
 
@@ -40,14 +57,11 @@ impl Object for Builtins {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
-        self.members.get(key).or_else(|| self.globals.get(key)).cloned()
+        member(&self.members, key).or_else(|| self.globals.get(key).cloned())
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let mut keys: Vec<&String> = self.members.keys().chain(self.globals.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        Enumerator::Values(keys.into_iter().map(|k| Value::from(k.as_str())).collect())
+        names(&self.members, &self.globals)
     }
 }
 
@@ -55,7 +69,7 @@ impl Object for Builtins {
 /// the macros the node sees, then the globals).
 #[derive(Debug)]
 struct Context {
-    members: BTreeMap<String, Value>,
+    members: Members,
     scope: Option<String>,
     index: Arc<MacroIndex>,
     globals: Globals,
@@ -71,17 +85,13 @@ impl Object for Context {
         if key == CONTEXT {
             return Some(Value::from_dyn_object(self.clone()));
         }
-        let member = self.members.get(key).cloned();
-        member
+        member(&self.members, key)
             .or_else(|| self.index.unqualified_in(self.scope.as_deref(), key))
             .or_else(|| self.globals.get(key).cloned())
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let mut keys: Vec<&String> = self.members.keys().chain(self.globals.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        Enumerator::Values(keys.into_iter().map(|k| Value::from(k.as_str())).collect())
+        names(&self.members, &self.globals)
     }
 }
 
@@ -96,11 +106,8 @@ fn internal(key: &str) -> bool {
 pub(crate) fn context(index: &Arc<MacroIndex>, globals: &Globals, mut pairs: Vec<(Value, Value)>) -> Value {
     let has_builtins = pairs.iter().any(|(k, _)| k.as_str() == Some(BUILTINS));
     if !has_builtins {
-        let members = pairs
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
-            .filter(|(k, _)| !internal(k))
-            .collect();
+        let members: Members =
+            pairs.iter().filter(|(k, _)| k.as_str().is_some_and(|k| !internal(k))).cloned().collect();
         let builtins = Builtins { members, globals: globals.clone() };
         let scope = pairs
             .iter()
@@ -115,11 +122,8 @@ pub(crate) fn context(index: &Arc<MacroIndex>, globals: &Globals, mut pairs: Vec
             }
         }
         pairs.push((Value::from(BUILTINS), Value::from_object(builtins)));
-        let members = pairs
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
-            .filter(|(k, _)| !internal(k))
-            .collect();
+        let members: Members =
+            pairs.iter().filter(|(k, _)| k.as_str().is_some_and(|k| !internal(k))).cloned().collect();
         let whole = Context { members, scope, index: index.clone(), globals: globals.clone() };
         pairs.push((Value::from(CONTEXT), Value::from_object(whole)));
     }

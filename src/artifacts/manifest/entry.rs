@@ -100,20 +100,55 @@ pub(crate) fn model_config_default(key: &str) -> Option<Value> {
 
 /// A node's config as dbt's `config.get` reads it while the node runs
 /// (its `config` in the manifest): dbt's defaults for its resource type,
-/// `materialized` as planned, then what the project set.
+/// `materialized` as planned, then what the project set. Built at every
+/// node's render, so the defaults are converted once per resource type.
 pub(crate) fn render_config(node: &Node) -> crate::config_tree::ConfigMap {
-    let fields = config(node, &node.name);
-    fields.0.iter().filter_map(|(k, f)| Some((k.to_string(), serde_yaml::to_value(f.to_value()).ok()?))).collect()
+    use serde_yaml::Value as Y;
+    static DEFAULTS: std::sync::OnceLock<[crate::config_tree::ConfigMap; 4]> = std::sync::OnceLock::new();
+    let convert = |r: Resource| -> crate::config_tree::ConfigMap {
+        let fields = config_defaults(r);
+        fields.0.iter().filter_map(|(k, f)| Some((k.to_string(), serde_yaml::to_value(f.to_value()).ok()?))).collect()
+    };
+    let [seed, model, snapshot, test] = DEFAULTS.get_or_init(|| {
+        [convert(Resource::Seed), convert(Resource::Model), convert(Resource::Snapshot), convert(Resource::Test)]
+    });
+    let mut out = match node.resource {
+        Resource::Seed => seed,
+        Resource::Model => model,
+        Resource::Snapshot => snapshot,
+        Resource::Test | Resource::UnitTest => test,
+    }
+    .clone();
+    out.insert("materialized".into(), Y::from(materialized_of(node)));
+    out.extend(node.config.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // The same normalizing as the manifest's `config` ([`config`]).
+    if let Some(Y::Mapping(c)) = out.get_mut("contract") {
+        c.entry(Y::from("alias_types")).or_insert(Y::Bool(true));
+        c.entry(Y::from("enforced")).or_insert(Y::Bool(false));
+    }
+    if node.resource == Resource::Test {
+        if let Some(upper) = out.get("severity").and_then(Y::as_str).map(str::to_ascii_uppercase) {
+            out.insert("severity".into(), Y::from(upper));
+        }
+    }
+    if let Some(tag) = out.get("tags").and_then(Y::as_str).map(str::to_string) {
+        out.insert("tags".into(), Y::Sequence(vec![Y::from(tag)]));
+    }
+    out
 }
 
-/// dbt's config of a node: its defaults, then what the project set.
-fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
-    let materialized = match &node.kind {
+fn materialized_of(node: &Node) -> &str {
+    match &node.kind {
         NodeKind::Model { materialized, .. } => materialized.as_str(),
         NodeKind::Seed { .. } => "seed",
         NodeKind::Snapshot { .. } => "snapshot",
         _ => "test",
-    };
+    }
+}
+
+/// dbt's config of a node: its defaults, then what the project set.
+fn config<'a>(node: &'a Node, alias: &str) -> Fields<'a> {
+    let materialized = materialized_of(node);
     let mut base: Fields = config_defaults(node.resource).clone();
     base.insert("materialized", s(materialized));
     for (k, v) in &node.config {
