@@ -138,7 +138,13 @@ pub fn returned(e: &Error) -> Option<Value> {
 /// thread writes through its own descriptor of the same stdout, one whole
 /// line per write (appending, so a redirected file is not overwritten).
 pub fn print_log(msg: &str) {
-    let line = format!("{}  {msg}\n", chrono::Local::now().format("%H:%M:%S"));
+    print_raw(&format!("{}  {msg}", chrono::Local::now().format("%H:%M:%S")));
+}
+
+/// `text` and a line break on stdout, as [`print_log`] writes (agate's
+/// `print_table` writes to stdout without a time).
+pub(super) fn print_raw(text: &str) {
+    let line = format!("{text}\n");
     let direct = std::fs::OpenOptions::new().append(true).open("/dev/stdout");
     // A closed stdout must not fail the render.
     let _ = match direct {
@@ -150,7 +156,7 @@ pub fn print_log(msg: &str) {
 /// Logs print only while a node really runs: the execute pass with the
 /// node's connection. Renders without one (planning, writing
 /// `target/compiled/` before the run) stay quiet, so each line prints once.
-fn logging(state: &State) -> bool {
+pub(super) fn logging(state: &State) -> bool {
     let rt = runtime(state);
     executing(state)
         && !rt.as_ref().is_some_and(|r| r.quiet)

@@ -28,6 +28,7 @@ mod macro_files;
 pub mod macros;
 mod members;
 pub(crate) mod namespaces;
+mod print_table;
 mod pydelta;
 mod pyitertools;
 mod pyobj;

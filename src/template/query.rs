@@ -91,9 +91,31 @@ impl Object for Table {
         true
     }
 
-    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(self: &Arc<Self>, state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         match method {
-            "print_table" => Ok(Value::from(())),
+            "print_table" => {
+                let (kwargs,): (minijinja::value::Kwargs,) = minijinja::value::from_args(args)?;
+                let mut limits = super::print_table::Limits::default();
+                for (key, slot) in [
+                    ("max_rows", &mut limits.max_rows),
+                    ("max_columns", &mut limits.max_columns),
+                    ("max_column_width", &mut limits.max_column_width),
+                    ("max_precision", &mut limits.max_precision),
+                ] {
+                    if let Some(n) = kwargs.get::<Option<usize>>(key)? {
+                        *slot = n;
+                    }
+                }
+                for key in ["output", "locale"] {
+                    let _: Option<Value> = kwargs.get(key)?;
+                }
+                kwargs.assert_all_used()?;
+                if super::context::logging(state) {
+                    let lines = super::print_table::draw(&self.0.columns, &self.0.rows, limits);
+                    super::context::print_raw(&lines.join("\n"));
+                }
+                Ok(Value::from(()))
+            }
             "column_names" if args.is_empty() => Ok(Value::from(self.0.columns.clone())),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
@@ -301,11 +323,22 @@ pub fn run(conn: &duckdb::Connection, sql: &str, params: &[&str]) -> Result<Quer
 /// Every row of a statement's result, its values as Jinja sees them.
 fn read(mut rows: duckdb::Rows<'_>) -> Result<QueryTable, String> {
     let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+    // A column of DuckDB's NULL type (`select null as x`) holds only nulls;
+    // the duckdb crate cannot read one (it panics), so it is not asked.
+    let null_typed: Vec<bool> = match rows.as_ref() {
+        Some(s) => {
+            (0..columns.len()).map(|i| matches!(s.column_type(i), duckdb::arrow::datatypes::DataType::Null)).collect()
+        }
+        None => vec![false; columns.len()],
+    };
     let mut out = QueryTable { columns, rows: Vec::new() };
     while let Some(row) = rows.next().map_err(|e| e.to_string())? {
         let mut cells = Vec::with_capacity(out.columns.len());
-        for i in 0..out.columns.len() {
-            cells.push(to_jinja(row.get::<_, Db>(i).map_err(|e| e.to_string())?));
+        for (i, null) in null_typed.iter().enumerate() {
+            cells.push(match null {
+                true => Value::from(()),
+                false => to_jinja(row.get::<_, Db>(i).map_err(|e| e.to_string())?),
+            });
         }
         out.rows.push(cells);
     }

@@ -193,6 +193,16 @@ fn run_query_returns_an_agate_like_table() {
     assert_eq!(out, "1,2|id,name|b|a|12|['a', 'b']|2");
 }
 
+/// `select null as x` has a column of DuckDB's NULL type, which the duckdb
+/// crate cannot read (it panicked, taking the worker down): its values are none.
+#[test]
+fn a_null_typed_column_reads_as_none() {
+    let model = "{% set t = run_query('select null as z, 1 as a') %}{{ t.rows[0][0] is none }}|{{ t.rows[0]['a'] }}";
+    let t = templates(&[("models/m.sql", model)], &[]);
+    let out = t.render_with_query("models/m.sql", &ctx(), conn()).expect("renders");
+    assert_eq!(out, "True|1");
+}
+
 #[test]
 fn a_tables_columns_are_a_mapping_as_agates_are() {
     // dbt_utils.get_query_results_as_dict: `for name, column in table.columns.items()`.
