@@ -139,7 +139,7 @@ mod tests {
     fn the_parse_graph_has_dbts_sections_all_empty() {
         let g = parse_graph();
         for s in ["nodes", "sources", "exposures", "groups", "metrics", "semantic_models", "saved_queries"] {
-            let section = g.get_attr(s).unwrap();
+            let section = g.get_attr(s).expect("attribute");
             assert_eq!(section.len(), Some(0), "{s}");
         }
     }
@@ -155,8 +155,8 @@ mod tests {
     #[test]
     fn a_parse_model_names_the_node() {
         let m = parse_model("orders", "model", "shop", "models/orders.sql");
-        assert_eq!(m.get_attr("name").unwrap().as_str(), Some("orders"));
-        assert_eq!(m.get_attr("package_name").unwrap().as_str(), Some("shop"));
-        assert_eq!(m.get_attr("config").unwrap().len(), Some(0));
+        assert_eq!(m.get_attr("name").expect("attribute").as_str(), Some("orders"));
+        assert_eq!(m.get_attr("package_name").expect("attribute").as_str(), Some("shop"));
+        assert_eq!(m.get_attr("config").expect("attribute").len(), Some(0));
     }
 }

@@ -165,20 +165,20 @@ mod tests {
     fn a_root_macro_replaces_the_member_and_builtins_keep_the_original() {
         let globals: Globals = Arc::new(BTreeMap::from([("log".to_string(), Value::from("the log"))]));
         let ctx = context(&Arc::new(index()), &globals, pairs(vec![]));
-        assert_eq!(macro_name(&ctx.get_attr("ref").unwrap()).as_deref(), Some("ref"));
+        assert_eq!(macro_name(&ctx.get_attr("ref").expect("attribute")).as_deref(), Some("ref"));
         // A package's macro is not the root node's; runner's built-in never replaces.
-        assert_eq!(ctx.get_attr("source").unwrap().as_str(), Some("own source"));
-        assert_eq!(ctx.get_attr("config").unwrap().as_str(), Some("own config"));
-        let builtins = ctx.get_attr(BUILTINS).unwrap();
-        assert_eq!(builtins.get_attr("ref").unwrap().as_str(), Some("own ref"));
-        assert_eq!(builtins.get_attr("log").unwrap().as_str(), Some("the log"));
-        assert!(builtins.get_attr("nope").unwrap().is_undefined());
+        assert_eq!(ctx.get_attr("source").expect("attribute").as_str(), Some("own source"));
+        assert_eq!(ctx.get_attr("config").expect("attribute").as_str(), Some("own config"));
+        let builtins = ctx.get_attr(BUILTINS).expect("attribute");
+        assert_eq!(builtins.get_attr("ref").expect("attribute").as_str(), Some("own ref"));
+        assert_eq!(builtins.get_attr("log").expect("attribute").as_str(), Some("the log"));
+        assert!(builtins.get_attr("nope").expect("attribute").is_undefined());
         // `context` is the whole: the replacing macro, the globals, itself.
-        let whole = ctx.get_attr(CONTEXT).unwrap();
-        assert_eq!(macro_name(&whole.get_attr("ref").unwrap()).as_deref(), Some("ref"));
-        assert_eq!(macro_name(&whole.get_attr("config").unwrap()).as_deref(), None);
-        assert_eq!(whole.get_attr("log").unwrap().as_str(), Some("the log"));
-        assert!(whole.get_attr(CONTEXT).unwrap().get_attr("this").is_ok());
+        let whole = ctx.get_attr(CONTEXT).expect("attribute");
+        assert_eq!(macro_name(&whole.get_attr("ref").expect("attribute")).as_deref(), Some("ref"));
+        assert_eq!(macro_name(&whole.get_attr("config").expect("attribute")).as_deref(), None);
+        assert_eq!(whole.get_attr("log").expect("attribute").as_str(), Some("the log"));
+        assert!(whole.get_attr(CONTEXT).expect("attribute").get_attr("this").is_ok());
     }
 
     #[test]
@@ -186,17 +186,17 @@ mod tests {
         let ix = Arc::new(index());
         let locals = vec![(Value::from(LOCALS), Locals::value("pkg", &ix))];
         let ctx = context(&ix, &Globals::default(), pairs(locals));
-        assert_eq!(macro_name(&ctx.get_attr("source").unwrap()).as_deref(), Some("source"));
-        assert_eq!(macro_name(&ctx.get_attr("ref").unwrap()).as_deref(), Some("ref"));
-        assert!(ctx.get_attr(BUILTINS).unwrap().get_attr(LOCALS).unwrap().is_undefined());
+        assert_eq!(macro_name(&ctx.get_attr("source").expect("attribute")).as_deref(), Some("source"));
+        assert_eq!(macro_name(&ctx.get_attr("ref").expect("attribute")).as_deref(), Some("ref"));
+        assert!(ctx.get_attr(BUILTINS).expect("attribute").get_attr(LOCALS).expect("attribute").is_undefined());
     }
 
     #[test]
     fn a_forwarded_context_keeps_the_callers_builtins() {
         let theirs = (Value::from(BUILTINS), Value::from("caller's"));
         let ctx = context(&Arc::new(index()), &Globals::default(), pairs(vec![theirs]));
-        assert_eq!(ctx.get_attr(BUILTINS).unwrap().as_str(), Some("caller's"));
+        assert_eq!(ctx.get_attr(BUILTINS).expect("attribute").as_str(), Some("caller's"));
         // A macro call's context holds what its caller resolved: kept as it is.
-        assert_eq!(ctx.get_attr("ref").unwrap().as_str(), Some("own ref"));
+        assert_eq!(ctx.get_attr("ref").expect("attribute").as_str(), Some("own ref"));
     }
 }

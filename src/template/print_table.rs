@@ -182,7 +182,9 @@ mod tests {
                 vec![
                     Value::from(i),
                     // DuckDB's `range * 1.2345` is a DECIMAL: its exact text.
-                    Value::from(format!("{}.{:04}", i * 12345 / 10000, i * 12345 % 10000).parse::<f64>().unwrap()),
+                    Value::from(
+                        format!("{}.{:04}", i * 12345 / 10000, i * 12345 % 10000).parse::<f64>().expect("a decimal"),
+                    ),
                     Value::from("abc".repeat(i as usize)),
                     Value::from(()),
                     Value::from(i % 2 == 0),
