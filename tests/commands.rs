@@ -402,3 +402,39 @@ fn the_manifest_carries_rendered_descriptions_and_dbts_model_defaults() {
     assert_eq!(customers["docs"]["show"], true);
     assert_eq!(m["nodes"]["model.shop.stg_orders"]["patch_path"], "shop://models/schema.yml");
 }
+
+/// dbt's `run-operation`: the macro runs with `--args` as keywords, its
+/// statements and logs happen (`print_table` too), and what it ran before
+/// it raised stays, as in dbt (exit 1); a macro that does not exist and
+/// `--args` that are no mapping are bad input (exit 2). Checked against
+/// dbt-core 1.10 + dbt-duckdb 1.9 with the same macros.
+#[test]
+fn run_operation_calls_one_macro_against_the_database() {
+    let f = shop();
+    f.write(
+        "macros/ops.sql",
+        "{% macro make_audit(name, rows=2) %}\n  {% do run_query('create table ' ~ name ~ ' as select range as i from range(' ~ rows ~ ')') %}\n  {% set t = run_query('select count(*) as n from ' ~ name) %}\n  {{ log('made ' ~ name ~ ' with ' ~ t.rows[0][0] ~ ' rows', info=True) }}\n  {% do t.print_table() %}\n{% endmacro %}\n\n{% macro broken() %}\n  {% do run_query('create table half_done as select 1 as x') %}\n  {{ exceptions.raise_compiler_error('stop here') }}\n{% endmacro %}\n",
+    );
+    // dbt's graph is there, as codegen reads it.
+    f.write(
+        "macros/models.sql",
+        "{% macro list_models() %}{{ log('models: ' ~ (graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | map(attribute='name') | sort | join(',')), info=True) }}{% endmacro %}\n",
+    );
+    let r = f.run(&["run-operation", "list_models"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("models: customers,stg_orders"), "{}", r.stdout);
+    let r = f.run(&["run-operation", "make_audit", "--args", "{name: audit_a, rows: 3}"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("made audit_a with 3 rows\n| n |\n| - |\n| 3 |"), "{}", r.stdout);
+    assert_eq!(f.query("select count(*) from audit_a"), [["3"]]);
+    let r = f.run(&["run-operation", "broken"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("running operation `broken`") && r.stderr.contains("stop here"), "{}", r.stderr);
+    assert!(relations(&f).contains(&"half_done".to_string()), "{:?}", relations(&f));
+    let r = f.run(&["run-operation", "nope"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("no macro named `nope`"), "{}", r.stderr);
+    let r = f.run(&["run-operation", "make_audit", "--args", "[1, 2]"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("`--args`"), "{}", r.stderr);
+}

@@ -30,6 +30,7 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
         | Command::Compile { dag }
         | Command::Ls { dag, .. }
         | Command::Debug { dag } => dag.clone(),
+        Command::RunOperation { .. } => None,
         other => {
             return Err(Error::Usage(Diagnostic::new(format!("`{}` is not a project command", other.name()))));
         }
@@ -67,6 +68,7 @@ pub(super) fn run(opts: &Options) -> Result<i32, Error> {
             execute(opts, &prep, dag.as_ref(), None, &rp, LockMode::Exclusive, None)
         }
         Command::Compile { .. } => compile_command(&prep, &selected, &chosen.ephemerals),
+        Command::RunOperation { macro_name, args } => super::operation::run(opts, &prep, macro_name, args),
         Command::Ls { list, .. } => {
             ls(opts, dag.as_ref(), &prep, &selected, &chosen, list);
             Ok(EXIT_OK)

@@ -11,6 +11,7 @@ mod compile;
 mod debug;
 mod list;
 mod load;
+mod operation;
 mod session;
 
 use crate::cli::{Command, Options, RunRef};
@@ -138,6 +139,7 @@ pub fn run(opts: Options) -> Result<i32, Error> {
         | Command::Build { .. }
         | Command::Compile { .. }
         | Command::Ls { .. }
+        | Command::RunOperation { .. }
         | Command::Debug { .. } => commands::run(&opts),
         Command::ExportAirflow { dag, out, mode, runner_bin } => {
             airflow::export(&opts, &dag, &out, mode, runner_bin.as_deref())

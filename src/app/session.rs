@@ -61,6 +61,27 @@ pub(super) fn execute(
     Ok(if outcome.failed() { EXIT_NODE_FAILURE } else { EXIT_OK })
 }
 
+/// Runs `f` on the project's database as a run would have it (the lock,
+/// the file opened for writing, extensions, secrets and attachments), but
+/// with no nodes, hooks or history: `run-operation`. Its exit code.
+pub(super) fn with_database(
+    opts: &Options,
+    prep: &Prepared,
+    f: impl FnOnce(&Database) -> Result<i32, Error>,
+) -> Result<i32, Error> {
+    let rp = run::run_plan(&prep.plan, &BTreeSet::new(), crate::project::dag::TestBehavior::None, run::TaskRetry::NONE);
+    let session = Session::new(opts, prep, None, None, &rp, LockMode::Exclusive);
+    session.check()?;
+    // Declared before the database, so it is released after DuckDB closes.
+    let Some(_lock) = session.lock()? else { return Ok(EXIT_OK) };
+    let Some(database) = session.open()? else { return Ok(EXIT_OK) };
+    session.prepare(&database)?;
+    let code = f(&database);
+    drop(database);
+    crate::interrupt::disarm();
+    code
+}
+
 /// What one session needs, decided once when it starts.
 struct Session<'a> {
     opts: &'a Options,

@@ -94,6 +94,11 @@ pub enum Command {
     Debug {
         dag: Option<String>,
     },
+    /// dbt's `run-operation`: one macro called against the database.
+    RunOperation {
+        macro_name: String,
+        args: BTreeMap<String, serde_yaml::Value>,
+    },
     /// `export airflow`: the DAG as an Airflow DAG file in `out`.
     ExportAirflow {
         dag: String,
@@ -208,6 +213,7 @@ impl Command {
             Command::Compile { .. } => "compile",
             Command::Ls { .. } => "ls",
             Command::Debug { .. } => "debug",
+            Command::RunOperation { .. } => "run-operation",
             Command::ExportAirflow { .. } => "export",
             Command::ImportCosmos { .. } => "import",
             Command::Deps { .. } => "deps",
@@ -249,6 +255,17 @@ impl Options {
             RawCommand::Build { dag, common } => (Command::Build { dag }, common),
             RawCommand::Compile { dag, common } => (Command::Compile { dag }, common),
             RawCommand::Debug { dag, common } => (Command::Debug { dag }, common),
+            RawCommand::RunOperation { macro_name, args, common } => {
+                let args = match args.as_deref() {
+                    None => BTreeMap::new(),
+                    Some(text) => crate::yaml::from_str::<Option<BTreeMap<String, serde_yaml::Value>>>(text)
+                        .map_err(|e| {
+                            usage(format!("`--args`: {e}"), "a YAML mapping, e.g. `--args '{role: reporter}'`")
+                        })?
+                        .unwrap_or_default(),
+                };
+                (Command::RunOperation { macro_name, args }, common)
+            }
             RawCommand::Deps { dag, upgrade, lock, common } => {
                 (Command::Deps { dag, opts: crate::deps::Options { upgrade, lock_only: lock } }, common)
             }

@@ -228,6 +228,18 @@ pub enum RawCommand {
         #[command(flatten)]
         common: RawCommon,
     },
+    /// Call one macro against the database (dbt's `run-operation`): `run-operation grant_select --args '{role: x}'`.
+    #[command(name = "run-operation")]
+    RunOperation {
+        /// The macro: `name`, or `package.name`.
+        #[arg(value_name = "MACRO")]
+        macro_name: String,
+        /// Its keyword arguments, as a YAML mapping.
+        #[arg(long)]
+        args: Option<String>,
+        #[command(flatten)]
+        common: RawCommon,
+    },
     /// Check the project, the profile and the connection to the database.
     Debug {
         /// Take project, profile and target from this DAG.

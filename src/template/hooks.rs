@@ -49,3 +49,14 @@ impl Templates {
             .map_err(|e| Diagnostic::in_file(file, describe(&e)))
     }
 }
+
+impl Templates {
+    /// Whether `name` (`macro` or `package.macro`) is a macro the root
+    /// project can call.
+    pub fn has_macro(&self, name: &str) -> bool {
+        match name.split_once('.') {
+            Some((package, name)) => self.macros.get(package, name).is_some(),
+            None => self.macros.unqualified(name).is_some(),
+        }
+    }
+}

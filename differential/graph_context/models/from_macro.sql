@@ -1,0 +1,1 @@
+select '{% if execute %}{{ model_names() }}{% endif %}' as names
