@@ -33,6 +33,7 @@ fn is_macro_name(name: &str) -> bool {
     }
 }
 
+/// Calls macro `name` with `args`; the exit code.
 pub(super) fn run(
     opts: &Options,
     prep: &Prepared,
@@ -42,7 +43,7 @@ pub(super) fn run(
     if !is_macro_name(name) || !prep.templates.has_macro(name) {
         return Err(Error::Usage(
             Diagnostic::new(format!("no macro named `{name}` in the project, its packages or dbt's built-ins"))
-                .hint("name a macro of `macros/` (or `package.macro`); `runner ls` lists no macros, `grep -r 'macro ' macros/` does"),
+                .hint("name a macro defined under `macros/`, or a package's as `package.macro`"),
         ));
     }
     // The macro sees dbt's graph (codegen lists models from it); nothing is selected.
