@@ -88,7 +88,7 @@ impl Templates {
     ) -> Result<Value, String> {
         let scope = rc.package.as_deref();
         let mut ctx = self.base_ctx_in(scope, &rc.this, true, false);
-        self.push_resolving(&mut ctx, &rc.relations, scope);
+        self.push_resolving(&mut ctx, &rc.relations, scope, None);
         ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
         ctx.push(("model", node.clone()));
         ctx.push(("__runner_strategy", callee));
@@ -169,7 +169,7 @@ impl Templates {
         let mut ctx = self.base_ctx_in(scope, this, relations.is_some(), false);
         match relations {
             Some(r) => {
-                self.push_resolving(&mut ctx, r, scope);
+                self.push_resolving(&mut ctx, r, scope, None);
                 ctx.push(("config", config_obj::ConfigObj::value(None, config)));
             }
             None => {

@@ -35,7 +35,7 @@ impl Templates {
     ) -> Result<String, Diagnostic> {
         let scope = rc.package.as_deref();
         let mut ctx = self.base_ctx_in(scope, &rc.this, true, rc.is_incremental);
-        self.push_resolving(&mut ctx, &rc.relations, scope);
+        self.push_resolving(&mut ctx, &rc.relations, scope, None);
         ctx.push(("config", Value::from_function(|_: Kwargs| -> Result<String, Error> { Ok(String::new()) })));
         ctx.extend(self.run_model(rc.node.as_deref()).map(|m| ("model", m)));
         ctx.extend(extra);

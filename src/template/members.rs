@@ -100,14 +100,18 @@ fn internal(key: &str) -> bool {
     key.starts_with("__")
 }
 
+/// The dbt members among a render's pairs.
+fn members_of(pairs: &[(Value, Value)]) -> Members {
+    pairs.iter().filter(|(k, _)| k.as_str().is_some_and(|k| !internal(k))).cloned().collect()
+}
+
 /// The render context of `pairs`: `builtins` added (unless the pairs carry
 /// one, as a macro call's forwarded context does), members a visible macro
 /// replaces replaced, and a package node's macros behind it.
 pub(crate) fn context(index: &Arc<MacroIndex>, globals: &Globals, mut pairs: Vec<(Value, Value)>) -> Value {
     let has_builtins = pairs.iter().any(|(k, _)| k.as_str() == Some(BUILTINS));
     if !has_builtins {
-        let members: Members =
-            pairs.iter().filter(|(k, _)| k.as_str().is_some_and(|k| !internal(k))).cloned().collect();
+        let members = members_of(&pairs);
         let builtins = Builtins { members, globals: globals.clone() };
         let scope = pairs
             .iter()
@@ -122,8 +126,7 @@ pub(crate) fn context(index: &Arc<MacroIndex>, globals: &Globals, mut pairs: Vec
             }
         }
         pairs.push((Value::from(BUILTINS), Value::from_object(builtins)));
-        let members: Members =
-            pairs.iter().filter(|(k, _)| k.as_str().is_some_and(|k| !internal(k))).cloned().collect();
+        let members = members_of(&pairs);
         let whole = Context { members, scope, index: index.clone(), globals: globals.clone() };
         pairs.push((Value::from(CONTEXT), Value::from_object(whole)));
     }

@@ -462,10 +462,7 @@ impl Templates {
     pub fn render(&self, template: &str, rc: &RenderCtx) -> Result<String, Diagnostic> {
         let scope = rc.package.as_deref().or_else(|| self.scopes.get(template).map(String::as_str));
         let mut ctx = self.base_ctx_in(scope, &rc.this, true, rc.is_incremental);
-        self.push_resolving(&mut ctx, &rc.relations, scope);
-        if let Some(calls) = self.parse_refs.get(template) {
-            self.push_checked_ref(&mut ctx, &rc.relations, scope, calls);
-        }
+        self.push_resolving(&mut ctx, &rc.relations, scope, self.parse_refs.get(template).map(Vec::as_slice));
         ctx.push(("config", config_obj::ConfigObj::value(None, rc.config.clone())));
         let model = self.run_model(rc.node.as_deref()).or_else(|| self.parse_model_of(template));
         ctx.extend(model.map(|m| ("model", m)));

@@ -91,64 +91,41 @@ impl Templates {
         super::members::context(&self.macros, &self.globals, pairs)
     }
 
-    /// Replaces the `ref` of [`Templates::push_resolving`] with one that
-    /// also refuses, as dbt's runtime resolver does, a relation none of the
-    /// file's parse-time `calls` named: it is behind `execute` or another
-    /// condition, so the node is not ordered after it and could read it
-    /// before it is built.
-    pub(super) fn push_checked_ref(
-        &self,
-        ctx: &mut Vec<(&'static str, Value)>,
-        relations: &Arc<Relations>,
-        scope: Option<&str>,
-        calls: &[super::RefCall],
-    ) {
-        let scope = self.scope(scope).map(str::to_string);
-        let allowed: Vec<Relation> =
-            calls.iter().filter_map(|c| relations.find_ref(c, scope.as_deref()).cloned()).collect();
-        let rels = relations.clone();
-        let checked = Value::from_function(
-            move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
-                let call = super::refs::parse(&args.into_values())?;
-                let Some(rel) = rels.find_ref(&call, scope.as_deref()) else {
-                    return Err(jinja_error(
-                        ErrorKind::InvalidOperation,
-                        format!("`{call}` points to no model or seed"),
-                    ));
-                };
-                if !allowed.contains(rel) {
-                    let msg = format!(
-                        "cannot infer all dependencies: `{call}` is only reached when the node runs, not while it is parsed, so the node is not ordered after it (hint: add `-- depends_on: {{{{ {call} }}}}` at the top of the file, as dbt asks)"
-                    );
-                    return Err(jinja_error(ErrorKind::InvalidOperation, msg));
-                }
-                Ok(rel.to_value())
-            },
-        );
-        match ctx.iter_mut().find(|(k, _)| *k == "ref") {
-            Some(slot) => slot.1 = checked,
-            None => ctx.push(("ref", checked)),
-        }
-    }
-
-    /// `ref` and `source` resolving to relations, searched from `scope` as dbt searches.
+    /// `ref` and `source` resolving to relations, searched from `scope` as
+    /// dbt searches. With `parsed` (the `ref` calls the file's parse made),
+    /// `ref` also refuses, as dbt's runtime resolver does, a relation none
+    /// of them named: it is behind `execute` or another condition, so the
+    /// node is not ordered after it and could read it before it is built.
     pub(super) fn push_resolving(
         &self,
         ctx: &mut Vec<(&'static str, Value)>,
         relations: &Arc<Relations>,
         scope: Option<&str>,
+        parsed: Option<&[super::RefCall]>,
     ) {
         let (rels, rels2) = (relations.clone(), relations.clone());
         let scope = self.scope(scope).map(str::to_string);
         let scope2 = scope.clone();
+        let allowed: Option<Vec<Relation>> =
+            parsed.map(|calls| calls.iter().filter_map(|c| relations.find_ref(c, scope.as_deref()).cloned()).collect());
         ctx.push((
             "ref",
             Value::from_function(
                 move |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| -> Result<Value, Error> {
                     let call = super::refs::parse(&args.into_values())?;
-                    rels.find_ref(&call, scope.as_deref()).map(Relation::to_value).ok_or_else(|| {
-                        jinja_error(ErrorKind::InvalidOperation, format!("`{call}` points to no model or seed"))
-                    })
+                    let Some(rel) = rels.find_ref(&call, scope.as_deref()) else {
+                        return Err(jinja_error(
+                            ErrorKind::InvalidOperation,
+                            format!("`{call}` points to no model or seed"),
+                        ));
+                    };
+                    if allowed.as_ref().is_some_and(|a| !a.contains(rel)) {
+                        let msg = format!(
+                            "cannot infer all dependencies: `{call}` is only reached when the node runs, not while it is parsed, so the node is not ordered after it (hint: add `-- depends_on: {{{{ {call} }}}}` at the top of the file, as dbt asks)"
+                        );
+                        return Err(jinja_error(ErrorKind::InvalidOperation, msg));
+                    }
+                    Ok(rel.to_value())
                 },
             ),
         ));
