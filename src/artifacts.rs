@@ -37,6 +37,8 @@ pub struct RunResults {
     /// `target/run/<project>/`, where the statements a node executed are kept.
     run_dir: Option<PathBuf>,
     files: BTreeMap<String, NodeFiles>,
+    /// `args` (dbt's `invocation_args_dict`) and `metadata.env`, when known.
+    invocation: Option<(Value, BTreeMap<String, String>)>,
     /// Set when a file cannot be written; reported by the caller after the run.
     pub write_error: Option<String>,
 }
@@ -142,6 +144,7 @@ impl RunResults {
             results: Vec::new(),
             run_dir: None,
             files: BTreeMap::new(),
+            invocation: None,
             write_error: None,
         }
     }
@@ -158,6 +161,37 @@ impl RunResults {
         self.run_dir = run_dir;
         self.files = files;
         self
+    }
+
+    /// Adds the invocation's args and metadata env (see `app::invocation`).
+    pub fn with_invocation(mut self, args: &Value, env: &BTreeMap<String, String>) -> RunResults {
+        self.invocation = Some((args.clone(), env.clone()));
+        self
+    }
+
+    /// `run-operation`'s run_results.json: one result for the macro
+    /// (`macro.<package>.<name>`), run on the main thread, no compiled code,
+    /// one failure when it raised; written at once.
+    pub fn write_operation(&mut self, unique_id: &str, ok: bool, elapsed: std::time::Duration) -> Result<(), String> {
+        let secs = elapsed.as_secs_f64();
+        self.results.push(json!({
+            "unique_id": unique_id,
+            "status": if ok { "success" } else { "error" },
+            "timing": [
+                { "name": "compile", "started_at": self.at(0.0), "completed_at": self.at(0.0) },
+                { "name": "execute", "started_at": self.at(0.0), "completed_at": self.at(secs) },
+            ],
+            "thread_id": "MainThread",
+            "execution_time": secs,
+            "adapter_response": {},
+            "message": null,
+            "failures": u64::from(!ok),
+            "compiled": false,
+            "compiled_code": null,
+            "relation_name": null,
+            "batch_results": null,
+        }));
+        self.write(secs).map_err(|e| io_message("cannot write run_results.json", &e))
     }
 
     fn at(&self, secs: f64) -> String {
@@ -187,7 +221,7 @@ impl RunResults {
             "status": status_text(node.resource, status),
             "timing": timing,
             // Skipped nodes never reach a worker; dbt still names one.
-            "thread_id": format!("Thread-{} (worker)", result.map(|r| r.worker).unwrap_or(0) + 1),
+            "thread_id": crate::template::provider::worker_thread_name(result.map(|r| r.worker).unwrap_or(0)),
             "execution_time": result.map(|r| r.duration.as_secs_f64()).unwrap_or(0.0),
             "adapter_response": result.map(|r| adapter_response(node, r, &self.command)).unwrap_or(json!({})),
             "message": result.and_then(|r| r.message.clone()),
@@ -247,11 +281,11 @@ impl RunResults {
                 "generated_at": iso(Utc::now()),
                 "invocation_id": self.invocation_id,
                 "invocation_started_at": iso(self.started_at),
-                "env": {},
+                "env": self.invocation.as_ref().map(|i| json!(i.1)).unwrap_or(json!({})),
             },
             "results": self.results,
             "elapsed_time": elapsed,
-            "args": { "which": self.command },
+            "args": self.invocation.as_ref().map(|i| i.0.clone()).unwrap_or(json!({ "which": self.command })),
         });
         write_atomic(&self.path, &serde_json::to_vec_pretty(&doc)?)
     }

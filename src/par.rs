@@ -21,11 +21,25 @@ pub fn spawn_scoped<'scope, T: Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     f: impl FnOnce() -> T + Send + 'scope,
 ) -> std::thread::ScopedJoinHandle<'scope, T> {
+    spawn_named(scope, std::thread::Builder::new(), f)
+}
+
+/// [`spawn_scoped`] on a thread named `name` (node workers carry dbt's names).
+pub fn spawn_scoped_named<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: String,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    spawn_named(scope, std::thread::Builder::new().name(name), f)
+}
+
+fn spawn_named<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    builder: std::thread::Builder,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
     // As `Scope::spawn` does, a thread that cannot start is a panic.
-    std::thread::Builder::new()
-        .stack_size(STACK_SIZE)
-        .spawn_scoped(scope, f)
-        .unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
+    builder.stack_size(STACK_SIZE).spawn_scoped(scope, f).unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
 }
 
 /// `items.iter().map(f).collect()`, on up to the machine's parallelism.

@@ -335,7 +335,7 @@ fn spawn_workers<'scope, 'env, F>(
     for w in 0..width {
         let (rx, tx) = (tasks.clone(), outcomes.clone());
         // Workers render templates: a stack for the deepest macro nesting allowed.
-        crate::par::spawn_scoped(scope, move || {
+        crate::par::spawn_scoped_named(scope, crate::template::provider::worker_thread_name(w), move || {
             // Made here: what a worker holds (its connection) stays on its thread.
             let mut run_node = work(w);
             loop {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Fixture;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 
 /// The shop fixture with a `dbt_project.yml`, so the project is named `shop` as in dbt.
@@ -408,6 +408,30 @@ fn the_manifest_carries_rendered_descriptions_and_dbts_model_defaults() {
 /// it raised stays, as in dbt (exit 1); a macro that does not exist and
 /// `--args` that are no mapping are bad input (exit 2). Checked against
 /// dbt-core 1.10 + dbt-duckdb 1.9 with the same macros.
+/// `DBT_ENV_CUSTOM_ENV_*` variables (here from `.env`) are dbt's metadata
+/// env: in both artifacts and as `dbt_metadata_envs`; run_results.json's
+/// `args` are the invocation's, as `invocation_args_dict` shows them.
+#[test]
+fn the_invocation_and_its_metadata_env_reach_artifacts_and_templates() {
+    let f = shop();
+    f.write(".env", "DBT_ENV_CUSTOM_ENV_TEAM=data\n");
+    f.write(
+        "models/who.sql",
+        "select '{{ dbt_metadata_envs.TEAM }}' as team, '{{ invocation_args_dict.select | join(\",\") }}' as sel, '{{ invocation_args_dict.which }}' as which",
+    );
+    let r = f.run(&["run", "--select", "who", "--threads", "1"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(f.query("select team, sel, which from who"), [["data", "who", "run"]]);
+    let rr = json(&f.path().join("target/run_results.json"));
+    assert_eq!(rr["metadata"]["env"], json!({"TEAM": "data"}));
+    assert_eq!((&rr["args"]["select"], &rr["args"]["threads"]), (&json!(["who"]), &json!(1)));
+    let command = rr["args"]["invocation_command"].as_str().unwrap_or_default();
+    assert!(command.starts_with("runner run --select who --threads 1 --project-dir "), "{command}");
+    assert!(rr["args"].get("full_refresh").is_none() && rr["args"].get("target").is_none(), "{}", rr["args"]);
+    let manifest = json(&f.path().join("target/manifest.json"));
+    assert_eq!(manifest["metadata"]["env"], json!({"TEAM": "data"}));
+}
+
 #[test]
 fn run_operation_calls_one_macro_against_the_database() {
     let f = shop();
@@ -427,9 +451,22 @@ fn run_operation_calls_one_macro_against_the_database() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("made audit_a with 3 rows\n| n |\n| - |\n| 3 |"), "{}", r.stdout);
     assert_eq!(f.query("select count(*) from audit_a"), [["3"]]);
+    // dbt writes one result for the operation, and its arguments under `args`.
+    let rr = json(&f.path().join("target/run_results.json"));
+    let results = rr["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "{rr}");
+    assert_eq!(results[0]["unique_id"], "macro.shop.make_audit");
+    assert_eq!((&results[0]["status"], &results[0]["failures"]), (&json!("success"), &json!(0)));
+    assert_eq!(results[0]["thread_id"], "MainThread");
+    assert_eq!(rr["args"]["which"], "run-operation");
+    assert_eq!(rr["args"]["macro"], "make_audit");
+    assert_eq!(rr["args"]["args"], json!({"name": "audit_a", "rows": 3}));
     let r = f.run(&["run-operation", "broken"]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("running operation `broken`") && r.stderr.contains("stop here"), "{}", r.stderr);
+    let rr = json(&f.path().join("target/run_results.json"));
+    assert_eq!(rr["results"][0]["unique_id"], "macro.shop.broken");
+    assert_eq!((&rr["results"][0]["status"], &rr["results"][0]["failures"]), (&json!("error"), &json!(1)));
     assert!(relations(&f).contains(&"half_done".to_string()), "{:?}", relations(&f));
     let r = f.run(&["run-operation", "nope"]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);

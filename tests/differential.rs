@@ -28,6 +28,7 @@ const CASES: &[&str] = &[
     "builtin_macros",
     "builtins_override",
     "config_tree",
+    "context_members",
     "context_objects",
     "contracts",
     "custom_strategy",
@@ -328,6 +329,16 @@ fn data_tests() {
 #[test]
 fn context_objects() {
     run_case("context_objects");
+}
+
+/// The rest of dbt's provider members: `diff_of_two_dicts`,
+/// `try_or_compiler_error` (its result, and a node failing with its
+/// message), `store_raw_result`/`store_result` read back by `load_result`
+/// (the response's `_message` hidden as dbt's sandbox hides it),
+/// `invocation_args_dict` of two command lines, `thread_id`, `sql_now`.
+#[test]
+fn context_members() {
+    run_case("context_members");
 }
 
 /// dbt's documented `ref` override (and a `source` one) through

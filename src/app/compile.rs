@@ -86,6 +86,7 @@ pub(super) fn manifest_for<'p>(
         invocation_id,
         started_at: chrono::Utc::now(),
         templates: Some(&prep.templates),
+        metadata_env: Some(&prep.invocation.metadata_env),
     })
 }
 

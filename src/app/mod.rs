@@ -9,6 +9,7 @@ mod airflow;
 mod commands;
 mod compile;
 mod debug;
+pub(crate) mod invocation;
 mod list;
 mod load;
 mod operation;
@@ -257,6 +258,8 @@ pub struct Prepared {
     pub attachments: Vec<profile::Attachment>,
     pub templates: Arc<Templates>,
     pub plan: Plan,
+    /// `invocation_args_dict` and the metadata env, for the artifacts.
+    pub invocation: invocation::Invocation,
 }
 
 /// One run of a DAG with the given run context: load, plan, lock, execute, record.
@@ -360,7 +363,8 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     if let Some(d) = dag {
         values.push(("params", minijinja::Value::from(minijinja::value::Serde(d.params.clone()))));
     }
-    values.push(("flags", flags(opts)));
+    let invocation = invocation::Invocation::new(opts, dag, &dir, &env);
+    values.extend(invocation.values(opts));
     // One `invocation_id` and `run_started_at` for YAML values and templates alike.
     let (invocation_id, started) = crate::template::run_identity(&values);
     values.push(("invocation_id", minijinja::Value::from(invocation_id)));
@@ -396,28 +400,10 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     if plan.nodes.iter().any(grants) {
         eprintln!("note: `grants` are accepted and not applied: DuckDB has no grants");
     }
-    Ok(Prepared { project, target, attachments, templates, plan })
+    Ok(Prepared { project, target, attachments, templates, plan, invocation })
 }
 
 /// dbt's `flags` in Jinja: what this invocation was asked to do.
-fn flags(opts: &Options) -> minijinja::Value {
-    // A DAG run is dbt's `build` when tests run between models, else `run`.
-    let which = match opts.command.name() {
-        "scheduler" | "backfill" | "clear" => "run",
-        other => other,
-    };
-    minijinja::Value::from_pairs([
-        ("WHICH", minijinja::Value::from(which)),
-        ("FULL_REFRESH", minijinja::Value::from(opts.full_refresh)),
-        ("STORE_FAILURES", minijinja::Value::from(false)),
-        ("EMPTY", minijinja::Value::from(false)),
-        ("WARN_ERROR", minijinja::Value::from(false)),
-        ("FAIL_FAST", minijinja::Value::from(false)),
-        ("STORE_FAILURES_AS", minijinja::Value::from(())),
-        ("INTROSPECT", minijinja::Value::from(true)),
-    ])
-}
-
 fn selection(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<BTreeSet<usize>, Error> {
     selection_full(opts, dag, plan).map(|s| s.nodes)
 }

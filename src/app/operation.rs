@@ -6,9 +6,11 @@
 //! dbt-duckdb (dbt keeps the table a failing operation created before it
 //! raised). What the macro renders is thrown away; what it runs
 //! (`run_query`, `statement`) and logs is what it does. No nodes, hooks or
-//! history: only the lock and the database a run would have.
+//! history: only the lock and the database a run would have, and
+//! run_results.json with the operation's one result, as dbt writes it.
 
 use super::Prepared;
+use crate::artifacts::RunResults;
 use crate::cli::Options;
 use crate::db::SetupError;
 use crate::diag::Diagnostic;
@@ -40,12 +42,22 @@ pub(super) fn run(
     name: &str,
     args: &BTreeMap<String, serde_yaml::Value>,
 ) -> Result<i32, Error> {
-    if !is_macro_name(name) || !prep.templates.has_macro(name) {
+    let Some(package) = prep.templates.macro_package(name).filter(|_| is_macro_name(name)) else {
         return Err(Error::Usage(
             Diagnostic::new(format!("no macro named `{name}` in the project, its packages or dbt's built-ins"))
                 .hint("name a macro defined under `macros/`, or a package's as `package.macro`"),
         ));
+    };
+    let unique_id = format!("macro.{package}.{}", name.rsplit('.').next().unwrap_or(name));
+    // dbt's `args` of an operation: the invocation's, with the macro and its arguments.
+    let mut invocation_args = prep.invocation.args.clone();
+    if let Some(map) = invocation_args.as_object_mut() {
+        map.insert("macro".into(), serde_json::json!(name));
+        map.insert("args".into(), serde_json::json!(args));
     }
+    let mut results = RunResults::new(&prep.project.target_dir, prep.templates.invocation_id())
+        .with_invocation(&invocation_args, &prep.invocation.metadata_env);
+    let started = std::time::Instant::now();
     // The macro sees dbt's graph (codegen lists models from it); nothing is selected.
     let (nothing, none) = (BTreeMap::new(), BTreeSet::new());
     let manifest = super::compile::manifest_for(prep, &nothing, &none, prep.templates.invocation_id());
@@ -65,13 +77,13 @@ pub(super) fn run(
         let sql = format!("{{{{ {name}(**__runner_args) }}}}");
         let q = query::on_connection(conn.clone());
         let rendered = query::with_local_query(q, || prep.templates.render_hook("run-operation", &sql, &rc, extra));
-        match rendered {
-            Ok(_) => Ok(EXIT_OK),
-            Err(e) => {
-                eprintln!("error: running operation `{name}`: {e}");
-                Ok(EXIT_NODE_FAILURE)
-            }
+        if let Err(e) = &rendered {
+            eprintln!("error: running operation `{name}`: {e}");
         }
+        if let Err(e) = results.write_operation(&unique_id, rendered.is_ok(), started.elapsed()) {
+            eprintln!("warning: {e}");
+        }
+        Ok(if rendered.is_ok() { EXIT_OK } else { EXIT_NODE_FAILURE })
     })
 }
 

@@ -281,11 +281,9 @@ impl<'a> Session<'a> {
         let stdout = std::io::stdout();
         let mut report = Report::new(stdout.lock());
         let run_dir = Some(super::compile::sql_dir(prep, "run"));
-        let mut results = RunResults::new(&prep.project.target_dir, prep.templates.invocation_id()).with_files(
-            self.opts.command.name(),
-            run_dir,
-            files,
-        );
+        let mut results = RunResults::new(&prep.project.target_dir, prep.templates.invocation_id())
+            .with_files(self.opts.command.name(), run_dir, files)
+            .with_invocation(&prep.invocation.args, &prep.invocation.metadata_env);
         let mut log = InvocationLog::open(&prep.project.root.join("logs"), self.opts.command.name(), &self.run_id);
         let mut disk_full = DiskFull::default();
         let mut behind: Fanout<dyn Sink + Send> = Fanout { sinks: vec![&mut results, &mut log, &mut disk_full] };

@@ -42,6 +42,8 @@ pub struct Inputs<'a> {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// Renders `{{ doc('x') }}` in descriptions; without it they stay as written.
     pub templates: Option<&'a crate::template::Templates>,
+    /// `metadata.env`: the `DBT_ENV_CUSTOM_ENV_*` variables, without the prefix.
+    pub metadata_env: Option<&'a BTreeMap<String, String>>,
 }
 
 /// A description as dbt writes it into the manifest: rendered, `doc()` resolved.
@@ -268,7 +270,7 @@ impl<'a> Manifest<'a> {
             "generated_at": super::iso(chrono::Utc::now()),
             "invocation_id": self.inputs.invocation_id,
             "invocation_started_at": super::iso(self.inputs.started_at),
-            "env": {},
+            "env": self.inputs.metadata_env.cloned().unwrap_or_default(),
             "project_name": self.inputs.project.name,
             "adapter_type": "duckdb",
             "quoting": {"database": true, "schema": true, "identifier": true, "column": null},

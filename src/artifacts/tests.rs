@@ -158,6 +158,7 @@ mod project_artifacts {
             invocation_id: "inv-9",
             started_at: Utc::now(),
             templates: None,
+            metadata_env: None,
         });
         assert_eq!(doc["metadata"]["dbt_schema_version"], "https://schemas.getdbt.com/dbt/manifest/v12.json");
         assert_eq!(doc["metadata"]["invocation_id"], "inv-9");
@@ -270,6 +271,7 @@ mod project_artifacts {
             invocation_id: "inv-w",
             started_at: Utc::now(),
             templates: None,
+            metadata_env: None,
         });
         // `generated_at` is the time of writing: blank it out to compare.
         let text = |window| {
@@ -352,6 +354,7 @@ mod project_artifacts {
             invocation_id: "inv-e",
             started_at: Utc::now(),
             templates: None,
+            metadata_env: None,
         });
         // dbt's values (checked with dbt 1.10): where it would be built, but no relation.
         let e = &doc["nodes"]["model.shop.eph_orders"];

@@ -52,10 +52,22 @@ impl Env {
     /// The value of every variable whose name starts with `prefix`, as `get`
     /// sees them (what must be masked where the profile's values are shown).
     pub fn values_with_prefix(&self, prefix: &str) -> Vec<String> {
+        self.with_prefix(prefix).into_values().collect()
+    }
+
+    /// Name → value of every variable whose name starts with `prefix`, as `get` sees them.
+    fn with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
         let real = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
         let names: std::collections::BTreeSet<String> =
             real.chain(self.dotenv.keys().cloned()).filter(|k| k.starts_with(prefix)).collect();
-        names.iter().filter_map(|k| self.get(k)).collect()
+        names.into_iter().filter_map(|k| self.get(&k).map(|v| (k, v))).collect()
+    }
+
+    /// dbt's `dbt_metadata_envs` (and the artifacts' `metadata.env`): every
+    /// `DBT_ENV_CUSTOM_ENV_` variable, named without that prefix.
+    pub fn metadata_envs(&self) -> BTreeMap<String, String> {
+        let prefix = "DBT_ENV_CUSTOM_ENV_";
+        self.with_prefix(prefix).into_iter().map(|(k, v)| (k[prefix.len()..].to_string(), v)).collect()
     }
 }
 

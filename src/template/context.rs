@@ -36,6 +36,11 @@ impl Runtime {
     pub fn new(query: Option<QueryFn>, quiet: bool) -> Value {
         Value::from_object(Runtime { query, quiet, results: Mutex::default() })
     }
+
+    /// Keeps a result for `load_result(name)` (`statement`, `store_result`).
+    pub fn store(&self, name: String, result: Value) {
+        self.results.lock().unwrap_or_else(|p| p.into_inner()).insert(name, result);
+    }
 }
 
 impl fmt::Debug for Runtime {
@@ -350,9 +355,9 @@ fn statement(state: &mut State, name: Option<String>, kwargs: Kwargs) -> Result<
         let result = Value::from_pairs([
             ("table", if fetch.unwrap_or(false) { table.value() } else { Value::from(()) }),
             ("data", Value::from(data)),
-            ("response", Value::from_pairs([("_message", Value::from("OK"))])),
+            ("response", super::provider::AdapterResponse::ok()),
         ]);
-        rt.results.lock().unwrap_or_else(|p| p.into_inner()).insert(name, result);
+        rt.store(name, result);
     }
     Ok(Value::from(""))
 }

@@ -51,12 +51,12 @@ impl Templates {
 }
 
 impl Templates {
-    /// Whether `name` (`macro` or `package.macro`) is a macro the root
-    /// project can call.
-    pub fn has_macro(&self, name: &str) -> bool {
+    /// The package defining the macro `name` (`macro` or `package.macro`)
+    /// the root project calls by it; `None` when there is none.
+    pub fn macro_package(&self, name: &str) -> Option<String> {
         match name.split_once('.') {
-            Some((package, name)) => self.macros.get(package, name).is_some(),
-            None => self.macros.unqualified(name).is_some(),
+            Some((package, m)) => self.macros.get(package, m).map(|_| package.to_string()),
+            None => self.macros.package_of(None, name).map(str::to_string),
         }
     }
 }

@@ -45,6 +45,7 @@ pub const FORWARDED: &[&str] = &[
     "database",
     "schema",
     "env_var",
+    "thread_id",
     RUNTIME,
     super::namespaces::LOCALS,
     super::members::BUILTINS,

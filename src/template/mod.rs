@@ -29,6 +29,7 @@ pub mod macros;
 mod members;
 pub(crate) mod namespaces;
 mod print_table;
+pub(crate) mod provider;
 mod pydelta;
 mod pyitertools;
 mod pyobj;
@@ -193,6 +194,7 @@ impl Templates {
         let (invocation_id, run_started_at) = diagnostics::run_identity(run_values);
         context::install(&mut jinja, &invocation_id, &pytime::PyDateTime::utc(run_started_at));
         docs::install(&mut jinja, &project.docs);
+        provider::install(&mut jinja, &env.metadata_envs());
         jinja.add_function(macros::LOCAL_WRAPPER, |inner: Value, name: String| {
             Value::from_object(macros::LocalMacro { name, inner })
         });
@@ -405,6 +407,7 @@ impl Templates {
             (context::RUNTIME, context::Runtime::new(None, false)),
             ("is_incremental", Value::from_function(move || -> Result<bool, Error> { Ok(is_incremental) })),
             ("var", var_function(vars, true)),
+            ("thread_id", provider::thread_id()),
         ];
         self.push_invocation(&mut ctx, this);
         ctx
