@@ -17,11 +17,22 @@ fn own_text(e: &Error) -> String {
     if e.kind() == ErrorKind::OutOfFuel {
         return super::limits::out_of_fuel_message();
     }
-    match e.detail() {
+    let text = match e.detail() {
         Some(d) => format!("{}: {d}", e.kind()),
         None => e.kind().to_string(),
+    };
+    match e.detail().and_then(|d| d.strip_suffix(" is unknown")).filter(|_| e.kind() == ErrorKind::UnknownFunction) {
+        Some(name) if MATERIALIZATION_ONLY.contains(&name) => format!(
+            "{text}: dbt gives `{name}` to custom materializations, and runner does not run those \
+             (it builds models itself)"
+        ),
+        _ => text,
     }
 }
+
+/// dbt context members that only a materialization uses; runner leaves
+/// them undefined and says why.
+const MATERIALIZATION_ONLY: &[&str] = &["write", "load_agate_table", "submit_python_job"];
 
 /// One line for a render error, with the macro frames it passed through.
 pub fn describe(e: &Error) -> String {
@@ -121,6 +132,15 @@ mod tests {
         let shown = shown_frames(long);
         assert_eq!(shown.len(), MAX_FRAMES + 1);
         assert_eq!((shown[0].as_str(), shown[4].as_str(), shown[8].as_str()), ("f0", "12 more macro calls", "f19"));
+    }
+
+    #[test]
+    fn a_materialization_only_member_says_why_it_is_missing() {
+        let env = minijinja::Environment::new();
+        let e = env.render_str("{{ write('x') }}", ()).expect_err("no write");
+        assert!(describe(&e).contains("dbt gives `write` to custom materializations"), "{}", describe(&e));
+        let e = env.render_str("{{ nope('x') }}", ()).expect_err("no nope");
+        assert_eq!(describe(&e), "unknown function: nope is unknown");
     }
 
     #[test]
