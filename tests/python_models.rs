@@ -295,3 +295,27 @@ fn what_dbts_parser_refuses_in_a_python_model_is_a_load_error() {
     );
     rejects(&f, &["build"], &["models/unit.yml", "`p` is a Python model, and unit tests test SQL models only"]);
 }
+
+/// dbt compiles a Python model's `dbt.ref` through a project's `ref` macro;
+/// runner does not, and warns where it matters (only with such a macro).
+#[test]
+fn a_project_ref_macro_is_named_where_python_models_do_not_use_it() {
+    let f = shop_with_python();
+    let r = f.run(&["ls", "--resource-type", "model"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("dbt.ref"), "{}", r.stderr);
+    f.write(
+        "macros/ref.sql",
+        "{% macro ref(name) %}{{ return(builtins.ref(name, v=kwargs.get('v'))) }}{% endmacro %}\n",
+    );
+    let r = f.run(&["ls", "--resource-type", "model"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "models/marts/py_scores.py: Python model `py_scores`: `dbt.ref` resolves as dbt's own `ref`, not through the project's `ref` macro"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("`dbt.source`"), "{}", r.stderr);
+}

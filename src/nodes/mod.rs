@@ -400,6 +400,9 @@ impl<'a> Planner<'a> {
             for (s, t) in &rec.sources {
                 self.check_source(s, t, &m.path, &m.text);
             }
+            if python.is_some() {
+                self.warnings.extend(python::member_overrides(templates, project, root, m));
+            }
             // Source ids are not nodes: the graph ignores them, `source:` selection reads them.
             let source_deps = rec.sources.iter().map(|(s, t)| self.source_dep(s, t, &project.name)).collect();
             self.nodes.push(Node {

@@ -10,7 +10,7 @@ use crate::config_tree::ConfigMap;
 use crate::diag::Diagnostic;
 use crate::project::{NodeProps, Project, SqlFile};
 use crate::pymodel::{self, PyModel};
-use crate::template::Recorded;
+use crate::template::{Recorded, Templates};
 use serde_yaml::Value;
 use std::sync::Arc;
 
@@ -27,6 +27,34 @@ pub(super) fn resolve(m: &SqlFile) -> Result<(Recorded, Arc<PyModel>), Vec<Diagn
         config: pymodel::own_config(&parsed),
     };
     Ok((rec, Arc::new(PyModel::new(&m.text, &parsed))))
+}
+
+/// A project's `ref` or `source` macro replaces dbt's in a SQL model
+/// (runner too), and dbt compiles a Python model's `dbt.ref`/`dbt.source`
+/// through it as well; runner's Python models resolve them as dbt's own
+/// `ref`/`source`, and say so rather than differ silently.
+pub(super) fn member_overrides(
+    templates: &Templates,
+    project: &Project,
+    root: &Project,
+    m: &SqlFile,
+) -> Vec<Diagnostic> {
+    let scope = (project.name != root.name).then_some(project.name.as_str());
+    ["ref", "source"]
+        .into_iter()
+        .filter(|member| templates.member_macro(scope, member).is_some())
+        .map(|member| {
+            Diagnostic::in_file(
+                &m.path,
+                format!(
+                    "Python model `{}`: `dbt.{member}` resolves as dbt's own `{member}`, not through the \
+                     project's `{member}` macro (dbt compiles it through that macro)",
+                    m.name
+                ),
+            )
+            .hint(format!("if the macro changes the relation, read it from a SQL model that uses `{member}`"))
+        })
+        .collect()
 }
 
 /// dbt makes a Python model a `table` at the level of its property file, so

@@ -51,6 +51,13 @@ impl Templates {
 }
 
 impl Templates {
+    /// The package of the macro that replaces context member `name` (`ref`,
+    /// `source`, …) for a node of package `scope` (`None`: the root
+    /// project), as `members` lays macros over a render's members.
+    pub fn member_macro<'a>(&'a self, scope: Option<&'a str>, name: &str) -> Option<&'a str> {
+        self.macros.package_of(scope, name).filter(|p| *p != super::namespaces::BUILTIN)
+    }
+
     /// The package defining the macro `name` (`macro` or `package.macro`)
     /// the root project calls by it; `None` when there is none.
     pub fn macro_package(&self, name: &str) -> Option<String> {
