@@ -442,11 +442,20 @@ fn run_operation_calls_one_macro_against_the_database() {
     // dbt's graph is there, as codegen reads it.
     f.write(
         "macros/models.sql",
-        "{% macro list_models() %}{{ log('models: ' ~ (graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | map(attribute='name') | sort | join(',')), info=True) }}{% endmacro %}\n",
+        "{% macro list_models() %}{{ log('models: ' ~ (graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | map(attribute='name') | sort | join(',')), info=True) }}{% endmacro %}\n\
+         {% macro yaml_out() %}{{ print('version: 2\\nmodels:\\n  - name: x') }}{% endmacro %}\n",
     );
     let r = f.run(&["run-operation", "list_models"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("models: customers,stg_orders"), "{}", r.stdout);
+    // `print` is Python's (codegen's YAML is copied from it): no time in front.
+    let r = f.run(&["run-operation", "yaml_out"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("\nversion: 2\nmodels:\n  - name: x\n") || r.stdout.starts_with("version: 2\n"),
+        "{}",
+        r.stdout
+    );
     let r = f.run(&["run-operation", "make_audit", "--args", "{name: audit_a, rows: 3}"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("made audit_a with 3 rows\n| n |\n| - |\n| 3 |"), "{}", r.stdout);

@@ -147,7 +147,7 @@ pub fn print_log(msg: &str) {
 }
 
 /// `text` and a line break on stdout, as [`print_log`] writes (agate's
-/// `print_table` writes to stdout without a time).
+/// `print_table` and Python's `print` write to stdout without a time).
 pub(super) fn print_raw(text: &str) {
     let line = format!("{text}\n");
     let direct = std::fs::OpenOptions::new().append(true).open("/dev/stdout");
@@ -231,9 +231,11 @@ pub fn install(env: &mut Environment<'static>, invocation_id: &str, run_started_
         }
         Ok(String::new())
     });
+    // dbt's `print` is Python's: the text alone, no time (codegen's output
+    // is copied from it).
     env.add_function("print", |state: &State, msg: Value| {
         if logging(state) {
-            print_log(&msg.to_string());
+            print_raw(&msg.to_string());
         }
         Ok(String::new())
     });
