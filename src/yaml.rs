@@ -103,7 +103,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
         true => {
             let mut v: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| explain(text, &e))?;
             v.apply_merge().map_err(|e| explain(text, &e))?;
-            serde_yaml::from_value(v).map_err(|e| explain(text, &e))?
+            serde_yaml::from_value(v).map_err(|e| located_unmerged::<T>(text, &e))?
         }
         false => serde_yaml::from_str(text).map_err(|e| explain(text, &e))?,
     };
@@ -111,6 +111,21 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     // (PyYAML with its unique-key loader) rejects them anywhere in a file.
     serde_yaml::from_str::<duplicate::Unique>(text).map_err(|e| explain(text, &e))?;
     Ok(parsed)
+}
+
+/// An error in a merged value, which has no location: the same error read
+/// from the text as written (unmerged) says where, when the merge is not
+/// what it is about.
+fn located_unmerged<T: DeserializeOwned>(text: &str, merged: &serde_yaml::Error) -> YamlError {
+    let out = explain(text, merged);
+    match serde_yaml::from_str::<T>(text) {
+        // The text's error names the key path in front (`count: invalid type…`).
+        Err(plain) => {
+            let what = out.message.trim_start_matches("invalid yaml: ");
+            Some(explain(text, &plain)).filter(|p| p.message.ends_with(what)).unwrap_or(out)
+        }
+        Ok(_) => out,
+    }
 }
 
 /// Whether a text may use YAML's merge key `<<` (over-approximate: a

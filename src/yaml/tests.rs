@@ -80,3 +80,18 @@ fn merge_keys_merge_with_the_mappings_own_keys_first() {
     let e = from_str::<serde_yaml::Value>("a:\n  <<: 1\n").expect_err("a scalar");
     assert!(e.message.starts_with("invalid yaml: "), "{e}");
 }
+
+#[test]
+fn a_type_error_in_a_file_with_merge_keys_keeps_its_line_when_the_merge_is_not_the_cause() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Doc {
+        base: serde_yaml::Value,
+        thing: serde_yaml::Value,
+        count: u32,
+    }
+    let text = "base: &b {a: 1}\nthing:\n  <<: *b\ncount: many\n";
+    let e = from_str::<Doc>(text).expect_err("count is no number");
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("invalid type"), "{e}");
+}
