@@ -121,6 +121,8 @@ impl YamlJinja {
         jinja.set_fuel(Some(limits::MAX_INSTRUCTIONS));
         jinja.add_function("env_var", env_var::function(env.clone()));
         jinja.add_global("target", target);
+        // dbt renders YAML on its main thread.
+        jinja.add_global("thread_id", "MainThread");
         if let Some((_, flags)) = run_values.iter().find(|(k, _)| *k == "flags") {
             jinja.add_global("flags", flags.clone());
         }
@@ -149,6 +151,14 @@ impl YamlJinja {
     fn render(&self, text: &str, mut ctx: Vec<(&'static str, Value)>) -> Result<serde_yaml::Value, String> {
         if !has_jinja(text) {
             return Ok(serde_yaml::Value::String(text.to_string()));
+        }
+        // dbt's `builtins` (its YAML contexts have it too): the members by
+        // name, so `builtins.var(…)` works where a value names it.
+        if text.contains("builtins") {
+            let mut members: BTreeMap<String, Value> =
+                self.env.globals().map(|(k, v)| (k.to_string(), v)).filter(|(k, _)| !k.starts_with("__")).collect();
+            members.extend(ctx.iter().map(|(k, v)| (k.to_string(), v.clone())));
+            ctx.push(("builtins", Value::from(members)));
         }
         if captures(text) {
             // Output captured by a macro, call, filter or set block is text

@@ -115,3 +115,13 @@ fn without_a_profile_target_is_empty_and_vars_are_not_required() {
     assert_eq!(j.project_value("{{ var('missing') }}", true), Ok(Y::Null));
     assert_eq!(j.project_value("plain", true), Ok(s("plain")));
 }
+
+#[test]
+fn builtins_and_thread_id_are_there_as_in_dbts_yaml_contexts() {
+    // dbt 1.10: `+tags: ["{{ builtins.var('t', 'deflt') }}", "{{ thread_id }}"]` gave `deflt`, `MainThread`.
+    let j = jinja();
+    assert_eq!(j.project_value("{{ builtins.var('t', 'deflt') }}", true), Ok(s("deflt")));
+    assert_eq!(j.project_value("{{ builtins.var('cv') }}", true), Ok(s("dev_cli")));
+    assert_eq!(j.project_value("{{ builtins.target.name }}-{{ thread_id }}", true), Ok(s("dev-MainThread")));
+    assert_eq!(prop("{{ builtins.project_name }}"), Ok(s("shop")));
+}
