@@ -84,6 +84,7 @@ fn result(o: &Outcome) -> NodeResult {
         worker: o.worker,
         attempts: 1,
         sql: vec!["select 1".into()],
+        compiled: None,
     }
 }
 

@@ -37,6 +37,11 @@ pub struct RunResults {
     /// `target/run/<project>/`, where the statements a node executed are kept.
     run_dir: Option<PathBuf>,
     files: BTreeMap<String, NodeFiles>,
+    /// `target/compiled/<project>/`, where a node's SQL goes when it
+    /// rendered differently as it ran (it read the database).
+    compiled_dir: Option<PathBuf>,
+    /// Unique id → the SQL such a node rendered as it ran.
+    pub recompiled: BTreeMap<String, String>,
     /// `args` (dbt's `invocation_args_dict`) and `metadata.env`, when known.
     invocation: Option<(Value, BTreeMap<String, String>)>,
     /// Set when a file cannot be written; reported by the caller after the run.
@@ -144,6 +149,8 @@ impl RunResults {
             results: Vec::new(),
             run_dir: None,
             files: BTreeMap::new(),
+            compiled_dir: None,
+            recompiled: BTreeMap::new(),
             invocation: None,
             write_error: None,
         }
@@ -160,6 +167,20 @@ impl RunResults {
         self.command = command.to_string();
         self.run_dir = run_dir;
         self.files = files;
+        self
+    }
+
+    /// Unique id → compiled code: what compiling before the run gave, with
+    /// what nodes rendered differently as they ran in its place.
+    pub fn compiled_code(&self) -> BTreeMap<String, String> {
+        let before = self.files.iter().filter_map(|(id, f)| Some((id.clone(), f.compiled_code.clone()?)));
+        before.chain(self.recompiled.clone()).collect()
+    }
+
+    /// Where a node's SQL that rendered differently as it ran is rewritten
+    /// (`target/compiled/<project>`).
+    pub fn with_compiled_dir(mut self, dir: PathBuf) -> RunResults {
+        self.compiled_dir = Some(dir);
         self
     }
 
@@ -209,7 +230,21 @@ impl RunResults {
             ]),
             None => json!([]),
         };
-        let compiled_code = result.and_then(|_| self.files.get(&node.id)).and_then(|f| f.compiled_code.clone());
+        // What the node rendered as it ran; what compiling before the run
+        // gave when it rendered nothing (a seed, a Python model, an error).
+        let before = result.and_then(|_| self.files.get(&node.id)).and_then(|f| f.compiled_code.clone());
+        let ran = result.and_then(|r| r.compiled.clone());
+        if let (Some(sql), Some(f)) = (&ran, self.files.get(&node.id)) {
+            if before.as_ref() != Some(sql) {
+                self.recompiled.insert(node.id.clone(), sql.clone());
+                if let Some(dir) = &self.compiled_dir {
+                    if let Err(e) = write_sql(dir, &f.sql_path, sql) {
+                        self.write_error.get_or_insert(io_message("cannot write the compiled SQL", &e));
+                    }
+                }
+            }
+        }
+        let compiled_code = ran.or(before);
         let compiled = match node.resource {
             Resource::Seed => Value::Null,
             _ => json!(compiled_code.is_some()),

@@ -64,6 +64,9 @@ pub struct NodeResult {
     pub attempts: u32,
     /// The statements the attempt executed, in order (for logs and `target/run/`).
     pub sql: Vec<String>,
+    /// The node's SQL as it rendered when it ran (models, snapshots, data
+    /// tests): dbt's compiled code, which may read the database.
+    pub compiled: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -305,6 +305,7 @@ mod tests {
             worker: 0,
             attempts: 1,
             sql: Vec::new(),
+            compiled: None,
         }
     }
 

@@ -170,6 +170,7 @@ mod tests {
             worker: 0,
             attempts: 1,
             sql: vec!["create table \"db\".\"main\".\"t\" as (select 1);".into()],
+            compiled: None,
         }
     }
 

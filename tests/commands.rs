@@ -432,6 +432,37 @@ fn the_invocation_and_its_metadata_env_reach_artifacts_and_templates() {
     assert_eq!(manifest["metadata"]["env"], json!({"TEAM": "data"}));
 }
 
+/// A node whose SQL reads the database compiles only as it runs (dbt
+/// compiles each node right before it runs): that SQL is its compiled code
+/// in target/compiled/, run_results.json and the manifest written after the run.
+#[test]
+fn what_a_node_compiles_as_it_runs_is_its_compiled_code_everywhere() {
+    let f = shop();
+    f.write(
+        "models/counted.sql",
+        "-- depends_on: {{ ref('stg_orders') }}\n{% set n = run_query('select count(*) from ' ~ ref('stg_orders')).columns[0].values()[0] if execute else 0 %}\nselect {{ n }} as orders_then",
+    );
+    f.write(
+        "tests/counted_matches.sql",
+        "-- depends_on: {{ ref('stg_orders') }}\n{% set n = run_query('select count(*) from ' ~ ref('stg_orders')).columns[0].values()[0] if execute else 0 %}\nselect * from {{ ref('counted') }} where orders_then <> {{ n }}",
+    );
+    let r = f.run(&["build"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let target = f.path().join("target");
+    let file = std::fs::read_to_string(target.join("compiled/shop/models/counted.sql")).expect("compiled file");
+    assert!(file.trim_end().ends_with("select 4 as orders_then"), "{file}");
+    let test = std::fs::read_to_string(target.join("compiled/shop/tests/counted_matches.sql")).expect("compiled test");
+    assert!(test.trim_end().ends_with("where orders_then <> 4"), "{test}");
+    let rr = json(&target.join("run_results.json"));
+    // The file ends with a line break; the artifacts' text is the SQL alone.
+    let (file, test) = (file.trim_end(), test.trim_end());
+    assert_eq!(result(&rr, "model.shop.counted")["compiled_code"].as_str(), Some(file));
+    assert_eq!(result(&rr, "test.shop.counted_matches")["compiled_code"].as_str(), Some(test));
+    let m = json(&target.join("manifest.json"));
+    assert_eq!(m["nodes"]["model.shop.counted"]["compiled_code"].as_str(), Some(file));
+    assert_eq!(m["nodes"]["test.shop.counted_matches"]["compiled_code"].as_str(), Some(test));
+}
+
 #[test]
 fn run_operation_calls_one_macro_against_the_database() {
     let f = shop();

@@ -196,3 +196,10 @@ pub(super) fn before_run(prep: &Prepared, nodes: &BTreeSet<usize>, invocation_id
     write_manifest(prep, &manifest.with_compiled(&compiled.code, &executed));
     compiled.files
 }
+
+/// After a run whose nodes rendered differently as they ran (they read the
+/// database): the manifest again, with that code.
+pub(super) fn after_run(prep: &Prepared, nodes: &BTreeSet<usize>, compiled: &BTreeMap<String, String>) {
+    let executed = nodes.iter().map(|&i| prep.plan.node(i).id.clone()).collect();
+    write_manifest(prep, &manifest_for(prep, compiled, &executed, prep.templates.invocation_id()));
+}

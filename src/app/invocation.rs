@@ -20,7 +20,7 @@ pub struct Invocation {
 }
 
 /// dbt's `args.which` for a command; a scheduled or cleared DAG run runs as `run`.
-pub(super) fn which(opts: &Options) -> &'static str {
+fn which(opts: &Options) -> &'static str {
     match opts.command.name() {
         "scheduler" | "backfill" | "clear" => "run",
         other => other,

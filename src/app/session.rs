@@ -283,7 +283,8 @@ impl<'a> Session<'a> {
         let run_dir = Some(super::compile::sql_dir(prep, "run"));
         let mut results = RunResults::new(&prep.project.target_dir, prep.templates.invocation_id())
             .with_files(self.opts.command.name(), run_dir, files)
-            .with_invocation(&prep.invocation.args, &prep.invocation.metadata_env);
+            .with_invocation(&prep.invocation.args, &prep.invocation.metadata_env)
+            .with_compiled_dir(super::compile::sql_dir(prep, "compiled"));
         let mut log = InvocationLog::open(&prep.project.root.join("logs"), self.opts.command.name(), &self.run_id);
         let mut disk_full = DiskFull::default();
         let mut behind: Fanout<dyn Sink + Send> = Fanout { sinks: vec![&mut results, &mut log, &mut disk_full] };
@@ -299,6 +300,11 @@ impl<'a> Session<'a> {
         ];
         for e in errors.into_iter().flatten() {
             eprintln!("warning: {e}");
+        }
+        // dbt writes the manifest again after a run, with the code nodes
+        // compiled as they ran; only needed where that differs.
+        if !results.recompiled.is_empty() {
+            super::compile::after_run(prep, &self.rp.nodes, &results.compiled_code());
         }
         if disk_full.0 {
             let hint = crate::diag::disk_hint_for(&prep.target.path);

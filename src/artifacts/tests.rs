@@ -27,6 +27,7 @@ fn writes_dbt_fields_and_statuses() {
         worker: 1,
         attempts: 1,
         sql: Vec::new(),
+        compiled: None,
     };
     rr.event(&Event::RunStarted { total: 1, at: Utc::now() });
     rr.event(&Event::NodeFinished { index: 1, total: 1, node, result });
@@ -413,6 +414,7 @@ fn run_results_carry_compiled_code_adapter_response_and_write_target_run() {
         worker: 0,
         attempts: 1,
         sql,
+        compiled: None,
     };
     rr.event(&Event::RunStarted { total: 3, at: Utc::now() });
     let ddl = vec!["create or replace table \"w\".\"main\".\"m\" as (\nselect 1 as x\n)".to_string()];

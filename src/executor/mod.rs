@@ -171,6 +171,9 @@ pub struct Executor {
     pub catalog: Arc<catalog::Catalog>,
     /// How this worker runs Python models.
     pub python: crate::pymodel::Worker,
+    /// The running node's SQL as it rendered (dbt's compiled code), taken
+    /// into the node's result when it ends.
+    pub rendered: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,6 +270,7 @@ impl Executor {
                     Ok(c) => c,
                     Err(e) => return Ok(e),
                 };
+                self.rendered = Some(sql.clone());
                 if let ModelSettings::External(cfg) = settings {
                     return self.external(node, rel, cfg, &sql, &ctx);
                 }
@@ -307,6 +311,7 @@ impl Executor {
                     Ok(c) => c,
                     Err(e) => return Ok(e),
                 };
+                self.rendered = Some(sql.clone());
                 // dbt refuses a view before it looks for the strategy's macro.
                 let exists = existing == Existing::Table;
                 let answer = match existing {
@@ -320,7 +325,10 @@ impl Executor {
             }
             NodeKind::GenericTest { sql, cfg, .. } => match self.templates.test_sql(sql, &self.relations, &node.config)
             {
-                Ok(sql) => self.test(&sql, cfg),
+                Ok(sql) => {
+                    self.rendered = Some(sql.clone());
+                    self.test(&sql, cfg)
+                }
                 Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
             },
             NodeKind::UnitTest(ut) => self.unit_test(node, ut),
@@ -337,7 +345,10 @@ impl Executor {
                     node: Some(node.id.clone()),
                 };
                 match self.templates.render_sql(template, &ctx) {
-                    Ok(sql) => self.test(&sql, cfg),
+                    Ok(sql) => {
+                        self.rendered = Some(sql.clone());
+                        self.test(&sql, cfg)
+                    }
                     Err(d) => Ok(error(d.to_string(), Vec::new(), 1)),
                 }
             }

@@ -122,6 +122,7 @@ impl ProjectHooks {
                 worker: 0,
                 attempts: 1,
                 sql: Vec::new(),
+                compiled: None,
             };
             if !failed {
                 sink.event(&Event::HookStarted { index, total, hook: label.clone() });

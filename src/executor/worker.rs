@@ -72,6 +72,7 @@ impl Worker {
                 scratch: run.python_scratch.clone(),
                 stop: stop.clone(),
             },
+            rendered: None,
         };
         let reads = Rc::new(super::kept_reads::KeptReads::new(database.read_only(), database.catalog()));
         let database = Arc::clone(database);
@@ -119,6 +120,7 @@ impl Worker {
     /// Runs `node`; `start` is the run's start instant, `w` this worker's id.
     pub(crate) fn run(&mut self, node: &Node, start: Instant, w: usize) -> NodeResult {
         let began = start.elapsed();
+        self.ex.rendered = None;
         // A stop meant for an earlier node (its timeout) must not stop this
         // one; one asked for by a signal still stands.
         if !crate::interrupt::requested() {
@@ -160,6 +162,7 @@ impl Worker {
             worker: w,
             attempts: e.attempts,
             sql: e.sql,
+            compiled: self.ex.rendered.take(),
         }
     }
 }
@@ -176,5 +179,6 @@ pub(crate) fn unconnected(message: &str, w: usize) -> NodeResult {
         worker: w,
         attempts: 1,
         sql: Vec::new(),
+        compiled: None,
     }
 }

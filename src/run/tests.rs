@@ -27,6 +27,7 @@ pub(super) fn done(status: Status, worker: usize) -> NodeResult {
         worker,
         attempts: 1,
         sql: Vec::new(),
+        compiled: None,
     }
 }
 

@@ -37,7 +37,8 @@ fn compile(pattern: &str, flags: i64) -> Result<Regex, Error> {
             prefix.push(c);
         }
     }
-    let full = if prefix.is_empty() { pattern.to_string() } else { format!("(?{prefix}){pattern}") };
+    let translated = translate(pattern);
+    let full = if prefix.is_empty() { translated } else { format!("(?{prefix}){translated}") };
     let re = Regex::new(&full).map_err(|e| invalid(format!("invalid regular expression `{pattern}`: {e}")))?;
     let mut kept = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
     if kept.len() >= MAX_COMPILED {
@@ -45,6 +46,85 @@ fn compile(pattern: &str, flags: i64) -> Result<Regex, Error> {
     }
     kept.insert(key, re.clone());
     Ok(re)
+}
+
+/// A Python pattern in the regex crate's syntax where the two differ
+/// without either being wrong: a brace that starts no repetition is a
+/// literal in Python (codegen's `{{\s*config`) and an error in the regex
+/// crate; Python's `{,n}` is `{0,n}`; Python's `\Z` is the crate's `\z`.
+fn translate(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len());
+    let mut in_class = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                match chars.get(i + 1) {
+                    Some('Z') => out.push_str("\\z"),
+                    Some(&next) => {
+                        out.push('\\');
+                        out.push(next);
+                    }
+                    None => out.push('\\'),
+                }
+                i += 2;
+                continue;
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                // A `]` first in a class (after any `^`) is a literal.
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if chars.get(i + 1) == Some(&']') {
+                    out.push_str("\\]");
+                    i += 1;
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(']');
+            }
+            '{' if !in_class => match repetition(&chars[i + 1..]) {
+                Some((text, used)) => {
+                    out.push_str(&text);
+                    i += used + 1;
+                    continue;
+                }
+                None => out.push_str("\\{"),
+            },
+            '}' if !in_class => out.push_str("\\}"),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// After a `{`: the repetition Python reads there (`m}`, `m,}`, `,n}`,
+/// `m,n}`) in the crate's syntax with how many characters it used, or
+/// `None` when the brace is a literal (`{}` and anything else).
+fn repetition(rest: &[char]) -> Option<(String, usize)> {
+    let digits = |from: usize| rest[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let lo = digits(0);
+    let (hi, comma) = match rest.get(lo) {
+        Some(',') => (Some(digits(lo + 1)), 1),
+        _ => (None, 0),
+    };
+    let end = lo + comma + hi.unwrap_or(0);
+    if rest.get(end) != Some(&'}') || (lo == 0 && hi.is_none()) {
+        return None;
+    }
+    let low: String = if lo == 0 { "0".into() } else { rest[..lo].iter().collect() };
+    let text = match hi {
+        None => format!("{{{low}}}"),
+        Some(h) => format!("{{{low},{}}}", rest[lo + 1..lo + 1 + h].iter().collect::<String>()),
+    };
+    Some((text, end + 1))
 }
 
 /// Python's replacement syntax (`\1`, `\g<name>`) in the regex crate's (`${1}`).
@@ -253,4 +333,28 @@ impl Object for Re {
 
 pub fn re_module() -> Value {
     Value::from_object(Re(None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_only_brace_and_anchor_syntax_is_translated() {
+        // What Python's `re` reads as literals or as repetitions.
+        let cases = [
+            (r"^.*{{\s*config\s*\([^)]+\)\s*}}", r"^.*\{\{\s*config\s*\([^)]+\)\s*\}\}"),
+            ("a{2}b{1,}c{,3}d{2,4}", "a{2}b{1,}c{0,3}d{2,4}"),
+            ("x{}y{,}z{a}", r"x\{\}y{0,}z\{a\}"),
+            (r"[{}]\{\Z", r"[{}]\{\z"),
+            (r"[]{]x{", r"[\]{]x\{"),
+        ];
+        for (python, crate_syntax) in cases {
+            assert_eq!(translate(python), crate_syntax, "{python}");
+            assert!(Regex::new(&translate(python)).is_ok(), "{python}");
+        }
+        let re = compile(r"{{\s*config\(", 0).expect("compiles");
+        assert!(re.is_match("{{ config(materialized='table') }}"));
+        assert!(compile("ab{,2}c", 0).expect("compiles").is_match("abbc"));
+    }
 }

@@ -25,6 +25,7 @@ fn finished(id: &str, resource: Resource, status: Status) -> Event {
         worker: 1,
         attempts: 1,
         sql: Vec::new(),
+        compiled: None,
     };
     Event::NodeFinished { index: 1, total: 1, node: label(id, resource), result }
 }
