@@ -463,6 +463,42 @@ fn what_a_node_compiles_as_it_runs_is_its_compiled_code_everywhere() {
     assert_eq!(m["nodes"]["test.shop.counted_matches"]["compiled_code"].as_str(), Some(test));
 }
 
+/// A source's descriptions, loader, meta, tags and columns reach the
+/// manifest and `graph.sources` as dbt writes them (codegen reads column
+/// descriptions from there); expected values are dbt 1.10's for this file.
+#[test]
+fn source_properties_reach_the_manifest_and_the_graph() {
+    let f = shop();
+    f.write(
+        "models/src.yml",
+        "version: 2\nsources:\n  - name: raw\n    schema: main\n    description: The raw source\n    loader: fivetran\n    meta: {owner: a, level: source}\n    tags: [s1]\n    tables:\n      - name: raw_orders\n        description: \"Table {{ 'one' }}\"\n        meta: {level: table}\n        tags: [t1tag]\n        columns:\n          - name: id\n            description: First col\n            data_type: integer\n            meta: {pii: true}\n            tags: [ctag]\n            quote: true\n          - name: amount\n",
+    );
+    f.write(
+        "models/described.sql",
+        "{% set s = graph.sources.values() | selectattr('name', 'equalto', 'raw_orders') | first if execute else {} %}\nselect '{{ s.columns.id.description if execute }}' as id_description, '{{ s.description if execute }}' as description",
+    );
+    let r = f.run(&["run", "--select", "described"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(f.query("select id_description, description from described"), [["First col", "Table one"]]);
+    let m = json(&f.path().join("target/manifest.json"));
+    let src = &m["sources"]["source.shop.raw.raw_orders"];
+    assert_eq!(
+        (&src["description"], &src["source_description"], &src["loader"]),
+        (&json!("Table one"), &json!("The raw source"), &json!("fivetran"))
+    );
+    assert_eq!(src["meta"], json!({"owner": "a", "level": "table"}));
+    assert_eq!(src["source_meta"], json!({"owner": "a", "level": "source"}));
+    assert_eq!(src["tags"], json!(["s1", "t1tag"]));
+    assert_eq!(src["config"]["meta"], src["meta"]);
+    assert_eq!(
+        src["columns"]["id"],
+        json!({"name": "id", "description": "First col", "meta": {"pii": true}, "data_type": "integer", "constraints": [],
+               "quote": true, "config": {"meta": {"pii": true}, "tags": ["ctag"]}, "tags": ["ctag"], "granularity": null, "doc_blocks": []})
+    );
+    assert_eq!(src["columns"]["amount"]["description"], "");
+    assert_eq!(src["columns"]["amount"]["quote"], Value::Null);
+}
+
 #[test]
 fn run_operation_calls_one_macro_against_the_database() {
     let f = shop();

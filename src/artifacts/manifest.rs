@@ -105,6 +105,7 @@ fn sources_json(inputs: &Inputs, layout: &Layout) -> Map<String, Value> {
         let database = src.database.clone().unwrap_or_else(|| inputs.target.database.clone());
         let relation = crate::template::relation::Relation::new(&database, &src.schema, &src.identifier);
         let file = crate::project::resources::below(&project.dir, &src.file).display().to_string();
+        let docs = &src.docs;
         let entry = json!({
             "database": database,
             "schema": src.schema,
@@ -117,19 +118,40 @@ fn sources_json(inputs: &Inputs, layout: &Layout) -> Map<String, Value> {
             "fqn": layout.source_fqn(project, src),
             "source_name": src.source,
             "identifier": src.identifier,
-            "loader": "",
-            "description": "",
-            "source_description": "",
-            "columns": {},
-            "meta": {},
-            "source_meta": {},
-            "tags": [],
-            "config": {"enabled": true, "meta": {}, "tags": []},
+            "loader": docs.loader.clone().unwrap_or_default(),
+            "description": docs.description.as_deref().map(|d| describe(inputs, d)).unwrap_or_default(),
+            "source_description": docs.source_description.as_deref().map(|d| describe(inputs, d)).unwrap_or_default(),
+            "columns": source_columns(inputs, &docs.columns),
+            "meta": docs.meta,
+            "source_meta": docs.source_meta,
+            "tags": docs.tags,
+            "config": {"enabled": true, "meta": docs.meta, "tags": docs.tags},
             "relation_name": relation.to_string(),
         });
         out.insert(id, entry);
     }
     out
+}
+
+/// A source table's `columns`, as dbt writes a node's (descriptions rendered).
+fn source_columns(inputs: &Inputs, columns: &[crate::project::SourceColumn]) -> Value {
+    let mut out = Map::new();
+    for c in columns {
+        let entry = json!({
+            "name": c.name,
+            "description": c.description.as_deref().map(|d| describe(inputs, d)).unwrap_or_default(),
+            "meta": c.meta,
+            "data_type": c.data_type,
+            "constraints": [],
+            "quote": c.quote,
+            "config": {"meta": c.meta, "tags": c.tags},
+            "tags": c.tags,
+            "granularity": null,
+            "doc_blocks": [],
+        });
+        out.insert(c.name.clone(), entry);
+    }
+    Value::Object(out)
 }
 
 /// `parent_map` and `child_map` as lists beside `ids` (sorted).

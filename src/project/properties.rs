@@ -11,7 +11,7 @@
 use super::lines::Lines;
 use super::test_entries::{self, Attached, TestDecl};
 use super::{ColumnProps, NodeProps, SourceTable};
-use crate::config::properties::{RawColumn, RawProperties};
+use crate::config::properties::{RawColumn, RawProperties, RawSource, RawSourceTable};
 use crate::diag::Diagnostic;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
@@ -175,21 +175,13 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
             }
             let schema = s.schema.clone().unwrap_or_else(|| s.name.clone());
             let identifier = t.identifier.clone().unwrap_or_else(|| t.name.clone());
-            let tags = [&s.tags, &t.tags]
-                .into_iter()
-                .flatten()
-                .flat_map(|v| match v {
-                    Value::String(one) => vec![one.clone()],
-                    Value::Sequence(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
-                    _ => Vec::new(),
-                })
-                .collect();
+            let tags: Vec<String> = [&s.tags, &t.tags].into_iter().flatten().flat_map(tag_list).collect();
             let file_source = super::external::Source {
                 name: &t.name,
                 identifier: &identifier,
                 schema: &schema,
                 database: s.database.as_deref(),
-                tags,
+                tags: tags.clone(),
                 layers: [s.meta.as_ref(), t.meta.as_ref(), s.config.as_ref(), t.config.as_ref()],
             };
             let external = super::external::location(&file_source).unwrap_or_else(|e| {
@@ -207,10 +199,51 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
                 file: file.clone(),
                 line: Some(line),
                 external,
+                docs: source_docs(s, t, tags),
             });
         }
     }
     out
+}
+
+/// `tags:` as written: one tag or a list of them.
+fn tag_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(one) => vec![one.clone()],
+        Value::Sequence(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn mapping(v: Option<&Value>) -> serde_yaml::Mapping {
+    v.and_then(Value::as_mapping).cloned().unwrap_or_default()
+}
+
+/// What the manifest says of a source table besides where it is.
+fn source_docs(s: &RawSource, t: &RawSourceTable, tags: Vec<String>) -> super::SourceDocs {
+    let mut meta = mapping(s.meta.as_ref());
+    meta.extend(mapping(t.meta.as_ref()));
+    let columns = t
+        .columns
+        .iter()
+        .map(|c| super::SourceColumn {
+            name: c.name.clone(),
+            description: c.description.clone(),
+            data_type: c.data_type.clone(),
+            meta: mapping(c.meta.as_ref()),
+            tags: c.tags.as_ref().map(tag_list).unwrap_or_default(),
+            quote: c.quote,
+        })
+        .collect();
+    super::SourceDocs {
+        description: t.description.clone(),
+        source_description: s.description.clone(),
+        loader: s.loader.clone(),
+        meta,
+        source_meta: mapping(s.meta.as_ref()),
+        tags,
+        columns,
+    }
 }
 
 /// Decodes the test entries of one owner (a model, version, column, source

@@ -334,6 +334,11 @@ pub fn install(env: &mut Environment<'static>, invocation_id: &str, run_started_
     for name in ["as_text", "as_bool", "as_number", "as_native"] {
         env.add_filter(name, |v: Value| v);
     }
+    // `x | list` is a new Python list, which `.pop()` and `.append()` change
+    // (codegen: `(nodes | selectattr(…) | list).pop()`).
+    env.add_filter("list", |state: &State, v: Value| -> Result<Value, Error> {
+        super::pyobj::make_mut(minijinja::filters::list(state, v)?)
+    });
     env.add_filter("is_list", |v: Value| v.kind() == minijinja::value::ValueKind::Seq && !v.is_kwargs());
 }
 

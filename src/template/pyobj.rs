@@ -244,8 +244,9 @@ fn wrap_set(tag: &str) -> Option<(String, usize)> {
     if after_set.len() == body.len() {
         return None;
     }
-    let name_len = after_set.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
-    if name_len == 0 {
+    // A name, or a namespace's attribute (`{% set ns.cols = [] %}`).
+    let name_len = after_set.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))?;
+    if name_len == 0 || after_set.starts_with('.') {
         return None;
     }
     let literal = after_set[name_len..].trim_start().strip_prefix('=')?.trim_start();

@@ -88,6 +88,9 @@ fn set_literals_accept_append_and_update() {
                  {%- set d = {'a': 1} -%}{% do d.update({'b': 2}) %}{% do d.update(c=3) %}\
                  {{ cols | join(',') }} {{ cols[-1] }} {{ d | length }} {{ d['b'] }} {{ d.get('zz', 'none') }} {{ d.items() | list | length }}";
     assert_eq!(ok(model, &[]), "X,Y Y 3 2 none 3");
+    // A namespace's attribute set to a literal (codegen's unit-test template).
+    let model = "{% set ns = namespace(cols=none) %}{% set ns.cols = [] %}{% do ns.cols.append('a') %}{{ ns.cols }}";
+    assert_eq!(ok(model, &[]), "['a']");
 }
 
 #[test]
@@ -321,6 +324,25 @@ fn modules_datetime_and_re() {
                  {{ modules.re.search('z', 'abc') is none }} {{ modules.re.findall('[0-9]+', 'a1b22') | join(',') }} \
                  {{ modules.re.sub('(a)(b)', '\\\\2\\\\1', 'ab') }}";
     assert_eq!(ok(model, &[]), "2025-02-03T04 2025-02-03 _b_d bb True 1,22 ba");
+}
+
+#[test]
+fn a_list_made_by_the_list_filter_can_be_changed() {
+    // Python: 'b' then ['a'] (codegen pops the one node a filter found).
+    let model = "{{ (['x', 'b'] | select('ne', 'x') | list).pop() }} \
+                 {% set l = ['a', 'b'] | list %}{% do l.pop() %}{{ l }}";
+    assert_eq!(ok(model, &[]), "b ['a']");
+}
+
+#[test]
+fn patterns_are_pythons_with_look_around_and_back_references() {
+    // Python: ['a1'], 'x_y', 'aa', ['a', 'b,c'] (codegen's import-CTE macro looks ahead).
+    let out = ok(
+        "{{ modules.re.findall('[a-z](?=1)\\d', 'a1b2') }} {{ modules.re.sub('(?<=x) (?=y)', '_', 'x y') }} \
+         {{ modules.re.search('(a)\\\\1', 'baab').group(0) }} {{ modules.re.split('(?<=a),', 'a,b,c') | length }}",
+        &[],
+    );
+    assert_eq!(out, "['a1'] x_y aa 2");
 }
 
 #[test]
