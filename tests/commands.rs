@@ -499,6 +499,41 @@ fn source_properties_reach_the_manifest_and_the_graph() {
     assert_eq!(src["columns"]["amount"]["quote"], Value::Null);
 }
 
+/// A column's tags go to the tests declared on it, before their own, and
+/// its meta and tags into the manifest's column entry (dbt 1.10's output).
+#[test]
+fn column_tags_reach_the_columns_tests_and_the_manifest() {
+    let f = shop();
+    f.write("models/tagged.sql", "select 1 as x, 2 as y");
+    f.write(
+        "models/tagged.yml",
+        "version: 2\nmodels:\n  - name: tagged\n    config: {tags: [mt]}\n    columns:\n      - name: x\n        meta: {pii: true}\n        tags: [a]\n        data_tests: [not_null, {unique: {config: {tags: [own]}}}]\n      - name: y\n",
+    );
+    let r = f.run(&[
+        "ls",
+        "--resource-type",
+        "test",
+        "--select",
+        "tagged",
+        "--output",
+        "json",
+        "--output-keys",
+        "name tags",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        [r#"{"name": "not_null_tagged_x", "tags": ["a"]}"#, r#"{"name": "unique_tagged_x", "tags": ["a", "own"]}"#]
+    );
+    let r = f.run(&["compile", "--select", "tagged"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = json(&f.path().join("target/manifest.json"));
+    let x = &m["nodes"]["model.shop.tagged"]["columns"]["x"];
+    assert_eq!((&x["meta"], &x["tags"]), (&json!({"pii": true}), &json!(["a"])));
+    assert_eq!(x["config"], json!({"meta": {"pii": true}, "tags": ["a"]}));
+    assert_eq!(m["nodes"]["model.shop.tagged"]["columns"]["y"]["tags"], json!([]));
+}
+
 #[test]
 fn run_operation_calls_one_macro_against_the_database() {
     let f = shop();

@@ -182,6 +182,8 @@ fn list_options(resource_type: Vec<String>, output: &str, output_keys: Vec<Strin
     if !output_keys.is_empty() && output != ListOutput::Json {
         return Err(usage("`--output-keys` needs `--output json`".into(), "add `--output json`"));
     }
+    // dbt also takes the keys as one space-separated value (`--output-keys "name tags"`).
+    let output_keys = output_keys.iter().flat_map(|k| k.split_whitespace()).map(str::to_string).collect();
     Ok(ListOptions { resource_types: types, output, output_keys })
 }
 

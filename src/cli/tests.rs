@@ -55,6 +55,10 @@ fn ls_options_are_validated() {
     assert_eq!(list.resource_types.iter().map(String::as_str).collect::<Vec<_>>(), ["seed", "test"]);
     assert_eq!(list.output, ListOutput::Json);
     assert_eq!(list.output_keys, ["name"]);
+    // dbt takes `--output-keys "name tags"` as two keys.
+    let o = parse(&["ls", "--output", "json", "--output-keys", "name tags", "config"]).expect("valid");
+    let Command::Ls { list, .. } = o.command else { panic!("not ls") };
+    assert_eq!(list.output_keys, ["name", "tags", "config"]);
     let all = parse(&["list", "--resource-type", "all"]).expect("`list` is an alias");
     let Command::Ls { list, .. } = all.command else { panic!("not ls") };
     assert_eq!(list.resource_types.len(), 6, "model, seed, snapshot, test, source, unit_test");

@@ -102,6 +102,9 @@ pub struct ColumnProps {
     pub constraints: Option<Value>,
     /// The column's `name:` line.
     pub line: usize,
+    /// `meta:` and `tags:`, which the manifest carries.
+    pub meta: serde_yaml::Mapping,
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

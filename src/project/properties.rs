@@ -110,7 +110,9 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
                 for c in &m.columns {
                     let col = lines.entry(line, &c.name).unwrap_or(line);
                     let sql = test_entries::column_sql(&c.name, c.quote);
+                    let from = out.tests.len();
                     push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
+                    tag_column_tests(&mut out, from, c);
                 }
             }
             let column_lines: Vec<usize> =
@@ -143,7 +145,9 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
             let col = lines.entry(line, &c.name).unwrap_or(line);
             column_lines.push(col);
             let sql = test_entries::column_sql(&c.name, c.quote);
+            let from = out.tests.len();
             push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
+            tag_column_tests(&mut out, from, c);
         }
         let mut entry = node_props(&file, line, &s.config, &s.columns, &s.description);
         entry.column_props = column_props(&s.columns, &column_lines);
@@ -171,7 +175,9 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
             for c in &t.columns {
                 let col = lines.entry(line, &c.name).unwrap_or(line);
                 let sql = test_entries::column_sql(&c.name, c.quote);
+                let from = out.tests.len();
                 push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
+                tag_column_tests(&mut out, from, c);
             }
             let schema = s.schema.clone().unwrap_or_else(|| s.name.clone());
             let identifier = t.identifier.clone().unwrap_or_else(|| t.name.clone());
@@ -204,6 +210,21 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
         }
     }
     out
+}
+
+/// Gives the tests declared for column `c` since `from` the column's tags
+/// before their own, as dbt does (`dbt ls -s tag:pii` lists them).
+pub(super) fn tag_column_tests(out: &mut Declared, from: usize, c: &RawColumn) {
+    let Some(column_tags) = c.tags.as_ref().map(tag_list).filter(|t| !t.is_empty()) else { return };
+    for t in out.tests.iter_mut().skip(from) {
+        let mut tags = column_tags.clone();
+        for own in t.config.get("tags").map(tag_list).unwrap_or_default() {
+            if !tags.contains(&own) {
+                tags.push(own);
+            }
+        }
+        t.config.insert("tags".into(), Value::Sequence(tags.into_iter().map(Value::String).collect()));
+    }
 }
 
 /// `tags:` as written: one tag or a list of them.
@@ -347,6 +368,8 @@ pub(super) fn column_props(columns: &[RawColumn], lines: &[usize]) -> Vec<Column
             quote: c.quote.unwrap_or(false),
             constraints: c.constraints.clone(),
             line: *line,
+            meta: mapping(c.meta.as_ref()),
+            tags: c.tags.as_ref().map(tag_list).unwrap_or_default(),
         })
         .collect()
 }

@@ -251,7 +251,7 @@ fn type_name(v: &Value) -> String {
 
 fn shift(t: &PyDateTime, d: PyTimeDelta) -> Result<Value, Error> {
     let naive = t.naive.checked_add_signed(d.chrono()?).ok_or_else(|| invalid("date value out of range"))?;
-    Ok(PyDateTime { naive, tz: t.tz }.value())
+    Ok(PyDateTime { naive, tz: t.tz, lmt: false }.value())
 }
 
 /// `date ± timedelta` counts whole days only (`timedelta.days`), as Python does.

@@ -11,7 +11,7 @@
 //! into calls before templates compile.
 
 use chrono::format::{Item, StrftimeItems};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use minijinja::value::{from_args, DynObject, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
@@ -43,11 +43,16 @@ fn strftime(write: impl Fn(&mut String, StrftimeItems<'_>) -> fmt::Result, fmt: 
 pub struct PyDateTime {
     pub naive: NaiveDateTime,
     pub tz: Option<Tz>,
+    /// A pytz zone handed to the constructor or `replace(tzinfo=…)` (not
+    /// `localize`d): pytz then applies the zone's first offset, its local
+    /// mean time rounded to the minute (`-07:53` for Los Angeles), which is
+    /// what dbt renders.
+    pub lmt: bool,
 }
 
 impl PyDateTime {
     pub fn utc(t: DateTime<Utc>) -> PyDateTime {
-        PyDateTime { naive: t.naive_utc(), tz: Some(Tz::UTC) }
+        PyDateTime { naive: t.naive_utc(), tz: Some(Tz::UTC), lmt: false }
     }
 
     pub fn value(self) -> Value {
@@ -58,8 +63,17 @@ impl PyDateTime {
         self.tz.and_then(|tz| tz.from_local_datetime(&self.naive).earliest())
     }
 
+    /// The time with the offset Python gives it: the zone's at that time,
+    /// or its local mean time for a [`PyDateTime::lmt`] one.
+    fn fixed(&self) -> Option<DateTime<FixedOffset>> {
+        match (self.tz, self.lmt) {
+            (Some(tz), true) => lmt_offset(tz).from_local_datetime(&self.naive).single(),
+            _ => self.aware().map(|t| t.fixed_offset()),
+        }
+    }
+
     fn offset(&self) -> String {
-        match self.aware() {
+        match self.fixed() {
             Some(t) => t.format("%:z").to_string(),
             None => String::new(),
         }
@@ -99,6 +113,10 @@ impl Object for PyDateTime {
         match method {
             "strftime" => {
                 let (fmt,): (&str,) = from_args(args)?;
+                if let (true, Some(t)) = (self.lmt, self.fixed()) {
+                    let fmt = fmt.replace("%Z", "LMT");
+                    return strftime(|s, items| write!(s, "{}", t.format_with_items(items)), &fmt);
+                }
                 match self.aware() {
                     Some(t) => strftime(|s, items| write!(s, "{}", t.format_with_items(items)), fmt),
                     None => strftime(|s, items| write!(s, "{}", self.naive.format_with_items(items)), fmt),
@@ -110,14 +128,14 @@ impl Object for PyDateTime {
             }
             "date" => Ok(Value::from_object(PyDate(self.naive.date()))),
             "timestamp" => {
-                let t = self.aware().map(|t| t.with_timezone(&Utc)).unwrap_or_else(|| self.naive.and_utc());
+                let t = self.fixed().map(|t| t.with_timezone(&Utc)).unwrap_or_else(|| self.naive.and_utc());
                 Ok(Value::from(t.timestamp_micros() as f64 / 1e6))
             }
             "astimezone" => {
                 let (tz,): (Value,) = from_args(args)?;
                 let tz = tz.downcast_object_ref::<PyTz>().ok_or_else(|| invalid("astimezone needs a timezone"))?.0;
-                let t = self.aware().ok_or_else(|| invalid("astimezone needs a tz-aware datetime"))?;
-                Ok(PyDateTime { naive: t.with_timezone(&tz).naive_local(), tz: Some(tz) }.value())
+                let t = self.fixed().ok_or_else(|| invalid("astimezone needs a tz-aware datetime"))?;
+                Ok(PyDateTime { naive: t.with_timezone(&tz).naive_local(), tz: Some(tz), lmt: false }.value())
             }
             "replace" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;
@@ -138,6 +156,7 @@ impl Object for PyDateTime {
                 if kwargs.has("tzinfo") {
                     let tz: Value = kwargs.get("tzinfo")?;
                     out.tz = tz.downcast_object_ref::<PyTz>().map(|t| t.0);
+                    out.lmt = out.tz.is_some();
                 }
                 kwargs.assert_all_used()?;
                 Ok(out.value())
@@ -234,6 +253,25 @@ impl Object for PyTz {
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0.name())
     }
+
+    /// pytz's `localize(naive)` (the zone's offset at that time) and
+    /// `normalize(aware)` (the same instant in this zone).
+    fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        let a = bind(method, args, &["dt", "is_dst"], 1)?;
+        let dt = a[0]
+            .as_ref()
+            .and_then(|v| v.downcast_object_ref::<PyDateTime>())
+            .ok_or_else(|| invalid(format!("`{method}` needs a datetime")))?;
+        match method {
+            "localize" if dt.tz.is_some() => Err(invalid("Not naive datetime (tzinfo is already set)")),
+            "localize" => Ok(PyDateTime { naive: dt.naive, tz: Some(self.0), lmt: false }.value()),
+            "normalize" => {
+                let t = dt.fixed().ok_or_else(|| invalid("Naive time - no tzinfo set"))?;
+                Ok(PyDateTime { naive: t.with_timezone(&self.0).naive_local(), tz: Some(self.0), lmt: false }.value())
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
 }
 
 /// `modules.datetime.datetime`, `modules.datetime.date`, `modules.pytz`.
@@ -244,8 +282,47 @@ enum Module {
     Pytz,
 }
 
-fn num(kwargs: &Kwargs, key: &str) -> Result<u32, Error> {
-    Ok(kwargs.get::<Option<u32>>(key)?.unwrap_or(0))
+/// Python's binding of a call's arguments to `names`, by position then by
+/// keyword; the first `required` must be given.
+fn bind(what: &str, args: &[Value], names: &[&str], required: usize) -> Result<Vec<Option<Value>>, Error> {
+    let (positional, kwargs) = match args.split_last() {
+        Some((last, rest)) if last.is_kwargs() => (rest, Some(Kwargs::try_from(last.clone())?)),
+        _ => (args, None),
+    };
+    if positional.len() > names.len() {
+        return Err(invalid(format!("{what}() takes at most {} arguments ({} given)", names.len(), positional.len())));
+    }
+    let mut out: Vec<Option<Value>> = names.iter().map(|_| None).collect();
+    for (slot, v) in out.iter_mut().zip(positional) {
+        *slot = Some(v.clone());
+    }
+    if let Some(kwargs) = kwargs {
+        for (i, name) in names.iter().enumerate() {
+            if let Some(v) = kwargs.get::<Option<Value>>(name)? {
+                if out[i].is_some() {
+                    return Err(invalid(format!("{what}() got multiple values for argument `{name}`")));
+                }
+                out[i] = Some(v);
+            }
+        }
+        kwargs.assert_all_used()?;
+    }
+    if let Some(missing) = names.iter().zip(&out).take(required).find(|(_, v)| v.is_none()) {
+        return Err(invalid(format!("{what}() is missing its `{}` argument", missing.0)));
+    }
+    Ok(out)
+}
+
+fn year(v: &Option<Value>) -> Result<i32, Error> {
+    v.as_ref().map_or(Ok(0), |v| i32::try_from(v.clone()))
+}
+
+/// A zone's local mean time as pytz keeps it: the zone's first offset,
+/// rounded to the minute as pytz rounds it.
+fn lmt_offset(tz: Tz) -> FixedOffset {
+    let early = NaiveDate::from_ymd_opt(1800, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+    let secs = tz.offset_from_utc_datetime(&early).fix().local_minus_utc();
+    FixedOffset::east_opt((secs + 30).div_euclid(60) * 60).unwrap_or(Utc.fix())
 }
 
 impl Object for Module {
@@ -263,23 +340,21 @@ impl Object for Module {
     fn call(self: &Arc<Self>, _: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         match self.as_ref() {
             Module::DateTimeClass => {
-                let (y, m, d, h, kwargs): (i32, u32, u32, Option<u32>, Kwargs) = from_args(args)?;
-                let date = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| invalid("invalid date"))?;
-                let naive = date
-                    .and_hms_micro_opt(
-                        h.unwrap_or(0),
-                        num(&kwargs, "minute")?,
-                        num(&kwargs, "second")?,
-                        num(&kwargs, "microsecond")?,
-                    )
-                    .ok_or_else(|| invalid("invalid time"))?;
-                let tz: Option<Value> = kwargs.get("tzinfo")?;
-                kwargs.assert_all_used()?;
-                Ok(PyDateTime { naive, tz: tz.and_then(|t| t.downcast_object_ref::<PyTz>().map(|t| t.0)) }.value())
+                const NAMES: [&str; 8] = ["year", "month", "day", "hour", "minute", "second", "microsecond", "tzinfo"];
+                let a = bind("datetime", args, &NAMES, 3)?;
+                let n = |i: usize| -> Result<u32, Error> { a[i].as_ref().map_or(Ok(0), |v| u32::try_from(v.clone())) };
+                let date =
+                    NaiveDate::from_ymd_opt(year(&a[0])?, n(1)?, n(2)?).ok_or_else(|| invalid("invalid date"))?;
+                let naive =
+                    date.and_hms_micro_opt(n(3)?, n(4)?, n(5)?, n(6)?).ok_or_else(|| invalid("invalid time"))?;
+                let tz = a[7].as_ref().and_then(|t| t.downcast_object_ref::<PyTz>().map(|t| t.0));
+                Ok(PyDateTime { naive, tz, lmt: tz.is_some() }.value())
             }
             Module::DateClass => {
-                let (y, m, d): (i32, u32, u32) = from_args(args)?;
-                let date = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| invalid("invalid date"))?;
+                let a = bind("date", args, &["year", "month", "day"], 3)?;
+                let n = |i: usize| -> Result<u32, Error> { a[i].as_ref().map_or(Ok(0), |v| u32::try_from(v.clone())) };
+                let date =
+                    NaiveDate::from_ymd_opt(year(&a[0])?, n(1)?, n(2)?).ok_or_else(|| invalid("invalid date"))?;
                 Ok(Value::from_object(PyDate(date)))
             }
             Module::Pytz => Err(invalid("`modules.pytz` is not callable")),
@@ -292,18 +367,22 @@ impl Object for Module {
                 let (tz,): (Option<Value>,) = from_args(args)?;
                 let now = Utc::now();
                 Ok(match tz.as_ref().and_then(|t| t.downcast_object_ref::<PyTz>()) {
-                    Some(tz) => PyDateTime { naive: now.with_timezone(&tz.0).naive_local(), tz: Some(tz.0) }.value(),
-                    None => PyDateTime { naive: chrono::Local::now().naive_local(), tz: None }.value(),
+                    Some(tz) => {
+                        PyDateTime { naive: now.with_timezone(&tz.0).naive_local(), tz: Some(tz.0), lmt: false }.value()
+                    }
+                    None => PyDateTime { naive: chrono::Local::now().naive_local(), tz: None, lmt: false }.value(),
                 })
             }
-            (Module::DateTimeClass, "utcnow") => Ok(PyDateTime { naive: Utc::now().naive_utc(), tz: None }.value()),
+            (Module::DateTimeClass, "utcnow") => {
+                Ok(PyDateTime { naive: Utc::now().naive_utc(), tz: None, lmt: false }.value())
+            }
             (Module::DateTimeClass, "strptime") => {
                 let (s, fmt): (&str, &str) = from_args(args)?;
                 let f = fmt.replace("%f", "%.f").replace("%S.%.f", "%S%.f");
                 let naive = NaiveDateTime::parse_from_str(s, &f)
                     .or_else(|_| NaiveDate::parse_from_str(s, &f).map(|d| d.and_time(chrono::NaiveTime::MIN)))
                     .map_err(|e| invalid(format!("cannot parse `{s}` with `{fmt}`: {e}")))?;
-                Ok(PyDateTime { naive, tz: None }.value())
+                Ok(PyDateTime { naive, tz: None, lmt: false }.value())
             }
             (Module::DateTimeClass, "fromisoformat") => {
                 let (s,): (&str,) = from_args(args)?;
@@ -317,7 +396,7 @@ impl Object for Module {
                         NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(|d| d.and_time(chrono::NaiveTime::MIN))
                     })
                     .ok_or_else(|| invalid(format!("invalid isoformat string `{s}`")))?;
-                Ok(PyDateTime { naive, tz: None }.value())
+                Ok(PyDateTime { naive, tz: None, lmt: false }.value())
             }
             (Module::DateClass, "today") => Ok(Value::from_object(PyDate(chrono::Local::now().date_naive()))),
             (Module::DateClass, "fromisoformat") => {

@@ -266,7 +266,7 @@ pub fn to_jinja(v: Db) -> Value {
                 .unwrap_or_else(|_| Value::from(text))
         }
         Db::Timestamp(unit, v) => match chrono::DateTime::from_timestamp_micros(micros(unit, v)) {
-            Some(t) => PyDateTime { naive: t.naive_utc(), tz: None }.value(),
+            Some(t) => PyDateTime { naive: t.naive_utc(), tz: None, lmt: false }.value(),
             None => Value::from(v),
         },
         Db::Date32(days) => match chrono::NaiveDate::from_ymd_opt(1970, 1, 1)

@@ -186,3 +186,22 @@ fn itertools_functions() {
     let d = failure("{{ modules.itertools.repeat('z') }}");
     assert!(d.message.contains("never ends"), "{}", d.message);
 }
+
+#[test]
+fn a_pytz_zone_handed_to_the_constructor_keeps_pytzs_local_mean_time() {
+    // Python with pytz (dbt_date's integration models render this): a zone
+    // given as `tzinfo=` is not localized, so its first offset applies.
+    let model = "{% set la = modules.pytz.timezone('America/Los_Angeles') %}\
+                 {{ modules.datetime.datetime(1997, 9, 29, 6, 14, 0, tzinfo=la) }}|\
+                 {% set d = modules.datetime.datetime(year=2020, month=1, day=2, hour=3, tzinfo=modules.pytz.timezone('Europe/Berlin')) %}\
+                 {{ d.isoformat() }}|{{ d.strftime('%Z %z') }}|{{ d.astimezone(modules.pytz.utc) }}|\
+                 {{ modules.datetime.datetime(2020, 1, 2).replace(tzinfo=modules.pytz.timezone('Asia/Kolkata')) }}|\
+                 {{ modules.datetime.date(year=2020, month=3, day=4) }}|{{ la.localize(modules.datetime.datetime(1997, 9, 29)) }}";
+    assert_eq!(
+        ok(model),
+        "1997-09-29 06:14:00-07:53|2020-01-02T03:00:00+00:53|LMT +0053|2020-01-02 02:07:00+00:00|\
+         2020-01-02 00:00:00+05:53|2020-03-04|1997-09-29 00:00:00-07:00"
+    );
+    let e = failure("{{ modules.datetime.datetime(2020, 1, 2, 3, 4, 5, 6, none, 9) }}");
+    assert!(e.to_string().contains("datetime() takes at most 8 arguments (9 given)"), "{e}");
+}

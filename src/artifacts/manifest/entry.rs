@@ -201,14 +201,19 @@ fn columns<'a>(inputs: &Inputs<'a>, node: &Node) -> F<'a> {
             let data_type = declared.and_then(|d| d.data_type.as_deref()).map_or(NULL, s);
             let constraints = declared.and_then(|d| d.constraints.as_ref());
             let quote = declared.filter(|d| d.quote).map_or(NULL, |_| F::Raw("true"));
+            let meta = declared.map_or(serde_json::json!({}), |d| serde_json::json!(d.meta));
+            let tags = declared.map_or(serde_json::json!([]), |d| serde_json::json!(d.tags));
             let col = Fields::from([
                 ("name", s(c.as_str())),
                 ("description", s(description)),
-                ("meta", F::Raw("{}")),
+                ("meta", F::Value(meta.clone())),
                 ("data_type", data_type),
                 ("constraints", F::Value(crate::nodes::contract::manifest_constraints(constraints, false))),
                 ("quote", quote),
-                ("tags", F::Raw("[]")),
+                ("config", F::Value(serde_json::json!({"meta": meta, "tags": tags}))),
+                ("tags", F::Value(tags)),
+                ("granularity", NULL),
+                ("doc_blocks", F::Raw("[]")),
             ]);
             cols.insert(c.as_str(), F::Obj(col));
         }

@@ -106,6 +106,7 @@ pub(in crate::project) fn declare(file: &Path, lines: &Lines, m: &RawModelProps,
         let attached = Attached::Model(m.name.clone());
         for (col, col_line) in &columns {
             let sql = crate::project::test_entries::column_sql(&col.name, col.quote);
+            let from = out.tests.len();
             crate::project::properties::push_tests(
                 out,
                 lines,
@@ -116,6 +117,7 @@ pub(in crate::project) fn declare(file: &Path, lines: &Lines, m: &RawModelProps,
                 *col_line,
                 &version,
             );
+            crate::project::properties::tag_column_tests(out, from, col);
         }
         let tests = match rv.data_tests.as_ref().or(rv.tests.as_ref()) {
             Some(own) => (Some(own), *at),
