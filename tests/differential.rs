@@ -51,6 +51,7 @@ const CASES: &[&str] = &[
     "snapshot_strategy",
     "snapshots",
     "sql_header",
+    "unit_overrides",
     "unit_tests",
     "versions",
     "yaml11_booleans",
@@ -329,6 +330,14 @@ fn data_tests() {
 #[test]
 fn context_objects() {
     run_case("context_objects");
+}
+
+/// A unit test's macro overrides: `pkg.macro` replaces the macro in the
+/// package's namespace (inside other macros too), a plain name the global
+/// one, and an override naming no package is ignored, as in dbt.
+#[test]
+fn unit_overrides() {
+    run_case("unit_overrides");
 }
 
 /// The rest of dbt's provider members: `diff_of_two_dicts`,

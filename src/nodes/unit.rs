@@ -148,12 +148,6 @@ impl Planner<'_> {
                 decl.name, decl.model
             )));
         }
-        for name in decl.overrides.macros.keys().filter(|k| k.contains('.') && !k.starts_with("dbt.")) {
-            self.warnings.push(err(format!(
-                "unit test `{}`: the override of macro `{name}` is not applied (runner overrides macros by their unqualified name)",
-                decl.name
-            )));
-        }
         let written = self.written.get(&tested.id).cloned().unwrap_or_default();
         let mut inputs = Vec::new();
         for g in &decl.given {

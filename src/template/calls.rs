@@ -141,7 +141,9 @@ impl Templates {
     /// [`Templates::render_config_str`] for a node of package `scope`.
     pub fn render_config_str_in(&self, scope: Option<&str>, text: &str) -> Result<String, String> {
         let ctx = self.base_ctx_in(scope, &Relation::new("", "", ""), false, false);
-        limits::render(|| self.env.render_str(text, self.context(ctx))).map_err(|e| describe(&e))
+        // Date arithmetic (`modules.datetime.date.today() - …timedelta(2)`) as in a model.
+        let text = pyops::rewrite_datetime_arithmetic(text);
+        limits::render(|| self.env.render_str(&text, self.context(ctx))).map_err(|e| describe(&e))
     }
 
     /// Evaluates a YAML test argument such as `ref('customers')`, recording its refs.

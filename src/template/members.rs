@@ -117,8 +117,18 @@ pub(crate) fn context(index: &Arc<MacroIndex>, globals: &Globals, mut pairs: Vec
             .iter()
             .find(|(k, _)| k.as_str() == Some(LOCALS))
             .and_then(|(_, v)| v.downcast_object_ref::<Locals>().map(|l| l.package().to_string()));
+        // A unit test's macro overrides stay what the test says.
+        let overridden: Vec<Value> = pairs
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(super::macros::MACRO_OVERRIDES))
+            .and_then(|(_, v)| v.try_iter().ok())
+            .map(Iterator::collect)
+            .unwrap_or_default();
         for (k, v) in pairs.iter_mut() {
             let Some(name) = k.as_str().filter(|n| !internal(n)) else { continue };
+            if overridden.contains(k) {
+                continue;
+            }
             if index.package_of(scope.as_deref(), name).is_some_and(|p| p != BUILTIN) {
                 if let Some(m) = index.unqualified_in(scope.as_deref(), name) {
                     *v = m;

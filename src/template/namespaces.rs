@@ -226,6 +226,38 @@ impl Object for Namespace {
     }
 }
 
+/// A package's namespace with some macros replaced: a unit test's
+/// `overrides: macros: {pkg.name: …}`.
+#[derive(Debug)]
+pub(crate) struct Overridden {
+    inner: Value,
+    replaced: BTreeMap<String, Value>,
+}
+
+impl Overridden {
+    pub(crate) fn value(inner: Value, replaced: BTreeMap<String, Value>) -> Value {
+        Value::from_object(Overridden { inner, replaced })
+    }
+}
+
+impl Object for Overridden {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        self.replaced.get(name).cloned().or_else(|| self.inner.get_attr(name).ok().filter(|v| !v.is_undefined()))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        match self.inner.try_iter() {
+            Ok(keys) => Enumerator::Values(keys.collect()),
+            Err(_) => Enumerator::Empty,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

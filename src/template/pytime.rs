@@ -373,6 +373,9 @@ impl Object for Module {
                     None => PyDateTime { naive: chrono::Local::now().naive_local(), tz: None, lmt: false }.value(),
                 })
             }
+            (Module::DateTimeClass, "today") => {
+                Ok(PyDateTime { naive: chrono::Local::now().naive_local(), tz: None, lmt: false }.value())
+            }
             (Module::DateTimeClass, "utcnow") => {
                 Ok(PyDateTime { naive: Utc::now().naive_utc(), tz: None, lmt: false }.value())
             }

@@ -126,15 +126,32 @@ impl Templates {
             }),
         );
         let mut overrides = Vec::new();
+        let mut qualified: BTreeMap<&str, BTreeMap<String, Value>> = BTreeMap::new();
         for (name, value) in &u.overrides.macros {
             let name = name.strip_prefix("dbt.").unwrap_or(name);
-            if name == "is_incremental" || name.contains('.') {
+            if name == "is_incremental" {
                 continue;
             }
             let value = Value::from(Serde(value.clone()));
             let f = Value::from_function(move |_args: Rest<Value>| -> Result<Value, Error> { Ok(value.clone()) });
-            set(&mut ctx, name, f.clone());
-            overrides.push((name.to_string(), f));
+            match name.split_once('.') {
+                Some((package, m)) => {
+                    qualified.entry(package).or_default().insert(m.to_string(), f);
+                }
+                None => {
+                    set(&mut ctx, name, f.clone());
+                    overrides.push((name.to_string(), f));
+                }
+            }
+        }
+        // `pkg.macro` overrides: the package's namespace with those macros
+        // replaced, as dbt replaces them in `ctx[pkg]`; a package that does
+        // not exist is ignored, as in dbt.
+        for (package, replaced) in qualified {
+            let Some(inner) = self.env.globals().find(|(k, _)| *k == package).map(|(_, v)| v) else { continue };
+            let ns = super::namespaces::Overridden::value(inner, replaced);
+            set(&mut ctx, package, ns.clone());
+            overrides.push((package.to_string(), ns));
         }
         // Forwarded into every macro the model calls (see `macros::MACRO_OVERRIDES`).
         if !overrides.is_empty() {

@@ -152,6 +152,9 @@ impl YamlJinja {
         if !has_jinja(text) {
             return Ok(serde_yaml::Value::String(text.to_string()));
         }
+        // Date arithmetic (`… - modules.datetime.timedelta(2)`) as in a model.
+        let rewritten = pyops::rewrite_datetime_arithmetic(text);
+        let text = rewritten.as_str();
         // dbt's `builtins` (its YAML contexts have it too): the members by
         // name, so `builtins.var(…)` works where a value names it.
         if text.contains("builtins") {

@@ -1,0 +1,3 @@
+{% macro bounds() %}1{% endmacro %}
+
+{% macro doubled() %}{{ diff.bounds() * 2 }}{% endmacro %}
