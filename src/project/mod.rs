@@ -25,6 +25,8 @@ pub mod render;
 pub(crate) mod resources;
 mod settings;
 pub mod snapshots;
+mod source_docs;
+pub use source_docs::{SourceColumn, SourceDocs};
 pub mod test_entries;
 pub mod unit_tests;
 pub(crate) mod version;
@@ -120,32 +122,6 @@ pub struct SourceTable {
     pub external: Option<String>,
     /// What the manifest (and so `graph.sources`) describes it with.
     pub docs: SourceDocs,
-}
-
-/// A source table's descriptive properties, as written (descriptions may
-/// hold Jinja, which the manifest renders).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SourceDocs {
-    pub description: Option<String>,
-    pub source_description: Option<String>,
-    pub loader: Option<String>,
-    /// The source's `meta:` with the table's over it, as dbt merges them.
-    pub meta: serde_yaml::Mapping,
-    pub source_meta: serde_yaml::Mapping,
-    /// The source's tags, then the table's.
-    pub tags: Vec<String>,
-    pub columns: Vec<SourceColumn>,
-}
-
-/// One `columns:` entry of a source table.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SourceColumn {
-    pub name: String,
-    pub description: Option<String>,
-    pub data_type: Option<String>,
-    pub meta: serde_yaml::Mapping,
-    pub tags: Vec<String>,
-    pub quote: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
