@@ -48,6 +48,13 @@ pub fn check(method: &str, value: &str) -> Result<(), String> {
         "test_type" => Err(format!("unknown test type `{value}` (use `generic`, `singular`, `data` or `unit`)")),
         "source" if value.split('.').count() <= 3 => Ok(()),
         "source" => Err(format!("`{value}` is not `source_name`, `source_name.table_name` or `package.source_name.table_name`")),
+        // dbt's methods over what runner does not read: said as such, not as a typo.
+        "exposure" | "metric" | "semantic_model" | "saved_query" | "group" | "access" => Err(format!(
+            "dbt's `{base}:` method is not supported: runner accepts exposures, metrics, semantic models, saved queries and groups in property files but does not read them"
+        )),
+        "state" | "result" | "source_status" => Err(format!(
+            "dbt's `{base}:` method is not supported: runner keeps no previous dbt artifacts to compare with (no `--state`)"
+        )),
         _ => Err(format!(
             "unknown selector method `{base}` (runner has `fqn`, `tag`, `path`, `file`, `resource_type`, `config.<key>`, `source`, `test_type`, `unit_test`, `package`, `version`)"
         )),

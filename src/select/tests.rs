@@ -87,6 +87,11 @@ fn malformed_selectors_are_errors() {
     }
     let e = select(&p, &["bogus:x".into()], &[]).expect_err("unknown method");
     assert!(e.contains("unknown selector method `bogus`"), "{e}");
+    // dbt's own methods over what runner does not read say so.
+    let e = select(&p, &["+exposure:weekly".into()], &[]).expect_err("exposure");
+    assert!(e.contains("dbt's `exposure:` method is not supported"), "{e}");
+    let e = select(&p, &["state:modified".into()], &[]).expect_err("state");
+    assert!(e.contains("no `--state`"), "{e}");
 }
 
 #[test]
