@@ -1,6 +1,6 @@
 //! dbt's `modules.re`: Python's `re` functions over the `regex` crate.
 //!
-//! `match`, `search`, `fullmatch`, `findall`, `sub`, `split`, `escape` and
+//! `match`, `search`, `fullmatch`, `findall`, `sub`, `split` (captured separators included, as Python), `escape` (Python's character set) and
 //! `compile`, with `re.I`/`re.M`/`re.S` flags. Patterns are Python's:
 //! look-around and back-references work (the `fancy-regex` crate, which
 //! hands what needs no backtracking to the `regex` crate's engine; codegen's
@@ -248,7 +248,15 @@ impl Object for Re {
     fn call_method(self: &Arc<Self>, _: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         if method == "escape" {
             let (s,): (&str,) = from_args(args)?;
-            return Ok(Value::from(regex::escape(s)));
+            // Python's set of escaped characters (3.7+), not the regex crate's.
+            let mut out = String::with_capacity(s.len());
+            for c in s.chars() {
+                if "()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c".contains(c) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            return Ok(Value::from(out));
         }
         // Keyword arguments (`flags=re.I`, `count=1`, `maxsplit=1`) come last, as one value.
         let (args, kwargs) = match args.split_last() {
@@ -325,13 +333,23 @@ impl Object for Re {
             "split" => {
                 let s = text(0)?;
                 let max = keyword("maxsplit")?.or_else(|| rest.get(1).cloned()).and_then(|v| v.as_usize()).unwrap_or(0);
-                let parts: Vec<&str> = if max == 0 {
-                    re.split(s).collect::<Result<_, _>>()
-                } else {
-                    re.splitn(s, max + 1).collect::<Result<_, _>>()
+                // As Python's: the groups a separator captured go between the parts.
+                let mut parts: Vec<Value> = Vec::new();
+                let mut last = 0;
+                for (n, caps) in re.captures_iter(s).enumerate() {
+                    if max > 0 && n >= max {
+                        break;
+                    }
+                    let caps = caps.map_err(failed)?;
+                    let Some(whole) = caps.get(0) else { continue };
+                    parts.push(Value::from(&s[last..whole.start()]));
+                    for i in 1..caps.len() {
+                        parts.push(caps.get(i).map(|m| Value::from(m.as_str())).unwrap_or(Value::from(())));
+                    }
+                    last = whole.end();
                 }
-                .map_err(failed)?;
-                Ok(Value::from(parts.into_iter().map(Value::from).collect::<Vec<_>>()))
+                parts.push(Value::from(&s[last..]));
+                Ok(Value::from(parts))
             }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }

@@ -343,6 +343,18 @@ fn patterns_are_pythons_with_look_around_and_back_references() {
         &[],
     );
     assert_eq!(out, "['a1'] x_y aa 2");
+    // Python: ['a', ',', 'b', ',', 'c'] ['a', '-', None, 'b', None, ',', 'c'] ['a', 'b,c'] ['a', ',', 'b,c'] and
+    // a\.b\ c\-d_e/f\#g\~h\&i
+    let out = ok(
+        "{{ modules.re.split('(,)', 'a,b,c') }} {{ modules.re.split('(-)|(,)', 'a-b,c') }} \
+         {{ modules.re.split(',', 'a,b,c', maxsplit=1) }} {{ modules.re.split('(,)', 'a,b,c', 1) }} \
+         {{ modules.re.escape('a.b c-d_e/f#g~h&i') }}",
+        &[],
+    );
+    assert_eq!(
+        out,
+        "['a', ',', 'b', ',', 'c'] ['a', '-', None, 'b', None, ',', 'c'] ['a', 'b,c'] ['a', ',', 'b,c'] a\\.b\\ c\\-d_e/f\\#g\\~h\\&i"
+    );
 }
 
 #[test]
