@@ -1,11 +1,12 @@
-//! dbt's `modules.re`: Python's `re` functions over the `regex` crate.
+//! dbt's `modules.re`: Python's `re` functions.
 //!
-//! `match`, `search`, `fullmatch`, `findall`, `sub`, `split` (captured separators included, as Python), `escape` (Python's character set) and
-//! `compile`, with `re.I`/`re.M`/`re.S` flags. Patterns are Python's:
-//! look-around and back-references work (the `fancy-regex` crate, which
-//! hands what needs no backtracking to the `regex` crate's engine; codegen's
-//! import-CTE macro looks ahead). Replacement strings use Python's `\1` /
-//! `\g<name>`.
+//! `match`, `search`, `fullmatch`, `findall`, `sub`, `split` (captured
+//! separators included, as in Python), `escape` (Python's set of escaped
+//! characters) and `compile`, with `re.I`/`re.M`/`re.S` flags. Patterns are
+//! Python's: look-around and back-references work (the `fancy-regex` crate,
+//! which hands what needs no backtracking to the `regex` crate's engine;
+//! codegen's import-CTE macro looks ahead). Replacement strings use Python's
+//! `\1` / `\g<name>`.
 
 use fancy_regex::{Captures, Regex};
 use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value};
