@@ -231,3 +231,43 @@ fn yaml_enabled_that_renders_to_text() {
     );
     rejects(&f, &["dbt_project.yml", "`models.shop.marts.+enabled`", "not a boolean"]);
 }
+
+/// dbt's groups and access (each message's case checked against dbt 1.10,
+/// which refuses them while parsing): a ref to a private model from outside
+/// its group, a generic test on another model included, an undefined group
+/// and an unknown access level; a model of the group and a test on the
+/// private model itself are fine.
+#[test]
+fn groups_and_private_access_are_checked_as_dbt_checks_them() {
+    let f = Fixture::shop();
+    f.write(
+        "models/groups.yml",
+        "version: 2\ngroups:\n  - name: finance\n    owner: {name: Fin, email: fin@x.com}\nmodels:\n  - name: ledger\n    config: {group: finance, access: private}\n    columns:\n      - name: x\n        data_tests: [not_null]\n",
+    );
+    f.write("models/ledger.sql", "select 1 as x");
+    f.write("models/books.sql", "{{ config(group='finance') }}\nselect * from {{ ref('ledger') }}");
+    let r = f.run(&["ls"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("books") && r.stdout.contains("not_null_ledger_x"), "{}", r.stdout);
+
+    f.write("models/outsider.sql", "select * from {{ ref('ledger') }}");
+    f.write("models/bad_group.sql", "{{ config(group='nope') }}\nselect 1 as x");
+    f.write("tests/peek.sql", "select * from {{ ref('ledger') }} where false");
+    let err = rejects(&f, &[]);
+    for needle in [
+        "models/outsider.sql: model `outsider` refers to model `ledger`, which is private to the `finance` group",
+        "models/bad_group.sql: model `bad_group`: invalid group `nope`, expected one of [`finance`]",
+        "tests/peek.sql: test `peek` refers to model `ledger`, which is private to the `finance` group",
+    ] {
+        assert!(err.contains(needle), "{needle}\n{err}");
+    }
+    std::fs::remove_file(f.path().join("models/outsider.sql")).expect("rm");
+    std::fs::remove_file(f.path().join("models/bad_group.sql")).expect("rm");
+    std::fs::remove_file(f.path().join("tests/peek.sql")).expect("rm");
+    f.write(
+        "models/groups.yml",
+        "version: 2\ngroups:\n  - name: finance\n    owner: {name: Fin, email: fin@x.com}\nmodels:\n  - name: ledger\n    config: {group: finance, access: secret}\n  - name: books\n    columns:\n      - name: x\n        data_tests:\n          - relationships: {to: ref('stg_orders'), field: id}\n",
+    );
+    let err = rejects(&f, &[]);
+    assert!(err.contains("model `ledger`: `access` must be `private`, `protected` or `public`, got `secret`"), "{err}");
+}

@@ -265,6 +265,7 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     }
     p.project = project;
     p.run_settings();
+    p.errors.extend(access::check(project, &p.nodes));
     if !p.errors.is_empty() {
         return Err(p.errors);
     }
@@ -480,6 +481,7 @@ impl<'a> Planner<'a> {
     }
 }
 
+mod access;
 mod constraints;
 pub mod contract;
 pub mod external;

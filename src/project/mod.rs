@@ -38,7 +38,7 @@ use crate::diag::Diagnostic;
 use crate::par;
 use listing::Listing;
 use serde_yaml::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 pub use test_entries::{Attached, TestDecl};
 
@@ -146,6 +146,8 @@ pub struct Project {
     /// `snapshots:` property entries by name (a YAML snapshot's own included).
     pub snapshot_props: BTreeMap<String, NodeProps>,
     pub sources: BTreeMap<(String, String), SourceTable>,
+    /// The names of the groups its property files define (`groups:`).
+    pub groups: BTreeSet<String>,
     pub tests: Vec<TestDecl>,
     /// `unit_tests:` entries of every property file, in path order.
     pub unit_tests: Vec<unit_tests::UnitTestDecl>,

@@ -27,6 +27,8 @@ pub struct Declared {
     pub sources: Vec<SourceTable>,
     pub tests: Vec<TestDecl>,
     pub unit_tests: Vec<super::unit_tests::UnitTestDecl>,
+    /// `groups:` entries' names.
+    pub groups: Vec<String>,
     /// Each version of each versioned model, in file order.
     pub versions: Vec<super::versions::VersionDecl>,
     pub errors: Vec<Diagnostic>,
@@ -67,6 +69,8 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
     };
     let file = rel.to_path_buf();
     out.warnings.extend(other_sections(&file, text));
+    let groups = props.groups.as_ref().and_then(Value::as_sequence).into_iter().flatten();
+    out.groups = groups.filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string)).collect();
     if let Some(section) = &props.unit_tests {
         let (decls, errors) = super::unit_tests::parse::declarations(&file, text, section);
         out.unit_tests = decls;

@@ -85,6 +85,7 @@ pub(super) fn load(w: &mut Walk, dir: &Path, raw: &RawDbtProject, name: String) 
         snapshots: snapshot_files,
         snapshot_props: BTreeMap::new(),
         sources: BTreeMap::new(),
+        groups: Default::default(),
         tests: Vec::new(),
         unit_tests: Vec::new(),
         fixtures,
@@ -138,6 +139,7 @@ fn properties_into(w: &mut Walk, project: &mut Project, dirs: &[String], vars: &
         project.warnings.extend(declared.warnings);
         project.tests.extend(declared.tests);
         project.unit_tests.extend(declared.unit_tests);
+        project.groups.extend(declared.groups);
         project.versions.declared.extend(declared.versions);
         for (kind, entries, props) in
             [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]

@@ -24,6 +24,7 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
         snapshots: Vec::new(),
         snapshot_props: BTreeMap::new(),
         sources: BTreeMap::new(),
+        groups: Default::default(),
         tests: vec![],
         unit_tests: vec![],
         fixtures: BTreeMap::new(),
