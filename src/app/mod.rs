@@ -403,7 +403,6 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     Ok(Prepared { project, target, attachments, templates, plan, invocation })
 }
 
-/// dbt's `flags` in Jinja: what this invocation was asked to do.
 fn selection(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<BTreeSet<usize>, Error> {
     selection_full(opts, dag, plan).map(|s| s.nodes)
 }

@@ -113,10 +113,7 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
                 );
                 for c in &m.columns {
                     let col = lines.entry(line, &c.name).unwrap_or(line);
-                    let sql = test_entries::column_sql(&c.name, c.quote);
-                    let from = out.tests.len();
-                    push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
-                    tag_column_tests(&mut out, from, c);
+                    push_column_tests(&mut out, &lines, &file, c, &attached, col, &None);
                 }
             }
             let column_lines: Vec<usize> =
@@ -148,10 +145,7 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
         for c in &s.columns {
             let col = lines.entry(line, &c.name).unwrap_or(line);
             column_lines.push(col);
-            let sql = test_entries::column_sql(&c.name, c.quote);
-            let from = out.tests.len();
-            push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
-            tag_column_tests(&mut out, from, c);
+            push_column_tests(&mut out, &lines, &file, c, &attached, col, &None);
         }
         let mut entry = node_props(&file, line, &s.config, &s.columns, &s.description);
         entry.column_props = column_props(&s.columns, &column_lines);
@@ -178,10 +172,7 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
             );
             for c in &t.columns {
                 let col = lines.entry(line, &c.name).unwrap_or(line);
-                let sql = test_entries::column_sql(&c.name, c.quote);
-                let from = out.tests.len();
-                push_tests(&mut out, &lines, &file, column_tests(c), &attached, Some(&sql), col, &None);
-                tag_column_tests(&mut out, from, c);
+                push_column_tests(&mut out, &lines, &file, c, &attached, col, &None);
             }
             let schema = s.schema.clone().unwrap_or_else(|| s.name.clone());
             let identifier = t.identifier.clone().unwrap_or_else(|| t.name.clone());
@@ -216,9 +207,21 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
     out
 }
 
-/// Gives the tests declared for column `c` since `from` the column's tags
-/// before their own, as dbt does (`dbt ls -s tag:pii` lists them).
-pub(super) fn tag_column_tests(out: &mut Declared, from: usize, c: &RawColumn) {
+/// Decodes the tests of column `c` (at line `line`) into `out`; each gets
+/// the column's tags before its own, as dbt gives them (`dbt ls -s tag:pii`
+/// lists them).
+pub(super) fn push_column_tests(
+    out: &mut Declared,
+    lines: &Lines,
+    file: &Path,
+    c: &RawColumn,
+    attached: &Attached,
+    line: usize,
+    version: &Option<super::versions::Version>,
+) {
+    let sql = test_entries::column_sql(&c.name, c.quote);
+    let from = out.tests.len();
+    push_tests(out, lines, file, column_tests(c), attached, Some(&sql), line, version);
     let Some(column_tags) = c.tags.as_ref().map(tag_list).filter(|t| !t.is_empty()) else { return };
     for t in out.tests.iter_mut().skip(from) {
         let mut tags = column_tags.clone();

@@ -55,7 +55,7 @@ impl Templates {
     /// `source`, …) for a node of package `scope` (`None`: the root
     /// project), as `members` lays macros over a render's members.
     pub fn member_macro<'a>(&'a self, scope: Option<&'a str>, name: &str) -> Option<&'a str> {
-        self.macros.package_of(scope, name).filter(|p| *p != super::namespaces::BUILTIN)
+        self.macros.member_override(scope, name)
     }
 
     /// The package defining the macro `name` (`macro` or `package.macro`)

@@ -11,7 +11,7 @@
 //! name with becomes that macro. Runner's own built-in macros never replace
 //! a member. This module decides no member's meaning; it only arranges them.
 
-use super::namespaces::{self, Locals, MacroIndex, BUILTIN, LOCALS};
+use super::namespaces::{self, Locals, MacroIndex, LOCALS};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -129,7 +129,7 @@ pub(crate) fn context(index: &Arc<MacroIndex>, globals: &Globals, mut pairs: Vec
             if overridden.contains(k) {
                 continue;
             }
-            if index.package_of(scope.as_deref(), name).is_some_and(|p| p != BUILTIN) {
+            if index.member_override(scope.as_deref(), name).is_some() {
                 if let Some(m) = index.unqualified_in(scope.as_deref(), name) {
                     *v = m;
                 }

@@ -71,6 +71,13 @@ impl MacroIndex {
         scope.into_iter().chain([self.root.as_str(), BUILTIN]).find(|p| defines(p))
     }
 
+    /// The package of the macro that takes the place of context member
+    /// `name` (`ref`, `source`, …) for a node of package `scope`: a
+    /// project's or package's macro of that name, never a built-in one.
+    pub fn member_override<'a>(&'a self, scope: Option<&'a str>, name: &str) -> Option<&'a str> {
+        self.package_of(scope, name).filter(|p| *p != BUILTIN)
+    }
+
     /// The globals: every unqualified macro name and every namespace (a
     /// macro of the same name wins over a namespace, as in dbt).
     pub fn globals(self: &Arc<Self>) -> Vec<(String, Value)> {

@@ -105,19 +105,7 @@ pub(in crate::project) fn declare(file: &Path, lines: &Lines, m: &RawModelProps,
         let version = Some(v.clone());
         let attached = Attached::Model(m.name.clone());
         for (col, col_line) in &columns {
-            let sql = crate::project::test_entries::column_sql(&col.name, col.quote);
-            let from = out.tests.len();
-            crate::project::properties::push_tests(
-                out,
-                lines,
-                file,
-                col_tests(col),
-                &attached,
-                Some(&sql),
-                *col_line,
-                &version,
-            );
-            crate::project::properties::tag_column_tests(out, from, col);
+            crate::project::properties::push_column_tests(out, lines, file, col, &attached, *col_line, &version);
         }
         let tests = match rv.data_tests.as_ref().or(rv.tests.as_ref()) {
             Some(own) => (Some(own), *at),
@@ -159,10 +147,6 @@ fn is_falsy(v: &Value) -> bool {
         Value::String(s) => s.is_empty(),
         _ => false,
     }
-}
-
-fn col_tests(c: &RawColumn) -> Option<&Vec<Value>> {
-    c.data_tests.as_ref().or(c.tests.as_ref())
 }
 
 /// The parts of a column entry a version's properties keep (its tests are declared per version).
