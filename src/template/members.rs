@@ -155,7 +155,7 @@ mod tests {
             packages: BTreeMap::from([
                 ("shop".to_string(), BTreeMap::from([one("ref")])),
                 ("pkg".to_string(), BTreeMap::from([one("source")])),
-                (BUILTIN.to_string(), BTreeMap::from([one("config")])),
+                (namespaces::BUILTIN.to_string(), BTreeMap::from([one("config")])),
             ]),
             dispatch: Vec::new(),
         }
