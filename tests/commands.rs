@@ -534,6 +534,22 @@ fn column_tags_reach_the_columns_tests_and_the_manifest() {
     assert_eq!(m["nodes"]["model.shop.tagged"]["columns"]["y"]["tags"], json!([]));
 }
 
+/// Exposures and metrics are accepted, not read, and said so once.
+#[test]
+fn sections_runner_does_not_read_are_named_once() {
+    let f = shop();
+    let r = f.run(&["compile"]);
+    assert!(!r.stderr.contains("accepted and not read"), "{}", r.stderr);
+    f.write(
+        "models/exposures.yml",
+        "version: 2\nexposures:\n  - name: weekly\n    type: dashboard\n    owner: {name: A, email: a@x.com}\n    depends_on: [ref('customers')]\nmetrics: []\n",
+    );
+    let r = f.run(&["compile"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let note = "note: the property files' exposures are accepted and not read: runner writes no manifest entries for them and cannot select by them";
+    assert_eq!(r.stderr.matches(note).count(), 1, "{}", r.stderr);
+}
+
 #[test]
 fn run_operation_calls_one_macro_against_the_database() {
     let f = shop();

@@ -400,6 +400,12 @@ pub fn prepare(opts: &Options, dag: Option<&Dag>, run: &RunContext) -> Result<Pr
     if plan.nodes.iter().any(grants) {
         eprintln!("note: `grants` are accepted and not applied: DuckDB has no grants");
     }
+    // Said once, so a project relying on them knows (no manifest entries, no `exposure:` selection).
+    let unread: BTreeSet<&str> = project.all().flat_map(|p| p.unread.iter().copied()).collect();
+    if !unread.is_empty() {
+        let list: Vec<&str> = unread.into_iter().collect();
+        eprintln!("note: the property files' {} are accepted and not read: runner writes no manifest entries for them and cannot select by them", list.join(", "));
+    }
     Ok(Prepared { project, target, attachments, templates, plan, invocation })
 }
 

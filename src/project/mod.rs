@@ -148,6 +148,8 @@ pub struct Project {
     pub sources: BTreeMap<(String, String), SourceTable>,
     /// The names of the groups its property files define (`groups:`).
     pub groups: BTreeSet<String>,
+    /// What its property files declare that runner accepts and does not read.
+    pub unread: BTreeSet<&'static str>,
     pub tests: Vec<TestDecl>,
     /// `unit_tests:` entries of every property file, in path order.
     pub unit_tests: Vec<unit_tests::UnitTestDecl>,

@@ -86,6 +86,7 @@ pub(super) fn load(w: &mut Walk, dir: &Path, raw: &RawDbtProject, name: String) 
         snapshot_props: BTreeMap::new(),
         sources: BTreeMap::new(),
         groups: Default::default(),
+        unread: Default::default(),
         tests: Vec::new(),
         unit_tests: Vec::new(),
         fixtures,
@@ -140,6 +141,7 @@ fn properties_into(w: &mut Walk, project: &mut Project, dirs: &[String], vars: &
         project.tests.extend(declared.tests);
         project.unit_tests.extend(declared.unit_tests);
         project.groups.extend(declared.groups);
+        project.unread.extend(declared.unread);
         project.versions.declared.extend(declared.versions);
         for (kind, entries, props) in
             [("model", declared.models, &mut project.model_props), ("seed", declared.seeds, &mut project.seed_props)]

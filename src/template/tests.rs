@@ -25,6 +25,7 @@ pub(super) fn project(models: &[(&str, &str)], macros: &[(&str, &str)]) -> Proje
         snapshot_props: BTreeMap::new(),
         sources: BTreeMap::new(),
         groups: Default::default(),
+        unread: Default::default(),
         tests: vec![],
         unit_tests: vec![],
         fixtures: BTreeMap::new(),
