@@ -5,11 +5,12 @@
 //! `[@][N+][method:]value[+N]`; methods are the fqn (the default: `stg_orders`,
 //! `staging`, `staging.*`, `shop.staging.stg_orders`, matched segment by
 //! segment as dbt does), `tag:`, `path:`, `file:`, `resource_type:`,
-//! `config.<key>:`, `source:`, `test_type:`, `test_name:` and `package:`.
-//! Sources and ephemeral models are not plan nodes, so they take part here as
-//! extra graph members (sources from `depends_on`, ephemerals from
-//! `Plan::ephemeral`, whose edges as written lead through them, as in dbt's
-//! graph); sources are dropped from the result, ephemerals reported apart.
+//! `config.<key>:`, `source:`, `exposure:`, `test_type:`, `test_name:` and
+//! `package:`. Sources, ephemeral models and exposures are not plan nodes,
+//! so they take part here as extra graph members (sources from `depends_on`,
+//! ephemerals from `Plan::ephemeral`, whose edges as written lead through
+//! them, as in dbt's graph; exposures from `Plan::exposures`, children of
+//! what they name); all three are reported apart from what runs.
 //! Tests come along when any parent is selected (dbt's eager mode). Pure: no
 //! I/O; warnings are returned for the caller to print.
 
@@ -35,6 +36,8 @@ pub struct Selection {
     pub ephemerals: BTreeSet<String>,
     /// Unique ids of the selected sources (those some node reads): listed by `ls`.
     pub sources: BTreeSet<String>,
+    /// Unique ids of the selected exposures: listed by `ls`, never run.
+    pub exposures: BTreeSet<String>,
     /// `The selection criterion 'x' does not match any enabled nodes`, and
     /// [`NOTHING_TO_DO`] when the selection is empty.
     pub warnings: Vec<String>,
@@ -130,10 +133,10 @@ struct Universe<'a> {
 enum Edges<'a> {
     Graph {
         graph: &'a Graph,
-        /// Plan node → the sources it reads.
-        source_parents: BTreeMap<usize, BTreeSet<usize>>,
-        /// Source (from its own index on) → the plan nodes reading it.
-        source_children: Vec<BTreeSet<usize>>,
+        /// Member → its parents that are sources, or an exposure's parents.
+        extra_parents: BTreeMap<usize, BTreeSet<usize>>,
+        /// Source → the plan nodes reading it; member → the exposures on it.
+        extra_children: BTreeMap<usize, BTreeSet<usize>>,
     },
     Owned {
         parents: Vec<BTreeSet<usize>>,
@@ -159,27 +162,37 @@ impl<'a> Universe<'a> {
             .collect();
         let first_source = nodes.len();
         let source_index = |d: &String| sources.binary_search(d).ok().map(|s| first_source + s);
+        let index: BTreeMap<&str, usize> = nodes.iter().map(|n| n.id.as_str()).zip(0..).collect();
+        let member = |d: &String| index.get(d.as_str()).copied().or_else(|| source_index(d));
+        // Exposures come last: children of what they name, parents of nothing.
+        let first_exposure = first_source + sources.len();
+        let exposure_edges = plan
+            .exposures
+            .iter()
+            .enumerate()
+            .flat_map(|(j, e)| e.depends_on.iter().filter_map(member).map(move |p| (p, first_exposure + j)));
         let edges = if from_graph {
-            let mut source_parents: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-            let mut source_children = vec![BTreeSet::new(); sources.len()];
-            for (i, &node) in nodes.iter().enumerate() {
-                for p in deps(node).iter().filter(is_source).filter_map(source_index) {
-                    source_parents.entry(i).or_default().insert(p);
-                    source_children[p - first_source].insert(i);
-                }
+            let mut extra_parents: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+            let mut extra_children: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+            let source_edges = nodes.iter().enumerate().flat_map(|(i, &node)| {
+                deps(node).iter().filter(is_source).filter_map(source_index).map(move |p| (p, i))
+            });
+            for (p, c) in source_edges.chain(exposure_edges) {
+                extra_parents.entry(c).or_default().insert(p);
+                extra_children.entry(p).or_default().insert(c);
             }
-            Edges::Graph { graph: &plan.graph, source_parents, source_children }
+            Edges::Graph { graph: &plan.graph, extra_parents, extra_children }
         } else {
-            let index: BTreeMap<&str, usize> = nodes.iter().map(|n| n.id.as_str()).zip(0..).collect();
-            let len = nodes.len() + sources.len();
+            let len = first_exposure + plan.exposures.len();
             let mut parents = vec![BTreeSet::new(); len];
             let mut children = vec![BTreeSet::new(); len];
-            for (i, &node) in nodes.iter().enumerate() {
-                for d in deps(node) {
-                    let Some(p) = index.get(d.as_str()).copied().or_else(|| source_index(d)) else { continue };
-                    parents[i].insert(p);
-                    children[p].insert(i);
-                }
+            let node_edges = nodes
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &node)| deps(node).iter().filter_map(member).map(move |p| (p, i)));
+            for (p, c) in node_edges.chain(exposure_edges) {
+                parents[c].insert(p);
+                children[p].insert(c);
             }
             Edges::Owned { parents, children }
         };
@@ -187,18 +200,19 @@ impl<'a> Universe<'a> {
     }
 
     fn len(&self) -> usize {
+        self.first_exposure() + self.plan.exposures.len()
+    }
+
+    fn first_exposure(&self) -> usize {
         self.plan.nodes.len() + self.plan.ephemeral.nodes.len() + self.sources.len()
     }
 
     /// Member `i`'s parents (`up`) or children.
     fn edges(&self, i: usize, up: bool) -> impl Iterator<Item = usize> + '_ {
         let (graph_edges, extra) = match &self.edges {
-            Edges::Graph { graph, source_parents, source_children } => {
-                let n = self.plan.nodes.len();
-                let own = (i < n).then(|| if up { graph.parents(i) } else { graph.children(i) });
-                let extra =
-                    if up { source_parents.get(&i) } else { i.checked_sub(n).and_then(|s| source_children.get(s)) };
-                (own, extra)
+            Edges::Graph { graph, extra_parents, extra_children } => {
+                let own = (i < self.plan.nodes.len()).then(|| if up { graph.parents(i) } else { graph.children(i) });
+                (own, if up { extra_parents.get(&i) } else { extra_children.get(&i) })
             }
             Edges::Owned { parents, children } => (Some(if up { &parents[i] } else { &children[i] }), None),
         };
@@ -216,9 +230,11 @@ impl<'a> Universe<'a> {
             Member::Node(self.plan.node(i))
         } else if e.contains(&i) {
             Member::Node(&self.plan.ephemeral.nodes[i - e.start])
-        } else {
+        } else if i < self.first_exposure() {
             let (project, source, table) = parse_source_id(&self.sources[i - e.end]).unwrap_or(("", "", ""));
             Member::Source { project, source, table }
+        } else {
+            Member::Exposure(&self.plan.exposures[i - self.first_exposure()])
         }
     }
 
@@ -314,14 +330,16 @@ fn selection_in(u: &Universe, select: &[String], exclude: &[String]) -> Result<S
         .filter(|i| u.ephemerals().contains(i))
         .map(|&i| plan.ephemeral.nodes[i - plan.nodes.len()].id.clone())
         .collect();
-    let first_source = u.ephemerals().end;
+    let (first_source, first_exposure) = (u.ephemerals().end, u.first_exposure());
     let sources: BTreeSet<String> =
-        kept.iter().filter(|&&i| i >= first_source).map(|&i| u.sources[i - first_source].clone()).collect();
+        kept.range(first_source..first_exposure).map(|&i| u.sources[i - first_source].clone()).collect();
+    let exposures: BTreeSet<String> =
+        kept.range(first_exposure..).map(|&i| plan.exposures[i - first_exposure].id.clone()).collect();
     // dbt stays silent when only ephemerals are selected: it ran "nothing" on purpose.
     if nodes.is_empty() && ephemerals.is_empty() {
         warnings.push(NOTHING_TO_DO.to_string());
     }
-    Ok(Selection { nodes, ephemerals, sources, warnings })
+    Ok(Selection { nodes, ephemerals, sources, exposures, warnings })
 }
 
 /// The selected node indices. An empty `select` means everything.

@@ -47,7 +47,7 @@ fn artifacts_of_a_build_pass_dbts_published_schemas() {
     f.write("models/marts/after_broken.sql", "select * from {{ ref('broken') }}\n");
     f.write(
         "models/sources.yml",
-        "version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: raw_orders\n",
+        "version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: raw_orders\nexposures:\n  - name: weekly\n    type: dashboard\n    maturity: high\n    owner: {name: Jane, email: [j@x.com], slack: '#bi'}\n    depends_on:\n      - ref('customers')\n      - source('raw', 'raw_orders')\n      - ref('eph')\n",
     );
     f.write("models/marts/from_source.sql", "select * from {{ source('raw', 'raw_orders') }}\n");
     f.write("tests/always_fails.sql", "select 1 as x\n");

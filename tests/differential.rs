@@ -34,6 +34,7 @@ const CASES: &[&str] = &[
     "custom_strategy",
     "data_tests",
     "ephemeral",
+    "exposures",
     "external",
     "files",
     "graph_context",
@@ -384,6 +385,14 @@ fn external() {
 #[test]
 fn graph_context() {
     run_case("graph_context");
+}
+
+/// Exposures: `+exposure:x` runs and tests what feeds one, `exposure:x`
+/// alone runs nothing, and a model reads `graph.exposures` (owner, parents,
+/// tags and meta from the project's tree, fqn, label, rendered description).
+#[test]
+fn exposures() {
+    run_case("exposures");
 }
 
 /// Parquet and JSON read with DuckDB's built-in extensions, offline.

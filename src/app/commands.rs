@@ -159,6 +159,9 @@ fn ls(
             ids.extend(chosen.sources.iter().cloned());
         }
     }
+    if wanted("exposure") {
+        ids.extend(chosen.exposures.iter().cloned());
+    }
     ids.sort();
     ids.dedup();
     if ids.is_empty() {

@@ -23,6 +23,8 @@ const UNIT_TEST_KEYS: &[&str] =
     &["name", "resource_type", "package_name", "original_file_path", "unique_id", "depends_on", "config"];
 const SOURCE_KEYS: &[&str] =
     &["name", "resource_type", "package_name", "original_file_path", "unique_id", "source_name", "tags", "config"];
+const EXPOSURE_KEYS: &[&str] =
+    &["name", "resource_type", "package_name", "original_file_path", "unique_id", "tags", "config", "depends_on"];
 
 /// The keys of a node's `config`, in the order dbt prints them (models,
 /// then what only seeds, snapshots or tests have); keys a project adds come
@@ -111,6 +113,9 @@ fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
         ListOutput::Selector if is_source => {
             format!("source:{}.{}.{}", text("package_name"), text("source_name"), text("name"))
         }
+        ListOutput::Selector if text("resource_type") == "exposure" => {
+            format!("exposure:{}.{}", text("package_name"), text("name"))
+        }
         // dbt's `versioned_name`: the unique id's last part (`<name>_v<v>` for a model version's).
         ListOutput::Selector if text("resource_type") == "unit_test" => {
             let id = text("unique_id");
@@ -133,6 +138,7 @@ fn line(entry: &Value, is_source: bool, list: &ListOptions) -> String {
             let defaults = match (is_source, text("resource_type").as_str()) {
                 (true, _) => SOURCE_KEYS,
                 (false, "unit_test") => UNIT_TEST_KEYS,
+                (false, "exposure") => EXPOSURE_KEYS,
                 _ => NODE_KEYS,
             };
             let keys: Vec<&str> = if list.output_keys.is_empty() {

@@ -424,7 +424,9 @@ fn selection_full(opts: &Options, dag: Option<&Dag>, plan: &Plan) -> Result<crat
         }
         Error::Load(shown(&opts.project_dir, vec![d]))
     })?;
-    for w in &chosen.warnings {
+    // `ls` lists exposures: dbt says "nothing to do" only where something would run.
+    let listed = matches!(opts.command, crate::cli::Command::Ls { .. }) && !chosen.exposures.is_empty();
+    for w in chosen.warnings.iter().filter(|w| !(listed && w.as_str() == crate::select::NOTHING_TO_DO)) {
         eprintln!("warning: {w}");
     }
     Ok(chosen)

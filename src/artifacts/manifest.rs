@@ -13,6 +13,7 @@ use crate::nodes::fqn::source_id;
 use crate::nodes::{Node, Plan, Resource};
 use crate::project::profile::Target;
 use crate::project::Project;
+pub use crate::template::GraphEntries;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 mod checksum;
 mod contract;
 mod entry;
+mod exposure;
 mod fields;
 mod operation;
 mod sha256;
@@ -175,6 +177,8 @@ pub struct Manifest<'a> {
     /// Run hooks' `operation` nodes, sorted by unique id.
     operations: Vec<(String, Value)>,
     sources: Map<String, Value>,
+    /// Exposures' entries by unique id.
+    exposures: Map<String, Value>,
 }
 
 impl<'a> Manifest<'a> {
@@ -192,7 +196,8 @@ impl<'a> Manifest<'a> {
         let checksums = checksum::of_project(inputs.project, &nodes);
         let sources = sources_json(&inputs, &layout);
         let operations = operation::entries(&inputs, &checksums);
-        Manifest { inputs, layout, texts, checksums, nodes, units, operations, sources }
+        let exposures = inputs.plan.exposures.iter().map(|e| (e.id.clone(), exposure::entry(e, &inputs))).collect();
+        Manifest { inputs, layout, texts, checksums, nodes, units, operations, sources, exposures }
     }
 
     /// This manifest for what the invocation then compiled and runs: what
@@ -232,20 +237,23 @@ impl<'a> Manifest<'a> {
                 Ok(i) => Some((self.unit_entry(self.units[i]), false)),
                 Err(_) => match self.operations.binary_search_by(|(o, _)| o.as_str().cmp(id)) {
                     Ok(i) => Some((self.operations[i].1.clone(), false)),
-                    Err(_) => self.sources.get(id).map(|s| (s.clone(), true)),
+                    Err(_) => match self.sources.get(id) {
+                        Some(s) => Some((s.clone(), true)),
+                        None => self.exposures.get(id).map(|e| (e.clone(), false)),
+                    },
                 },
             },
         }
     }
 
     /// dbt's flat graph (templates' `graph`): every node's entry, run
-    /// hooks' operations included, and every source's, by unique id.
-    pub fn flat_graph(&self) -> (Vec<(String, Value)>, Vec<(String, Value)>) {
+    /// hooks' operations included, every source's and every exposure's, by unique id.
+    pub fn flat_graph(&self) -> GraphEntries {
         let mut nodes: Vec<(String, Value)> =
             self.nodes.iter().map(|n| (n.id.clone(), fields::object_value(&self.node_fields(n)))).collect();
         nodes.extend(self.operations.iter().cloned());
-        let sources = self.sources.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        (nodes, sources)
+        let pairs = |m: &Map<String, Value>| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        GraphEntries { nodes, sources: pairs(&self.sources), exposures: pairs(&self.exposures) }
     }
 
     fn unit_entry(&self, node: &Node) -> Value {
@@ -270,18 +278,28 @@ impl<'a> Manifest<'a> {
         members.extend(self.operations.iter().map(|(o, _)| (o.as_str(), None)));
         // Two sorted runs: the sort merges them in one pass.
         members.sort_by(|a, b| a.0.cmp(b.0));
-        let ids: Vec<&str> = members.iter().map(|m| m.0).collect();
-        let mut children: Vec<Vec<&str>> = vec![Vec::new(); ids.len()];
-        for n in members.iter().filter_map(|m| m.1) {
-            // The planner rejects a parent that is neither a node nor a source.
-            for j in plan.declared_deps(n).iter().filter_map(|p| ids.binary_search(&p.as_str()).ok()) {
-                children[j].push(&n.id);
-            }
-        }
-        let parents = members
+        let mut ids: Vec<&str> = members.iter().map(|m| m.0).collect();
+        let mut parents: Vec<Vec<&str>> = members
             .iter()
             .map(|m| m.1.map(|n| plan.declared_deps(n).iter().map(String::as_str).collect()).unwrap_or_default())
             .collect();
+        // Exposures (sorted, and sorted before `model.`) have parents, no children.
+        let exposures = plan.exposures.iter().map(|e| {
+            let mut p: Vec<&str> = e.depends_on.iter().map(String::as_str).collect();
+            p.sort_unstable();
+            (e.id.as_str(), p)
+        });
+        let at = ids.partition_point(|id| *id < "exposure.");
+        let (exposure_ids, exposure_parents): (Vec<&str>, Vec<Vec<&str>>) = exposures.unzip();
+        ids.splice(at..at, exposure_ids);
+        parents.splice(at..at, exposure_parents);
+        let mut children: Vec<Vec<&str>> = vec![Vec::new(); ids.len()];
+        for (i, list) in parents.iter().enumerate() {
+            // The planner rejects a parent that is neither a node nor a source.
+            for j in list.iter().filter_map(|p| ids.binary_search(p).ok()) {
+                children[j].push(ids[i]);
+            }
+        }
         Maps { ids, parents, children }
     }
 

@@ -3,8 +3,8 @@
 //!
 //! Test entries stay raw YAML: dbt writes them as a bare name, a one-key map,
 //! or a map with `test_name:`, and `project::tests` decodes each form with its
-//! own error. Sections `runner` does not run (exposures, metrics, …) are
-//! accepted and ignored.
+//! own error. Exposures stay raw YAML for `project::exposures`; sections
+//! `runner` does not read (metrics, …) are accepted and named in a note.
 
 #![allow(
     dead_code,

@@ -56,5 +56,6 @@ pub(crate) fn plan(mut nodes: Vec<Node>) -> Plan {
         warnings: Vec::new(),
         run_hooks: Default::default(),
         notes: Vec::new(),
+        exposures: Vec::new(),
     }
 }

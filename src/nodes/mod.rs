@@ -13,7 +13,7 @@
 use crate::config_tree::{get_str, ConfigMap};
 use crate::data_tests::TestConfig;
 use crate::diag::Diagnostic;
-use crate::graph::{cycle_text, Graph};
+use crate::graph::Graph;
 use crate::hooks::NodeHooks;
 pub use crate::hooks::RunHooks;
 use crate::project::profile::Target;
@@ -139,6 +139,8 @@ pub struct Plan {
     pub notes: Vec<Diagnostic>,
     /// `on-run-start` / `on-run-end`, run around the nodes of a run.
     pub run_hooks: RunHooks,
+    /// Enabled exposures, sorted by id: never run, in the graph as children.
+    pub exposures: Vec<Exposure>,
 }
 
 /// A node's parents in dbt's manifest order: sources first, then refs, each
@@ -257,12 +259,15 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     p.link(model_refs);
     p.deprecations();
     p.ddl(&relations);
+    let mut exposures = Vec::new();
     for owner in project.all() {
         p.project = owner;
         p.unit_tests();
         p.singular_tests();
         p.generic_tests(&relations);
+        exposures.extend(p.exposures());
     }
+    exposures.sort_by(|a, b| a.id.cmp(&b.id));
     p.project = project;
     p.run_settings();
     p.errors.extend(access::check(project, &p.nodes));
@@ -275,40 +280,8 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
     // planning 2% faster). Ties are duplicates, refused below; ordering them
     // by file keeps the order they were found in.
     nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id).then_with(|| a.file.cmp(&b.file)));
-    // Two nodes with one unique id (two `assert_x.sql` in different folders, a
-    // test listed twice on a column) would make the graph and the node list
-    // disagree; dbt refuses them too.
-    let dups: Vec<Diagnostic> = nodes
-        .windows(2)
-        .filter(|w| w[0].id == w[1].id)
-        .map(|w| {
-            Diagnostic::in_file(
-                &w[1].file,
-                format!("two nodes are named `{}`: also in `{}`", w[1].name, w[0].file.display()),
-            )
-            .hint("rename one of them, or give the test a `name:`")
-        })
-        .collect();
-    if !dups.is_empty() {
-        return Err(dups);
-    }
-    let graph_of = |nodes: &[Node]| {
-        let edges: Vec<(&str, &BTreeSet<String>)> = nodes.iter().map(|n| (n.id.as_str(), &n.depends_on)).collect();
-        Graph::new(&edges).map_err(|cycle| {
-            let short: Vec<String> = cycle
-                .iter()
-                .map(|id| match nodes.iter().find(|n| &n.id == id) {
-                    Some(n) => n.search_name(),
-                    None => fqn::short_name(id).to_string(),
-                })
-                .collect();
-            let first = nodes.iter().find(|n| n.id == cycle[0]).map(|n| n.file.clone());
-            let mut d = Diagnostic::new(format!("dependency cycle: {}", cycle_text(&short)))
-                .hint("remove one of these `ref()` calls to break the loop");
-            d.file = first;
-            vec![d]
-        })
-    };
+    checks::unique_ids(&nodes)?;
+    let graph_of = checks::graph_of;
     let mut ephemeral = Ephemerals::default();
     if !relations.ephemerals.is_empty() {
         // Loops through ephemeral models are reported with them in it, before
@@ -317,7 +290,8 @@ pub fn plan(project: &Project, target: &Target, templates: &Templates) -> Result
         ephemeral = Planner::fold_ephemerals(&mut nodes);
     }
     let graph = graph_of(&nodes)?;
-    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, notes, run_hooks: project.run_hooks() })
+    let run_hooks = project.run_hooks();
+    Ok(Plan { nodes, graph, relations, ephemeral, written, warnings, notes, run_hooks, exposures })
 }
 
 impl<'a> Planner<'a> {
@@ -482,8 +456,11 @@ impl<'a> Planner<'a> {
 }
 
 mod access;
+mod checks;
 mod constraints;
 pub mod contract;
+mod exposures;
+pub use exposures::Exposure;
 pub mod external;
 pub mod fqn;
 mod generic;

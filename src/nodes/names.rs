@@ -45,7 +45,7 @@ impl Names {
     }
 
     /// Every name `scope` could mean, for a suggestion (not versions' own keys).
-    fn known(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn known(&self) -> impl Iterator<Item = &str> {
         self.by_project.values().flat_map(|m| m.keys().map(String::as_str)).filter(|k| !k.contains(".v"))
     }
 }

@@ -20,7 +20,7 @@ impl<'a> Lines<'a> {
 
     /// 1-based number of the first line after 1-based line `from` that
     /// contains `needle` (`from` 0: the whole file).
-    fn after(&self, from: usize, needle: &str) -> Option<usize> {
+    pub fn after(&self, from: usize, needle: &str) -> Option<usize> {
         self.lines.iter().enumerate().skip(from).find(|(_, l)| l.contains(needle)).map(|(i, _)| i + 1)
     }
 

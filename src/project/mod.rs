@@ -14,6 +14,7 @@ pub mod dag;
 pub mod docs;
 mod entries;
 pub mod env;
+pub mod exposures;
 mod external;
 pub(crate) mod ids;
 mod lines;
@@ -23,8 +24,11 @@ pub mod profile;
 pub mod properties;
 pub mod render;
 pub(crate) mod resources;
+mod seed_csv;
 mod settings;
 pub mod snapshots;
+use seed_csv::check_csv;
+pub use seed_csv::{open_seed, seed_reader};
 mod source_docs;
 pub use source_docs::{SourceColumn, SourceDocs};
 pub mod test_entries;
@@ -148,6 +152,8 @@ pub struct Project {
     pub sources: BTreeMap<(String, String), SourceTable>,
     /// The names of the groups its property files define (`groups:`).
     pub groups: BTreeSet<String>,
+    /// `exposures:` entries of every property file, in path order.
+    pub exposures: Vec<exposures::ExposureDecl>,
     /// What its property files declare that runner accepts and does not read.
     pub unread: BTreeSet<&'static str>,
     pub tests: Vec<TestDecl>,
@@ -166,6 +172,8 @@ pub struct Project {
     pub test_tree: Option<Value>,
     /// `unit_tests:` tree of `dbt_project.yml` (`+enabled`, `+tags`, `+meta`).
     pub unit_test_tree: Option<Value>,
+    /// `exposures:` tree of `dbt_project.yml` (`+enabled`, `+tags`, `+meta`).
+    pub exposure_tree: Option<Value>,
     pub target_dir: PathBuf,
     /// Installed packages (`dbt_packages/`), in folder order; empty in a
     /// package's own project.
@@ -449,49 +457,6 @@ impl Project {
     pub fn seed_config(&self, owner: &Project, s: &SeedFile) -> ConfigMap {
         let props = owner.seed_props.get(&s.name).map(|p| p.config.clone());
         self.node_config(owner, |p| p.seed_tree.as_ref(), &s.folders, &s.name, props)
-    }
-}
-
-/// Opens a seed as Python's csv module reads it for dbt (the `csv` crate's
-/// defaults are that dialect; a leading BOM is skipped, as dbt skips it), with
-/// every row required to have the header's length. The one definition of how
-/// a seed file is read: the load check and type inference both use it.
-pub fn open_seed(path: &Path, delimiter: u8) -> csv::Result<csv::Reader<std::fs::File>> {
-    Ok(seed_reader(std::fs::File::open(path)?, delimiter))
-}
-
-/// [`open_seed`] over bytes already read.
-pub fn seed_reader<R: std::io::Read>(source: R, delimiter: u8) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(source)
-}
-
-/// Reads a seed with its delimiter and rejects a ragged row with its line number.
-fn check_csv(abs: &Path, rel: &Path, delimiter: &str) -> Result<(), Diagnostic> {
-    // Python's csv module takes a one-character delimiter, the `csv` crate one byte.
-    let [byte] = delimiter.as_bytes() else {
-        return Err(Diagnostic::in_file(rel, format!("`delimiter` is `{delimiter}`"))
-            .hint("a seed's `delimiter` must be one ASCII character, such as `;` or `|`"));
-    };
-    let mut reader = open_seed(abs, *byte).map_err(|e| Diagnostic::in_file(rel, format!("cannot read seed: {e}")))?;
-    reader.headers().map_err(|e| Diagnostic::in_file(rel, format!("cannot read the header: {e}")))?;
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => return Ok(()),
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize);
-                let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("row has {len} fields but the header has {expected_len}")
-                    }
-                    _ => format!("invalid csv: {e}"),
-                };
-                return Err(Diagnostic::in_file(rel, msg)
-                    .at(line, None)
-                    .hint("every row needs one value per header column"));
-            }
-        }
     }
 }
 

@@ -29,8 +29,9 @@ pub struct Declared {
     pub unit_tests: Vec<super::unit_tests::UnitTestDecl>,
     /// `groups:` entries' names.
     pub groups: Vec<String>,
+    pub exposures: Vec<super::exposures::ExposureDecl>,
     /// The sections dbt reads and runner accepts without reading
-    /// (`exposures`, `metrics`, …) that this file fills.
+    /// (`metrics`, `semantic_models`, …) that this file fills.
     pub unread: Vec<&'static str>,
     /// Each version of each versioned model, in file order.
     pub versions: Vec<super::versions::VersionDecl>,
@@ -76,12 +77,17 @@ fn parse_rendered(rel: &Path, text: &str, render: Option<super::render::Properti
     out.groups = groups.filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string)).collect();
     let filled = |v: &Option<Value>| v.as_ref().and_then(Value::as_sequence).is_some_and(|s| !s.is_empty());
     let unread = [
-        ("exposures", &props.exposures),
         ("metrics", &props.metrics),
         ("semantic models", &props.semantic_models),
         ("saved queries", &props.saved_queries),
     ];
     out.unread = unread.into_iter().filter(|(_, v)| filled(v)).map(|(k, _)| k).collect();
+    if let Some(section) = &props.exposures {
+        let (decls, errors, warnings) = super::exposures::declarations(&file, text, section);
+        out.exposures = decls;
+        out.errors.extend(errors);
+        out.warnings.extend(warnings);
+    }
     if let Some(section) = &props.unit_tests {
         let (decls, errors) = super::unit_tests::parse::declarations(&file, text, section);
         out.unit_tests = decls;

@@ -86,6 +86,7 @@ pub(super) fn load(w: &mut Walk, dir: &Path, raw: &RawDbtProject, name: String) 
         snapshot_props: BTreeMap::new(),
         sources: BTreeMap::new(),
         groups: Default::default(),
+        exposures: Vec::new(),
         unread: Default::default(),
         tests: Vec::new(),
         unit_tests: Vec::new(),
@@ -96,6 +97,7 @@ pub(super) fn load(w: &mut Walk, dir: &Path, raw: &RawDbtProject, name: String) 
         snapshot_tree: raw.snapshots.clone(),
         test_tree: raw.data_tests.clone().or(raw.tests.clone()),
         unit_test_tree: raw.unit_tests.clone(),
+        exposure_tree: raw.exposures.clone(),
         target_dir: root.join(raw.target_path.as_deref().unwrap_or("target")),
         packages: Vec::new(),
         dispatch: Vec::new(),
@@ -141,6 +143,9 @@ fn properties_into(w: &mut Walk, project: &mut Project, dirs: &[String], vars: &
         project.tests.extend(declared.tests);
         project.unit_tests.extend(declared.unit_tests);
         project.groups.extend(declared.groups);
+        let exposures =
+            declared.exposures.into_iter().map(|e| super::exposures::ExposureDecl { folders: folders.clone(), ..e });
+        project.exposures.extend(exposures);
         project.unread.extend(declared.unread);
         project.versions.declared.extend(declared.versions);
         for (kind, entries, props) in

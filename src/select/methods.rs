@@ -5,10 +5,12 @@ use crate::nodes::{Node, NodeKind, Resource};
 use serde_yaml::Value;
 use std::path::Path;
 
-/// What a criterion is matched against: a plan node, or a source it reads.
+/// What a criterion is matched against: a plan node, a source it reads,
+/// or an exposure.
 pub enum Member<'a> {
     Node(&'a Node),
     Source { project: &'a str, source: &'a str, table: &'a str },
+    Exposure(&'a crate::nodes::Exposure),
 }
 
 /// dbt's resource types; the ones runner has no nodes of select nothing.
@@ -36,6 +38,8 @@ pub fn check(method: &str, value: &str) -> Result<(), String> {
     let base = method.split('.').next().unwrap_or(method);
     match base {
         "fqn" | "tag" | "path" | "file" | "package" | "unit_test" => Ok(()),
+        "exposure" if value.split('.').count() <= 2 => Ok(()),
+        "exposure" => Err(format!("`{value}` is not `exposure_name` or `package.exposure_name`")),
         "version" if matches!(value, "latest" | "prerelease" | "old" | "none") => Ok(()),
         "version" => Err(format!(
             "invalid version type selector `{value}`: expected one of `latest`, `prerelease`, `old` or `none`"
@@ -49,14 +53,14 @@ pub fn check(method: &str, value: &str) -> Result<(), String> {
         "source" if value.split('.').count() <= 3 => Ok(()),
         "source" => Err(format!("`{value}` is not `source_name`, `source_name.table_name` or `package.source_name.table_name`")),
         // dbt's methods over what runner does not read: said as such, not as a typo.
-        "exposure" | "metric" | "semantic_model" | "saved_query" | "group" | "access" => Err(format!(
-            "dbt's `{base}:` method is not supported: runner accepts exposures, metrics, semantic models, saved queries and groups in property files but does not read them"
+        "metric" | "semantic_model" | "saved_query" | "group" | "access" => Err(format!(
+            "dbt's `{base}:` method is not supported: runner accepts metrics, semantic models, saved queries and groups in property files but does not read them"
         )),
         "state" | "result" | "source_status" => Err(format!(
             "dbt's `{base}:` method is not supported: runner keeps no previous dbt artifacts to compare with (no `--state`)"
         )),
         _ => Err(format!(
-            "unknown selector method `{base}` (runner has `fqn`, `tag`, `path`, `file`, `resource_type`, `config.<key>`, `source`, `test_type`, `unit_test`, `package`, `version`)"
+            "unknown selector method `{base}` (runner has `fqn`, `tag`, `path`, `file`, `resource_type`, `config.<key>`, `source`, `exposure`, `test_type`, `unit_test`, `package`, `version`)"
         )),
     }
 }
@@ -71,6 +75,7 @@ pub fn matches(m: &Member, method: &str, value: &str) -> bool {
                 _ => false,
             }
         }
+        Member::Exposure(e) => return exposure_matches(e, method, value),
         Member::Node(n) => n,
     };
     match method {
@@ -120,6 +125,26 @@ pub fn matches(m: &Member, method: &str, value: &str) -> bool {
             Some(key) => config_matches(node, key, value),
             None => false,
         },
+    }
+}
+
+/// dbt's methods over an exposure (its `config.` method matches none).
+fn exposure_matches(e: &crate::nodes::Exposure, method: &str, value: &str) -> bool {
+    let file = Path::new(&e.original_file_path);
+    match method {
+        "fqn" => matches_everything(value) || fqn_matches(&e.fqn(), value, false),
+        "exposure" => match value.split_once('.') {
+            Some((package, name)) => fnmatch(&e.package, package) && fnmatch(&e.decl.name, name),
+            None => fnmatch(&e.decl.name, value),
+        },
+        "tag" => e.tags.iter().any(|t| fnmatch(t, value)),
+        "path" => path_matches(file, value),
+        "file" => {
+            [file.file_name(), file.file_stem()].into_iter().flatten().any(|f| fnmatch(&f.to_string_lossy(), value))
+        }
+        "package" => fnmatch(&e.package, if value == "this" { &e.package } else { value }),
+        "resource_type" => value == "exposure",
+        _ => false,
     }
 }
 

@@ -88,8 +88,8 @@ fn malformed_selectors_are_errors() {
     let e = select(&p, &["bogus:x".into()], &[]).expect_err("unknown method");
     assert!(e.contains("unknown selector method `bogus`"), "{e}");
     // dbt's own methods over what runner does not read say so.
-    let e = select(&p, &["+exposure:weekly".into()], &[]).expect_err("exposure");
-    assert!(e.contains("dbt's `exposure:` method is not supported"), "{e}");
+    let e = select(&p, &["+metric:weekly".into()], &[]).expect_err("metric");
+    assert!(e.contains("dbt's `metric:` method is not supported"), "{e}");
     let e = select(&p, &["state:modified".into()], &[]).expect_err("state");
     assert!(e.contains("no `--state`"), "{e}");
 }
@@ -252,4 +252,79 @@ fn ephemerals_are_selected_and_walked_through_but_never_run() {
     // Everything includes it; `other` has nothing to do with it.
     assert_eq!(with_ephemerals(&p, &[], &[]).1, eph());
     assert_eq!(with_ephemerals(&p, &["other"], &[]), (names(&["other"]), vec![], 0));
+}
+
+/// An exposure on `deps`, declared in `models/marts/exposures.yml`.
+fn exposure(name: &str, deps: &[&str], tags: &[&str]) -> crate::nodes::Exposure {
+    let decl = crate::project::exposures::ExposureDecl {
+        name: name.into(),
+        kind: "dashboard".into(),
+        owner: Default::default(),
+        description: String::new(),
+        label: None,
+        maturity: None,
+        meta: Default::default(),
+        tags: Vec::new(),
+        url: None,
+        depends_on: Vec::new(),
+        config: BTreeMap::new(),
+        file: "models/marts/exposures.yml".into(),
+        folders: vec!["marts".into()],
+        line: Some(3),
+    };
+    crate::nodes::Exposure {
+        id: format!("exposure.shop.{name}"),
+        package: "shop".into(),
+        decl,
+        original_file_path: "models/marts/exposures.yml".into(),
+        config: Default::default(),
+        unrendered_config: Default::default(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        meta: Default::default(),
+        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        refs: Vec::new(),
+        sources: Vec::new(),
+        metrics: Vec::new(),
+    }
+}
+
+#[test]
+fn exposures_are_children_of_what_they_name_and_select_their_ancestors() {
+    let mut p = plan();
+    p.exposures = vec![exposure("weekly", &["model.shop.mart"], &["bi"]), exposure("lonely", &[], &[])];
+    let mut with_eph = plan_with_ephemeral();
+    with_eph.exposures = vec![exposure("weekly", &["model.shop.eph"], &[])];
+    let pick = |p: &Plan, sel: &str, from_graph: bool| {
+        let s = selection_in(&Universe::build(p, from_graph), &[sel.to_string()], &[]).expect("valid");
+        let mut nodes: Vec<String> = s.nodes.iter().map(|&i| p.node(i).name.clone()).collect();
+        nodes.sort();
+        (nodes, s.exposures.into_iter().collect::<Vec<_>>(), s.ephemerals.into_iter().collect::<Vec<_>>())
+    };
+    for from_graph in [true, false] {
+        let weekly = || vec!["exposure.shop.weekly".to_string()];
+        // dbt's `+exposure:x`: what feeds it (with those nodes' tests), and the exposure.
+        assert_eq!(
+            pick(&p, "+exposure:weekly", from_graph),
+            (vec!["mart".into(), "not_null_stg_id".into(), "raw".into(), "stg".into()], weekly(), vec![])
+        );
+        assert_eq!(pick(&p, "exposure:weekly", from_graph), (vec![], weekly(), vec![]));
+        assert_eq!(pick(&p, "mart+", from_graph), (vec!["mart".into(), "report".into()], weekly(), vec![]));
+        assert_eq!(pick(&p, "tag:bi", from_graph).1, weekly());
+        assert_eq!(
+            pick(&p, "marts.*", from_graph).1,
+            vec!["exposure.shop.lonely".to_string(), "exposure.shop.weekly".into()]
+        );
+        assert_eq!(
+            pick(&p, "resource_type:exposure,shop.*.lonely", from_graph).1,
+            vec!["exposure.shop.lonely".to_string()]
+        );
+        assert_eq!(pick(&p, "exposure:shop.w*", from_graph).1, weekly());
+        assert!(pick(&p, "config.materialized:table", from_graph).1.is_empty());
+    }
+    // Through an ephemeral model, as dbt's graph has it.
+    let (nodes, exposures, ephemerals) = pick(&with_eph, "+exposure:weekly", false);
+    // The ephemeral's test comes along, as any selected node's does.
+    let want = (vec!["not_null_eph_id".to_string(), "raw".into()], 1, vec!["model.shop.eph".to_string()]);
+    assert_eq!((nodes, exposures.len(), ephemerals), want);
+    assert!(parse_criterion("exposure:a.b.c").is_err());
 }

@@ -44,13 +44,22 @@ pub(crate) struct RunGraph {
 }
 
 /// The sections of dbt's flat graph runner has no entries for.
-const EMPTY_SECTIONS: &[&str] = &["exposures", "groups", "metrics", "semantic_models", "saved_queries"];
+const EMPTY_SECTIONS: &[&str] = &["groups", "metrics", "semantic_models", "saved_queries"];
 
-fn graph_of(nodes: Value, sources: Value) -> Value {
+/// The manifest entries a graph is made of, each section by unique id.
+#[derive(Debug, Default)]
+pub struct GraphEntries {
+    pub nodes: Vec<(String, Json)>,
+    pub sources: Vec<(String, Json)>,
+    pub exposures: Vec<(String, Json)>,
+}
+
+fn graph_of(nodes: Value, sources: Value, exposures: Value) -> Value {
     let mut sections: BTreeMap<&str, Value> =
         EMPTY_SECTIONS.iter().map(|s| (*s, Value::from(BTreeMap::<String, Value>::new()))).collect();
     sections.insert("nodes", nodes);
     sections.insert("sources", sources);
+    sections.insert("exposures", exposures);
     Value::from(sections)
 }
 
@@ -58,7 +67,7 @@ fn graph_of(nodes: Value, sources: Value) -> Value {
 pub(super) fn parse_graph() -> Value {
     static EMPTY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     let empty = || Value::from(BTreeMap::<String, Value>::new());
-    EMPTY.get_or_init(|| graph_of(empty(), empty())).clone()
+    EMPTY.get_or_init(|| graph_of(empty(), empty(), empty())).clone()
 }
 
 /// What parsing knows of a model, test or snapshot file: its `model`
@@ -86,11 +95,17 @@ impl Templates {
     /// manifest entry (`None`: no template reads them), and the unique ids
     /// the command selected. Taken once; a later call is ignored (one
     /// command, one graph).
-    pub fn set_graph(&self, entries: Option<(Vec<(String, Json)>, Vec<(String, Json)>)>, selected: Vec<String>) {
-        let (nodes, sources) = entries.unwrap_or_default();
-        let nodes: BTreeMap<String, Value> = nodes.into_iter().map(|(id, e)| (id, Value::from(Serde(e)))).collect();
-        let sources: BTreeMap<String, Value> = sources.into_iter().map(|(id, e)| (id, Value::from(Serde(e)))).collect();
-        let graph = graph_of(Value::from(nodes.clone()), Value::from(sources));
+    pub fn set_graph(&self, entries: Option<GraphEntries>, selected: Vec<String>) {
+        let entries = entries.unwrap_or_default();
+        let section = |list: Vec<(String, Json)>| -> BTreeMap<String, Value> {
+            list.into_iter().map(|(id, e)| (id, Value::from(Serde(e)))).collect()
+        };
+        let nodes = section(entries.nodes);
+        let graph = graph_of(
+            Value::from(nodes.clone()),
+            Value::from(section(entries.sources)),
+            Value::from(section(entries.exposures)),
+        );
         let selected = Value::from(selected);
         // A second command in one process would build the same graph.
         let _ = self.graph.set(RunGraph { graph, nodes, selected });

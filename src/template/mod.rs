@@ -22,6 +22,7 @@ pub mod docs;
 mod env_var;
 pub mod ephemeral;
 mod graph;
+pub use graph::GraphEntries;
 mod hooks;
 mod lookup;
 mod macro_files;

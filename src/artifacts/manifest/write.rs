@@ -18,7 +18,8 @@ const WINDOW: usize = 2048;
 
 /// The top-level keys that are always empty objects, in the document's order
 /// relative to the keys written with content.
-const EMPTY_BEFORE_METADATA: &[&str] = &["disabled", "docs", "exposures", "group_map", "groups", "macros"];
+const EMPTY_BEFORE_EXPOSURES: &[&str] = &["disabled", "docs"];
+const EMPTY_BEFORE_METADATA: &[&str] = &["group_map", "groups", "macros"];
 const EMPTY_AFTER_PARENT_MAP: &[&str] = &["saved_queries", "selectors", "semantic_models"];
 
 fn json(w: &mut dyn Write, v: &impl serde::Serialize) -> std::io::Result<()> {
@@ -50,6 +51,11 @@ pub(super) fn windowed(m: &Manifest, w: &mut dyn Write, window: usize) -> std::i
     let maps = m.maps();
     w.write_all(b"{\"child_map\":")?;
     map(w, &maps.ids, &maps.children)?;
+    for key in EMPTY_BEFORE_EXPOSURES {
+        write!(w, ",\"{key}\":{{}}")?;
+    }
+    w.write_all(b",\"exposures\":")?;
+    json(w, &m.exposures)?;
     for key in EMPTY_BEFORE_METADATA {
         write!(w, ",\"{key}\":{{}}")?;
     }
