@@ -79,10 +79,6 @@ fn tree_config(tree: Option<&Value>, path: &[String]) -> ConfigMap {
     out
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
-    crate::config_tree::as_strings(v)
-}
-
 /// `metric('name')` or `metric('package', 'name')`: the arguments, when
 /// `expr` is such a call with plain string arguments.
 fn metric_call(expr: &str) -> Option<Vec<String>> {
@@ -131,7 +127,8 @@ impl Planner<'_> {
     }
 
     fn exposure(&mut self, project: &Project, decl: &ExposureDecl, unrendered: ConfigMap) -> Option<Exposure> {
-        let mut tags: Vec<String> = decl.tags.iter().cloned().chain(strings(unrendered.get("tags"))).collect();
+        let mut tags: Vec<String> =
+            decl.tags.iter().cloned().chain(crate::config_tree::as_strings(unrendered.get("tags"))).collect();
         tags.sort();
         tags.dedup();
         let mut meta = decl.meta.clone();

@@ -162,9 +162,10 @@ fn decl(entry: &Value, file: &Path, lines: &Lines, line: Option<usize>) -> Resul
     }
     let name = string(entry, "name")?.filter(|n| !n.is_empty()).ok_or("`name` is required")?;
     let kind = one_of(string(entry, "type")?, "type", TYPES)?.ok_or("`type` is required")?;
-    let config = match mapping(entry.get("config"), "config")? {
-        m => m.into_iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v))).collect::<BTreeMap<_, _>>(),
-    };
+    let config: BTreeMap<String, Value> = mapping(entry.get("config"), "config")?
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v)))
+        .collect();
     if config.get("enabled").is_some_and(|e| !e.is_bool()) {
         return Err("`config.enabled` must be `true` or `false`".into());
     }
